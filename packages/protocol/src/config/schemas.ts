@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { DEFAULT_PORT } from '../constants.ts';
+
+/** pino log levels a user may choose; `silent` is the default. */
+export const LogLevelSchema = z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+
+/** A TCP port; 0 asks the system for a free one. */
+export const PortSchema = z.coerce.number().int().min(0).max(65535);
+
+/** Configuration of `ferry-send`, after its arguments are parsed. */
+export const SenderConfigSchema = z.strictObject({
+  paths: z.array(z.string().min(1)).min(1, 'name at least one file or folder to offer'),
+  host: z.string().min(1).optional(),
+  port: PortSchema.default(DEFAULT_PORT),
+  once: z.boolean().default(false),
+  json: z.boolean().default(false),
+  logLevel: LogLevelSchema.default('silent'),
+  name: z.string().max(64).optional(),
+});
+
+/** Configuration of `ferry-send`. */
+export type SenderConfig = z.infer<typeof SenderConfigSchema>;
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port`; the port defaults to Ferry's. */
+export const AddressSchema = z.string().transform((value, ctx) => {
+  const text = value.trim();
+  let host = text;
+  let port: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1]!;
+    port = bracketed[2];
+  } else if ((text.match(/:/g) ?? []).length === 1) {
+    [host, port] = text.split(':') as [string, string];
+  }
+  // Digits only: Number() would also read '1e3', '0x50' and ' 80' as ports.
+  const portNumber = port === undefined ? DEFAULT_PORT : /^\d{1,5}$/.test(port) ? Number(port) : Number.NaN;
+  // A bracket or blank left in the host means the text was not a host at all (e.g. '[::1]:').
+  if (host === '' || /[[\]\s]/.test(host) || !Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
+    ctx.addIssue({ code: 'custom', message: `not a host or host:port: ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return { host, port: portNumber };
+});
+
+/** Configuration of `ferry-receive`, after its arguments are parsed. */
+export const ReceiverConfigSchema = z.strictObject({
+  address: AddressSchema,
+  out: z.string().min(1).optional(),
+  yes: z.boolean().default(false),
+  json: z.boolean().default(false),
+  logLevel: LogLevelSchema.default('silent'),
+  name: z.string().max(64).optional(),
+  connectTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+});
+
+/** Configuration of `ferry-receive`. */
+export type ReceiverConfig = z.infer<typeof ReceiverConfigSchema>;

@@ -1,0 +1,95 @@
+/** Ferry's wire constants. The byte layouts they describe are specified in PROTOCOL.md. */
+
+/** Eight bytes that open every Ferry connection, in both directions: `\x89FERRY\r\n`. */
+export const MAGIC = Uint8Array.of(0x89, 0x46, 0x45, 0x52, 0x52, 0x59, 0x0d, 0x0a);
+
+/** The protocol version this implementation speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Preamble: magic (8 bytes), version (u16 BE), flags (u16 BE, zero in version 1). */
+export const PREAMBLE_BYTES = 12;
+
+/** Frame header: type (u8) then payload length (u32 BE). */
+export const FRAME_HEADER_BYTES = 5;
+
+/** The TCP port a sender listens on unless told otherwise. */
+export const DEFAULT_PORT = 7878;
+
+/** Every frame type on the wire. Unknown types are a protocol error. */
+export const FrameType = {
+  HELLO: 0x01,
+  OFFER: 0x02,
+  REQUEST: 0x03,
+  FILE_START: 0x04,
+  DATA: 0x05,
+  FILE_END: 0x06,
+  FILE_ABORT: 0x07,
+  FILE_ACK: 0x08,
+  END: 0x09,
+  DONE: 0x0a,
+  PING: 0x0b,
+  ERROR: 0x0c,
+} as const;
+
+/** One of the frame type values. */
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Frame type names by value, for logs and errors. */
+export const FRAME_TYPE_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(FrameType).map(([name, value]) => [value, name]),
+);
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * Named limits. Every length, count and size read from a peer is checked against one of
+ * these before anything is allocated for it. A value exactly at a limit is accepted.
+ */
+export const LIMITS = {
+  /** Payload of any control frame other than OFFER. */
+  maxControlPayloadBytes: 64 * KiB,
+  /** Payload of the OFFER frame (the whole manifest). */
+  maxOfferPayloadBytes: 32 * MiB,
+  /** Payload of one DATA frame. */
+  maxDataPayloadBytes: 4 * MiB,
+  /** Entries (files and folders) in one offer. */
+  maxEntries: 200_000,
+  /** UTF-8 bytes of one path component. */
+  maxComponentBytes: 255,
+  /** UTF-8 bytes of one whole relative path. */
+  maxPathBytes: 4096,
+  /** Components in one relative path. */
+  maxDepth: 64,
+  /** Size of one file: the largest integer a JavaScript number holds exactly. */
+  maxFileSize: Number.MAX_SAFE_INTEGER,
+  /** Sum of the sizes in one offer. */
+  maxTotalSize: Number.MAX_SAFE_INTEGER,
+  /** UTF-8 bytes of a user or host name announced in HELLO or OFFER. */
+  maxNameBytes: 128,
+  /** UTF-8 bytes of the human-readable text of an ERROR or FILE_ABORT frame. */
+  maxErrorMessageBytes: 1024,
+} as const;
+
+/** The limits a peer's frames are checked against; tests and configuration may lower them. */
+export type Limits = { readonly [K in keyof typeof LIMITS]: number };
+
+/** The size of DATA frames a sender writes: the buffer size that keeps Node fast. */
+export const DATA_CHUNK_BYTES = 1 * MiB;
+
+/** Timeouts in milliseconds. */
+export const TIMEOUTS = {
+  /** Connecting, from the first SYN to an accepted TCP connection. */
+  connectMs: 10_000,
+  /** From accepting a connection to a valid preamble and the first message. */
+  handshakeMs: 10_000,
+  /** No bytes at all from the peer for this long ends the connection. */
+  idleMs: 60_000,
+  /** A frame whose header has arrived must be complete within this long. */
+  frameMs: 60_000,
+  /** How often a side that is waiting on its user sends PING to keep the link alive. */
+  keepaliveMs: 15_000,
+} as const;
+
+/** Digest algorithm of FILE_END and FILE_ACK, and its length in bytes. */
+export const DIGEST = { algorithm: 'sha256', bytes: 32 } as const;

@@ -1,0 +1,35 @@
+import { FRAME_HEADER_BYTES, MAGIC, PREAMBLE_BYTES, PROTOCOL_VERSION } from '../constants.ts';
+
+/** The preamble each side sends first: magic, version, flags (PROTOCOL.md §2). */
+export function encodePreamble(version: number = PROTOCOL_VERSION, flags = 0): Uint8Array {
+  const bytes = new Uint8Array(PREAMBLE_BYTES);
+  bytes.set(MAGIC, 0);
+  const view = new DataView(bytes.buffer);
+  view.setUint16(8, version);
+  view.setUint16(10, flags);
+  return bytes;
+}
+
+/** A frame header: type (u8) and payload length (u32 BE). */
+export function encodeFrameHeader(type: number, payloadLength: number): Uint8Array {
+  if (!Number.isInteger(payloadLength) || payloadLength < 0 || payloadLength > 0xffff_ffff) {
+    throw new RangeError(`frame payload length out of range: ${payloadLength}`);
+  }
+  const header = new Uint8Array(FRAME_HEADER_BYTES);
+  header[0] = type;
+  new DataView(header.buffer).setUint32(1, payloadLength);
+  return header;
+}
+
+/** A whole frame as `[header, payload]`, so the payload is never copied. */
+export function encodeFrame(type: number, payload: Uint8Array): [Uint8Array, Uint8Array] {
+  return [encodeFrameHeader(type, payload.byteLength), payload];
+}
+
+/** A whole frame in one contiguous array: for tests and test vectors, not for bulk data. */
+export function concatFrame(type: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
+  out.set(encodeFrameHeader(type, payload.byteLength), 0);
+  out.set(payload, FRAME_HEADER_BYTES);
+  return out;
+}

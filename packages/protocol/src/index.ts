@@ -1,0 +1,71 @@
+export {
+  DATA_CHUNK_BYTES,
+  DEFAULT_PORT,
+  DIGEST,
+  FRAME_HEADER_BYTES,
+  FRAME_TYPE_NAMES,
+  FrameType,
+  LIMITS,
+  type Limits,
+  MAGIC,
+  PREAMBLE_BYTES,
+  PROTOCOL_VERSION,
+  TIMEOUTS,
+} from './constants.ts';
+export {
+  ConnectionClosedError,
+  ErrorCode,
+  FerryError,
+  IntegrityError,
+  isErrorCode,
+  LimitError,
+  PeerError,
+  ProtocolError,
+  TimeoutError,
+  UnsafeOfferError,
+} from './errors.ts';
+export { concatFrame, encodeFrame, encodeFrameHeader, encodePreamble } from './frame/encode.ts';
+export { FrameDecoder, type FrameEvent, maxPayloadFor } from './frame/decoder.ts';
+export { decodeMessage, encodeMessage, isMessageType } from './messages/codec.ts';
+export {
+  type Done,
+  type ErrorMessage,
+  type FileAbort,
+  type FileAck,
+  type FileEnd,
+  type FileStart,
+  type Hello,
+  type MessageOf,
+  type MessageType,
+  MESSAGE_SCHEMAS,
+  type Offer,
+  type OfferEntry,
+  type Request,
+} from './messages/schemas.ts';
+export {
+  checkRelativePath,
+  collisionKey,
+  type OfferItem,
+  type ValidatedEntry,
+  type ValidatedOffer,
+  validateOffer,
+} from './names.ts';
+export { escapeForDisplay } from './text.ts';
+export {
+  AddressSchema,
+  LogLevelSchema,
+  PortSchema,
+  type ReceiverConfig,
+  ReceiverConfigSchema,
+  type SenderConfig,
+  SenderConfigSchema,
+} from './config/schemas.ts';
+export { Emitter } from './emitter.ts';
+export {
+  formatBytes,
+  formatDuration,
+  formatProgress,
+  ProgressMeter,
+  type ProgressSnapshot,
+} from './progress.ts';
+export { type OutputStream, StatusLine, toJsonLine } from './terminal.ts';

@@ -1,0 +1,45 @@
+import { FRAME_TYPE_NAMES } from '../constants.ts';
+import { ErrorCode, FerryError, ProtocolError } from '../errors.ts';
+import { MESSAGE_SCHEMAS, type MessageOf, type MessageType } from './schemas.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether frames of `type` carry a JSON message. */
+export function isMessageType(type: number): type is MessageType {
+  return Object.hasOwn(MESSAGE_SCHEMAS, type);
+}
+
+/**
+ * Encodes a control message as the UTF-8 JSON payload of its frame, validating it first;
+ * throws FerryError(ERR_INTERNAL) for a message its schema rejects (a local bug, not the peer's).
+ */
+export function encodeMessage<T extends MessageType>(type: T, message: MessageOf<T>): Uint8Array {
+  const result = MESSAGE_SCHEMAS[type].safeParse(message);
+  if (!result.success) {
+    const name = FRAME_TYPE_NAMES.get(type) ?? String(type);
+    const where = result.error.issues[0]?.path.join('.') ?? '';
+    throw new FerryError(ErrorCode.INTERNAL, `refusing to send a malformed ${name}${where ? ` at ${where}` : ''}`, {
+      cause: result.error,
+    });
+  }
+  return encoder.encode(JSON.stringify(result.data));
+}
+
+/** Decodes and validates the payload of a control frame; throws ProtocolError(ERR_BAD_MESSAGE). */
+export function decodeMessage<T extends MessageType>(type: T, payload: Uint8Array): MessageOf<T> {
+  const name = FRAME_TYPE_NAMES.get(type) ?? String(type);
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(payload));
+  } catch (cause) {
+    throw new ProtocolError(ErrorCode.BAD_MESSAGE, `${name} is not UTF-8 JSON`, { cause });
+  }
+  const result = MESSAGE_SCHEMAS[type].safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+    throw new ProtocolError(ErrorCode.BAD_MESSAGE, `${name} is malformed${where}: ${issue?.message}`);
+  }
+  return result.data as MessageOf<T>;
+}

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { FrameType, LIMITS } from '../constants.ts';
+
+const utf8 = new TextEncoder();
+
+/** A string whose UTF-8 encoding is at most `max` bytes (JavaScript length counts UTF-16 units). */
+export function utf8Max(max: number) {
+  return z.string().refine((value) => utf8.encode(value).byteLength <= max, {
+    message: `longer than ${max} UTF-8 bytes`,
+  });
+}
+
+/** A non-negative integer no larger than `max`, exact in a JavaScript number. */
+export function size(max: number = Number.MAX_SAFE_INTEGER) {
+  return z.number().int().min(0).max(max);
+}
+
+const entryId = size(LIMITS.maxEntries - 1);
+const hexDigest = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in lowercase hex');
+const errorCode = z.string().regex(/^ERR_[A-Z0-9_]{1,60}$/, 'an ERR_ code');
+const peerName = utf8Max(LIMITS.maxNameBytes);
+
+/** HELLO, receiver to sender: who is asking. */
+export const HelloSchema = z.strictObject({
+  software: utf8Max(64),
+  name: peerName,
+  features: z.array(z.string().regex(/^[a-z0-9-]{1,32}$/)).max(16),
+});
+
+/** One entry of an offer; its id is its index in `entries`. */
+export const OfferEntrySchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('file'), path: z.string(), size: size(LIMITS.maxFileSize) }),
+  z.strictObject({ kind: z.literal('dir'), path: z.string() }),
+]);
+
+/** OFFER, sender to receiver: everything on offer, as relative paths. */
+export const OfferSchema = z.strictObject({
+  session: z.string().regex(/^[0-9a-f]{32}$/),
+  sender: z.strictObject({ name: peerName, host: peerName }),
+  entries: z.array(OfferEntrySchema).max(LIMITS.maxEntries),
+});
+
+/** REQUEST, receiver to sender: which files to send, in order, each from an offset. */
+export const RequestSchema = z.strictObject({
+  files: z
+    .array(z.strictObject({ id: entryId, offset: size(LIMITS.maxFileSize) }))
+    .max(LIMITS.maxEntries),
+});
+
+/** FILE_START, sender to receiver: DATA frames for this file follow. */
+export const FileStartSchema = z.strictObject({
+  id: entryId,
+  offset: size(LIMITS.maxFileSize),
+  size: size(LIMITS.maxFileSize),
+});
+
+/** FILE_END, sender to receiver: the file's bytes are complete; its digest. */
+export const FileEndSchema = z.strictObject({ id: entryId, sha256: hexDigest });
+
+/** FILE_ABORT, sender to receiver: the file cannot be sent; discard what arrived of it. */
+export const FileAbortSchema = z.strictObject({
+  id: entryId,
+  code: errorCode,
+  message: utf8Max(LIMITS.maxErrorMessageBytes),
+});
+
+/** FILE_ACK, receiver to sender: the file is saved intact, or it is not. */
+export const FileAckSchema = z.union([
+  z.strictObject({ id: entryId, ok: z.literal(true), sha256: hexDigest }),
+  z.strictObject({ id: entryId, ok: z.literal(false), code: errorCode }),
+]);
+
+/** END, sender to receiver: every requested file has been sent. */
+export const EndSchema = z.strictObject({});
+
+/** DONE, receiver to sender: every file is acknowledged; the receiver closes. */
+export const DoneSchema = z.strictObject({ saved: size(), failed: size() });
+
+/** ERROR, either way: the connection ends. */
+export const ErrorMessageSchema = z.strictObject({
+  code: errorCode,
+  message: utf8Max(LIMITS.maxErrorMessageBytes),
+});
+
+/** The schema of each control frame type that carries a JSON payload. */
+export const MESSAGE_SCHEMAS = {
+  [FrameType.HELLO]: HelloSchema,
+  [FrameType.OFFER]: OfferSchema,
+  [FrameType.REQUEST]: RequestSchema,
+  [FrameType.FILE_START]: FileStartSchema,
+  [FrameType.FILE_END]: FileEndSchema,
+  [FrameType.FILE_ABORT]: FileAbortSchema,
+  [FrameType.FILE_ACK]: FileAckSchema,
+  [FrameType.END]: EndSchema,
+  [FrameType.DONE]: DoneSchema,
+  [FrameType.ERROR]: ErrorMessageSchema,
+} as const;
+
+/** Frame types whose payload is a JSON message. */
+export type MessageType = keyof typeof MESSAGE_SCHEMAS;
+
+/** The decoded message of each message type. */
+export type MessageOf<T extends MessageType> = z.infer<(typeof MESSAGE_SCHEMAS)[T]>;
+
+export type Hello = MessageOf<typeof FrameType.HELLO>;
+export type Offer = MessageOf<typeof FrameType.OFFER>;
+export type OfferEntry = z.infer<typeof OfferEntrySchema>;
+export type Request = MessageOf<typeof FrameType.REQUEST>;
+export type FileStart = MessageOf<typeof FrameType.FILE_START>;
+export type FileEnd = MessageOf<typeof FrameType.FILE_END>;
+export type FileAbort = MessageOf<typeof FrameType.FILE_ABORT>;
+export type FileAck = MessageOf<typeof FrameType.FILE_ACK>;
+export type Done = MessageOf<typeof FrameType.DONE>;
+export type ErrorMessage = MessageOf<typeof FrameType.ERROR>;

@@ -1,0 +1,262 @@
+import { once } from 'node:events';
+import net, { type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameType } from '../../src/constants.ts';
+import { ConnectionClosedError, ErrorCode, ProtocolError, TimeoutError } from '../../src/errors.ts';
+import { encodePreamble } from '../../src/frame/encode.ts';
+import { Connection, type ConnectionOptions } from '../../src/node/connection.ts';
+import { concat, frame, header, preamble, toHex, utf8Bytes } from '../helpers.ts';
+
+const HELLO = { software: 'ferry/test', name: 'alice', features: [] };
+
+/** Everything a test opened, closed after it whatever happens. */
+const opened: { sockets: Socket[]; servers: Server[]; timers: NodeJS.Timeout[] } = { sockets: [], servers: [], timers: [] };
+
+afterEach(async () => {
+  for (const timer of opened.timers.splice(0)) clearInterval(timer);
+  for (const socket of opened.sockets.splice(0)) socket.destroy();
+  await Promise.all(opened.servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+/** A connected loopback pair: the accepted socket and the client socket. */
+async function socketPair(): Promise<{ accepted: Socket; client: Socket }> {
+  const server = net.createServer();
+  opened.servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const connection = once(server, 'connection');
+  const client = net.connect(port, '127.0.0.1');
+  opened.sockets.push(client);
+  // Raw sockets may be reset by the side under test; that must not fail the run.
+  client.on('error', () => {});
+  const [[accepted]] = (await Promise.all([connection, once(client, 'connect')])) as [[Socket], unknown[]];
+  opened.sockets.push(accepted);
+  accepted.on('error', () => {});
+  return { accepted, client };
+}
+
+/** A Connection on the server side, with a raw socket as the peer. */
+async function withRawPeer(options: ConnectionOptions = {}): Promise<{ conn: Connection; peer: Socket }> {
+  const { accepted, client } = await socketPair();
+  return { conn: new Connection(accepted, options), peer: client };
+}
+
+/** Two Connections talking to each other. */
+async function connectionPair(options: ConnectionOptions = {}): Promise<{ sender: Connection; receiver: Connection }> {
+  const { accepted, client } = await socketPair();
+  return { sender: new Connection(accepted, options), receiver: new Connection(client, options) };
+}
+
+/** Reads the first `count` bytes a raw socket receives. */
+async function readBytes(socket: Socket, count: number): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of socket as AsyncIterable<Buffer>) {
+    parts.push(chunk);
+    total += chunk.byteLength;
+    if (total >= count) break;
+  }
+  return concat(...parts).subarray(0, count);
+}
+
+describe('Connection', { timeout: 5_000 }, () => {
+  it('sends the preamble at once and reads the peer’s', async () => {
+    const { conn, peer } = await withRawPeer();
+    const greeting = readBytes(peer, 12);
+    peer.write(preamble());
+    await conn.readPreamble();
+    expect(toHex(await greeting)).toBe(toHex(encodePreamble()));
+  });
+
+  it('exchanges preambles between two Connections', async () => {
+    const { sender, receiver } = await connectionPair();
+    await Promise.all([sender.readPreamble(), receiver.readPreamble()]);
+    expect(sender.remote).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(receiver.remote).toBe(`127.0.0.1:${receiver.socket.remotePort}`);
+  });
+
+  it('sends and reads control messages, PING and DATA in order', async () => {
+    const { sender, receiver } = await connectionPair();
+    await receiver.send(FrameType.HELLO, HELLO);
+    await receiver.ping();
+    expect(await sender.read()).toEqual({ kind: 'message', type: FrameType.HELLO, message: HELLO });
+    expect(await sender.read()).toEqual({ kind: 'ping' });
+
+    await sender.send(FrameType.FILE_START, { id: 0, offset: 0, size: 5 });
+    await sender.sendData(utf8Bytes('hel'));
+    await sender.sendData(utf8Bytes('lo'));
+    await sender.send(FrameType.END, {});
+    expect(await receiver.read()).toEqual({ kind: 'message', type: FrameType.FILE_START, message: { id: 0, offset: 0, size: 5 } });
+    let text = '';
+    for (;;) {
+      const item = await receiver.read();
+      if (item?.kind !== 'data') {
+        expect(item).toEqual({ kind: 'message', type: FrameType.END, message: {} });
+        break;
+      }
+      text += Buffer.from(item.bytes).toString();
+    }
+    expect(text).toBe('hello');
+    const fileStart = '{"id":0,"offset":0,"size":5}'.length;
+    expect(receiver.bytesIn).toBe(12 + (5 + fileStart) + (5 + 3) + (5 + 2) + (5 + 2));
+  });
+
+  it('carries a large DATA frame intact while honouring backpressure', async () => {
+    const { sender, receiver } = await connectionPair();
+    const big = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < big.byteLength; i++) big[i] = i % 251;
+    const sent = sender.sendData(big);
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    while (total < big.byteLength) {
+      const item = await receiver.read();
+      if (item?.kind !== 'data') throw new Error(`expected data, got ${item?.kind}`);
+      parts.push(Uint8Array.from(item.bytes));
+      total += item.bytes.byteLength;
+    }
+    await sent;
+    expect(Buffer.compare(Buffer.from(concat(...parts)), Buffer.from(big))).toBe(0);
+  });
+
+  it('returns null when the peer closes cleanly between frames', async () => {
+    const { sender, receiver } = await connectionPair();
+    await receiver.send(FrameType.DONE, { saved: 1, failed: 0 });
+    const closing = receiver.close();
+    expect(await sender.read()).toEqual({ kind: 'message', type: FrameType.DONE, message: { saved: 1, failed: 0 } });
+    expect(await sender.read()).toBeNull();
+    await closing;
+    expect(receiver.socket.destroyed).toBe(true);
+  });
+
+  it('A13: fails with ERR_BAD_MAGIC when the peer speaks HTTP', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.BAD_MAGIC });
+  });
+
+  it('A13: fails with ERR_BAD_MAGIC when the peer opens with a TLS ClientHello', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(Uint8Array.of(0x16, 0x03, 0x01, 0x00, 0xa5, 0x01));
+    const error = await conn.readPreamble().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).toMatchObject({ code: ErrorCode.BAD_MAGIC });
+  });
+
+  it('A13: fails with ERR_UNSUPPORTED_VERSION for another protocol version', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(preamble(2));
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.UNSUPPORTED_VERSION });
+  });
+
+  it('fails with ERR_BAD_MESSAGE for a malformed control message', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(concat(preamble(), frame(FrameType.HELLO, '{"software":"x","name":"y","features":[],"admin":true}')));
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.BAD_MESSAGE });
+  });
+
+  it('A1: fails with ERR_LIMIT_EXCEEDED as soon as an oversized header arrives', async () => {
+    const { conn, peer } = await withRawPeer({ frameMs: 30_000, idleMs: 30_000 });
+    peer.write(concat(preamble(), header(FrameType.DATA, 0xffff_ffff)));
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.LIMIT_EXCEEDED });
+  });
+
+  it('F2: raises ERR_TIMEOUT when the peer goes silent for idleMs', async () => {
+    const { conn, peer } = await withRawPeer({ idleMs: 200, frameMs: 30_000 });
+    peer.write(preamble());
+    const error = await conn.read().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ code: ErrorCode.TIMEOUT });
+  });
+
+  it('A12: raises ERR_TIMEOUT when a started frame stalls past frameMs', async () => {
+    const { conn, peer } = await withRawPeer({ idleMs: 30_000, frameMs: 200 });
+    peer.write(concat(preamble(), header(FrameType.HELLO, 40), utf8Bytes('{"soft')));
+    const error = await conn.read().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ code: ErrorCode.TIMEOUT });
+  });
+
+  it('A12: raises ERR_TIMEOUT for a frame trickled a byte at a time, however steady the trickle', async () => {
+    const { conn, peer } = await withRawPeer({ idleMs: 30_000, frameMs: 300 });
+    peer.write(concat(preamble(), header(FrameType.DATA, 1000)));
+    opened.timers.push(setInterval(() => peer.write(Uint8Array.of(0x61)), 20));
+    let error: unknown;
+    try {
+      for (;;) {
+        const item = await conn.read();
+        expect(item?.kind).toBe('data');
+      }
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ code: ErrorCode.TIMEOUT });
+  });
+
+  it('raises ERR_TIMEOUT when no preamble arrives within the handshake deadline', async () => {
+    const { conn } = await withRawPeer({ idleMs: 30_000, frameMs: 30_000 });
+    await expect(conn.readPreamble(200)).rejects.toBeInstanceOf(TimeoutError);
+  });
+
+  it('A6: raises ERR_TRUNCATED when the peer ends the stream inside a frame header', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.end(concat(preamble(), header(FrameType.HELLO, 40).subarray(0, 3)));
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.TRUNCATED });
+  });
+
+  it('A6: raises ERR_TRUNCATED when the peer ends the stream inside a frame body', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.end(concat(preamble(), header(FrameType.DATA, 10), utf8Bytes('abc')));
+    expect(await conn.read()).toMatchObject({ kind: 'data' });
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.TRUNCATED });
+  });
+
+  it('A6: raises ERR_TRUNCATED when the peer ends the stream inside the preamble', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.end(preamble().subarray(0, 10));
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.TRUNCATED });
+  });
+
+  it('F1: raises ERR_CONNECTION_CLOSED when the peer resets the connection', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(concat(preamble(), header(FrameType.DATA, 10), utf8Bytes('abc')));
+    expect(await conn.read()).toMatchObject({ kind: 'data' });
+    peer.resetAndDestroy();
+    const error = await conn.read().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConnectionClosedError);
+    expect(error).toMatchObject({ code: ErrorCode.CONNECTION_CLOSED });
+  });
+
+  it('rejects sends after it has been destroyed', async () => {
+    const { conn } = await withRawPeer();
+    conn.destroy();
+    await expect(conn.send(FrameType.END, {})).rejects.toBeInstanceOf(ConnectionClosedError);
+    await expect(conn.sendData(utf8Bytes('x'))).rejects.toBeInstanceOf(ConnectionClosedError);
+  });
+
+  it('reports the error it was destroyed with to a pending read', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(preamble());
+    await conn.readPreamble();
+    const reading = conn.read();
+    conn.destroy(new TimeoutError('test deadline'));
+    await expect(reading).rejects.toBeInstanceOf(TimeoutError);
+  });
+});
+
+describe('Connection after a failure', { timeout: 5_000 }, () => {
+  it('keeps failing every later read instead of reporting a clean close', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write('GET / HTTP/1.1\r\n\r\n');
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.BAD_MAGIC });
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.BAD_MAGIC });
+  });
+
+  it('keeps failing after a mid-stream error too', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.end(concat(preamble(), header(FrameType.HELLO, 40).subarray(0, 3)));
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.TRUNCATED });
+    await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.TRUNCATED });
+  });
+});

@@ -1,0 +1,76 @@
+import { parseArgs } from 'node:util';
+import { type ReceiverConfig, ReceiverConfigSchema } from '@ferry/protocol';
+import { UsageError } from './errors.ts';
+
+/** What the command line asks for: run, or print help or the version. */
+export type Command = { kind: 'run'; config: ReceiverConfig } | { kind: 'help' } | { kind: 'version' };
+
+/** Usage text; every flag is listed here and in the README. */
+export const USAGE = `Usage: ferry-receive [options] <host>[:port]
+
+Connects to a ferry-send on another machine, shows what it offers, and saves exact,
+verified copies. The port defaults to 7878; write IPv6 addresses as [addr]:port.
+
+Options:
+  -o, --out <dir>       save into this folder (otherwise you are asked; the default
+                        is your Downloads folder, or the current folder)
+  -y, --yes             take everything on offer without asking
+      --name <name>     name shown to the sender (default: your user name)
+      --timeout <s>     seconds to wait for the connection (default 10)
+      --json            print one JSON event per line instead of text
+      --log-level <l>   silent, fatal, error, warn, info, debug or trace (default silent);
+                        logs go to stderr
+  -h, --help            show this help
+  -v, --version         show the version
+`;
+
+/** Parses argv (without node and script) into a validated command; throws UsageError. */
+export function parseReceiverArgs(argv: readonly string[]): Command {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  if (positionals.length !== 1) {
+    throw new UsageError(positionals.length === 0 ? 'name the sender: ferry-receive <host>[:port]' : 'give exactly one sender address');
+  }
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
+  const result = ReceiverConfigSchema.safeParse({
+    address: positionals[0],
+    out: values.out,
+    yes: values.yes,
+    json: values.json,
+    logLevel: values['log-level'],
+    name: values.name,
+    connectTimeoutMs: timeout,
+  });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0]);
+    const flag = key === 'address' ? '' : `--${key === 'connectTimeoutMs' ? 'timeout' : key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
+    throw new UsageError(`${flag}${issue.message}`);
+  }
+  return { kind: 'run', config: result.data };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      out: { type: 'string', short: 'o' },
+      yes: { type: 'boolean', short: 'y' },
+      name: { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+}

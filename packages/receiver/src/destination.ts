@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, FerryError, formatBytes, type ValidatedEntry } from '@ferry/protocol';
+import { resolveInside } from '@ferry/protocol/node';
+import { DestinationError } from './errors.ts';
+
+const FILE_MODE = 0o644;
+const DIR_MODE = 0o755;
+const MAX_RENAME_ATTEMPTS = 1000;
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+/** Resolves the chosen folder once (a symlinked folder is fine), and checks it can be written. */
+export async function openDestination(dir: string): Promise<string> {
+  let real: string;
+  try {
+    real = await fs.realpath(dir);
+  } catch (cause) {
+    throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} does not exist`, { cause });
+  }
+  const stats = await fs.stat(real);
+  if (!stats.isDirectory()) throw new DestinationError(ErrorCode.WRITE_FAILED, `${dir} is not a folder`);
+  try {
+    await fs.access(real, constants.W_OK);
+  } catch (cause) {
+    throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} is not writable`, { cause });
+  }
+  return real;
+}
+
+/** Refuses an offer that cannot fit: the free space must exceed what is about to be written. */
+export async function checkFreeSpace(dir: string, bytes: number): Promise<void> {
+  const stats = await fs.statfs(dir).catch(() => undefined);
+  if (!stats) return; // Not knowable here; writing will still fail cleanly on ENOSPC.
+  const free = Number(stats.bavail) * Number(stats.bsize);
+  if (bytes > free) {
+    throw new DestinationError(
+      ErrorCode.NO_SPACE,
+      `not enough free space: the files need ${formatBytes(bytes)}, the folder has ${formatBytes(free)}`,
+    );
+  }
+}
+
+/** `name (1).ext`, `name (2).ext`, ...: the n-th alternative for a name that is taken. */
+export function alternativeName(name: string, n: number): string {
+  if (n === 0) return name;
+  const dot = name.lastIndexOf('.');
+  const hasExtension = dot > 0 && dot < name.length - 1;
+  return hasExtension ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
+}
+
+/**
+ * Writes one accepted offer below a destination folder. Every top-level item gets a name that
+ * is free when claimed (`name (1).ext` otherwise); folders are created one component at a
+ * time and only below folders this transfer created; files are written under hidden temporary
+ * names with O_EXCL|O_NOFOLLOW and reach their final name only through {@link finalize}.
+ */
+export class Destination {
+  readonly root: string;
+  /** Final path of each top-level name, once claimed. */
+  #topLevel = new Map<string, string>();
+  /** Folders this transfer created, with their identity, in creation order. */
+  #createdDirs = new Map<string, Stats>();
+  #temps = new Set<string>();
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** Creates the folders of the accepted entries (empty ones included). */
+  async createDirs(entries: readonly ValidatedEntry[]): Promise<void> {
+    for (const entry of entries) {
+      if (entry.kind === 'dir') await this.#ensureDir(entry.components);
+    }
+  }
+
+  /** Opens a temporary file beside where the entry will be saved. */
+  async openTemp(entry: ValidatedEntry): Promise<{ handle: fs.FileHandle; tempPath: string }> {
+    const parent = await this.#ensureDir(entry.components.slice(0, -1));
+    const tempPath = path.join(parent, `.ferry-${randomBytes(6).toString('hex')}.part`);
+    const handle = await fs.open(tempPath, WRITE_FLAGS, FILE_MODE);
+    this.#temps.add(tempPath);
+    return { handle, tempPath };
+  }
+
+  /**
+   * Moves a verified temporary file to its final name without ever replacing an existing file:
+   * a hard link claims the name atomically (EEXIST means taken: try the next alternative).
+   */
+  async finalize(entry: ValidatedEntry, tempPath: string): Promise<string> {
+    const parentComponents = entry.components.slice(0, -1);
+    const parent = await this.#ensureDir(parentComponents);
+    await this.#checkParentUnchanged(parentComponents);
+    const name = entry.components.at(-1)!;
+    for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
+      const finalName = alternativeName(name, n);
+      const finalPath = resolveInside(this.root, [...parentComponents, finalName]);
+      if (await claim(tempPath, finalPath)) {
+        this.#temps.delete(tempPath);
+        if (parentComponents.length === 0) this.#topLevel.set(name, finalPath);
+        return finalPath;
+      }
+    }
+    throw new FerryError(ErrorCode.WRITE_FAILED, `no free name for ${name}`);
+  }
+
+  /** Deletes one temporary file of this transfer. */
+  async discard(tempPath: string): Promise<void> {
+    this.#temps.delete(tempPath);
+    await fs.rm(tempPath, { force: true });
+  }
+
+  /** After a failure: deletes every temporary file, and every created folder left empty. */
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.#temps].map((temp) => fs.rm(temp, { force: true }).catch(() => {})));
+    this.#temps.clear();
+    for (const dir of [...this.#createdDirs.keys()].reverse()) {
+      await fs.rmdir(dir).catch(() => {});
+    }
+  }
+
+  /** Top-level folders are claimed with an exclusive mkdir; the ones below are all new. */
+  async #ensureDir(components: readonly string[]): Promise<string> {
+    if (components.length === 0) return this.root;
+    const [top, ...rest] = components as [string, ...string[]];
+    let current = this.#topLevel.get(top) ?? (await this.#claimTopDir(top));
+    for (const component of rest) {
+      current = path.join(current, component);
+      if (this.#createdDirs.has(current)) continue;
+      await fs.mkdir(current, DIR_MODE).catch((error: NodeJS.ErrnoException) => {
+        throw new DestinationError(ErrorCode.WRITE_FAILED, `cannot create the folder ${current} (${error.code})`, { cause: error });
+      });
+      this.#createdDirs.set(current, await fs.lstat(current));
+    }
+    return current;
+  }
+
+  async #claimTopDir(name: string): Promise<string> {
+    for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
+      const candidate = resolveInside(this.root, [alternativeName(name, n)]);
+      try {
+        await fs.mkdir(candidate, DIR_MODE);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw new DestinationError(ErrorCode.WRITE_FAILED, `cannot create the folder ${candidate} (${(error as NodeJS.ErrnoException).code})`, { cause: error });
+      }
+      this.#createdDirs.set(candidate, await fs.lstat(candidate));
+      this.#topLevel.set(name, candidate);
+      return candidate;
+    }
+    throw new DestinationError(ErrorCode.WRITE_FAILED, `no free name for the folder ${name}`);
+  }
+
+  /** A folder of ours replaced by a symlink or another folder since we made it: refuse. */
+  async #checkParentUnchanged(components: readonly string[]): Promise<void> {
+    if (components.length === 0) return;
+    const dir = await this.#ensureDir(components);
+    const recorded = this.#createdDirs.get(dir);
+    const now = await fs.lstat(dir).catch(() => undefined);
+    if (!recorded || !now || !now.isDirectory() || now.ino !== recorded.ino || now.dev !== recorded.dev) {
+      throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} was changed by something else during the transfer`);
+    }
+  }
+}
+
+/** Claims `finalPath` for the file at `tempPath`; false when the name is taken. */
+async function claim(tempPath: string, finalPath: string): Promise<boolean> {
+  try {
+    await fs.link(tempPath, finalPath);
+    await fs.unlink(tempPath);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw error;
+  }
+  // File systems without hard links (FAT, some network shares): check, then rename.
+  const existing = await fs.lstat(finalPath).catch(() => undefined);
+  if (existing) return false;
+  await fs.rename(tempPath, finalPath);
+  return true;
+}

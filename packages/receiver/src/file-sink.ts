@@ -1,0 +1,67 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type fs from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One file being received: bytes are hashed as they arrive and written through a buffered
+ * stream (writes are batched with writev). `write` returns a promise only when the caller must
+ * wait for the disk, so a fast link never queues more than the buffer in memory.
+ */
+export class FileSink {
+  readonly expected: number;
+  received = 0;
+  #handle: fs.FileHandle;
+  #stream: WriteStream;
+  #hash: Hash = createHash('sha256');
+  #error: Error | undefined;
+
+  constructor(handle: fs.FileHandle, expected: number) {
+    this.#handle = handle;
+    this.expected = expected;
+    // The numeric fd, not the FileHandle: a stream given a FileHandle holds a reference that
+    // makes a later `handle.close()` wait forever when autoClose is off.
+    this.#stream = createWriteStream('', { fd: handle.fd, highWaterMark: WRITE_BUFFER_BYTES, autoClose: false });
+    this.#stream.on('error', (error) => {
+      this.#error ??= error;
+    });
+  }
+
+  /** Takes the next bytes; resolves when the disk has room for more. */
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#error) throw this.#error;
+    this.received += bytes.byteLength;
+    this.#hash.update(bytes);
+    if (this.#stream.write(bytes)) return undefined;
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        this.#stream.off('error', onError);
+        resolve();
+      };
+      const onError = (error: Error) => {
+        this.#stream.off('drain', onDrain);
+        reject(error);
+      };
+      this.#stream.once('drain', onDrain);
+      this.#stream.once('error', onError);
+    });
+  }
+
+  /** Flushes and syncs the file to disk, closes it, and returns the SHA-256 of what arrived. */
+  async finish(): Promise<string> {
+    this.#stream.end();
+    await finished(this.#stream);
+    if (this.#error) throw this.#error;
+    await this.#handle.datasync();
+    await this.#handle.close();
+    return this.#hash.digest('hex');
+  }
+
+  /** Closes the file after a failure, ignoring further errors. */
+  async abort(): Promise<void> {
+    this.#stream.destroy();
+    await this.#handle.close().catch(() => {});
+  }
+}

@@ -1,0 +1,121 @@
+import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { ErrorCode, escapeForDisplay, FerryError, toJsonLine } from '@ferry/protocol';
+import type { Logger } from 'pino';
+import { parseReceiverArgs, USAGE } from './args.ts';
+import { ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
+import type { Io } from './io.ts';
+import { createLogger } from './logger.ts';
+import { createReceiver, type Decision } from './receiver.ts';
+import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
+import { renderReceiver } from './ui/render.ts';
+
+/** Exit codes shared by both apps. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+/** The receiver's streams: the shared ones plus the terminal input that prompts read. */
+export interface ReceiverIo extends Io {
+  readonly stdin: Readable & { readonly isTTY?: boolean };
+}
+
+/** Options for tests: an injected logger and prompter, a fixed default folder. */
+export interface MainOptions {
+  readonly logger?: Logger;
+  readonly prompter?: Prompter;
+  readonly defaultFolder?: string;
+  readonly version?: string;
+}
+
+/** Runs `ferry-receive` with `argv`; returns the exit code. */
+export async function main(argv: readonly string[], io: ReceiverIo, signal: AbortSignal, options: MainOptions = {}): Promise<number> {
+  let json = argv.includes('--json');
+  const fail = (code: number, errorCode: string, message: string, hint?: string) => {
+    if (json) io.stdout.write(toJsonLine('error', { code: errorCode, message }));
+    io.stderr.write(`ferry-receive: ${message}\n${hint ? `${hint}\n` : ''}`);
+    return code;
+  };
+  try {
+    const command = parseReceiverArgs(argv);
+    if (command.kind === 'help') {
+      io.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    if (command.kind === 'version') {
+      io.stdout.write(`ferry-receive ${options.version ?? '0.1.0'}\n`);
+      return EXIT.ok;
+    }
+    const { config } = command;
+    json = config.json;
+    const interactive = Boolean(io.stdin.isTTY) && !json;
+    if (!config.yes && !interactive) {
+      throw new UsageError(
+        json
+          ? '--json never prompts: pass --yes to take everything (and --out DIR to choose the folder)'
+          : 'stdin is not a terminal, so ferry-receive cannot ask which items to take: pass --yes to take everything (and --out DIR to choose the folder)',
+      );
+    }
+    const logger = options.logger ?? createLogger(config.logLevel);
+    const defaultFolder = options.defaultFolder ?? findDefaultFolder();
+    const prompter = options.prompter ?? createTerminalPrompter(io.stdin, io.stdout as unknown as Writable);
+    const decide = async (offer: Parameters<Prompter['chooseItems']>[0]): Promise<Decision | null> => {
+      const items = config.yes ? offer.items.map((_, index) => index) : await prompter.chooseItems(offer);
+      if (items === null || items.length === 0) return null;
+      const outDir = config.out ?? (config.yes ? defaultFolder : await prompter.chooseFolder(defaultFolder));
+      if (outDir === null) return null;
+      return { items, outDir: expandHome(outDir) };
+    };
+    const receiver = createReceiver({
+      host: config.address.host,
+      port: config.address.port,
+      name: config.name,
+      logger,
+      connectTimeoutMs: config.connectTimeoutMs,
+      decide,
+      signal,
+    });
+    const summarise = renderReceiver(receiver, io, json);
+    const result = await receiver.run();
+    summarise(result);
+    if (result.declined) return signal.aborted ? EXIT.interrupted : EXIT.failure;
+    return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
+  } catch (error) {
+    if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, 'Run ferry-receive --help for usage.');
+    if (signal.aborted || (error instanceof FerryError && error.code === ErrorCode.CANCELLED)) {
+      return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'interrupted; no partial file was kept');
+    }
+    if (error instanceof ConnectError || error instanceof NotFerryError || error instanceof DestinationError) {
+      return fail(EXIT.failure, error.code, escapeForDisplay(error.message), hintFor(error));
+    }
+    if (error instanceof FerryError) return fail(EXIT.failure, error.code, `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`);
+    return fail(EXIT.failure, 'ERR_INTERNAL', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+  }
+}
+
+function hintFor(error: FerryError): string | undefined {
+  if (error instanceof ConnectError && (error.reason === 'refused' || error.reason === 'timeout')) {
+    return 'Check the address and port that ferry-send printed, and that a firewall lets that port in.';
+  }
+  if (error instanceof ConnectError && error.reason === 'unreachable') {
+    return 'Both machines must be on the same network; try another of the addresses ferry-send printed.';
+  }
+  return undefined;
+}
+
+/** The user's Downloads folder when it exists, otherwise the current folder. */
+export function findDefaultFolder(): string {
+  const downloads = path.join(os.homedir(), 'Downloads');
+  try {
+    if (existsSync(downloads) && statSync(downloads).isDirectory()) return downloads;
+  } catch {
+    // Fall through to the current folder.
+  }
+  return process.cwd();
+}
+
+function expandHome(folder: string): string {
+  if (folder === '~') return os.homedir();
+  if (folder.startsWith('~/') || folder.startsWith('~\\')) return path.join(os.homedir(), folder.slice(2));
+  return path.resolve(folder);
+}

@@ -1,0 +1,279 @@
+import os from 'node:os';
+import {
+  Emitter,
+  ErrorCode,
+  FerryError,
+  type FileAbort,
+  FrameType,
+  IntegrityError,
+  LIMITS,
+  type Offer,
+  ProtocolError,
+  TIMEOUTS,
+  type ValidatedEntry,
+  type ValidatedOffer,
+  validateOffer,
+} from '@ferry/protocol';
+import { Connection, peerError, unexpectedFrame } from '@ferry/protocol/node';
+import type { Logger } from 'pino';
+import { connectTo } from './connect.ts';
+import { checkFreeSpace, Destination, openDestination } from './destination.ts';
+import { NotFerryError } from './errors.ts';
+import { FileSink } from './file-sink.ts';
+
+/** What the user chose: which top-level items (by index), and the folder to save them in. */
+export interface Decision {
+  readonly items: readonly number[];
+  readonly outDir: string;
+}
+
+/** A file saved and verified. */
+export interface SavedFile {
+  readonly path: string;
+  readonly offered: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** A file that was not saved, and why. */
+export interface FailedFile {
+  readonly offered: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Events a receiver emits; the UI renders them, `--json` prints them. */
+export interface ReceiverEvents extends Record<string, unknown> {
+  connected: { address: string };
+  offer: { offer: ValidatedOffer; sender: Offer['sender'] };
+  start: { outDir: string; files: number; bytes: number };
+  progress: { bytes: number };
+  'file-saved': SavedFile;
+  'file-failed': FailedFile;
+}
+
+/** The outcome of a transfer that ran to its end (some files may still have failed). */
+export interface ReceiveResult {
+  readonly outDir: string | undefined;
+  readonly saved: readonly SavedFile[];
+  readonly failed: readonly FailedFile[];
+  readonly declined: boolean;
+}
+
+/** Options of {@link createReceiver}. */
+export interface ReceiverOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly name?: string;
+  readonly logger: Logger;
+  readonly connectTimeoutMs?: number;
+  /** Asks the user; `null` declines the offer. */
+  readonly decide: (offer: ValidatedOffer, sender: Offer['sender']) => Promise<Decision | null>;
+  readonly signal?: AbortSignal;
+}
+
+/** A headless receiver: emits events and never writes to the terminal. */
+export interface Receiver extends Emitter<ReceiverEvents> {
+  run(): Promise<ReceiveResult>;
+}
+
+/** Creates a receiver for one transfer from the sender at `host:port`. */
+export function createReceiver(options: ReceiverOptions): Receiver {
+  const emitter = new Emitter<ReceiverEvents>();
+  return Object.assign(emitter, { run: () => receive(options, emitter) });
+}
+
+async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>): Promise<ReceiveResult> {
+  const logger = options.logger.child({ component: 'receiver' });
+  const socket = await connectTo(options.host, options.port, options.connectTimeoutMs ?? TIMEOUTS.connectMs, options.signal);
+  const connection = new Connection(socket);
+  const onAbort = () => connection.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  let destination: Destination | undefined;
+  try {
+    const offerMessage = await handshake(connection, options);
+    events.emit('connected', { address: connection.remote });
+    let offer: ValidatedOffer;
+    try {
+      offer = validateOffer(offerMessage.entries);
+    } catch (error) {
+      await refuse(connection, error as FerryError);
+      throw error;
+    }
+    events.emit('offer', { offer, sender: offerMessage.sender });
+    const decision = await keepAliveWhile(connection, options.decide(offer, offerMessage.sender));
+    if (!decision || decision.items.length === 0) {
+      await refuse(connection, new FerryError(ErrorCode.DECLINED, 'the receiver declined the offer'));
+      return { outDir: undefined, saved: [], failed: [], declined: true };
+    }
+    const accepted = acceptedEntries(offer, decision.items);
+    const files = accepted.filter((entry) => entry.kind === 'file');
+    const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
+    let outDir: string;
+    try {
+      outDir = await openDestination(decision.outDir);
+      await checkFreeSpace(outDir, bytes);
+    } catch (error) {
+      await refuse(connection, error as FerryError);
+      throw error;
+    }
+    destination = new Destination(outDir);
+    await destination.createDirs(accepted);
+    await connection.send(FrameType.REQUEST, { files: files.map((entry) => ({ id: entry.id, offset: 0 })) });
+    events.emit('start', { outDir, files: files.length, bytes });
+    logger.info({ files: files.length, bytes }, 'request sent');
+    const result = await receiveFiles(connection, destination, files, events, logger);
+    await connection.expect(FrameType.END);
+    await connection.send(FrameType.DONE, { saved: result.saved.length, failed: result.failed.length });
+    await connection.close();
+    return { outDir, ...result, declined: false };
+  } catch (error) {
+    await destination?.cleanup();
+    const reason = options.signal?.aborted ? new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error }) : error;
+    if (!(reason instanceof FerryError && reason.code === ErrorCode.CANCELLED) && error instanceof ProtocolError) {
+      await refuse(connection, error);
+    }
+    connection.destroy();
+    throw reason;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Preamble, HELLO, OFFER; failures before a valid preamble mean "not a Ferry sender". */
+async function handshake(connection: Connection, options: ReceiverOptions): Promise<Offer> {
+  try {
+    await connection.readPreamble(TIMEOUTS.handshakeMs);
+  } catch (error) {
+    const code = error instanceof FerryError ? error.code : ErrorCode.INTERNAL;
+    const detail =
+      code === ErrorCode.UNSUPPORTED_VERSION
+        ? (error as Error).message
+        : code === ErrorCode.TIMEOUT
+          ? 'it did not greet like one'
+          : code === ErrorCode.BAD_MAGIC
+            ? 'it answered with something else'
+            : 'it closed the connection without a greeting';
+    throw new NotFerryError(code, `that address is not a Ferry sender: ${detail}`, { cause: error });
+  }
+  await connection.send(FrameType.HELLO, {
+    software: 'ferry-receive/0.1.0',
+    name: (options.name ?? os.userInfo().username).slice(0, LIMITS.maxNameBytes / 4),
+    features: [],
+  });
+  return connection.expect(FrameType.OFFER);
+}
+
+/** Entries of the chosen top-level items, in offer order. */
+function acceptedEntries(offer: ValidatedOffer, items: readonly number[]): ValidatedEntry[] {
+  const ids = new Set(items.flatMap((index) => offer.items[index]?.entryIds ?? []));
+  return offer.entries.filter((entry) => ids.has(entry.id));
+}
+
+async function receiveFiles(
+  connection: Connection,
+  destination: Destination,
+  files: readonly ValidatedEntry[],
+  events: Emitter<ReceiverEvents>,
+  logger: Logger,
+): Promise<{ saved: SavedFile[]; failed: FailedFile[] }> {
+  const saved: SavedFile[] = [];
+  const failed: FailedFile[] = [];
+  for (const entry of files) {
+    const start = await connection.expect(FrameType.FILE_START);
+    if (start.id !== entry.id || start.offset !== 0 || start.size !== entry.size) {
+      throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `FILE_START for file ${start.id} does not match the request`);
+    }
+    const outcome = await receiveOne(connection, destination, entry, events);
+    if ('code' in outcome) {
+      failed.push(outcome);
+      logger.warn({ file: entry.path, code: outcome.code }, 'file not saved');
+      events.emit('file-failed', outcome);
+      await connection.send(FrameType.FILE_ACK, { id: entry.id, ok: false, code: outcome.code });
+    } else {
+      saved.push(outcome);
+      events.emit('file-saved', outcome);
+      await connection.send(FrameType.FILE_ACK, { id: entry.id, ok: true, sha256: outcome.sha256 });
+    }
+  }
+  return { saved, failed };
+}
+
+/** Receives one file's DATA up to FILE_END or FILE_ABORT; saves it only if it verifies. */
+async function receiveOne(
+  connection: Connection,
+  destination: Destination,
+  entry: ValidatedEntry,
+  events: Emitter<ReceiverEvents>,
+): Promise<SavedFile | FailedFile> {
+  const { handle, tempPath } = await destination.openTemp(entry);
+  const sink = new FileSink(handle, entry.size);
+  try {
+    for (;;) {
+      const incoming = await connection.read();
+      if (incoming === null) throw new ProtocolError(ErrorCode.TRUNCATED, 'the sender closed the connection mid-file');
+      if (incoming.kind === 'ping') continue;
+      if (incoming.kind === 'data') {
+        if (incoming.bytes.byteLength > sink.expected - sink.received) {
+          throw new IntegrityError(ErrorCode.SIZE_MISMATCH, `the sender sent more than the ${entry.size} bytes it announced`);
+        }
+        const wait = sink.write(incoming.bytes);
+        events.emit('progress', { bytes: incoming.bytes.byteLength });
+        if (wait) await wait;
+        continue;
+      }
+      if (incoming.type === FrameType.FILE_ABORT && incoming.message.id === entry.id) {
+        await sink.abort();
+        await destination.discard(tempPath);
+        return aborted(entry, incoming.message);
+      }
+      if (incoming.type === FrameType.FILE_END && incoming.message.id === entry.id) {
+        if (sink.received !== entry.size) {
+          await sink.abort();
+          await destination.discard(tempPath);
+          return { offered: entry.path, code: ErrorCode.SIZE_MISMATCH, message: `only ${sink.received} of ${entry.size} bytes arrived` };
+        }
+        const sha256 = await sink.finish();
+        if (sha256 !== incoming.message.sha256) {
+          await destination.discard(tempPath);
+          return { offered: entry.path, code: ErrorCode.DIGEST_MISMATCH, message: 'the file arrived damaged (SHA-256 mismatch)' };
+        }
+        const path = await destination.finalize(entry, tempPath);
+        return { path, offered: entry.path, size: entry.size, sha256 };
+      }
+      if (incoming.type === FrameType.ERROR) throw peerError(incoming.message);
+      throw unexpectedFrame(incoming);
+    }
+  } catch (error) {
+    await sink.abort();
+    await destination.discard(tempPath);
+    throw error;
+  }
+}
+
+function aborted(entry: ValidatedEntry, message: FileAbort): FailedFile {
+  return { offered: entry.path, code: message.code, message: message.message };
+}
+
+/** Sends ERROR for a refusal, without letting a dead link hide the original error. */
+async function refuse(connection: Connection, error: FerryError): Promise<void> {
+  const message = error.message.slice(0, 200);
+  await connection.send(FrameType.ERROR, { code: error.code, message }).catch(() => {});
+  await connection.close(1_000).catch(() => {});
+}
+
+/** Pings the sender while the user decides, so an unhurried choice does not time out. */
+async function keepAliveWhile<T>(connection: Connection, work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => {
+    connection.ping().catch(() => {});
+  }, TIMEOUTS.keepaliveMs);
+  const closed = new Promise<never>((_, reject) => {
+    connection.socket.once('close', () => reject(new FerryError(ErrorCode.CONNECTION_CLOSED, 'the sender went away while you were choosing')));
+  });
+  closed.catch(() => {});
+  try {
+    return await Promise.race([work, closed]);
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,43 @@
+import type { Readable, Writable } from 'node:stream';
+import { isCancel, multiselect, text } from '@clack/prompts';
+import { escapeForDisplay as esc, formatBytes, type ValidatedOffer } from '@ferry/protocol';
+
+/** A prompt's answer, or `null` when the user cancelled (a value, not a throw). */
+export type Answer<T> = T | null;
+
+/** The questions a receiver may ask; injected so tests can answer them. */
+export interface Prompter {
+  chooseItems(offer: ValidatedOffer): Promise<Answer<number[]>>;
+  chooseFolder(defaultFolder: string): Promise<Answer<string>>;
+}
+
+/** Prompts on a terminal with @clack/prompts. */
+export function createTerminalPrompter(input: Readable, output: Writable): Prompter {
+  return {
+    async chooseItems(offer) {
+      const answer = await multiselect({
+        message: 'Which items do you want? (space toggles, enter accepts)',
+        options: offer.items.map((item, index) => ({
+          value: index,
+          label: `${esc(item.name)}${item.kind === 'dir' ? '/' : ''}`,
+          hint: item.kind === 'dir' ? `${item.fileCount} files, ${formatBytes(item.bytes)}` : formatBytes(item.bytes),
+        })),
+        initialValues: offer.items.map((_, index) => index),
+        required: false,
+        input,
+        output,
+      });
+      return isCancel(answer) ? null : answer;
+    },
+    async chooseFolder(defaultFolder) {
+      const answer = await text({
+        message: 'Save to which folder?',
+        placeholder: defaultFolder,
+        defaultValue: defaultFolder,
+        input,
+        output,
+      });
+      return isCancel(answer) ? null : answer;
+    },
+  };
+}

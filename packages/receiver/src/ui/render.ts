@@ -1,0 +1,98 @@
+import {
+  escapeForDisplay as esc,
+  formatBytes,
+  formatProgress,
+  ProgressMeter,
+  StatusLine,
+  toJsonLine,
+} from '@ferry/protocol';
+import type { Io } from '../io.ts';
+import type { ReceiveResult, Receiver } from '../receiver.ts';
+
+const PLAIN_PROGRESS_EVERY_MS = 2_000;
+const TTY_PROGRESS_EVERY_MS = 100;
+const JSON_PROGRESS_EVERY_MS = 500;
+
+/** Renders a receiver's events for people or as JSON lines; returns the summary printer. */
+export function renderReceiver(receiver: Receiver, io: Io, json: boolean): (result: ReceiveResult) => void {
+  return json ? renderJson(receiver, io) : renderText(receiver, io);
+}
+
+function renderText(receiver: Receiver, io: Io): (result: ReceiveResult) => void {
+  const status = new StatusLine(io.stdout);
+  const tty = Boolean(io.stdout.isTTY);
+  let meter: ProgressMeter | undefined;
+  let shownAt = 0;
+  receiver.on('connected', ({ address }) => status.print(`Connected to ${address}.`));
+  receiver.on('offer', ({ offer, sender }) => {
+    const files = `${offer.fileCount} file${offer.fileCount === 1 ? '' : 's'}`;
+    status.print(`${esc(sender.name)} on ${esc(sender.host)} offers ${files} (${formatBytes(offer.totalBytes)}):`);
+    for (const entry of offer.entries) {
+      status.print(entry.kind === 'dir' ? `  ${esc(entry.path)}/` : `  ${esc(entry.path)}  ${formatBytes(entry.size)}`);
+    }
+    status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, in ${offer.items.length} item${offer.items.length === 1 ? '' : 's'}.`);
+  });
+  receiver.on('start', ({ outDir, files, bytes }) => {
+    meter = new ProgressMeter(bytes, performance.now());
+    status.print(`Saving ${files} file${files === 1 ? '' : 's'} (${formatBytes(bytes)}) to ${outDir}`);
+  });
+  receiver.on('progress', ({ bytes }) => {
+    if (!meter) return;
+    meter.add(bytes);
+    const now = performance.now();
+    if (now - shownAt < (tty ? TTY_PROGRESS_EVERY_MS : PLAIN_PROGRESS_EVERY_MS)) return;
+    shownAt = now;
+    const line = formatProgress(meter.snapshot(now));
+    if (tty) status.show(line);
+    else status.print(line);
+  });
+  receiver.on('file-failed', ({ offered, code, message }) => {
+    status.print(`Not saved: ${esc(offered)}: ${esc(message)} (${esc(code)})`);
+  });
+  return (result) => {
+    status.clear();
+    if (result.declined) {
+      io.stdout.write('Declined; nothing was saved.\n');
+      return;
+    }
+    const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
+    io.stdout.write(`Saved ${result.saved.length} file${result.saved.length === 1 ? '' : 's'} (${formatBytes(bytes)}) to ${result.outDir}:\n`);
+    for (const file of result.saved) {
+      io.stdout.write(`  ${esc(file.path)}  ${formatBytes(file.size)}  sha256:${file.sha256}\n`);
+    }
+    if (result.failed.length > 0) {
+      io.stdout.write(`${result.failed.length} file${result.failed.length === 1 ? '' : 's'} not saved:\n`);
+      for (const file of result.failed) io.stdout.write(`  ${esc(file.offered)}: ${esc(file.message)} (${esc(file.code)})\n`);
+    }
+  };
+}
+
+function renderJson(receiver: Receiver, io: Io): (result: ReceiveResult) => void {
+  const print = (event: string, fields: object) => io.stdout.write(toJsonLine(event, fields));
+  let total = 0;
+  let shownAt = 0;
+  receiver.on('connected', (e) => print('connected', e));
+  receiver.on('offer', ({ offer, sender }) =>
+    print('offer', {
+      sender,
+      files: offer.fileCount,
+      bytes: offer.totalBytes,
+      items: offer.items.map(({ name, kind, fileCount, bytes }) => ({ name, kind, files: fileCount, bytes })),
+      entries: offer.entries.map(({ path, kind, size }) => (kind === 'dir' ? { path, kind } : { path, kind, size })),
+    }),
+  );
+  receiver.on('start', (e) => print('start', e));
+  receiver.on('progress', ({ bytes }) => {
+    total += bytes;
+    const now = performance.now();
+    if (now - shownAt < JSON_PROGRESS_EVERY_MS) return;
+    shownAt = now;
+    print('progress', { bytes: total });
+  });
+  receiver.on('file-saved', (e) => print('file-saved', e));
+  receiver.on('file-failed', (e) => print('file-failed', e));
+  return (result) => {
+    const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
+    print('done', { out: result.outDir ?? null, declined: result.declined, bytes, files: result.saved, failed: result.failed });
+  };
+}

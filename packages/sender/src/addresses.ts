@@ -1,0 +1,35 @@
+import os from 'node:os';
+
+/** An address a receiver can use to reach this sender. */
+export interface LanAddress {
+  readonly address: string;
+  readonly family: 'IPv4' | 'IPv6';
+  readonly interface: string;
+}
+
+/**
+ * The addresses worth showing for a sender bound to `host`: every non-internal IPv4 and
+ * routable IPv6 address when bound to all interfaces (link-local IPv6 needs a zone that differs
+ * on the other machine, so it is left out), or just `host` when bound to one.
+ */
+export function lanAddresses(host: string | undefined, interfaces = os.networkInterfaces()): LanAddress[] {
+  const all: LanAddress[] = [];
+  for (const [name, infos] of Object.entries(interfaces)) {
+    for (const info of infos ?? []) {
+      if (info.internal) continue;
+      if (info.family === 'IPv6' && /^fe[89ab]/i.test(info.address)) continue;
+      all.push({ address: info.address, family: info.family, interface: name });
+    }
+  }
+  if (host === undefined || host === '0.0.0.0' || host === '::') {
+    return host === '0.0.0.0' ? all.filter((a) => a.family === 'IPv4') : all;
+  }
+  const family = host.includes(':') ? 'IPv6' : 'IPv4';
+  const known = all.find((a) => a.address === host);
+  return [{ address: host, family, interface: known?.interface ?? '' }];
+}
+
+/** `host:port`, bracketing IPv6 addresses. */
+export function formatHostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}

@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import { type SenderConfig, SenderConfigSchema } from '@ferry/protocol';
+import { UsageError } from './errors.ts';
+
+/** What the command line asks for: run, or print help or the version. */
+export type Command = { kind: 'run'; config: SenderConfig } | { kind: 'help' } | { kind: 'version' };
+
+/** Usage text; every flag is listed here and in the README. */
+export const USAGE = `Usage: ferry-send [options] <file|folder>...
+
+Offers files and folders to receivers on the same network. Run ferry-receive on the
+other machine with one of the addresses this prints.
+
+Options:
+  -p, --port <n>        port to listen on (default 7878; 0 picks a free port)
+      --host <address>  listen on this address only (default: all interfaces)
+      --once            stop after the first receiver has taken its files
+      --name <name>     name shown to receivers (default: your user name)
+      --json            print one JSON event per line instead of text
+      --log-level <l>   silent, fatal, error, warn, info, debug or trace (default silent);
+                        logs go to stderr
+  -h, --help            show this help
+  -v, --version         show the version
+`;
+
+/** Parses argv (without node and script) into a validated command; throws UsageError. */
+export function parseSenderArgs(argv: readonly string[]): Command {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  const result = SenderConfigSchema.safeParse({
+    paths: positionals,
+    host: values.host,
+    port: values.port,
+    once: values.once,
+    json: values.json,
+    logLevel: values['log-level'],
+    name: values.name,
+  });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const flag = issue.path[0] === 'paths' ? '' : `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
+    throw new UsageError(`${flag}${issue.message}`);
+  }
+  return { kind: 'run', config: result.data };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      once: { type: 'boolean' },
+      name: { type: 'string' },
+      json: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+}

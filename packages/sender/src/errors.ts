@@ -1,0 +1,17 @@
+import { ErrorCode, FerryError } from '@ferry/protocol';
+
+/** The command line or configuration is wrong; exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+  readonly code = 'ERR_USAGE';
+}
+
+/** The sender could not start listening (port in use, no permission, bad address). */
+export class ListenError extends FerryError {
+  override name = 'ListenError';
+  readonly reason: 'in-use' | 'denied' | 'bad-address' | 'other';
+  constructor(reason: ListenError['reason'], message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.INTERNAL, message, options);
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,80 @@
+import os from 'node:os';
+import { escapeForDisplay, FerryError, toJsonLine } from '@ferry/protocol';
+import type { Logger } from 'pino';
+import { parseSenderArgs, USAGE } from './args.ts';
+import { ListenError, UsageError } from './errors.ts';
+import type { Io } from './io.ts';
+import { createLogger } from './logger.ts';
+import { scanOffer } from './scan.ts';
+import { createSender } from './sender.ts';
+import { renderSender } from './ui/render.ts';
+
+/** Exit codes shared by both apps. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+/** Options for tests: an injected logger. */
+export interface MainOptions {
+  readonly logger?: Logger;
+  readonly version?: string;
+}
+
+/** Runs `ferry-send` with `argv` until it stops or `signal` aborts; returns the exit code. */
+export async function main(argv: readonly string[], io: Io, signal: AbortSignal, options: MainOptions = {}): Promise<number> {
+  let json = argv.includes('--json');
+  const fail = (code: number, message: string, hint?: string) => {
+    if (json) io.stdout.write(toJsonLine('error', { code: code === EXIT.usage ? 'ERR_USAGE' : 'ERR_FAILED', message }));
+    io.stderr.write(`ferry-send: ${message}\n${hint ? `${hint}\n` : ''}`);
+    return code;
+  };
+  try {
+    const command = parseSenderArgs(argv);
+    if (command.kind === 'help') {
+      io.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    if (command.kind === 'version') {
+      io.stdout.write(`ferry-send ${options.version ?? '0.1.0'}\n`);
+      return EXIT.ok;
+    }
+    const { config } = command;
+    json = config.json;
+    const logger = options.logger ?? createLogger(config.logLevel);
+    const offer = await scanOffer(config.paths);
+    const sender = createSender({
+      offer,
+      host: config.host,
+      port: config.port,
+      once: config.once,
+      name: config.name ?? os.userInfo().username,
+      logger,
+    });
+    renderSender(sender, offer, io, json);
+    if (signal.aborted) return EXIT.interrupted;
+    await sender.listen();
+    const onAbort = () => void sender.close(true);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await sender.stopped;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+    if (signal.aborted) {
+      if (json) io.stdout.write(toJsonLine('stopped', { reason: 'interrupted' }));
+      else io.stdout.write('Stopped.\n');
+      return EXIT.interrupted;
+    }
+    if (json) io.stdout.write(toJsonLine('stopped', { reason: 'once' }));
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof UsageError) return fail(EXIT.usage, error.message, 'Run ferry-send --help for usage.');
+    if (error instanceof ListenError) return fail(EXIT.failure, error.message, listenHint(error));
+    if (error instanceof FerryError) return fail(EXIT.failure, escapeForDisplay(error.message));
+    return fail(EXIT.failure, `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+  }
+}
+
+function listenHint(error: ListenError): string | undefined {
+  if (error.reason === 'in-use') return 'Another program (or another ferry-send) has that port; try --port 0 for a free one.';
+  if (error.reason === 'bad-address') return 'Leave out --host to listen on every interface.';
+  return undefined;
+}

@@ -1,0 +1,175 @@
+import { constants, type Stats } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  checkRelativePath,
+  collisionKey,
+  FerryError,
+  LIMITS,
+  type OfferEntry,
+  validateOffer,
+} from '@ferry/protocol';
+import { UsageError } from './errors.ts';
+
+/** Where an offered file's bytes come from. */
+export interface FileSource {
+  readonly absolute: string;
+  readonly size: number;
+  /** Whether the path is a symlink inside an offered folder that was resolved on purpose. */
+  readonly resolved: boolean;
+}
+
+/** Something under an offered folder that is not offered, and why. */
+export interface Skipped {
+  readonly path: string;
+  readonly reason: string;
+}
+
+/** What a sender offers: the wire entries, each file's source, and what was left out. */
+export interface OfferSource {
+  readonly entries: readonly OfferEntry[];
+  readonly sources: ReadonlyMap<number, FileSource>;
+  readonly skipped: readonly Skipped[];
+  readonly fileCount: number;
+  readonly totalBytes: number;
+}
+
+/**
+ * Walks the offered files and folders. Folders are taken recursively with empty folders kept;
+ * a symlink is offered only when it resolves to a regular file inside the same offered folder;
+ * names that would not be valid on every platform are skipped with a reason, so the receiver
+ * never has to refuse the offer for them.
+ */
+export async function scanOffer(paths: readonly string[]): Promise<OfferSource> {
+  const scan = new Scan();
+  const roots = new Set<string>();
+  for (const given of paths) {
+    const absolute = path.resolve(given);
+    const name = path.basename(absolute);
+    if (name === '') throw new UsageError(`cannot offer a file system root: ${given}`);
+    const key = collisionKey(name);
+    if (roots.has(key)) throw new UsageError(`two offered items are both named "${name}"; rename one or offer their folder`);
+    roots.add(key);
+    let stats: Stats;
+    try {
+      stats = await fs.stat(absolute);
+    } catch (cause) {
+      throw new UsageError(`cannot read ${given}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
+    }
+    try {
+      checkRelativePath(name);
+    } catch {
+      throw new UsageError(`"${name}" is not a portable file name (Windows or macOS could not save it); rename it first`);
+    }
+    if (stats.isFile()) {
+      scan.addFile(name, { absolute, size: stats.size, resolved: false });
+    } else if (stats.isDirectory()) {
+      scan.addDir(name);
+      await scan.walk(absolute, await fs.realpath(absolute), name, 1);
+    } else {
+      throw new UsageError(`${given} is neither a file nor a folder`);
+    }
+  }
+  return scan.finish();
+}
+
+class Scan {
+  entries: OfferEntry[] = [];
+  sources = new Map<number, FileSource>();
+  skipped: Skipped[] = [];
+  #keys = new Set<string>();
+  #total = 0;
+
+  addFile(relative: string, source: FileSource): void {
+    this.sources.set(this.entries.length, source);
+    this.entries.push({ kind: 'file', path: relative, size: source.size });
+    this.#keys.add(collisionKey(relative));
+    this.#total += source.size;
+  }
+
+  addDir(relative: string): void {
+    this.entries.push({ kind: 'dir', path: relative });
+    this.#keys.add(collisionKey(relative));
+  }
+
+  async walk(dir: string, rootReal: string, relative: string, depth: number): Promise<void> {
+    let names: string[];
+    try {
+      names = (await fs.readdir(dir)).sort();
+    } catch (cause) {
+      this.skipped.push({ path: relative, reason: `folder not readable (${(cause as NodeJS.ErrnoException).code})` });
+      return;
+    }
+    for (const name of names) {
+      const childRelative = `${relative}/${name}`;
+      const absolute = path.join(dir, name);
+      const problem = this.#nameProblem(childRelative, depth + 1);
+      if (problem) {
+        this.skipped.push({ path: childRelative, reason: problem });
+        continue;
+      }
+      if (this.entries.length >= LIMITS.maxEntries) {
+        this.skipped.push({ path: childRelative, reason: `more than ${LIMITS.maxEntries} entries` });
+        continue;
+      }
+      const stats = await fs.lstat(absolute).catch(() => undefined);
+      if (!stats) {
+        this.skipped.push({ path: childRelative, reason: 'vanished while scanning' });
+      } else if (stats.isDirectory()) {
+        this.addDir(childRelative);
+        await this.walk(absolute, rootReal, childRelative, depth + 1);
+      } else if (stats.isFile()) {
+        this.addFile(childRelative, { absolute, size: stats.size, resolved: false });
+      } else if (stats.isSymbolicLink()) {
+        await this.#addLink(absolute, rootReal, childRelative);
+      } else {
+        this.skipped.push({ path: childRelative, reason: 'not a regular file' });
+      }
+    }
+  }
+
+  async #addLink(absolute: string, rootReal: string, relative: string): Promise<void> {
+    const target = await fs.realpath(absolute).catch(() => undefined);
+    const inside = target !== undefined && isInside(rootReal, target);
+    const stats = inside ? await fs.stat(target).catch(() => undefined) : undefined;
+    if (!target) this.skipped.push({ path: relative, reason: 'broken symlink' });
+    else if (!inside) this.skipped.push({ path: relative, reason: 'symlink leads outside the offered folder' });
+    else if (!stats?.isFile()) this.skipped.push({ path: relative, reason: 'symlink to a folder is not followed' });
+    else this.addFile(relative, { absolute: target, size: stats.size, resolved: true });
+  }
+
+  #nameProblem(relative: string, depth: number): string | undefined {
+    if (depth > LIMITS.maxDepth) return `deeper than ${LIMITS.maxDepth} levels`;
+    try {
+      checkRelativePath(relative);
+    } catch (error) {
+      return `name not portable: ${(error as Error).message}`;
+    }
+    if (this.#keys.has(collisionKey(relative))) {
+      return 'another name differs only in case or Unicode form; a receiver could not keep both';
+    }
+    return undefined;
+  }
+
+  finish(): OfferSource {
+    try {
+      // The same check a receiver runs, so a sender never offers what a receiver must refuse.
+      validateOffer(this.entries);
+    } catch (error) {
+      throw new UsageError(`cannot offer these files: ${(error as FerryError).message}`);
+    }
+    const fileCount = this.sources.size;
+    return { entries: this.entries, sources: this.sources, skipped: this.skipped, fileCount, totalBytes: this.#total };
+  }
+}
+
+function isInside(root: string, candidate: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative !== '' && !relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative);
+}
+
+/** Opens an offered file for reading without following a symlink swapped in since the scan. */
+export function openSource(source: FileSource): Promise<fs.FileHandle> {
+  const noFollow = source.resolved ? 0 : (constants.O_NOFOLLOW ?? 0);
+  return fs.open(source.absolute, constants.O_RDONLY | noFollow);
+}

@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import {
+  DATA_CHUNK_BYTES,
+  ErrorCode,
+  FerryError,
+  FrameType,
+  type Hello,
+  IntegrityError,
+  PeerError,
+  ProtocolError,
+  type Request,
+  TIMEOUTS,
+  TimeoutError,
+} from '@ferry/protocol';
+import { type Connection, peerError, unexpectedFrame } from '@ferry/protocol/node';
+import type { Logger } from 'pino';
+import { type FileSource, type OfferSource, openSource } from './scan.ts';
+
+/** What a session reports to the sender as it goes. */
+export interface SessionHooks {
+  onHello(hello: Hello): void;
+  onRequest(files: number, bytes: number): void;
+  onBytes(bytes: number): void;
+  onFileAcked(path: string, size: number, sha256: string): void;
+  onFileFailed(path: string, code: string): void;
+}
+
+/** The outcome of one receiver's session. */
+export interface SessionResult {
+  readonly files: number;
+  readonly failed: number;
+  readonly bytes: number;
+}
+
+/** Options of {@link runSession}. */
+export interface SessionOptions {
+  readonly connection: Connection;
+  readonly offer: OfferSource;
+  readonly session: string;
+  readonly name: string;
+  readonly logger: Logger;
+  readonly hooks: SessionHooks;
+  readonly handshakeMs?: number;
+}
+
+/**
+ * Serves one receiver: HELLO, OFFER, REQUEST, then every requested file back to back (no round
+ * trip per file) while a concurrent reader collects FILE_ACKs, until DONE. Throws a typed
+ * error when the receiver breaks the protocol or the connection fails.
+ */
+export async function runSession(options: SessionOptions): Promise<SessionResult> {
+  const { connection, offer, logger, hooks } = options;
+  await connection.readPreamble(options.handshakeMs ?? TIMEOUTS.handshakeMs);
+  const hello = await withDeadline(connection, options.handshakeMs ?? TIMEOUTS.handshakeMs, () =>
+    connection.expect(FrameType.HELLO),
+  );
+  hooks.onHello(hello);
+  await connection.send(FrameType.OFFER, {
+    session: options.session,
+    sender: { name: options.name, host: os.hostname().slice(0, 64) },
+    entries: [...offer.entries],
+  });
+  const request = await connection.expect(FrameType.REQUEST);
+  const plan = planRequest(offer, request);
+  hooks.onRequest(plan.length, plan.reduce((sum, file) => sum + file.source.size - file.offset, 0));
+  logger.debug({ files: plan.length }, 'request accepted');
+
+  const acks = new AckCollector(offer, plan.map((file) => file.id), hooks);
+  const reading = acks.run(connection);
+  const sending = (async () => {
+    for (const file of plan) await sendFile(connection, file, hooks, acks);
+    await connection.send(FrameType.END, {});
+  })();
+  try {
+    await Promise.all([sending, reading]);
+  } catch (error) {
+    connection.destroy();
+    throw error;
+  }
+  await connection.close();
+  return { files: acks.saved, failed: acks.failed, bytes: acks.bytes };
+}
+
+interface PlannedFile {
+  readonly id: number;
+  readonly offset: number;
+  readonly source: FileSource;
+}
+
+function planRequest(offer: OfferSource, request: Request): PlannedFile[] {
+  const seen = new Set<number>();
+  return request.files.map(({ id, offset }) => {
+    const source = offer.sources.get(id);
+    if (!source) throw new ProtocolError(ErrorCode.UNKNOWN_FILE, `requested id ${id} is not a file of the offer`);
+    if (seen.has(id)) throw new ProtocolError(ErrorCode.BAD_MESSAGE, `file ${id} requested twice`);
+    if (offset > source.size) throw new ProtocolError(ErrorCode.BAD_MESSAGE, `offset past the end of file ${id}`);
+    seen.add(id);
+    return { id, offset, source };
+  });
+}
+
+/** Sends one file; a source that changes or fails to read is aborted with FILE_ABORT. */
+async function sendFile(connection: Connection, file: PlannedFile, hooks: SessionHooks, acks: AckCollector): Promise<void> {
+  const { id, offset, source } = file;
+  let handle: Awaited<ReturnType<typeof openSource>> | undefined;
+  try {
+    handle = await openSource(source);
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size !== source.size) {
+      throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size since it was offered');
+    }
+    await connection.send(FrameType.FILE_START, { id, offset, size: source.size });
+    const hash = createHash('sha256');
+    let position = 0;
+    while (position < source.size) {
+      const length = Math.min(DATA_CHUNK_BYTES, source.size - position);
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, position);
+      if (bytesRead === 0) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
+      const chunk = buffer.subarray(0, bytesRead);
+      hash.update(chunk);
+      const end = position + bytesRead;
+      if (end > offset) {
+        const fresh = position >= offset ? chunk : chunk.subarray(offset - position);
+        await connection.sendData(fresh);
+        hooks.onBytes(fresh.byteLength);
+      }
+      position = end;
+    }
+    if ((await handle.stat()).size !== source.size) {
+      throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size while it was sent');
+    }
+    acks.sent(id);
+    await connection.send(FrameType.FILE_END, { id, sha256: hash.digest('hex') });
+  } catch (error) {
+    if (!isSourceProblem(error)) throw error;
+    const code = error instanceof FerryError ? error.code : ErrorCode.SOURCE_UNREADABLE;
+    acks.sent(id);
+    await connection.send(FrameType.FILE_ABORT, { id, code, message: describeSourceProblem(error) });
+  } finally {
+    await handle?.close();
+  }
+}
+
+function isSourceProblem(error: unknown): boolean {
+  if (error instanceof IntegrityError) return true;
+  return error instanceof Error && 'syscall' in error && !(error instanceof FerryError);
+}
+
+function describeSourceProblem(error: unknown): string {
+  if (error instanceof FerryError) return error.message;
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'the file no longer exists' : `the file could not be read (${code ?? 'error'})`;
+}
+
+/** Reads the receiver's side of the transfer: one FILE_ACK per sent file, in order, then DONE. */
+class AckCollector {
+  saved = 0;
+  failed = 0;
+  bytes = 0;
+  #offer: OfferSource;
+  #expected: number[];
+  #hooks: SessionHooks;
+  #sentCount = 0;
+  #ackCount = 0;
+
+  constructor(offer: OfferSource, expected: number[], hooks: SessionHooks) {
+    this.#offer = offer;
+    this.#expected = expected;
+    this.#hooks = hooks;
+  }
+
+  sent(id: number): void {
+    if (this.#expected[this.#sentCount] === id) this.#sentCount++;
+  }
+
+  async run(connection: Connection): Promise<void> {
+    for (;;) {
+      const incoming = await connection.read();
+      if (incoming === null) throw new PeerError(ErrorCode.CONNECTION_CLOSED, 'the receiver closed the connection before it was done');
+      if (incoming.kind === 'ping') continue;
+      if (incoming.kind !== 'message') throw unexpectedFrame(incoming);
+      if (incoming.type === FrameType.ERROR) throw peerError(incoming.message);
+      if (incoming.type === FrameType.DONE) {
+        if (this.#ackCount !== this.#expected.length) {
+          throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'DONE before every file was acknowledged');
+        }
+        return;
+      }
+      if (incoming.type !== FrameType.FILE_ACK) throw unexpectedFrame(incoming);
+      const ack = incoming.message;
+      if (this.#ackCount >= this.#sentCount || this.#expected[this.#ackCount] !== ack.id) {
+        throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `FILE_ACK for file ${ack.id}, which is not the next one sent`);
+      }
+      this.#ackCount++;
+      const entry = this.#offer.entries[ack.id]!;
+      const size = entry.kind === 'file' ? entry.size : 0;
+      if (ack.ok) {
+        this.saved++;
+        this.bytes += size;
+        this.#hooks.onFileAcked(entry.path, size, ack.sha256);
+      } else {
+        this.failed++;
+        this.#hooks.onFileFailed(entry.path, ack.code);
+      }
+    }
+  }
+}
+
+async function withDeadline<T>(connection: Connection, ms: number, work: () => Promise<T>): Promise<T> {
+  const timer = setTimeout(() => {
+    connection.destroy(new TimeoutError('the receiver did not say hello in time'));
+  }, ms);
+  try {
+    return await work();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,117 @@
+import {
+  escapeForDisplay as esc,
+  formatBytes,
+  formatDuration,
+  formatProgress,
+  ProgressMeter,
+  StatusLine,
+  toJsonLine,
+} from '@ferry/protocol';
+import { formatHostPort } from '../addresses.ts';
+import type { OfferSource } from '../scan.ts';
+import type { Sender, SenderEvents } from '../sender.ts';
+import type { Io } from '../io.ts';
+
+const PLAIN_PROGRESS_EVERY_MS = 2_000;
+const TTY_PROGRESS_EVERY_MS = 100;
+const JSON_PROGRESS_EVERY_MS = 500;
+
+/** Renders a sender's events: text for people (a live line on a terminal), or JSON lines. */
+export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean): void {
+  if (json) {
+    renderJson(sender, offer, io);
+    return;
+  }
+  const out = io.stdout;
+  const status = new StatusLine(out);
+  const tty = Boolean(out.isTTY);
+  const clients = new Map<number, { peer: string; name: string; meter?: ProgressMeter; shownAt: number }>();
+  const label = (client: number) => {
+    const c = clients.get(client);
+    return c ? `#${client} ${c.peer}${c.name ? ` (${esc(c.name)})` : ''}` : `#${client}`;
+  };
+
+  sender.on('listening', ({ port, addresses }) => {
+    const items = new Set(offer.entries.map((e) => e.path.split('/')[0]));
+    status.print(`Offering ${offer.fileCount} file${offer.fileCount === 1 ? '' : 's'} (${formatBytes(offer.totalBytes)}) in ${items.size} item${items.size === 1 ? '' : 's'}.`);
+    for (const skipped of offer.skipped) status.print(`  skipped ${esc(skipped.path)}: ${skipped.reason}`);
+    if (addresses.length === 0) {
+      status.print(`Listening on port ${port}, but this machine has no network address other than loopback.`);
+      status.print(`On this machine: ferry-receive 127.0.0.1:${port}`);
+    } else {
+      status.print('On the other machine, run one of:');
+      for (const a of addresses) status.print(`  ferry-receive ${formatHostPort(a.address, port)}${a.interface ? `    (${a.interface})` : ''}`);
+    }
+    status.print('Waiting for receivers. Press Ctrl-C to stop.');
+  });
+  sender.on('connected', ({ client, peer }) => {
+    clients.set(client, { peer, name: '', shownAt: 0 });
+  });
+  sender.on('hello', ({ client, name }) => {
+    const c = clients.get(client);
+    if (c) c.name = name;
+    status.print(`${label(client)} connected`);
+  });
+  sender.on('request', ({ client, files, bytes }) => {
+    const c = clients.get(client);
+    if (c) c.meter = new ProgressMeter(bytes, performance.now());
+    status.print(`${label(client)} is taking ${files} file${files === 1 ? '' : 's'} (${formatBytes(bytes)})`);
+  });
+  sender.on('progress', ({ client, bytes }) => {
+    const c = clients.get(client);
+    if (!c?.meter) return;
+    c.meter.add(bytes);
+    const now = performance.now();
+    if (now - c.shownAt < (tty ? TTY_PROGRESS_EVERY_MS : PLAIN_PROGRESS_EVERY_MS)) return;
+    c.shownAt = now;
+    if (tty) {
+      const line = [...clients.entries()]
+        .filter(([, v]) => v.meter)
+        .map(([id, v]) => `#${id} ${formatProgress(v.meter!.snapshot(now))}`)
+        .join('  |  ');
+      status.show(line.slice(0, Math.max(20, (io.stdout.columns ?? 100) - 1)));
+    } else {
+      status.print(`${label(client)} ${formatProgress(c.meter.snapshot(now))}`);
+    }
+  });
+  sender.on('file-failed', ({ client, path, code }) => {
+    status.print(`${label(client)} did not save ${esc(path)} (${esc(code)})`);
+  });
+  sender.on('session-complete', ({ client, files, failed, bytes, ms }) => {
+    const rate = ms > 0 ? ` at ${formatBytes((bytes * 1000) / ms)}/s` : '';
+    const failures = failed > 0 ? `, ${failed} failed` : '';
+    status.print(`${label(client)} took ${files} file${files === 1 ? '' : 's'} (${formatBytes(bytes)}) in ${formatDuration(ms / 1000)}${rate}${failures}`);
+    clients.delete(client);
+  });
+  sender.on('session-failed', ({ client, code, message }) => {
+    status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
+    clients.delete(client);
+  });
+  sender.on('refused', ({ peer, reason }) => {
+    status.print(`refused ${peer}: ${reason}`);
+  });
+}
+
+function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
+  const print = <K extends keyof SenderEvents & string>(event: K, fields: SenderEvents[K]) =>
+    io.stdout.write(toJsonLine(event, fields as object));
+  sender.on('listening', (e) =>
+    print('listening', { ...e, files: offer.fileCount, bytes: offer.totalBytes, skipped: [...offer.skipped] } as SenderEvents['listening']),
+  );
+  const totals = new Map<number, { bytes: number; shownAt: number }>();
+  sender.on('progress', ({ client, bytes }) => {
+    const t = totals.get(client) ?? { bytes: 0, shownAt: 0 };
+    t.bytes += bytes;
+    totals.set(client, t);
+    const now = performance.now();
+    if (now - t.shownAt < JSON_PROGRESS_EVERY_MS) return;
+    t.shownAt = now;
+    print('progress', { client, bytes: t.bytes });
+  });
+  for (const event of ['connected', 'hello', 'request', 'file-sent', 'file-failed', 'session-complete', 'session-failed', 'refused'] as const) {
+    sender.on(event, (fields) => {
+      if (event === 'session-complete' || event === 'session-failed') totals.delete((fields as { client: number }).client);
+      print(event, fields as never);
+    });
+  }
+}
