@@ -49,6 +49,8 @@ const MiB = 1024 * KiB;
 export const LIMITS = {
   /** Payload of any control frame other than OFFER. */
   maxControlPayloadBytes: 64 * KiB,
+  /** Payload of the REQUEST frame (the list of wanted files). */
+  maxRequestPayloadBytes: 8 * MiB,
   /** Payload of the OFFER frame (the whole manifest). */
   maxOfferPayloadBytes: 32 * MiB,
   /** Payload of one DATA frame. */

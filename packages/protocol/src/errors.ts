@@ -94,3 +94,12 @@ export class ConnectionClosedError extends FerryError {
     super(ErrorCode.CONNECTION_CLOSED, message, options);
   }
 }
+
+/**
+ * Whether an error should be explained to the peer in an ERROR frame before closing: not when
+ * the peer itself sent the error, the link is already gone, or a deadline passed.
+ */
+export function shouldTellPeer(error: unknown): error is FerryError {
+  if (!(error instanceof FerryError) || error instanceof PeerError) return false;
+  return error.code !== ErrorCode.CONNECTION_CLOSED && error.code !== ErrorCode.TIMEOUT && error.code !== ErrorCode.CANCELLED;
+}

@@ -21,6 +21,7 @@ export {
   LimitError,
   PeerError,
   ProtocolError,
+  shouldTellPeer,
   TimeoutError,
   UnsafeOfferError,
 } from './errors.ts';
@@ -50,7 +51,7 @@ export {
   type ValidatedOffer,
   validateOffer,
 } from './names.ts';
-export { escapeForDisplay } from './text.ts';
+export { escapeForDisplay, truncateUtf8 } from './text.ts';
 export {
   AddressSchema,
   LogLevelSchema,

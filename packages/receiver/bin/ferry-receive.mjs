@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// Thin launcher: Ferry's packages ship TypeScript source, run through tsx's loader.
-import { register } from 'tsx/esm/api';
+import { launch } from '@ferry/protocol/launcher';
 
-register();
-await import('../src/bin.ts');
+await launch(new URL('../src/bin.ts', import.meta.url), 'ferry-receive');

@@ -15,6 +15,8 @@ Options:
   -o, --out <dir>       save into this folder (otherwise you are asked; the default
                         is your Downloads folder, or the current folder)
   -y, --yes             take everything on offer without asking
+      --fsync           make each file durable on disk before it gets its final name
+                        (slower; by default the operating system writes it back)
       --name <name>     name shown to the sender (default: your user name)
       --timeout <s>     seconds to wait for the connection (default 10)
       --json            print one JSON event per line instead of text
@@ -43,6 +45,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     address: positionals[0],
     out: values.out,
     yes: values.yes,
+    fsync: values.fsync,
     json: values.json,
     logLevel: values['log-level'],
     name: values.name,
@@ -65,6 +68,7 @@ function parse(argv: readonly string[]) {
     options: {
       out: { type: 'string', short: 'o' },
       yes: { type: 'boolean', short: 'y' },
+      fsync: { type: 'boolean' },
       name: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean' },

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import packageJson from '../package.json' with { type: 'json' };
 import { main } from './main.ts';
 
 // The only file that touches `process`: signals become an AbortSignal, the result an exit code.
@@ -11,7 +11,7 @@ const onSignal = () => {
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = packageJson;
 const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
 process.exitCode = await main(process.argv.slice(2), io, controller.signal, { version });
 // Prompts may leave stdin referenced; nothing else is left to do.

@@ -95,7 +95,8 @@ export class Destination {
     const name = entry.components.at(-1)!;
     for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
       const finalName = alternativeName(name, n);
-      const finalPath = resolveInside(this.root, [...parentComponents, finalName]);
+      // `parent` is where the folders really are: a taken top-level name became `name (1)`.
+      const finalPath = parentComponents.length === 0 ? resolveInside(this.root, [finalName]) : path.join(parent, finalName);
       if (await claim(tempPath, finalPath)) {
         this.#temps.delete(tempPath);
         if (parentComponents.length === 0) this.#topLevel.set(name, finalPath);

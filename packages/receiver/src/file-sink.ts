@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type fs from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 
-const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+const WRITE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 /**
  * One file being received: bytes are hashed as they arrive and written through a buffered
@@ -49,12 +49,15 @@ export class FileSink {
     });
   }
 
-  /** Flushes and syncs the file to disk, closes it, and returns the SHA-256 of what arrived. */
-  async finish(): Promise<string> {
+  /**
+   * Flushes the file, closes it, and returns the SHA-256 of what arrived. With `sync`, the data
+   * is on the disk (fdatasync) before this resolves, not only in the operating system's cache.
+   */
+  async finish(sync: boolean): Promise<string> {
     this.#stream.end();
     await finished(this.#stream);
     if (this.#error) throw this.#error;
-    await this.#handle.datasync();
+    if (sync) await this.#handle.datasync();
     await this.#handle.close();
     return this.#hash.digest('hex');
   }

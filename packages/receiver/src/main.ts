@@ -59,10 +59,14 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     const logger = options.logger ?? createLogger(config.logLevel);
     const defaultFolder = options.defaultFolder ?? findDefaultFolder();
     const prompter = options.prompter ?? createTerminalPrompter(io.stdin, io.stdout as unknown as Writable);
+    // A prompt cancelled (Ctrl-C or Esc) is an interruption; choosing no items is a decline.
+    let cancelled = false;
     const decide = async (offer: Parameters<Prompter['chooseItems']>[0]): Promise<Decision | null> => {
       const items = config.yes ? offer.items.map((_, index) => index) : await prompter.chooseItems(offer);
+      cancelled = items === null;
       if (items === null || items.length === 0) return null;
       const outDir = config.out ?? (config.yes ? defaultFolder : await prompter.chooseFolder(defaultFolder));
+      cancelled = outDir === null;
       if (outDir === null) return null;
       return { items, outDir: expandHome(outDir) };
     };
@@ -72,13 +76,14 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       name: config.name,
       logger,
       connectTimeoutMs: config.connectTimeoutMs,
+      fsync: config.fsync,
       decide,
       signal,
     });
     const summarise = renderReceiver(receiver, io, json);
     const result = await receiver.run();
-    summarise(result);
-    if (result.declined) return signal.aborted ? EXIT.interrupted : EXIT.failure;
+    summarise(result, cancelled);
+    if (result.declined) return cancelled || signal.aborted ? EXIT.interrupted : EXIT.failure;
     return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
   } catch (error) {
     if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, 'Run ferry-receive --help for usage.');

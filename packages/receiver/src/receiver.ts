@@ -9,6 +9,7 @@ import {
   LIMITS,
   type Offer,
   ProtocolError,
+  shouldTellPeer,
   TIMEOUTS,
   type ValidatedEntry,
   type ValidatedOffer,
@@ -67,6 +68,8 @@ export interface ReceiverOptions {
   readonly name?: string;
   readonly logger: Logger;
   readonly connectTimeoutMs?: number;
+  /** Make each file durable on disk (fdatasync) before it gets its final name. */
+  readonly fsync?: boolean;
   /** Asks the user; `null` declines the offer. */
   readonly decide: (offer: ValidatedOffer, sender: Offer['sender']) => Promise<Decision | null>;
   readonly signal?: AbortSignal;
@@ -122,19 +125,20 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     await connection.send(FrameType.REQUEST, { files: files.map((entry) => ({ id: entry.id, offset: 0 })) });
     events.emit('start', { outDir, files: files.length, bytes });
     logger.info({ files: files.length, bytes }, 'request sent');
-    const result = await receiveFiles(connection, destination, files, events, logger);
+    const result = await receiveFiles(connection, destination, files, events, logger, options.fsync ?? false);
     await connection.expect(FrameType.END);
     await connection.send(FrameType.DONE, { saved: result.saved.length, failed: result.failed.length });
     await connection.close();
     return { outDir, ...result, declined: false };
   } catch (error) {
     await destination?.cleanup();
-    const reason = options.signal?.aborted ? new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error }) : error;
-    if (!(reason instanceof FerryError && reason.code === ErrorCode.CANCELLED) && error instanceof ProtocolError) {
-      await refuse(connection, error);
+    if (options.signal?.aborted) {
+      connection.destroy();
+      throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
     }
+    if (shouldTellPeer(error)) await refuse(connection, error);
     connection.destroy();
-    throw reason;
+    throw error;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
@@ -176,6 +180,7 @@ async function receiveFiles(
   files: readonly ValidatedEntry[],
   events: Emitter<ReceiverEvents>,
   logger: Logger,
+  fsync: boolean,
 ): Promise<{ saved: SavedFile[]; failed: FailedFile[] }> {
   const saved: SavedFile[] = [];
   const failed: FailedFile[] = [];
@@ -184,7 +189,7 @@ async function receiveFiles(
     if (start.id !== entry.id || start.offset !== 0 || start.size !== entry.size) {
       throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `FILE_START for file ${start.id} does not match the request`);
     }
-    const outcome = await receiveOne(connection, destination, entry, events);
+    const outcome = await receiveOne(connection, destination, entry, events, fsync);
     if ('code' in outcome) {
       failed.push(outcome);
       logger.warn({ file: entry.path, code: outcome.code }, 'file not saved');
@@ -205,8 +210,11 @@ async function receiveOne(
   destination: Destination,
   entry: ValidatedEntry,
   events: Emitter<ReceiverEvents>,
+  fsync: boolean,
 ): Promise<SavedFile | FailedFile> {
-  const { handle, tempPath } = await destination.openTemp(entry);
+  const { handle, tempPath } = await destination.openTemp(entry).catch((error: unknown) => {
+    throw asWriteError(error);
+  });
   const sink = new FileSink(handle, entry.size);
   try {
     for (;;) {
@@ -233,7 +241,7 @@ async function receiveOne(
           await destination.discard(tempPath);
           return { offered: entry.path, code: ErrorCode.SIZE_MISMATCH, message: `only ${sink.received} of ${entry.size} bytes arrived` };
         }
-        const sha256 = await sink.finish();
+        const sha256 = await sink.finish(fsync);
         if (sha256 !== incoming.message.sha256) {
           await destination.discard(tempPath);
           return { offered: entry.path, code: ErrorCode.DIGEST_MISMATCH, message: 'the file arrived damaged (SHA-256 mismatch)' };
@@ -247,8 +255,19 @@ async function receiveOne(
   } catch (error) {
     await sink.abort();
     await destination.discard(tempPath);
-    throw error;
+    throw asWriteError(error);
   }
+}
+
+/** A disk error while saving becomes a typed error the sender is told about. */
+function asWriteError(error: unknown): unknown {
+  if (error instanceof FerryError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new FerryError(ErrorCode.NO_SPACE, 'the receiving disk is full', { cause: error });
+  }
+  if (code === undefined) return error;
+  return new FerryError(ErrorCode.WRITE_FAILED, `the receiver could not write the file (${code})`, { cause: error });
 }
 
 function aborted(entry: ValidatedEntry, message: FileAbort): FailedFile {

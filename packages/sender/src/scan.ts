@@ -4,7 +4,7 @@ import path from 'node:path';
 import {
   checkRelativePath,
   collisionKey,
-  FerryError,
+  type FerryError,
   LIMITS,
   type OfferEntry,
   validateOffer,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Emitter, FerryError, FrameType, LIMITS, TIMEOUTS } from '@ferry/protocol';
+import { Emitter, FerryError, FrameType, LIMITS, shouldTellPeer, TIMEOUTS, truncateUtf8 } from '@ferry/protocol';
 import { Connection } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { type LanAddress, lanAddresses } from './addresses.ts';
@@ -113,9 +113,9 @@ export function createSender(options: SenderOptions): Sender {
         log.warn({ code, err: error }, 'session failed');
         emitter.emit('session-failed', { client, peer, code, message });
         // Tell the receiver why, if the link still works; then drop it.
-        if (!connection.socket.destroyed && !(error instanceof FerryError && error.code === 'ERR_CONNECTION_CLOSED')) {
+        if (shouldTellPeer(error) && !connection.socket.destroyed) {
           connection
-            .send(FrameType.ERROR, { code: safeCode(code), message: message.slice(0, LIMITS.maxErrorMessageBytes / 4) })
+            .send(FrameType.ERROR, { code: error.code, message: truncateUtf8(error.message, LIMITS.maxErrorMessageBytes) })
             .catch(() => {});
           void connection.close(1_000);
         } else {
@@ -162,10 +162,6 @@ function formatPeer(socket: net.Socket): string {
   const { remoteAddress = 'unknown', remotePort } = socket;
   const address = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
   return address.includes(':') ? `[${address}]:${remotePort}` : `${address}:${remotePort}`;
-}
-
-function safeCode(code: string): string {
-  return /^ERR_[A-Z0-9_]{1,60}$/.test(code) ? code : 'ERR_INTERNAL';
 }
 
 function toListenError(error: NodeJS.ErrnoException, options: SenderOptions): ListenError {

@@ -15,7 +15,11 @@ import {
 } from '@ferry/protocol';
 import { type Connection, peerError, unexpectedFrame } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
+import { BufferPool } from './buffer-pool.ts';
 import { type FileSource, type OfferSource, openSource } from './scan.ts';
+
+/** Read buffers per session: enough to keep the socket busy while the next chunk is read. */
+const READ_BUFFERS = 8;
 
 /** What a session reports to the sender as it goes. */
 export interface SessionHooks {
@@ -69,7 +73,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   const acks = new AckCollector(offer, plan.map((file) => file.id), hooks);
   const reading = acks.run(connection);
   const sending = (async () => {
-    for (const file of plan) await sendFile(connection, file, hooks, acks);
+    const pool = new BufferPool(READ_BUFFERS, DATA_CHUNK_BYTES);
+    for (const file of plan) await sendFile(connection, file, hooks, acks, pool);
     await connection.send(FrameType.END, {});
   })();
   try {
@@ -101,7 +106,13 @@ function planRequest(offer: OfferSource, request: Request): PlannedFile[] {
 }
 
 /** Sends one file; a source that changes or fails to read is aborted with FILE_ABORT. */
-async function sendFile(connection: Connection, file: PlannedFile, hooks: SessionHooks, acks: AckCollector): Promise<void> {
+async function sendFile(
+  connection: Connection,
+  file: PlannedFile,
+  hooks: SessionHooks,
+  acks: AckCollector,
+  pool: BufferPool,
+): Promise<void> {
   const { id, offset, source } = file;
   let handle: Awaited<ReturnType<typeof openSource>> | undefined;
   try {
@@ -114,17 +125,28 @@ async function sendFile(connection: Connection, file: PlannedFile, hooks: Sessio
     const hash = createHash('sha256');
     let position = 0;
     while (position < source.size) {
-      const length = Math.min(DATA_CHUNK_BYTES, source.size - position);
-      const buffer = Buffer.allocUnsafe(length);
-      const { bytesRead } = await handle.read(buffer, 0, length, position);
-      if (bytesRead === 0) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
+      const buffer = await pool.acquire();
+      const length = Math.min(pool.size, source.size - position);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, length, position));
+      } catch (error) {
+        pool.release(buffer);
+        throw error;
+      }
+      if (bytesRead === 0) {
+        pool.release(buffer);
+        throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
+      }
       const chunk = buffer.subarray(0, bytesRead);
       hash.update(chunk);
       const end = position + bytesRead;
       if (end > offset) {
         const fresh = position >= offset ? chunk : chunk.subarray(offset - position);
-        await connection.sendData(fresh);
+        await connection.sendData(fresh, () => pool.release(buffer));
         hooks.onBytes(fresh.byteLength);
+      } else {
+        pool.release(buffer);
       }
       position = end;
     }

@@ -1,11 +1,23 @@
 import { z } from 'zod';
-import { DEFAULT_PORT } from '../constants.ts';
+import { DEFAULT_PORT, LIMITS } from '../constants.ts';
 
 /** pino log levels a user may choose; `silent` is the default. */
 export const LogLevelSchema = z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']);
 
 /** A TCP port; 0 asks the system for a free one. */
-export const PortSchema = z.coerce.number().int().min(0).max(65535);
+export const PortSchema = z.union([
+  z.number().int(),
+  z.string().regex(/^\d{1,5}$/, 'a port is a whole number from 0 to 65535').transform(Number),
+]).pipe(z.number().int().min(0).max(65535));
+
+/** A display name: at most 64 characters, and within the wire's UTF-8 byte limit. */
+const DisplayNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((name) => new TextEncoder().encode(name).byteLength <= LIMITS.maxNameBytes, {
+    message: `longer than ${LIMITS.maxNameBytes} UTF-8 bytes`,
+  });
 
 /** Configuration of `ferry-send`, after its arguments are parsed. */
 export const SenderConfigSchema = z.strictObject({
@@ -15,7 +27,7 @@ export const SenderConfigSchema = z.strictObject({
   once: z.boolean().default(false),
   json: z.boolean().default(false),
   logLevel: LogLevelSchema.default('silent'),
-  name: z.string().max(64).optional(),
+  name: DisplayNameSchema.optional(),
 });
 
 /** Configuration of `ferry-send`. */
@@ -48,9 +60,10 @@ export const ReceiverConfigSchema = z.strictObject({
   address: AddressSchema,
   out: z.string().min(1).optional(),
   yes: z.boolean().default(false),
+  fsync: z.boolean().default(false),
   json: z.boolean().default(false),
   logLevel: LogLevelSchema.default('silent'),
-  name: z.string().max(64).optional(),
+  name: DisplayNameSchema.optional(),
   connectTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
 });
 

@@ -28,6 +28,7 @@ export function maxPayloadFor(type: number, limits: Limits = LIMITS): number | u
   if (!FRAME_TYPE_NAMES.has(type)) return undefined;
   if (type === FrameType.DATA) return limits.maxDataPayloadBytes;
   if (type === FrameType.OFFER) return limits.maxOfferPayloadBytes;
+  if (type === FrameType.REQUEST) return limits.maxRequestPayloadBytes;
   if (type === FrameType.PING) return 0;
   return limits.maxControlPayloadBytes;
 }

@@ -3,7 +3,8 @@ import { ErrorCode, FerryError, ProtocolError } from '../errors.ts';
 import { MESSAGE_SCHEMAS, type MessageOf, type MessageType } from './schemas.ts';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a byte-order mark in the text, so JSON.parse refuses it as the spec requires.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Whether frames of `type` carry a JSON message. */
 export function isMessageType(type: number): type is MessageType {

@@ -10,7 +10,7 @@ import {
   TimeoutError,
 } from '../errors.ts';
 import { encodeFrameHeader, encodePreamble } from '../frame/encode.ts';
-import { FrameDecoder } from '../frame/decoder.ts';
+import { FrameDecoder, type FrameEvent } from '../frame/decoder.ts';
 import { decodeMessage, encodeMessage, isMessageType } from '../messages/codec.ts';
 import type { ErrorMessage, MessageOf, MessageType } from '../messages/schemas.ts';
 
@@ -19,6 +19,19 @@ export type Incoming =
   | { [T in MessageType]: { readonly kind: 'message'; readonly type: T; readonly message: MessageOf<T> } }[MessageType]
   | { readonly kind: 'data'; readonly bytes: Uint8Array }
   | { readonly kind: 'ping' };
+
+/** Queued DATA bytes at which the socket is paused, and below which it resumes. */
+const QUEUE_HIGH_BYTES = 4 * 1024 * 1024;
+const QUEUE_LOW_BYTES = 1024 * 1024;
+
+function toIncoming(event: Exclude<FrameEvent, { kind: 'data' }>): Incoming | { readonly kind: 'preamble' } {
+  if (event.kind === 'preamble') return { kind: 'preamble' };
+  if (event.type === FrameType.PING) return { kind: 'ping' };
+  if (isMessageType(event.type)) {
+    return { kind: 'message', type: event.type, message: decodeMessage(event.type, event.payload) } as Incoming;
+  }
+  throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${FRAME_TYPE_NAMES.get(event.type) ?? event.type} frame`);
+}
 
 /** Options of a {@link Connection}. */
 export interface ConnectionOptions {
@@ -37,13 +50,18 @@ export interface ConnectionOptions {
 export class Connection {
   readonly socket: Socket;
   #decoder: FrameDecoder;
-  #events: AsyncGenerator<Incoming | { readonly kind: 'preamble' }, void>;
+  #queue: FrameEvent[] = [];
+  #queuedBytes = 0;
+  #waiter: (() => void) | undefined;
+  #ended = false;
+  #closed = false;
   #frameMs: number;
   #frameTimer: NodeJS.Timeout | undefined;
   #frameTimerFor = -1;
   #error: Error | undefined;
   #preambleSeen = false;
   #bytesIn = 0;
+  #onDataBound = (chunk: Buffer) => this.#onData(chunk);
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
     this.socket = socket;
@@ -51,13 +69,19 @@ export class Connection {
     this.#frameMs = options.frameMs ?? TIMEOUTS.frameMs;
     socket.on('error', (error) => {
       this.#error ??= error;
+      this.#wake();
     });
+    socket.on('data', this.#onDataBound);
+    socket.on('end', () => this.#onEnd());
     socket.setNoDelay(true);
     socket.setTimeout(options.idleMs ?? TIMEOUTS.idleMs, () => {
       this.destroy(new TimeoutError('the peer went silent'));
     });
-    socket.once('close', () => this.#clearFrameTimer());
-    this.#events = this.#read();
+    socket.once('close', () => {
+      this.#clearFrameTimer();
+      this.#closed = true;
+      this.#wake();
+    });
     this.#writeRaw(encodePreamble());
   }
 
@@ -80,8 +104,8 @@ export class Connection {
       this.destroy(new TimeoutError('no Ferry greeting in time'));
     }, timeoutMs);
     try {
-      const first = await this.#events.next();
-      if (first.done) throw new ProtocolError(ErrorCode.TRUNCATED, 'the stream ended before the preamble');
+      const first = await this.#next();
+      if (first === null) throw new ProtocolError(ErrorCode.TRUNCATED, 'the stream ended before the preamble');
       this.#preambleSeen = true;
     } finally {
       clearTimeout(timer);
@@ -91,9 +115,9 @@ export class Connection {
   /** The next item from the peer, or null when the peer closed cleanly between frames. */
   async read(): Promise<Incoming | null> {
     await this.readPreamble();
-    const next = await this.#events.next();
-    if (next.done) return null;
-    return next.value as Incoming;
+    const next = await this.#next();
+    if (next !== null && next.kind === 'preamble') throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'a second preamble');
+    return next;
   }
 
   /**
@@ -122,9 +146,12 @@ export class Connection {
     return this.#writeFrame(FrameType.PING, new Uint8Array(0));
   }
 
-  /** Sends a DATA frame around `bytes` without copying them. */
-  sendData(bytes: Uint8Array): Promise<void> {
-    return this.#writeFrame(FrameType.DATA, bytes);
+  /**
+   * Sends a DATA frame around `bytes` without copying them; `onFlushed` runs once the socket
+   * no longer needs them, so the caller may reuse the buffer.
+   */
+  sendData(bytes: Uint8Array, onFlushed?: () => void): Promise<void> {
+    return this.#writeFrame(FrameType.DATA, bytes, onFlushed);
   }
 
   /** Flushes what is queued, half-closes, and waits (bounded) for the peer to close too. */
@@ -149,44 +176,91 @@ export class Connection {
   destroy(error?: Error): void {
     this.#clearFrameTimer();
     if (error) this.#error ??= error;
-    this.socket.destroy(error);
+    this.socket.destroy();
+    this.#wake();
   }
 
-  async *#read(): AsyncGenerator<Incoming | { readonly kind: 'preamble' }, void> {
+  #onData(chunk: Buffer): void {
+    this.#bytesIn += chunk.byteLength;
+    let events: FrameEvent[];
     try {
-      for await (const chunk of this.socket as AsyncIterable<Buffer>) {
-        this.#bytesIn += chunk.byteLength;
-        const events = this.#decoder.push(chunk);
-        this.#armFrameTimer();
-        for (const event of events) {
-          if (event.kind === 'preamble') yield { kind: 'preamble' };
-          else if (event.kind === 'data') yield event;
-          else if (event.type === FrameType.PING) yield { kind: 'ping' };
-          else if (isMessageType(event.type)) {
-            yield { kind: 'message', type: event.type, message: decodeMessage(event.type, event.payload) } as Incoming;
-          } else {
-            throw new ProtocolError(
-              ErrorCode.UNEXPECTED_FRAME,
-              `unexpected ${FRAME_TYPE_NAMES.get(event.type) ?? event.type} frame`,
-            );
-          }
-        }
-      }
+      events = this.#decoder.push(chunk);
+    } catch (error) {
+      this.#fail(error as Error);
+      return;
+    }
+    this.#armFrameTimer();
+    for (const event of events) {
+      this.#queue.push(event);
+      if (event.kind === 'data') this.#queuedBytes += event.bytes.byteLength;
+    }
+    // Backpressure: stop reading the socket while the caller has enough to chew on.
+    if (this.#queuedBytes >= QUEUE_HIGH_BYTES) this.socket.pause();
+    this.#wake();
+  }
+
+  /**
+   * The peer broke the protocol: stop reading for good, but keep the socket open so the
+   * caller can still send an ERROR frame explaining why before it closes. Every later read
+   * fails the same way.
+   */
+  #fail(error: Error): void {
+    this.#error ??= error;
+    this.#queue.length = 0;
+    this.#queuedBytes = 0;
+    this.socket.off('data', this.#onDataBound);
+    this.socket.pause();
+    this.#clearFrameTimer();
+    this.#wake();
+  }
+
+  #onEnd(): void {
+    try {
       this.#decoder.end();
     } catch (error) {
-      throw this.#explain(error);
-    } finally {
-      this.#clearFrameTimer();
+      this.#error ??= error as Error;
+    }
+    this.#ended = true;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
+  }
+
+  /** The next decoded event, waiting if none is queued; null at a clean end of stream. */
+  async #next(): Promise<Incoming | { readonly kind: 'preamble' } | null> {
+    for (;;) {
+      const event = this.#queue.shift();
+      if (event) {
+        if (event.kind === 'data') {
+          this.#queuedBytes -= event.bytes.byteLength;
+          if (this.#queuedBytes < QUEUE_LOW_BYTES && this.socket.isPaused()) this.socket.resume();
+          return event;
+        }
+        try {
+          return toIncoming(event);
+        } catch (error) {
+          this.#fail(error as Error);
+          throw error;
+        }
+      }
+      if (this.#error) throw this.#explain(this.#error);
+      if (this.#ended) return null;
+      if (this.#closed) throw new ConnectionClosedError('the connection closed');
+      await new Promise<void>((resolve) => {
+        this.#waiter = resolve;
+      });
     }
   }
 
-  #explain(error: unknown): Error {
+  #explain(error: Error): Error {
     if (error instanceof FerryError) return error;
-    const known = this.#error;
-    if (known instanceof FerryError) return known;
-    const code = (error as NodeJS.ErrnoException)?.code;
+    const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ECONNRESET' ? 'the peer reset the connection' : 'the connection failed';
-    return new ConnectionClosedError(reason, { cause: known ?? error });
+    return new ConnectionClosedError(reason, { cause: error });
   }
 
   #armFrameTimer(): void {
@@ -208,14 +282,14 @@ export class Connection {
     this.#frameTimer = undefined;
   }
 
-  #writeFrame(type: number, payload: Uint8Array): Promise<void> {
+  #writeFrame(type: number, payload: Uint8Array, onFlushed?: () => void): Promise<void> {
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) {
       return Promise.reject(this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the connection is closed'));
     }
     socket.cork();
     socket.write(encodeFrameHeader(type, payload.byteLength));
-    const ok = payload.byteLength === 0 ? true : socket.write(payload);
+    const ok = payload.byteLength === 0 ? true : socket.write(payload, onFlushed);
     socket.uncork();
     return ok && !socket.writableNeedDrain ? Promise.resolve() : this.#drain();
   }

@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_TYPE_NAMES, FrameType, LIMITS, type Limits } from '../../src/constants.ts';
-import { ErrorCode, FerryError, LimitError, ProtocolError } from '../../src/errors.ts';
+import { ErrorCode, type FerryError, LimitError, ProtocolError } from '../../src/errors.ts';
 import { FrameDecoder, maxPayloadFor } from '../../src/frame/decoder.ts';
 import { byteByByte, concat, decodeChunks, frame, header, preamble, thrown, utf8Bytes } from '../helpers.ts';
 
 /** Small caps so boundary frames stay small. */
-const SMALL: Limits = { ...LIMITS, maxControlPayloadBytes: 16, maxOfferPayloadBytes: 32, maxDataPayloadBytes: 8 };
+const SMALL: Limits = {
+  ...LIMITS,
+  maxControlPayloadBytes: 16,
+  maxRequestPayloadBytes: 24,
+  maxOfferPayloadBytes: 32,
+  maxDataPayloadBytes: 8,
+};
 
 const CONTROL_TYPES = [
   FrameType.HELLO,
-  FrameType.REQUEST,
   FrameType.FILE_START,
   FrameType.FILE_END,
   FrameType.FILE_ABORT,
@@ -23,6 +28,7 @@ const CONTROL_TYPES = [
 function caps(limits: Limits): { name: string; type: number; cap: number }[] {
   return [
     ...CONTROL_TYPES.map((type) => ({ type, cap: limits.maxControlPayloadBytes })),
+    { type: FrameType.REQUEST, cap: limits.maxRequestPayloadBytes },
     { type: FrameType.OFFER, cap: limits.maxOfferPayloadBytes },
     { type: FrameType.DATA, cap: limits.maxDataPayloadBytes },
     { type: FrameType.PING, cap: 0 },

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameType } from '../../src/constants.ts';
-import { ConnectionClosedError, ErrorCode, ProtocolError, TimeoutError } from '../../src/errors.ts';
+import { ConnectionClosedError, ErrorCode, PeerError, ProtocolError, TimeoutError } from '../../src/errors.ts';
 import { encodePreamble } from '../../src/frame/encode.ts';
-import { Connection, type ConnectionOptions } from '../../src/node/connection.ts';
+import { Connection, type ConnectionOptions, peerError, unexpectedFrame } from '../../src/node/connection.ts';
 import { concat, frame, header, preamble, toHex, utf8Bytes } from '../helpers.ts';
 
 const HELLO = { software: 'ferry/test', name: 'alice', features: [] };
@@ -258,5 +258,65 @@ describe('Connection after a failure', { timeout: 5_000 }, () => {
     peer.end(concat(preamble(), header(FrameType.HELLO, 40).subarray(0, 3)));
     await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.TRUNCATED });
     await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.TRUNCATED });
+  });
+});
+
+describe('Connection.expect', { timeout: 5_000 }, () => {
+  it('skips PINGs and returns the message of the expected type', async () => {
+    const { sender, receiver } = await connectionPair();
+    await receiver.ping();
+    await receiver.send(FrameType.HELLO, HELLO);
+    expect(await sender.expect(FrameType.HELLO)).toEqual(HELLO);
+  });
+
+  it('A8: raises ERR_UNEXPECTED_FRAME for a frame of another type', async () => {
+    const { sender, receiver } = await connectionPair();
+    await receiver.send(FrameType.DONE, { saved: 0, failed: 0 });
+    const error = await sender.expect(FrameType.HELLO).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).toMatchObject({ code: ErrorCode.UNEXPECTED_FRAME });
+  });
+
+  it('A8: raises ERR_UNEXPECTED_FRAME for DATA where a message is expected', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(concat(preamble(), frame(FrameType.DATA, 'x')));
+    await expect(conn.expect(FrameType.HELLO)).rejects.toMatchObject({ code: ErrorCode.UNEXPECTED_FRAME });
+  });
+
+  it('turns the peer’s ERROR frame into a PeerError with the peer’s code', async () => {
+    const { sender, receiver } = await connectionPair();
+    await receiver.send(FrameType.ERROR, { code: 'ERR_DECLINED', message: 'no' });
+    const error = await sender.expect(FrameType.REQUEST).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PeerError);
+    expect(error).toMatchObject({ code: ErrorCode.DECLINED });
+  });
+
+  it('raises ERR_CONNECTION_CLOSED when the peer closes cleanly instead', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.end(preamble());
+    await expect(conn.expect(FrameType.HELLO)).rejects.toBeInstanceOf(ConnectionClosedError);
+  });
+});
+
+describe('peerError', () => {
+  it('keeps a code this version knows and maps any other to ERR_INTERNAL', () => {
+    expect(peerError({ code: 'ERR_NO_SPACE', message: 'full' })).toMatchObject({ code: ErrorCode.NO_SPACE });
+    expect(peerError({ code: 'ERR_FROM_THE_FUTURE', message: '?' })).toMatchObject({ code: ErrorCode.INTERNAL });
+    expect(peerError({ code: 'ERR_X', message: '' })).toBeInstanceOf(PeerError);
+  });
+});
+
+describe('unexpectedFrame', () => {
+  it('is a ProtocolError with ERR_UNEXPECTED_FRAME for messages, DATA and PING alike', () => {
+    const items = [
+      { kind: 'message', type: FrameType.END, message: {} },
+      { kind: 'data', bytes: new Uint8Array(1) },
+      { kind: 'ping' },
+    ] as const;
+    for (const item of items) {
+      const error = unexpectedFrame(item);
+      expect(error).toBeInstanceOf(ProtocolError);
+      expect(error.code).toBe(ErrorCode.UNEXPECTED_FRAME);
+    }
   });
 });

@@ -20,7 +20,10 @@ export function createTerminalPrompter(input: Readable, output: Writable): Promp
         options: offer.items.map((item, index) => ({
           value: index,
           label: `${esc(item.name)}${item.kind === 'dir' ? '/' : ''}`,
-          hint: item.kind === 'dir' ? `${item.fileCount} files, ${formatBytes(item.bytes)}` : formatBytes(item.bytes),
+          hint:
+            item.kind === 'dir'
+              ? `${item.fileCount} file${item.fileCount === 1 ? '' : 's'}, ${formatBytes(item.bytes)}`
+              : formatBytes(item.bytes),
         })),
         initialValues: offer.items.map((_, index) => index),
         required: false,

@@ -14,11 +14,14 @@ const TTY_PROGRESS_EVERY_MS = 100;
 const JSON_PROGRESS_EVERY_MS = 500;
 
 /** Renders a receiver's events for people or as JSON lines; returns the summary printer. */
-export function renderReceiver(receiver: Receiver, io: Io, json: boolean): (result: ReceiveResult) => void {
+/** Prints the closing summary; `cancelled` when the user cancelled a prompt. */
+export type Summarise = (result: ReceiveResult, cancelled: boolean) => void;
+
+export function renderReceiver(receiver: Receiver, io: Io, json: boolean): Summarise {
   return json ? renderJson(receiver, io) : renderText(receiver, io);
 }
 
-function renderText(receiver: Receiver, io: Io): (result: ReceiveResult) => void {
+function renderText(receiver: Receiver, io: Io): Summarise {
   const status = new StatusLine(io.stdout);
   const tty = Boolean(io.stdout.isTTY);
   let meter: ProgressMeter | undefined;
@@ -49,10 +52,10 @@ function renderText(receiver: Receiver, io: Io): (result: ReceiveResult) => void
   receiver.on('file-failed', ({ offered, code, message }) => {
     status.print(`Not saved: ${esc(offered)}: ${esc(message)} (${esc(code)})`);
   });
-  return (result) => {
+  return (result, cancelled) => {
     status.clear();
     if (result.declined) {
-      io.stdout.write('Declined; nothing was saved.\n');
+      io.stdout.write(cancelled ? 'Cancelled; nothing was saved.\n' : 'Declined; nothing was saved.\n');
       return;
     }
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
@@ -67,7 +70,7 @@ function renderText(receiver: Receiver, io: Io): (result: ReceiveResult) => void
   };
 }
 
-function renderJson(receiver: Receiver, io: Io): (result: ReceiveResult) => void {
+function renderJson(receiver: Receiver, io: Io): Summarise {
   const print = (event: string, fields: object) => io.stdout.write(toJsonLine(event, fields));
   let total = 0;
   let shownAt = 0;
@@ -91,8 +94,8 @@ function renderJson(receiver: Receiver, io: Io): (result: ReceiveResult) => void
   });
   receiver.on('file-saved', (e) => print('file-saved', e));
   receiver.on('file-failed', (e) => print('file-failed', e));
-  return (result) => {
+  return (result, cancelled) => {
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
-    print('done', { out: result.outDir ?? null, declined: result.declined, bytes, files: result.saved, failed: result.failed });
+    print('done', { out: result.outDir ?? null, declined: result.declined, cancelled, bytes, files: result.saved, failed: result.failed });
   };
 }

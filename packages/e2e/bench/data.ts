@@ -1,0 +1,49 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+const MiB = 1024 * 1024;
+
+/** Writes `bytes` of random data fast: an AES-CTR keystream with a random key. */
+export async function writeRandomFile(file: string, bytes: number): Promise<void> {
+  const cipher = createCipheriv('aes-128-ctr', randomBytes(16), randomBytes(16));
+  const zeros = Buffer.alloc(MiB);
+  async function* chunks() {
+    for (let left = bytes; left > 0; left -= MiB) yield cipher.update(zeros.subarray(0, Math.min(MiB, left)));
+  }
+  await pipeline(chunks(), createWriteStream(file, { highWaterMark: MiB }));
+}
+
+/** Writes `count` random files of `size` bytes, 100 to a folder. */
+export async function writeSmallFiles(dir: string, count: number, size: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const folder = path.join(dir, `d${String(Math.floor(i / 100)).padStart(3, '0')}`);
+    if (i % 100 === 0) await fs.mkdir(folder, { recursive: true });
+    await fs.writeFile(path.join(folder, `f${String(i).padStart(5, '0')}.bin`), randomBytes(size));
+  }
+}
+
+/**
+ * Writes and deletes a scratch file of `bytes` in `dir`: the VM hands idle memory back to its
+ * host, and the first big write after that is slow; this takes that cost out of the timing.
+ */
+export async function warmPageCache(dir: string, bytes: number): Promise<void> {
+  const scratch = path.join(dir, '.scratch');
+  const block = Buffer.alloc(MiB, 1);
+  const handle = await fs.open(scratch, 'w');
+  try {
+    for (let left = bytes; left > 0; left -= MiB) await handle.write(block, 0, Math.min(MiB, left));
+  } finally {
+    await handle.close();
+    await fs.rm(scratch, { force: true });
+  }
+}
+
+/** The median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

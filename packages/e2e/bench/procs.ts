@@ -1,0 +1,115 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute paths of the two CLIs, run as real processes. */
+export const SEND_BIN = fileURLToPath(new URL('../../sender/bin/ferry-send.mjs', import.meta.url));
+export const RECEIVE_BIN = fileURLToPath(new URL('../../receiver/bin/ferry-receive.mjs', import.meta.url));
+
+/** A JSON event with the monotonic time the bench saw it. */
+export interface SeenEvent {
+  readonly at: number;
+  readonly event: string;
+  readonly [field: string]: unknown;
+}
+
+/** A child process whose stdout JSON lines are collected and can be awaited. */
+export class EventProcess {
+  readonly child: ChildProcess;
+  readonly events: SeenEvent[] = [];
+  readonly exited: Promise<number | null>;
+  peakRssKb = 0;
+  #stderr = '';
+  #waiters: { event: string; resolve: (e: SeenEvent) => void }[] = [];
+  #rssTimer: NodeJS.Timeout;
+
+  constructor(args: readonly string[]) {
+    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const seen = { at: performance.now(), ...(JSON.parse(line) as { event: string }) };
+      this.events.push(seen);
+      for (const waiter of this.#waiters.filter((w) => w.event === seen.event)) waiter.resolve(seen);
+      this.#waiters = this.#waiters.filter((w) => w.event !== seen.event);
+    });
+    this.child.stderr!.on('data', (chunk: Buffer) => {
+      this.#stderr += chunk.toString();
+    });
+    // VmHWM is the peak resident set size so far; sampled until the process exits.
+    this.#rssTimer = setInterval(() => this.#sampleRss(), 50);
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code) => {
+        clearInterval(this.#rssTimer);
+        resolve(code);
+      });
+    });
+  }
+
+  /** Resolves with the first event of this name (already seen or still to come). */
+  waitFor(event: string, timeoutMs = 600_000): Promise<SeenEvent> {
+    const seen = this.events.find((e) => e.event === event);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${event} event; stderr: ${this.#stderr}`)), timeoutMs);
+      this.#waiters.push({
+        event,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`exited (${code}) before ${event}; stderr: ${this.#stderr}`));
+      });
+    });
+  }
+
+  /** Waits for exit and insists on status 0. */
+  async success(): Promise<void> {
+    const code = await this.exited;
+    if (code !== 0) throw new Error(`${this.child.spawnargs.join(' ')} exited ${code}: ${this.#stderr}`);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  }
+
+  #sampleRss(): void {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      if (kb > this.peakRssKb) this.peakRssKb = kb;
+    } catch {
+      // The process is gone, or this is not Linux.
+    }
+  }
+}
+
+/** Runs a shell command line to completion; returns the elapsed milliseconds. */
+export function timeShell(command: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('exit', (code) => {
+      if (code === 0) resolve(performance.now() - started);
+      else reject(new Error(`${command} exited ${code}: ${stderr}`));
+    });
+  });
+}
+
+/** Starts a shell command in the background. */
+export function startShell(command: string): { exited: Promise<number | null>; kill(): void } {
+  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return {
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * `pnpm bench`: Ferry's real CLIs over loopback against baselines measured in the same run.
+ * Prints MB/s (10^6 bytes per second), medians over rounds, Ferry's ratio to each baseline,
+ * and the receiver's peak RSS. Timings live here, never in tests.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { median, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
+import { EventProcess, RECEIVE_BIN, SEND_BIN, startShell, timeShell } from './procs.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    'skip-4g': { type: 'boolean', default: false },
+  },
+});
+const rounds = Number(values.rounds);
+const GiB = 1024 ** 3;
+const NODE_PIPE = new URL('./node-pipe.mjs', import.meta.url).pathname;
+const hasNc = commandExists('nc') && /OpenBSD/i.test(ncHelp());
+
+interface Row {
+  readonly method: string;
+  readonly ms: number[];
+  readonly rssKb?: number[];
+}
+
+const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));
+try {
+  console.log(`Ferry benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
+  console.log(`rounds: ${rounds}${hasNc ? '' : '; nc (OpenBSD) not installed: its baselines are left out'}\n`);
+  const big = path.join(root, 'big.bin');
+  await writeRandomFile(big, GiB);
+  await report('1 GiB random file', GiB, await bigFile(big, GiB));
+  await fs.rm(big);
+
+  const small = path.join(root, 'small');
+  await writeSmallFiles(small, 10_000, 4096);
+  await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small));
+  await fs.rm(small, { recursive: true });
+
+  if (!values['skip-4g']) {
+    const huge = path.join(root, 'huge.bin');
+    await writeRandomFile(huge, 4 * GiB);
+    const out = await freshDir('out-4g');
+    await warmPageCache(out, 4 * GiB);
+    const run = await ferry([huge], out);
+    console.log(`4 GiB file: Ferry ${mbps(4 * GiB, run.ms)} MB/s, receiver peak RSS ${mb(run.rssKb)} MB\n`);
+    await fs.rm(huge);
+  }
+} finally {
+  await fs.rm(root, { recursive: true, force: true });
+}
+
+async function bigFile(source: string, bytes: number): Promise<Row[]> {
+  const rows: Row[] = [
+    { method: 'Ferry (verified)', ms: [], rssKb: [] },
+    { method: 'Ferry --fsync', ms: [], rssKb: [] },
+    { method: 'Node pipe, 1 MiB buffers', ms: [], rssKb: [] },
+  ];
+  if (hasNc) rows.push({ method: 'nc', ms: [] });
+  for (let round = 0; round < rounds; round++) {
+    for (const row of rows) {
+      const out = await freshDir('out');
+      await warmPageCache(out, bytes);
+      const dest = path.join(out, 'copy.bin');
+      if (row.method.startsWith('Ferry')) {
+        const run = await ferry([source], out, row.method.includes('fsync') ? ['--fsync'] : []);
+        row.ms.push(run.ms);
+        row.rssKb!.push(run.rssKb);
+      } else if (row.method.startsWith('Node')) {
+        const pipe = new EventProcess([NODE_PIPE, source, dest]);
+        const done = await pipe.waitFor('done');
+        await pipe.success();
+        row.ms.push(Number(done.ms));
+        row.rssKb!.push(pipe.peakRssKb);
+      } else {
+        row.ms.push(await ncTransfer(`cat > '${dest}'`, `cat '${source}'`));
+      }
+    }
+  }
+  return rows;
+}
+
+async function smallFiles(source: string): Promise<Row[]> {
+  const rows: Row[] = [{ method: 'Ferry (verified)', ms: [], rssKb: [] }];
+  if (hasNc) rows.push({ method: 'tar | nc', ms: [] });
+  for (let round = 0; round < rounds; round++) {
+    for (const row of rows) {
+      const out = await freshDir('out');
+      if (row.method.startsWith('Ferry')) {
+        const run = await ferry([source], out);
+        row.ms.push(run.ms);
+        row.rssKb!.push(run.rssKb);
+      } else {
+        row.ms.push(await ncTransfer(`tar -C '${out}' -xf -`, `tar -C '${source}' -cf - .`));
+      }
+    }
+  }
+  return rows;
+}
+
+/** One transfer through the real CLIs: the time from the request to the receiver's `done`. */
+async function ferry(paths: string[], out: string, flags: string[] = []): Promise<{ ms: number; rssKb: number }> {
+  const sender = new EventProcess([SEND_BIN, '--json', '--once', '--host', '127.0.0.1', '--port', '0', ...paths]);
+  try {
+    const { port } = await sender.waitFor('listening');
+    const receiver = new EventProcess([RECEIVE_BIN, '--json', '--yes', ...flags, '--out', out, `127.0.0.1:${port}`]);
+    try {
+      const start = await receiver.waitFor('start');
+      const done = await receiver.waitFor('done');
+      await receiver.success();
+      await sender.success();
+      return { ms: done.at - start.at, rssKb: receiver.peakRssKb };
+    } finally {
+      receiver.kill();
+    }
+  } finally {
+    sender.kill();
+  }
+}
+
+/** `listen` receives on a free port through nc; `produce` feeds the sending nc. */
+async function ncTransfer(listen: string, produce: string): Promise<number> {
+  const port = await freePort();
+  const listener = startShell(`nc -l 127.0.0.1 ${port} | ${listen}`);
+  try {
+    await waitForListen(port);
+    const started = performance.now();
+    await timeShell(`${produce} | nc -N 127.0.0.1 ${port}`);
+    await listener.exited;
+    return performance.now() - started;
+  } finally {
+    listener.kill();
+  }
+}
+
+async function report(title: string, bytes: number, rows: Row[]): Promise<void> {
+  const ferryRow = rows[0]!;
+  const baselines = rows.filter((row) => !row.method.startsWith('Ferry'));
+  console.log(`${title} (median of ${rounds})`);
+  for (const row of rows) {
+    const rss = row.rssKb ? `, receiver peak RSS ${mb(Math.max(...row.rssKb))} MB` : '';
+    console.log(`  ${row.method.padEnd(26)} ${mbps(bytes, median(row.ms)).padStart(7)} MB/s${rss}`);
+  }
+  for (const baseline of baselines) {
+    const ratio = median(baseline.ms) / median(ferryRow.ms);
+    console.log(`  Ferry / ${baseline.method}: ${ratio.toFixed(2)}`);
+  }
+  console.log('');
+}
+
+async function freshDir(name: string): Promise<string> {
+  const dir = path.join(root, name);
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir);
+  return dir;
+}
+
+function mbps(bytes: number, ms: number): string {
+  return (bytes / 1e6 / (ms / 1000)).toFixed(0);
+}
+
+function mb(kb: number): string {
+  return (kb / 1024).toFixed(0);
+}
+
+function commandExists(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ncHelp(): string {
+  try {
+    return execFileSync('sh', ['-c', 'nc -h 2>&1 || true'], { encoding: 'utf8' });
+  } catch {
+    return '';
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls /proc/net/tcp until something listens on `port` (nc prints nothing when ready). */
+async function waitForListen(port: number): Promise<void> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (let i = 0; i < 2000; i++) {
+    const table = await fs.readFile('/proc/net/tcp', 'utf8');
+    if (table.split('\n').some((line) => line.includes(`:${hex} 00000000:0000 0A`))) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}

@@ -1,0 +1,38 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { writeRandomFile } from './files.ts';
+
+/** The one large random file of a run, shared by every test file that needs one. */
+export interface BigFile {
+  /** A folder holding only `big.bin`. */
+  readonly dir: string;
+  readonly path: string;
+  readonly size: number;
+  /** Computed while the file was written, not by Ferry. */
+  readonly sha256: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    bigFile: BigFile;
+  }
+}
+
+/** 256 MiB: big enough that a transfer over loopback is surely still running on its first progress event. */
+export const BIG_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Writes the big file once per run (about a second) and deletes it after the run. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-big-'));
+  const file = path.join(dir, 'big.bin');
+  try {
+    const sha256 = await writeRandomFile(file, BIG_FILE_BYTES);
+    project.provide('bigFile', { dir, path: file, size: BIG_FILE_BYTES, sha256 });
+  } catch (error) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return () => fs.rm(dir, { recursive: true, force: true });
+}

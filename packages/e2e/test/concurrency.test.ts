@@ -1,0 +1,71 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import {
+  assertExit,
+  finishReceiver,
+  hashTree,
+  makeTempDir,
+  receiveAll,
+  startReceiver,
+  startSender,
+  WAIT,
+  writeFileAt,
+  writeRandomFile,
+} from '../src/harness.ts';
+
+const MiB = 1024 * 1024;
+
+describe('one sender serving two receivers', () => {
+  it('serves two receivers started at the same time, each a complete copy', async () => {
+    const src = await makeTempDir('src');
+    for (let i = 0; i < 3; i++)
+      await writeRandomFile(path.join(src, 'Videos', `clip-${i}.mp4`), 16 * MiB + i);
+    for (let i = 0; i < 200; i++)
+      await writeFileAt(src, `Docs/${i % 10}/page-${i}.txt`, randomBytes(randomInt(0, 4097)));
+    await fs.mkdir(path.join(src, 'Docs', 'empty'));
+    const sender = await startSender([path.join(src, 'Videos'), path.join(src, 'Docs')]);
+    const [outA, outB] = [await makeTempDir('out-a'), await makeTempDir('out-b')];
+
+    const [runA, runB] = await Promise.all([
+      receiveAll(sender.address, outA),
+      receiveAll(sender.address, outB),
+    ]);
+
+    assertExit(runA, 0);
+    assertExit(runB, 0);
+    const expected = await hashTree(src);
+    expect(await hashTree(outA)).toEqual(expected);
+    expect(await hashTree(outB)).toEqual(expected);
+    await sender.waitForEvent('session-complete', (e) => e.client === 1);
+    await sender.waitForEvent('session-complete', (e) => e.client === 2);
+    expect(sender.events.filter((e) => e.event === 'session-failed')).toEqual([]);
+  });
+
+  it('keeps serving a second receiver while the first is stalled mid-transfer', async () => {
+    const big = inject('bigFile');
+    const sender = await startSender([big.path]);
+    const [outA, outB] = [await makeTempDir('out-a'), await makeTempDir('out-b')];
+    const slow = startReceiver(['--yes', '--json', '--out', outA, sender.address]);
+    await slow.waitForEvent('progress', WAIT.startMs);
+    // A receiver that stops reading (SIGSTOP) while its session is open and its file half sent.
+    slow.signal('SIGSTOP');
+    try {
+      const fast = await receiveAll(sender.address, outB, { timeoutMs: WAIT.bigTransferMs });
+      assertExit(fast, 0);
+      expect(slow.running).toBe(true);
+      await sender.waitForEvent('session-complete', (e) => e.client === 2);
+      expect(sender.events.some((e) => e.event === 'session-complete' && e.client === 1)).toBe(
+        false,
+      );
+    } finally {
+      slow.signal('SIGCONT');
+    }
+    assertExit(await finishReceiver(slow, WAIT.bigTransferMs), 0);
+
+    const expected = { 'big.bin': { kind: 'file', size: big.size, sha256: big.sha256 } };
+    expect(await hashTree(outA)).toEqual(expected);
+    expect(await hashTree(outB)).toEqual(expected);
+  });
+});

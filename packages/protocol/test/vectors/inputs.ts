@@ -1,0 +1,80 @@
+/**
+ * The inputs of PROTOCOL.md §10's test vectors, encoded by the real encoder. `print.ts`
+ * writes them into the document; `vectors.test.ts` checks the document still matches.
+ */
+import { createHash } from 'node:crypto';
+import { FrameType } from '../../src/constants.ts';
+import { concatFrame, encodePreamble } from '../../src/frame/encode.ts';
+import { encodeMessage } from '../../src/messages/codec.ts';
+import type { MessageOf, MessageType } from '../../src/messages/schemas.ts';
+
+/** One test vector: a label, what it shows, and its bytes. */
+export interface Vector {
+  readonly name: string;
+  readonly description: string;
+  /** The JSON payload text, for control messages. */
+  readonly json?: string;
+  readonly bytes: Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+const HELLO_BYTES = utf8.encode('hello');
+const HELLO_SHA256 = createHash('sha256').update(HELLO_BYTES).digest('hex');
+
+function message<T extends MessageType>(name: string, description: string, type: T, value: MessageOf<T>): Vector {
+  const payload = encodeMessage(type, value);
+  return { name, description, json: text.decode(payload), bytes: concatFrame(type, payload) };
+}
+
+/** Every vector, in the order PROTOCOL.md lists them. */
+export const VECTORS: readonly Vector[] = [
+  { name: 'PREAMBLE', description: 'magic, version 1, flags 0.', bytes: encodePreamble() },
+  message('HELLO', 'from a receiver whose user is `alice`.', FrameType.HELLO, {
+    software: 'ferry/0.1.0',
+    name: 'alice',
+    features: [],
+  }),
+  message('OFFER', 'a folder `docs` (entry 0) holding the 5-byte file `docs/hello.txt` (entry 1).', FrameType.OFFER, {
+    session: '00112233445566778899aabbccddeeff',
+    sender: { name: 'bob', host: 'laptop' },
+    entries: [
+      { kind: 'dir', path: 'docs' },
+      { kind: 'file', path: 'docs/hello.txt', size: 5 },
+    ],
+  }),
+  message('REQUEST', 'entry 1, from offset 0.', FrameType.REQUEST, { files: [{ id: 1, offset: 0 }] }),
+  message('FILE_START', 'entry 1, from offset 0, 5 bytes in all.', FrameType.FILE_START, { id: 1, offset: 0, size: 5 }),
+  { name: 'DATA', description: 'the five bytes `hello`.', bytes: concatFrame(FrameType.DATA, HELLO_BYTES) },
+  message('FILE_END', 'entry 1, with the SHA-256 of `hello`.', FrameType.FILE_END, { id: 1, sha256: HELLO_SHA256 }),
+  message('FILE_ABORT', 'entry 1: the source file changed.', FrameType.FILE_ABORT, {
+    id: 1,
+    code: 'ERR_SOURCE_CHANGED',
+    message: 'file changed while sending',
+  }),
+  message('FILE_ACK', 'entry 1 saved intact.', FrameType.FILE_ACK, { id: 1, ok: true, sha256: HELLO_SHA256 }),
+  message('FILE_ACK_FAILED', '(FILE_ACK) entry 1 not saved: digest mismatch.', FrameType.FILE_ACK, {
+    id: 1,
+    ok: false,
+    code: 'ERR_DIGEST_MISMATCH',
+  }),
+  message('END', 'every requested file has been sent.', FrameType.END, {}),
+  message('DONE', 'one file saved, none failed.', FrameType.DONE, { saved: 1, failed: 0 }),
+  { name: 'PING', description: 'a bare header.', bytes: concatFrame(FrameType.PING, new Uint8Array(0)) },
+  message('ERROR', 'the user declined the offer.', FrameType.ERROR, { code: 'ERR_DECLINED', message: 'declined' }),
+];
+
+/** Bytes as lowercase hex, 16 bytes per line, bytes separated by spaces. */
+export function hexDump(bytes: Uint8Array): string {
+  const lines: string[] = [];
+  for (let at = 0; at < bytes.byteLength; at += 16) {
+    lines.push([...bytes.subarray(at, at + 16)].map((byte) => byte.toString(16).padStart(2, '0')).join(' '));
+  }
+  return lines.join('\n');
+}
+
+/** The Markdown of one vector, with the marker `vectors.test.ts` looks for. */
+export function vectorMarkdown(vector: Vector): string {
+  const json = vector.json === undefined ? '' : `Payload: \`${vector.json}\`\n\n`;
+  return `<!-- vector: ${vector.name} -->\n**${vector.name}**: ${vector.description}\n\n${json}\`\`\`text\n${hexDump(vector.bytes)}\n\`\`\`\n`;
+}

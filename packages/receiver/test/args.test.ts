@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { parseReceiverArgs, USAGE } from '../src/args.ts';
+import { UsageError } from '../src/errors.ts';
+
+function usageErrorOf(argv: string[]): UsageError {
+  try {
+    parseReceiverArgs(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  }
+  throw new Error(`parseReceiverArgs(${JSON.stringify(argv)}) did not throw`);
+}
+
+function config(argv: string[]) {
+  const command = parseReceiverArgs(argv);
+  if (command.kind !== 'run') throw new Error(`expected a run command, got ${command.kind}`);
+  return command.config;
+}
+
+describe('parseReceiverArgs', () => {
+  it('applies the defaults when only an address is given', () => {
+    expect(config(['192.168.1.20'])).toEqual({
+      address: { host: '192.168.1.20', port: 7878 },
+      yes: false,
+      fsync: false,
+      json: false,
+      logLevel: 'silent',
+      connectTimeoutMs: 10_000,
+    });
+  });
+
+  it('parses every long flag', () => {
+    expect(
+      config(['--out', '/tmp/x', '--yes', '--fsync', '--name', 'Bob', '--timeout', '2.5', '--json', '--log-level', 'info', 'host:9000']),
+    ).toEqual({
+      address: { host: 'host', port: 9000 },
+      out: '/tmp/x',
+      yes: true,
+      fsync: true,
+      name: 'Bob',
+      connectTimeoutMs: 2500,
+      json: true,
+      logLevel: 'info',
+    });
+  });
+
+  it('parses the short flags', () => {
+    expect(config(['-o', 'dl', '-y', 'h'])).toMatchObject({ out: 'dl', yes: true });
+  });
+
+  it.each([['--help'], ['-h']])('returns help for %s', (flag) => {
+    expect(parseReceiverArgs([flag])).toEqual({ kind: 'help' });
+  });
+
+  it.each([['--version'], ['-v']])('returns version for %s', (flag) => {
+    expect(parseReceiverArgs([flag, 'host'])).toEqual({ kind: 'version' });
+  });
+
+  it('lists every flag in the usage text', () => {
+    for (const flag of ['--out', '--yes', '--fsync', '--name', '--timeout', '--json', '--log-level', '--help', '--version']) {
+      expect(USAGE).toContain(flag);
+    }
+  });
+
+  it('rejects a missing address', () => {
+    expect(usageErrorOf([]).code).toBe('ERR_USAGE');
+    usageErrorOf(['--yes']);
+  });
+
+  it('rejects more than one address', () => {
+    usageErrorOf(['host-a', 'host-b']);
+  });
+
+  it('rejects an unknown flag, naming it', () => {
+    expect(usageErrorOf(['--bogus', 'host']).message).toContain('--bogus');
+  });
+
+  it.each([['0.01'], ['0'], ['abc'], ['-1'], ['601'], ['0.0001'], ['']])('rejects --timeout %j, naming --timeout', (value) => {
+    expect(usageErrorOf([`--timeout=${value}`, 'host']).message).toContain('--timeout');
+  });
+
+  it('accepts --timeout at its bounds: 0.1 s and 600 s', () => {
+    expect(config(['--timeout', '0.1', 'h']).connectTimeoutMs).toBe(100);
+    expect(config(['--timeout', '600', 'h']).connectTimeoutMs).toBe(600_000);
+  });
+
+  it('rejects an unknown --log-level, naming the flag', () => {
+    expect(usageErrorOf(['--log-level', 'loud', 'host']).message).toContain('--log-level');
+  });
+
+  it('rejects an empty --out, naming the flag', () => {
+    expect(usageErrorOf(['--out=', 'host']).message).toContain('--out');
+  });
+});
+
+describe('parseReceiverArgs addresses', () => {
+  it.each([
+    ['host', { host: 'host', port: 7878 }],
+    ['host:9000', { host: 'host', port: 9000 }],
+    ['10.0.0.7:1', { host: '10.0.0.7', port: 1 }],
+    ['10.0.0.7:65535', { host: '10.0.0.7', port: 65535 }],
+    ['[::1]:9000', { host: '::1', port: 9000 }],
+    ['[::1]', { host: '::1', port: 7878 }],
+    ['::1', { host: '::1', port: 7878 }],
+    ['[fe80::1%eth0]:7000', { host: 'fe80::1%eth0', port: 7000 }],
+    [' host:80 ', { host: 'host', port: 80 }],
+  ])('reads %j', (text, address) => {
+    expect(config([text]).address).toEqual(address);
+  });
+
+  it.each([['host:0'], ['host:65536'], ['host:'], ['host:abc'], ['host:1e3'], ['[::1]:'], ['[::1'], [':9000'], ['']])(
+    'rejects %j',
+    (text) => {
+      usageErrorOf([text]);
+    },
+  );
+});

@@ -1,0 +1,245 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EXIT } from '../src/main.ts';
+import type { Prompter } from '../src/ui/prompts.ts';
+import {
+  jsonEvents,
+  listTree,
+  runCleanup,
+  runReceive,
+  sourceFiles,
+  startRealSender,
+  startServer,
+  tempDir,
+  unusedPort,
+} from './helpers.ts';
+
+afterEach(runCleanup);
+
+function sha256(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** A prompter that must not be asked anything. */
+const NEVER_ASKED: Prompter = {
+  chooseItems: () => Promise.reject(new Error('chooseItems must not be called')),
+  chooseFolder: () => Promise.reject(new Error('chooseFolder must not be called')),
+};
+
+describe('main (ferry-receive) usage', () => {
+  it('prints the usage for --help and exits 0', async () => {
+    const run = await runReceive(['--help']);
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.stdout.text).toContain('Usage: ferry-receive');
+  });
+
+  it('prints the version for --version and exits 0', async () => {
+    const run = await runReceive(['--version']);
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.stdout.text).toMatch(/^ferry-receive \S+\n$/);
+  });
+
+  it('exits 2 for an unknown flag, naming it', async () => {
+    const run = await runReceive(['--bogus', '127.0.0.1']);
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr.text).toContain('--bogus');
+  });
+
+  it('exits 2 without an address', async () => {
+    expect((await runReceive(['--yes'])).code).toBe(EXIT.usage);
+  });
+
+  it('exits 2, naming --yes, when stdin is not a terminal, and does not connect anywhere', async () => {
+    const port = await unusedPort();
+    const run = await runReceive([`127.0.0.1:${port}`], { stdinTTY: false });
+    // A connection attempt would have failed with 1 (connection refused).
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr.text).toContain('--yes');
+  });
+
+  it('does not open a connection when it must refuse to prompt', async () => {
+    let connections = 0;
+    const server = await startServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    const run = await runReceive(['--out', await tempDir(), server.address]);
+    expect(run.code).toBe(EXIT.usage);
+    expect(connections).toBe(0);
+  });
+
+  it('exits 2 for --json without --yes, even on a terminal, with a JSON error event naming --yes', async () => {
+    const port = await unusedPort();
+    const run = await runReceive(['--json', `127.0.0.1:${port}`], { stdinTTY: true, prompter: NEVER_ASKED });
+    expect(run.code).toBe(EXIT.usage);
+    const events = jsonEvents(run.stdout);
+    expect(events).toEqual([expect.objectContaining({ event: 'error', code: 'ERR_USAGE' })]);
+    expect(String(events[0]?.message)).toContain('--yes');
+  });
+
+  it('F8: exits 1 with a hint when nothing listens at the address', async () => {
+    const port = await unusedPort();
+    const run = await runReceive(['--yes', '--out', await tempDir(), `127.0.0.1:${port}`]);
+    expect(run.code).toBe(EXIT.failure);
+    expect(run.stderr.text).not.toBe('');
+  });
+
+  it('exits 1 when the --out folder does not exist, and tells the sender', async () => {
+    const files = await sourceFiles({ 'a.txt': 'alpha' });
+    const { log, address } = await startRealSender(files);
+    const missing = path.join(await tempDir(), 'missing');
+    const run = await runReceive(['--yes', '--out', missing, address]);
+    expect(run.code).toBe(EXIT.failure);
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_WRITE_FAILED');
+  });
+});
+
+describe('main (ferry-receive) transfers from the real sender', () => {
+  it('receives files and folders byte for byte with --yes --out', async () => {
+    const big = randomBytes(2 * 1024 * 1024 + 3);
+    const root = await tempDir();
+    await mkdir(path.join(root, 'album/sub'), { recursive: true });
+    await mkdir(path.join(root, 'album/empty'));
+    await writeFile(path.join(root, 'album/one.txt'), 'one');
+    await writeFile(path.join(root, 'album/sub/big.bin'), big);
+    await writeFile(path.join(root, 'album/sub/zero'), '');
+    await writeFile(path.join(root, 'single.txt'), 'single');
+    const { log, address } = await startRealSender([path.join(root, 'album'), path.join(root, 'single.txt')]);
+    const out = await tempDir();
+    const run = await runReceive(['--yes', '--out', out, address]);
+    expect(run.code).toBe(EXIT.ok);
+    expect(await listTree(out)).toEqual([
+      'album/', 'album/empty/', 'album/one.txt', 'album/sub/', 'album/sub/big.bin', 'album/sub/zero', 'single.txt',
+    ]);
+    expect((await readFile(path.join(out, 'album/sub/big.bin'))).equals(big)).toBe(true);
+    expect(await readFile(path.join(out, 'album/one.txt'), 'utf8')).toBe('one');
+    expect(await readFile(path.join(out, 'album/sub/zero'), 'utf8')).toBe('');
+    expect(await readFile(path.join(out, 'single.txt'), 'utf8')).toBe('single');
+    expect(await log.waitFor('session-complete')).toMatchObject({ files: 4, failed: 0 });
+  });
+
+  it('receives only the item the prompter chose, into the folder it chose', async () => {
+    const files = await sourceFiles({ 'a.txt': 'alpha', 'b.txt': 'bravo' });
+    const { address } = await startRealSender(files);
+    const out = await tempDir();
+    const asked: string[][] = [];
+    const prompter: Prompter = {
+      chooseItems: async (offer) => {
+        asked.push(offer.items.map((item) => item.name));
+        return [0];
+      },
+      chooseFolder: async () => out,
+    };
+    const run = await runReceive([address], { stdinTTY: true, prompter });
+    expect(run.code).toBe(EXIT.ok);
+    expect(asked).toEqual([['a.txt', 'b.txt']]);
+    expect(await listTree(out)).toEqual(['a.txt']);
+    expect(await readFile(path.join(out, 'a.txt'), 'utf8')).toBe('alpha');
+  });
+
+  it('declines when the user chooses no items: the sender sees ERR_DECLINED, exit 1, nothing written', async () => {
+    const files = await sourceFiles({ 'a.txt': 'alpha' });
+    const { log, address } = await startRealSender(files);
+    const out = await tempDir();
+    const prompter: Prompter = { chooseItems: async () => [], chooseFolder: async () => out };
+    const run = await runReceive([address], { stdinTTY: true, prompter });
+    expect(run.code).toBe(EXIT.failure);
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
+    expect(await listTree(out)).toEqual([]);
+    expect(run.stdout.text).toContain('Declined');
+  });
+
+  it('treats a cancelled item prompt (null) as an interruption: the sender sees ERR_DECLINED, exit 130, nothing written', async () => {
+    const files = await sourceFiles({ 'a.txt': 'alpha' });
+    const { log, address } = await startRealSender(files);
+    const out = await tempDir();
+    const prompter: Prompter = { chooseItems: async () => null, chooseFolder: async () => out };
+    const run = await runReceive([address], { stdinTTY: true, prompter });
+    expect(run.code).toBe(EXIT.interrupted);
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
+    expect(log.all('request')).toEqual([]);
+    expect(await listTree(out)).toEqual([]);
+  });
+
+  it('treats a cancelled folder prompt as an interruption: ERR_DECLINED for the sender, exit 130', async () => {
+    const files = await sourceFiles({ 'a.txt': 'alpha' });
+    const { log, address } = await startRealSender(files);
+    const prompter: Prompter = { chooseItems: async () => [0], chooseFolder: async () => null };
+    const run = await runReceive([address], { stdinTTY: true, prompter });
+    expect(run.code).toBe(EXIT.interrupted);
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
+  });
+
+  it('saves into the default folder with --yes and no --out', async () => {
+    const files = await sourceFiles({ 'a.txt': 'alpha' });
+    const { address } = await startRealSender(files);
+    const fallback = await tempDir();
+    const run = await runReceive(['--yes', address], { defaultFolder: fallback });
+    expect(run.code).toBe(EXIT.ok);
+    expect(await listTree(fallback)).toEqual(['a.txt']);
+  });
+
+  it('prints a summary with each saved file and its sha256 on a non-terminal stdout', async () => {
+    const files = await sourceFiles({ 'a.txt': 'alpha', 'b.txt': 'bravo!' });
+    const { address } = await startRealSender(files);
+    const out = await tempDir();
+    const run = await runReceive(['--yes', '--out', out, address]);
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.stdout.lines).toContain(`Saved 2 files (11 B) to ${out}:`);
+    const line = (name: string) => run.stdout.lines.find((l) => l.includes(path.join(out, name)));
+    expect(line('a.txt')).toContain(`sha256:${sha256('alpha')}`);
+    expect(line('b.txt')).toContain(`sha256:${sha256('bravo!')}`);
+    expect(run.stdout.text).not.toContain('\x1b');
+  });
+
+  it('with --json, ends with a done event listing each file, its path and sha256', async () => {
+    const files = await sourceFiles({ 'a.txt': 'alpha', 'b.txt': 'bravo!' });
+    const { address } = await startRealSender(files);
+    const out = await tempDir();
+    const run = await runReceive(['--json', '--yes', '--out', out, address]);
+    expect(run.code).toBe(EXIT.ok);
+    const events = jsonEvents(run.stdout);
+    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['connected', 'offer', 'start', 'file-saved', 'done']));
+    expect(events.at(-1)).toMatchObject({
+      event: 'done',
+      out,
+      declined: false,
+      bytes: 11,
+      failed: [],
+    });
+    expect(events.at(-1)?.files).toEqual([
+        { path: path.join(out, 'a.txt'), offered: 'a.txt', size: 5, sha256: sha256('alpha') },
+        { path: path.join(out, 'b.txt'), offered: 'b.txt', size: 6, sha256: sha256('bravo!') },
+    ]);
+    expect(run.stderr.text).toBe('');
+  });
+
+  it('H5: receiving the same file twice yields x.txt and x (1).txt, and the first is unchanged', async () => {
+    const [source] = await sourceFiles({ 'x.txt': 'first' });
+    if (!source) throw new Error('no source file');
+    const { address } = await startRealSender([source]);
+    const out = await tempDir();
+    expect((await runReceive(['--yes', '--out', out, address])).code).toBe(EXIT.ok);
+    // Same size, new content: the second copy must not replace the first.
+    await writeFile(source, 'again');
+    const second = await runReceive(['--json', '--yes', '--out', out, address]);
+    expect(second.code).toBe(EXIT.ok);
+    expect(await listTree(out)).toEqual(['x (1).txt', 'x.txt']);
+    expect(await readFile(path.join(out, 'x.txt'), 'utf8')).toBe('first');
+    expect(await readFile(path.join(out, 'x (1).txt'), 'utf8')).toBe('again');
+    expect(jsonEvents(second.stdout).at(-1)).toMatchObject({ files: [{ path: path.join(out, 'x (1).txt'), offered: 'x.txt' }] });
+  });
+
+  it('H5: receiving a folder twice puts the second copy in "name (1)"', async () => {
+    const root = await tempDir();
+    await mkdir(path.join(root, 'docs'));
+    await writeFile(path.join(root, 'docs/a.txt'), 'A');
+    const { address } = await startRealSender([path.join(root, 'docs')]);
+    const out = await tempDir();
+    expect((await runReceive(['--yes', '--out', out, address])).code).toBe(EXIT.ok);
+    expect((await runReceive(['--yes', '--out', out, address])).code).toBe(EXIT.ok);
+    expect(await listTree(out)).toEqual(['docs (1)/', 'docs (1)/a.txt', 'docs/', 'docs/a.txt']);
+  });
+});

@@ -1,0 +1,63 @@
+import type os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { formatHostPort, lanAddresses } from '../src/addresses.ts';
+
+type Interfaces = ReturnType<typeof os.networkInterfaces>;
+
+function v4(address: string, internal = false): os.NetworkInterfaceInfo {
+  return { address, netmask: '255.255.255.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal, cidr: `${address}/24` };
+}
+
+function v6(address: string, internal = false): os.NetworkInterfaceInfo {
+  return { address, netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '00:00:00:00:00:00', internal, cidr: `${address}/64`, scopeid: 0 };
+}
+
+const INTERFACES: Interfaces = {
+  lo: [v4('127.0.0.1', true), v6('::1', true)],
+  eth0: [v4('192.168.1.20'), v6('fe80::1'), v6('2001:db8::20')],
+  wlan0: [v4('10.0.0.7'), v6('FE80::abcd'), v6('febf::1')],
+  docker0: undefined,
+};
+
+describe('lanAddresses', () => {
+  it('lists non-internal addresses on all interfaces, without IPv6 link-local ones', () => {
+    expect(lanAddresses(undefined, INTERFACES)).toEqual([
+      { address: '192.168.1.20', family: 'IPv4', interface: 'eth0' },
+      { address: '2001:db8::20', family: 'IPv6', interface: 'eth0' },
+      { address: '10.0.0.7', family: 'IPv4', interface: 'wlan0' },
+    ]);
+  });
+
+  it('lists only IPv4 addresses when bound to 0.0.0.0', () => {
+    expect(lanAddresses('0.0.0.0', INTERFACES).map((a) => a.address)).toEqual(['192.168.1.20', '10.0.0.7']);
+  });
+
+  it('lists every family when bound to ::', () => {
+    expect(lanAddresses('::', INTERFACES).map((a) => a.address)).toEqual(['192.168.1.20', '2001:db8::20', '10.0.0.7']);
+  });
+
+  it('returns just the host when bound to one address, with its interface', () => {
+    expect(lanAddresses('10.0.0.7', INTERFACES)).toEqual([{ address: '10.0.0.7', family: 'IPv4', interface: 'wlan0' }]);
+  });
+
+  it('returns a host it does not know (loopback included) with no interface name', () => {
+    expect(lanAddresses('127.0.0.1', INTERFACES)).toEqual([{ address: '127.0.0.1', family: 'IPv4', interface: '' }]);
+    expect(lanAddresses('::1', INTERFACES)).toEqual([{ address: '::1', family: 'IPv6', interface: '' }]);
+  });
+
+  it('returns nothing on a machine with only loopback', () => {
+    expect(lanAddresses(undefined, { lo: [v4('127.0.0.1', true)] })).toEqual([]);
+  });
+});
+
+describe('formatHostPort', () => {
+  it('joins an IPv4 address or a host name with a colon', () => {
+    expect(formatHostPort('192.168.1.20', 7878)).toBe('192.168.1.20:7878');
+    expect(formatHostPort('laptop.local', 80)).toBe('laptop.local:80');
+  });
+
+  it('brackets an IPv6 address', () => {
+    expect(formatHostPort('2001:db8::20', 7878)).toBe('[2001:db8::20]:7878');
+    expect(formatHostPort('::1', 9000)).toBe('[::1]:9000');
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { parseSenderArgs, USAGE } from '../src/args.ts';
+import { UsageError } from '../src/errors.ts';
+
+function usageErrorOf(argv: string[]): UsageError {
+  try {
+    parseSenderArgs(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return error as UsageError;
+  }
+  throw new Error(`parseSenderArgs(${JSON.stringify(argv)}) did not throw`);
+}
+
+describe('parseSenderArgs', () => {
+  it('applies the defaults when only paths are given', () => {
+    expect(parseSenderArgs(['a.txt'])).toEqual({
+      kind: 'run',
+      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent' },
+    });
+  });
+
+  it('parses every long flag', () => {
+    const command = parseSenderArgs([
+      '--port', '9000', '--host', '127.0.0.1', '--once', '--name', 'Alice',
+      '--json', '--log-level', 'debug', 'a.txt', 'folder',
+    ]);
+    expect(command).toEqual({
+      kind: 'run',
+      config: { paths: ['a.txt', 'folder'], host: '127.0.0.1', port: 9000, once: true, name: 'Alice', json: true, logLevel: 'debug' },
+    });
+  });
+
+  it('parses the short port flag and port 0', () => {
+    const command = parseSenderArgs(['-p', '0', 'a.txt']);
+    expect(command.kind === 'run' && command.config.port).toBe(0);
+  });
+
+  it('accepts --flag=value forms', () => {
+    const command = parseSenderArgs(['--port=65535', '--log-level=trace', 'a.txt']);
+    expect(command.kind === 'run' && [command.config.port, command.config.logLevel]).toEqual([65535, 'trace']);
+  });
+
+  it.each([['--help'], ['-h']])('returns help for %s, whatever else is given', (flag) => {
+    expect(parseSenderArgs([flag, 'a.txt', '--port', '1'])).toEqual({ kind: 'help' });
+  });
+
+  it.each([['--version'], ['-v']])('returns version for %s', (flag) => {
+    expect(parseSenderArgs([flag])).toEqual({ kind: 'version' });
+  });
+
+  it('lists every flag in the usage text', () => {
+    for (const flag of ['--port', '--host', '--once', '--name', '--json', '--log-level', '--help', '--version']) {
+      expect(USAGE).toContain(flag);
+    }
+  });
+
+  it('rejects an unknown flag, naming it', () => {
+    expect(usageErrorOf(['--bogus', 'a.txt']).message).toContain('--bogus');
+  });
+
+  it('rejects a command line without paths', () => {
+    expect(usageErrorOf([]).code).toBe('ERR_USAGE');
+    usageErrorOf(['--once']);
+  });
+
+  it.each([['abc'], ['70000'], ['-1'], ['1.5'], ['0x50'], ['']])('rejects --port %j, naming --port', (port) => {
+    expect(usageErrorOf([`--port=${port}`, 'a.txt']).message).toContain('--port');
+  });
+
+  it('rejects a flag that needs a value but has none', () => {
+    usageErrorOf(['a.txt', '--port']);
+  });
+
+  it('rejects an unknown --log-level, naming the flag', () => {
+    expect(usageErrorOf(['--log-level', 'nope', 'a.txt']).message).toContain('--log-level');
+  });
+
+  it('rejects an empty --name or an empty --host', () => {
+    expect(usageErrorOf(['--name=', 'a.txt']).message).toContain('--name');
+    expect(usageErrorOf(['--host=', 'a.txt']).message).toContain('--host');
+  });
+
+  it('rejects a --name longer than 64 characters', () => {
+    usageErrorOf(['--name', 'n'.repeat(65), 'a.txt']);
+  });
+});

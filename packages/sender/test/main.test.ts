@@ -1,0 +1,140 @@
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createReceiver } from '../../receiver/src/receiver.ts';
+import { EXIT, main } from '../src/main.ts';
+import { fakeIo, jsonEvents, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+
+afterEach(runCleanup);
+
+/** Starts `main()` with a signal the test (or the cleanup) aborts. */
+function start(argv: string[], io = fakeIo()) {
+  const controller = new AbortController();
+  const exit = main(argv, io, controller.signal, { logger: silentLogger, version: '9.9.9' });
+  onCleanup('sender main', async () => {
+    controller.abort();
+    await exit.catch(() => {});
+  });
+  const exited = () => within(exit, 'main() to return', () => `stdout:\n${io.stdout.text}\nstderr:\n${io.stderr.text}`);
+  return { io, controller, exit, exited };
+}
+
+async function fileToOffer(content = 'payload'): Promise<string> {
+  const dir = await tempDir();
+  const file = path.join(dir, 'offered.txt');
+  await writeFile(file, content);
+  return file;
+}
+
+describe('main (ferry-send)', () => {
+  it('prints the usage for --help and exits 0', async () => {
+    const run = start(['--help']);
+    expect(await run.exited()).toBe(EXIT.ok);
+    expect(run.io.stdout.text).toContain('Usage: ferry-send');
+  });
+
+  it('prints the version for --version and exits 0', async () => {
+    const run = start(['--version']);
+    expect(await run.exited()).toBe(EXIT.ok);
+    expect(run.io.stdout.text).toBe('ferry-send 9.9.9\n');
+  });
+
+  it('exits 2 for an unknown flag and names it on stderr, with a hint', async () => {
+    const run = start(['--bogus', 'x']);
+    expect(await run.exited()).toBe(EXIT.usage);
+    expect(run.io.stderr.text).toContain('--bogus');
+    expect(run.io.stderr.text).toContain('--help');
+    expect(run.io.stdout.text).toBe('');
+  });
+
+  it('exits 2 for a file that does not exist', async () => {
+    const dir = await tempDir();
+    const run = start(['--host', '127.0.0.1', '--port', '0', path.join(dir, 'missing.txt')]);
+    expect(await run.exited()).toBe(EXIT.usage);
+    expect(run.io.stderr.text).toContain('missing.txt');
+  });
+
+  it('prints a usage error as a JSON error event with --json', async () => {
+    const run = start(['--json', '--port', 'abc', 'x']);
+    expect(await run.exited()).toBe(EXIT.usage);
+    expect(jsonEvents(run.io.stdout)).toEqual([expect.objectContaining({ event: 'error', code: 'ERR_USAGE' })]);
+  });
+
+  it('with --json, prints a listening event first and exits 130 when interrupted', async () => {
+    const file = await fileToOffer('12345');
+    const run = start(['--json', '--host', '127.0.0.1', '--port', '0', file]);
+    await run.io.stdout.waitForLine('the listening event', (line) => line.includes('"listening"'));
+    run.controller.abort();
+    expect(await run.exited()).toBe(EXIT.interrupted);
+    const events = jsonEvents(run.io.stdout);
+    expect(events[0]).toMatchObject({ event: 'listening', host: '127.0.0.1', files: 1, bytes: 5 });
+    expect(events[0]?.port).toBeGreaterThan(0);
+    expect(events.at(-1)).toEqual({ event: 'stopped', reason: 'interrupted' });
+  });
+
+  it('stops listening once interrupted', async () => {
+    const file = await fileToOffer();
+    const run = start(['--json', '--host', '127.0.0.1', '--port', '0', file]);
+    const line = await run.io.stdout.waitForLine('the listening event', (l) => l.includes('"listening"'));
+    const { port } = JSON.parse(line) as { port: number };
+    run.controller.abort();
+    await run.exited();
+    const socket = net.connect(port, '127.0.0.1');
+    const [error] = (await within(once(socket, 'error'), 'the refused connection')) as [NodeJS.ErrnoException];
+    expect(error.code).toBe('ECONNREFUSED');
+  });
+
+  it('prints, in text mode, the command to run on the other machine', async () => {
+    const file = await fileToOffer('abc');
+    const run = start(['--host', '127.0.0.1', '--port', '0', file]);
+    const line = await run.io.stdout.waitForLine('the ferry-receive line', (l) => l.includes('ferry-receive 127.0.0.1:'));
+    expect(line).toMatch(/ferry-receive 127\.0\.0\.1:[1-9]\d*/);
+    expect(run.io.stdout.text).toContain('Offering 1 file');
+    run.controller.abort();
+    expect(await run.exited()).toBe(EXIT.interrupted);
+  });
+
+  it('returns 130 at once when the signal is already aborted', async () => {
+    const file = await fileToOffer();
+    const controller = new AbortController();
+    controller.abort();
+    const io = fakeIo();
+    const code = await within(main(['--host', '127.0.0.1', '--port', '0', file], io, controller.signal, { logger: silentLogger }), 'main()');
+    expect(code).toBe(EXIT.interrupted);
+  });
+
+  it('F7: exits 1 with a hint naming --port when the port is already in use', async () => {
+    const blocker = net.createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    onCleanup('blocking server', () => new Promise((resolve) => blocker.close(resolve)));
+    const { port } = blocker.address() as AddressInfo;
+    const file = await fileToOffer();
+    const run = start(['--host', '127.0.0.1', '--port', String(port), file]);
+    expect(await run.exited()).toBe(EXIT.failure);
+    expect(run.io.stderr.text).toContain('--port');
+  });
+
+  it('with --once, exits 0 after the first receiver has taken everything', async () => {
+    const file = await fileToOffer('once only');
+    const out = await tempDir();
+    const run = start(['--json', '--once', '--host', '127.0.0.1', '--port', '0', file]);
+    const line = await run.io.stdout.waitForLine('the listening event', (l) => l.includes('"listening"'));
+    const { port } = JSON.parse(line) as { port: number };
+    const receiver = createReceiver({
+      host: '127.0.0.1',
+      port,
+      logger: silentLogger,
+      decide: async (offer) => ({ items: offer.items.map((_, i) => i), outDir: out }),
+    });
+    const result = await within(receiver.run(), 'the receiver');
+    expect(result.saved).toHaveLength(1);
+    expect(await readFile(path.join(out, 'offered.txt'), 'utf8')).toBe('once only');
+    expect(await run.exited()).toBe(EXIT.ok);
+    const events = jsonEvents(run.io.stdout).map((e) => e.event);
+    expect(events).toContain('session-complete');
+    expect(events.at(-1)).toBe('stopped');
+  });
+});

@@ -1,0 +1,187 @@
+import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.ts';
+import { scanOffer } from '../src/scan.ts';
+import { runCleanup, tempDir } from './helpers.ts';
+
+afterEach(runCleanup);
+
+/** Creates files (string content) and folders (`null`) below `root`. */
+async function layout(root: string, tree: Record<string, string | null>): Promise<void> {
+  for (const [relative, content] of Object.entries(tree)) {
+    const absolute = path.join(root, relative);
+    if (content === null) {
+      await mkdir(absolute, { recursive: true });
+    } else {
+      await mkdir(path.dirname(absolute), { recursive: true });
+      await writeFile(absolute, content);
+    }
+  }
+}
+
+describe('scanOffer', () => {
+  it('offers a single file under its base name', async () => {
+    const root = await tempDir();
+    await layout(root, { 'notes.txt': 'hello' });
+    const offer = await scanOffer([path.join(root, 'notes.txt')]);
+    expect(offer.entries).toEqual([{ kind: 'file', path: 'notes.txt', size: 5 }]);
+    expect(offer.sources.get(0)).toEqual({ absolute: path.join(root, 'notes.txt'), size: 5, resolved: false });
+    expect([offer.fileCount, offer.totalBytes, offer.skipped]).toEqual([1, 5, []]);
+  });
+
+  it('walks a folder recursively, keeping nested and empty folders as entries with / separators', async () => {
+    const root = await tempDir();
+    await layout(root, {
+      'album/a.txt': 'aaa',
+      'album/sub/b.bin': 'bbbbbbb',
+      'album/sub/deeper/c.txt': '',
+      'album/empty': null,
+      'album/sub/empty-too': null,
+    });
+    const offer = await scanOffer([path.join(root, 'album')]);
+    expect(offer.entries).toEqual([
+      { kind: 'dir', path: 'album' },
+      { kind: 'file', path: 'album/a.txt', size: 3 },
+      { kind: 'dir', path: 'album/empty' },
+      { kind: 'dir', path: 'album/sub' },
+      { kind: 'file', path: 'album/sub/b.bin', size: 7 },
+      { kind: 'dir', path: 'album/sub/deeper' },
+      { kind: 'file', path: 'album/sub/deeper/c.txt', size: 0 },
+      { kind: 'dir', path: 'album/sub/empty-too' },
+    ]);
+    expect(offer.fileCount).toBe(3);
+    expect(offer.totalBytes).toBe(10);
+    expect(offer.skipped).toEqual([]);
+    // Each file's source is found under its entry id.
+    for (const [id, entry] of offer.entries.entries()) {
+      const source = offer.sources.get(id);
+      if (entry.kind === 'dir') expect(source).toBeUndefined();
+      else expect(source?.absolute).toBe(path.join(root, ...entry.path.split('/')));
+    }
+  });
+
+  it('counts files and bytes over several offered items', async () => {
+    const root = await tempDir();
+    await layout(root, { 'one.txt': '12345', 'two/x': '1', 'two/y/z': '123' });
+    const offer = await scanOffer([path.join(root, 'one.txt'), path.join(root, 'two')]);
+    expect(offer.fileCount).toBe(3);
+    expect(offer.totalBytes).toBe(9);
+    expect(offer.entries.map((e) => e.path)).toEqual(['one.txt', 'two', 'two/x', 'two/y', 'two/y/z']);
+  });
+
+  it('offers a symlink inside the folder that leads to a file inside it, read from the target', async () => {
+    const root = await tempDir();
+    await layout(root, { 'docs/real.txt': 'real!' });
+    await symlink('real.txt', path.join(root, 'docs/alias.txt'));
+    const offer = await scanOffer([path.join(root, 'docs')]);
+    const id = offer.entries.findIndex((e) => e.path === 'docs/alias.txt');
+    expect(offer.entries[id]).toEqual({ kind: 'file', path: 'docs/alias.txt', size: 5 });
+    expect(offer.sources.get(id)).toEqual({ absolute: await realpath(path.join(root, 'docs/real.txt')), size: 5, resolved: true });
+    expect(offer.fileCount).toBe(2);
+  });
+
+  it('H11: skips a symlink to a file outside the offered folder, with a reason', async () => {
+    const root = await tempDir();
+    await layout(root, { 'secret.txt': 'private key', 'docs/ok.txt': 'ok' });
+    await symlink(path.join(root, 'secret.txt'), path.join(root, 'docs/leak.txt'));
+    await symlink('../secret.txt', path.join(root, 'docs/leak-relative.txt'));
+    const offer = await scanOffer([path.join(root, 'docs')]);
+    expect(offer.entries.map((e) => e.path)).toEqual(['docs', 'docs/ok.txt']);
+    expect(offer.skipped.map((s) => s.path).sort()).toEqual(['docs/leak-relative.txt', 'docs/leak.txt']);
+    for (const skipped of offer.skipped) expect(skipped.reason).not.toBe('');
+    expect([...offer.sources.values()].map((s) => s.absolute)).not.toContain(path.join(root, 'secret.txt'));
+  });
+
+  it('H11: skips a symlink to a folder outside the offered folder', async () => {
+    const root = await tempDir();
+    await layout(root, { 'home/.ssh/id_ed25519': 'key', 'share/a.txt': 'a' });
+    await symlink(path.join(root, 'home/.ssh'), path.join(root, 'share/ssh'));
+    const offer = await scanOffer([path.join(root, 'share')]);
+    expect(offer.entries.map((e) => e.path)).toEqual(['share', 'share/a.txt']);
+    expect(offer.skipped.map((s) => s.path)).toEqual(['share/ssh']);
+  });
+
+  it('skips a symlink to a folder inside the offered folder rather than following it', async () => {
+    const root = await tempDir();
+    await layout(root, { 'share/inner/a.txt': 'a' });
+    await symlink('inner', path.join(root, 'share/loop'));
+    const offer = await scanOffer([path.join(root, 'share')]);
+    expect(offer.entries.map((e) => e.path)).toEqual(['share', 'share/inner', 'share/inner/a.txt']);
+    expect(offer.skipped.map((s) => s.path)).toEqual(['share/loop']);
+  });
+
+  it('skips a dangling symlink with a reason', async () => {
+    const root = await tempDir();
+    await layout(root, { 'docs/ok.txt': 'ok' });
+    await symlink('gone.txt', path.join(root, 'docs/dangling.txt'));
+    const offer = await scanOffer([path.join(root, 'docs')]);
+    expect(offer.entries.map((e) => e.path)).toEqual(['docs', 'docs/ok.txt']);
+    expect(offer.skipped).toHaveLength(1);
+    expect(offer.skipped[0]?.path).toBe('docs/dangling.txt');
+    expect(offer.skipped[0]?.reason).not.toBe('');
+  });
+
+  it('skips names that are not portable, with a reason, and offers the rest', async () => {
+    const root = await tempDir();
+    await layout(root, {
+      'mixed/a:b': '1',
+      'mixed/x.': '2',
+      'mixed/CON.txt': '3',
+      'mixed/trailing ': '4',
+      'mixed/back\\slash': '5',
+      'mixed/bad:dir/inside.txt': '6',
+      'mixed/fine.txt': 'fine',
+    });
+    const offer = await scanOffer([path.join(root, 'mixed')]);
+    expect(offer.entries.map((e) => e.path)).toEqual(['mixed', 'mixed/fine.txt']);
+    expect(offer.skipped.map((s) => s.path).sort()).toEqual(
+      ['mixed/CON.txt', 'mixed/a:b', 'mixed/back\\slash', 'mixed/bad:dir', 'mixed/trailing ', 'mixed/x.'].sort(),
+    );
+    for (const skipped of offer.skipped) expect(skipped.reason).not.toBe('');
+    expect([offer.fileCount, offer.totalBytes]).toEqual([1, 4]);
+  });
+
+  it('B9: offers only one of README and readme in one folder, and says why the other is left out', async () => {
+    const root = await tempDir();
+    await layout(root, { 'proj/README': 'upper', 'proj/readme': 'lower!' });
+    const offer = await scanOffer([path.join(root, 'proj')]);
+    const files = offer.entries.filter((e) => e.kind === 'file').map((e) => e.path);
+    expect(files).toHaveLength(1);
+    expect(offer.skipped).toHaveLength(1);
+    expect([...files, offer.skipped[0]?.path].sort()).toEqual(['proj/README', 'proj/readme']);
+    expect(offer.fileCount).toBe(1);
+  });
+
+  it('B8: offers only one of two names that differ only in Unicode normalisation', async () => {
+    const root = await tempDir();
+    await layout(root, { 'proj/caf\u00e9.txt': 'nfc', 'proj/cafe\u0301.txt': 'nfd' });
+    const offer = await scanOffer([path.join(root, 'proj')]);
+    expect(offer.fileCount).toBe(1);
+    expect(offer.skipped).toHaveLength(1);
+  });
+
+  it('rejects two top-level paths with the same base name', async () => {
+    const root = await tempDir();
+    await layout(root, { 'one/x.txt': '1', 'two/x.txt': '2', 'two/X.TXT': '3' });
+    await expect(scanOffer([path.join(root, 'one/x.txt'), path.join(root, 'two/x.txt')])).rejects.toBeInstanceOf(UsageError);
+    await expect(scanOffer([path.join(root, 'one/x.txt'), path.join(root, 'two/X.TXT')])).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('rejects a path that does not exist', async () => {
+    const root = await tempDir();
+    await expect(scanOffer([path.join(root, 'missing.txt')])).rejects.toMatchObject({ code: 'ERR_USAGE' });
+    await expect(scanOffer([path.join(root, 'missing.txt')])).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('rejects a top-level path whose own name is not portable', async () => {
+    const root = await tempDir();
+    await layout(root, { 'CON.txt': 'x', 'x.': 'y' });
+    await expect(scanOffer([path.join(root, 'CON.txt')])).rejects.toBeInstanceOf(UsageError);
+    await expect(scanOffer([path.join(root, 'x.')])).rejects.toBeInstanceOf(UsageError);
+  });
+
+  it('rejects the file system root', async () => {
+    await expect(scanOffer(['/'])).rejects.toBeInstanceOf(UsageError);
+  });
+});

@@ -1,0 +1,273 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import net, { type Socket } from 'node:net';
+import path from 'node:path';
+import {
+  concatFrame,
+  decodeMessage,
+  encodeMessage,
+  encodePreamble,
+  FrameDecoder,
+  FrameType,
+  isMessageType,
+  type MessageOf,
+  type MessageType,
+} from '@ferry/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createReceiver } from '../../receiver/src/receiver.ts';
+import { scanOffer } from '../src/scan.ts';
+import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
+import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+
+afterEach(runCleanup);
+
+const EVENTS = [
+  'listening', 'connected', 'hello', 'request', 'progress', 'file-sent', 'file-failed',
+  'session-complete', 'session-failed', 'refused',
+] as const;
+
+/** A sender on 127.0.0.1 port 0 offering `files` (name → content), stopped after the test. */
+async function startSender(files: Record<string, string | Buffer>, options: Partial<SenderOptions> = {}) {
+  const dir = await tempDir();
+  const paths: string[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    paths.push(path.join(dir, name));
+    await writeFile(path.join(dir, name), content);
+  }
+  const offer = await scanOffer(paths);
+  const sender = createSender({ offer, host: '127.0.0.1', port: 0, name: 'test-sender', logger: silentLogger, ...options });
+  const log = new EventLog<SenderEvents>(sender, EVENTS);
+  onCleanup('sender', () => sender.close(true));
+  await within(sender.listen(), 'listen()');
+  const { port } = await log.waitFor('listening');
+  return { sender, log, port, dir };
+}
+
+/** Receives everything the sender at `port` offers into a fresh folder, with the real receiver. */
+async function receiveAll(port: number) {
+  const out = await tempDir();
+  const receiver = createReceiver({
+    host: '127.0.0.1',
+    port,
+    logger: silentLogger,
+    decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
+  });
+  const result = await within(receiver.run(), 'the receiver to finish');
+  return { out, result };
+}
+
+/** A raw TCP client: keeps every byte it receives and decodes the frames after the preamble. */
+async function rawClient(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  onCleanup('raw client', () => socket.destroy());
+  socket.on('error', () => {});
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const closed = once(socket, 'close').then(() => {});
+  await within(once(socket, 'connect'), 'connect');
+  return {
+    socket,
+    /** Every byte received, once the sender has closed the connection. */
+    allBytes: async () => {
+      await within(closed, 'the sender to close the connection');
+      return Buffer.concat(chunks);
+    },
+    /** The frames received once the connection has closed, decoded. */
+    frames: async () => {
+      await within(closed, 'the sender to close the connection');
+      const decoder = new FrameDecoder({ expectPreamble: true });
+      const frames: { type: number; message: unknown }[] = [];
+      for (const event of decoder.push(Buffer.concat(chunks))) {
+        if (event.kind === 'frame') {
+          frames.push({ type: event.type, message: isMessageType(event.type) ? decodeMessage(event.type, event.payload) : undefined });
+        }
+      }
+      return frames;
+    },
+  };
+}
+
+function frame<T extends MessageType>(type: T, message: MessageOf<T>): Uint8Array {
+  return concatFrame(type, encodeMessage(type, message));
+}
+
+const HELLO = { software: 'raw-test/1', name: 'raw', features: [] };
+
+function write(socket: Socket, ...parts: Uint8Array[]): void {
+  for (const part of parts) socket.write(part);
+}
+
+describe('createSender', () => {
+  it('serves a receiver every file, byte for byte, and reports the session', async () => {
+    // Several DATA frames and a short last one; compared with equals(), as toEqual is slow on MiBs.
+    const big = randomBytes(3 * 1024 * 1024 + 17);
+    const { log, port } = await startSender({ 'big.bin': big, 'empty.txt': '', 'small.txt': 'small' });
+    const { out, result } = await receiveAll(port);
+    expect(result.failed).toEqual([]);
+    expect((await readFile(path.join(out, 'big.bin'))).equals(big)).toBe(true);
+    expect(await readFile(path.join(out, 'empty.txt'), 'utf8')).toBe('');
+    expect(await readFile(path.join(out, 'small.txt'), 'utf8')).toBe('small');
+    const complete = await log.waitFor('session-complete');
+    expect(complete).toMatchObject({ files: 3, failed: 0, bytes: big.length + 5 });
+    const sent = log.all('file-sent').find((e) => e.path === 'big.bin');
+    expect(sent?.sha256).toBe(createHash('sha256').update(big).digest('hex'));
+  });
+
+  it('C7: aborts a file that changed size since the offer, and still sends the others', async () => {
+    const { log, port, dir } = await startSender({ 'a.txt': 'alpha', 'b.txt': 'bravo' });
+    await writeFile(path.join(dir, 'a.txt'), 'alpha and more');
+    const { out, result } = await receiveAll(port);
+    expect(result.failed).toEqual([expect.objectContaining({ offered: 'a.txt', code: 'ERR_SOURCE_CHANGED' })]);
+    expect(await readdir(out)).toEqual(['b.txt']);
+    expect(await log.waitFor('file-failed')).toMatchObject({ path: 'a.txt', code: 'ERR_SOURCE_CHANGED' });
+    expect(await log.waitFor('session-complete')).toMatchObject({ files: 1, failed: 1 });
+  });
+
+  it('H11: does not send a file that was swapped for a symlink after the offer', async () => {
+    const { port, dir } = await startSender({ 'a.txt': 'alpha' });
+    const secret = path.join(await tempDir(), 'secret');
+    await writeFile(secret, 'SECRET');
+    await rm(path.join(dir, 'a.txt'));
+    await symlink(secret, path.join(dir, 'a.txt'));
+    await writeFile(secret, 'SECRE');
+    const { out, result } = await receiveAll(port);
+    expect(result.saved).toEqual([]);
+    expect(result.failed).toEqual([expect.objectContaining({ offered: 'a.txt' })]);
+    expect(await readdir(out)).toEqual([]);
+  });
+
+  it('A13: drops a client that sends HTTP instead of the preamble, with ERR_BAD_MAGIC', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    client.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const failed = await log.waitFor('session-failed');
+    expect(failed.code).toBe('ERR_BAD_MAGIC');
+    await client.allBytes();
+    expect(log.all('hello')).toEqual([]);
+  });
+
+  it('A13: sends a client that is not Ferry nothing but its own preamble (PROTOCOL.md §2: no ERROR frame)', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    client.socket.write('GET / HTTP/1.1\r\n\r\n');
+    await log.waitFor('session-failed');
+    expect(Buffer.from(await client.allBytes()).toString('hex')).toBe(Buffer.from(encodePreamble()).toString('hex'));
+  });
+
+  it('still serves a proper transfer after dropping a garbage client', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    client.socket.write('GET / HTTP/1.1\r\n\r\n');
+    await log.waitFor('session-failed');
+    const { out, result } = await receiveAll(port);
+    expect(result.saved).toHaveLength(1);
+    expect(await readFile(path.join(out, 'a.txt'), 'utf8')).toBe('alpha');
+    expect(await log.waitFor('session-complete')).toMatchObject({ files: 1, failed: 0 });
+  });
+
+  it('drops a client with another protocol version without a session', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    client.socket.write(encodePreamble(2));
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_UNSUPPORTED_VERSION');
+    await client.allBytes();
+  });
+
+  it('I1: refuses a REQUEST for an id that is not in the offer with ERROR ERR_UNKNOWN_FILE', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [{ id: 7, offset: 0 }] }));
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_UNKNOWN_FILE');
+    const frames = await client.frames();
+    expect(frames.map((f) => f.type)).toEqual([FrameType.OFFER, FrameType.ERROR]);
+    expect(frames[1]?.message).toMatchObject({ code: 'ERR_UNKNOWN_FILE' });
+    expect(log.all('file-sent')).toEqual([]);
+  });
+
+  it('I1: refuses a REQUEST for a folder entry with ERR_UNKNOWN_FILE', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'inside.txt'), 'x');
+    const offer = await scanOffer([dir]);
+    const sender = createSender({ offer, host: '127.0.0.1', port: 0, name: 't', logger: silentLogger });
+    const log = new EventLog<SenderEvents>(sender, EVENTS);
+    onCleanup('sender', () => sender.close(true));
+    await sender.listen();
+    const { port } = await log.waitFor('listening');
+    const client = await rawClient(port);
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] }));
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_UNKNOWN_FILE');
+  });
+
+  it('refuses a REQUEST naming the same file twice with ERR_BAD_MESSAGE', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    const request = { files: [{ id: 0, offset: 0 }, { id: 0, offset: 0 }] };
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, request));
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_BAD_MESSAGE');
+    expect((await client.frames()).at(-1)?.message).toMatchObject({ code: 'ERR_BAD_MESSAGE' });
+  });
+
+  it('I2: refuses an offset past the end of the file with ERR_BAD_MESSAGE', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [{ id: 0, offset: 6 }] }));
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_BAD_MESSAGE');
+  });
+
+  it('answers an empty REQUEST with END and completes on DONE', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [] }));
+    // END is the frame after OFFER; answer it.
+    const decoder = new FrameDecoder({ expectPreamble: true });
+    const types: number[] = [];
+    await within(
+      new Promise<void>((resolve) => {
+        client.socket.on('data', (chunk: Buffer) => {
+          for (const event of decoder.push(chunk)) if (event.kind === 'frame') types.push(event.type);
+          if (types.includes(FrameType.END)) resolve();
+        });
+      }),
+      'END',
+    );
+    client.socket.end(frame(FrameType.DONE, { saved: 0, failed: 0 }));
+    expect(await log.waitFor('session-complete')).toMatchObject({ files: 0, failed: 0, bytes: 0 });
+    expect(types).toEqual([FrameType.OFFER, FrameType.END]);
+  });
+
+  it('fails the session, never counting EOF as success, when the receiver leaves before DONE', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [] }));
+    client.socket.end();
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_CONNECTION_CLOSED');
+    expect(log.all('session-complete')).toEqual([]);
+  });
+
+  it('reports ERR_DECLINED when the receiver declines', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const receiver = createReceiver({ host: '127.0.0.1', port, logger: silentLogger, decide: async () => null });
+    const result = await within(receiver.run(), 'the receiver');
+    expect(result.declined).toBe(true);
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
+    expect(log.all('request')).toEqual([]);
+  });
+
+  it('E1: refuses connections beyond maxPending that have not said hello', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' }, { maxPending: 1 });
+    await rawClient(port);
+    await log.waitFor('connected');
+    const second = await rawClient(port);
+    expect((await log.waitFor('refused')).reason).not.toBe('');
+    expect((await second.allBytes()).byteLength).toBe(0);
+  });
+
+  it('close(true) ends transfers in progress and resolves stopped', async () => {
+    const { sender, log, port } = await startSender({ 'a.txt': 'alpha' });
+    await rawClient(port);
+    await log.waitFor('connected');
+    await within(sender.close(true), 'close(true)');
+    await within(sender.stopped, 'stopped');
+  });
+});
