@@ -16,6 +16,7 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     'skip-4g': { type: 'boolean', default: false },
+    'skip-small': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -38,10 +39,12 @@ try {
   await report('1 GiB random file', GiB, await bigFile(big, GiB));
   await fs.rm(big);
 
-  const small = path.join(root, 'small');
-  await writeSmallFiles(small, 10_000, 4096);
-  await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small));
-  await fs.rm(small, { recursive: true });
+  if (!values['skip-small']) {
+    const small = path.join(root, 'small');
+    await writeSmallFiles(small, 10_000, 4096);
+    await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small));
+    await fs.rm(small, { recursive: true });
+  }
 
   if (!values['skip-4g']) {
     const huge = path.join(root, 'huge.bin');

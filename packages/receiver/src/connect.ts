@@ -1,13 +1,42 @@
 import net from 'node:net';
 import { ConnectError } from './errors.ts';
 
-const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes one socket read may return. The socket reads into this one buffer again and again
+ * (Node's `onread`), so receiving allocates nothing per read and makes no garbage.
+ */
+const READ_BUFFER_BYTES = 1024 * 1024;
+
+/** A connected socket whose reads go to the function given to `setReader`. */
+export interface ConnectedSocket {
+  readonly socket: net.Socket;
+  /** Where each read chunk goes; it is only valid during the call. Return false to pause. */
+  setReader(reader: (chunk: Uint8Array) => boolean): void;
+}
 
 /** Opens a TCP connection within `timeoutMs`; failures become a ConnectError with a reason. */
-export function connectTo(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
+export function connectTo(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<ConnectedSocket> {
   return new Promise((resolve, reject) => {
-    // Node hands these options to the socket's stream; the type omits the buffer size.
-    const socket = net.connect({ host, port, noDelay: true, highWaterMark: SOCKET_BUFFER_BYTES } as net.NetConnectOpts);
+    let reader: ((chunk: Uint8Array) => boolean) | undefined;
+    const early: Buffer[] = [];
+    const socket = net.connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
+        callback: (bytes: number, buffer: Uint8Array) => {
+          const chunk = buffer.subarray(0, bytes);
+          if (reader) return reader(chunk);
+          early.push(Buffer.from(chunk));
+          return true;
+        },
+      },
+    });
+    const setReader = (next: (chunk: Uint8Array) => boolean) => {
+      reader = next;
+      for (const chunk of early.splice(0)) next(chunk);
+    };
     const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
     const finish = (error?: Error) => {
       clearTimeout(timer);
@@ -17,7 +46,7 @@ export function connectTo(host: string, port: number, timeoutMs: number, signal?
       if (error) {
         socket.destroy();
         reject(error);
-      } else resolve(socket);
+      } else resolve({ socket, setReader });
     };
     const onConnect = () => finish();
     const onError = (error: NodeJS.ErrnoException) => finish(explain(error, where));
@@ -31,7 +60,6 @@ export function connectTo(host: string, port: number, timeoutMs: number, signal?
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
-
 function explain(error: NodeJS.ErrnoException, where: string): ConnectError {
   switch (error.code) {
     case 'ECONNREFUSED':

@@ -29,12 +29,13 @@ export class FileSink {
     });
   }
 
-  /** Takes the next bytes; resolves when the disk has room for more. */
-  write(bytes: Uint8Array): Promise<void> | undefined {
+  /** Takes the next bytes; returns a promise only when the caller must wait for the disk. */
+  write(bytes: Uint8Array, release?: () => void): Promise<void> | undefined {
     if (this.#error) throw this.#error;
     this.received += bytes.byteLength;
     this.#hash.update(bytes);
-    if (this.#stream.write(bytes)) return undefined;
+    // `release` runs once the bytes are in the file (or failed to get there): their memory is reused.
+    if (this.#stream.write(bytes, release)) return undefined;
     return new Promise((resolve, reject) => {
       const onDrain = () => {
         this.#stream.off('error', onError);

@@ -88,21 +88,16 @@ export function createReceiver(options: ReceiverOptions): Receiver {
 
 async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>): Promise<ReceiveResult> {
   const logger = options.logger.child({ component: 'receiver' });
-  const socket = await connectTo(options.host, options.port, options.connectTimeoutMs ?? TIMEOUTS.connectMs, options.signal);
-  const connection = new Connection(socket);
+  const { socket, setReader } = await connectTo(options.host, options.port, options.connectTimeoutMs ?? TIMEOUTS.connectMs, options.signal);
+  const connection = new Connection(socket, { externalReads: true });
+  setReader((chunk) => connection.feed(chunk));
   const onAbort = () => connection.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let destination: Destination | undefined;
   try {
     const offerMessage = await handshake(connection, options);
     events.emit('connected', { address: connection.remote });
-    let offer: ValidatedOffer;
-    try {
-      offer = validateOffer(offerMessage.entries);
-    } catch (error) {
-      await refuse(connection, error as FerryError);
-      throw error;
-    }
+    const offer = validateOffer(offerMessage.entries);
     events.emit('offer', { offer, sender: offerMessage.sender });
     const decision = await keepAliveWhile(connection, options.decide(offer, offerMessage.sender));
     if (!decision || decision.items.length === 0) {
@@ -112,14 +107,8 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     const accepted = acceptedEntries(offer, decision.items);
     const files = accepted.filter((entry) => entry.kind === 'file');
     const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
-    let outDir: string;
-    try {
-      outDir = await openDestination(decision.outDir);
-      await checkFreeSpace(outDir, bytes);
-    } catch (error) {
-      await refuse(connection, error as FerryError);
-      throw error;
-    }
+    const outDir = await openDestination(decision.outDir);
+    await checkFreeSpace(outDir, bytes);
     destination = new Destination(outDir);
     await destination.createDirs(accepted);
     await connection.send(FrameType.REQUEST, { files: files.map((entry) => ({ id: entry.id, offset: 0 })) });
@@ -136,7 +125,8 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
       connection.destroy();
       throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
     }
-    if (shouldTellPeer(error)) await refuse(connection, error);
+    // Something that is not Ferry gets nothing more than our preamble.
+    if (shouldTellPeer(error) && connection.greeted) await refuse(connection, error);
     connection.destroy();
     throw error;
   } finally {
@@ -225,7 +215,7 @@ async function receiveOne(
         if (incoming.bytes.byteLength > sink.expected - sink.received) {
           throw new IntegrityError(ErrorCode.SIZE_MISMATCH, `the sender sent more than the ${entry.size} bytes it announced`);
         }
-        const wait = sink.write(incoming.bytes);
+        const wait = sink.write(incoming.bytes, incoming.release);
         events.emit('progress', { bytes: incoming.bytes.byteLength });
         if (wait) await wait;
         continue;

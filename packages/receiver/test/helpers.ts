@@ -108,11 +108,11 @@ export function jsonEvents(output: FakeOutput): ({ event: string } & Record<stri
 /** Runs the receiver's `main()` in-process with fake io; aborted after the test if still running. */
 export async function runReceive(
   argv: string[],
-  options: { prompter?: Prompter; stdinTTY?: boolean; defaultFolder?: string } = {},
+  options: { prompter?: Prompter; stdinTTY?: boolean; defaultFolder?: string; stdout?: FakeOutput } = {},
 ) {
   const io = {
     stdin: Object.assign(Readable.from([]), { isTTY: options.stdinTTY ?? false }),
-    stdout: new FakeOutput(),
+    stdout: options.stdout ?? new FakeOutput(),
     stderr: new FakeOutput(),
     env: {},
   };
@@ -200,7 +200,9 @@ export async function unusedPort(): Promise<number> {
 }
 
 /** A TCP server on 127.0.0.1 port 0 handing each connection to `onSocket`; closed after the test. */
-export async function startServer(onSocket: (socket: Socket) => void): Promise<{ port: number; address: string }> {
+export async function startServer(
+  onSocket: (socket: Socket) => void,
+): Promise<{ port: number; address: string; sockets: ReadonlySet<Socket> }> {
   const sockets = new Set<Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -216,7 +218,7 @@ export async function startServer(onSocket: (socket: Socket) => void): Promise<{
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   const { port } = server.address() as AddressInfo;
-  return { port, address: `127.0.0.1:${port}` };
+  return { port, address: `127.0.0.1:${port}`, sockets };
 }
 
 /** A frame a fake sender read from the receiver. */
@@ -264,6 +266,8 @@ export async function startFakeSender(script: (peer: FakePeer) => Promise<void>)
   });
   return {
     ...server,
+    /** The accepted connections still open. */
+    sockets: server.sockets,
     /** The script's outcome, bounded. */
     done: () => within(done, 'the fake sender script', () => `frames: ${JSON.stringify(peer?.frames ?? [])}`),
     /** Every frame the receiver sent, once it has closed the connection. */

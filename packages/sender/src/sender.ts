@@ -113,7 +113,7 @@ export function createSender(options: SenderOptions): Sender {
         log.warn({ code, err: error }, 'session failed');
         emitter.emit('session-failed', { client, peer, code, message });
         // Tell the receiver why, if the link still works; then drop it.
-        if (shouldTellPeer(error) && !connection.socket.destroyed) {
+        if (shouldTellPeer(error) && connection.greeted && !connection.socket.destroyed) {
           connection
             .send(FrameType.ERROR, { code: error.code, message: truncateUtf8(error.message, LIMITS.maxErrorMessageBytes) })
             .catch(() => {});

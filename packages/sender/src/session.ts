@@ -115,12 +115,14 @@ async function sendFile(
 ): Promise<void> {
   const { id, offset, source } = file;
   let handle: Awaited<ReturnType<typeof openSource>> | undefined;
+  let started = false;
   try {
     handle = await openSource(source);
     const stats = await handle.stat();
     if (!stats.isFile() || stats.size !== source.size) {
       throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size since it was offered');
     }
+    started = true;
     await connection.send(FrameType.FILE_START, { id, offset, size: source.size });
     const hash = createHash('sha256');
     let position = 0;
@@ -159,6 +161,8 @@ async function sendFile(
     if (!isSourceProblem(error)) throw error;
     const code = error instanceof FerryError ? error.code : ErrorCode.SOURCE_UNREADABLE;
     acks.sent(id);
+    // FILE_ABORT ends a file that has started: a file that failed before it began starts first.
+    if (!started) await connection.send(FrameType.FILE_START, { id, offset, size: source.size });
     await connection.send(FrameType.FILE_ABORT, { id, code, message: describeSourceProblem(error) });
   } finally {
     await handle?.close();

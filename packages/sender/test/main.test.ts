@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,6 +94,23 @@ describe('main (ferry-send)', () => {
     expect(run.io.stdout.text).toContain('Offering 1 file');
     run.controller.abort();
     expect(await run.exited()).toBe(EXIT.interrupted);
+  });
+
+  it('lists what it skipped, escaping names so no raw control character reaches the terminal', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'share'));
+    await writeFile(path.join(dir, 'share', 'fine.txt'), 'fine');
+    await writeFile(path.join(dir, 'share', 'evil\u001b[2J.txt'), 'evil');
+    await symlink('nowhere', path.join(dir, 'share', 'dangling'));
+    const run = start(['--host', '127.0.0.1', '--port', '0', path.join(dir, 'share')]);
+    await run.io.stdout.waitForLine('the ferry-receive line', (l) => l.includes('ferry-receive 127.0.0.1:'));
+    run.controller.abort();
+    await run.exited();
+    const skipped = run.io.stdout.lines.filter((l) => l.includes('skipped'));
+    expect(skipped).toHaveLength(2);
+    expect(skipped.join('\n')).toContain('share/dangling');
+    expect(skipped.join('\n')).toContain('evil\\x1b[2J.txt');
+    expect(run.io.stdout.text + run.io.stderr.text).not.toContain('\u001b');
   });
 
   it('returns 130 at once when the signal is already aborted', async () => {

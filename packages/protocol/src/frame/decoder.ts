@@ -110,7 +110,9 @@ export class FrameDecoder {
         if (this.#type === FrameType.DATA) {
           events.push({ kind: 'data', bytes: piece });
         } else {
-          this.#parts.push(piece);
+          // A part kept past this call is copied: the caller may reuse its chunk. (Not with
+          // `piece.slice()`: on a Buffer that is a view, not a copy.)
+          this.#parts.push(this.#remaining > 0 ? Uint8Array.prototype.slice.call(piece) : piece);
           this.#partsBytes += take;
         }
         if (this.#remaining === 0) this.#finishFrame(events);

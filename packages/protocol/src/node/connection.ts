@@ -13,11 +13,17 @@ import { encodeFrameHeader, encodePreamble } from '../frame/encode.ts';
 import { FrameDecoder, type FrameEvent } from '../frame/decoder.ts';
 import { decodeMessage, encodeMessage, isMessageType } from '../messages/codec.ts';
 import type { ErrorMessage, MessageOf, MessageType } from '../messages/schemas.ts';
+import { SlabPool } from './slab-pool.ts';
 
 /** One validated item read from a peer. */
 export type Incoming =
   | { [T in MessageType]: { readonly kind: 'message'; readonly type: T; readonly message: MessageOf<T> } }[MessageType]
-  | { readonly kind: 'data'; readonly bytes: Uint8Array }
+  | {
+      readonly kind: 'data';
+      readonly bytes: Uint8Array;
+      /** With external reads: call once the bytes are used, so their memory is reused. */
+      readonly release?: () => void;
+    }
   | { readonly kind: 'ping' };
 
 /** Queued DATA bytes at which the socket is paused, and below which it resumes. */
@@ -33,9 +39,18 @@ function toIncoming(event: Exclude<FrameEvent, { kind: 'data' }>): Incoming | { 
   throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${FRAME_TYPE_NAMES.get(event.type) ?? event.type} frame`);
 }
 
+/** Slabs that DATA is copied into when the socket reads into one reused buffer. */
+const SLAB_BYTES = 1024 * 1024;
+const MAX_SLABS = 8;
+
 /** Options of a {@link Connection}. */
 export interface ConnectionOptions {
   readonly limits?: Limits;
+  /**
+   * The socket was created with `onread` and its chunks arrive through {@link Connection.feed};
+   * each chunk is reused after `feed` returns, so DATA is copied into pooled slabs.
+   */
+  readonly externalReads?: boolean;
   /** No bytes in or out for this long ends the connection. */
   readonly idleMs?: number;
   /** A frame that has started must be complete within this long, however slowly it trickles. */
@@ -50,7 +65,11 @@ export interface ConnectionOptions {
 export class Connection {
   readonly socket: Socket;
   #decoder: FrameDecoder;
-  #queue: FrameEvent[] = [];
+  #queue: (Incoming | { readonly kind: 'preamble' })[] = [];
+  #slabs: SlabPool | undefined;
+  #stopped = false;
+  #discarding = false;
+  #waitingForSlabs = false;
   #queuedBytes = 0;
   #waiter: (() => void) | undefined;
   #ended = false;
@@ -62,6 +81,9 @@ export class Connection {
   #preambleSeen = false;
   #bytesIn = 0;
   #onDataBound = (chunk: Buffer) => this.#onData(chunk);
+  #emitData = (bytes: Uint8Array, release: () => void) => {
+    this.#queue.push({ kind: 'data', bytes, release });
+  };
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
     this.socket = socket;
@@ -71,7 +93,18 @@ export class Connection {
       this.#error ??= error;
       this.#wake();
     });
-    socket.on('data', this.#onDataBound);
+    if (options.externalReads) {
+      // Returning false from `onread` stops reading without marking the stream paused, so
+      // our own flag says when to start again; resume() restarts an `onread` socket.
+      this.#slabs = new SlabPool(SLAB_BYTES, MAX_SLABS, () => {
+        if (this.#waitingForSlabs && !this.#stopped && !this.#slabs!.low) {
+          this.#waitingForSlabs = false;
+          this.socket.resume();
+        }
+      });
+    } else {
+      socket.on('data', this.#onDataBound);
+    }
     socket.on('end', () => this.#onEnd());
     socket.setNoDelay(true);
     socket.setTimeout(options.idleMs ?? TIMEOUTS.idleMs, () => {
@@ -83,6 +116,11 @@ export class Connection {
       this.#wake();
     });
     this.#writeRaw(encodePreamble());
+  }
+
+  /** Whether the peer's preamble arrived and was valid: only then may an ERROR frame be sent. */
+  get greeted(): boolean {
+    return this.#preambleSeen;
   }
 
   /** Bytes received so far, preamble and headers included. */
@@ -168,6 +206,9 @@ export class Connection {
       });
       socket.end();
       // Keep reading so the peer's FIN is seen even if nobody consumes frames any more.
+      this.#stopped = true;
+      this.#discarding = true;
+      socket.off('data', this.#onDataBound);
       socket.resume();
     });
   }
@@ -180,7 +221,23 @@ export class Connection {
     this.#wake();
   }
 
-  #onData(chunk: Buffer): void {
+  /**
+   * Takes one chunk read by an `onread` socket (see {@link ConnectionOptions.externalReads}).
+   * Returns false when the socket should stop reading until memory is released.
+   */
+  feed(chunk: Uint8Array): boolean {
+    if (this.#discarding) return true;
+    if (this.#stopped) return false;
+    this.#onData(chunk);
+    if (this.#stopped) return false;
+    if (this.#slabs?.low) {
+      this.#waitingForSlabs = true;
+      return false;
+    }
+    return true;
+  }
+
+  #onData(chunk: Uint8Array): void {
     this.#bytesIn += chunk.byteLength;
     let events: FrameEvent[];
     try {
@@ -190,24 +247,39 @@ export class Connection {
       return;
     }
     this.#armFrameTimer();
+    const slabs = this.#slabs;
     for (const event of events) {
-      this.#queue.push(event);
-      if (event.kind === 'data') this.#queuedBytes += event.bytes.byteLength;
+      if (event.kind === 'data') {
+        if (slabs) slabs.append(event.bytes, this.#emitData);
+        else {
+          this.#queue.push(event);
+          this.#queuedBytes += event.bytes.byteLength;
+        }
+        continue;
+      }
+      slabs?.flush(this.#emitData);
+      try {
+        // Decoded now: with external reads the payload is only valid during this call.
+        this.#queue.push(toIncoming(event));
+      } catch (error) {
+        this.#fail(error as Error);
+        return;
+      }
     }
+    slabs?.flush(this.#emitData);
     // Backpressure: stop reading the socket while the caller has enough to chew on.
-    if (this.#queuedBytes >= QUEUE_HIGH_BYTES) this.socket.pause();
+    if (!slabs && this.#queuedBytes >= QUEUE_HIGH_BYTES) this.socket.pause();
     this.#wake();
   }
 
   /**
    * The peer broke the protocol: stop reading for good, but keep the socket open so the
-   * caller can still send an ERROR frame explaining why before it closes. Every later read
-   * fails the same way.
+   * caller can still send an ERROR frame explaining why before it closes. What arrived before
+   * the fault is still delivered; every read after it fails the same way.
    */
   #fail(error: Error): void {
     this.#error ??= error;
-    this.#queue.length = 0;
-    this.#queuedBytes = 0;
+    this.#stopped = true;
     this.socket.off('data', this.#onDataBound);
     this.socket.pause();
     this.#clearFrameTimer();
@@ -235,17 +307,11 @@ export class Connection {
     for (;;) {
       const event = this.#queue.shift();
       if (event) {
-        if (event.kind === 'data') {
+        if (event.kind === 'data' && !this.#slabs) {
           this.#queuedBytes -= event.bytes.byteLength;
-          if (this.#queuedBytes < QUEUE_LOW_BYTES && this.socket.isPaused()) this.socket.resume();
-          return event;
+          if (this.#queuedBytes < QUEUE_LOW_BYTES && !this.#stopped && this.socket.isPaused()) this.socket.resume();
         }
-        try {
-          return toIncoming(event);
-        } catch (error) {
-          this.#fail(error as Error);
-          throw error;
-        }
+        return event;
       }
       if (this.#error) throw this.#explain(this.#error);
       if (this.#ended) return null;

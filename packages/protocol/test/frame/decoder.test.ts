@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FRAME_TYPE_NAMES, FrameType, LIMITS, type Limits } from '../../src/constants.ts';
 import { ErrorCode, type FerryError, LimitError, ProtocolError } from '../../src/errors.ts';
-import { FrameDecoder, maxPayloadFor } from '../../src/frame/decoder.ts';
+import { concatFrame } from '../../src/frame/encode.ts';
+import { FrameDecoder, type FrameEvent, maxPayloadFor } from '../../src/frame/decoder.ts';
 import { byteByByte, concat, decodeChunks, frame, header, preamble, thrown, utf8Bytes } from '../helpers.ts';
 
 /** Small caps so boundary frames stay small. */
@@ -253,5 +254,24 @@ describe('FrameDecoder end()', () => {
     const decoder = new FrameDecoder({ expectPreamble: true });
     decoder.push(concat(preamble(), frame(FrameType.END, '{}')));
     expect(() => decoder.end()).not.toThrow();
+  });
+});
+
+describe('FrameDecoder with a reused input buffer', () => {
+  it('keeps a control frame intact when the caller overwrites each Buffer chunk after push', () => {
+    const payload = new TextEncoder().encode(JSON.stringify({ code: 'ERR_INTERNAL', message: 'x'.repeat(300) }));
+    const stream = concatFrame(FrameType.ERROR, payload);
+    const decoder = new FrameDecoder();
+    const reused = Buffer.alloc(64);
+    const events: FrameEvent[] = [];
+    for (let at = 0; at < stream.byteLength; at += reused.byteLength) {
+      const piece = stream.subarray(at, at + reused.byteLength);
+      reused.set(piece);
+      events.push(...decoder.push(reused.subarray(0, piece.byteLength)));
+      reused.fill(0xff);
+    }
+    expect(events).toHaveLength(1);
+    const event = events[0]!;
+    expect(event.kind === 'frame' && Buffer.from(event.payload).equals(Buffer.from(payload))).toBe(true);
   });
 });
