@@ -17,6 +17,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'skip-4g': { type: 'boolean', default: false },
     'skip-small': { type: 'boolean', default: false },
+    'skip-big': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -34,10 +35,12 @@ const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));
 try {
   console.log(`Ferry benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
   console.log(`rounds: ${rounds}${hasNc ? '' : '; nc (OpenBSD) not installed: its baselines are left out'}\n`);
-  const big = path.join(root, 'big.bin');
-  await writeRandomFile(big, GiB);
-  await report('1 GiB random file', GiB, await bigFile(big, GiB));
-  await fs.rm(big);
+  if (!values['skip-big']) {
+    const big = path.join(root, 'big.bin');
+    await writeRandomFile(big, GiB);
+    await report('1 GiB random file', GiB, await bigFile(big, GiB));
+    await fs.rm(big);
+  }
 
   if (!values['skip-small']) {
     const small = path.join(root, 'small');

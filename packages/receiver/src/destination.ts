@@ -159,7 +159,8 @@ export class Destination {
     const dir = await this.#ensureDir(components);
     const recorded = this.#createdDirs.get(dir);
     const now = await fs.lstat(dir).catch(() => undefined);
-    if (!recorded || !now || !now.isDirectory() || now.ino !== recorded.ino || now.dev !== recorded.dev) {
+    const same = recorded && now?.isDirectory() && now.ino === recorded.ino && now.dev === recorded.dev;
+    if (!same) {
       throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} was changed by something else during the transfer`);
     }
   }

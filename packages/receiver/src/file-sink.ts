@@ -50,17 +50,21 @@ export class FileSink {
     });
   }
 
+  /** The SHA-256 of every byte written so far, in lowercase hex; call once, at the end. */
+  digest(): string {
+    return this.#hash.digest('hex');
+  }
+
   /**
-   * Flushes the file, closes it, and returns the SHA-256 of what arrived. With `sync`, the data
-   * is on the disk (fdatasync) before this resolves, not only in the operating system's cache.
+   * Flushes the file and closes it. With `sync`, the data is on the disk (fdatasync) before
+   * this resolves, not only in the operating system's cache.
    */
-  async finish(sync: boolean): Promise<string> {
+  async finish(sync: boolean): Promise<void> {
     this.#stream.end();
     await finished(this.#stream);
     if (this.#error) throw this.#error;
     if (sync) await this.#handle.datasync();
     await this.#handle.close();
-    return this.#hash.digest('hex');
   }
 
   /** Closes the file after a failure, ignoring further errors. */

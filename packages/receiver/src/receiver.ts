@@ -174,25 +174,46 @@ async function receiveFiles(
 ): Promise<{ saved: SavedFile[]; failed: FailedFile[] }> {
   const saved: SavedFile[] = [];
   const failed: FailedFile[] = [];
-  for (const entry of files) {
-    const start = await connection.expect(FrameType.FILE_START);
-    if (start.id !== entry.id || start.offset !== 0 || start.size !== entry.size) {
-      throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `FILE_START for file ${start.id} does not match the request`);
-    }
-    const outcome = await receiveOne(connection, destination, entry, events, fsync);
-    if ('code' in outcome) {
-      failed.push(outcome);
-      logger.warn({ file: entry.path, code: outcome.code }, 'file not saved');
-      events.emit('file-failed', outcome);
-      await connection.send(FrameType.FILE_ACK, { id: entry.id, ok: false, code: outcome.code });
+  // Files verified in memory are flushed and renamed in the background, so the disk's
+  // latency overlaps the next files' bytes; acknowledgements still go out in order.
+  const inFlight: Promise<void>[] = [];
+  let previous: Promise<void> = Promise.resolve();
+  const acknowledge = async (entry: ValidatedEntry, outcome: FailedFile | { saving: Promise<SavedFile> }, before: Promise<void>) => {
+    const result = 'saving' in outcome ? await outcome.saving : outcome;
+    await before;
+    if ('code' in result) {
+      failed.push(result);
+      logger.warn({ file: entry.path, code: result.code }, 'file not saved');
+      events.emit('file-failed', result);
+      await connection.send(FrameType.FILE_ACK, { id: entry.id, ok: false, code: result.code });
     } else {
-      saved.push(outcome);
-      events.emit('file-saved', outcome);
-      await connection.send(FrameType.FILE_ACK, { id: entry.id, ok: true, sha256: outcome.sha256 });
+      saved.push(result);
+      events.emit('file-saved', result);
+      await connection.send(FrameType.FILE_ACK, { id: entry.id, ok: true, sha256: result.sha256 });
     }
+  };
+  try {
+    for (const entry of files) {
+      const start = await connection.expect(FrameType.FILE_START);
+      if (start.id !== entry.id || start.offset !== 0 || start.size !== entry.size) {
+        throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `FILE_START for file ${start.id} does not match the request`);
+      }
+      const outcome = await receiveOne(connection, destination, entry, events, fsync);
+      previous = acknowledge(entry, outcome, previous);
+      previous.catch(() => {}); // Observed below, in order.
+      inFlight.push(previous);
+      if (inFlight.length >= MAX_SAVING) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
+  } finally {
+    // Never leave a save running behind a failure: cleanup must see what it left.
+    await Promise.allSettled(inFlight);
   }
   return { saved, failed };
 }
+
+/** Files verified and waiting for their data to be flushed and renamed, at most. */
+const MAX_SAVING = 16;
 
 /** Receives one file's DATA up to FILE_END or FILE_ABORT; saves it only if it verifies. */
 async function receiveOne(
@@ -201,7 +222,7 @@ async function receiveOne(
   entry: ValidatedEntry,
   events: Emitter<ReceiverEvents>,
   fsync: boolean,
-): Promise<SavedFile | FailedFile> {
+): Promise<FailedFile | { saving: Promise<SavedFile> }> {
   const { handle, tempPath } = await destination.openTemp(entry).catch((error: unknown) => {
     throw asWriteError(error);
   });
@@ -231,13 +252,16 @@ async function receiveOne(
           await destination.discard(tempPath);
           return { offered: entry.path, code: ErrorCode.SIZE_MISMATCH, message: `only ${sink.received} of ${entry.size} bytes arrived` };
         }
-        const sha256 = await sink.finish(fsync);
+        const sha256 = sink.digest();
         if (sha256 !== incoming.message.sha256) {
+          await sink.abort();
           await destination.discard(tempPath);
           return { offered: entry.path, code: ErrorCode.DIGEST_MISMATCH, message: 'the file arrived damaged (SHA-256 mismatch)' };
         }
-        const path = await destination.finalize(entry, tempPath);
-        return { path, offered: entry.path, size: entry.size, sha256 };
+        // Wrapped: an async function returning a promise would wait for it.
+        const saving = save(sink, destination, entry, tempPath, sha256, fsync);
+        saving.catch(() => {}); // Observed by the caller, in order.
+        return { saving };
       }
       if (incoming.type === FrameType.ERROR) throw peerError(incoming.message);
       throw unexpectedFrame(incoming);
@@ -258,6 +282,26 @@ function asWriteError(error: unknown): unknown {
   }
   if (code === undefined) return error;
   return new FerryError(ErrorCode.WRITE_FAILED, `the receiver could not write the file (${code})`, { cause: error });
+}
+
+/** Flushes a verified file and gives it its final name; on failure nothing is left of it. */
+async function save(
+  sink: FileSink,
+  destination: Destination,
+  entry: ValidatedEntry,
+  tempPath: string,
+  sha256: string,
+  fsync: boolean,
+): Promise<SavedFile> {
+  try {
+    await sink.finish(fsync);
+    const path = await destination.finalize(entry, tempPath);
+    return { path, offered: entry.path, size: entry.size, sha256 };
+  } catch (error) {
+    await sink.abort();
+    await destination.discard(tempPath);
+    throw asWriteError(error);
+  }
 }
 
 function aborted(entry: ValidatedEntry, message: FileAbort): FailedFile {
