@@ -30,6 +30,8 @@ export const WAIT = {
   transferMs: 60_000,
   /** A transfer of the big file, start to exit. */
   bigTransferMs: 90_000,
+  /** A transfer of a file over 4 GiB, start to exit. */
+  hugeTransferMs: 180_000,
   /** A process reacting to a signal or a dead peer. */
   reactMs: 20_000,
 } as const;

@@ -121,6 +121,7 @@ async function sendFile(
   const { id, offset, source } = file;
   let handle: Awaited<ReturnType<typeof openSource>> | undefined;
   let started = false;
+  let next: Promise<{ buffer: Buffer; bytesRead: number }> | undefined;
   try {
     handle = await openSource(source);
     const stats = await handle.stat();
@@ -130,24 +131,35 @@ async function sendFile(
     started = true;
     await connection.send(FrameType.FILE_START, { id, offset, size: source.size });
     const hash = createHash('sha256');
-    let position = 0;
-    while (position < source.size) {
+    const opened = handle;
+    // One read ahead: the next chunk comes off the disk (in libuv's pool) while this one is
+    // hashed and handed to the socket.
+    const readAt = async (position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
       const buffer = await pool.acquire();
-      const length = Math.min(pool.size, source.size - position);
-      let bytesRead: number;
       try {
-        ({ bytesRead } = await handle.read(buffer, 0, length, position));
+        const { bytesRead } = await opened.read(buffer, 0, Math.min(pool.size, source.size - position), position);
+        return { buffer, bytesRead };
       } catch (error) {
         pool.release(buffer);
         throw error;
       }
+    };
+    let position = 0;
+    next = source.size > 0 ? readAt(0) : undefined;
+    while (next) {
+      const { buffer, bytesRead } = await next;
+      next = undefined;
       if (bytesRead === 0) {
         pool.release(buffer);
         throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
       }
+      const end = position + bytesRead;
+      if (end < source.size) {
+        next = readAt(end);
+        next.catch(() => {}); // Awaited on the next turn, or in `finally`.
+      }
       const chunk = buffer.subarray(0, bytesRead);
       hash.update(chunk);
-      const end = position + bytesRead;
       if (end > offset) {
         const fresh = position >= offset ? chunk : chunk.subarray(offset - position);
         await connection.sendData(fresh, () => pool.release(buffer));
@@ -165,6 +177,9 @@ async function sendFile(
   } catch (error) {
     await abortFile(connection, file, error, started, acks);
   } finally {
+    // A read still in flight must finish before the file closes; its buffer goes back.
+    const pending = await next?.catch(() => undefined);
+    if (pending) pool.release(pending.buffer);
     await handle?.close();
   }
 }
