@@ -62,11 +62,13 @@ describe('ferry-receive given an address without a Ferry sender', () => {
   });
 
   it('exits 1 saying it is not a Ferry sender when the server accepts and stays silent', async () => {
-    // The receiver's greeting deadline (10 s) is fixed, so this test waits it out.
+    // --timeout bounds the connection and then the greeting: 2 s here instead of 10.
     const server = await startFakeServer((socket) => socket.resume());
     const out = await makeTempDir('out');
 
-    const run = await receiveAll(server.address, out, { timeoutMs: 40_000 });
+    const run = await runReceiver(['--yes', '--json', '--timeout', '2', '--out', out, server.address], {
+      timeoutMs: 20_000,
+    });
 
     assertExit(run, 1);
     expect(run.stderr).toMatch(/^ferry-receive: that address is not a Ferry sender/);

@@ -113,14 +113,28 @@ export function validateOffer(entries: readonly RawEntry[], limits: Limits = LIM
     if (entry.kind === 'file') fileCount++;
     validated.push({ id, kind: entry.kind, path: entry.path, components, size });
   }
-  // A file may not also be the parent of another entry, in any order.
+  // A file may not also be the parent of another entry, in any order; and a folder, listed or
+  // implied by a path, has one spelling (`d/A/x` and `d/a/y` would meet on many disks).
+  const spellings = new Map<string, string>();
   for (const entry of validated) {
     let prefix = '';
     for (const component of entry.components.slice(0, -1)) {
       prefix = prefix === '' ? component : `${prefix}/${component}`;
-      if (kinds.get(collisionKey(prefix)) === 'file') {
+      const key = collisionKey(prefix);
+      if (kinds.get(key) === 'file') {
         throw new UnsafeOfferError(entry.path, 'a file of the offer is also used as a folder');
       }
+      const spelled = spellings.get(key);
+      if (spelled === undefined) spellings.set(key, prefix);
+      else if (spelled !== prefix) {
+        throw new UnsafeOfferError(entry.path, 'two folders would be saved under the same name');
+      }
+    }
+  }
+  for (const entry of validated) {
+    const spelled = entry.kind === 'dir' ? spellings.get(collisionKey(entry.path)) : undefined;
+    if (spelled !== undefined && spelled !== entry.path) {
+      throw new UnsafeOfferError(entry.path, 'two folders would be saved under the same name');
     }
   }
   return { entries: validated, items: groupItems(validated), fileCount, totalBytes };

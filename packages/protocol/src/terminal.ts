@@ -10,8 +10,14 @@ export interface OutputStream {
  * cannot disturb a terminal either.
  */
 export function toJsonLine(event: string, fields: object): string {
-  return `${JSON.stringify({ event, ...fields }).replace(/[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+  const json = JSON.stringify({ event, ...fields });
+  const escapeUnits = (text: string) =>
+    Array.from({ length: text.length }, (_, i) => `\\u${text.charCodeAt(i).toString(16).padStart(4, '0')}`).join('');
+  return `${json.replace(INVISIBLE, escapeUnits)}\n`;
 }
+
+/** Controls, format characters (bidi, zero-width, tags, ...), separators and lone surrogates. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Cs}/gu;
 
 /**
  * A single status line redrawn in place on a terminal. Ordinary lines printed through

@@ -253,6 +253,17 @@ describe('validateOffer', () => {
     expectOfferRefused([file('café'), file('cafe\u0301/child')]);
   });
 
+  it('B9: refuses folders that differ only in case or normalisation, even when only implied by paths', () => {
+    expectOfferRefused([file('d/A/x'), file('d/a/y')]);
+    expectOfferRefused([file('A/x'), file('a/y')]);
+    expectOfferRefused([dir('Photos'), file('photos/x')]);
+    expectOfferRefused([file('caf\u00e9/x'), file('cafe\u0301/y')]);
+  });
+
+  it('accepts one folder spelled the same way in every path', () => {
+    expect(validateOffer([file('d/A/x'), file('d/A/y'), dir('d/A'), dir('d')]).entries).toHaveLength(4);
+  });
+
   it('B11: accepts a folder entry together with entries below it, in either order', () => {
     expect(validateOffer([dir('parent'), file('parent/child')]).entries).toHaveLength(2);
     expect(validateOffer([file('parent/child'), dir('parent')]).entries).toHaveLength(2);

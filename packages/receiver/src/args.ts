@@ -18,7 +18,8 @@ Options:
       --fsync           make each file durable on disk before it gets its final name
                         (slower; by default the operating system writes it back)
       --name <name>     name shown to the sender (default: your user name)
-      --timeout <s>     seconds to wait for the connection (default 10)
+      --timeout <s>     seconds to wait for the connection, and then for the
+                        sender's greeting and offer (default 10)
       --json            print one JSON event per line instead of text
       --log-level <l>   silent, fatal, error, warn, info, debug or trace (default silent);
                         logs go to stderr

@@ -69,7 +69,10 @@ export class FileSink {
 
   /** Closes the file after a failure, ignoring further errors. */
   async abort(): Promise<void> {
-    this.#stream.destroy();
+    // Never destroy() the stream: that closes the fd too, possibly after the FileHandle below
+    // has closed it and the number went to the next file. The handle alone owns the fd.
+    if (!this.#stream.writableEnded) this.#stream.end();
+    await finished(this.#stream).catch(() => {});
     await this.#handle.close().catch(() => {});
   }
 }

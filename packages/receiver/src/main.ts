@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { ErrorCode, escapeForDisplay, FerryError, toJsonLine } from '@ferry/protocol';
+import { ErrorCode, escapeForDisplay, FerryError, toJsonLine, UnsafeOfferError } from '@ferry/protocol';
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
 import { ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
@@ -61,11 +61,11 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     const prompter = options.prompter ?? createTerminalPrompter(io.stdin, io.stdout as unknown as Writable);
     // A prompt cancelled (Ctrl-C or Esc) is an interruption; choosing no items is a decline.
     let cancelled = false;
-    const decide = async (offer: Parameters<Prompter['chooseItems']>[0]): Promise<Decision | null> => {
-      const items = config.yes ? offer.items.map((_, index) => index) : await prompter.chooseItems(offer);
+    const decide = async (offer: Parameters<Prompter['chooseItems']>[0], _sender: unknown, prompts: AbortSignal): Promise<Decision | null> => {
+      const items = config.yes ? offer.items.map((_, index) => index) : await prompter.chooseItems(offer, prompts);
       cancelled = items === null;
       if (items === null || items.length === 0) return null;
-      const outDir = config.out ?? (config.yes ? defaultFolder : await prompter.chooseFolder(defaultFolder));
+      const outDir = config.out ?? (config.yes ? defaultFolder : await prompter.chooseFolder(defaultFolder, prompts));
       cancelled = outDir === null;
       if (outDir === null) return null;
       return { items, outDir: expandHome(outDir) };
@@ -76,6 +76,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       name: config.name,
       logger,
       connectTimeoutMs: config.connectTimeoutMs,
+      handshakeMs: config.connectTimeoutMs,
       fsync: config.fsync,
       decide,
       signal,
@@ -92,6 +93,10 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     }
     if (error instanceof ConnectError || error instanceof NotFerryError || error instanceof DestinationError) {
       return fail(EXIT.failure, error.code, escapeForDisplay(error.message), hintFor(error));
+    }
+    if (error instanceof UnsafeOfferError) {
+      const name = escapeForDisplay(error.path);
+      return fail(EXIT.failure, error.code, `refused the whole offer, nothing was written: ${escapeForDisplay(error.message)}${name ? `: "${name}"` : ''}`);
     }
     if (error instanceof FerryError) return fail(EXIT.failure, error.code, `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`);
     return fail(EXIT.failure, 'ERR_INTERNAL', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);

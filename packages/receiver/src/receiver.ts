@@ -1,7 +1,7 @@
-import os from 'node:os';
 import {
   Emitter,
   ErrorCode,
+  escapeForDisplay,
   FerryError,
   type FileAbort,
   FrameType,
@@ -11,11 +11,13 @@ import {
   ProtocolError,
   shouldTellPeer,
   TIMEOUTS,
+  truncateUtf8,
+  UnsafeOfferError,
   type ValidatedEntry,
   type ValidatedOffer,
   validateOffer,
 } from '@ferry/protocol';
-import { Connection, peerError, unexpectedFrame } from '@ferry/protocol/node';
+import { Connection, localUserName, peerError, unexpectedFrame } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { connectTo } from './connect.ts';
 import { checkFreeSpace, Destination, openDestination } from './destination.ts';
@@ -68,10 +70,12 @@ export interface ReceiverOptions {
   readonly name?: string;
   readonly logger: Logger;
   readonly connectTimeoutMs?: number;
+  /** How long the sender has to greet and make its offer. */
+  readonly handshakeMs?: number;
   /** Make each file durable on disk (fdatasync) before it gets its final name. */
   readonly fsync?: boolean;
   /** Asks the user; `null` declines the offer. */
-  readonly decide: (offer: ValidatedOffer, sender: Offer['sender']) => Promise<Decision | null>;
+  readonly decide: (offer: ValidatedOffer, sender: Offer['sender'], signal: AbortSignal) => Promise<Decision | null>;
   readonly signal?: AbortSignal;
 }
 
@@ -89,7 +93,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
 async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>): Promise<ReceiveResult> {
   const logger = options.logger.child({ component: 'receiver' });
   const { socket, setReader } = await connectTo(options.host, options.port, options.connectTimeoutMs ?? TIMEOUTS.connectMs, options.signal);
-  const connection = new Connection(socket, { externalReads: true });
+  // The sender has no user to wait for: only its data, not its PINGs, keeps the link alive.
+  const connection = new Connection(socket, { externalReads: true, pingIsProgress: false });
   setReader((chunk) => connection.feed(chunk));
   const onAbort = () => connection.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -99,9 +104,16 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     events.emit('connected', { address: connection.remote });
     const offer = validateOffer(offerMessage.entries);
     events.emit('offer', { offer, sender: offerMessage.sender });
-    const decision = await keepAliveWhile(connection, options.decide(offer, offerMessage.sender));
+    // The prompts stop if the sender goes away while the user is choosing.
+    const prompts = new AbortController();
+    let decision: Decision | null;
+    try {
+      decision = await connection.whileBusy(options.decide(offer, offerMessage.sender, prompts.signal));
+    } finally {
+      prompts.abort();
+    }
     if (!decision || decision.items.length === 0) {
-      await refuse(connection, new FerryError(ErrorCode.DECLINED, 'the receiver declined the offer'));
+      await connection.sendErrorAndClose(new FerryError(ErrorCode.DECLINED, 'the receiver declined the offer'));
       return { outDir: undefined, saved: [], failed: [], declined: true };
     }
     const accepted = acceptedEntries(offer, decision.items);
@@ -125,8 +137,11 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
       connection.destroy();
       throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
     }
+    if (error instanceof UnsafeOfferError) {
+      logger.warn({ code: error.code, path: escapeForDisplay(error.path), reason: error.message }, 'offer refused');
+    }
     // Something that is not Ferry gets nothing more than our preamble.
-    if (shouldTellPeer(error) && connection.greeted) await refuse(connection, error);
+    if (shouldTellPeer(error) && connection.greeted) await connection.sendErrorAndClose(error);
     connection.destroy();
     throw error;
   } finally {
@@ -136,8 +151,9 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
 
 /** Preamble, HELLO, OFFER; failures before a valid preamble mean "not a Ferry sender". */
 async function handshake(connection: Connection, options: ReceiverOptions): Promise<Offer> {
+  const handshakeMs = options.handshakeMs ?? TIMEOUTS.handshakeMs;
   try {
-    await connection.readPreamble(TIMEOUTS.handshakeMs);
+    await connection.readPreamble(handshakeMs);
   } catch (error) {
     const code = error instanceof FerryError ? error.code : ErrorCode.INTERNAL;
     const detail =
@@ -152,10 +168,10 @@ async function handshake(connection: Connection, options: ReceiverOptions): Prom
   }
   await connection.send(FrameType.HELLO, {
     software: 'ferry-receive/0.1.0',
-    name: (options.name ?? os.userInfo().username).slice(0, LIMITS.maxNameBytes / 4),
+    name: truncateUtf8(options.name ?? localUserName(), LIMITS.maxNameBytes),
     features: [],
   });
-  return connection.expect(FrameType.OFFER);
+  return connection.expect(FrameType.OFFER, handshakeMs);
 }
 
 /** Entries of the chosen top-level items, in offer order. */
@@ -179,7 +195,7 @@ async function receiveFiles(
   const inFlight: Promise<void>[] = [];
   let previous: Promise<void> = Promise.resolve();
   const acknowledge = async (entry: ValidatedEntry, outcome: FailedFile | { saving: Promise<SavedFile> }, before: Promise<void>) => {
-    const result = 'saving' in outcome ? await outcome.saving : outcome;
+    const result = 'saving' in outcome ? await outcome.saving.catch(saveFailure(entry)) : outcome;
     await before;
     if ('code' in result) {
       failed.push(result);
@@ -202,9 +218,9 @@ async function receiveFiles(
       previous = acknowledge(entry, outcome, previous);
       previous.catch(() => {}); // Observed below, in order.
       inFlight.push(previous);
-      if (inFlight.length >= MAX_SAVING) await inFlight.shift();
+      if (inFlight.length >= MAX_SAVING) await connection.whileBusy(inFlight.shift()!);
     }
-    await Promise.all(inFlight);
+    await connection.whileBusy(Promise.all(inFlight));
   } finally {
     // Never leave a save running behind a failure: cleanup must see what it left.
     await Promise.allSettled(inFlight);
@@ -308,25 +324,13 @@ function aborted(entry: ValidatedEntry, message: FileAbort): FailedFile {
   return { offered: entry.path, code: message.code, message: message.message };
 }
 
-/** Sends ERROR for a refusal, without letting a dead link hide the original error. */
-async function refuse(connection: Connection, error: FerryError): Promise<void> {
-  const message = error.message.slice(0, 200);
-  await connection.send(FrameType.ERROR, { code: error.code, message }).catch(() => {});
-  await connection.close(1_000).catch(() => {});
-}
 
-/** Pings the sender while the user decides, so an unhurried choice does not time out. */
-async function keepAliveWhile<T>(connection: Connection, work: Promise<T>): Promise<T> {
-  const timer = setInterval(() => {
-    connection.ping().catch(() => {});
-  }, TIMEOUTS.keepaliveMs);
-  const closed = new Promise<never>((_, reject) => {
-    connection.socket.once('close', () => reject(new FerryError(ErrorCode.CONNECTION_CLOSED, 'the sender went away while you were choosing')));
-  });
-  closed.catch(() => {});
-  try {
-    return await Promise.race([work, closed]);
-  } finally {
-    clearInterval(timer);
-  }
+/** A file that could not be flushed or named is reported as not saved; the transfer goes on. */
+function saveFailure(entry: ValidatedEntry): (error: unknown) => FailedFile {
+  return (error) => {
+    if (error instanceof FerryError && (error.code === ErrorCode.NO_SPACE || error.code === ErrorCode.WRITE_FAILED)) {
+      return { offered: entry.path, code: error.code, message: error.message };
+    }
+    throw error;
+  };
 }

@@ -3,8 +3,8 @@
  * in HOSTILE-INPUTS.md and drives the receiver's real `main()` (or `createReceiver`) against a
  * scripted sender built from the protocol's own encoders.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, rename, symlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { encodePreamble, FrameType, type OfferEntry } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -151,6 +151,33 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
     await sender.done();
     expect(run.code).toBe(EXIT.failure);
     expect(await listTree(base)).toEqual(['out/', 'out/b.txt']);
+  });
+
+  it('C7: a file aborted after megabytes of data does not disturb the next, large file', async () => {
+    const MiB = 1024 * 1024;
+    const big = randomBytes(6 * MiB);
+    const sender = await startFakeSender(async (peer) => {
+      await offerAndRequest(peer, [
+        { kind: 'file', path: 'a.bin', size: 8 * MiB },
+        { kind: 'file', path: 'b.bin', size: big.byteLength },
+      ]);
+      peer.send(FrameType.FILE_START, { id: 0, offset: 0, size: 8 * MiB });
+      for (let i = 0; i < 5; i++) peer.data(randomBytes(MiB));
+      peer.send(FrameType.FILE_ABORT, { id: 0, code: 'ERR_SOURCE_CHANGED', message: 'it changed' });
+      peer.send(FrameType.FILE_START, { id: 1, offset: 0, size: big.byteLength });
+      for (let at = 0; at < big.byteLength; at += MiB) peer.data(big.subarray(at, at + MiB));
+      peer.send(FrameType.FILE_END, { id: 1, sha256: createHash('sha256').update(big).digest('hex') });
+      expect(await peer.expect(FrameType.FILE_ACK)).toEqual({ id: 0, ok: false, code: 'ERR_SOURCE_CHANGED' });
+      expect(await peer.expect(FrameType.FILE_ACK)).toMatchObject({ id: 1, ok: true });
+      peer.send(FrameType.END, {});
+      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 1 });
+    });
+    const { base, out } = await outFolder();
+    const run = await runReceive(['--yes', '--out', out, sender.address]);
+    await sender.done();
+    expect(run.code).toBe(EXIT.failure);
+    expect(await listTree(base)).toEqual(['out/', 'out/b.bin']);
+    expect((await readFile(path.join(out, 'b.bin'))).equals(big)).toBe(true);
   });
 
   it('keeps files already acknowledged when the session fails later (PROTOCOL.md §5.3)', async () => {

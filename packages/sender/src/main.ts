@@ -1,5 +1,5 @@
-import os from 'node:os';
 import { escapeForDisplay, FerryError, toJsonLine } from '@ferry/protocol';
+import { localUserName } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseSenderArgs, USAGE } from './args.ts';
 import { ListenError, UsageError } from './errors.ts';
@@ -45,7 +45,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
       host: config.host,
       port: config.port,
       once: config.once,
-      name: config.name ?? os.userInfo().username,
+      name: config.name ?? localUserName(io.env),
       logger,
     });
     renderSender(sender, offer, io, json);
@@ -53,6 +53,8 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     await sender.listen();
     const onAbort = () => void sender.close(true);
     signal.addEventListener('abort', onAbort, { once: true });
+    // A Ctrl-C that came while listening started fires no event any more.
+    if (signal.aborted) onAbort();
     try {
       await sender.stopped;
     } finally {

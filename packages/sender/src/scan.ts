@@ -4,6 +4,8 @@ import path from 'node:path';
 import {
   checkRelativePath,
   collisionKey,
+  ErrorCode,
+  IntegrityError,
   type FerryError,
   LIMITS,
   type OfferEntry,
@@ -11,12 +13,13 @@ import {
 } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
-/** Where an offered file's bytes come from. */
+/** Where an offered file's bytes come from, and which file it was when offered. */
 export interface FileSource {
+  /** A path with no symlink as its last component (links are resolved when scanning). */
   readonly absolute: string;
   readonly size: number;
-  /** Whether the path is a symlink inside an offered folder that was resolved on purpose. */
-  readonly resolved: boolean;
+  readonly dev: number;
+  readonly ino: number;
 }
 
 /** Something under an offered folder that is not offered, and why. */
@@ -61,11 +64,13 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
     } catch {
       throw new UsageError(`"${name}" is not a portable file name (Windows or macOS could not save it); rename it first`);
     }
+    // A link named on the command line is the user's choice: follow it, once, here.
+    const real = await fs.realpath(absolute);
     if (stats.isFile()) {
-      scan.addFile(name, { absolute, size: stats.size, resolved: false });
+      scan.addFile(name, sourceOf(real, stats));
     } else if (stats.isDirectory()) {
       scan.addDir(name);
-      await scan.walk(absolute, await fs.realpath(absolute), name, 1);
+      await scan.walk(real, real, name, 1);
     } else {
       throw new UsageError(`${given} is neither a file nor a folder`);
     }
@@ -119,7 +124,7 @@ class Scan {
         this.addDir(childRelative);
         await this.walk(absolute, rootReal, childRelative, depth + 1);
       } else if (stats.isFile()) {
-        this.addFile(childRelative, { absolute, size: stats.size, resolved: false });
+        this.addFile(childRelative, sourceOf(absolute, stats));
       } else if (stats.isSymbolicLink()) {
         await this.#addLink(absolute, rootReal, childRelative);
       } else {
@@ -135,7 +140,7 @@ class Scan {
     if (!target) this.skipped.push({ path: relative, reason: 'broken symlink' });
     else if (!inside) this.skipped.push({ path: relative, reason: 'symlink leads outside the offered folder' });
     else if (!stats?.isFile()) this.skipped.push({ path: relative, reason: 'symlink to a folder is not followed' });
-    else this.addFile(relative, { absolute: target, size: stats.size, resolved: true });
+    else this.addFile(relative, sourceOf(target, stats));
   }
 
   #nameProblem(relative: string, depth: number): string | undefined {
@@ -168,8 +173,23 @@ function isInside(root: string, candidate: string): boolean {
   return relative !== '' && !relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative);
 }
 
-/** Opens an offered file for reading without following a symlink swapped in since the scan. */
-export function openSource(source: FileSource): Promise<fs.FileHandle> {
-  const noFollow = source.resolved ? 0 : (constants.O_NOFOLLOW ?? 0);
-  return fs.open(source.absolute, constants.O_RDONLY | noFollow);
+function sourceOf(absolute: string, stats: Stats): FileSource {
+  return { absolute, size: stats.size, dev: stats.dev, ino: stats.ino };
+}
+
+/**
+ * Opens an offered file for reading, refusing a symlink swapped in since the scan (O_NOFOLLOW)
+ * and any other file put in its place, even through a swapped parent folder (dev/inode).
+ */
+export async function openSource(source: FileSource): Promise<fs.FileHandle> {
+  const handle = await fs.open(source.absolute, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  const stats = await handle.stat().catch(async (error: unknown) => {
+    await handle.close();
+    throw error;
+  });
+  if (stats.dev !== source.dev || stats.ino !== source.ino) {
+    await handle.close();
+    throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was replaced since it was offered');
+  }
+  return handle;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Emitter, FerryError, FrameType, LIMITS, shouldTellPeer, TIMEOUTS, truncateUtf8 } from '@ferry/protocol';
+import { Emitter, escapeForDisplay, FerryError, shouldTellPeer, TIMEOUTS } from '@ferry/protocol';
 import { Connection } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { type LanAddress, lanAddresses } from './addresses.ts';
@@ -68,7 +68,7 @@ export function createSender(options: SenderOptions): Sender {
   });
 
   const server = net.createServer({ highWaterMark: 4 * 1024 * 1024, noDelay: true }, (socket) => {
-    const peer = formatPeer(socket);
+    const peer = Connection.describeRemote(socket);
     if (closing || pending >= maxPending) {
       emitter.emit('refused', { peer, reason: closing ? 'stopping' : 'too many connections waiting to say hello' });
       socket.destroy();
@@ -110,14 +110,12 @@ export function createSender(options: SenderOptions): Sender {
       .catch((error: unknown) => {
         const code = error instanceof FerryError ? error.code : 'ERR_INTERNAL';
         const message = error instanceof Error ? error.message : String(error);
-        log.warn({ code, err: error }, 'session failed');
+        // The message may quote the peer: escaped, like everything shown or logged from it.
+        log.warn({ code, message: escapeForDisplay(message) }, 'session failed');
         emitter.emit('session-failed', { client, peer, code, message });
         // Tell the receiver why, if the link still works; then drop it.
         if (shouldTellPeer(error) && connection.greeted && !connection.socket.destroyed) {
-          connection
-            .send(FrameType.ERROR, { code: error.code, message: truncateUtf8(error.message, LIMITS.maxErrorMessageBytes) })
-            .catch(() => {});
-          void connection.close(1_000);
+          void connection.sendErrorAndClose(error);
         } else {
           connection.destroy();
         }
@@ -156,12 +154,6 @@ export function createSender(options: SenderOptions): Sender {
   }
 
   return Object.assign(emitter, { listen, close, stopped });
-}
-
-function formatPeer(socket: net.Socket): string {
-  const { remoteAddress = 'unknown', remotePort } = socket;
-  const address = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
-  return address.includes(':') ? `[${address}]:${remotePort}` : `${address}:${remotePort}`;
 }
 
 function toListenError(error: NodeJS.ErrnoException, options: SenderOptions): ListenError {

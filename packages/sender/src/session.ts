@@ -7,11 +7,13 @@ import {
   FrameType,
   type Hello,
   IntegrityError,
+  LIMITS,
   PeerError,
   ProtocolError,
   type Request,
   TIMEOUTS,
   TimeoutError,
+  truncateUtf8,
 } from '@ferry/protocol';
 import { type Connection, peerError, unexpectedFrame } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
@@ -55,14 +57,15 @@ export interface SessionOptions {
  */
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
   const { connection, offer, logger, hooks } = options;
-  await connection.readPreamble(options.handshakeMs ?? TIMEOUTS.handshakeMs);
-  const hello = await withDeadline(connection, options.handshakeMs ?? TIMEOUTS.handshakeMs, () =>
-    connection.expect(FrameType.HELLO),
-  );
+  // One deadline for the whole greeting: the preamble and HELLO.
+  const hello = await withDeadline(connection, options.handshakeMs ?? TIMEOUTS.handshakeMs, async () => {
+    await connection.readPreamble(Number.POSITIVE_INFINITY);
+    return connection.expect(FrameType.HELLO);
+  });
   hooks.onHello(hello);
   await connection.send(FrameType.OFFER, {
     session: options.session,
-    sender: { name: options.name, host: os.hostname().slice(0, 64) },
+    sender: { name: truncateUtf8(options.name, LIMITS.maxNameBytes), host: truncateUtf8(os.hostname(), LIMITS.maxNameBytes) },
     entries: [...offer.entries],
   });
   const request = await connection.expect(FrameType.REQUEST);
@@ -172,8 +175,9 @@ async function sendFile(
     if ((await handle.stat()).size !== source.size) {
       throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size while it was sent');
     }
-    acks.sent(id);
-    await connection.send(FrameType.FILE_END, { id, sha256: hash.digest('hex') });
+    const sha256 = hash.digest('hex');
+    acks.sent(id, sha256);
+    await connection.send(FrameType.FILE_END, { id, sha256 });
   } catch (error) {
     await abortFile(connection, file, error, started, acks);
   } finally {
@@ -273,8 +277,9 @@ async function sendSmallFile(
     await connection.sendData(data);
     hooks.onBytes(data.byteLength);
   }
-  acks.sent(id);
-  await connection.send(FrameType.FILE_END, { id, sha256: createHash('sha256').update(data).digest('hex') });
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  acks.sent(id, sha256);
+  await connection.send(FrameType.FILE_END, { id, sha256 });
 }
 
 function isSourceProblem(error: unknown): boolean {
@@ -298,6 +303,7 @@ class AckCollector {
   #hooks: SessionHooks;
   #sentCount = 0;
   #ackCount = 0;
+  #digests = new Map<number, string>();
 
   constructor(offer: OfferSource, expected: number[], hooks: SessionHooks) {
     this.#offer = offer;
@@ -305,8 +311,11 @@ class AckCollector {
     this.#hooks = hooks;
   }
 
-  sent(id: number): void {
-    if (this.#expected[this.#sentCount] === id) this.#sentCount++;
+  /** Records a file as sent in full (with its digest) or aborted (without one). */
+  sent(id: number, sha256?: string): void {
+    if (this.#expected[this.#sentCount] !== id) return;
+    this.#sentCount++;
+    if (sha256) this.#digests.set(id, sha256);
   }
 
   async run(connection: Connection): Promise<void> {
@@ -330,6 +339,11 @@ class AckCollector {
       this.#ackCount++;
       const entry = this.#offer.entries[ack.id]!;
       const size = entry.kind === 'file' ? entry.size : 0;
+      const sent = this.#digests.get(ack.id);
+      this.#digests.delete(ack.id);
+      if (ack.ok && ack.sha256 !== sent) {
+        throw new IntegrityError(ErrorCode.DIGEST_MISMATCH, `the receiver acknowledged file ${ack.id} with another digest`);
+      }
       if (ack.ok) {
         this.saved++;
         this.bytes += size;

@@ -1,8 +1,8 @@
-import { mkdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
-import { scanOffer } from '../src/scan.ts';
+import { openSource, scanOffer } from '../src/scan.ts';
 import { runCleanup, tempDir } from './helpers.ts';
 
 afterEach(runCleanup);
@@ -26,7 +26,8 @@ describe('scanOffer', () => {
     await layout(root, { 'notes.txt': 'hello' });
     const offer = await scanOffer([path.join(root, 'notes.txt')]);
     expect(offer.entries).toEqual([{ kind: 'file', path: 'notes.txt', size: 5 }]);
-    expect(offer.sources.get(0)).toEqual({ absolute: path.join(root, 'notes.txt'), size: 5, resolved: false });
+    const stats = await stat(path.join(root, 'notes.txt'));
+    expect(offer.sources.get(0)).toEqual({ absolute: await realpath(path.join(root, 'notes.txt')), size: 5, dev: stats.dev, ino: stats.ino });
     expect([offer.fileCount, offer.totalBytes, offer.skipped]).toEqual([1, 5, []]);
   });
 
@@ -77,7 +78,9 @@ describe('scanOffer', () => {
     const offer = await scanOffer([path.join(root, 'docs')]);
     const id = offer.entries.findIndex((e) => e.path === 'docs/alias.txt');
     expect(offer.entries[id]).toEqual({ kind: 'file', path: 'docs/alias.txt', size: 5 });
-    expect(offer.sources.get(id)).toEqual({ absolute: await realpath(path.join(root, 'docs/real.txt')), size: 5, resolved: true });
+    const real = await realpath(path.join(root, 'docs/real.txt'));
+    const stats = await stat(real);
+    expect(offer.sources.get(id)).toEqual({ absolute: real, size: 5, dev: stats.dev, ino: stats.ino });
     expect(offer.fileCount).toBe(2);
   });
 
@@ -183,5 +186,31 @@ describe('scanOffer', () => {
 
   it('rejects the file system root', async () => {
     await expect(scanOffer(['/'])).rejects.toBeInstanceOf(UsageError);
+  });
+});
+
+describe('openSource', () => {
+  it('H11: reads a file offered through a symlink named on the command line', async () => {
+    const root = await tempDir();
+    await layout(root, { 'real.txt': 'hello' });
+    await symlink(path.join(root, 'real.txt'), path.join(root, 'link.txt'));
+    const offer = await scanOffer([path.join(root, 'link.txt')]);
+    expect(offer.entries).toEqual([{ kind: 'file', path: 'link.txt', size: 5 }]);
+    const handle = await openSource(offer.sources.get(0)!);
+    try {
+      expect((await handle.readFile()).toString()).toBe('hello');
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it('C7: refuses a file replaced by another one since it was offered', async () => {
+    const root = await tempDir();
+    await layout(root, { 'a.txt': 'first' });
+    const offer = await scanOffer([path.join(root, 'a.txt')]);
+    // Made while the first still exists, so the two cannot share an inode number.
+    await layout(root, { 'other.txt': 'other' });
+    await rename(path.join(root, 'other.txt'), path.join(root, 'a.txt'));
+    await expect(openSource(offer.sources.get(0)!)).rejects.toMatchObject({ code: 'ERR_SOURCE_CHANGED' });
   });
 });

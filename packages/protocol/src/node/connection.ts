@@ -13,6 +13,7 @@ import { encodeFrameHeader, encodePreamble } from '../frame/encode.ts';
 import { FrameDecoder, type FrameEvent } from '../frame/decoder.ts';
 import { decodeMessage, encodeMessage, isMessageType } from '../messages/codec.ts';
 import type { ErrorMessage, MessageOf, MessageType } from '../messages/schemas.ts';
+import { truncateUtf8 } from '../text.ts';
 import { SlabPool } from './slab-pool.ts';
 
 /** One validated item read from a peer. */
@@ -29,6 +30,8 @@ export type Incoming =
 /** Queued DATA bytes at which the socket is paused, and below which it resumes. */
 const QUEUE_HIGH_BYTES = 4 * 1024 * 1024;
 const QUEUE_LOW_BYTES = 1024 * 1024;
+/** Queued items (of any kind) at which the socket is paused. */
+const MAX_QUEUED_ITEMS = 1024;
 
 function toIncoming(event: Exclude<FrameEvent, { kind: 'data' }>): Incoming | { readonly kind: 'preamble' } {
   if (event.kind === 'preamble') return { kind: 'preamble' };
@@ -55,6 +58,11 @@ export interface ConnectionOptions {
   readonly idleMs?: number;
   /** A frame that has started must be complete within this long, however slowly it trickles. */
   readonly frameMs?: number;
+  /**
+   * Whether the peer's PINGs count as life (default true). A sender lets a receiver keep the
+   * link while its user decides or its disk syncs; a receiver expects the sender to send data.
+   */
+  readonly pingIsProgress?: boolean;
 }
 
 /**
@@ -69,7 +77,12 @@ export class Connection {
   #slabs: SlabPool | undefined;
   #stopped = false;
   #discarding = false;
-  #waitingForSlabs = false;
+  #readPaused = false;
+  #idleMs: number;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #lastProgress = performance.now();
+  #idleSuspended = 0;
+  #pingIsProgress: boolean;
   #queuedBytes = 0;
   #waiter: (() => void) | undefined;
   #ended = false;
@@ -81,8 +94,9 @@ export class Connection {
   #preambleSeen = false;
   #bytesIn = 0;
   #onDataBound = (chunk: Buffer) => this.#onData(chunk);
-  #emitData = (bytes: Uint8Array, release: () => void) => {
-    this.#queue.push({ kind: 'data', bytes, release });
+  #emitData = (bytes: Uint8Array, release: (() => void) | undefined) => {
+    this.#queue.push(release ? { kind: 'data', bytes, release } : { kind: 'data', bytes });
+    this.#queuedBytes += bytes.byteLength;
   };
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
@@ -94,24 +108,18 @@ export class Connection {
       this.#wake();
     });
     if (options.externalReads) {
-      // Returning false from `onread` stops reading without marking the stream paused, so
-      // our own flag says when to start again; resume() restarts an `onread` socket.
-      this.#slabs = new SlabPool(SLAB_BYTES, MAX_SLABS, () => {
-        if (this.#waitingForSlabs && !this.#stopped && !this.#slabs!.low) {
-          this.#waitingForSlabs = false;
-          this.socket.resume();
-        }
-      });
+      this.#slabs = new SlabPool(SLAB_BYTES, MAX_SLABS, () => this.#maybeResume());
     } else {
       socket.on('data', this.#onDataBound);
     }
     socket.on('end', () => this.#onEnd());
     socket.setNoDelay(true);
-    socket.setTimeout(options.idleMs ?? TIMEOUTS.idleMs, () => {
-      this.destroy(new TimeoutError('the peer went silent'));
-    });
+    this.#idleMs = options.idleMs ?? TIMEOUTS.idleMs;
+    this.#pingIsProgress = options.pingIsProgress ?? true;
+    this.#armIdle(this.#idleMs);
     socket.once('close', () => {
       this.#clearFrameTimer();
+      clearTimeout(this.#idleTimer);
       this.#closed = true;
       this.#wake();
     });
@@ -130,15 +138,21 @@ export class Connection {
 
   /** The remote address as `host:port`, for display. */
   get remote(): string {
-    const { remoteAddress, remotePort } = this.socket;
-    if (!remoteAddress) return 'unknown';
+    return Connection.describeRemote(this.socket);
+  }
+
+  /** A socket's remote address as `host:port`, IPv6 bracketed, IPv4-mapped shown as IPv4. */
+  static describeRemote(socket: Socket): string {
+    const { remoteAddress: raw, remotePort } = socket;
+    if (!raw) return 'unknown';
+    const remoteAddress = raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
     return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
   }
 
   /** Waits for the peer's preamble, no longer than `timeoutMs`. */
   async readPreamble(timeoutMs: number = TIMEOUTS.handshakeMs): Promise<void> {
     if (this.#preambleSeen) return;
-    const timer = setTimeout(() => {
+    const timer = !Number.isFinite(timeoutMs) ? undefined : setTimeout(() => {
       this.destroy(new TimeoutError('no Ferry greeting in time'));
     }, timeoutMs);
     try {
@@ -162,7 +176,26 @@ export class Connection {
    * Reads the next message, which must be of `type`; PINGs are skipped, an ERROR frame
    * becomes a PeerError, and anything else is ERR_UNEXPECTED_FRAME.
    */
-  async expect<T extends MessageType>(type: T): Promise<MessageOf<T>> {
+  async expect<T extends MessageType>(type: T, deadlineMs?: number): Promise<MessageOf<T>> {
+    const timer =
+      deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => this.destroy(new TimeoutError(`no ${FRAME_TYPE_NAMES.get(type)} in time`)), deadlineMs);
+    try {
+      return await this.#expect(type);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Tells the peer why the connection ends (an ERROR frame, bounded in size), then closes. */
+  async sendErrorAndClose(error: FerryError): Promise<void> {
+    const message = truncateUtf8(error.message, LIMITS.maxErrorMessageBytes);
+    await this.send(FrameType.ERROR, { code: error.code, message }).catch(() => {});
+    await this.close(1_000).catch(() => {});
+  }
+
+  async #expect<T extends MessageType>(type: T): Promise<MessageOf<T>> {
     for (;;) {
       const incoming = await this.read();
       if (incoming === null) throw new ConnectionClosedError('the peer closed the connection');
@@ -229,12 +262,7 @@ export class Connection {
     if (this.#discarding) return true;
     if (this.#stopped) return false;
     this.#onData(chunk);
-    if (this.#stopped) return false;
-    if (this.#slabs?.low) {
-      this.#waitingForSlabs = true;
-      return false;
-    }
-    return true;
+    return !this.#stopped && !this.#readPaused;
   }
 
   #onData(chunk: Uint8Array): void {
@@ -249,12 +277,12 @@ export class Connection {
     this.#armFrameTimer();
     const slabs = this.#slabs;
     for (const event of events) {
+      if (event.kind !== 'frame' || event.type !== FrameType.PING || this.#pingIsProgress) {
+        this.#lastProgress = performance.now();
+      }
       if (event.kind === 'data') {
         if (slabs) slabs.append(event.bytes, this.#emitData);
-        else {
-          this.#queue.push(event);
-          this.#queuedBytes += event.bytes.byteLength;
-        }
+        else this.#emitData(event.bytes, undefined);
         continue;
       }
       slabs?.flush(this.#emitData);
@@ -267,9 +295,65 @@ export class Connection {
       }
     }
     slabs?.flush(this.#emitData);
-    // Backpressure: stop reading the socket while the caller has enough to chew on.
-    if (!slabs && this.#queuedBytes >= QUEUE_HIGH_BYTES) this.socket.pause();
+    // Backpressure: stop reading the socket while the caller has enough to chew on, counting
+    // control frames too, so a flood of PINGs or OFFERs cannot fill memory either.
+    const full =
+      this.#queue.length >= MAX_QUEUED_ITEMS || this.#queuedBytes >= QUEUE_HIGH_BYTES || Boolean(slabs?.low);
+    if (full && !this.#readPaused) {
+      this.#readPaused = true;
+      this.socket.pause();
+      // While we hold the peer back, its frame is not late: the deadline restarts on resume.
+      this.#clearFrameTimer();
+    }
     this.#wake();
+  }
+
+  #maybeResume(): void {
+    if (!this.#readPaused || this.#stopped) return;
+    const roomy =
+      this.#queue.length < MAX_QUEUED_ITEMS / 2 && this.#queuedBytes < QUEUE_LOW_BYTES && !this.#slabs?.low;
+    if (!roomy) return;
+    this.#readPaused = false;
+    // For an `onread` socket too, resume() starts reading again.
+    this.socket.resume();
+  }
+
+  /** Ends the connection if nothing counted as progress arrived for `idleMs` (monotonic clock). */
+  #armIdle(ms: number): void {
+    this.#idleTimer = setTimeout(() => {
+      const quiet = performance.now() - this.#lastProgress;
+      if (this.#idleSuspended > 0 || quiet < this.#idleMs) {
+        this.#armIdle(this.#idleSuspended > 0 ? this.#idleMs : this.#idleMs - quiet);
+        return;
+      }
+      this.destroy(new TimeoutError('the peer went silent'));
+    }, ms);
+  }
+
+  /**
+   * Waits for local work (the user deciding, the disk syncing) while keeping the link alive:
+   * PINGs go out every `keepaliveMs`, our idle timeout is suspended, and the wait ends with
+   * an error if the connection closes meanwhile.
+   */
+  async whileBusy<T>(work: Promise<T>): Promise<T> {
+    this.#idleSuspended++;
+    const pinger = setInterval(() => {
+      this.ping().catch(() => {});
+    }, TIMEOUTS.keepaliveMs);
+    let onClose: (() => void) | undefined;
+    const closed = new Promise<never>((_, reject) => {
+      onClose = () => reject(this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the peer went away'));
+      this.socket.once('close', onClose);
+    });
+    try {
+      if (this.#closed) throw new ConnectionClosedError('the peer went away');
+      return await Promise.race([work, closed]);
+    } finally {
+      clearInterval(pinger);
+      if (onClose) this.socket.off('close', onClose);
+      this.#idleSuspended--;
+      this.#lastProgress = performance.now();
+    }
   }
 
   /**
@@ -307,10 +391,8 @@ export class Connection {
     for (;;) {
       const event = this.#queue.shift();
       if (event) {
-        if (event.kind === 'data' && !this.#slabs) {
-          this.#queuedBytes -= event.bytes.byteLength;
-          if (this.#queuedBytes < QUEUE_LOW_BYTES && !this.#stopped && this.socket.isPaused()) this.socket.resume();
-        }
+        if (event.kind === 'data') this.#queuedBytes -= event.bytes.byteLength;
+        this.#maybeResume();
         return event;
       }
       if (this.#error) throw this.#explain(this.#error);
@@ -367,7 +449,10 @@ export class Connection {
   #drain(): Promise<void> {
     const socket = this.socket;
     return new Promise((resolve, reject) => {
+      // A peer that stops reading (a zero window) is cut off, however many PINGs it sends.
+      const stall = setTimeout(() => this.destroy(new TimeoutError('the peer stopped reading')), this.#idleMs);
       const done = (error?: Error) => {
+        clearTimeout(stall);
         socket.off('drain', onDrain);
         socket.off('close', onClose);
         if (error) reject(error);

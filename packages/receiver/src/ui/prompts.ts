@@ -7,14 +7,14 @@ export type Answer<T> = T | null;
 
 /** The questions a receiver may ask; injected so tests can answer them. */
 export interface Prompter {
-  chooseItems(offer: ValidatedOffer): Promise<Answer<number[]>>;
-  chooseFolder(defaultFolder: string): Promise<Answer<string>>;
+  chooseItems(offer: ValidatedOffer, signal?: AbortSignal): Promise<Answer<number[]>>;
+  chooseFolder(defaultFolder: string, signal?: AbortSignal): Promise<Answer<string>>;
 }
 
 /** Prompts on a terminal with @clack/prompts. */
 export function createTerminalPrompter(input: Readable, output: Writable): Prompter {
   return {
-    async chooseItems(offer) {
+    async chooseItems(offer, signal) {
       const answer = await multiselect({
         message: 'Which items do you want? (space toggles, enter accepts)',
         options: offer.items.map((item, index) => ({
@@ -29,16 +29,18 @@ export function createTerminalPrompter(input: Readable, output: Writable): Promp
         required: false,
         input,
         output,
+        signal,
       });
       return isCancel(answer) ? null : answer;
     },
-    async chooseFolder(defaultFolder) {
+    async chooseFolder(defaultFolder, signal) {
       const answer = await text({
         message: 'Save to which folder?',
         placeholder: defaultFolder,
         defaultValue: defaultFolder,
         input,
         output,
+        signal,
       });
       return isCancel(answer) ? null : answer;
     },
