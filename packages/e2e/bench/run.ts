@@ -168,7 +168,8 @@ async function freshDir(name: string): Promise<string> {
 }
 
 function mbps(bytes: number, ms: number): string {
-  return (bytes / 1e6 / (ms / 1000)).toFixed(0);
+  const rate = bytes / 1e6 / (ms / 1000);
+  return rate.toFixed(rate < 10 ? 1 : 0);
 }
 
 function mb(kb: number): string {

@@ -90,16 +90,13 @@ export class Destination {
    */
   async finalize(entry: ValidatedEntry, tempPath: string): Promise<string> {
     const parentComponents = entry.components.slice(0, -1);
-    const parent = await this.#ensureDir(parentComponents);
-    await this.#checkParentUnchanged(parentComponents);
+    const parent = await this.#checkedParent(parentComponents);
     const name = entry.components.at(-1)!;
     for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
-      const finalName = alternativeName(name, n);
       // `parent` is where the folders really are: a taken top-level name became `name (1)`.
-      const finalPath = parentComponents.length === 0 ? resolveInside(this.root, [finalName]) : path.join(parent, finalName);
+      const finalPath = path.join(parent, alternativeName(name, n));
       if (await claim(tempPath, finalPath)) {
         this.#temps.delete(tempPath);
-        if (parentComponents.length === 0) this.#topLevel.set(name, finalPath);
         return finalPath;
       }
     }
@@ -153,16 +150,23 @@ export class Destination {
     throw new DestinationError(ErrorCode.WRITE_FAILED, `no free name for the folder ${name}`);
   }
 
-  /** A folder of ours replaced by a symlink or another folder since we made it: refuse. */
-  async #checkParentUnchanged(components: readonly string[]): Promise<void> {
-    if (components.length === 0) return;
-    const dir = await this.#ensureDir(components);
-    const recorded = this.#createdDirs.get(dir);
-    const now = await fs.lstat(dir).catch(() => undefined);
-    const same = recorded && now?.isDirectory() && now.ino === recorded.ino && now.dev === recorded.dev;
-    if (!same) {
-      throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} was changed by something else during the transfer`);
+  /**
+   * The folder a file is about to be named in, after proving that it and every folder above it
+   * that this transfer created is still the very folder we made (same device and inode, not a
+   * symlink): a folder swapped by someone else since then is refused, never written through.
+   */
+  async #checkedParent(components: readonly string[]): Promise<string> {
+    const parent = await this.#ensureDir(components);
+    for (let depth = 1; depth <= components.length; depth++) {
+      const dir = await this.#ensureDir(components.slice(0, depth));
+      const recorded = this.#createdDirs.get(dir);
+      const now = await fs.lstat(dir).catch(() => undefined);
+      const same = recorded && now?.isDirectory() && now.ino === recorded.ino && now.dev === recorded.dev;
+      if (!same) {
+        throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} was changed by something else during the transfer`);
+      }
     }
+    return parent;
   }
 }
 
