@@ -63,6 +63,9 @@ export class Destination {
   /** Folders this transfer created, with their identity, in creation order. */
   #createdDirs = new Map<string, Stats>();
   #temps = new Set<string>();
+  /** Temporary names: random per transfer, then counted (O_EXCL still guards each one). */
+  #tempPrefix = randomBytes(6).toString('hex');
+  #tempCount = 0;
 
   constructor(root: string) {
     this.root = root;
@@ -78,7 +81,7 @@ export class Destination {
   /** Opens a temporary file beside where the entry will be saved. */
   async openTemp(entry: ValidatedEntry): Promise<{ handle: fs.FileHandle; tempPath: string }> {
     const parent = await this.#ensureDir(entry.components.slice(0, -1));
-    const tempPath = path.join(parent, `.ferry-${randomBytes(6).toString('hex')}.part`);
+    const tempPath = path.join(parent, `.ferry-${this.#tempPrefix}-${this.#tempCount++}.part`);
     const handle = await fs.open(tempPath, WRITE_FLAGS, FILE_MODE);
     this.#temps.add(tempPath);
     return { handle, tempPath };

@@ -180,8 +180,9 @@ function sourceOf(absolute: string, stats: Stats): FileSource {
 /**
  * Opens an offered file for reading, refusing a symlink swapped in since the scan (O_NOFOLLOW)
  * and any other file put in its place, even through a swapped parent folder (dev/inode).
+ * Returns the open file and its stats.
  */
-export async function openSource(source: FileSource): Promise<fs.FileHandle> {
+export async function openSource(source: FileSource): Promise<{ handle: fs.FileHandle; stats: Stats }> {
   const handle = await fs.open(source.absolute, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
   const stats = await handle.stat().catch(async (error: unknown) => {
     await handle.close();
@@ -191,5 +192,5 @@ export async function openSource(source: FileSource): Promise<fs.FileHandle> {
     await handle.close();
     throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was replaced since it was offered');
   }
-  return handle;
+  return { handle, stats };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import {
   DATA_CHUNK_BYTES,
@@ -122,12 +123,13 @@ async function sendFile(
   pool: BufferPool,
 ): Promise<void> {
   const { id, offset, source } = file;
-  let handle: Awaited<ReturnType<typeof openSource>> | undefined;
+  let handle: FileHandle | undefined;
   let started = false;
   let next: Promise<{ buffer: Buffer; bytesRead: number }> | undefined;
   try {
-    handle = await openSource(source);
-    const stats = await handle.stat();
+    const openedSource = await openSource(source);
+    handle = openedSource.handle;
+    const { stats } = openedSource;
     if (!stats.isFile() || stats.size !== source.size) {
       throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size since it was offered');
     }
@@ -234,9 +236,8 @@ class ReadAhead {
 
 /** Reads a whole (small) source file, checking it still has the size it was offered with. */
 async function readWhole(source: FileSource): Promise<Buffer> {
-  const handle = await openSource(source);
+  const { handle, stats } = await openSource(source);
   try {
-    const stats = await handle.stat();
     if (!stats.isFile() || stats.size !== source.size) {
       throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size since it was offered');
     }

@@ -196,7 +196,7 @@ describe('openSource', () => {
     await symlink(path.join(root, 'real.txt'), path.join(root, 'link.txt'));
     const offer = await scanOffer([path.join(root, 'link.txt')]);
     expect(offer.entries).toEqual([{ kind: 'file', path: 'link.txt', size: 5 }]);
-    const handle = await openSource(offer.sources.get(0)!);
+    const { handle } = await openSource(offer.sources.get(0)!);
     try {
       expect((await handle.readFile()).toString()).toBe('hello');
     } finally {
