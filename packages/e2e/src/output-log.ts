@@ -108,30 +108,8 @@ export class OutputLog {
 
   /** Waits for the process to end; rejects with all output if it does not within `timeoutMs`. */
   waitForExit(timeoutMs: number): Promise<ExitInfo> {
-    if (this.exit) return Promise.resolve(this.exit);
-    return new Promise<ExitInfo>((resolve, reject) => {
-      const waiter: Waiter = {
-        check: () => {
-          if (!this.exit) return false;
-          done();
-          resolve(this.exit);
-          return true;
-        },
-        fail: (reason) => {
-          done();
-          reject(new Error(this.report(`${reason} while waiting for the process to exit`)));
-        },
-      };
-      const timer = setTimeout(
-        () => waiter.fail(`timed out after ${timeoutMs / 1000} s`),
-        timeoutMs,
-      );
-      const done = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(waiter);
-      };
-      this.#waiters.add(waiter);
-    });
+    // markExited() re-checks every waiter before failing the rest, so this one resolves.
+    return this.waitFor('the process to exit', () => this.exit, timeoutMs);
   }
 
   /** A failure message with the whole captured output. */

@@ -85,7 +85,7 @@ type RawEntry = { kind: 'file'; path: string; size: number } | { kind: 'dir'; pa
 /**
  * Validates a whole offer before anything is written: every path, duplicates and collisions
  * under case folding and normalisation, files that are also folders, entry count and total
- * size. Throws UnsafeOfferError (or LimitError) for the first problem; accepts all or nothing.
+ * size. Throws UnsafeOfferError for the first problem; accepts all or nothing.
  */
 export function validateOffer(entries: readonly RawEntry[], limits: Limits = LIMITS): ValidatedOffer {
   if (entries.length > limits.maxEntries) {

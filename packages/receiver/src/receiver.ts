@@ -151,7 +151,9 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
 
 /** Preamble, HELLO, OFFER; failures before a valid preamble mean "not a Ferry sender". */
 async function handshake(connection: Connection, options: ReceiverOptions): Promise<Offer> {
+  // One deadline for the whole greeting: the sender's preamble, then its OFFER.
   const handshakeMs = options.handshakeMs ?? TIMEOUTS.handshakeMs;
+  const started = performance.now();
   try {
     await connection.readPreamble(handshakeMs);
   } catch (error) {
@@ -171,7 +173,7 @@ async function handshake(connection: Connection, options: ReceiverOptions): Prom
     name: truncateUtf8(options.name ?? localUserName(), LIMITS.maxNameBytes),
     features: [],
   });
-  return connection.expect(FrameType.OFFER, handshakeMs);
+  return connection.expect(FrameType.OFFER, Math.max(0, handshakeMs - (performance.now() - started)));
 }
 
 /** Entries of the chosen top-level items, in offer order. */

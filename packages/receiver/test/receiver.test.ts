@@ -40,6 +40,19 @@ async function outFolder(): Promise<{ base: string; out: string }> {
   return { base, out };
 }
 
+/**
+ * Runs `ferry-receive --yes` against a scripted sender into a fresh `out` folder, waits for the
+ * script, and checks the exit code and everything left in and beside `out` (as `listTree` shows it).
+ */
+async function receiveExpecting(sender: { address: string; done(): Promise<void> }, code: number, tree: string[]) {
+  const { base, out } = await outFolder();
+  const run = await runReceive(['--yes', '--out', out, sender.address]);
+  await sender.done();
+  expect(run.code).toBe(code);
+  expect(await listTree(base)).toEqual(tree);
+  return { run, out };
+}
+
 const TWO_FILES: OfferEntry[] = [
   { kind: 'file', path: 'a.txt', size: 1 },
   { kind: 'file', path: 'b.txt', size: 1 },
@@ -81,10 +94,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.data('123');
       peer.data('456');
     });
-    const { base, out } = await outFolder();
-    expect((await runReceive(['--yes', '--out', out, sender.address])).code).toBe(EXIT.failure);
-    await sender.done();
-    expect(await listTree(base)).toEqual(['out/']);
+    await receiveExpecting(sender, EXIT.failure, ['out/']);
   });
 
   it('C1: FILE_END after too few bytes: FILE_ACK ok:false ERR_SIZE_MISMATCH, file not saved, exit 1', async () => {
@@ -97,11 +107,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.send(FrameType.END, {});
       expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 0, failed: 1 });
     });
-    const { base, out } = await outFolder();
-    const run = await runReceive(['--yes', '--out', out, sender.address]);
-    await sender.done();
-    expect(run.code).toBe(EXIT.failure);
-    expect(await listTree(base)).toEqual(['out/']);
+    await receiveExpecting(sender, EXIT.failure, ['out/']);
   });
 
   it('C1/A6: the connection closing mid-file fails the transfer; no .part is left', async () => {
@@ -111,11 +117,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.data('abc');
       peer.socket.end();
     });
-    const { base, out } = await outFolder();
-    const run = await runReceive(['--yes', '--out', out, sender.address]);
-    await sender.done();
-    expect(run.code).toBe(EXIT.failure);
-    expect(await listTree(base)).toEqual(['out/']);
+    await receiveExpecting(sender, EXIT.failure, ['out/']);
   });
 
   it('C5: the right size with the wrong sha256: FILE_ACK ok:false ERR_DIGEST_MISMATCH, not saved, exit 1', async () => {
@@ -128,11 +130,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.send(FrameType.END, {});
       expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 0, failed: 1 });
     });
-    const { base, out } = await outFolder();
-    const run = await runReceive(['--yes', '--out', out, sender.address]);
-    await sender.done();
-    expect(run.code).toBe(EXIT.failure);
-    expect(await listTree(base)).toEqual(['out/']);
+    await receiveExpecting(sender, EXIT.failure, ['out/']);
   });
 
   it('C7: FILE_ABORT discards that file, acknowledges it with the abort code, and the next file is saved', async () => {
@@ -146,11 +144,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.send(FrameType.END, {});
       expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 1 });
     });
-    const { base, out } = await outFolder();
-    const run = await runReceive(['--yes', '--out', out, sender.address]);
-    await sender.done();
-    expect(run.code).toBe(EXIT.failure);
-    expect(await listTree(base)).toEqual(['out/', 'out/b.txt']);
+    await receiveExpecting(sender, EXIT.failure, ['out/', 'out/b.txt']);
   });
 
   it('C7: a file aborted after megabytes of data does not disturb the next, large file', async () => {
@@ -172,11 +166,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.send(FrameType.END, {});
       expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 1 });
     });
-    const { base, out } = await outFolder();
-    const run = await runReceive(['--yes', '--out', out, sender.address]);
-    await sender.done();
-    expect(run.code).toBe(EXIT.failure);
-    expect(await listTree(base)).toEqual(['out/', 'out/b.bin']);
+    const { out } = await receiveExpecting(sender, EXIT.failure, ['out/', 'out/b.bin']);
     expect((await readFile(path.join(out, 'b.bin'))).equals(big)).toBe(true);
   });
 
@@ -188,11 +178,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.send(FrameType.FILE_START, { id: 1, offset: 0, size: 1 });
       peer.data('too long');
     });
-    const { base, out } = await outFolder();
-    const run = await runReceive(['--yes', '--out', out, sender.address]);
-    await sender.done();
-    expect(run.code).toBe(EXIT.failure);
-    expect(await listTree(base)).toEqual(['out/', 'out/a.txt']);
+    await receiveExpecting(sender, EXIT.failure, ['out/', 'out/a.txt']);
   });
 
   it('C3: an offer larger than the free space is refused with ERROR ERR_NO_SPACE before any REQUEST', async () => {

@@ -13,10 +13,10 @@ const PLAIN_PROGRESS_EVERY_MS = 2_000;
 const TTY_PROGRESS_EVERY_MS = 100;
 const JSON_PROGRESS_EVERY_MS = 500;
 
-/** Renders a receiver's events for people or as JSON lines; returns the summary printer. */
 /** Prints the closing summary; `cancelled` when the user cancelled a prompt. */
 export type Summarise = (result: ReceiveResult, cancelled: boolean) => void;
 
+/** Renders a receiver's events for people or as JSON lines; returns the summary printer. */
 export function renderReceiver(receiver: Receiver, io: Io, json: boolean): Summarise {
   return json ? renderJson(receiver, io) : renderText(receiver, io);
 }
