@@ -6,8 +6,20 @@ export const MAGIC = Uint8Array.of(0x89, 0x46, 0x45, 0x52, 0x52, 0x59, 0x0d, 0x0
 /** The protocol version this implementation speaks. */
 export const PROTOCOL_VERSION = 1;
 
-/** Preamble: magic (8 bytes), version (u16 BE), flags (u16 BE, zero in version 1). */
+/** Preamble: magic (8 bytes), version (u16 BE), flags (u16 BE). */
 export const PREAMBLE_BYTES = 12;
+
+/**
+ * Preamble flags. Both sides must send the same flags, so neither can be talked into a weaker
+ * session than it asked for: a mismatch ends the connection before anything else is sent.
+ */
+export const PreambleFlag = {
+  /** TLS 1.3 and authentication follow the preamble (the default; clear only if both opt out). */
+  TLS: 0x0001,
+} as const;
+
+/** Every flag this version knows; a preamble with any other bit set is refused. */
+export const KNOWN_PREAMBLE_FLAGS = PreambleFlag.TLS;
 
 /** Frame header: type (u8) then payload length (u32 BE). */
 export const FRAME_HEADER_BYTES = 5;
@@ -29,7 +41,13 @@ export const FrameType = {
   DONE: 0x0a,
   PING: 0x0b,
   ERROR: 0x0c,
+  AUTH: 0x0d,
+  AUTH_REPLY: 0x0e,
+  AUTH_CONFIRM: 0x0f,
 } as const;
+
+/** Frame types allowed before authentication completes (besides ERROR); nothing else is. */
+export const AUTH_FRAME_TYPES: ReadonlySet<number> = new Set([FrameType.AUTH, FrameType.AUTH_REPLY, FrameType.AUTH_CONFIRM]);
 
 /** One of the frame type values. */
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
@@ -71,6 +89,8 @@ export const LIMITS = {
   maxNameBytes: 128,
   /** UTF-8 bytes of the human-readable text of an ERROR or FILE_ABORT frame. */
   maxErrorMessageBytes: 1024,
+  /** Payload of an AUTH, AUTH_REPLY or AUTH_CONFIRM frame: far more than their fixed-size fields need. */
+  maxAuthPayloadBytes: 512,
 } as const;
 
 /** The limits a peer's frames are checked against; tests and configuration may lower them. */
@@ -83,7 +103,10 @@ export const DATA_CHUNK_BYTES = 1 * MiB;
 export const TIMEOUTS = {
   /** Connecting, from the first SYN to an accepted TCP connection. */
   connectMs: 10_000,
-  /** From accepting a connection to a valid preamble and the first message. */
+  /**
+   * From accepting a connection to HELLO: preamble, TLS, authentication and the first message.
+   * No person is waited for inside it: the receiver asks for a pairing code before it connects.
+   */
   handshakeMs: 10_000,
   /** No bytes at all from the peer for this long ends the connection. */
   idleMs: 60_000,
@@ -91,6 +114,20 @@ export const TIMEOUTS = {
   frameMs: 60_000,
   /** How often a side that is waiting on its user sends PING to keep the link alive. */
   keepaliveMs: 15_000,
+} as const;
+
+/** Pairing: one-time codes, and what bounds guessing them and the work done for strangers. */
+export const PAIRING = {
+  /** Decimal digits in a pairing code (shown as two groups of four): 10^8 possible codes. */
+  codeDigits: 8,
+  /** Attempts one code allows; then it is retired and a new one is shown. */
+  attemptsPerCode: 3,
+  /** Codes retired after failed attempts before the sender stops pairing altogether. */
+  maxRetiredCodes: 5,
+  /** Connections at once that have not completed authentication and HELLO. */
+  maxPending: 8,
+  /** Of those, from one remote address. */
+  maxPendingPerHost: 4,
 } as const;
 
 /** Digest algorithm of FILE_END and FILE_ACK, and its length in bytes. */

@@ -23,6 +23,12 @@ export const ErrorCode = {
   CONNECTION_CLOSED: 'ERR_CONNECTION_CLOSED',
   CANCELLED: 'ERR_CANCELLED',
   INTERNAL: 'ERR_INTERNAL',
+  ENCRYPTION_MISMATCH: 'ERR_ENCRYPTION_MISMATCH',
+  TLS_FAILED: 'ERR_TLS_FAILED',
+  PAIRING_FAILED: 'ERR_PAIRING_FAILED',
+  PAIRING_UNAVAILABLE: 'ERR_PAIRING_UNAVAILABLE',
+  CODE_REQUIRED: 'ERR_CODE_REQUIRED',
+  KEY_CHANGED: 'ERR_KEY_CHANGED',
 } as const;
 
 /** One of Ferry's error codes. */
@@ -77,6 +83,14 @@ export class IntegrityError extends FerryError {
 /** The peer sent an ERROR frame; `code` is the peer's code. */
 export class PeerError extends FerryError {
   override name = 'PeerError';
+}
+
+/**
+ * Encryption or authentication failed: the modes did not match, TLS failed, the pairing code
+ * was wrong, or a remembered peer showed another key. Messages never contain the code.
+ */
+export class AuthError extends FerryError {
+  override name = 'AuthError';
 }
 
 /** A deadline passed. */

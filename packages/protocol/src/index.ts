@@ -1,4 +1,5 @@
 export {
+  AUTH_FRAME_TYPES,
   DATA_CHUNK_BYTES,
   DEFAULT_PORT,
   DIGEST,
@@ -8,11 +9,14 @@ export {
   LIMITS,
   type Limits,
   MAGIC,
+  PAIRING,
   PREAMBLE_BYTES,
+  PreambleFlag,
   PROTOCOL_VERSION,
   TIMEOUTS,
 } from './constants.ts';
 export {
+  AuthError,
   ConnectionClosedError,
   ErrorCode,
   FerryError,
@@ -29,6 +33,8 @@ export { concatFrame, encodeFrame, encodeFrameHeader, encodePreamble } from './f
 export { FrameDecoder, type FrameEvent, maxPayloadFor } from './frame/decoder.ts';
 export { decodeMessage, encodeMessage, isMessageType } from './messages/codec.ts';
 export {
+  type Auth,
+  type AuthReply,
   type Done,
   type ErrorMessage,
   type FileAbort,
@@ -70,3 +76,5 @@ export {
   type ProgressSnapshot,
 } from './progress.ts';
 export { type OutputStream, StatusLine, toJsonLine } from './terminal.ts';
+export { formatCode, generateCode, normalizeCode } from './pairing/code.ts';
+export { type PairingAttempt, PairingCodes, type PairingEvents } from './pairing/codes.ts';

@@ -3,13 +3,23 @@ import { type ReceiverConfig, ReceiverConfigSchema } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
 /** What the command line asks for: run, or print help or the version. */
-export type Command = { kind: 'run'; config: ReceiverConfig } | { kind: 'help' } | { kind: 'version' };
+export type Command =
+  | { kind: 'run'; config: ReceiverConfig }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'peers' }
+  | { kind: 'forget'; peer: string };
 
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-receive [options] <host>[:port]
 
 Connects to a ferry-send on another machine, shows what it offers, and saves exact,
 verified copies. The port defaults to 7878; write IPv6 addresses as [addr]:port.
+
+Transfers are encrypted (TLS 1.3). The first time, you are asked for the pairing code
+that ferry-send shows; it proves both sides are the machines you think. The code is
+never taken from the command line (other users could see it there): type it when
+asked, set FERRY_CODE, or pass --code-stdin and write it to stdin.
 
 Options:
   -o, --out <dir>       save into this folder (otherwise you are asked; the default
@@ -18,6 +28,13 @@ Options:
       --fsync           make each file durable on disk before it gets its final name
                         (slower; by default the operating system writes it back)
       --name <name>     name shown to the sender (default: your user name)
+      --code-stdin      read the pairing code from the first line of stdin
+      --remember        remember this sender after pairing, so next time needs no
+                        code (the sender must remember you too: ferry-send --remember)
+      --peers           list the remembered senders and exit
+      --forget <peer>   forget a remembered sender (name or key) and exit
+      --no-encryption   receive in clear, to measure raw speed; only works with a
+                        ferry-send that also says --no-encryption
       --timeout <s>     seconds to wait for the connection, and then for the
                         sender's greeting and offer (default 10)
       --json            print one JSON event per line instead of text
@@ -29,6 +46,10 @@ Options:
 
 /** Parses argv (without node and script) into a validated command; throws UsageError. */
 export function parseReceiverArgs(argv: readonly string[]): Command {
+  // Refused by name, and never echoed: the value may be the code itself (G9).
+  if (argv.some((arg) => /^--?(pairing-)?code(=|$)/.test(arg))) {
+    throw new UsageError('the pairing code is never taken from the command line, where other users can see it: type it when asked, set FERRY_CODE, or use --code-stdin');
+  }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -38,6 +59,8 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
+  if (values.peers) return { kind: 'peers' };
+  if (values.forget !== undefined) return { kind: 'forget', peer: values.forget };
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'name the sender: ferry-receive <host>[:port]' : 'give exactly one sender address');
   }
@@ -51,6 +74,9 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     logLevel: values['log-level'],
     name: values.name,
     connectTimeoutMs: timeout,
+    encryption: !values['no-encryption'],
+    remember: values.remember,
+    codeStdin: values['code-stdin'],
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -74,6 +100,11 @@ function parse(argv: readonly string[]) {
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       'log-level': { type: 'string' },
+      'code-stdin': { type: 'boolean' },
+      remember: { type: 'boolean' },
+      peers: { type: 'boolean' },
+      forget: { type: 'string' },
+      'no-encryption': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -10,12 +10,26 @@ const READ_BUFFER_BYTES = 1024 * 1024;
 /** A connected socket whose reads go to the function given to `setReader`. */
 export interface ConnectedSocket {
   readonly socket: net.Socket;
-  /** Where each read chunk goes; it is only valid during the call. Return false to pause. */
-  setReader(reader: (chunk: Uint8Array) => boolean): void;
+  /** With `onread`: where each read chunk goes; it is only valid during the call. Return false to pause. */
+  readonly setReader?: (reader: (chunk: Uint8Array) => boolean) => void;
 }
 
-/** Opens a TCP connection within `timeoutMs`; failures become a ConnectError with a reason. */
-export function connectTo(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<ConnectedSocket> {
+/** Options of {@link connectTo}. */
+export interface ConnectOptions {
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Read with `onread` into one reused buffer (for a connection in clear). A socket that TLS
+   * will take over must keep ordinary `data` events: TLS reads its handle itself.
+   */
+  readonly onread?: boolean;
+}
+
+/**
+ * Opens a TCP connection within `timeoutMs`; failures become a ConnectError with a reason.
+ * Only an `onread` connection has `setReader`; otherwise read the socket's `data` events.
+ */
+export function connectTo(host: string, port: number, timeoutMs: number, options: ConnectOptions = {}): Promise<ConnectedSocket> {
+  const { signal } = options;
   return new Promise((resolve, reject) => {
     let reader: ((chunk: Uint8Array) => boolean) | undefined;
     const early: Buffer[] = [];
@@ -23,15 +37,19 @@ export function connectTo(host: string, port: number, timeoutMs: number, signal?
       host,
       port,
       noDelay: true,
-      onread: {
-        buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
-        callback: (bytes: number, buffer: Uint8Array) => {
-          const chunk = buffer.subarray(0, bytes);
-          if (reader) return reader(chunk);
-          early.push(Buffer.from(chunk));
-          return true;
-        },
-      },
+      ...(options.onread
+        ? {
+            onread: {
+              buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
+              callback: (bytes: number, buffer: Uint8Array) => {
+                const chunk = buffer.subarray(0, bytes);
+                if (reader) return reader(chunk);
+                early.push(Buffer.from(chunk));
+                return true;
+              },
+            },
+          }
+        : {}),
     });
     const setReader = (next: (chunk: Uint8Array) => boolean) => {
       reader = next;
@@ -46,7 +64,7 @@ export function connectTo(host: string, port: number, timeoutMs: number, signal?
       if (error) {
         socket.destroy();
         reject(error);
-      } else resolve({ socket, setReader });
+      } else resolve(options.onread ? { socket, setReader } : { socket });
     };
     const onConnect = () => finish();
     const onError = (error: NodeJS.ErrnoException) => finish(explain(error, where));

@@ -2,13 +2,21 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { ErrorCode, escapeForDisplay, FerryError, toJsonLine, UnsafeOfferError } from '@ferry/protocol';
+import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, toJsonLine, UnsafeOfferError } from '@ferry/protocol';
+import {
+  configDir,
+  IdentityError,
+  loadOrCreateIdentity,
+  runPeersCommand,
+  TrustStore,
+  TrustStoreError,
+} from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
 import { ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
 import type { Io } from './io.ts';
 import { createLogger } from './logger.ts';
-import { createReceiver, type Decision } from './receiver.ts';
+import { createReceiver, type Decision, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
 import { renderReceiver } from './ui/render.ts';
 
@@ -46,9 +54,11 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       io.stdout.write(`ferry-receive ${options.version ?? '0.1.0'}\n`);
       return EXIT.ok;
     }
+    const dir = configDir(io.env);
+    if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'sender');
     const { config } = command;
     json = config.json;
-    const interactive = Boolean(io.stdin.isTTY) && !json;
+    const interactive = Boolean(io.stdin.isTTY) && !json && !config.codeStdin;
     if (!config.yes && !interactive) {
       throw new UsageError(
         json
@@ -70,7 +80,18 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       if (outDir === null) return null;
       return { items, outDir: expandHome(outDir) };
     };
+    const security: ReceiverSecurity = config.encryption
+      ? {
+          encryption: true,
+          identity: await loadOrCreateIdentity(dir),
+          trust: await TrustStore.open(dir),
+          code: await codeGivenUpFront(config.codeStdin, io),
+          askCode: interactive ? (prompts) => prompter.askCode(prompts) : undefined,
+          remember: config.remember,
+        }
+      : { encryption: false };
     const receiver = createReceiver({
+      security,
       host: config.address.host,
       port: config.address.port,
       name: config.name,
@@ -91,6 +112,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     if (signal.aborted || (error instanceof FerryError && error.code === ErrorCode.CANCELLED)) {
       return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'interrupted; no partial file was kept');
     }
+    if (error instanceof IdentityError || error instanceof TrustStoreError) return fail(EXIT.failure, 'ERR_CONFIG', escapeForDisplay(error.message));
+    if (error instanceof AuthError) return fail(EXIT.failure, error.code, escapeForDisplay(error.message), authHint(error));
     if (error instanceof ConnectError || error instanceof NotFerryError || error instanceof DestinationError) {
       return fail(EXIT.failure, error.code, escapeForDisplay(error.message), hintFor(error));
     }
@@ -100,6 +123,45 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     }
     if (error instanceof FerryError) return fail(EXIT.failure, error.code, `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`);
     return fail(EXIT.failure, 'ERR_INTERNAL', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+  }
+}
+
+/**
+ * The code from FERRY_CODE or, with --code-stdin, the first line of stdin; undefined if
+ * neither. A malformed code is a usage error that never repeats what was given.
+ */
+async function codeGivenUpFront(fromStdin: boolean, io: ReceiverIo): Promise<string | undefined> {
+  const given = fromStdin ? await readFirstLine(io.stdin) : io.env.FERRY_CODE;
+  if (given === undefined || (!fromStdin && given === '')) return undefined;
+  const code = normalizeCode(given);
+  if (code === undefined) {
+    throw new UsageError(
+      `${fromStdin ? 'the first line of stdin' : 'FERRY_CODE'} is not a pairing code (8 digits, like 1234-5678)`,
+    );
+  }
+  return code;
+}
+
+/** The first line of a stream (at most 256 bytes are looked at), without its line ending. */
+async function readFirstLine(stream: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) {
+    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    if (/[\r\n]/.test(text) || text.length >= 256) break;
+  }
+  return text.split(/\r?\n/)[0]!.slice(0, 256);
+}
+
+function authHint(error: AuthError): string | undefined {
+  switch (error.code) {
+    case ErrorCode.PAIRING_FAILED:
+      return 'Check the pairing code ferry-send shows (it changes after it is used or after 3 wrong attempts) and try again.';
+    case ErrorCode.ENCRYPTION_MISMATCH:
+      return 'Both sides must agree: either both use --no-encryption, or neither does.';
+    case ErrorCode.KEY_CHANGED:
+      return 'Nothing was sent to that sender. See ferry-receive --peers.';
+    default:
+      return undefined;
   }
 }
 

@@ -1,4 +1,5 @@
 import {
+  AuthError,
   Emitter,
   ErrorCode,
   escapeForDisplay,
@@ -17,7 +18,20 @@ import {
   type ValidatedOffer,
   validateOffer,
 } from '@ferry/protocol';
-import { Connection, localUserName, peerError, unexpectedFrame } from '@ferry/protocol/node';
+import {
+  Connection,
+  Deadline,
+  derivePasswordScalar,
+  exchangePreamble,
+  type Identity,
+  localUserName,
+  peerError,
+  type Secured,
+  secureClient,
+  shortFingerprint,
+  type TrustStore,
+  unexpectedFrame,
+} from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { connectTo } from './connect.ts';
 import { checkFreeSpace, Destination, openDestination } from './destination.ts';
@@ -47,6 +61,11 @@ export interface FailedFile {
 
 /** Events a receiver emits; the UI renders them, `--json` prints them. */
 export interface ReceiverEvents extends Record<string, unknown> {
+  /** The sender wants a pairing code and none was given yet: the user is asked next. */
+  'code-needed': { fingerprint: string };
+  /** The link is secured: how the sender proved itself, and its key. */
+  secured: { encrypted: boolean; method: 'trusted' | 'code' | undefined; fingerprint: string | undefined };
+  remembered: { name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' };
   connected: { address: string };
   offer: { offer: ValidatedOffer; sender: Offer['sender'] };
   start: { outDir: string; files: number; bytes: number };
@@ -63,8 +82,24 @@ export interface ReceiveResult {
   readonly declined: boolean;
 }
 
+/** How the connection is secured: TLS with pairing by default; in clear only when asked for. */
+export type ReceiverSecurity =
+  | { readonly encryption: false }
+  | {
+      readonly encryption: true;
+      readonly identity: Identity;
+      readonly trust?: TrustStore | undefined;
+      /** The pairing code's digits, if the user gave them up front (environment or stdin). */
+      readonly code?: string | undefined;
+      /** Asks the user for the code when the sender wants one; null if nobody can answer. */
+      readonly askCode?: ((signal?: AbortSignal) => Promise<string | null>) | undefined;
+      /** Remember the sender after pairing with a code. */
+      readonly remember?: boolean;
+    };
+
 /** Options of {@link createReceiver}. */
 export interface ReceiverOptions {
+  readonly security: ReceiverSecurity;
   readonly host: string;
   readonly port: number;
   readonly name?: string;
@@ -92,16 +127,18 @@ export function createReceiver(options: ReceiverOptions): Receiver {
 
 async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>): Promise<ReceiveResult> {
   const logger = options.logger.child({ component: 'receiver' });
-  const { socket, setReader } = await connectTo(options.host, options.port, options.connectTimeoutMs ?? TIMEOUTS.connectMs, options.signal);
-  // The sender has no user to wait for: only its data, not its PINGs, keeps the link alive.
-  const connection = new Connection(socket, { externalReads: true, pingIsProgress: false });
-  setReader((chunk) => connection.feed(chunk));
+  const { connection, deadline, secured } = await open(options, events, logger);
   const onAbort = () => connection.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let destination: Destination | undefined;
   try {
-    const offerMessage = await handshake(connection, options);
+    const offerMessage = await handshake(connection, options, deadline);
+    deadline.clear();
     events.emit('connected', { address: connection.remote });
+    const security = options.security;
+    if (security.encryption && security.remember && security.trust && secured.peer?.method === 'code') {
+      await rememberSender(security.trust, offerMessage.sender, secured.peer.fingerprint, options.host, events, logger);
+    }
     const offer = validateOffer(offerMessage.entries);
     events.emit('offer', { offer, sender: offerMessage.sender });
     // The prompts stop if the sender goes away while the user is choosing.
@@ -132,6 +169,7 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     await connection.close();
     return { outDir, ...result, declined: false };
   } catch (error) {
+    deadline.clear();
     await destination?.cleanup();
     if (options.signal?.aborted) {
       connection.destroy();
@@ -149,31 +187,123 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
   }
 }
 
-/** Preamble, HELLO, OFFER; failures before a valid preamble mean "not a Ferry sender". */
-async function handshake(connection: Connection, options: ReceiverOptions): Promise<Offer> {
-  // One deadline for the whole greeting: the sender's preamble, then its OFFER.
-  const handshakeMs = options.handshakeMs ?? TIMEOUTS.handshakeMs;
-  const started = performance.now();
-  try {
-    await connection.readPreamble(handshakeMs);
-  } catch (error) {
-    const code = error instanceof FerryError ? error.code : ErrorCode.INTERNAL;
-    const detail =
-      code === ErrorCode.UNSUPPORTED_VERSION
-        ? (error as Error).message
-        : code === ErrorCode.TIMEOUT
-          ? 'it did not greet like one'
-          : code === ErrorCode.BAD_MAGIC
-            ? 'it answered with something else'
-            : 'it closed the connection without a greeting';
-    throw new NotFerryError(code, `that address is not a Ferry sender: ${detail}`, { cause: error });
+/**
+ * Connects and secures the link: preambles, then TLS and authentication unless both sides
+ * turned encryption off. When the sender wants a code the user has not given, the connection
+ * is closed while the user is asked (no stranger's connection waits on a person), and a second
+ * connection must show the same sender key.
+ */
+async function open(
+  options: ReceiverOptions,
+  events: Emitter<ReceiverEvents>,
+  logger: Logger,
+): Promise<{ connection: Connection; deadline: Deadline; secured: Secured }> {
+  const security = options.security;
+  let password = security.encryption && security.code !== undefined ? await derivePasswordScalar(security.code) : undefined;
+  let expectFingerprint: Uint8Array | undefined;
+  for (;;) {
+    const connected = await connectTo(options.host, options.port, options.connectTimeoutMs ?? TIMEOUTS.connectMs, {
+      signal: options.signal,
+      onread: !security.encryption,
+    });
+    // One deadline for the whole greeting: preamble, TLS, authentication, then the OFFER.
+    const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, connected.socket, 'the sender did not complete its greeting in time');
+    const onAbort = () => connected.socket.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const { leftover } = await exchangePreamble(connected, 'client', security.encryption, deadline).catch((error: unknown) => {
+        throw notFerry(error);
+      });
+      if (!security.encryption) {
+        // The sender has no user to wait for: only its data, not its PINGs, keeps the link alive.
+        const connection = new Connection(connected.socket, { externalReads: true, pingIsProgress: false, preambleDone: true });
+        // Defined: the socket was opened with `onread` because encryption is off.
+        connected.setReader!((chunk) => connection.feed(chunk));
+        if (leftover.byteLength > 0) connection.feed(leftover);
+        events.emit('secured', { encrypted: false, method: undefined, fingerprint: undefined });
+        return { connection, deadline, secured: { socket: connected.socket, encrypted: false, peer: undefined } };
+      }
+      const outcome = await secureClient(
+        connected.socket,
+        { identity: security.identity, trust: security.trust, host: options.host, password, expectFingerprint },
+        deadline,
+      );
+      if (outcome.kind === 'secured') {
+        const { secured } = outcome;
+        const connection = new Connection(secured.socket, { coalesce: true, pingIsProgress: false, preambleDone: true });
+        const fingerprint = secured.peer ? shortFingerprint(secured.peer.fingerprint) : undefined;
+        logger.info({ method: secured.peer?.method, key: fingerprint }, 'sender authenticated');
+        events.emit('secured', { encrypted: true, method: secured.peer?.method, fingerprint });
+        return { connection, deadline, secured };
+      }
+      deadline.clear();
+      if (password !== undefined) throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'the sender asked for a pairing code twice');
+      events.emit('code-needed', { fingerprint: shortFingerprint(outcome.fingerprint) });
+      const code = security.askCode ? await security.askCode(options.signal) : null;
+      if (options.signal?.aborted) throw new FerryError(ErrorCode.CANCELLED, 'interrupted');
+      if (code === null) {
+        throw new AuthError(
+          ErrorCode.CODE_REQUIRED,
+          'the sender needs its pairing code: set FERRY_CODE, or pass --code-stdin and write the code to stdin',
+        );
+      }
+      password = await derivePasswordScalar(code);
+      expectFingerprint = outcome.fingerprint;
+    } catch (error) {
+      deadline.clear();
+      connected.socket.destroy();
+      if (options.signal?.aborted) throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
+      throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
   }
+}
+
+/** A failure before a valid preamble means the address is not a Ferry sender. */
+function notFerry(error: unknown): unknown {
+  if (error instanceof AuthError || !(error instanceof FerryError)) return error;
+  const code = error.code;
+  const detail =
+    code === ErrorCode.UNSUPPORTED_VERSION
+      ? error.message
+      : code === ErrorCode.TIMEOUT
+        ? 'it did not greet like one'
+        : code === ErrorCode.BAD_MAGIC
+          ? 'it answered with something else'
+          : code === ErrorCode.CANCELLED
+            ? undefined
+            : 'it closed the connection without a greeting';
+  if (detail === undefined) return error;
+  return new NotFerryError(code, `that address is not a Ferry sender: ${detail}`, { cause: error });
+}
+
+/** HELLO, then the sender's OFFER, within what is left of the greeting's deadline. */
+async function handshake(connection: Connection, options: ReceiverOptions, deadline: Deadline): Promise<Offer> {
   await connection.send(FrameType.HELLO, {
     software: 'ferry-receive/0.1.0',
     name: truncateUtf8(options.name ?? localUserName(), LIMITS.maxNameBytes),
     features: [],
   });
-  return connection.expect(FrameType.OFFER, Math.max(0, handshakeMs - (performance.now() - started)));
+  return connection.expect(FrameType.OFFER, deadline.remaining);
+}
+
+/** Remembers a sender that paired with a code; a name taken by another key is left alone. */
+async function rememberSender(
+  trust: TrustStore,
+  sender: Offer['sender'],
+  fingerprint: Uint8Array,
+  host: string,
+  events: Emitter<ReceiverEvents>,
+  logger: Logger,
+): Promise<void> {
+  const name = `${sender.name}@${sender.host}`;
+  try {
+    const outcome = await trust.remember({ name, fingerprint, address: host });
+    events.emit('remembered', { name, fingerprint: shortFingerprint(fingerprint), result: outcome.kind });
+  } catch (error) {
+    logger.warn({ err: error }, 'could not remember the sender');
+  }
 }
 
 /** Entries of the chosen top-level items, in offer order. */

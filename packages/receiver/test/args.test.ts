@@ -27,12 +27,18 @@ describe('parseReceiverArgs', () => {
       json: false,
       logLevel: 'silent',
       connectTimeoutMs: 10_000,
+      encryption: true,
+      remember: false,
+      codeStdin: false,
     });
   });
 
   it('parses every long flag', () => {
     expect(
-      config(['--out', '/tmp/x', '--yes', '--fsync', '--name', 'Bob', '--timeout', '2.5', '--json', '--log-level', 'info', 'host:9000']),
+      config([
+        '--out', '/tmp/x', '--yes', '--fsync', '--name', 'Bob', '--timeout', '2.5', '--json', '--log-level', 'info',
+        '--remember', '--code-stdin', '--no-encryption', 'host:9000',
+      ]),
     ).toEqual({
       address: { host: 'host', port: 9000 },
       out: '/tmp/x',
@@ -42,8 +48,25 @@ describe('parseReceiverArgs', () => {
       connectTimeoutMs: 2500,
       json: true,
       logLevel: 'info',
+      encryption: false,
+      remember: true,
+      codeStdin: true,
     });
   });
+
+  it('reads --peers and --forget as commands of their own', () => {
+    expect(parseReceiverArgs(['--peers'])).toEqual({ kind: 'peers' });
+    expect(parseReceiverArgs(['--forget', 'alice@laptop'])).toEqual({ kind: 'forget', peer: 'alice@laptop' });
+  });
+
+  it.each([['--code', '12345678'], ['--code=12345678'], ['-code', '12345678'], ['--pairing-code=12345678']])(
+    'G9: refuses a pairing code on the command line (%s) without repeating it',
+    (...argv) => {
+      const error = usageErrorOf([...argv, 'host']);
+      expect(error.message).toContain('FERRY_CODE');
+      expect(error.message).not.toContain('12345678');
+    },
+  );
 
   it('parses the short flags', () => {
     expect(config(['-o', 'dl', '-y', 'h'])).toMatchObject({ out: 'dl', yes: true });
@@ -58,7 +81,10 @@ describe('parseReceiverArgs', () => {
   });
 
   it('lists every flag in the usage text', () => {
-    for (const flag of ['--out', '--yes', '--fsync', '--name', '--timeout', '--json', '--log-level', '--help', '--version']) {
+    for (const flag of [
+      '--out', '--yes', '--fsync', '--name', '--timeout', '--json', '--log-level', '--help', '--version',
+      '--code-stdin', '--remember', '--peers', '--forget', '--no-encryption',
+    ]) {
       expect(USAGE).toContain(flag);
     }
   });

@@ -108,16 +108,26 @@ export function jsonEvents(output: FakeOutput): ({ event: string } & Record<stri
 /** Runs the receiver's `main()` in-process with fake io; aborted after the test if still running. */
 export async function runReceive(
   argv: string[],
-  options: { prompter?: Prompter; stdinTTY?: boolean; defaultFolder?: string; stdout?: FakeOutput } = {},
+  options: {
+    prompter?: Prompter;
+    stdinTTY?: boolean;
+    defaultFolder?: string;
+    stdout?: FakeOutput;
+    env?: Record<string, string>;
+    /** Leave encryption on; by default the receiver runs in clear, as the scripted senders do. */
+    encrypted?: boolean;
+  } = {},
 ) {
+  // Identity and remembered peers go to a folder of this test, never the user's own.
+  const config = options.env?.FERRY_CONFIG_DIR ?? (await tempDir());
   const io = {
     stdin: Object.assign(Readable.from([]), { isTTY: options.stdinTTY ?? false }),
     stdout: options.stdout ?? new FakeOutput(),
     stderr: new FakeOutput(),
-    env: {},
+    env: { FERRY_CONFIG_DIR: config, ...options.env },
   };
   const controller = new AbortController();
-  const exit = main(argv, io, controller.signal, {
+  const exit = main(options.encrypted ? argv : ['--no-encryption', ...argv], io, controller.signal, {
     logger: silentLogger,
     ...(options.prompter ? { prompter: options.prompter } : {}),
     defaultFolder: options.defaultFolder ?? path.join(os.tmpdir(), 'ferry-test-no-default-folder'),
@@ -179,7 +189,7 @@ export async function sourceFiles(files: Record<string, string | Buffer>): Promi
 /** The real sender core offering `paths` on 127.0.0.1 port 0, stopped after the test. */
 export async function startRealSender(paths: string[]) {
   const offer = await scanOffer(paths);
-  const sender = createSender({ offer, host: '127.0.0.1', port: 0, name: 'real-sender', logger: silentLogger });
+  const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 'real-sender', logger: silentLogger });
   const log = new EventLog<SenderEvents>(sender, [
     'listening', 'connected', 'hello', 'request', 'file-sent', 'file-failed', 'session-complete', 'session-failed', 'refused',
   ]);

@@ -26,6 +26,7 @@ function sha256(content: string | Buffer): string {
 const NEVER_ASKED: Prompter = {
   chooseItems: () => Promise.reject(new Error('chooseItems must not be called')),
   chooseFolder: () => Promise.reject(new Error('chooseFolder must not be called')),
+  askCode: () => Promise.reject(new Error('askCode must not be called')),
 };
 
 describe('main (ferry-receive) usage', () => {
@@ -131,6 +132,7 @@ describe('main (ferry-receive) transfers from the real sender', () => {
         return [0];
       },
       chooseFolder: async () => out,
+      askCode: async () => null,
     };
     const run = await runReceive([address], { stdinTTY: true, prompter });
     expect(run.code).toBe(EXIT.ok);
@@ -143,7 +145,7 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     const files = await sourceFiles({ 'a.txt': 'alpha' });
     const { log, address } = await startRealSender(files);
     const out = await tempDir();
-    const prompter: Prompter = { chooseItems: async () => [], chooseFolder: async () => out };
+    const prompter: Prompter = { chooseItems: async () => [], chooseFolder: async () => out, askCode: async () => null };
     const run = await runReceive([address], { stdinTTY: true, prompter });
     expect(run.code).toBe(EXIT.failure);
     expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
@@ -155,7 +157,7 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     const files = await sourceFiles({ 'a.txt': 'alpha' });
     const { log, address } = await startRealSender(files);
     const out = await tempDir();
-    const prompter: Prompter = { chooseItems: async () => null, chooseFolder: async () => out };
+    const prompter: Prompter = { chooseItems: async () => null, chooseFolder: async () => out, askCode: async () => null };
     const run = await runReceive([address], { stdinTTY: true, prompter });
     expect(run.code).toBe(EXIT.interrupted);
     expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
@@ -166,7 +168,7 @@ describe('main (ferry-receive) transfers from the real sender', () => {
   it('treats a cancelled folder prompt as an interruption: ERR_DECLINED for the sender, exit 130', async () => {
     const files = await sourceFiles({ 'a.txt': 'alpha' });
     const { log, address } = await startRealSender(files);
-    const prompter: Prompter = { chooseItems: async () => [0], chooseFolder: async () => null };
+    const prompter: Prompter = { chooseItems: async () => [0], chooseFolder: async () => null, askCode: async () => null };
     const run = await runReceive([address], { stdinTTY: true, prompter });
     expect(run.code).toBe(EXIT.interrupted);
     expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');

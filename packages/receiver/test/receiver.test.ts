@@ -226,6 +226,7 @@ describe('receiver while the user decides', () => {
         return new Promise(() => {});
       },
       chooseFolder: async () => out,
+      askCode: async () => null,
     };
     const run = await runReceive([sender.address], { stdinTTY: true, prompter });
     await sender.done();
@@ -248,6 +249,7 @@ describe('receiver while the user decides', () => {
     const prompter: Prompter = {
       chooseItems: async (offer) => offer.items.map((_, index) => index),
       chooseFolder: () => Promise.reject(new Error('chooseFolder must not be called with --out')),
+      askCode: async () => null,
     };
     const run = await runReceive(['--out', out, sender.address], { stdinTTY: true, prompter });
     await sender.done();
@@ -263,7 +265,7 @@ describe('receiver against a hostile sender: frames out of place (A8, B21)', () 
       sendFile(peer, 1, 'b');
     });
     const { base, out } = await outFolder();
-    const prompter: Prompter = { chooseItems: async () => [0], chooseFolder: async () => out };
+    const prompter: Prompter = { chooseItems: async () => [0], chooseFolder: async () => out, askCode: async () => null };
     const run = await runReceive([sender.address], { stdinTTY: true, prompter });
     await sender.done();
     expect(run.code).toBe(EXIT.failure);
@@ -342,6 +344,7 @@ describe('receiver against something that is not a Ferry sender (A13, F8)', () =
     const server = await httpServer();
     const { out } = await outFolder();
     const receiver = createReceiver({
+      security: { encryption: false },
       host: '127.0.0.1',
       port: server.port,
       logger: silentLogger,
@@ -440,6 +443,7 @@ describe('receiver against a hostile offer (B)', () => {
         return [];
       },
       chooseFolder: async () => out,
+      askCode: async () => null,
     };
     const run = await runReceive([sender.address], { stdinTTY: true, prompter, stdout });
     await sender.done();

@@ -3,19 +3,32 @@ import { type SenderConfig, SenderConfigSchema } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
 /** What the command line asks for: run, or print help or the version. */
-export type Command = { kind: 'run'; config: SenderConfig } | { kind: 'help' } | { kind: 'version' };
+export type Command =
+  | { kind: 'run'; config: SenderConfig }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'peers' }
+  | { kind: 'forget'; peer: string };
 
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-send [options] <file|folder>...
 
 Offers files and folders to receivers on the same network. Run ferry-receive on the
-other machine with one of the addresses this prints.
+other machine with one of the addresses this prints, and give it the pairing code
+this prints. Transfers are encrypted (TLS 1.3); the code proves both sides are the
+machines you think, and works for one pairing.
 
 Options:
   -p, --port <n>        port to listen on (default 7878; 0 picks a free port)
       --host <address>  listen on this address only (default: all interfaces)
       --once            stop after the first receiver has taken its files
       --name <name>     name shown to receivers (default: your user name)
+      --remember        remember receivers that pair with the code, so they need no
+                        code next time (they must remember this sender too)
+      --peers           list the remembered receivers and exit
+      --forget <peer>   forget a remembered receiver (name or key) and exit
+      --no-encryption   send in clear with no pairing code, to measure raw speed;
+                        the receiver must also say --no-encryption
       --json            print one JSON event per line instead of text
       --log-level <l>   silent, fatal, error, warn, info, debug or trace (default silent);
                         logs go to stderr
@@ -34,6 +47,8 @@ export function parseSenderArgs(argv: readonly string[]): Command {
   const { values, positionals } = parsed;
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
+  if (values.peers) return { kind: 'peers' };
+  if (values.forget !== undefined) return { kind: 'forget', peer: values.forget };
   const result = SenderConfigSchema.safeParse({
     paths: positionals,
     host: values.host,
@@ -42,6 +57,8 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     json: values.json,
     logLevel: values['log-level'],
     name: values.name,
+    encryption: !values['no-encryption'],
+    remember: values.remember,
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -63,6 +80,10 @@ function parse(argv: readonly string[]) {
       name: { type: 'string' },
       json: { type: 'boolean' },
       'log-level': { type: 'string' },
+      remember: { type: 'boolean' },
+      peers: { type: 'boolean' },
+      forget: { type: 'string' },
+      'no-encryption': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -1,12 +1,21 @@
-import { escapeForDisplay, FerryError, toJsonLine } from '@ferry/protocol';
-import { localUserName } from '@ferry/protocol/node';
+import { escapeForDisplay, FerryError, PairingCodes, toJsonLine } from '@ferry/protocol';
+import {
+  configDir,
+  derivePasswordScalar,
+  IdentityError,
+  loadOrCreateIdentity,
+  localUserName,
+  runPeersCommand,
+  TrustStore,
+  TrustStoreError,
+} from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseSenderArgs, USAGE } from './args.ts';
 import { ListenError, UsageError } from './errors.ts';
 import type { Io } from './io.ts';
 import { createLogger } from './logger.ts';
 import { scanOffer } from './scan.ts';
-import { createSender } from './sender.ts';
+import { createSender, type SenderSecurity } from './sender.ts';
 import { renderSender } from './ui/render.ts';
 
 /** Exit codes shared by both apps. */
@@ -36,11 +45,23 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
       io.stdout.write(`ferry-send ${options.version ?? '0.1.0'}\n`);
       return EXIT.ok;
     }
+    const dir = configDir(io.env);
+    if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'receiver');
     const { config } = command;
     json = config.json;
     const logger = options.logger ?? createLogger(config.logLevel);
     const offer = await scanOffer(config.paths);
+    const security: SenderSecurity = config.encryption
+      ? {
+          encryption: true,
+          identity: await loadOrCreateIdentity(dir),
+          trust: await TrustStore.open(dir),
+          pairing: new PairingCodes(derivePasswordScalar),
+          remember: config.remember,
+        }
+      : { encryption: false };
     const sender = createSender({
+      security,
       offer,
       host: config.host,
       port: config.port,
@@ -70,6 +91,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
   } catch (error) {
     if (error instanceof UsageError) return fail(EXIT.usage, error.message, 'Run ferry-send --help for usage.');
     if (error instanceof ListenError) return fail(EXIT.failure, error.message, listenHint(error));
+    if (error instanceof IdentityError || error instanceof TrustStoreError) return fail(EXIT.failure, escapeForDisplay(error.message));
     if (error instanceof FerryError) return fail(EXIT.failure, escapeForDisplay(error.message));
     return fail(EXIT.failure, `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }

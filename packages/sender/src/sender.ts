@@ -1,7 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import { Emitter, escapeForDisplay, FerryError, shouldTellPeer, TIMEOUTS } from '@ferry/protocol';
-import { Connection } from '@ferry/protocol/node';
+import {
+  Emitter,
+  ErrorCode,
+  escapeForDisplay,
+  FerryError,
+  PAIRING,
+  type PairingCodes,
+  shouldTellPeer,
+  TIMEOUTS,
+} from '@ferry/protocol';
+import {
+  Connection,
+  Deadline,
+  exchangePreamble,
+  fingerprintHex,
+  type Identity,
+  type Secured,
+  secureServer,
+  shortFingerprint,
+  type TrustStore,
+} from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { type LanAddress, lanAddresses } from './addresses.ts';
 import { ListenError } from './errors.ts';
@@ -10,8 +29,14 @@ import { runSession } from './session.ts';
 
 /** Events a sender emits; the UI renders them, `--json` prints them. */
 export interface SenderEvents extends Record<string, unknown> {
-  listening: { port: number; host: string | undefined; addresses: LanAddress[] };
+  listening: { port: number; host: string | undefined; addresses: LanAddress[]; encryption: boolean; fingerprint: string | undefined };
+  /** A pairing code to show the user (never logged). */
+  code: { code: string; reason: 'first' | 'used' | 'retired'; failed: number };
+  'pairing-failed': { failed: number; limit: number };
+  'pairing-closed': { failed: number };
   connected: { client: number; peer: string };
+  authenticated: { client: number; peer: string; method: 'trusted' | 'code'; fingerprint: string };
+  remembered: { client: number; name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' };
   hello: { client: number; peer: string; name: string };
   request: { client: number; files: number; bytes: number };
   progress: { client: number; bytes: number };
@@ -22,8 +47,22 @@ export interface SenderEvents extends Record<string, unknown> {
   refused: { peer: string; reason: string };
 }
 
+/** How connections are secured: TLS with pairing by default; in clear only when asked for. */
+export type SenderSecurity =
+  | { readonly encryption: false }
+  | {
+      readonly encryption: true;
+      readonly identity: Identity;
+      readonly trust?: TrustStore | undefined;
+      /** One-time codes; without them only remembered receivers get in. */
+      readonly pairing?: PairingCodes | undefined;
+      /** Remember receivers that pair with a code, so they need none next time. */
+      readonly remember?: boolean;
+    };
+
 /** Options of {@link createSender}. */
 export interface SenderOptions {
+  readonly security: SenderSecurity;
   readonly offer: OfferSource;
   readonly host?: string | undefined;
   readonly port: number;
@@ -31,8 +70,10 @@ export interface SenderOptions {
   readonly logger: Logger;
   /** Stop after the first receiver that takes everything it asked for. */
   readonly once?: boolean;
-  /** Connections that have not yet sent HELLO, at most. */
+  /** Connections that have not yet authenticated and sent HELLO, at most. */
   readonly maxPending?: number;
+  /** Of those, from one remote address. */
+  readonly maxPendingPerHost?: number;
   /** Connections at once, at most. */
   readonly maxConnections?: number;
   readonly handshakeMs?: number;
@@ -56,9 +97,13 @@ export interface Sender extends Emitter<SenderEvents> {
 export function createSender(options: SenderOptions): Sender {
   const emitter = new Emitter<SenderEvents>();
   const logger = options.logger.child({ component: 'sender' });
-  const maxPending = options.maxPending ?? 16;
+  const maxPending = options.maxPending ?? PAIRING.maxPending;
+  const maxPendingPerHost = options.maxPendingPerHost ?? PAIRING.maxPendingPerHost;
+  const security = options.security;
   const session = randomBytes(16).toString('hex');
-  const connections = new Set<Connection>();
+  // Every accepted socket until it closes, authenticated or not, so close(true) reaches all.
+  const sockets = new Set<net.Socket>();
+  const pendingByHost = new Map<string, number>();
   let pending = 0;
   let nextClient = 1;
   let closing = false;
@@ -66,66 +111,129 @@ export function createSender(options: SenderOptions): Sender {
   const stopped = new Promise<void>((resolve) => {
     resolveStopped = resolve;
   });
+  if (security.encryption && security.pairing) {
+    const pairing = security.pairing;
+    pairing.on('code', (event) => emitter.emit('code', event));
+    pairing.on('attempt-failed', (event) => emitter.emit('pairing-failed', event));
+    pairing.on('closed', (event) => emitter.emit('pairing-closed', event));
+  }
 
   const server = net.createServer({ highWaterMark: 4 * 1024 * 1024, noDelay: true }, (socket) => {
     const peer = Connection.describeRemote(socket);
-    if (closing || pending >= maxPending) {
-      emitter.emit('refused', { peer, reason: closing ? 'stopping' : 'too many connections waiting to say hello' });
+    const host = socket.remoteAddress ?? '';
+    const fromHost = pendingByHost.get(host) ?? 0;
+    if (closing || pending >= maxPending || fromHost >= maxPendingPerHost) {
+      const reason = closing
+        ? 'stopping'
+        : pending >= maxPending
+          ? 'too many connections waiting to authenticate'
+          : 'too many connections from one address waiting to authenticate';
+      emitter.emit('refused', { peer, reason });
       socket.destroy();
       return;
     }
-    const client = nextClient++;
-    const connection = new Connection(socket, { idleMs: options.idleMs ?? TIMEOUTS.idleMs });
-    connections.add(connection);
     pending++;
-    let greeted = false;
+    pendingByHost.set(host, fromHost + 1);
+    let waiting = true;
+    const settle = () => {
+      if (!waiting) return;
+      waiting = false;
+      pending--;
+      const left = (pendingByHost.get(host) ?? 1) - 1;
+      if (left > 0) pendingByHost.set(host, left);
+      else pendingByHost.delete(host);
+    };
+    sockets.add(socket);
+    socket.once('close', () => {
+      settle();
+      sockets.delete(socket);
+      if (closing && sockets.size === 0) resolveStopped();
+    });
+    void serve(socket, nextClient++, peer, host, settle);
+  });
+
+  async function serve(socket: net.Socket, client: number, peer: string, host: string, settle: () => void): Promise<void> {
     const log = logger.child({ client, peer });
     const started = performance.now();
     emitter.emit('connected', { client, peer });
-    runSession({
-      connection,
-      offer: options.offer,
-      session,
-      name: options.name,
-      logger: log,
-      handshakeMs: options.handshakeMs,
-      hooks: {
-        onHello: (hello) => {
-          greeted = true;
-          pending--;
-          emitter.emit('hello', { client, peer, name: hello.name });
+    // One deadline from accept to HELLO: preamble, TLS, authentication and greeting (E1).
+    const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, socket, 'the receiver did not authenticate and greet in time');
+    let connection: Connection | undefined;
+    try {
+      await exchangePreamble({ socket }, 'server', security.encryption, deadline);
+      const secured: Secured = security.encryption
+        ? await secureServer(socket, security, deadline)
+        : { socket, encrypted: false, peer: undefined };
+      const authenticated = secured.peer;
+      if (authenticated) {
+        log.info({ method: authenticated.method, key: shortFingerprint(authenticated.fingerprint) }, 'receiver authenticated');
+        emitter.emit('authenticated', {
+          client,
+          peer,
+          method: authenticated.method,
+          fingerprint: shortFingerprint(authenticated.fingerprint),
+        });
+      }
+      connection = new Connection(secured.socket, { idleMs: options.idleMs ?? TIMEOUTS.idleMs, preambleDone: true });
+      const result = await runSession({
+        connection,
+        offer: options.offer,
+        session,
+        name: options.name,
+        logger: log,
+        handshakeMs: deadline.remaining,
+        hooks: {
+          onHello: (hello) => {
+            deadline.clear();
+            settle();
+            emitter.emit('hello', { client, peer, name: hello.name });
+            if (security.encryption && security.remember && security.trust && authenticated?.method === 'code') {
+              void rememberReceiver(security.trust, client, hello.name, authenticated.fingerprint, host, log);
+            }
+          },
+          onRequest: (files, bytes) => emitter.emit('request', { client, files, bytes }),
+          onBytes: (bytes) => emitter.emit('progress', { client, bytes }),
+          onFileAcked: (path, size, sha256) => emitter.emit('file-sent', { client, path, size, sha256 }),
+          onFileFailed: (path, code) => emitter.emit('file-failed', { client, path, code }),
         },
-        onRequest: (files, bytes) => emitter.emit('request', { client, files, bytes }),
-        onBytes: (bytes) => emitter.emit('progress', { client, bytes }),
-        onFileAcked: (path, size, sha256) => emitter.emit('file-sent', { client, path, size, sha256 }),
-        onFileFailed: (path, code) => emitter.emit('file-failed', { client, path, code }),
-      },
-    })
-      .then((result) => {
-        const ms = Math.round(performance.now() - started);
-        log.info({ ...result, ms }, 'session complete');
-        emitter.emit('session-complete', { client, peer, ...result, ms });
-        if (options.once && result.failed === 0) void close(false);
-      })
-      .catch((error: unknown) => {
-        const code = error instanceof FerryError ? error.code : 'ERR_INTERNAL';
-        const message = error instanceof Error ? error.message : String(error);
-        // The message may quote the peer: escaped, like everything shown or logged from it.
-        log.warn({ code, message: escapeForDisplay(message) }, 'session failed');
-        emitter.emit('session-failed', { client, peer, code, message });
-        // Tell the receiver why, if the link still works; then drop it.
-        if (shouldTellPeer(error) && connection.greeted && !connection.socket.destroyed) {
-          void connection.sendErrorAndClose(error);
-        } else {
-          connection.destroy();
-        }
-      })
-      .finally(() => {
-        if (!greeted) pending--;
-        connections.delete(connection);
-        if (closing && connections.size === 0) resolveStopped();
       });
-  });
+      const ms = Math.round(performance.now() - started);
+      log.info({ ...result, ms }, 'session complete');
+      emitter.emit('session-complete', { client, peer, ...result, ms });
+      if (options.once && result.failed === 0) void close(false);
+    } catch (error) {
+      const code = error instanceof FerryError ? error.code : 'ERR_INTERNAL';
+      const message = error instanceof Error ? error.message : String(error);
+      // The message may quote the peer: escaped, like everything shown or logged from it.
+      log.warn({ code, message: escapeForDisplay(message) }, 'session failed');
+      emitter.emit('session-failed', { client, peer, code, message });
+      // Tell the receiver why, if the link still works; then drop it. Before authentication
+      // the security layer has already said what it may.
+      if (connection && shouldTellPeer(error) && connection.greeted && !connection.socket.destroyed) {
+        void connection.sendErrorAndClose(error);
+      } else if (code === ErrorCode.ENCRYPTION_MISMATCH) {
+        // Our preamble went out, so the receiver can explain the mismatch too.
+        socket.end();
+        setTimeout(() => socket.destroy(), 1_000).unref();
+      } else {
+        connection?.destroy();
+        socket.destroy();
+      }
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  async function rememberReceiver(trust: TrustStore, client: number, name: string, fingerprint: Uint8Array, host: string, log: Logger) {
+    try {
+      const outcome = await trust.remember({ name, fingerprint, address: host });
+      const result = outcome.kind;
+      log.info({ result, key: shortFingerprint(fingerprint) }, 'receiver remembered');
+      emitter.emit('remembered', { client, name, fingerprint: shortFingerprint(fingerprint), result });
+    } catch (error) {
+      log.warn({ err: error, key: fingerprintHex(fingerprint).slice(0, 16) }, 'could not remember the receiver');
+    }
+  }
   server.maxConnections = options.maxConnections ?? 64;
 
   async function close(abort = false): Promise<void> {
@@ -134,8 +242,8 @@ export function createSender(options: SenderOptions): Sender {
       server.close();
       logger.info({ abort }, 'stopping');
     }
-    if (abort) for (const connection of connections) connection.destroy();
-    if (connections.size === 0) resolveStopped();
+    if (abort) for (const socket of sockets) socket.destroy();
+    if (sockets.size === 0) resolveStopped();
     await stopped;
   }
 
@@ -147,7 +255,14 @@ export function createSender(options: SenderOptions): Sender {
         server.off('error', onError);
         server.on('error', (error) => logger.error({ err: error }, 'server error'));
         const bound = server.address() as net.AddressInfo;
-        emitter.emit('listening', { port: bound.port, host: options.host, addresses: lanAddresses(options.host) });
+        emitter.emit('listening', {
+          port: bound.port,
+          host: options.host,
+          addresses: lanAddresses(options.host),
+          encryption: security.encryption,
+          fingerprint: security.encryption ? shortFingerprint(security.identity.fingerprint) : undefined,
+        });
+        if (security.encryption) security.pairing?.start();
         resolve();
       });
     });

@@ -16,19 +16,34 @@ describe('parseSenderArgs', () => {
   it('applies the defaults when only paths are given', () => {
     expect(parseSenderArgs(['a.txt'])).toEqual({
       kind: 'run',
-      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent' },
+      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false },
     });
   });
 
   it('parses every long flag', () => {
     const command = parseSenderArgs([
       '--port', '9000', '--host', '127.0.0.1', '--once', '--name', 'Alice',
-      '--json', '--log-level', 'debug', 'a.txt', 'folder',
+      '--json', '--log-level', 'debug', '--remember', '--no-encryption', 'a.txt', 'folder',
     ]);
     expect(command).toEqual({
       kind: 'run',
-      config: { paths: ['a.txt', 'folder'], host: '127.0.0.1', port: 9000, once: true, name: 'Alice', json: true, logLevel: 'debug' },
+      config: {
+        paths: ['a.txt', 'folder'],
+        host: '127.0.0.1',
+        port: 9000,
+        once: true,
+        name: 'Alice',
+        json: true,
+        logLevel: 'debug',
+        encryption: false,
+        remember: true,
+      },
     });
+  });
+
+  it('reads --peers and --forget as commands of their own', () => {
+    expect(parseSenderArgs(['--peers'])).toEqual({ kind: 'peers' });
+    expect(parseSenderArgs(['--forget', 'bob'])).toEqual({ kind: 'forget', peer: 'bob' });
   });
 
   it('parses the short port flag and port 0', () => {

@@ -89,8 +89,12 @@ export class FakeOutput {
 
 /** The io `main()` takes, with captured stdout and stderr. */
 export function fakeIo(options: { stdoutTTY?: boolean } = {}) {
-  return { stdout: new FakeOutput(options.stdoutTTY ?? false), stderr: new FakeOutput(), env: {} };
+  // Identity and remembered peers go to a folder of this test, never the user's own.
+  const config = path.join(os.tmpdir(), `ferry-test-config-${process.pid}-${++configs}`);
+  onCleanup('config folder', () => rm(config, { recursive: true, force: true }));
+  return { stdout: new FakeOutput(options.stdoutTTY ?? false), stderr: new FakeOutput(), env: { FERRY_CONFIG_DIR: config } };
 }
+let configs = 0;
 
 /** Parses `--json` output into event objects. */
 export function jsonEvents(output: FakeOutput): ({ event: string } & Record<string, unknown>)[] {

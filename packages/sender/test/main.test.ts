@@ -9,10 +9,10 @@ import { fakeIo, jsonEvents, onCleanup, runCleanup, silentLogger, tempDir, withi
 
 afterEach(runCleanup);
 
-/** Starts `main()` with a signal the test (or the cleanup) aborts. */
+/** Starts `main()` in clear (the receivers here are in clear) with a signal the test aborts. */
 function start(argv: string[], io = fakeIo()) {
   const controller = new AbortController();
-  const exit = main(argv, io, controller.signal, { logger: silentLogger, version: '9.9.9' });
+  const exit = main(['--no-encryption', ...argv], io, controller.signal, { logger: silentLogger, version: '9.9.9' });
   onCleanup('sender main', async () => {
     controller.abort();
     await exit.catch(() => {});
@@ -141,6 +141,7 @@ describe('main (ferry-send)', () => {
     const line = await run.io.stdout.waitForLine('the listening event', (l) => l.includes('"listening"'));
     const { port } = JSON.parse(line) as { port: number };
     const receiver = createReceiver({
+      security: { encryption: false },
       host: '127.0.0.1',
       port,
       logger: silentLogger,

@@ -36,7 +36,7 @@ async function startSender(files: Record<string, string | Buffer>, options: Part
     await writeFile(path.join(dir, name), content);
   }
   const offer = await scanOffer(paths);
-  const sender = createSender({ offer, host: '127.0.0.1', port: 0, name: 'test-sender', logger: silentLogger, ...options });
+  const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 'test-sender', logger: silentLogger, ...options });
   const log = new EventLog<SenderEvents>(sender, EVENTS);
   onCleanup('sender', () => sender.close(true));
   await within(sender.listen(), 'listen()');
@@ -48,6 +48,7 @@ async function startSender(files: Record<string, string | Buffer>, options: Part
 async function receiveAll(port: number) {
   const out = await tempDir();
   const receiver = createReceiver({
+    security: { encryption: false },
     host: '127.0.0.1',
     port,
     logger: silentLogger,
@@ -147,12 +148,12 @@ describe('createSender', () => {
     expect(log.all('hello')).toEqual([]);
   });
 
-  it('A13: sends a client that is not Ferry nothing but its own preamble (PROTOCOL.md §2: no ERROR frame)', async () => {
+  it('A13: sends a client that is not Ferry nothing at all (PROTOCOL.md §2: the sender answers only a valid preamble)', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
     const client = await rawClient(port);
     client.socket.write('GET / HTTP/1.1\r\n\r\n');
-    await log.waitFor('session-failed');
-    expect(Buffer.from(await client.allBytes()).toString('hex')).toBe(Buffer.from(encodePreamble()).toString('hex'));
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_BAD_MAGIC');
+    expect(Buffer.from(await client.allBytes()).toString('hex')).toBe('');
   });
 
   it('still serves a proper transfer after dropping a garbage client', async () => {
@@ -189,7 +190,7 @@ describe('createSender', () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'inside.txt'), 'x');
     const offer = await scanOffer([dir]);
-    const sender = createSender({ offer, host: '127.0.0.1', port: 0, name: 't', logger: silentLogger });
+    const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 't', logger: silentLogger });
     const log = new EventLog<SenderEvents>(sender, EVENTS);
     onCleanup('sender', () => sender.close(true));
     await sender.listen();
@@ -247,7 +248,7 @@ describe('createSender', () => {
 
   it('reports ERR_DECLINED when the receiver declines', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
-    const receiver = createReceiver({ host: '127.0.0.1', port, logger: silentLogger, decide: async () => null });
+    const receiver = createReceiver({ security: { encryption: false }, host: '127.0.0.1', port, logger: silentLogger, decide: async () => null });
     const result = await within(receiver.run(), 'the receiver');
     expect(result.declined).toBe(true);
     expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');

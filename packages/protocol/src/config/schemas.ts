@@ -28,6 +28,10 @@ export const SenderConfigSchema = z.strictObject({
   json: z.boolean().default(false),
   logLevel: LogLevelSchema.default('silent'),
   name: DisplayNameSchema.optional(),
+  /** TLS and pairing; off only with --no-encryption, which the receiver must also choose. */
+  encryption: z.boolean().default(true),
+  /** Remember receivers that pair with a code. */
+  remember: z.boolean().default(false),
 });
 
 /** Configuration of `ferry-send`. */
@@ -65,6 +69,11 @@ export const ReceiverConfigSchema = z.strictObject({
   logLevel: LogLevelSchema.default('silent'),
   name: DisplayNameSchema.optional(),
   connectTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  encryption: z.boolean().default(true),
+  /** Remember the sender after pairing with a code. */
+  remember: z.boolean().default(false),
+  /** Read the pairing code from the first line of stdin. */
+  codeStdin: z.boolean().default(false),
 });
 
 /** Configuration of `ferry-receive`. */

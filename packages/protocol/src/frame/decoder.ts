@@ -1,7 +1,9 @@
 import {
+  AUTH_FRAME_TYPES,
   FRAME_HEADER_BYTES,
   FRAME_TYPE_NAMES,
   FrameType,
+  KNOWN_PREAMBLE_FLAGS,
   LIMITS,
   type Limits,
   MAGIC,
@@ -30,6 +32,7 @@ export function maxPayloadFor(type: number, limits: Limits = LIMITS): number | u
   if (type === FrameType.OFFER) return limits.maxOfferPayloadBytes;
   if (type === FrameType.REQUEST) return limits.maxRequestPayloadBytes;
   if (type === FrameType.PING) return 0;
+  if (AUTH_FRAME_TYPES.has(type)) return limits.maxAuthPayloadBytes;
   return limits.maxControlPayloadBytes;
 }
 
@@ -143,8 +146,8 @@ export class FrameDecoder {
           `the peer speaks protocol version ${version}; this Ferry speaks ${PROTOCOL_VERSION}`,
         );
       }
-      if (flags !== 0) {
-        throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'reserved preamble flags are set');
+      if ((flags & ~KNOWN_PREAMBLE_FLAGS) !== 0) {
+        throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'unknown preamble flags are set');
       }
       events.push({ kind: 'preamble', version, flags });
     }

@@ -82,6 +82,33 @@ export const ErrorMessageSchema = z.strictObject({
   message: utf8Max(LIMITS.maxErrorMessageBytes),
 });
 
+/** A SPAKE2 share: a P-256 point, SEC1 uncompressed, in lowercase hex. */
+const spakeShare = z.string().regex(/^04[0-9a-f]{128}$/, 'a P-256 point in uncompressed hex');
+/** A SPAKE2 confirmation: an HMAC-SHA256 in lowercase hex. */
+const spakeConfirmation = z.string().regex(/^[0-9a-f]{64}$/, 'an HMAC-SHA256 in lowercase hex');
+
+/**
+ * AUTH, receiver to sender, first inside TLS: authenticate by a key both sides remember, or by
+ * the pairing code through SPAKE2 (the receiver's share).
+ */
+export const AuthSchema = z.discriminatedUnion('method', [
+  z.strictObject({ method: z.literal('trusted') }),
+  z.strictObject({ method: z.literal('code'), share: spakeShare }),
+]);
+
+/**
+ * AUTH_REPLY, sender to receiver: authenticated (`ok`); a code is needed (`code-needed`,
+ * nothing else is revealed); or the sender's SPAKE2 share with its confirmation.
+ */
+export const AuthReplySchema = z.discriminatedUnion('result', [
+  z.strictObject({ result: z.literal('ok') }),
+  z.strictObject({ result: z.literal('code-needed') }),
+  z.strictObject({ result: z.literal('share'), share: spakeShare, confirmation: spakeConfirmation }),
+]);
+
+/** AUTH_CONFIRM, receiver to sender: the receiver's SPAKE2 confirmation. */
+export const AuthConfirmSchema = z.strictObject({ confirmation: spakeConfirmation });
+
 /** The schema of each control frame type that carries a JSON payload. */
 export const MESSAGE_SCHEMAS = {
   [FrameType.HELLO]: HelloSchema,
@@ -94,6 +121,9 @@ export const MESSAGE_SCHEMAS = {
   [FrameType.END]: EndSchema,
   [FrameType.DONE]: DoneSchema,
   [FrameType.ERROR]: ErrorMessageSchema,
+  [FrameType.AUTH]: AuthSchema,
+  [FrameType.AUTH_REPLY]: AuthReplySchema,
+  [FrameType.AUTH_CONFIRM]: AuthConfirmSchema,
 } as const;
 
 /** Frame types whose payload is a JSON message. */
@@ -112,3 +142,5 @@ export type FileAbort = MessageOf<typeof FrameType.FILE_ABORT>;
 export type FileAck = MessageOf<typeof FrameType.FILE_ACK>;
 export type Done = MessageOf<typeof FrameType.DONE>;
 export type ErrorMessage = MessageOf<typeof FrameType.ERROR>;
+export type Auth = MessageOf<typeof FrameType.AUTH>;
+export type AuthReply = MessageOf<typeof FrameType.AUTH_REPLY>;

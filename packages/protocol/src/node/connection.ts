@@ -63,6 +63,16 @@ export interface ConnectionOptions {
    * link while its user decides or its disk syncs; a receiver expects the sender to send data.
    */
   readonly pingIsProgress?: boolean;
+  /**
+   * The preambles were already exchanged (see `exchangePreamble`), perhaps before TLS: the
+   * connection neither sends nor expects one.
+   */
+  readonly preambleDone?: boolean;
+  /**
+   * Gather DATA into pooled slabs even though the socket emits its own buffers: a TLS socket
+   * delivers 16 KiB records, and a file written 1 MiB at a time costs 64 times fewer writes.
+   */
+  readonly coalesce?: boolean;
 }
 
 /**
@@ -101,17 +111,16 @@ export class Connection {
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
     this.socket = socket;
-    this.#decoder = new FrameDecoder({ expectPreamble: true, limits: options.limits ?? LIMITS });
+    this.#decoder = new FrameDecoder({ expectPreamble: !options.preambleDone, limits: options.limits ?? LIMITS });
     this.#frameMs = options.frameMs ?? TIMEOUTS.frameMs;
     socket.on('error', (error) => {
       this.#error ??= error;
       this.#wake();
     });
-    if (options.externalReads) {
+    if (options.externalReads || options.coalesce) {
       this.#slabs = new SlabPool(SLAB_BYTES, MAX_SLABS, () => this.#maybeResume());
-    } else {
-      socket.on('data', this.#onDataBound);
     }
+    if (!options.externalReads) socket.on('data', this.#onDataBound);
     socket.on('end', () => this.#onEnd());
     socket.setNoDelay(true);
     this.#idleMs = options.idleMs ?? TIMEOUTS.idleMs;
@@ -123,7 +132,13 @@ export class Connection {
       this.#closed = true;
       this.#wake();
     });
-    this.#writeRaw(encodePreamble());
+    if (options.preambleDone) {
+      this.#preambleSeen = true;
+      // The preamble reader paused the socket; the listener above does not restart it.
+      if (!options.externalReads) socket.resume();
+    } else {
+      this.#writeRaw(encodePreamble());
+    }
   }
 
   /** Whether the peer's preamble arrived and was valid: only then may an ERROR frame be sent. */

@@ -1,3 +1,27 @@
 export { Connection, type ConnectionOptions, type Incoming, peerError, unexpectedFrame } from './connection.ts';
 export { localUserName } from './local-name.ts';
 export { resolveInside } from './paths.ts';
+export { configDir, ensureConfigDir } from './config-dir.ts';
+export {
+  fingerprintHex,
+  fingerprintOf,
+  type Identity,
+  IdentityError,
+  loadOrCreateIdentity,
+  peerFingerprint,
+  shortFingerprint,
+} from './identity.ts';
+export { type PeersCommand, runPeersCommand } from './peers-command.ts';
+export {
+  type ClientOutcome,
+  type ClientSecurity,
+  Deadline,
+  exchangePreamble,
+  type PreambleSource,
+  type Secured,
+  secureClient,
+  secureServer,
+  type ServerSecurity,
+} from './secure.ts';
+export { derivePasswordScalar, Spake2, Spake2Error } from './spake2.ts';
+export { type RememberResult, type TrustedPeer, TrustStore, TrustStoreError } from './trust.ts';

@@ -59,6 +59,8 @@ describe('SenderConfigSchema', () => {
       once: false,
       json: false,
       logLevel: 'silent',
+      encryption: true,
+      remember: false,
     });
     expect(SenderConfigSchema.safeParse({ paths: [] }).success).toBe(false);
     expect(SenderConfigSchema.safeParse({ paths: ['a'], extra: 1 }).success).toBe(false);

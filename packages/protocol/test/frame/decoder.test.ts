@@ -8,6 +8,7 @@ import { byteByByte, concat, decodeChunks, frame, header, preamble, thrown, utf8
 /** Small caps so boundary frames stay small. */
 const SMALL: Limits = {
   ...LIMITS,
+  maxAuthPayloadBytes: 12,
   maxControlPayloadBytes: 16,
   maxRequestPayloadBytes: 24,
   maxOfferPayloadBytes: 32,
@@ -33,6 +34,9 @@ function caps(limits: Limits): { name: string; type: number; cap: number }[] {
     { type: FrameType.OFFER, cap: limits.maxOfferPayloadBytes },
     { type: FrameType.DATA, cap: limits.maxDataPayloadBytes },
     { type: FrameType.PING, cap: 0 },
+    { type: FrameType.AUTH, cap: limits.maxAuthPayloadBytes },
+    { type: FrameType.AUTH_REPLY, cap: limits.maxAuthPayloadBytes },
+    { type: FrameType.AUTH_CONFIRM, cap: limits.maxAuthPayloadBytes },
   ].map((entry) => ({ ...entry, name: FRAME_TYPE_NAMES.get(entry.type)! }));
 }
 
@@ -49,7 +53,7 @@ describe('maxPayloadFor', () => {
   it('gives each known frame type its cap and unknown types none', () => {
     for (const { type, cap } of caps(LIMITS)) expect(maxPayloadFor(type)).toBe(cap);
     expect(maxPayloadFor(0x00)).toBeUndefined();
-    expect(maxPayloadFor(0x0d)).toBeUndefined();
+    expect(maxPayloadFor(0x10)).toBeUndefined();
     expect(maxPayloadFor(0xff)).toBeUndefined();
   });
 });
@@ -158,7 +162,12 @@ describe('FrameDecoder preamble', () => {
     expectCode(thrown(() => decoder.push(preamble(version))), ProtocolError, ErrorCode.UNSUPPORTED_VERSION);
   });
 
-  it.each(hexCases([1, 0x8000, 0xffff]))('A7: rejects reserved preamble flags 0x$hex', ({ value: flags }) => {
+  it('accepts the TLS flag, the only one this version knows', () => {
+    const events = new FrameDecoder({ expectPreamble: true }).push(preamble(1, 1));
+    expect(events).toEqual([{ kind: 'preamble', version: 1, flags: 1 }]);
+  });
+
+  it.each(hexCases([2, 3, 0x8000, 0xffff]))('A7: rejects unknown preamble flags 0x$hex', ({ value: flags }) => {
     const decoder = new FrameDecoder({ expectPreamble: true });
     expectCode(thrown(() => decoder.push(preamble(1, flags))), ProtocolError, ErrorCode.BAD_MESSAGE);
   });
@@ -174,7 +183,7 @@ describe('FrameDecoder preamble', () => {
 });
 
 describe('FrameDecoder hostile frames', () => {
-  it.each(hexCases([0x00, 0x0d, 0x7f, 0x80, 0xff]))('A7: rejects unknown frame type 0x$hex from its header alone', ({ value: type }) => {
+  it.each(hexCases([0x00, 0x10, 0x7f, 0x80, 0xff]))('A7: rejects unknown frame type 0x$hex from its header alone', ({ value: type }) => {
     expectCode(thrown(() => new FrameDecoder().push(header(type, 0))), ProtocolError, ErrorCode.UNKNOWN_FRAME_TYPE);
   });
 

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { isCancel, multiselect, text } from '@clack/prompts';
-import { escapeForDisplay as esc, formatBytes, type ValidatedOffer } from '@ferry/protocol';
+import { escapeForDisplay as esc, formatBytes, normalizeCode, type ValidatedOffer } from '@ferry/protocol';
 
 /** A prompt's answer, or `null` when the user cancelled (a value, not a throw). */
 export type Answer<T> = T | null;
@@ -9,6 +9,8 @@ export type Answer<T> = T | null;
 export interface Prompter {
   chooseItems(offer: ValidatedOffer, signal?: AbortSignal): Promise<Answer<number[]>>;
   chooseFolder(defaultFolder: string, signal?: AbortSignal): Promise<Answer<string>>;
+  /** The pairing code's digits. */
+  askCode(signal?: AbortSignal): Promise<Answer<string>>;
 }
 
 /** Prompts on a terminal with @clack/prompts. */
@@ -32,6 +34,17 @@ export function createTerminalPrompter(input: Readable, output: Writable): Promp
         signal,
       });
       return isCancel(answer) ? null : answer;
+    },
+    async askCode(signal) {
+      const answer = await text({
+        message: 'Pairing code shown by ferry-send:',
+        placeholder: '1234-5678',
+        validate: (value) => (normalizeCode(value ?? '') ? undefined : 'A pairing code is 8 digits, like 1234-5678.'),
+        input,
+        output,
+        signal,
+      });
+      return isCancel(answer) ? null : (normalizeCode(answer) ?? null);
     },
     async chooseFolder(defaultFolder, signal) {
       const answer = await text({

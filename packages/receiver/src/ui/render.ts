@@ -26,7 +26,27 @@ function renderText(receiver: Receiver, io: Io): Summarise {
   const tty = Boolean(io.stdout.isTTY);
   let meter: ProgressMeter | undefined;
   let shownAt = 0;
-  receiver.on('connected', ({ address }) => status.print(`Connected to ${address}.`));
+  let how = '';
+  receiver.on('code-needed', ({ fingerprint }) => {
+    status.print(`The sender (key ${fingerprint}) needs the pairing code it shows.`);
+  });
+  receiver.on('secured', ({ encrypted, method, fingerprint }) => {
+    if (!encrypted) {
+      status.print('WARNING: encryption is off (--no-encryption). Anyone on this network can read and alter');
+      status.print('this transfer, and nothing proves who the sender is.');
+      return;
+    }
+    how = method === 'trusted' ? ` (encrypted; remembered sender, key ${fingerprint})` : ` (encrypted; paired with the code, sender key ${fingerprint})`;
+  });
+  receiver.on('connected', ({ address }) => status.print(`Connected to ${address}${how}.`));
+  receiver.on('remembered', ({ name, fingerprint, result }) => {
+    if (result === 'conflict') {
+      status.print(`Did not remember "${esc(name)}" (key ${fingerprint}): another key is remembered under that name.`);
+      status.print(`  Run ferry-receive --forget "${esc(name)}" first if that sender really has a new key.`);
+    } else {
+      status.print(`Remembered "${esc(name)}" (key ${fingerprint}): no code is needed next time if it remembers you too.`);
+    }
+  });
   receiver.on('offer', ({ offer, sender }) => {
     const files = `${offer.fileCount} file${offer.fileCount === 1 ? '' : 's'}`;
     status.print(`${esc(sender.name)} on ${esc(sender.host)} offers ${files} (${formatBytes(offer.totalBytes)}):`);
@@ -74,6 +94,9 @@ function renderJson(receiver: Receiver, io: Io): Summarise {
   const print = (event: string, fields: object) => io.stdout.write(toJsonLine(event, fields));
   let total = 0;
   let shownAt = 0;
+  receiver.on('code-needed', (e) => print('code-needed', e));
+  receiver.on('secured', (e) => print('secured', e));
+  receiver.on('remembered', (e) => print('remembered', e));
   receiver.on('connected', (e) => print('connected', e));
   receiver.on('offer', ({ offer, sender }) =>
     print('offer', {

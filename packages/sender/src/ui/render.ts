@@ -25,13 +25,13 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   const out = io.stdout;
   const status = new StatusLine(out);
   const tty = Boolean(out.isTTY);
-  const clients = new Map<number, { peer: string; name: string; meter?: ProgressMeter; shownAt: number }>();
+  const clients = new Map<number, { peer: string; name: string; auth?: string; meter?: ProgressMeter; shownAt: number }>();
   const label = (client: number) => {
     const c = clients.get(client);
     return c ? `#${client} ${c.peer}${c.name ? ` (${esc(c.name)})` : ''}` : `#${client}`;
   };
 
-  sender.on('listening', ({ port, addresses }) => {
+  sender.on('listening', ({ port, addresses, encryption }) => {
     const items = new Set(offer.entries.map((e) => e.path.split('/')[0]));
     status.print(`Offering ${offer.fileCount} file${offer.fileCount === 1 ? '' : 's'} (${formatBytes(offer.totalBytes)}) in ${items.size} item${items.size === 1 ? '' : 's'}.`);
     for (const skipped of offer.skipped) status.print(`  skipped ${esc(skipped.path)}: ${skipped.reason}`);
@@ -42,7 +42,42 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
       status.print('On the other machine, run one of:');
       for (const a of addresses) status.print(`  ferry-receive ${formatHostPort(a.address, port)}${a.interface ? `    (${a.interface})` : ''}`);
     }
+    if (!encryption) {
+      status.print('WARNING: encryption is off (--no-encryption). Anyone on this network can read and alter');
+      status.print('these files in transit, and anyone who can reach this port can take them without a code.');
+    }
     status.print('Waiting for receivers. Press Ctrl-C to stop.');
+  });
+  let key = '';
+  sender.on('listening', ({ fingerprint }) => {
+    key = fingerprint ?? '';
+  });
+  sender.on('code', ({ code, reason, failed }) => {
+    const intro =
+      reason === 'first'
+        ? 'Pairing code'
+        : reason === 'used'
+          ? 'That code is used up. Next pairing code'
+          : `${failed} wrong attempt${failed === 1 ? '' : 's'}: that code no longer works. New pairing code`;
+    status.print(`${intro}: ${code}    (this sender's key: ${key})`);
+  });
+  sender.on('pairing-failed', ({ failed, limit }) => {
+    status.print(`A receiver gave a wrong pairing code (${failed} of ${limit} attempts with this code).`);
+  });
+  sender.on('pairing-closed', ({ failed }) => {
+    status.print(`${failed} wrong pairing attempts: pairing is off until ferry-send restarts. Remembered receivers can still connect.`);
+  });
+  sender.on('authenticated', ({ client, method, fingerprint }) => {
+    const c = clients.get(client);
+    if (c) c.auth = method === 'trusted' ? `remembered key ${fingerprint}` : `paired with the code, key ${fingerprint}`;
+  });
+  sender.on('remembered', ({ name, fingerprint, result }) => {
+    if (result === 'conflict') {
+      status.print(`Did not remember "${esc(name)}" (key ${fingerprint}): another key is remembered under that name.`);
+      status.print(`  Run ferry-send --forget "${esc(name)}" first if that receiver really has a new key.`);
+    } else {
+      status.print(`Remembered "${esc(name)}" (key ${fingerprint}): it needs no code next time.`);
+    }
   });
   sender.on('connected', ({ client, peer }) => {
     clients.set(client, { peer, name: '', shownAt: 0 });
@@ -50,7 +85,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   sender.on('hello', ({ client, name }) => {
     const c = clients.get(client);
     if (c) c.name = name;
-    status.print(`${label(client)} connected`);
+    status.print(`${label(client)} connected${c?.auth ? ` (${c.auth})` : ''}`);
   });
   sender.on('request', ({ client, files, bytes }) => {
     const c = clients.get(client);
@@ -84,7 +119,9 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     clients.delete(client);
   });
   sender.on('session-failed', ({ client, code, message }) => {
-    status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
+    // A receiver that hangs up before authenticating is usually asking its user for the code.
+    const quiet = code === 'ERR_CONNECTION_CLOSED' && !clients.get(client)?.name;
+    if (!quiet) status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
     clients.delete(client);
   });
   sender.on('refused', ({ peer, reason }) => {
@@ -108,7 +145,7 @@ function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
     t.shownAt = now;
     print('progress', { client, bytes: t.bytes });
   });
-  for (const event of ['connected', 'hello', 'request', 'file-sent', 'file-failed', 'session-complete', 'session-failed', 'refused'] as const) {
+  for (const event of ['code', 'pairing-failed', 'pairing-closed', 'authenticated', 'remembered', 'connected', 'hello', 'request', 'file-sent', 'file-failed', 'session-complete', 'session-failed', 'refused'] as const) {
     sender.on(event, (fields) => {
       if (event === 'session-complete' || event === 'session-failed') totals.delete((fields as { client: number }).client);
       print(event, fields as never);

@@ -1,0 +1,525 @@
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import {
+  AUTH_FRAME_TYPES,
+  FRAME_TYPE_NAMES,
+  FrameType,
+  LIMITS,
+  type Limits,
+  MAGIC,
+  PREAMBLE_BYTES,
+  PreambleFlag,
+  PROTOCOL_VERSION,
+} from '../constants.ts';
+import { AuthError, ConnectionClosedError, ErrorCode, FerryError, ProtocolError, TimeoutError } from '../errors.ts';
+import { FrameDecoder } from '../frame/decoder.ts';
+import { concatFrame, encodePreamble } from '../frame/encode.ts';
+import { decodeMessage, encodeMessage } from '../messages/codec.ts';
+import type { MessageOf } from '../messages/schemas.ts';
+import type { PairingCodes } from '../pairing/codes.ts';
+import { truncateUtf8 } from '../text.ts';
+import { peerError } from './connection.ts';
+import { fingerprintHex, type Identity, peerFingerprint } from './identity.ts';
+import { Spake2, Spake2Error } from './spake2.ts';
+import type { TrustStore } from './trust.ts';
+
+/** The TLS exporter label that binds a SPAKE2 exchange to one TLS session (RFC 8446 §7.5). */
+const EXPORTER_LABEL = 'EXPORTER-ferry-pairing-v1';
+
+/** Every frame before authentication is tiny: nothing larger is even buffered (G8, E1). */
+const PRE_AUTH_LIMITS: Limits = {
+  ...LIMITS,
+  maxControlPayloadBytes: 2048,
+  maxOfferPayloadBytes: 0,
+  maxRequestPayloadBytes: 0,
+  maxDataPayloadBytes: 0,
+};
+
+/**
+ * One deadline for a whole handshake. When it passes the socket is destroyed, so whatever the
+ * handshake is waiting for fails; `error` says why.
+ */
+export class Deadline {
+  readonly #timer: NodeJS.Timeout;
+  readonly #end: number;
+  #socket: Socket;
+  error: TimeoutError | undefined;
+
+  constructor(ms: number, socket: Socket, what: string) {
+    this.#end = performance.now() + ms;
+    this.#socket = socket;
+    this.#timer = setTimeout(() => {
+      this.error = new TimeoutError(what);
+      this.#socket.destroy(this.error);
+    }, ms);
+  }
+
+  /** From now on the deadline destroys `socket` (the TLS layer over the first one). */
+  track(socket: Socket): void {
+    this.#socket = socket;
+  }
+
+  /** Milliseconds left, at least zero. */
+  get remaining(): number {
+    return Math.max(0, this.#end - performance.now());
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/** Where the preamble's bytes come from: a socket's `data` events, or its `onread` chunks. */
+export interface PreambleSource {
+  readonly socket: Socket;
+  /** For an `onread` socket: routes its chunks to the given reader. */
+  readonly setReader?: (reader: (chunk: Uint8Array) => boolean) => void;
+}
+
+/** What the preamble exchange leaves behind: bytes the peer sent after its preamble. */
+export interface PreambleResult {
+  /** Anything already read past the preamble; for `onread` sources, feed it to the Connection. */
+  readonly leftover: Uint8Array;
+}
+
+/**
+ * Exchanges preambles (PROTOCOL.md §2): the client speaks first and the server answers only a
+ * valid preamble. Both must ask for the same mode: encryption is never dropped because the
+ * other side did not ask for it (G11). Bytes read past the preamble are kept: for a socket with
+ * `data` events they are put back with unshift, for an `onread` socket they are returned.
+ */
+export async function exchangePreamble(
+  source: PreambleSource,
+  role: 'client' | 'server',
+  encryption: boolean,
+  deadline: Deadline,
+): Promise<PreambleResult> {
+  const { socket } = source;
+  const ours = encryption ? PreambleFlag.TLS : 0;
+  if (role === 'client') socket.write(encodePreamble(PROTOCOL_VERSION, ours));
+  const { flags, leftover } = await readPreamble(source, deadline);
+  if (role === 'server') socket.write(encodePreamble(PROTOCOL_VERSION, ours));
+  if (flags !== ours) {
+    const peer = role === 'client' ? 'sender' : 'receiver';
+    const message = encryption
+      ? `the ${peer} has encryption turned off (--no-encryption); Ferry never falls back to an unencrypted transfer`
+      : `the ${peer} requires encryption, but this side was started with --no-encryption; leave it out to transfer encrypted`;
+    throw new AuthError(ErrorCode.ENCRYPTION_MISMATCH, message);
+  }
+  if (!source.setReader && leftover.byteLength > 0) socket.unshift(Buffer.from(leftover));
+  return { leftover: source.setReader ? leftover : new Uint8Array(0) };
+}
+
+function readPreamble(source: PreambleSource, deadline: Deadline): Promise<{ flags: number; leftover: Uint8Array }> {
+  const { socket } = source;
+  return new Promise((resolve, reject) => {
+    const bytes = new Uint8Array(PREAMBLE_BYTES);
+    let have = 0;
+    let settled = false;
+    const finish = (error: Error | undefined, result?: { flags: number; leftover: Uint8Array }) => {
+      if (settled) return;
+      settled = true;
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.off('error', onError);
+      if (error) reject(error);
+      else resolve(result!);
+    };
+    const onChunk = (chunk: Uint8Array): boolean => {
+      if (settled) return false;
+      const take = Math.min(PREAMBLE_BYTES - have, chunk.byteLength);
+      bytes.set(chunk.subarray(0, take), have);
+      // The magic is checked as its bytes arrive, so something that is not Ferry is refused at once.
+      for (let i = have; i < Math.min(have + take, MAGIC.byteLength); i++) {
+        if (bytes[i] !== MAGIC[i]) {
+          finish(new ProtocolError(ErrorCode.BAD_MAGIC, 'the peer did not open with the Ferry magic'));
+          return false;
+        }
+      }
+      have += take;
+      if (have < PREAMBLE_BYTES) return true;
+      const view = new DataView(bytes.buffer);
+      const version = view.getUint16(8);
+      const flags = view.getUint16(10);
+      if (version !== PROTOCOL_VERSION) {
+        finish(
+          new ProtocolError(ErrorCode.UNSUPPORTED_VERSION, `the peer speaks protocol version ${version}; this Ferry speaks ${PROTOCOL_VERSION}`),
+        );
+        return false;
+      }
+      if ((flags & ~PreambleFlag.TLS) !== 0) {
+        finish(new ProtocolError(ErrorCode.BAD_MESSAGE, 'unknown preamble flags are set'));
+        return false;
+      }
+      // Stop the flow here, so nothing more is read before the next layer takes the socket.
+      if (!source.setReader) socket.pause();
+      finish(undefined, { flags, leftover: Uint8Array.prototype.slice.call(chunk, take) });
+      // An `onread` socket keeps reading: its next chunks go to whoever calls setReader next.
+      return true;
+    };
+    const onData = (chunk: Buffer) => {
+      onChunk(chunk);
+    };
+    const onEnd = () =>
+      finish(deadline.error ?? new ProtocolError(ErrorCode.TRUNCATED, 'the connection closed before the Ferry greeting'));
+    const onError = (error: Error) => finish(deadline.error ?? closedError(error));
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+    socket.on('error', onError);
+    if (source.setReader) source.setReader(onChunk);
+    else socket.on('data', onData);
+  });
+}
+
+/** The outcome of securing a connection. */
+export interface Secured {
+  /** The socket the application protocol runs on: the TLS socket, or the TCP one in clear. */
+  readonly socket: Socket;
+  readonly encrypted: boolean;
+  /** The authenticated peer: its key's fingerprint and how it proved itself. */
+  readonly peer: { readonly fingerprint: Uint8Array; readonly method: 'trusted' | 'code' } | undefined;
+}
+
+/** The sender's side of security. */
+export interface ServerSecurity {
+  readonly identity: Identity;
+  /** Receivers remembered after an earlier pairing; they need no code. */
+  readonly trust?: TrustStore | undefined;
+  /** The one-time codes; without them only remembered receivers get in. */
+  readonly pairing?: PairingCodes | undefined;
+}
+
+/** The receiver's side of security. */
+export interface ClientSecurity {
+  readonly identity: Identity;
+  readonly trust?: TrustStore | undefined;
+  /** The host the user asked for: a remembered sender last seen there must show the same key. */
+  readonly host: string;
+  /** The SPAKE2 password scalar of the code the user gave, if any yet. */
+  readonly password?: bigint | undefined;
+  /** The key the sender showed on the connection before this one (the code was asked between). */
+  readonly expectFingerprint?: Uint8Array | undefined;
+}
+
+/** The receiver's outcome: secured, or the sender wants a code that the user has not given yet. */
+export type ClientOutcome =
+  | { readonly kind: 'secured'; readonly secured: Secured }
+  | { readonly kind: 'code-needed'; readonly fingerprint: Uint8Array };
+
+const contexts = new WeakMap<Identity, tls.SecureContext>();
+
+function contextFor(identity: Identity): tls.SecureContext {
+  let context = contexts.get(identity);
+  if (!context) {
+    context = tls.createSecureContext({ key: identity.key, cert: identity.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
+    contexts.set(identity, context);
+  }
+  return context;
+}
+
+/**
+ * The sender's side, after the preambles: TLS 1.3 with a client certificate, then AUTH. A
+ * remembered receiver is let in by its key; anyone else must run SPAKE2 with the current code,
+ * bound to this TLS session. Nothing of the application is sent before that succeeds.
+ */
+export async function secureServer(socket: Socket, security: ServerSecurity, deadline: Deadline): Promise<Secured> {
+  const secure = new tls.TLSSocket(socket, {
+    isServer: true,
+    secureContext: contextFor(security.identity),
+    requestCert: true,
+    // Peers have self-signed keys: they are checked below against remembered keys or the code (G6).
+    rejectUnauthorized: false,
+  });
+  deadline.track(secure);
+  await tlsReady(secure, 'secure', deadline);
+  const fingerprint = peerFingerprint(secure);
+  if (!fingerprint) throw new AuthError(ErrorCode.TLS_FAILED, 'the receiver presented no key');
+  const channel = new AuthChannel(secure, deadline);
+  try {
+    let auth = await channel.next(FrameType.AUTH);
+    if (auth.method === 'trusted') {
+      if (security.trust?.byFingerprint(fingerprint)) {
+        channel.send(FrameType.AUTH_REPLY, { result: 'ok' });
+        channel.detach();
+        return { socket: secure, encrypted: true, peer: { fingerprint, method: 'trusted' } };
+      }
+      // An unknown or forgotten key learns nothing but that a code is needed (G12).
+      channel.send(FrameType.AUTH_REPLY, { result: 'code-needed' });
+      auth = await channel.next(FrameType.AUTH);
+      if (auth.method !== 'code') throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'a second AUTH that is not a pairing attempt');
+    }
+    if (!security.pairing) {
+      throw new AuthError(ErrorCode.PAIRING_UNAVAILABLE, 'this sender accepts only receivers it remembers');
+    }
+    const attempt = await security.pairing.begin();
+    try {
+      const spake = Spake2.start('B', attempt.password, {
+        idA: fingerprint,
+        idB: security.identity.fingerprint,
+        aad: exporter(secure),
+      });
+      const keys = finishSpake(spake, auth.share);
+      attempt.shareSent();
+      channel.send(FrameType.AUTH_REPLY, { result: 'share', share: hex(spake.message), confirmation: hex(keys.confirmation) });
+      const confirm = await channel.next(FrameType.AUTH_CONFIRM);
+      if (!keys.verify(fromHex(confirm.confirmation))) {
+        throw new AuthError(ErrorCode.PAIRING_FAILED, 'wrong pairing code');
+      }
+      attempt.succeed();
+    } finally {
+      attempt.end();
+    }
+    channel.send(FrameType.AUTH_REPLY, { result: 'ok' });
+    channel.detach();
+    return { socket: secure, encrypted: true, peer: { fingerprint, method: 'code' } };
+  } catch (error) {
+    await channel.fail(error);
+    throw error;
+  }
+}
+
+/**
+ * The receiver's side, after the preambles: TLS 1.3 with our certificate, then AUTH. A sender
+ * whose key we remember is asked to let us in by key; a sender at an address where we
+ * remember another key is refused before anything is sent (G5); otherwise the code is used
+ * through SPAKE2, or, if we have none yet, we hang up so the user can be asked for it.
+ */
+export async function secureClient(socket: Socket, security: ClientSecurity, deadline: Deadline): Promise<ClientOutcome> {
+  const secure = tls.connect({
+    socket,
+    secureContext: contextFor(security.identity),
+    rejectUnauthorized: false,
+    // Identity is the key, checked below; names in certificates mean nothing here (G6, G7).
+    checkServerIdentity: () => undefined,
+    minVersion: 'TLSv1.3',
+  });
+  deadline.track(secure);
+  await tlsReady(secure, 'secureConnect', deadline);
+  const fingerprint = peerFingerprint(secure);
+  if (!fingerprint) throw new AuthError(ErrorCode.TLS_FAILED, 'the sender presented no key');
+  const channel = new AuthChannel(secure, deadline);
+  try {
+    const remembered = security.trust?.byFingerprint(fingerprint);
+    if (security.expectFingerprint && !equalBytes(security.expectFingerprint, fingerprint)) {
+      throw new AuthError(
+        ErrorCode.KEY_CHANGED,
+        'the sender showed a different key than a moment ago; someone may be intercepting the connection',
+      );
+    }
+    if (!remembered) {
+      const other = security.trust?.byAddress(security.host).find((peer) => peer.fingerprint !== fingerprintHex(fingerprint));
+      if (other) {
+        throw new AuthError(
+          ErrorCode.KEY_CHANGED,
+          `the sender at ${security.host} shows a different key than "${other.name}", which you paired with there. ` +
+            'Someone may be impersonating it; nothing was sent. If that machine was reinstalled, or this is another machine, ' +
+            `run ferry-receive --forget "${other.name}" and connect again to pair with a code`,
+        );
+      }
+    }
+    if (remembered) {
+      channel.send(FrameType.AUTH, { method: 'trusted' });
+      const reply = await channel.next(FrameType.AUTH_REPLY);
+      if (reply.result === 'ok') {
+        channel.detach();
+        return { kind: 'secured', secured: { socket: secure, encrypted: true, peer: { fingerprint, method: 'trusted' } } };
+      }
+      if (reply.result !== 'code-needed') throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'an AUTH_REPLY out of turn');
+    }
+    if (security.password === undefined) {
+      channel.detach();
+      secure.end();
+      return { kind: 'code-needed', fingerprint };
+    }
+    const spake = Spake2.start('A', security.password, {
+      idA: security.identity.fingerprint,
+      idB: fingerprint,
+      aad: exporter(secure),
+    });
+    channel.send(FrameType.AUTH, { method: 'code', share: hex(spake.message) });
+    const reply = await channel.next(FrameType.AUTH_REPLY);
+    if (reply.result !== 'share') throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'an AUTH_REPLY out of turn');
+    const keys = finishSpake(spake, reply.share);
+    if (!keys.verify(fromHex(reply.confirmation))) {
+      throw new AuthError(
+        ErrorCode.PAIRING_FAILED,
+        'wrong pairing code: the sender did not prove it knows it (or someone is intercepting the connection)',
+      );
+    }
+    channel.send(FrameType.AUTH_CONFIRM, { confirmation: hex(keys.confirmation) });
+    const done = await channel.next(FrameType.AUTH_REPLY);
+    if (done.result !== 'ok') throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'an AUTH_REPLY out of turn');
+    channel.detach();
+    return { kind: 'secured', secured: { socket: secure, encrypted: true, peer: { fingerprint, method: 'code' } } };
+  } catch (error) {
+    await channel.fail(error);
+    throw error;
+  }
+}
+
+function finishSpake(spake: Spake2, share: string) {
+  try {
+    return spake.finish(fromHex(share));
+  } catch (error) {
+    if (error instanceof Spake2Error) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'the pairing share is not a valid point');
+    throw error;
+  }
+}
+
+function exporter(socket: tls.TLSSocket): Uint8Array {
+  return socket.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.alloc(0));
+}
+
+/** Waits for the TLS handshake; its failures become AuthError(ERR_TLS_FAILED). */
+function tlsReady(socket: tls.TLSSocket, event: 'secure' | 'secureConnect', deadline: Deadline): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      socket.off(event, onReady);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = () => done();
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (deadline.error) return done(deadline.error);
+      const reason = error.code && error.code !== 'ECONNRESET' ? error.code : error.message;
+      done(new AuthError(ErrorCode.TLS_FAILED, `the TLS handshake failed (${reason})`, { cause: error }));
+    };
+    const onClose = () => done(deadline.error ?? new ConnectionClosedError('the peer closed the connection during the TLS handshake'));
+    socket.once(event, onReady);
+    socket.on('error', onError);
+    socket.once('close', onClose);
+  });
+}
+
+type AuthType = typeof FrameType.AUTH | typeof FrameType.AUTH_REPLY | typeof FrameType.AUTH_CONFIRM;
+
+/**
+ * Frames before authentication: only AUTH frames and ERROR, each at most a few hundred bytes,
+ * one at a time. A peer that sends anything else, or sends ahead, is refused (G8).
+ */
+class AuthChannel {
+  readonly #socket: tls.TLSSocket;
+  readonly #deadline: Deadline;
+  readonly #decoder = new FrameDecoder({ limits: PRE_AUTH_LIMITS });
+  #frames: { type: number; payload: Uint8Array }[] = [];
+  #error: Error | undefined;
+  #ended = false;
+  #waiter: (() => void) | undefined;
+  #onData = (chunk: Buffer) => {
+    try {
+      for (const event of this.#decoder.push(chunk)) {
+        if (event.kind === 'frame') this.#frames.push({ type: event.type, payload: event.payload });
+        else throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'unexpected DATA before authentication');
+      }
+    } catch (error) {
+      this.#error ??= error as Error;
+    }
+    this.#wake();
+  };
+  #onEnd = () => {
+    this.#ended = true;
+    this.#wake();
+  };
+  #onError = (error: Error) => {
+    this.#error ??= closedError(error);
+    this.#wake();
+  };
+
+  constructor(socket: tls.TLSSocket, deadline: Deadline) {
+    this.#socket = socket;
+    this.#deadline = deadline;
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onEnd);
+    socket.on('error', this.#onError);
+  }
+
+  send<T extends AuthType>(type: T, message: MessageOf<T>): void {
+    this.#socket.write(concatFrame(type, encodeMessage(type, message)));
+  }
+
+  /** The next frame, which must be of `type`; an ERROR becomes the peer's error. */
+  async next<T extends AuthType>(type: T): Promise<MessageOf<T>> {
+    for (;;) {
+      const frame = this.#frames.shift();
+      if (frame) {
+        if (frame.type === FrameType.ERROR) throw peerError(decodeMessage(FrameType.ERROR, frame.payload));
+        if (frame.type !== type) {
+          const name = FRAME_TYPE_NAMES.get(frame.type) ?? String(frame.type);
+          throw new ProtocolError(
+            ErrorCode.UNEXPECTED_FRAME,
+            AUTH_FRAME_TYPES.has(frame.type) ? `${name} out of turn` : `${name} before authentication`,
+          );
+        }
+        if (this.#frames.length > 0) throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'frames sent ahead of their turn');
+        return decodeMessage(type, frame.payload);
+      }
+      if (this.#deadline.error) throw this.#deadline.error;
+      if (this.#error) throw this.#error;
+      if (this.#ended) throw new ConnectionClosedError('the peer closed the connection during authentication');
+      await new Promise<void>((resolve) => {
+        this.#waiter = resolve;
+      });
+    }
+  }
+
+  /** Hands the socket on: stops reading; anything already received is out of turn. */
+  detach(): void {
+    this.#socket.off('data', this.#onData);
+    this.#socket.off('end', this.#onEnd);
+    this.#socket.off('close', this.#onEnd);
+    this.#socket.off('error', this.#onError);
+    this.#socket.pause();
+    if (this.#frames.length > 0 || this.#decoder.midFrame) {
+      throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'the peer sent data before authentication completed');
+    }
+  }
+
+  /** Explains a failure to the peer when that is useful and safe, then closes. */
+  async fail(error: unknown): Promise<void> {
+    this.#socket.off('data', this.#onData);
+    const tell =
+      error instanceof FerryError &&
+      !this.#socket.destroyed &&
+      error.name !== 'PeerError' &&
+      error.code !== ErrorCode.TIMEOUT &&
+      error.code !== ErrorCode.CONNECTION_CLOSED;
+    if (tell) {
+      // A refused key is explained here, not to the peer: it learns nothing about whom we expected.
+      const text = error.code === ErrorCode.KEY_CHANGED ? 'the receiver does not accept this key' : error.message;
+      const message = truncateUtf8(text, LIMITS.maxErrorMessageBytes);
+      await new Promise<void>((resolve) => {
+        this.#socket.end(concatFrame(FrameType.ERROR, encodeMessage(FrameType.ERROR, { code: error.code, message })), resolve);
+        setTimeout(resolve, 1_000).unref();
+      });
+    }
+    this.#socket.destroy();
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.();
+  }
+}
+
+function closedError(error: Error): FerryError {
+  if (error instanceof FerryError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  return new ConnectionClosedError(code === 'ECONNRESET' ? 'the peer reset the connection' : 'the connection failed', { cause: error });
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function fromHex(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'hex'));
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
+}

@@ -1,0 +1,125 @@
+import { PAIRING } from '../constants.ts';
+import { Emitter } from '../emitter.ts';
+import { AuthError, ErrorCode } from '../errors.ts';
+import { formatCode, generateCode } from './code.ts';
+
+/** Events of {@link PairingCodes}. The code itself only ever goes to the user's screen. */
+export interface PairingEvents extends Record<string, unknown> {
+  /** A code to show: the first one, the next after one was used, or one after a code was retired. */
+  code: { code: string; reason: 'first' | 'used' | 'retired'; failed: number };
+  /** A pairing attempt failed; `failed` of `limit` attempts of the current code are spent. */
+  'attempt-failed': { failed: number; limit: number };
+  /** Too many codes were retired: from now on only remembered peers are accepted. */
+  closed: { failed: number };
+}
+
+/** One attempt at pairing with the current code; settle it exactly once. */
+export interface PairingAttempt {
+  /** The SPAKE2 password scalar of the code. */
+  readonly password: bigint;
+  /** Our share went out: from now on, anything but success counts as a failed guess. */
+  shareSent(): void;
+  succeed(): void;
+  /** Ends the attempt; it counts as a failure only if our share went out. */
+  end(): void;
+}
+
+interface CurrentCode {
+  readonly code: string;
+  readonly password: Promise<bigint>;
+  started: number;
+  failed: number;
+  done: boolean;
+}
+
+/**
+ * The sender's one-time pairing codes. Each code allows `attemptsPerCode` SPAKE2 exchanges, in
+ * flight or finished, so an attacker gets at most that many online guesses per code (G2); a
+ * success uses the code up. A retired code is replaced and the user is told how many attempts
+ * failed; after `maxRetiredCodes` retirements pairing stops.
+ */
+export class PairingCodes extends Emitter<PairingEvents> {
+  #derive: (code: string) => Promise<bigint>;
+  #current: CurrentCode | undefined;
+  #retired = 0;
+  #totalFailed = 0;
+  #closed = false;
+
+  /** `derive` turns a code into its SPAKE2 password scalar (slow on purpose). */
+  constructor(derive: (code: string) => Promise<bigint>) {
+    super();
+    this.#derive = derive;
+  }
+
+  /** Creates the first code and announces it. */
+  start(): void {
+    this.#next('first');
+  }
+
+  /** Failed attempts so far, over all codes. */
+  get failedAttempts(): number {
+    return this.#totalFailed;
+  }
+
+  /**
+   * Reserves one attempt of the current code; throws AuthError(ERR_PAIRING_UNAVAILABLE) when
+   * pairing has stopped or every attempt of this code is already in flight.
+   */
+  async begin(): Promise<PairingAttempt> {
+    const current = this.#current;
+    if (this.#closed || !current) {
+      throw new AuthError(ErrorCode.PAIRING_UNAVAILABLE, 'this sender no longer accepts pairing codes (too many wrong attempts)');
+    }
+    if (current.started >= PAIRING.attemptsPerCode) {
+      throw new AuthError(ErrorCode.PAIRING_UNAVAILABLE, 'the sender is busy with other pairing attempts; try again in a moment');
+    }
+    current.started++;
+    let sent = false;
+    let settled = false;
+    const password = await current.password;
+    return {
+      password,
+      shareSent: () => {
+        sent = true;
+      },
+      succeed: () => {
+        if (settled) return;
+        settled = true;
+        if (current.done) return;
+        current.done = true;
+        this.#next('used');
+      },
+      end: () => {
+        if (settled) return;
+        settled = true;
+        if (!sent) {
+          current.started--;
+          return;
+        }
+        this.#totalFailed++;
+        current.failed++;
+        if (current.done) return;
+        this.emit('attempt-failed', { failed: current.failed, limit: PAIRING.attemptsPerCode });
+        if (current.failed >= PAIRING.attemptsPerCode) {
+          current.done = true;
+          this.#retired++;
+          if (this.#retired >= PAIRING.maxRetiredCodes) {
+            this.#closed = true;
+            this.#current = undefined;
+            this.emit('closed', { failed: this.#totalFailed });
+          } else {
+            this.#next('retired', current.failed);
+          }
+        }
+      },
+    };
+  }
+
+  #next(reason: PairingEvents['code']['reason'], failed = 0): void {
+    const code = generateCode();
+    const password = this.#derive(code);
+    password.catch(() => {}); // Observed by begin().
+    this.#current = { code, password, started: 0, failed: 0, done: false };
+    this.emit('code', { code: formatCode(code), reason, failed });
+  }
+}

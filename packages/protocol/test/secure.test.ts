@@ -1,0 +1,365 @@
+/**
+ * The security layer over real loopback sockets: preambles, TLS 1.3 with both sides' keys,
+ * pairing by SPAKE2 with one-time codes, remembered keys, and what happens to wrong codes,
+ * changed keys, mismatched modes and frames sent before authentication. Rows are named after
+ * HOSTILE-INPUTS.md (G1–G12, E1).
+ */
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameType, PAIRING, PreambleFlag } from '../src/constants.ts';
+import { AuthError, ErrorCode, FerryError } from '../src/errors.ts';
+import { concatFrame, encodePreamble } from '../src/frame/encode.ts';
+import { encodeMessage } from '../src/messages/codec.ts';
+import { normalizeCode } from '../src/pairing/code.ts';
+import { type PairingCodes, PairingCodes as Codes } from '../src/pairing/codes.ts';
+import { type Identity, loadOrCreateIdentity } from '../src/node/identity.ts';
+import { Deadline, exchangePreamble, type Secured, secureClient, secureServer } from '../src/node/secure.ts';
+import { derivePasswordScalar } from '../src/node/spake2.ts';
+import { TrustStore } from '../src/node/trust.ts';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-secure-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A machine: its identity and remembered peers, in a folder of its own. */
+async function machine(): Promise<{ identity: Identity; trust: TrustStore; dir: string }> {
+  const dir = await tempDir();
+  return { identity: await loadOrCreateIdentity(dir), trust: await TrustStore.open(dir), dir };
+}
+
+/** Sender codes whose current code the test can read. */
+function codes(): { pairing: PairingCodes; current: () => string; events: { event: string; payload: unknown }[] } {
+  const pairing = new Codes(derivePasswordScalar);
+  let code = '';
+  const events: { event: string; payload: unknown }[] = [];
+  pairing.on('code', (event) => {
+    code = normalizeCode(event.code)!;
+    events.push({ event: 'code', payload: event });
+  });
+  pairing.on('attempt-failed', (event) => events.push({ event: 'attempt-failed', payload: event }));
+  pairing.on('closed', (event) => events.push({ event: 'closed', payload: event }));
+  pairing.start();
+  return { pairing, current: () => code, events };
+}
+
+/** Bounded: a hung handshake fails the test instead of hanging it. */
+function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+type ServerResult = { secured: Secured } | { error: unknown };
+
+/** A listening server that runs the sender's side on every connection. */
+async function server(run: (socket: net.Socket, deadline: Deadline) => Promise<Secured>) {
+  const results: Promise<ServerResult>[] = [];
+  const sockets = new Set<net.Socket>();
+  const listener = net.createServer((socket) => {
+    sockets.add(socket);
+    const deadline = new Deadline(5_000, socket, 'test deadline');
+    results.push(
+      run(socket, deadline)
+        .then((secured) => ({ secured }))
+        .catch((error: unknown) => ({ error }))
+        .finally(() => deadline.clear()),
+    );
+  });
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => listener.close(resolve));
+  });
+  const { port } = listener.address() as AddressInfo;
+  return {
+    port,
+    async result(index = 0): Promise<ServerResult> {
+      for (let i = 0; i < 200 && !results[index]; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      return within(results[index]!, 'the server side');
+    },
+  };
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  cleanups.push(() => socket.destroy());
+  return socket;
+}
+
+/** Runs the receiver's side of one connection. */
+async function client(port: number, security: Omit<Parameters<typeof secureClient>[1], 'host'> & { host?: string }) {
+  const socket = await connect(port);
+  const deadline = new Deadline(5_000, socket, 'test deadline');
+  try {
+    await exchangePreamble({ socket }, 'client', true, deadline);
+    return await within(secureClient(socket, { host: '127.0.0.1', ...security }, deadline), 'the client side');
+  } finally {
+    deadline.clear();
+  }
+}
+
+function serverSide(identity: Identity, options: { trust?: TrustStore; pairing?: PairingCodes } = {}) {
+  return async (socket: net.Socket, deadline: Deadline) => {
+    await exchangePreamble({ socket }, 'server', true, deadline);
+    return secureServer(socket, { identity, ...options }, deadline);
+  };
+}
+
+function errorOf(result: ServerResult): FerryError {
+  if (!('error' in result)) throw new Error('the server side succeeded');
+  return result.error as FerryError;
+}
+
+describe('pairing with a one-time code', () => {
+  it('authenticates both keys with the right code, and the channel carries bytes both ways', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing, current, events } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const outcome = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(current()) });
+    expect(outcome.kind).toBe('secured');
+    if (outcome.kind !== 'secured') return;
+    const ours = outcome.secured;
+    expect(ours.encrypted).toBe(true);
+    expect(ours.peer?.method).toBe('code');
+    expect(Buffer.from(ours.peer!.fingerprint)).toEqual(Buffer.from(sender.identity.fingerprint));
+    const theirs = await listening.result();
+    if (!('secured' in theirs)) throw theirs.error;
+    expect(Buffer.from(theirs.secured.peer!.fingerprint)).toEqual(Buffer.from(receiver.identity.fingerprint));
+    expect((theirs.secured.socket as tls.TLSSocket).getProtocol()).toBe('TLSv1.3');
+    theirs.secured.socket.resume();
+    ours.socket.resume();
+    const received = once(theirs.secured.socket, 'data');
+    ours.socket.write('after authentication');
+    expect(String((await within(received, 'data'))[0])).toBe('after authentication');
+    // The code is used up: a new one is shown.
+    expect(events.filter((e) => e.event === 'code').map((e) => (e.payload as { reason: string }).reason)).toEqual(['first', 'used']);
+  });
+
+  it('G1: a wrong code fails on both sides with a typed error, and counts one attempt', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing, current, events } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const wrong = current() === '00000000' ? '11111111' : '00000000';
+    const error = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(wrong) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuthError);
+    expect((error as AuthError).code).toBe(ErrorCode.PAIRING_FAILED);
+    expect((error as Error).message).not.toContain(wrong);
+    expect((error as Error).message).not.toContain(current());
+    const theirs = errorOf(await listening.result());
+    expect(theirs.code).toBe(ErrorCode.PAIRING_FAILED);
+    expect(events.filter((e) => e.event === 'attempt-failed').map((e) => e.payload)).toEqual([
+      { failed: 1, limit: PAIRING.attemptsPerCode },
+    ]);
+  });
+
+  it('G2: after the allowed attempts the code is retired and a new one works; the old one does not', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing, current, events } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const first = current();
+    const wrong = await derivePasswordScalar(first === '00000000' ? '11111111' : '00000000');
+    for (let i = 0; i < PAIRING.attemptsPerCode; i++) {
+      await client(listening.port, { identity: receiver.identity, password: wrong }).catch(() => {});
+      await listening.result(i);
+    }
+    const retired = events.filter((e) => e.event === 'code').at(-1)!.payload as { reason: string; failed: number };
+    expect(retired).toMatchObject({ reason: 'retired', failed: PAIRING.attemptsPerCode });
+    expect(current()).not.toBe(first);
+    const old = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(first) }).catch((e: unknown) => e);
+    expect((old as FerryError).code).toBe(ErrorCode.PAIRING_FAILED);
+    const fresh = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(current()) });
+    expect(fresh.kind).toBe('secured');
+  });
+
+  it('G2: after too many retired codes pairing stops, with a clear error for the receiver', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing, current, events } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    let attempts = 0;
+    for (let i = 0; i < PAIRING.attemptsPerCode * PAIRING.maxRetiredCodes; i++) {
+      const wrong = await derivePasswordScalar(current() === '00000000' ? '11111111' : '00000000');
+      await client(listening.port, { identity: receiver.identity, password: wrong }).catch(() => {});
+      await listening.result(attempts++);
+    }
+    expect(events.at(-1)).toEqual({ event: 'closed', payload: { failed: PAIRING.attemptsPerCode * PAIRING.maxRetiredCodes } });
+    const error = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(current()) }).catch(
+      (e: unknown) => e,
+    );
+    expect((error as FerryError).code).toBe(ErrorCode.PAIRING_UNAVAILABLE);
+  }, 60_000);
+
+  it('without a code yet, the receiver learns only that one is needed and hangs up', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const outcome = await client(listening.port, { identity: receiver.identity });
+    expect(outcome.kind).toBe('code-needed');
+    if (outcome.kind === 'code-needed') expect(Buffer.from(outcome.fingerprint)).toEqual(Buffer.from(sender.identity.fingerprint));
+    expect(errorOf(await listening.result()).code).toBe(ErrorCode.CONNECTION_CLOSED);
+  });
+});
+
+describe('remembered peers', () => {
+  it('two machines that remember each other need no code', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    await sender.trust.remember({ name: 'receiver', fingerprint: receiver.identity.fingerprint });
+    await receiver.trust.remember({ name: 'sender', fingerprint: sender.identity.fingerprint, address: '127.0.0.1' });
+    const listening = await server(serverSide(sender.identity, { trust: sender.trust }));
+    const outcome = await client(listening.port, { identity: receiver.identity, trust: receiver.trust });
+    expect(outcome.kind === 'secured' && outcome.secured.peer?.method).toBe('trusted');
+    const theirs = await listening.result();
+    expect('secured' in theirs && theirs.secured.peer?.method).toBe('trusted');
+  });
+
+  it('G12: a receiver the sender does not remember is told only that a code is needed', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    await receiver.trust.remember({ name: 'sender', fingerprint: sender.identity.fingerprint });
+    const { pairing, current } = codes();
+    const listening = await server(serverSide(sender.identity, { trust: sender.trust, pairing }));
+    expect((await client(listening.port, { identity: receiver.identity, trust: receiver.trust })).kind).toBe('code-needed');
+    // With the code, the same exchange goes on to pair on that connection.
+    const outcome = await client(listening.port, {
+      identity: receiver.identity,
+      trust: receiver.trust,
+      password: await derivePasswordScalar(current()),
+    });
+    expect(outcome.kind === 'secured' && outcome.secured.peer?.method).toBe('code');
+  });
+
+  it('G5: a sender at a remembered address with another key is refused before anything is sent', async () => {
+    const impostor = await machine();
+    const real = await machine();
+    const receiver = await machine();
+    await receiver.trust.remember({ name: 'alice@laptop', fingerprint: real.identity.fingerprint, address: '127.0.0.1' });
+    const { pairing, current } = codes();
+    const listening = await server(serverSide(impostor.identity, { pairing }));
+    const error = await client(listening.port, {
+      identity: receiver.identity,
+      trust: receiver.trust,
+      password: await derivePasswordScalar(current()),
+    }).catch((e: unknown) => e);
+    expect((error as FerryError).code).toBe(ErrorCode.KEY_CHANGED);
+    expect((error as Error).message).toContain('alice@laptop');
+    // The impostor heard nothing of whom we expected, and no pairing attempt was made.
+    const theirs = errorOf(await listening.result());
+    expect(theirs.code).toBe(ErrorCode.KEY_CHANGED);
+    expect(theirs.message).not.toContain('alice');
+    // The remembered key was not replaced.
+    expect((await TrustStore.open(receiver.dir)).byName('alice@laptop')?.fingerprint).toBe(Buffer.from(real.identity.fingerprint).toString('hex'));
+  });
+
+  it('G5: a sender whose key changed between asking for the code and pairing is refused', async () => {
+    const sender = await machine();
+    const other = await machine();
+    const receiver = await machine();
+    const { pairing, current } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const error = await client(listening.port, {
+      identity: receiver.identity,
+      password: await derivePasswordScalar(current()),
+      expectFingerprint: other.identity.fingerprint,
+    }).catch((e: unknown) => e);
+    expect((error as FerryError).code).toBe(ErrorCode.KEY_CHANGED);
+  });
+});
+
+describe('modes and frames before authentication', () => {
+  it('G11: a receiver in clear and a sender that encrypts refuse each other on both sides', async () => {
+    const sender = await machine();
+    const listening = await server(serverSide(sender.identity, {}));
+    const socket = await connect(listening.port);
+    const deadline = new Deadline(5_000, socket, 'test deadline');
+    const error = await exchangePreamble({ socket }, 'client', false, deadline).catch((e: unknown) => e);
+    deadline.clear();
+    expect((error as FerryError).code).toBe(ErrorCode.ENCRYPTION_MISMATCH);
+    expect((error as Error).message).toContain('requires encryption');
+    expect(errorOf(await listening.result()).code).toBe(ErrorCode.ENCRYPTION_MISMATCH);
+  });
+
+  it('G11: an encrypting receiver refuses a sender in clear instead of falling back', async () => {
+    const listener = net.createServer((socket) => {
+      socket.once('data', () => socket.write(encodePreamble(1, 0)));
+    });
+    listener.listen(0, '127.0.0.1');
+    await once(listener, 'listening');
+    cleanups.push(() => new Promise((resolve) => listener.close(resolve)));
+    const socket = await connect((listener.address() as AddressInfo).port);
+    const deadline = new Deadline(5_000, socket, 'test deadline');
+    const error = await exchangePreamble({ socket }, 'client', true, deadline).catch((e: unknown) => e);
+    deadline.clear();
+    expect((error as FerryError).code).toBe(ErrorCode.ENCRYPTION_MISMATCH);
+    expect((error as Error).message).toContain('never falls back');
+    socket.destroy();
+  });
+
+  /** A TLS client that passes the preamble and then writes raw frames. */
+  async function rawTlsClient(port: number, identity: Identity) {
+    const socket = await connect(port);
+    socket.write(encodePreamble(1, PreambleFlag.TLS));
+    await once(socket, 'data');
+    const secure = tls.connect({ socket, key: identity.key, cert: identity.cert, rejectUnauthorized: false, minVersion: 'TLSv1.3' });
+    await once(secure, 'secureConnect');
+    secure.on('error', () => {});
+    cleanups.push(() => secure.destroy());
+    return secure;
+  }
+
+  it('G8: an application frame before authentication is refused', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const secure = await rawTlsClient(listening.port, receiver.identity);
+    secure.write(concatFrame(FrameType.HELLO, encodeMessage(FrameType.HELLO, { software: 'x', name: 'x', features: [] })));
+    const error = errorOf(await listening.result());
+    expect(error.code).toBe(ErrorCode.UNEXPECTED_FRAME);
+    expect(error.message).toContain('before authentication');
+  });
+
+  it('G8/E1: an oversized frame before authentication is refused from its header', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const secure = await rawTlsClient(listening.port, receiver.identity);
+    const header = Buffer.alloc(5);
+    header[0] = FrameType.AUTH;
+    header.writeUInt32BE(64 * 1024, 1);
+    secure.write(header);
+    expect(errorOf(await listening.result()).code).toBe(ErrorCode.LIMIT_EXCEEDED);
+  });
+
+  it('G3: the share on the wire is a curve point, never the code or a hash of it', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const secure = await rawTlsClient(listening.port, receiver.identity);
+    // Not a point on P-256: refused as a bad message, and no attempt is spent on it.
+    secure.write(concatFrame(FrameType.AUTH, Buffer.from(JSON.stringify({ method: 'code', share: `04${'00'.repeat(64)}` }))));
+    expect(errorOf(await listening.result()).code).toBe(ErrorCode.BAD_MESSAGE);
+  });
+});
