@@ -24,23 +24,32 @@ try {
   const received = path.join(work, 'received');
   await fs.mkdir(received);
 
+  // Each "machine" has its own identity key, in a folder of this demo.
+  const machine = (name) => ({ ...process.env, FERRY_CONFIG_DIR: path.join(work, name) });
+
   console.log('--- ferry-send (the sending machine) ---');
   sender = spawn(process.execPath, [sendBin, '--once', '--host', '127.0.0.1', '--port', '0', offered], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: machine('sender-config'),
   });
-  const address = await new Promise((resolve, reject) => {
+  const [address, pairingCode] = await new Promise((resolve, reject) => {
     let seen = '';
     sender.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
       seen += chunk;
-      const match = /ferry-receive (127\.0\.0\.1:\d+)/.exec(seen);
-      if (match) resolve(match[1]);
+      const where = /ferry-receive (127\.0\.0\.1:\d+)/.exec(seen);
+      const code = /Pairing code: (\d{4}-\d{4})/.exec(seen);
+      if (where && code) resolve([where[1], code[1]]);
     });
     sender.once('exit', (code) => reject(new Error(`ferry-send exited early (${code})`)));
   });
 
-  console.log(`\n--- ferry-receive ${address} --yes --out ${received} (the receiving machine) ---`);
-  const receiver = spawn(process.execPath, [receiveBin, '--yes', '--out', received, address], { stdio: 'inherit' });
+  // A person would type the code when asked; the demo hands it over in FERRY_CODE.
+  console.log(`\n--- FERRY_CODE=${pairingCode} ferry-receive ${address} --yes --out ${received} (the receiving machine) ---`);
+  const receiver = spawn(process.execPath, [receiveBin, '--yes', '--out', received, address], {
+    stdio: 'inherit',
+    env: { ...machine('receiver-config'), FERRY_CODE: pairingCode },
+  });
   const code = await new Promise((resolve) => receiver.once('exit', resolve));
   await new Promise((resolve) => (sender.exitCode === null ? sender.once('exit', resolve) : resolve()));
   if (code !== 0) throw new Error(`ferry-receive exited with ${code}`);

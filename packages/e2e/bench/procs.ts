@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -24,8 +25,8 @@ export class EventProcess {
   #waiters: { event: string; resolve: (e: SeenEvent) => void }[] = [];
   #rssTimer: NodeJS.Timeout;
 
-  constructor(args: readonly string[]) {
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const seen = { at: performance.now(), ...(JSON.parse(line) as { event: string }) };
       this.events.push(seen);
@@ -112,4 +113,26 @@ export function startShell(command: string): { exited: Promise<number | null>; k
       if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
     },
   };
+}
+
+/** Whether a command is on the PATH. */
+export function commandExists(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -5,12 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
-import { EventProcess, RECEIVE_BIN, SEND_BIN, startShell, timeShell } from './procs.ts';
+import { commandExists, EventProcess, freePort, RECEIVE_BIN, SEND_BIN, startShell, timeShell } from './procs.ts';
+import { startSshd } from './sshd.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,9 +32,14 @@ interface Row {
 }
 
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));
+// Each side keeps its identity key for the whole run, as on a real machine.
+const senderConfig = path.join(root, 'sender-config');
+const receiverConfig = path.join(root, 'receiver-config');
+const sshd = await startSshd(path.join(root, 'ssh'));
 try {
   console.log(`Ferry benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
-  console.log(`rounds: ${rounds}${hasNc ? '' : '; nc (OpenBSD) not installed: its baselines are left out'}\n`);
+  console.log(`rounds: ${rounds}${hasNc ? '' : '; nc (OpenBSD) not installed: its baselines are left out'}`);
+  console.log(sshd.ok ? `scp: ${sshd.version}, to an sshd on 127.0.0.1\n` : `scp: left out (${sshd.reason})\n`);
   if (!values['skip-big']) {
     const big = path.join(root, 'big.bin');
     await writeRandomFile(big, GiB);
@@ -59,25 +64,31 @@ try {
     await fs.rm(huge);
   }
 } finally {
+  sshd.stop();
   await fs.rm(root, { recursive: true, force: true });
 }
 
 async function bigFile(source: string, bytes: number): Promise<Row[]> {
   const rows: Row[] = [
-    { method: 'Ferry (verified)', ms: [], rssKb: [] },
+    { method: 'Ferry (encrypted)', ms: [], rssKb: [] },
+    { method: 'Ferry --no-encryption', ms: [], rssKb: [] },
     { method: 'Ferry --fsync', ms: [], rssKb: [] },
     { method: 'Node pipe, 1 MiB buffers', ms: [], rssKb: [] },
   ];
   if (hasNc) rows.push({ method: 'nc', ms: [] });
+  if (sshd.ok) rows.push({ method: 'scp -c aes128-gcm', ms: [] });
   for (let round = 0; round < rounds; round++) {
     for (const row of rows) {
       const out = await freshDir('out');
       await warmPageCache(out, bytes);
       const dest = path.join(out, 'copy.bin');
       if (row.method.startsWith('Ferry')) {
-        const run = await ferry([source], out, row.method.includes('fsync') ? ['--fsync'] : []);
+        const flags = row.method.includes('fsync') ? ['--fsync'] : row.method.includes('no-encryption') ? ['--no-encryption'] : [];
+        const run = await ferry([source], out, flags);
         row.ms.push(run.ms);
         row.rssKb!.push(run.rssKb);
+      } else if (row.method.startsWith('scp')) {
+        if (sshd.ok) row.ms.push(await sshd.scp(source, dest));
       } else if (row.method.startsWith('Node')) {
         const pipe = new EventProcess([NODE_PIPE, source, dest]);
         const done = await pipe.waitFor('done');
@@ -93,7 +104,7 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
 }
 
 async function smallFiles(source: string): Promise<Row[]> {
-  const rows: Row[] = [{ method: 'Ferry (verified)', ms: [], rssKb: [] }];
+  const rows: Row[] = [{ method: 'Ferry (encrypted)', ms: [], rssKb: [] }];
   if (hasNc) rows.push({ method: 'tar | nc', ms: [] });
   for (let round = 0; round < rounds; round++) {
     for (const row of rows) {
@@ -110,12 +121,26 @@ async function smallFiles(source: string): Promise<Row[]> {
   return rows;
 }
 
-/** One transfer through the real CLIs: the time from the request to the receiver's `done`. */
+/**
+ * One transfer through the real CLIs: the time from the request to the receiver's `done`.
+ * Encrypted and paired with the sender's code unless `--no-encryption` is among `flags`
+ * (then both sides get it); `--fsync` goes to the receiver.
+ */
 async function ferry(paths: string[], out: string, flags: string[] = []): Promise<{ ms: number; rssKb: number }> {
-  const sender = new EventProcess([SEND_BIN, '--json', '--once', '--host', '127.0.0.1', '--port', '0', ...paths]);
+  const clear = flags.includes('--no-encryption');
+  const senderFlags = clear ? ['--no-encryption'] : [];
+  const sender = new EventProcess(
+    [SEND_BIN, '--json', '--once', '--host', '127.0.0.1', '--port', '0', ...senderFlags, ...paths],
+    { ...process.env, FERRY_CONFIG_DIR: senderConfig },
+  );
   try {
     const { port } = await sender.waitFor('listening');
-    const receiver = new EventProcess([RECEIVE_BIN, '--json', '--yes', ...flags, '--out', out, `127.0.0.1:${port}`]);
+    const code = clear ? undefined : String((await sender.waitFor('code')).code);
+    const receiver = new EventProcess([RECEIVE_BIN, '--json', '--yes', ...flags, '--out', out, `127.0.0.1:${port}`], {
+      ...process.env,
+      FERRY_CONFIG_DIR: receiverConfig,
+      ...(code ? { FERRY_CODE: code } : {}),
+    });
     try {
       const start = await receiver.waitFor('start');
       const done = await receiver.waitFor('done');
@@ -153,10 +178,10 @@ async function report(title: string, bytes: number, rows: Row[]): Promise<void> 
     const rss = row.rssKb ? `, receiver peak RSS ${mb(Math.max(...row.rssKb))} MB` : '';
     console.log(`  ${row.method.padEnd(26)} ${mbps(bytes, median(row.ms)).padStart(7)} MB/s${rss}`);
   }
-  for (const baseline of baselines) {
-    const ratio = median(baseline.ms) / median(ferryRow.ms);
-    console.log(`  Ferry / ${baseline.method}: ${ratio.toFixed(2)}`);
-  }
+  const ratioTo = (other: Row) => (median(other.ms) / median(ferryRow.ms)).toFixed(2);
+  for (const baseline of baselines) console.log(`  ${ferryRow.method} / ${baseline.method}: ${ratioTo(baseline)}`);
+  const clear = rows.find((row) => row.method === 'Ferry --no-encryption');
+  if (clear) console.log(`  ${ferryRow.method} / ${clear.method}: ${ratioTo(clear)}`);
   console.log('');
 }
 
@@ -176,14 +201,6 @@ function mb(kb: number): string {
   return (kb / 1024).toFixed(0);
 }
 
-function commandExists(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function ncHelp(): string {
   try {
@@ -193,16 +210,6 @@ function ncHelp(): string {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls /proc/net/tcp until something listens on `port` (nc prints nothing when ready). */
 async function waitForListen(port: number): Promise<void> {

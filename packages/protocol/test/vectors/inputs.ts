@@ -3,7 +3,7 @@
  * writes them into the document; `vectors.test.ts` checks the document still matches.
  */
 import { createHash } from 'node:crypto';
-import { FrameType } from '../../src/constants.ts';
+import { FrameType, PreambleFlag, PROTOCOL_VERSION } from '../../src/constants.ts';
 import { concatFrame, encodePreamble } from '../../src/frame/encode.ts';
 import { encodeMessage } from '../../src/messages/codec.ts';
 import type { MessageOf, MessageType } from '../../src/messages/schemas.ts';
@@ -21,6 +21,10 @@ const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const HELLO_BYTES = utf8.encode('hello');
 const HELLO_SHA256 = createHash('sha256').update(HELLO_BYTES).digest('hex');
+/** A valid P-256 point (the generator), standing in for a SPAKE2 share. */
+const SHARE =
+  '046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5';
+const CONFIRMATION = HELLO_SHA256;
 
 function message<T extends MessageType>(name: string, description: string, type: T, value: MessageOf<T>): Vector {
   const payload = encodeMessage(type, value);
@@ -29,7 +33,24 @@ function message<T extends MessageType>(name: string, description: string, type:
 
 /** Every vector, in the order PROTOCOL.md lists them. */
 export const VECTORS: readonly Vector[] = [
-  { name: 'PREAMBLE', description: 'magic, version 1, flags 0.', bytes: encodePreamble() },
+  { name: 'PREAMBLE', description: 'magic, version 1, flags 0 (both sides chose `--no-encryption`).', bytes: encodePreamble() },
+  {
+    name: 'PREAMBLE_TLS',
+    description: 'magic, version 1, the `TLS` flag: the default.',
+    bytes: encodePreamble(PROTOCOL_VERSION, PreambleFlag.TLS),
+  },
+  message('AUTH_TRUSTED', '(AUTH) let me in by my key.', FrameType.AUTH, { method: 'trusted' }),
+  message('AUTH_CODE', '(AUTH) a SPAKE2 share (here the generator of P-256, as a stand-in).', FrameType.AUTH, {
+    method: 'code',
+    share: SHARE,
+  }),
+  message('AUTH_REPLY', 'the sender\'s share and confirmation (stand-in values).', FrameType.AUTH_REPLY, {
+    result: 'share',
+    share: SHARE,
+    confirmation: CONFIRMATION,
+  }),
+  message('AUTH_CONFIRM', 'the receiver\'s confirmation (a stand-in value).', FrameType.AUTH_CONFIRM, { confirmation: CONFIRMATION }),
+  message('AUTH_OK', '(AUTH_REPLY) authenticated.', FrameType.AUTH_REPLY, { result: 'ok' }),
   message('HELLO', 'from a receiver whose user is `alice`.', FrameType.HELLO, {
     software: 'ferry/0.1.0',
     name: 'alice',
