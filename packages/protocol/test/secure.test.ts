@@ -143,6 +143,7 @@ describe('pairing with a one-time code', () => {
     if (!('secured' in theirs)) throw theirs.error;
     expect(Buffer.from(theirs.secured.peer!.fingerprint)).toEqual(Buffer.from(receiver.identity.fingerprint));
     expect((theirs.secured.socket as tls.TLSSocket).getProtocol()).toBe('TLSv1.3');
+    expect((theirs.secured.socket as tls.TLSSocket).getCipher().name).toBe('TLS_AES_128_GCM_SHA256');
     theirs.secured.socket.resume();
     ours.socket.resume();
     const received = once(theirs.secured.socket, 'data');

@@ -207,12 +207,24 @@ export type ClientOutcome =
   | { readonly kind: 'secured'; readonly secured: Secured }
   | { readonly kind: 'code-needed'; readonly fingerprint: Uint8Array };
 
+/**
+ * TLS 1.3 suites, fastest first: AES-128-GCM costs a third less CPU than AES-256-GCM with
+ * AES-NI, and both leave a 128-bit security margin for a local transfer.
+ */
+const CIPHER_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
+
 const contexts = new WeakMap<Identity, tls.SecureContext>();
 
 function contextFor(identity: Identity): tls.SecureContext {
   let context = contexts.get(identity);
   if (!context) {
-    context = tls.createSecureContext({ key: identity.key, cert: identity.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' });
+    context = tls.createSecureContext({
+      key: identity.key,
+      cert: identity.cert,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      ciphers: CIPHER_SUITES,
+    });
     contexts.set(identity, context);
   }
   return context;

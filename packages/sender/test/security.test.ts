@@ -1,0 +1,174 @@
+/**
+ * The sender core with encryption on, in-process, against the real receiver core: pairing
+ * codes and their events, remembered receivers, and the caps on connections that have not
+ * authenticated (HOSTILE-INPUTS.md E1, G1, G2).
+ */
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { normalizeCode, PAIRING, PairingCodes } from '@ferry/protocol';
+import { derivePasswordScalar, type Identity, loadOrCreateIdentity, TrustStore } from '@ferry/protocol/node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createReceiver } from '../../receiver/src/receiver.ts';
+import { scanOffer } from '../src/scan.ts';
+import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
+import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+
+afterEach(runCleanup);
+
+const EVENTS = [
+  'listening', 'code', 'pairing-failed', 'authenticated', 'remembered', 'connected', 'hello',
+  'session-complete', 'session-failed', 'refused',
+] as const;
+
+interface Machine {
+  readonly dir: string;
+  readonly identity: Identity;
+  readonly trust: TrustStore;
+}
+
+async function machine(): Promise<Machine> {
+  const dir = await tempDir();
+  return { dir, identity: await loadOrCreateIdentity(dir), trust: await TrustStore.open(dir) };
+}
+
+/** An encrypting sender offering one small file; `code()` is the code it shows now. */
+async function startSender(me: Machine, options: Partial<SenderOptions> & { remember?: boolean } = {}) {
+  const dir = await tempDir();
+  await writeFile(path.join(dir, 'secret-name.txt'), 'the content');
+  const offer = await scanOffer([path.join(dir, 'secret-name.txt')]);
+  const sender = createSender({
+    security: {
+      encryption: true,
+      identity: me.identity,
+      trust: me.trust,
+      pairing: new PairingCodes(derivePasswordScalar),
+      remember: options.remember ?? false,
+    },
+    offer,
+    host: '127.0.0.1',
+    port: 0,
+    name: 'test-sender',
+    logger: silentLogger,
+    ...options,
+  });
+  const log = new EventLog<SenderEvents>(sender, EVENTS);
+  onCleanup('sender', () => sender.close(true));
+  await within(sender.listen(), 'listen()');
+  const { port } = await log.waitFor('listening');
+  await log.waitFor('code');
+  const code = () => normalizeCode(log.all('code').at(-1)!.code)!;
+  return { sender, log, port, code };
+}
+
+/** The real receiver core, encrypted, taking everything into a fresh folder. */
+async function receive(port: number, me: Machine, options: { code?: string; remember?: boolean } = {}) {
+  const out = await tempDir();
+  const receiver = createReceiver({
+    security: { encryption: true, identity: me.identity, trust: me.trust, code: options.code, remember: options.remember ?? false },
+    host: '127.0.0.1',
+    port,
+    name: 'bob',
+    logger: silentLogger,
+    decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
+  });
+  const outcome = await within(receiver.run(), 'the receiver').then(
+    (result) => ({ result, error: undefined }),
+    (error: unknown) => ({ result: undefined, error: error as { code?: string; message: string } }),
+  );
+  return { out, ...outcome };
+}
+
+describe('an encrypting sender', () => {
+  it('pairs a receiver with its code, serves it, and shows the next code', async () => {
+    const { log, port, code } = await startSender(await machine());
+    const first = code();
+    const { out, result } = await receive(port, await machine(), { code: first });
+    expect(result?.saved).toHaveLength(1);
+    expect(await readFile(path.join(out, 'secret-name.txt'), 'utf8')).toBe('the content');
+    expect((await log.waitFor('authenticated')).method).toBe('code');
+    expect(log.all('code').map((event) => event.reason)).toEqual(['first', 'used']);
+    expect(code()).not.toBe(first);
+  });
+
+  it('G1: a wrong code is refused with ERR_PAIRING_FAILED, counted, and the sender serves the next receiver', async () => {
+    const { log, port, code } = await startSender(await machine());
+    const wrong = code() === '00000000' ? '11111111' : '00000000';
+    const failed = await receive(port, await machine(), { code: wrong });
+    expect(failed.error?.code).toBe('ERR_PAIRING_FAILED');
+    expect((await log.waitFor('pairing-failed')).failed).toBe(1);
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_PAIRING_FAILED');
+    expect(log.all('hello')).toEqual([]);
+    const { result } = await receive(port, await machine(), { code: code() });
+    expect(result?.saved).toHaveLength(1);
+  });
+
+  it('without a code, a receiver with nobody to ask fails with ERR_CODE_REQUIRED', async () => {
+    const { port } = await startSender(await machine());
+    const { error } = await receive(port, await machine());
+    expect(error?.code).toBe('ERR_CODE_REQUIRED');
+  });
+
+  it('remembers a receiver that paired with --remember, which then needs no code', async () => {
+    const senderMachine = await machine();
+    const receiverMachine = await machine();
+    const { log, port, code } = await startSender(senderMachine, { remember: true });
+    await receive(port, receiverMachine, { code: code(), remember: true });
+    expect(await log.waitFor('remembered')).toMatchObject({ name: 'bob', result: 'added' });
+    const again = await receive(port, receiverMachine);
+    expect(again.error).toBeUndefined();
+    expect(again.result?.saved).toHaveLength(1);
+    expect(log.all('authenticated').map((event) => event.method)).toEqual(['code', 'trusted']);
+    // What each side remembers is on disk for the next run.
+    expect((await TrustStore.open(senderMachine.dir)).byName('bob')).toBeDefined();
+    expect((await TrustStore.open(receiverMachine.dir)).byName(`test-sender@${os.hostname()}`)).toBeDefined();
+  });
+
+  it('E1: refuses connections beyond the per-address cap of unauthenticated ones, and still serves other addresses', async () => {
+    const { log, port, code } = await startSender(await machine(), { maxPending: 8, maxPendingPerHost: 2 });
+    const connectFrom127002 = async () => {
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      socket.on('error', () => {});
+      onCleanup('idle client', () => socket.destroy());
+      await within(once(socket, 'connect'), 'connect');
+      return socket;
+    };
+    await connectFrom127002();
+    await connectFrom127002();
+    await within(waitUntil(() => log.all('connected').length === 2), 'two connections');
+    const third = await connectFrom127002();
+    await within(once(third, 'close'), 'the third connection to be closed');
+    expect((await log.waitFor('refused')).reason).toContain('from one address');
+    // 127.0.0.1 is another address: its receiver is served while the two idle ones wait.
+    const { result } = await receive(port, await machine(), { code: code() });
+    expect(result?.saved).toHaveLength(1);
+  });
+
+  it('E1: refuses connections beyond the global cap of unauthenticated ones', async () => {
+    const { log, port } = await startSender(await machine(), { maxPending: 2, maxPendingPerHost: 8 });
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      onCleanup('idle client', () => socket.destroy());
+      sockets.push(socket);
+    }
+    await within(once(sockets[2]!, 'close'), 'the third connection to be closed');
+    expect((await log.waitFor('refused')).reason).toContain('too many connections waiting to authenticate');
+  });
+
+  it('E1: an unauthenticated connection is dropped at the handshake deadline', async () => {
+    const { log, port } = await startSender(await machine(), { handshakeMs: 300 });
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    onCleanup('silent client', () => socket.destroy());
+    await within(once(socket, 'close'), 'the sender to drop a silent client');
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_TIMEOUT');
+  });
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
+}
