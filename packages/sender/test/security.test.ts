@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { normalizeCode, PAIRING, PairingCodes } from '@ferry/protocol';
+import { normalizeCode, PairingCodes } from '@ferry/protocol';
 import { derivePasswordScalar, type Identity, loadOrCreateIdentity, TrustStore } from '@ferry/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/src/receiver.ts';
