@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { onCleanup } from './cleanup.ts';
 import { type ExitInfo, type JsonEvent, OutputLog } from './output-log.ts';
 
@@ -6,8 +9,16 @@ import { type ExitInfo, type JsonEvent, OutputLog } from './output-log.ts';
 export interface SpawnOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * FERRY_CONFIG_DIR: the identity key and remembered peers. Give the same folder to two runs of
+   * one side to make it remember; without it (and without FERRY_CONFIG_DIR in `env`) every
+   * process gets a fresh private folder, so no test ever touches the real ~/.config/ferry.
+   */
+  readonly configDir?: string;
   /** `ignore` (the default) gives the process /dev/null, which is not a terminal. */
   readonly stdin?: 'ignore' | 'pipe';
+  /** Written to stdin, which is then closed; implies `stdin: 'pipe'`. */
+  readonly input?: string;
 }
 
 /** A Ferry CLI running as a real process, with its output captured. */
@@ -15,6 +26,8 @@ export interface CliProcess {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly log: OutputLog;
+  /** Its FERRY_CONFIG_DIR. */
+  readonly configDir: string;
   readonly events: readonly JsonEvent[];
   /** True until the process has exited and its output is drained. */
   readonly running: boolean;
@@ -35,11 +48,37 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/** The environment every CLI runs with: no colours, so text output is stable. */
+/**
+ * The environment every CLI runs with: no colours, so text output is stable, and no pairing code
+ * or config folder inherited from whoever runs the tests (only `extra` may set them).
+ */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
-  return env;
+  delete env.FERRY_CODE;
+  delete env.FERRY_CONFIG_DIR;
+  return { ...env, ...extra };
+}
+
+/** A new private config folder (mode 0700, like Ferry's own), deleted after the test or file. */
+export function makeConfigDir(label = 'config'): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `ferry-e2e-${label}-`));
+  onCleanup(`config folder ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * `env` (default {@link cliEnv}) with FERRY_CONFIG_DIR set: `configDir` if given, else the one
+ * `env` names, else a fresh folder made now. Made before the process starts, so its cleanup runs
+ * after the process is killed (disposers run newest first).
+ */
+export function envWithConfigDir(
+  env: NodeJS.ProcessEnv | undefined,
+  configDir: string | undefined,
+): { env: NodeJS.ProcessEnv; configDir: string } {
+  const base = env ?? cliEnv();
+  const dir = configDir ?? base.FERRY_CONFIG_DIR ?? makeConfigDir();
+  return { env: { ...base, FERRY_CONFIG_DIR: dir }, configDir: dir };
 }
 
 /**
@@ -51,10 +90,12 @@ export function spawnCli(
   args: readonly string[],
   options: SpawnOptions = {},
 ): CliProcess {
+  const { env, configDir } = envWithConfigDir(options.env, options.configDir);
+  const stdin = options.input === undefined ? (options.stdin ?? 'ignore') : 'pipe';
   const child = spawn(process.execPath, [script, ...args], {
     cwd: options.cwd,
-    env: options.env ?? cliEnv(),
-    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+    env,
+    stdio: [stdin, 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`could not start ${script}`);
   const name = script
@@ -63,6 +104,11 @@ export function spawnCli(
     .replace(/\.mjs$/, '');
   const log = new OutputLog(`${name} (pid ${child.pid}) ${args.join(' ')}`);
   live.add(child);
+  if (child.stdin) {
+    // A process that exits without reading its stdin is not a test failure (EPIPE).
+    child.stdin.on('error', () => {});
+    if (options.input !== undefined) child.stdin.end(options.input);
+  }
   child.stdout!.setEncoding('utf8').on('data', (text: string) => log.appendStdout(text));
   child.stderr!.setEncoding('utf8').on('data', (text: string) => log.appendStderr(text));
   // 'close', not 'exit': by then every byte the process printed has been read.
@@ -79,6 +125,7 @@ export function spawnCli(
     child,
     pid: child.pid,
     log,
+    configDir,
     events: log.events,
     get running() {
       return log.exit === undefined;

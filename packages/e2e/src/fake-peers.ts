@@ -10,7 +10,16 @@ import {
   FrameType,
   isMessageType,
   type OfferEntry,
+  PairingCodes,
 } from '@ferry/protocol';
+import {
+  Deadline,
+  derivePasswordScalar,
+  exchangePreamble,
+  loadOrCreateIdentity,
+  secureServer,
+} from '@ferry/protocol/node';
+import { makeConfigDir } from './cli-process.ts';
 import { onCleanup } from './cleanup.ts';
 
 /** A TCP server on 127.0.0.1 that is not a real ferry-send. */
@@ -61,14 +70,34 @@ export interface HostileSender extends FakeServer {
   readonly frames: readonly ReceivedFrame[];
   /** Resolves when the receiver has closed its side. */
   readonly closed: Promise<void>;
+  /** The pairing code it shows now (`1234-5678`); undefined in clear. */
+  code(): string | undefined;
 }
 
+/** Options of {@link startHostileSender}. */
+export interface HostileSenderOptions {
+  /**
+   * True (the default): TLS and pairing exactly as ferry-send does them (the protocol
+   * library's own `secureServer`, with its own key and codes), so the receiver under test has
+   * paired with this sender before it offers anything: an authenticated sender that is hostile.
+   * False: the clear protocol, for a receiver run with --no-encryption.
+   */
+  readonly encryption?: boolean;
+}
+
+/** Bounds the fake's preamble, TLS and pairing, like the real sender's handshake deadline. */
+const FAKE_HANDSHAKE_MS = 20_000;
+
 /**
- * Sends the preamble, waits for the receiver's preamble and HELLO, answers with an OFFER of
- * `entries` (encodeMessage checks only the shape, so unsafe paths go through), then records
- * whatever the receiver sends back.
+ * Does the preamble (and, encrypted, TLS and pairing), waits for the receiver's HELLO, answers
+ * with an OFFER of `entries` (encodeMessage checks only the shape, so unsafe paths go through),
+ * then records whatever the receiver sends back.
  */
-export async function startHostileSender(entries: OfferEntry[]): Promise<HostileSender> {
+export async function startHostileSender(
+  entries: OfferEntry[],
+  options: HostileSenderOptions = {},
+): Promise<HostileSender> {
+  const encryption = options.encryption ?? true;
   const frames: ReceivedFrame[] = [];
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => {
@@ -79,12 +108,20 @@ export async function startHostileSender(entries: OfferEntry[]): Promise<Hostile
     sender: { name: 'mallory', host: 'evil' },
     entries,
   });
-  const server = await startFakeServer((socket) => {
-    const decoder = new FrameDecoder({ expectPreamble: true });
-    socket.on('close', () => resolveClosed());
-    // Like a real sender: the preamble at once (the receiver waits for it before its HELLO).
-    socket.write(encodePreamble());
-    socket.on('data', (chunk: Buffer) => {
+  let code: string | undefined;
+  let security: Parameters<typeof secureServer>[1] | undefined;
+  if (encryption) {
+    const pairing = new PairingCodes(derivePasswordScalar);
+    pairing.on('code', (event) => {
+      code = event.code;
+    });
+    security = { identity: await loadOrCreateIdentity(makeConfigDir('fake-sender')), pairing };
+    pairing.start();
+  }
+  /** Speaks the application protocol on `channel`: the preamble is already done if encrypted. */
+  const converse = (channel: Socket) => {
+    const decoder = new FrameDecoder({ expectPreamble: !encryption });
+    channel.on('data', (chunk: Buffer) => {
       try {
         for (const event of decoder.push(chunk)) {
           if (event.kind !== 'frame') continue;
@@ -93,15 +130,39 @@ export async function startHostileSender(entries: OfferEntry[]): Promise<Hostile
             : undefined;
           frames.push({ type: event.type, message });
           if (event.type === FrameType.HELLO) {
-            socket.write(concatFrame(FrameType.OFFER, offer));
+            channel.write(concatFrame(FrameType.OFFER, offer));
           }
         }
       } catch (error) {
         // The receiver sent bytes that are not Ferry: keep that for the test to see.
         frames.push({ type: -1, message: error });
-        socket.destroy();
+        channel.destroy();
       }
     });
+  };
+  const server = await startFakeServer((socket) => {
+    socket.on('close', () => resolveClosed());
+    if (!security) {
+      // Like a real sender in clear: the preamble at once (the receiver waits for it before its HELLO).
+      socket.write(encodePreamble());
+      converse(socket);
+      return;
+    }
+    const deadline = new Deadline(FAKE_HANDSHAKE_MS, socket, 'the receiver did not pair in time');
+    void (async () => {
+      try {
+        await exchangePreamble({ socket }, 'server', true, deadline);
+        const secured = await secureServer(socket, security, deadline);
+        secured.socket.on('error', () => {});
+        converse(secured.socket);
+        secured.socket.resume();
+      } catch (error) {
+        frames.push({ type: -1, message: error });
+        socket.destroy();
+      } finally {
+        deadline.clear();
+      }
+    })();
   });
-  return { ...server, frames, closed };
+  return { ...server, frames, closed, code: () => code };
 }

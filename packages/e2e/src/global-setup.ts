@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { writeRandomFile } from './files.ts';
+import { snapshotRealConfig } from './real-config.ts';
 
 /** The one large random file of a run, shared by every test file that needs one. */
 export interface BigFile {
@@ -17,14 +18,20 @@ export interface BigFile {
 declare module 'vitest' {
   export interface ProvidedContext {
     bigFile: BigFile;
+    /** The real Ferry config folder before the run (see snapshotRealConfig). */
+    realConfig: string | null;
   }
 }
 
 /** 256 MiB: big enough that a transfer over loopback is surely still running on its first progress event. */
 export const BIG_FILE_BYTES = 256 * 1024 * 1024;
 
-/** Writes the big file once per run (about a second) and deletes it after the run. */
+/**
+ * Writes the big file once per run (about a second) and deletes it after the run. Notes the
+ * state of the real Ferry config folder, which every test file checks it left alone.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  project.provide('realConfig', await snapshotRealConfig());
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-e2e-big-'));
   const file = path.join(dir, 'big.bin');
   try {

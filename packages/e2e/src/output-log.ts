@@ -26,6 +26,7 @@ export class OutputLog {
   exit: ExitInfo | undefined;
   #partial = '';
   #waiters = new Set<Waiter>();
+  #listeners: ((event: JsonEvent) => void)[] = [];
 
   constructor(label: string) {
     this.label = label;
@@ -112,6 +113,16 @@ export class OutputLog {
     return this.waitFor('the process to exit', () => this.exit, timeoutMs);
   }
 
+  /** Re-checks every wait now: for waits whose probe also looks at state outside this output. */
+  recheck(): void {
+    this.#notify();
+  }
+
+  /** Calls `listener` with every JSON event parsed from now on, as soon as it is parsed. */
+  onEvent(listener: (event: JsonEvent) => void): void {
+    this.#listeners.push(listener);
+  }
+
   /** A failure message with the whole captured output. */
   report(headline: string): string {
     const state = this.exit ? formatExit(this.exit) : 'still running';
@@ -136,6 +147,7 @@ export class OutputLog {
         typeof (value as { event?: unknown }).event === 'string'
       ) {
         this.events.push(value as JsonEvent);
+        for (const listener of this.#listeners) listener(value as JsonEvent);
       }
     } catch {
       // Not a JSON line (text mode, or a log line); it stays in `stdout` for reports.

@@ -1,5 +1,5 @@
 import { type IPty, spawn } from '@lydell/node-pty';
-import { cliEnv } from './cli-process.ts';
+import { cliEnv, envWithConfigDir } from './cli-process.ts';
 import { onCleanup } from './cleanup.ts';
 import { type ExitInfo, OutputLog } from './output-log.ts';
 
@@ -15,6 +15,8 @@ export function stripAnsi(text: string): string {
 export interface PtyProcess {
   readonly pty: IPty;
   readonly log: OutputLog;
+  /** Its FERRY_CONFIG_DIR. */
+  readonly configDir: string;
   /** Everything shown so far, escape sequences removed. */
   screen(): string;
   /** Types `text` (use `\r` for Enter). */
@@ -24,18 +26,25 @@ export interface PtyProcess {
   waitForExit(timeoutMs: number): Promise<ExitInfo>;
 }
 
-/** Starts `node <script> ...args` on a new pseudo-terminal; SIGKILLed after the test if still running. */
+/**
+ * Starts `node <script> ...args` on a new pseudo-terminal; SIGKILLed after the test if still
+ * running. Like spawnCli, it gets a private FERRY_CONFIG_DIR unless one is given.
+ */
 export function spawnOnPty(
   script: string,
   args: readonly string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
+  options: { cwd: string; env?: NodeJS.ProcessEnv; configDir?: string },
 ): PtyProcess {
+  const { env, configDir } = envWithConfigDir(
+    options.env ?? cliEnv({ TERM: 'xterm-256color' }),
+    options.configDir,
+  );
   const pty = spawn(process.execPath, [script, ...args], {
     name: 'xterm-256color',
     cols: 120,
     rows: 40,
     cwd: options.cwd,
-    env: options.env ?? cliEnv({ TERM: 'xterm-256color' }),
+    env,
   });
   const name = script
     .split('/')
@@ -56,6 +65,7 @@ export function spawnOnPty(
   return {
     pty,
     log,
+    configDir,
     screen,
     type: (text) => pty.write(text),
     waitForText: (pattern, timeoutMs, from = 0) =>

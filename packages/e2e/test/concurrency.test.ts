@@ -28,9 +28,20 @@ describe('one sender serving two receivers', () => {
     const sender = await startSender([path.join(src, 'Videos'), path.join(src, 'Docs')]);
     const [outA, outB] = [await makeTempDir('out-a'), await makeTempDir('out-b')];
 
+    // A pairing code pairs one receiver. Both start now: the first with the code, the second
+    // waiting for a code on stdin, which it gets as soon as the sender shows the next one.
+    const first = await startReceiver(['--yes', '--json', '--out', outA, sender.address], {
+      code: sender,
+    });
+    const second = await startReceiver(
+      ['--yes', '--json', '--code-stdin', '--out', outB, sender.address],
+      { stdin: 'pipe' },
+    );
+    const next = await sender.waitForEvent('code', (e) => e.reason === 'used');
+    second.child.stdin!.end(`${next.code}\n`);
     const [runA, runB] = await Promise.all([
-      receiveAll(sender.address, outA),
-      receiveAll(sender.address, outB),
+      finishReceiver(first, WAIT.transferMs),
+      finishReceiver(second, WAIT.transferMs),
     ]);
 
     assertExit(runA, 0);
@@ -47,12 +58,15 @@ describe('one sender serving two receivers', () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const [outA, outB] = [await makeTempDir('out-a'), await makeTempDir('out-b')];
-    const slow = startReceiver(['--yes', '--json', '--out', outA, sender.address]);
+    const slow = await startReceiver(['--yes', '--json', '--out', outA, sender.address], {
+      code: sender,
+    });
     await slow.waitForEvent('progress', WAIT.startMs);
     // A receiver that stops reading (SIGSTOP) while its session is open and its file half sent.
     slow.signal('SIGSTOP');
     try {
-      const fast = await receiveAll(sender.address, outB, { timeoutMs: WAIT.bigTransferMs });
+      // With the next code: the first receiver used up the one it paired with.
+      const fast = await receiveAll(sender, outB, { timeoutMs: WAIT.bigTransferMs });
       assertExit(fast, 0);
       expect(slow.running).toBe(true);
       await sender.waitForEvent('session-complete', (e) => e.client === 2);

@@ -66,9 +66,10 @@ describe('ferry-receive given an address without a Ferry sender', () => {
     const server = await startFakeServer((socket) => socket.resume());
     const out = await makeTempDir('out');
 
-    const run = await runReceiver(['--yes', '--json', '--timeout', '2', '--out', out, server.address], {
-      timeoutMs: 20_000,
-    });
+    const run = await runReceiver(
+      ['--yes', '--json', '--timeout', '2', '--out', out, server.address],
+      { timeoutMs: 20_000 },
+    );
 
     assertExit(run, 1);
     expect(run.stderr).toMatch(/^ferry-receive: that address is not a Ferry sender/);
@@ -78,33 +79,54 @@ describe('ferry-receive given an address without a Ferry sender', () => {
   });
 });
 
+/**
+ * A sender offering `inbox/`, `inbox/harmless.txt` and then `hostilePath` (`ABSOLUTE/...` means
+ * an absolute path in a fresh folder) to a receiver with `--yes`: it must refuse the whole offer,
+ * write nothing, and tell the sender why.
+ */
+async function refusesHostileOffer(hostilePath: string, encryption: boolean): Promise<void> {
+  const parent = await makeTempDir('parent');
+  const out = path.join(parent, 'out');
+  await fs.mkdir(out);
+  const offered = hostilePath.startsWith('ABSOLUTE/')
+    ? path.join(parent, hostilePath.slice('ABSOLUTE/'.length))
+    : hostilePath;
+  // A harmless folder and file first: the offer must be refused as a whole, before any write.
+  const sender = await startHostileSender(
+    [
+      { kind: 'dir', path: 'inbox' },
+      { kind: 'file', path: 'inbox/harmless.txt', size: 5 },
+      { kind: 'file', path: offered, size: 5 },
+    ],
+    { encryption },
+  );
+
+  const run = await receiveAll(sender.address, out, {
+    ...(encryption ? { code: sender.code() } : { args: ['--no-encryption'] }),
+  });
+  await sender.closed;
+
+  assertExit(run, 1);
+  // Encrypted, the receiver paired with the code first: a sender it authenticated is still refused.
+  expect(run.events.find((e) => e.event === 'secured')).toMatchObject(
+    encryption ? { encrypted: true, method: 'code' } : { encrypted: false },
+  );
+  expect(run.last).toMatchObject({ event: 'error', code: 'ERR_UNSAFE_OFFER' });
+  expect(run.events.some((e) => e.event === 'start')).toBe(false);
+  expect(await listTree(parent)).toEqual(['out']);
+  const types = sender.frames.map((frame) => frame.type);
+  expect(types).toEqual([FrameType.HELLO, FrameType.ERROR]);
+  expect(sender.frames[1]?.message).toMatchObject({ code: 'ERR_UNSAFE_OFFER' });
+}
+
 describe('a hostile sender', () => {
   it.each([['../escape'], ['inbox/../../escape'], ['ABSOLUTE/escape']])(
     'offering %s makes the receiver exit 1 having written nothing at all',
-    async (hostilePath) => {
-      const parent = await makeTempDir('parent');
-      const out = path.join(parent, 'out');
-      await fs.mkdir(out);
-      const offered = hostilePath === 'ABSOLUTE/escape' ? path.join(parent, 'escape') : hostilePath;
-      // A harmless folder and file first: the offer must be refused as a whole, before any write.
-      const sender = await startHostileSender([
-        { kind: 'dir', path: 'inbox' },
-        { kind: 'file', path: 'inbox/harmless.txt', size: 5 },
-        { kind: 'file', path: offered, size: 5 },
-      ]);
-
-      const run = await receiveAll(sender.address, out);
-      await sender.closed;
-
-      assertExit(run, 1);
-      expect(run.last).toMatchObject({ event: 'error', code: 'ERR_UNSAFE_OFFER' });
-      expect(run.events.some((e) => e.event === 'start')).toBe(false);
-      expect(await listTree(parent)).toEqual(['out']);
-      const types = sender.frames.map((frame) => frame.type);
-      expect(types).toEqual([FrameType.HELLO, FrameType.ERROR]);
-      expect(sender.frames[1]?.message).toMatchObject({ code: 'ERR_UNSAFE_OFFER' });
-    },
+    (hostilePath) => refusesHostileOffer(hostilePath, true),
   );
+
+  it('offering ../escape in clear (--no-encryption on both sides) makes the receiver exit 1 having written nothing at all', () =>
+    refusesHostileOffer('../escape', false));
 });
 
 describe('a transfer that is cut off', () => {
@@ -112,7 +134,9 @@ describe('a transfer that is cut off', () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const out = await makeTempDir('out');
-    const receiver = startReceiver(['--yes', '--json', '--out', out, sender.address]);
+    const receiver = await startReceiver(['--yes', '--json', '--out', out, sender.address], {
+      code: sender,
+    });
 
     await receiver.waitForEvent('progress', WAIT.startMs);
     sender.process.signal('SIGKILL');
@@ -128,7 +152,9 @@ describe('a transfer that is cut off', () => {
     const folder = await bigFolder();
     const sender = await startSender([folder]);
     const out = await makeTempDir('out');
-    const receiver = startReceiver(['--yes', '--json', '--out', out, sender.address]);
+    const receiver = await startReceiver(['--yes', '--json', '--out', out, sender.address], {
+      code: sender,
+    });
 
     await receiver.waitForEvent('progress', WAIT.startMs);
     receiver.signal('SIGINT');
@@ -146,13 +172,15 @@ describe('a transfer that is cut off', () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const [outA, outB] = [await makeTempDir('out-a'), await makeTempDir('out-b')];
-    const doomed = startReceiver(['--yes', '--json', '--out', outA, sender.address]);
+    const doomed = await startReceiver(['--yes', '--json', '--out', outA, sender.address], {
+      code: sender,
+    });
 
     await doomed.waitForEvent('progress', WAIT.startMs);
     doomed.signal('SIGKILL');
     expect(await doomed.waitForExit(WAIT.reactMs)).toEqual({ code: null, signal: 'SIGKILL' });
     const failed = await sender.waitForEvent('session-failed', (e) => e.client === 1, WAIT.reactMs);
-    const second = await receiveAll(sender.address, outB, { timeoutMs: WAIT.bigTransferMs });
+    const second = await receiveAll(sender, outB, { timeoutMs: WAIT.bigTransferMs });
 
     expect(failed).toMatchObject({ client: 1 });
     assertExit(second, 0);
@@ -186,7 +214,9 @@ describe('ferry-send interrupted with SIGINT', () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const out = await makeTempDir('out');
-    const receiver = startReceiver(['--yes', '--json', '--out', out, sender.address]);
+    const receiver = await startReceiver(['--yes', '--json', '--out', out, sender.address], {
+      code: sender,
+    });
 
     await receiver.waitForEvent('progress', WAIT.startMs);
     const exit = await sender.stop();

@@ -7,6 +7,7 @@ import {
   hashTree,
   makeTempDir,
   RECEIVE_BIN,
+  type RunningSender,
   runReceiver,
   startSender,
   WAIT,
@@ -27,20 +28,24 @@ async function offerTwoItems() {
   return { src, sender };
 }
 
-/** ferry-receive on a terminal, in a fresh home whose Downloads folder is the default. */
-async function receiveOnTerminal(address: string) {
+/**
+ * ferry-receive on a terminal, in a fresh home whose Downloads folder is the default, given the
+ * sender's pairing code in FERRY_CODE (so the prompts here are the ones about the offer).
+ */
+async function receiveOnTerminal(sender: RunningSender) {
   const home = await makeTempDir('home');
   const downloads = path.join(home, 'Downloads');
   await fs.mkdir(downloads);
-  const env = cliEnv({ HOME: home, TERM: 'xterm-256color' });
-  const terminal = spawnOnPty(RECEIVE_BIN, [address], { cwd: home, env });
+  const code = await sender.freshCode();
+  const env = cliEnv({ HOME: home, TERM: 'xterm-256color', FERRY_CODE: code });
+  const terminal = spawnOnPty(RECEIVE_BIN, [sender.address], { cwd: home, env });
   return { terminal, downloads };
 }
 
 describe('ferry-receive on a terminal', () => {
   it('asks which items and which folder, then saves there', async () => {
     const { src, sender } = await offerTwoItems();
-    const { terminal } = await receiveOnTerminal(sender.address);
+    const { terminal } = await receiveOnTerminal(sender);
     const out = await makeTempDir('chosen');
 
     const afterItems = await terminal.waitForText(ITEMS_PROMPT, WAIT.startMs);
@@ -56,7 +61,7 @@ describe('ferry-receive on a terminal', () => {
 
   it('saves into the default folder it shows when Enter is pressed at the folder prompt', async () => {
     const { src, sender } = await offerTwoItems();
-    const { terminal, downloads } = await receiveOnTerminal(sender.address);
+    const { terminal, downloads } = await receiveOnTerminal(sender);
 
     const afterItems = await terminal.waitForText(ITEMS_PROMPT, WAIT.startMs);
     terminal.type('\r');
@@ -70,7 +75,7 @@ describe('ferry-receive on a terminal', () => {
 
   it('takes only the items left selected (space toggles the one under the cursor)', async () => {
     const { src, sender } = await offerTwoItems();
-    const { terminal } = await receiveOnTerminal(sender.address);
+    const { terminal } = await receiveOnTerminal(sender);
     const out = await makeTempDir('chosen');
 
     const afterItems = await terminal.waitForText(ITEMS_PROMPT, WAIT.startMs);
@@ -87,7 +92,7 @@ describe('ferry-receive on a terminal', () => {
 
   it('writes nothing when the item prompt is cancelled with Ctrl-C, and tells the sender', async () => {
     const { sender } = await offerTwoItems();
-    const { terminal, downloads } = await receiveOnTerminal(sender.address);
+    const { terminal, downloads } = await receiveOnTerminal(sender);
 
     await terminal.waitForText(ITEMS_PROMPT, WAIT.startMs);
     terminal.type('\x03');

@@ -19,7 +19,7 @@ async function transferAll(srcDir: string, timeoutMs: number = WAIT.transferMs):
   const names = (await fs.readdir(srcDir)).sort();
   const sender = await startSender(names.map((name) => path.join(srcDir, name)));
   const outDir = await makeTempDir('out');
-  const run = await receiveAll(sender.address, outDir, { timeoutMs });
+  const run = await receiveAll(sender, outDir, { timeoutMs });
   assertExit(run, 0);
   expect(run.last?.event, run.report('the last event is not "done"')).toBe('done');
   await sender.waitForEvent('session-complete');
@@ -132,7 +132,7 @@ describe('a transfer with --yes --out --json', () => {
     const sender = await startSender([path.join(src, 'Share')]);
     const out = await makeTempDir('out');
 
-    assertExit(await receiveAll(sender.address, out), 0);
+    assertExit(await receiveAll(sender, out), 0);
 
     const real = await hashFile(path.join(src, 'Share', 'real.txt'));
     expect(await hashTree(out)).toEqual({
@@ -152,7 +152,7 @@ describe('a transfer with --yes --out --json', () => {
     const sender = await startSender([path.join(src, 'once.bin')], ['--once']);
     const out = await makeTempDir('out');
 
-    assertExit(await receiveAll(sender.address, out), 0);
+    assertExit(await receiveAll(sender, out), 0);
     const exit = await sender.process.waitForExit(WAIT.reactMs);
 
     expect(exit, sender.process.log.report('unexpected exit')).toEqual({ code: 0, signal: null });
@@ -169,10 +169,10 @@ describe('a receiver saving into a folder that already has the name', () => {
     const sender = await startSender([path.join(src, 'report.pdf')]);
     const out = await makeTempDir('out');
 
-    assertExit(await receiveAll(sender.address, out), 0);
+    assertExit(await receiveAll(sender, out), 0);
     const firstPath = path.join(out, 'report.pdf');
     const first = await fs.stat(firstPath);
-    const second = await receiveAll(sender.address, out);
+    const second = await receiveAll(sender, out);
     assertExit(second, 0);
 
     expect(await hashTree(out)).toEqual({ 'report.pdf': source, 'report (1).pdf': source });
@@ -197,7 +197,7 @@ describe('a receiver saving into a folder that already has the name', () => {
     const before = await hashTree(out);
     const sender = await startSender([path.join(src, 'notes.txt'), path.join(src, 'Album')]);
 
-    assertExit(await receiveAll(sender.address, out), 0);
+    assertExit(await receiveAll(sender, out), 0);
 
     const received = await hashTree(out);
     const sent = await hashTree(src);
@@ -217,7 +217,7 @@ describe('a receiver saving into a folder that already has the name', () => {
     await fs.mkdir(path.join(out, 'Album'));
     const sender = await startSender([path.join(src, 'Album')]);
 
-    assertExit(await receiveAll(sender.address, out), 0);
+    assertExit(await receiveAll(sender, out), 0);
 
     const sent = await hashTree(src);
     const renamed = Object.fromEntries(
@@ -234,7 +234,7 @@ describe('a receiver saving into a folder that already has the name', () => {
     await fs.symlink(elsewhere, path.join(out, 'Album'));
     const sender = await startSender([path.join(src, 'Album')]);
 
-    assertExit(await receiveAll(sender.address, out), 0);
+    assertExit(await receiveAll(sender, out), 0);
 
     expect(await fs.readdir(elsewhere)).toEqual([]);
     const sent = await hashTree(src);

@@ -105,6 +105,11 @@ export function createSender(options: SenderOptions): Sender {
   const sockets = new Set<net.Socket>();
   const pendingByHost = new Map<string, number>();
   let pending = 0;
+  // Sessions still running: `stopped` waits for them, so their last events come before it.
+  let serving = 0;
+  const maybeStopped = () => {
+    if (closing && sockets.size === 0 && serving === 0) resolveStopped();
+  };
   let nextClient = 1;
   let closing = false;
   let resolveStopped!: () => void;
@@ -147,9 +152,13 @@ export function createSender(options: SenderOptions): Sender {
     socket.once('close', () => {
       settle();
       sockets.delete(socket);
-      if (closing && sockets.size === 0) resolveStopped();
+      maybeStopped();
     });
-    void serve(socket, nextClient++, peer, host, settle);
+    serving++;
+    void serve(socket, nextClient++, peer, host, settle).finally(() => {
+      serving--;
+      maybeStopped();
+    });
   });
 
   async function serve(socket: net.Socket, client: number, peer: string, host: string, settle: () => void): Promise<void> {
@@ -243,7 +252,7 @@ export function createSender(options: SenderOptions): Sender {
       logger.info({ abort }, 'stopping');
     }
     if (abort) for (const socket of sockets) socket.destroy();
-    if (sockets.size === 0) resolveStopped();
+    maybeStopped();
     await stopped;
   }
 

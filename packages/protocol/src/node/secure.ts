@@ -501,7 +501,12 @@ class AuthChannel {
       error.code !== ErrorCode.CONNECTION_CLOSED;
     if (tell) {
       // A refused key is explained here, not to the peer: it learns nothing about whom we expected.
-      const text = error.code === ErrorCode.KEY_CHANGED ? 'the receiver does not accept this key' : error.message;
+      const text =
+        error.code === ErrorCode.KEY_CHANGED
+          ? 'the receiver does not accept this key'
+          : error.code === ErrorCode.PAIRING_FAILED
+            ? 'wrong pairing code: the confirmation did not verify'
+            : error.message;
       const message = truncateUtf8(text, LIMITS.maxErrorMessageBytes);
       await new Promise<void>((resolve) => {
         this.#socket.end(concatFrame(FrameType.ERROR, encodeMessage(FrameType.ERROR, { code: error.code, message })), resolve);
