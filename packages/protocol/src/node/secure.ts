@@ -213,6 +213,13 @@ export type ClientOutcome =
  */
 const CIPHER_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
 
+/**
+ * Bytes a TLS socket buffers before asking its writer to wait: like the TCP sockets', far
+ * above the default 16 KiB, so several 1 MiB DATA frames are in flight and encryption never
+ * waits for the previous write to drain.
+ */
+const TLS_HIGH_WATER_MARK = 4 * 1024 * 1024;
+
 const contexts = new WeakMap<Identity, tls.SecureContext>();
 
 function contextFor(identity: Identity): tls.SecureContext {
@@ -242,6 +249,7 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
     requestCert: true,
     // Peers have self-signed keys: they are checked below against remembered keys or the code (G6).
     rejectUnauthorized: false,
+    highWaterMark: TLS_HIGH_WATER_MARK,
   });
   deadline.track(secure);
   await tlsReady(secure, 'secure', deadline);
@@ -305,6 +313,7 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
     // Identity is the key, checked below; names in certificates mean nothing here (G6, G7).
     checkServerIdentity: () => undefined,
     minVersion: 'TLSv1.3',
+    highWaterMark: TLS_HIGH_WATER_MARK,
   });
   deadline.track(secure);
   await tlsReady(secure, 'secureConnect', deadline);
