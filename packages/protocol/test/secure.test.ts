@@ -144,6 +144,8 @@ describe('pairing with a one-time code', () => {
     expect(Buffer.from(theirs.secured.peer!.fingerprint)).toEqual(Buffer.from(receiver.identity.fingerprint));
     expect((theirs.secured.socket as tls.TLSSocket).getProtocol()).toBe('TLSv1.3');
     expect((theirs.secured.socket as tls.TLSSocket).getCipher().name).toBe('TLS_AES_128_GCM_SHA256');
+    // Several 1 MiB DATA frames may be queued before the writer waits.
+    expect([theirs.secured.socket.writableHighWaterMark, ours.socket.writableHighWaterMark]).toEqual([4 * 1024 * 1024, 4 * 1024 * 1024]);
     theirs.secured.socket.resume();
     ours.socket.resume();
     const received = once(theirs.secured.socket, 'data');

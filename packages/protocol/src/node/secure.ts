@@ -218,7 +218,8 @@ const CIPHER_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA2
  * above the default 16 KiB, so several 1 MiB DATA frames are in flight and encryption never
  * waits for the previous write to drain.
  */
-const TLS_HIGH_WATER_MARK = 4 * 1024 * 1024;
+// Node passes `highWaterMark` on to the socket, though its type definitions leave it out.
+const BUFFERING = { highWaterMark: 4 * 1024 * 1024 } as object;
 
 const contexts = new WeakMap<Identity, tls.SecureContext>();
 
@@ -249,7 +250,7 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
     requestCert: true,
     // Peers have self-signed keys: they are checked below against remembered keys or the code (G6).
     rejectUnauthorized: false,
-    highWaterMark: TLS_HIGH_WATER_MARK,
+    ...BUFFERING,
   });
   deadline.track(secure);
   await tlsReady(secure, 'secure', deadline);
@@ -313,7 +314,7 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
     // Identity is the key, checked below; names in certificates mean nothing here (G6, G7).
     checkServerIdentity: () => undefined,
     minVersion: 'TLSv1.3',
-    highWaterMark: TLS_HIGH_WATER_MARK,
+    ...BUFFERING,
   });
   deadline.track(secure);
   await tlsReady(secure, 'secureConnect', deadline);
