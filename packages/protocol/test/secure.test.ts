@@ -12,11 +12,11 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameType, PAIRING, PreambleFlag } from '../src/constants.ts';
-import { AuthError, ErrorCode, FerryError } from '../src/errors.ts';
+import { AuthError, ErrorCode, type FerryError } from '../src/errors.ts';
 import { concatFrame, encodePreamble } from '../src/frame/encode.ts';
 import { encodeMessage } from '../src/messages/codec.ts';
 import { normalizeCode } from '../src/pairing/code.ts';
-import { type PairingCodes, PairingCodes as Codes } from '../src/pairing/codes.ts';
+import { PairingCodes } from '../src/pairing/codes.ts';
 import { type Identity, loadOrCreateIdentity } from '../src/node/identity.ts';
 import { Deadline, exchangePreamble, type Secured, secureClient, secureServer } from '../src/node/secure.ts';
 import { derivePasswordScalar } from '../src/node/spake2.ts';
@@ -41,7 +41,7 @@ async function machine(): Promise<{ identity: Identity; trust: TrustStore; dir: 
 
 /** Sender codes whose current code the test can read. */
 function codes(): { pairing: PairingCodes; current: () => string; events: { event: string; payload: unknown }[] } {
-  const pairing = new Codes(derivePasswordScalar);
+  const pairing = new PairingCodes(derivePasswordScalar);
   let code = '';
   const events: { event: string; payload: unknown }[] = [];
   pairing.on('code', (event) => {
