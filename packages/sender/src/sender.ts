@@ -149,6 +149,9 @@ export function createSender(options: SenderOptions): Sender {
       else pendingByHost.delete(host);
     };
     sockets.add(socket);
+    // A reset in any phase, even while only our preamble is being flushed, ends this
+    // connection alone: an unhandled socket error would take the whole sender down.
+    socket.on('error', (error) => logger.debug({ peer, err: error }, 'connection error'));
     socket.once('close', () => {
       settle();
       sockets.delete(socket);
