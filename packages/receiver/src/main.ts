@@ -4,12 +4,11 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, toJsonLine, UnsafeOfferError } from '@ferry/protocol';
 import {
+  ConfigFileError,
   configDir,
-  IdentityError,
   loadOrCreateIdentity,
   runPeersCommand,
   TrustStore,
-  TrustStoreError,
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
@@ -112,7 +111,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     if (signal.aborted || (error instanceof FerryError && error.code === ErrorCode.CANCELLED)) {
       return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'interrupted; no partial file was kept');
     }
-    if (error instanceof IdentityError || error instanceof TrustStoreError) return fail(EXIT.failure, 'ERR_CONFIG', escapeForDisplay(error.message));
+    if (error instanceof ConfigFileError) return fail(EXIT.failure, 'ERR_CONFIG', escapeForDisplay(error.message));
     if (error instanceof AuthError) return fail(EXIT.failure, error.code, escapeForDisplay(error.message), authHint(error));
     if (error instanceof ConnectError || error instanceof NotFerryError || error instanceof DestinationError) {
       return fail(EXIT.failure, error.code, escapeForDisplay(error.message), hintFor(error));

@@ -1,13 +1,12 @@
 import { escapeForDisplay, FerryError, PairingCodes, toJsonLine } from '@ferry/protocol';
 import {
+  ConfigFileError,
   configDir,
   derivePasswordScalar,
-  IdentityError,
   loadOrCreateIdentity,
   localUserName,
   runPeersCommand,
   TrustStore,
-  TrustStoreError,
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseSenderArgs, USAGE } from './args.ts';
@@ -91,7 +90,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
   } catch (error) {
     if (error instanceof UsageError) return fail(EXIT.usage, error.message, 'Run ferry-send --help for usage.');
     if (error instanceof ListenError) return fail(EXIT.failure, error.message, listenHint(error));
-    if (error instanceof IdentityError || error instanceof TrustStoreError) return fail(EXIT.failure, escapeForDisplay(error.message));
+    if (error instanceof ConfigFileError) return fail(EXIT.failure, escapeForDisplay(error.message));
     if (error instanceof FerryError) return fail(EXIT.failure, escapeForDisplay(error.message));
     return fail(EXIT.failure, `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }

@@ -34,3 +34,17 @@ export async function ensureConfigDir(dir: string): Promise<string> {
   if (created !== undefined && process.platform !== 'win32') await chmod(dir, 0o700);
   return dir;
 }
+
+/**
+ * A file in the configuration folder cannot be read, created or trusted. The message names
+ * the file and says what to do; it never contains a key.
+ */
+export class ConfigFileError extends Error {
+  override name = 'ConfigFileError';
+  /** The file (or folder) concerned. */
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.path = path;
+  }
+}

@@ -410,7 +410,7 @@ export class Connection {
         this.#maybeResume();
         return event;
       }
-      if (this.#error) throw this.#explain(this.#error);
+      if (this.#error) throw explainSocketError(this.#error);
       if (this.#ended) return null;
       if (this.#closed) throw new ConnectionClosedError('the connection closed');
       await new Promise<void>((resolve) => {
@@ -419,12 +419,7 @@ export class Connection {
     }
   }
 
-  #explain(error: Error): Error {
-    if (error instanceof FerryError) return error;
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ECONNRESET' ? 'the peer reset the connection' : 'the connection failed';
-    return new ConnectionClosedError(reason, { cause: error });
-  }
+
 
   #armFrameTimer(): void {
     if (!this.#decoder.midFrame) {
@@ -493,4 +488,12 @@ export function unexpectedFrame(incoming: Incoming): ProtocolError {
   const what =
     incoming.kind === 'message' ? `${FRAME_TYPE_NAMES.get(incoming.type)} frame` : incoming.kind === 'data' ? 'DATA frame' : 'PING';
   return new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${what}`);
+}
+
+/** A socket's error as a FerryError: ours pass through, a reset or other failure is a closed connection. */
+export function explainSocketError(error: Error): FerryError {
+  if (error instanceof FerryError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason = code === 'ECONNRESET' ? 'the peer reset the connection' : 'the connection failed';
+  return new ConnectionClosedError(reason, { cause: error });
 }

@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, link, lstat, open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { ensureConfigDir } from './config-dir.ts';
+import { ConfigFileError, ensureConfigDir } from './config-dir.ts';
 
 /** This user's long-lived key pair, and what TLS needs to present it. */
 export interface Identity {
@@ -27,14 +27,8 @@ export interface Identity {
 }
 
 /** The identity key cannot be read, created or trusted; the message says what to do. Never contains the key. */
-export class IdentityError extends Error {
+export class IdentityError extends ConfigFileError {
   override name = 'IdentityError';
-  /** The key file (or folder) concerned. */
-  readonly path: string;
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.path = path;
-  }
 }
 
 const KEY_FILE = 'identity.key';

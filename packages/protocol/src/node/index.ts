@@ -1,7 +1,7 @@
 export { Connection, type ConnectionOptions, type Incoming, peerError, unexpectedFrame } from './connection.ts';
 export { localUserName } from './local-name.ts';
 export { resolveInside } from './paths.ts';
-export { configDir, ensureConfigDir } from './config-dir.ts';
+export { ConfigFileError, configDir, ensureConfigDir } from './config-dir.ts';
 export {
   fingerprintHex,
   fingerprintOf,

@@ -12,13 +12,13 @@ import {
   PROTOCOL_VERSION,
 } from '../constants.ts';
 import { AuthError, ConnectionClosedError, ErrorCode, FerryError, ProtocolError, TimeoutError } from '../errors.ts';
-import { FrameDecoder } from '../frame/decoder.ts';
+import { FrameDecoder, type FrameEvent } from '../frame/decoder.ts';
 import { concatFrame, encodePreamble } from '../frame/encode.ts';
 import { decodeMessage, encodeMessage } from '../messages/codec.ts';
 import type { MessageOf } from '../messages/schemas.ts';
 import type { PairingCodes } from '../pairing/codes.ts';
 import { truncateUtf8 } from '../text.ts';
-import { peerError } from './connection.ts';
+import { explainSocketError, peerError } from './connection.ts';
 import { fingerprintHex, type Identity, peerFingerprint } from './identity.ts';
 import { Spake2, Spake2Error } from './spake2.ts';
 import type { TrustStore } from './trust.ts';
@@ -113,7 +113,7 @@ export async function exchangePreamble(
 function readPreamble(source: PreambleSource, deadline: Deadline): Promise<{ flags: number; leftover: Uint8Array }> {
   const { socket } = source;
   return new Promise((resolve, reject) => {
-    const bytes = new Uint8Array(PREAMBLE_BYTES);
+    const decoder = new FrameDecoder({ expectPreamble: true });
     let have = 0;
     let settled = false;
     const finish = (error: Error | undefined, result?: { flags: number; leftover: Uint8Array }) => {
@@ -128,30 +128,19 @@ function readPreamble(source: PreambleSource, deadline: Deadline): Promise<{ fla
     };
     const onChunk = (chunk: Uint8Array): boolean => {
       if (settled) return false;
+      // The decoder checks magic (byte by byte, so something that is not Ferry is refused at
+      // once), version and flags; it is given the preamble's bytes only, never what follows.
       const take = Math.min(PREAMBLE_BYTES - have, chunk.byteLength);
-      bytes.set(chunk.subarray(0, take), have);
-      // The magic is checked as its bytes arrive, so something that is not Ferry is refused at once.
-      for (let i = have; i < Math.min(have + take, MAGIC.byteLength); i++) {
-        if (bytes[i] !== MAGIC[i]) {
-          finish(new ProtocolError(ErrorCode.BAD_MAGIC, 'the peer did not open with the Ferry magic'));
-          return false;
-        }
+      let preamble: FrameEvent | undefined;
+      try {
+        preamble = decoder.push(chunk.subarray(0, take))[0];
+      } catch (error) {
+        finish(error as Error);
+        return false;
       }
       have += take;
-      if (have < PREAMBLE_BYTES) return true;
-      const view = new DataView(bytes.buffer);
-      const version = view.getUint16(8);
-      const flags = view.getUint16(10);
-      if (version !== PROTOCOL_VERSION) {
-        finish(
-          new ProtocolError(ErrorCode.UNSUPPORTED_VERSION, `the peer speaks protocol version ${version}; this Ferry speaks ${PROTOCOL_VERSION}`),
-        );
-        return false;
-      }
-      if ((flags & ~PreambleFlag.TLS) !== 0) {
-        finish(new ProtocolError(ErrorCode.BAD_MESSAGE, 'unknown preamble flags are set'));
-        return false;
-      }
+      if (preamble?.kind !== 'preamble') return true;
+      const { flags } = preamble;
       // Stop the flow here, so nothing more is read before the next layer takes the socket.
       if (!source.setReader) socket.pause();
       finish(undefined, { flags, leftover: Uint8Array.prototype.slice.call(chunk, take) });
@@ -163,7 +152,7 @@ function readPreamble(source: PreambleSource, deadline: Deadline): Promise<{ fla
     };
     const onEnd = () =>
       finish(deadline.error ?? new ProtocolError(ErrorCode.TRUNCATED, 'the connection closed before the Ferry greeting'));
-    const onError = (error: Error) => finish(deadline.error ?? closedError(error));
+    const onError = (error: Error) => finish(deadline.error ?? explainSocketError(error));
     socket.on('end', onEnd);
     socket.on('close', onEnd);
     socket.on('error', onError);
@@ -273,13 +262,11 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
     if (!security.pairing) {
       throw new AuthError(ErrorCode.PAIRING_UNAVAILABLE, 'this sender accepts only receivers it remembers');
     }
+    // Taken before the wait for the code's scrypt: the session may be gone after it.
+    const aad = exporter(secure);
     const attempt = await security.pairing.begin();
     try {
-      const spake = Spake2.start('B', attempt.password, {
-        idA: fingerprint,
-        idB: security.identity.fingerprint,
-        aad: exporter(secure),
-      });
+      const spake = Spake2.start('B', attempt.password, { idA: fingerprint, idB: security.identity.fingerprint, aad });
       const keys = finishSpake(spake, auth.share);
       attempt.shareSent();
       channel.send(FrameType.AUTH_REPLY, { result: 'share', share: hex(spake.message), confirmation: hex(keys.confirmation) });
@@ -323,7 +310,7 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
   const channel = new AuthChannel(secure, deadline);
   try {
     const remembered = security.trust?.byFingerprint(fingerprint);
-    if (security.expectFingerprint && !equalBytes(security.expectFingerprint, fingerprint)) {
+    if (security.expectFingerprint && !Buffer.from(security.expectFingerprint).equals(fingerprint)) {
       throw new AuthError(
         ErrorCode.KEY_CHANGED,
         'the sender showed a different key than a moment ago; someone may be intercepting the connection',
@@ -446,7 +433,7 @@ class AuthChannel {
     this.#wake();
   };
   #onError = (error: Error) => {
-    this.#error ??= closedError(error);
+    this.#error ??= explainSocketError(error);
     this.#wake();
   };
 
@@ -533,20 +520,10 @@ class AuthChannel {
   }
 }
 
-function closedError(error: Error): FerryError {
-  if (error instanceof FerryError) return error;
-  const code = (error as NodeJS.ErrnoException).code;
-  return new ConnectionClosedError(code === 'ECONNRESET' ? 'the peer reset the connection' : 'the connection failed', { cause: error });
-}
-
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 function fromHex(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'hex'));
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index]);
 }

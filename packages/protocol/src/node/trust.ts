@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { LIMITS } from '../constants.ts';
 import { escapeForDisplay as esc, FORBIDDEN_NAME_CHARS } from '../text.ts';
-import { ensureConfigDir } from './config-dir.ts';
+import { ConfigFileError, ensureConfigDir } from './config-dir.ts';
 import { fingerprintHex } from './identity.ts';
 
 /** A peer whose key this user chose to remember after pairing with a code. */
@@ -21,14 +21,8 @@ export interface TrustedPeer {
 }
 
 /** The remembered peers cannot be read or changed; the message names the file and says how to fix it. */
-export class TrustStoreError extends Error {
+export class TrustStoreError extends ConfigFileError {
   override name = 'TrustStoreError';
-  /** `peers.json`. */
-  readonly path: string;
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.path = path;
-  }
 }
 
 export type RememberResult =
