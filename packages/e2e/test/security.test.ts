@@ -372,14 +372,15 @@ describe('remembered peers', () => {
     expect(message).toContain(
       `the sender at 127.0.0.1 shows a different key than "${remembered!.name}"`,
     );
-    expect(message).toContain(`ferry-receive --forget "${remembered!.name}"`);
+    // The suggested command names the remembered key, never peer-chosen text.
+    const originalKey = fingerprintHex(
+      (await loadOrCreateIdentity(original.configDir)).fingerprint,
+    );
+    expect(message).toContain(`ferry-receive --forget ${originalKey.slice(0, 16)}`);
     expect(await listTree(out)).toEqual([]);
     expect(found(run.stdout + run.stderr, NAMES)).toEqual([]);
     expect(await fs.readFile(peersFile)).toEqual(peersBefore);
     const peers = await runReceiver(['--peers', '--json'], { configDir: receiverConfig });
-    const originalKey = fingerprintHex(
-      (await loadOrCreateIdentity(original.configDir)).fingerprint,
-    );
     expect(peers.events).toEqual([
       { event: 'peers', peers: [expect.objectContaining({ fingerprint: originalKey })] },
     ]);

@@ -274,6 +274,18 @@ describe('remembered peers', () => {
     expect((await TrustStore.open(receiver.dir)).byName('alice@laptop')?.fingerprint).toBe(Buffer.from(real.identity.fingerprint).toString('hex'));
   });
 
+  it('G5: the suggested --forget command names the remembered key, never a peer-chosen name', async () => {
+    const impostor = await machine();
+    const real = await machine();
+    const receiver = await machine();
+    const hostile = 'x$(touch pwned)"`y`@h';
+    await receiver.trust.remember({ name: hostile, fingerprint: real.identity.fingerprint, address: '127.0.0.1' });
+    const listening = await server(serverSide(impostor.identity, {}));
+    const error = (await client(listening.port, { identity: receiver.identity, trust: receiver.trust }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain(`ferry-receive --forget ${Buffer.from(real.identity.fingerprint).toString('hex').slice(0, 16)} `);
+    expect(error.message).not.toContain(`--forget "${hostile}"`);
+  });
+
   it('G5: a sender whose key changed between asking for the code and pairing is refused', async () => {
     const sender = await machine();
     const other = await machine();
@@ -340,6 +352,18 @@ describe('modes and frames before authentication', () => {
     const error = errorOf(await listening.result());
     expect(error.code).toBe(ErrorCode.UNEXPECTED_FRAME);
     expect(error.message).toContain('before authentication');
+  });
+
+  it('G8: frames sent ahead of their turn before authentication are refused, not queued', async () => {
+    const sender = await machine();
+    const receiver = await machine();
+    const { pairing } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const secure = await rawTlsClient(listening.port, receiver.identity);
+    const trusted = concatFrame(FrameType.AUTH, encodeMessage(FrameType.AUTH, { method: 'trusted' }));
+    secure.write(Buffer.concat([trusted, trusted, trusted]));
+    const error = errorOf(await listening.result());
+    expect(error.code).toBe(ErrorCode.UNEXPECTED_FRAME);
   });
 
   it('G8/E1: an oversized frame before authentication is refused from its header', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, toJsonLine, UnsafeOfferError } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -84,7 +84,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
           encryption: true,
           identity: await loadOrCreateIdentity(dir),
           trust: await TrustStore.open(dir),
-          code: await codeGivenUpFront(config.codeStdin, io),
+          code: await codeGivenUpFront(config.codeStdin, io, signal),
           askCode: interactive ? (prompts) => prompter.askCode(prompts) : undefined,
           remember: config.remember,
         }
@@ -129,8 +129,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
  * The code from FERRY_CODE or, with --code-stdin, the first line of stdin; undefined if
  * neither. A malformed code is a usage error that never repeats what was given.
  */
-async function codeGivenUpFront(fromStdin: boolean, io: ReceiverIo): Promise<string | undefined> {
-  const given = fromStdin ? await readFirstLine(io.stdin) : io.env.FERRY_CODE;
+async function codeGivenUpFront(fromStdin: boolean, io: ReceiverIo, signal: AbortSignal): Promise<string | undefined> {
+  const given = fromStdin ? await readFirstLine(io.stdin, signal) : io.env.FERRY_CODE;
   if (given === undefined || (!fromStdin && given === '')) return undefined;
   const code = normalizeCode(given);
   if (code === undefined) {
@@ -141,10 +141,13 @@ async function codeGivenUpFront(fromStdin: boolean, io: ReceiverIo): Promise<str
   return code;
 }
 
-/** The first line of a stream (at most 256 bytes are looked at), without its line ending. */
-async function readFirstLine(stream: Readable): Promise<string> {
+/**
+ * The first line of a stream (at most 256 bytes are looked at), without its line ending. A
+ * person may be typing it, so there is no deadline, but Ctrl-C ends the wait.
+ */
+async function readFirstLine(stream: Readable, signal: AbortSignal): Promise<string> {
   let text = '';
-  for await (const chunk of stream) {
+  for await (const chunk of addAbortSignal(signal, stream)) {
     text += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
     if (/[\r\n]/.test(text) || text.length >= 256) break;
   }

@@ -323,7 +323,7 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
           ErrorCode.KEY_CHANGED,
           `the sender at ${security.host} shows a different key than "${other.name}", which you paired with there. ` +
             'Someone may be impersonating it; nothing was sent. If that machine was reinstalled, or this is another machine, ' +
-            `run ferry-receive --forget "${other.name}" and connect again to pair with a code`,
+            `run ferry-receive --forget ${other.fingerprint.slice(0, 16)} and connect again to pair with a code`,
         );
       }
     }
@@ -420,11 +420,16 @@ class AuthChannel {
   #onData = (chunk: Buffer) => {
     try {
       for (const event of this.#decoder.push(chunk)) {
-        if (event.kind === 'frame') this.#frames.push({ type: event.type, payload: event.payload });
-        else throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'unexpected DATA before authentication');
+        if (event.kind !== 'frame') throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'unexpected DATA before authentication');
+        this.#frames.push({ type: event.type, payload: event.payload });
+        // One frame per turn: a peer that sends ahead (say, while the code's scrypt runs) is
+        // refused at once rather than queued without bound.
+        if (this.#frames.length > 1) throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'frames sent ahead of their turn');
       }
     } catch (error) {
       this.#error ??= error as Error;
+      this.#socket.off('data', this.#onData);
+      this.#socket.pause();
     }
     this.#wake();
   };

@@ -42,7 +42,8 @@ function renderText(receiver: Receiver, io: Io): Summarise {
   receiver.on('remembered', ({ name, fingerprint, result }) => {
     if (result === 'conflict') {
       status.print(`Did not remember "${esc(name)}" (key ${fingerprint}): another key is remembered under that name.`);
-      status.print(`  Run ferry-receive --forget "${esc(name)}" first if that sender really has a new key.`);
+      // The hint names no peer-chosen text: a name is not safe to paste into a shell.
+      status.print(`  If that sender really has a new key, find the old key with ferry-receive --peers and --forget it first.`);
     } else {
       status.print(`Remembered "${esc(name)}" (key ${fingerprint}): no code is needed next time if it remembers you too.`);
     }

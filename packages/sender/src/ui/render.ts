@@ -74,7 +74,8 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   sender.on('remembered', ({ name, fingerprint, result }) => {
     if (result === 'conflict') {
       status.print(`Did not remember "${esc(name)}" (key ${fingerprint}): another key is remembered under that name.`);
-      status.print(`  Run ferry-send --forget "${esc(name)}" first if that receiver really has a new key.`);
+      // The hint names no peer-chosen text: a name is not safe to paste into a shell.
+      status.print(`  If that receiver really has a new key, find the old key with ferry-send --peers and --forget it first.`);
     } else {
       status.print(`Remembered "${esc(name)}" (key ${fingerprint}): it needs no code next time.`);
     }
