@@ -314,6 +314,7 @@ describe('remembered peers', () => {
       encrypted: true,
       method: 'trusted',
       fingerprint: second.fingerprint,
+      rememberedAs: senderName,
     });
     expect(await second.waitForEvent('authenticated')).toMatchObject({
       method: 'trusted',
@@ -359,7 +360,7 @@ describe('remembered peers', () => {
     const remembered = paired.events.find((e) => e.event === 'remembered');
     expect(remembered).toMatchObject({ result: 'added', fingerprint: original.fingerprint });
     await original.stop();
-    const peersFile = path.join(receiverConfig, 'peers.json');
+    const peersFile = path.join(receiverConfig, 'trusted-senders.json');
     const peersBefore = await fs.readFile(peersFile);
 
     // Same name, same address, another key (a new config folder); even its right code is not enough.

@@ -20,7 +20,7 @@ import { PairingCodes } from '../src/pairing/codes.ts';
 import { type Identity, loadOrCreateIdentity } from '../src/node/identity.ts';
 import { Deadline, exchangePreamble, type Secured, secureClient, secureServer } from '../src/node/secure.ts';
 import { derivePasswordScalar } from '../src/node/spake2.ts';
-import { TrustStore } from '../src/node/trust.ts';
+import { type PeerRole, TrustStore } from '../src/node/trust.ts';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -33,10 +33,10 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** A machine: its identity and remembered peers, in a folder of its own. */
-async function machine(): Promise<{ identity: Identity; trust: TrustStore; dir: string }> {
+/** A machine: its identity and the peers of one role it remembered, in a folder of its own. */
+async function machine(trusts: PeerRole): Promise<{ identity: Identity; trust: TrustStore; dir: string }> {
   const dir = await tempDir();
-  return { identity: await loadOrCreateIdentity(dir), trust: await TrustStore.open(dir), dir };
+  return { identity: await loadOrCreateIdentity(dir), trust: await TrustStore.open(dir, trusts), dir };
 }
 
 /** Sender codes whose current code the test can read. */
@@ -128,8 +128,8 @@ function errorOf(result: ServerResult): FerryError {
 
 describe('pairing with a one-time code', () => {
   it('authenticates both keys with the right code, and the channel carries bytes both ways', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing, current, events } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const outcome = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(current()) });
@@ -156,8 +156,8 @@ describe('pairing with a one-time code', () => {
   });
 
   it('G1: a wrong code fails on both sides with a typed error, and counts one attempt', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing, current, events } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const wrong = current() === '00000000' ? '11111111' : '00000000';
@@ -174,8 +174,8 @@ describe('pairing with a one-time code', () => {
   });
 
   it('G2: after the allowed attempts the code is retired and a new one works; the old one does not', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing, current, events } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const first = current();
@@ -194,8 +194,8 @@ describe('pairing with a one-time code', () => {
   });
 
   it('G2: after too many retired codes pairing stops, with a clear error for the receiver', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing, current, events } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     let attempts = 0;
@@ -212,8 +212,8 @@ describe('pairing with a one-time code', () => {
   }, 60_000);
 
   it('without a code yet, the receiver learns only that one is needed and hangs up', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const outcome = await client(listening.port, { identity: receiver.identity });
@@ -225,8 +225,8 @@ describe('pairing with a one-time code', () => {
 
 describe('remembered peers', () => {
   it('two machines that remember each other need no code', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     await sender.trust.remember({ name: 'receiver', fingerprint: receiver.identity.fingerprint });
     await receiver.trust.remember({ name: 'sender', fingerprint: sender.identity.fingerprint, address: '127.0.0.1' });
     const listening = await server(serverSide(sender.identity, { trust: sender.trust }));
@@ -237,8 +237,8 @@ describe('remembered peers', () => {
   });
 
   it('G12: a receiver the sender does not remember is told only that a code is needed', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     await receiver.trust.remember({ name: 'sender', fingerprint: sender.identity.fingerprint });
     const { pairing, current } = codes();
     const listening = await server(serverSide(sender.identity, { trust: sender.trust, pairing }));
@@ -253,9 +253,9 @@ describe('remembered peers', () => {
   });
 
   it('G5: a sender at a remembered address with another key is refused before anything is sent', async () => {
-    const impostor = await machine();
-    const real = await machine();
-    const receiver = await machine();
+    const impostor = await machine('receiver');
+    const real = await machine('receiver');
+    const receiver = await machine('sender');
     await receiver.trust.remember({ name: 'alice@laptop', fingerprint: real.identity.fingerprint, address: '127.0.0.1' });
     const { pairing, current } = codes();
     const listening = await server(serverSide(impostor.identity, { pairing }));
@@ -271,13 +271,28 @@ describe('remembered peers', () => {
     expect(theirs.code).toBe(ErrorCode.KEY_CHANGED);
     expect(theirs.message).not.toContain('alice');
     // The remembered key was not replaced.
-    expect((await TrustStore.open(receiver.dir)).byName('alice@laptop')?.fingerprint).toBe(Buffer.from(real.identity.fingerprint).toString('hex'));
+    expect((await TrustStore.open(receiver.dir, 'sender')).byName('alice@laptop')?.fingerprint).toBe(Buffer.from(real.identity.fingerprint).toString('hex'));
+  });
+
+  it('G5: another remembered sender answering at the address of the first is named as remembered, not as expected', async () => {
+    const alice = await machine('receiver');
+    const bob = await machine('receiver');
+    const receiver = await machine('sender');
+    // Carol asked for Alice's address; Bob's machine, also remembered, now answers there.
+    await receiver.trust.remember({ name: 'alice@laptop', fingerprint: alice.identity.fingerprint, address: '127.0.0.1' });
+    await receiver.trust.remember({ name: 'bob@desk', fingerprint: bob.identity.fingerprint, address: '10.0.0.2' });
+    await bob.trust.remember({ name: 'carol', fingerprint: receiver.identity.fingerprint });
+    const listening = await server(serverSide(bob.identity, { trust: bob.trust }));
+    const outcome = await client(listening.port, { identity: receiver.identity, trust: receiver.trust });
+    expect(outcome.kind === 'secured' && outcome.secured.peer).toMatchObject({ method: 'trusted', rememberedAs: 'bob@desk' });
+    const theirs = await listening.result();
+    expect('secured' in theirs && theirs.secured.peer).toMatchObject({ method: 'trusted', rememberedAs: 'carol' });
   });
 
   it('G5: the suggested --forget command names the remembered key, never a peer-chosen name', async () => {
-    const impostor = await machine();
-    const real = await machine();
-    const receiver = await machine();
+    const impostor = await machine('receiver');
+    const real = await machine('receiver');
+    const receiver = await machine('sender');
     const hostile = 'x$(touch pwned)"`y`@h';
     await receiver.trust.remember({ name: hostile, fingerprint: real.identity.fingerprint, address: '127.0.0.1' });
     const listening = await server(serverSide(impostor.identity, {}));
@@ -287,9 +302,9 @@ describe('remembered peers', () => {
   });
 
   it('G5: a sender whose key changed between asking for the code and pairing is refused', async () => {
-    const sender = await machine();
-    const other = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const other = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing, current } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const error = await client(listening.port, {
@@ -303,7 +318,7 @@ describe('remembered peers', () => {
 
 describe('modes and frames before authentication', () => {
   it('G11: a receiver in clear and a sender that encrypts refuse each other on both sides', async () => {
-    const sender = await machine();
+    const sender = await machine('receiver');
     const listening = await server(serverSide(sender.identity, {}));
     const socket = await connect(listening.port);
     const deadline = new Deadline(5_000, socket, 'test deadline');
@@ -343,8 +358,8 @@ describe('modes and frames before authentication', () => {
   }
 
   it('G8: an application frame before authentication is refused', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const secure = await rawTlsClient(listening.port, receiver.identity);
@@ -355,8 +370,8 @@ describe('modes and frames before authentication', () => {
   });
 
   it('G8: frames sent ahead of their turn before authentication are refused, not queued', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const secure = await rawTlsClient(listening.port, receiver.identity);
@@ -367,8 +382,8 @@ describe('modes and frames before authentication', () => {
   });
 
   it('G8/E1: an oversized frame before authentication is refused from its header', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const secure = await rawTlsClient(listening.port, receiver.identity);
@@ -380,8 +395,8 @@ describe('modes and frames before authentication', () => {
   });
 
   it('G3: the share on the wire is a curve point, never the code or a hash of it', async () => {
-    const sender = await machine();
-    const receiver = await machine();
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
     const { pairing } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const secure = await rawTlsClient(listening.port, receiver.identity);

@@ -12,7 +12,7 @@ let file: string;
 
 beforeEach(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'ferry-trust-'));
-  file = path.join(root, 'peers.json');
+  file = path.join(root, 'trusted-senders.json');
 });
 
 afterEach(async () => {
@@ -39,20 +39,20 @@ async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
   throw new Error('expected the call to reject');
 }
 
-/** The folder's entries other than peers.json: temp files must not be left behind. */
+/** The folder's entries other than the list: temp files must not be left behind. */
 async function leftovers(): Promise<string[]> {
-  return (await readdir(root)).filter((name) => name !== 'peers.json');
+  return (await readdir(root)).filter((name) => name !== 'trusted-senders.json');
 }
 
 describe('TrustStore.open', () => {
   it('treats a missing file as an empty list and creates nothing', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     expect(store.list()).toEqual([]);
     expect(await readdir(root)).toEqual([]);
   });
 
   it('treats a missing folder as an empty list', async () => {
-    const store = await TrustStore.open(path.join(root, 'not', 'yet'));
+    const store = await TrustStore.open(path.join(root, 'not', 'yet'), 'sender');
     expect(store.list()).toEqual([]);
   });
 
@@ -62,7 +62,7 @@ describe('TrustStore.open', () => {
     ['not JSON at all', 'peers: alice'],
   ])('refuses %s, names the file, says how to fix it, and leaves it alone', async (_what, content) => {
     await writeFile(file, content, { mode: 0o600 });
-    const error = await rejection(() => TrustStore.open(root));
+    const error = await rejection(() => TrustStore.open(root, 'sender'));
     expect(error).toBeInstanceOf(TrustStoreError);
     expect(error).toMatchObject({ name: 'TrustStoreError', path: file });
     const message = (error as Error).message;
@@ -95,7 +95,7 @@ describe('TrustStore.open', () => {
   ])('refuses a file with %s and leaves it alone', async (_what, data) => {
     const content = JSON.stringify(data);
     await writeFile(file, content, { mode: 0o600 });
-    const error = await rejection(() => TrustStore.open(root));
+    const error = await rejection(() => TrustStore.open(root, 'sender'));
     expect(error).toBeInstanceOf(TrustStoreError);
     expect(error).toMatchObject({ path: file });
     expect((error as Error).message).toContain(`${file} is not a valid list of remembered peers`);
@@ -104,14 +104,14 @@ describe('TrustStore.open', () => {
 
   it('tells a file from a newer Ferry apart from a broken one', async () => {
     await writeFile(file, JSON.stringify({ version: 2, peers: [], groups: [] }), { mode: 0o600 });
-    const error = await rejection(() => TrustStore.open(root));
+    const error = await rejection(() => TrustStore.open(root, 'sender'));
     expect(error).toBeInstanceOf(TrustStoreError);
     expect((error as Error).message).toContain('newer Ferry');
   });
 
   it('refuses a folder where the file should be', async () => {
     await mkdir(file);
-    const error = await rejection(() => TrustStore.open(root));
+    const error = await rejection(() => TrustStore.open(root, 'sender'));
     expect(error).toBeInstanceOf(TrustStoreError);
     expect(error).toMatchObject({ path: file });
   });
@@ -121,27 +121,35 @@ describe('TrustStore.open', () => {
     await writeFile(file, content, { mode: 0o600 });
     for (const mode of [0o666, 0o620, 0o602]) {
       await chmod(file, mode);
-      const error = await rejection(() => TrustStore.open(root));
+      const error = await rejection(() => TrustStore.open(root, 'sender'));
       expect(error).toBeInstanceOf(TrustStoreError);
       expect((error as Error).message).toContain(`chmod 600 ${file}`);
     }
     // Readable by others is fine: it holds public keys' fingerprints and names, no secrets.
     await chmod(file, 0o644);
-    expect((await TrustStore.open(root)).list()).toEqual([]);
+    expect((await TrustStore.open(root, 'sender')).list()).toEqual([]);
     expect(await readFile(file, 'utf8')).toBe(content);
   });
 
   it('reads a valid file, including hand-written dates with an offset', async () => {
     const peer = { name: 'Alice', fingerprint: toHex(ALICE), addresses: ['alice.local'], added: '2025-01-02T03:04:05+01:00' };
     await writeFile(file, JSON.stringify({ version: 1, peers: [peer] }), { mode: 0o600 });
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     expect(store.list()).toEqual([peer]);
+  });
+  it('keeps the senders and the receivers a user trusts in separate lists', async () => {
+    await (await TrustStore.open(root, 'sender')).remember({ name: 'Alice', fingerprint: ALICE });
+    const receivers = await TrustStore.open(root, 'receiver');
+    expect(receivers.list()).toEqual([]);
+    expect(receivers.byFingerprint(ALICE)).toBeUndefined();
+    expect(receivers.file).toBe(path.join(root, 'trusted-receivers.json'));
+    expect((await TrustStore.open(root, 'sender')).byFingerprint(ALICE)?.name).toBe('Alice');
   });
 });
 
 describe('TrustStore.remember', () => {
   it('adds a peer, writes an owner-only file, and returns what it stored', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     const before = Date.now();
     const result = await store.remember({ name: 'Alice', fingerprint: ALICE, address: '192.168.1.20' });
     expect(result.kind).toBe('added');
@@ -156,20 +164,20 @@ describe('TrustStore.remember', () => {
 
   it('creates the folder, owner-only, when it is missing', async () => {
     const dir = path.join(root, 'config', 'ferry');
-    const store = await TrustStore.open(dir);
+    const store = await TrustStore.open(dir, 'sender');
     await store.remember({ name: 'Alice', fingerprint: ALICE });
-    expect((await TrustStore.open(dir)).list()).toHaveLength(1);
+    expect((await TrustStore.open(dir, 'sender')).list()).toHaveLength(1);
     if (POSIX) expect((await stat(dir)).mode & 0o777).toBe(0o700);
   });
 
   it('adds a peer with no address', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     const result = await store.remember({ name: 'Alice', fingerprint: ALICE });
     expect(result).toMatchObject({ kind: 'added', peer: { addresses: [] } });
   });
 
   it('refreshes the addresses of a known key: most recent first, no duplicates, at most 8', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: ALICE, address: 'a' });
     await store.remember({ name: 'Alice', fingerprint: ALICE, address: 'b' });
     expect(store.byName('alice')?.addresses).toEqual(['b', 'a']);
@@ -185,7 +193,7 @@ describe('TrustStore.remember', () => {
   });
 
   it('keeps the remembered name when a known key comes back under another name', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     const added = await store.remember({ name: 'Alice', fingerprint: ALICE, address: 'a' });
     const result = await store.remember({ name: 'Mallory', fingerprint: ALICE, address: 'b' });
     expect(result.kind).toBe('updated');
@@ -195,7 +203,7 @@ describe('TrustStore.remember', () => {
   });
 
   it('reports "updated" without rewriting when nothing changes', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: ALICE, address: 'a' });
     const before = await readFile(file, 'utf8');
     const { mtimeMs } = await stat(file);
@@ -206,7 +214,7 @@ describe('TrustStore.remember', () => {
   });
 
   it('never replaces a remembered key: another key under a known name is a conflict and changes nothing', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     const added = await store.remember({ name: 'Alice', fingerprint: ALICE, address: 'a' });
     const before = await readFile(file);
     for (const name of ['Alice', 'alice', '  ALICE ', 'Ａｌｉｃｅ']) {
@@ -220,7 +228,7 @@ describe('TrustStore.remember', () => {
   });
 
   it('accepts a name of exactly 128 UTF-8 bytes and refuses a longer one without truncating', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     const fits = 'é'.repeat(64);
     expect((await store.remember({ name: fits, fingerprint: ALICE })).kind).toBe('added');
     const before = await readFile(file, 'utf8');
@@ -241,13 +249,13 @@ describe('TrustStore.remember', () => {
     ['only spaces', '   '],
     ['nothing', ''],
   ])('refuses a name with %s', async (_what, name) => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await expect(store.remember({ name, fingerprint: ALICE })).rejects.toBeInstanceOf(TrustStoreError);
     expect(await readdir(root)).toEqual([]);
   });
 
   it('refuses a bad address or fingerprint', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await expect(store.remember({ name: 'a', fingerprint: ALICE, address: 'x\ny' })).rejects.toBeInstanceOf(TrustStoreError);
     await expect(store.remember({ name: 'a', fingerprint: ALICE, address: 'x'.repeat(300) })).rejects.toBeInstanceOf(
       TrustStoreError,
@@ -257,25 +265,25 @@ describe('TrustStore.remember', () => {
   });
 
   it('re-reads the file first, so another process’s change is kept', async () => {
-    const first = await TrustStore.open(root);
-    const second = await TrustStore.open(root);
+    const first = await TrustStore.open(root, 'sender');
+    const second = await TrustStore.open(root, 'sender');
     await first.remember({ name: 'Alice', fingerprint: ALICE });
     await second.remember({ name: 'Bob', fingerprint: BOB });
-    expect((await TrustStore.open(root)).list().map((peer) => peer.name)).toEqual(['Alice', 'Bob']);
+    expect((await TrustStore.open(root, 'sender')).list().map((peer) => peer.name)).toEqual(['Alice', 'Bob']);
     // The second store also refused to give Alice's name to another key it had not seen.
     expect((await second.remember({ name: 'alice', fingerprint: fingerprint('cc') })).kind).toBe('conflict');
   });
 
   it('applies simultaneous changes from one store one after another', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     const names = Array.from({ length: 10 }, (_, i) => `peer ${i}`);
     await Promise.all(names.map((name, i) => store.remember({ name, fingerprint: fingerprint(i.toString(16).padStart(2, '0')) })));
-    expect((await TrustStore.open(root)).list().map((peer) => peer.name)).toEqual(names);
+    expect((await TrustStore.open(root, 'sender')).list().map((peer) => peer.name)).toEqual(names);
     expect(await leftovers()).toEqual([]);
   });
 
   it('refuses to write over a corrupt file', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await writeFile(file, '{ corrupt', { mode: 0o600 });
     await expect(store.remember({ name: 'Alice', fingerprint: ALICE })).rejects.toBeInstanceOf(TrustStoreError);
     expect(await readFile(file, 'utf8')).toBe('{ corrupt');
@@ -283,10 +291,10 @@ describe('TrustStore.remember', () => {
   });
 
   it('persists across open() calls', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: ALICE, address: 'a' });
     await store.remember({ name: 'Bob', fingerprint: BOB, address: 'b' });
-    const reopened = await TrustStore.open(root);
+    const reopened = await TrustStore.open(root, 'sender');
     expect(reopened.list()).toEqual(store.list());
     expect(reopened.list().map((peer) => peer.name)).toEqual(['Alice', 'Bob']);
   });
@@ -294,7 +302,7 @@ describe('TrustStore.remember', () => {
 
 describe('TrustStore lookups', () => {
   async function twoPeers(): Promise<TrustStore> {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: ALICE, address: 'Alice.local' });
     await store.remember({ name: 'Bob', fingerprint: BOB, address: '10.0.0.9' });
     await store.remember({ name: 'Bob', fingerprint: BOB, address: '10.0.0.5' });
@@ -336,19 +344,19 @@ describe('TrustStore lookups', () => {
 
 describe('TrustStore.forget', () => {
   it('forgets by name, with the same comparison as byName', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: ALICE });
     await store.remember({ name: 'Bob', fingerprint: BOB });
     const removed = await store.forget(' ALICE ');
     expect(removed.map((peer) => peer.name)).toEqual(['Alice']);
     expect(store.list().map((peer) => peer.name)).toEqual(['Bob']);
-    expect((await TrustStore.open(root)).list().map((peer) => peer.name)).toEqual(['Bob']);
+    expect((await TrustStore.open(root, 'sender')).list().map((peer) => peer.name)).toEqual(['Bob']);
     if (POSIX) expect((await stat(file)).mode & 0o777).toBe(0o600);
     expect(await leftovers()).toEqual([]);
   });
 
   it('forgets by a fingerprint prefix of 8 or more digits, ignoring case and spaces', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: ALICE });
     await store.remember({ name: 'Bob', fingerprint: BOB });
     expect(await store.forget('a11c')).toEqual([]);
@@ -358,7 +366,7 @@ describe('TrustStore.forget', () => {
   });
 
   it('refuses an ambiguous prefix, lists the matches and changes nothing', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: fingerprint('12345678aa') });
     await store.remember({ name: 'Bob', fingerprint: fingerprint('12345678bb') });
     const before = await readFile(file);
@@ -373,7 +381,7 @@ describe('TrustStore.forget', () => {
   });
 
   it('prefers a name that looks like a fingerprint prefix', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'deadbeef', fingerprint: ALICE });
     await store.remember({ name: 'Bob', fingerprint: fingerprint('deadbeef') });
     expect(await store.forget('DEADBEEF')).toMatchObject([{ name: 'deadbeef' }]);
@@ -381,7 +389,7 @@ describe('TrustStore.forget', () => {
   });
 
   it('returns an empty list for an unknown peer and writes nothing', async () => {
-    const store = await TrustStore.open(root);
+    const store = await TrustStore.open(root, 'sender');
     expect(await store.forget('nobody')).toEqual([]);
     expect(await store.forget('')).toEqual([]);
     expect(await readdir(root)).toEqual([]);
@@ -393,10 +401,10 @@ describe('TrustStore.forget', () => {
 
   it('refuses to change a corrupt file', async () => {
     await writeFile(file, '{"version":1,"peers":[{"name":"x"}]}', { mode: 0o600 });
-    const store = await rejection(() => TrustStore.open(root));
+    const store = await rejection(() => TrustStore.open(root, 'sender'));
     expect(store).toBeInstanceOf(TrustStoreError);
     await writeFile(file, JSON.stringify({ version: 1, peers: [] }), { mode: 0o600 });
-    const opened = await TrustStore.open(root);
+    const opened = await TrustStore.open(root, 'sender');
     await writeFile(file, 'garbage', { mode: 0o600 });
     await expect(opened.forget('x')).rejects.toBeInstanceOf(TrustStoreError);
     expect(await readFile(file, 'utf8')).toBe('garbage');

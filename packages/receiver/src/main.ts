@@ -83,7 +83,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       ? {
           encryption: true,
           identity: await loadOrCreateIdentity(dir),
-          trust: await TrustStore.open(dir),
+          trust: await TrustStore.open(dir, 'sender'),
           code: await codeGivenUpFront(config.codeStdin, io, signal),
           askCode: interactive ? (prompts) => prompter.askCode(prompts) : undefined,
           remember: config.remember,

@@ -64,7 +64,13 @@ export interface ReceiverEvents extends Record<string, unknown> {
   /** The sender wants a pairing code and none was given yet: the user is asked next. */
   'code-needed': { fingerprint: string };
   /** The link is secured: how the sender proved itself, and its key. */
-  secured: { encrypted: boolean; method: 'trusted' | 'code' | undefined; fingerprint: string | undefined };
+  secured: {
+    encrypted: boolean;
+    method: 'trusted' | 'code' | undefined;
+    fingerprint: string | undefined;
+    /** For a sender let in by key: the name this user remembered it under (not the one it claims). */
+    rememberedAs?: string | undefined;
+  };
   remembered: { name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' };
   connected: { address: string };
   offer: { offer: ValidatedOffer; sender: Offer['sender'] };
@@ -233,7 +239,12 @@ async function open(
         const connection = new Connection(secured.socket, { coalesce: true, pingIsProgress: false, preambleDone: true });
         const fingerprint = secured.peer ? shortFingerprint(secured.peer.fingerprint) : undefined;
         logger.info({ method: secured.peer?.method, key: fingerprint }, 'sender authenticated');
-        events.emit('secured', { encrypted: true, method: secured.peer?.method, fingerprint });
+        events.emit('secured', {
+          encrypted: true,
+          method: secured.peer?.method,
+          fingerprint,
+          rememberedAs: secured.peer?.rememberedAs,
+        });
         return { connection, deadline, secured };
       }
       deadline.clear();

@@ -54,7 +54,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
       ? {
           encryption: true,
           identity: await loadOrCreateIdentity(dir),
-          trust: await TrustStore.open(dir),
+          trust: await TrustStore.open(dir, 'receiver'),
           pairing: new PairingCodes(derivePasswordScalar),
           remember: config.remember,
         }

@@ -35,7 +35,8 @@ export interface SenderEvents extends Record<string, unknown> {
   'pairing-failed': { failed: number; limit: number };
   'pairing-closed': { failed: number };
   connected: { client: number; peer: string };
-  authenticated: { client: number; peer: string; method: 'trusted' | 'code'; fingerprint: string };
+  /** `rememberedAs`: for a receiver let in by key, the name this user remembered it under. */
+  authenticated: { client: number; peer: string; method: 'trusted' | 'code'; fingerprint: string; rememberedAs?: string | undefined };
   remembered: { client: number; name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' };
   hello: { client: number; peer: string; name: string };
   request: { client: number; files: number; bytes: number };
@@ -184,6 +185,7 @@ export function createSender(options: SenderOptions): Sender {
           peer,
           method: authenticated.method,
           fingerprint: shortFingerprint(authenticated.fingerprint),
+          rememberedAs: authenticated.rememberedAs,
         });
       }
       connection = new Connection(secured.socket, { idleMs: options.idleMs ?? TIMEOUTS.idleMs, preambleDone: true });

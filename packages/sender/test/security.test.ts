@@ -26,12 +26,24 @@ const EVENTS = [
 interface Machine {
   readonly dir: string;
   readonly identity: Identity;
-  readonly trust: TrustStore;
+  /** The receivers it remembers as a sender. */
+  readonly receivers: TrustStore;
+  /** The senders it remembers as a receiver. */
+  readonly senders: TrustStore;
 }
 
 async function machine(): Promise<Machine> {
-  const dir = await tempDir();
-  return { dir, identity: await loadOrCreateIdentity(dir), trust: await TrustStore.open(dir) };
+  return reopen(await tempDir());
+}
+
+/** The machine whose configuration is in `dir`, as a new run of Ferry reads it. */
+async function reopen(dir: string): Promise<Machine> {
+  return {
+    dir,
+    identity: await loadOrCreateIdentity(dir),
+    receivers: await TrustStore.open(dir, 'receiver'),
+    senders: await TrustStore.open(dir, 'sender'),
+  };
 }
 
 /** An encrypting sender offering one small file; `code()` is the code it shows now. */
@@ -43,7 +55,7 @@ async function startSender(me: Machine, options: Partial<SenderOptions> & { reme
     security: {
       encryption: true,
       identity: me.identity,
-      trust: me.trust,
+      trust: me.receivers,
       pairing: new PairingCodes(derivePasswordScalar),
       remember: options.remember ?? false,
     },
@@ -67,7 +79,7 @@ async function startSender(me: Machine, options: Partial<SenderOptions> & { reme
 async function receive(port: number, me: Machine, options: { code?: string; remember?: boolean } = {}) {
   const out = await tempDir();
   const receiver = createReceiver({
-    security: { encryption: true, identity: me.identity, trust: me.trust, code: options.code, remember: options.remember ?? false },
+    security: { encryption: true, identity: me.identity, trust: me.senders, code: options.code, remember: options.remember ?? false },
     host: '127.0.0.1',
     port,
     name: 'bob',
@@ -122,8 +134,27 @@ describe('an encrypting sender', () => {
     expect(again.result?.saved).toHaveLength(1);
     expect(log.all('authenticated').map((event) => event.method)).toEqual(['code', 'trusted']);
     // What each side remembers is on disk for the next run.
-    expect((await TrustStore.open(senderMachine.dir)).byName('bob')).toBeDefined();
-    expect((await TrustStore.open(receiverMachine.dir)).byName(`test-sender@${os.hostname()}`)).toBeDefined();
+    expect((await TrustStore.open(senderMachine.dir, 'receiver')).byName('bob')).toBeDefined();
+    expect((await TrustStore.open(receiverMachine.dir, 'sender')).byName(`test-sender@${os.hostname()}`)).toBeDefined();
+  });
+
+  it('G: a machine remembered as a sender still needs a code to connect as a receiver', async () => {
+    const alice = await machine();
+    const bob = await machine();
+    // Bob's receiver pairs with Alice's sender, and each remembers the other in that role.
+    const first = await startSender(alice, { remember: true });
+    await receive(first.port, bob, { code: first.code(), remember: true });
+    expect(alice.receivers.list()).toHaveLength(1);
+    // Alice's receiver trusts Bob's key as a sender, so it asks to be let in by key. Bob's sender
+    // has never trusted Alice as a receiver: it wants a code.
+    await alice.senders.remember({ name: 'bob', fingerprint: bob.identity.fingerprint });
+    const bobAgain = await reopen(bob.dir);
+    expect(bobAgain.senders.list()).toHaveLength(1);
+    expect(bobAgain.receivers.list()).toEqual([]);
+    const second = await startSender(bobAgain);
+    const { error } = await receive(second.port, await reopen(alice.dir));
+    expect(error?.code).toBe('ERR_CODE_REQUIRED');
+    expect(second.log.all('authenticated')).toEqual([]);
   });
 
   it('E1: refuses connections beyond the per-address cap of unauthenticated ones, and still serves other addresses', async () => {

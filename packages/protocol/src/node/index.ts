@@ -24,4 +24,4 @@ export {
   type ServerSecurity,
 } from './secure.ts';
 export { derivePasswordScalar, Spake2, Spake2Error } from './spake2.ts';
-export { type RememberResult, type TrustedPeer, TrustStore, TrustStoreError } from './trust.ts';
+export { type PeerRole, type RememberResult, type TrustedPeer, TrustStore, TrustStoreError } from './trust.ts';

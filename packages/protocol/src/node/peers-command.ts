@@ -13,7 +13,7 @@ export async function runPeersCommand(
   json: boolean,
   what: 'receiver' | 'sender',
 ): Promise<number> {
-  const store = await TrustStore.open(dir);
+  const store = await TrustStore.open(dir, what);
   if (command.kind === 'peers') {
     const peers = store.list();
     if (json) {

@@ -166,8 +166,13 @@ export interface Secured {
   /** The socket the application protocol runs on: the TLS socket, or the TCP one in clear. */
   readonly socket: Socket;
   readonly encrypted: boolean;
-  /** The authenticated peer: its key's fingerprint and how it proved itself. */
-  readonly peer: { readonly fingerprint: Uint8Array; readonly method: 'trusted' | 'code' } | undefined;
+  /**
+   * The authenticated peer: its key's fingerprint, how it proved itself, and, when it was let in
+   * by key, the name it is remembered under here (which may differ from the name it claims).
+   */
+  readonly peer:
+    | { readonly fingerprint: Uint8Array; readonly method: 'trusted' | 'code'; readonly rememberedAs?: string }
+    | undefined;
 }
 
 /** The sender's side of security. */
@@ -249,10 +254,11 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
   try {
     let auth = await channel.next(FrameType.AUTH);
     if (auth.method === 'trusted') {
-      if (security.trust?.byFingerprint(fingerprint)) {
+      const remembered = security.trust?.byFingerprint(fingerprint);
+      if (remembered) {
         channel.send(FrameType.AUTH_REPLY, { result: 'ok' });
         channel.detach();
-        return { socket: secure, encrypted: true, peer: { fingerprint, method: 'trusted' } };
+        return { socket: secure, encrypted: true, peer: { fingerprint, method: 'trusted', rememberedAs: remembered.name } };
       }
       // An unknown or forgotten key learns nothing but that a code is needed (G12).
       channel.send(FrameType.AUTH_REPLY, { result: 'code-needed' });
@@ -332,7 +338,8 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
       const reply = await channel.next(FrameType.AUTH_REPLY);
       if (reply.result === 'ok') {
         channel.detach();
-        return { kind: 'secured', secured: { socket: secure, encrypted: true, peer: { fingerprint, method: 'trusted' } } };
+        const peer = { fingerprint, method: 'trusted', rememberedAs: remembered.name } as const;
+        return { kind: 'secured', secured: { socket: secure, encrypted: true, peer } };
       }
       if (reply.result !== 'code-needed') throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'an AUTH_REPLY out of turn');
     }

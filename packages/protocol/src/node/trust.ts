@@ -29,7 +29,11 @@ export type RememberResult =
   | { readonly kind: 'added' | 'updated'; readonly peer: TrustedPeer }
   | { readonly kind: 'conflict'; readonly existing: TrustedPeer };
 
-const FILE = 'peers.json';
+/** Which side a remembered peer played: each side keeps its own list, so trusting a machine as a sender never lets it in as a receiver. */
+export type PeerRole = 'sender' | 'receiver';
+
+/** The file for each list: the receiver keeps the senders it trusts, the sender the receivers. */
+const FILES: Readonly<Record<PeerRole, string>> = { sender: 'trusted-senders.json', receiver: 'trusted-receivers.json' };
 const VERSION = 1;
 const MAX_ADDRESSES = 8;
 /** A DNS name is at most 253 characters; an IPv6 address with a zone a little more. */
@@ -102,7 +106,8 @@ const FileSchema = z
   });
 
 /**
- * The peers this user remembered, in `<dir>/peers.json`. Every change re-reads the file and
+ * The peers of one role this user remembered, in `<dir>/trusted-senders.json` or
+ * `<dir>/trusted-receivers.json`. Every change re-reads the file and
  * replaces it atomically, so a concurrent `--forget` in another process is not undone wholesale,
  * and a file Ferry cannot understand is reported, never reset.
  */
@@ -113,15 +118,21 @@ export class TrustStore {
   /** Changes from this process, one after another. */
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(dir: string, peers: readonly TrustedPeer[]) {
+  private constructor(dir: string, file: string, peers: readonly TrustedPeer[]) {
     this.#dir = dir;
-    this.#file = path.join(dir, FILE);
+    this.#file = file;
     this.#peers = peers;
   }
 
-  /** Reads `<dir>/peers.json`; a missing file is an empty list. */
-  static async open(dir: string): Promise<TrustStore> {
-    return new TrustStore(dir, await readPeers(path.join(dir, FILE)));
+  /** Reads the list of remembered peers of `role` in `dir`; a missing file is an empty list. */
+  static async open(dir: string, role: PeerRole): Promise<TrustStore> {
+    const file = path.join(dir, FILES[role]);
+    return new TrustStore(dir, file, await readPeers(file));
+  }
+
+  /** The file this list lives in. */
+  get file(): string {
+    return this.#file;
   }
 
   list(): readonly TrustedPeer[] {
@@ -223,12 +234,12 @@ export class TrustStore {
   }
 
   /**
-   * Writes a private temp file next to peers.json and renames it over it, so readers see the
+   * Writes a private temp file next to the list and renames it over it, so readers see the
    * old list or the new one, never half of one.
    */
   async #write(peers: readonly TrustedPeer[]): Promise<void> {
     const text = `${JSON.stringify({ version: VERSION, peers }, null, 2)}\n`;
-    const temp = path.join(this.#dir, `.${FILE}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+    const temp = path.join(this.#dir, `.${path.basename(this.#file)}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
     try {
       await ensureConfigDir(this.#dir);
       const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);

@@ -19,6 +19,10 @@ export interface PairingAttempt {
   readonly password: bigint;
   /** Our share went out: from now on, anything but success counts as a failed guess. */
   shareSent(): void;
+  /**
+   * The peer proved it knows the code. Throws AuthError(ERR_PAIRING_FAILED) when another
+   * attempt used the code up while this one was in flight: one code lets in one receiver.
+   */
   succeed(): void;
   /** Ends the attempt; it counts as a failure only if our share went out. */
   end(): void;
@@ -76,7 +80,13 @@ export class PairingCodes extends Emitter<PairingEvents> {
     current.started++;
     let sent = false;
     let settled = false;
-    const password = await current.password;
+    let password: bigint;
+    try {
+      password = await current.password;
+    } catch (error) {
+      current.started--;
+      throw error;
+    }
     return {
       password,
       shareSent: () => {
@@ -85,7 +95,12 @@ export class PairingCodes extends Emitter<PairingEvents> {
       succeed: () => {
         if (settled) return;
         settled = true;
-        if (current.done) return;
+        if (current.done) {
+          throw new AuthError(
+            ErrorCode.PAIRING_FAILED,
+            'that pairing code was used by another receiver while this attempt was under way; ask for the new code',
+          );
+        }
         current.done = true;
         this.#next('used');
       },
@@ -98,8 +113,9 @@ export class PairingCodes extends Emitter<PairingEvents> {
         }
         this.#totalFailed++;
         current.failed++;
-        if (current.done) return;
+        // Every failed guess is reported, even one that ends after its code was replaced.
         this.emit('attempt-failed', { failed: current.failed, limit: PAIRING.attemptsPerCode });
+        if (current.done) return;
         if (current.failed >= PAIRING.attemptsPerCode) {
           current.done = true;
           this.#retired++;

@@ -30,13 +30,18 @@ function renderText(receiver: Receiver, io: Io): Summarise {
   receiver.on('code-needed', ({ fingerprint }) => {
     status.print(`The sender (key ${fingerprint}) needs the pairing code it shows.`);
   });
-  receiver.on('secured', ({ encrypted, method, fingerprint }) => {
+  receiver.on('secured', ({ encrypted, method, fingerprint, rememberedAs }) => {
     if (!encrypted) {
       status.print('WARNING: encryption is off (--no-encryption). Anyone on this network can read and alter');
       status.print('this transfer, and nothing proves who the sender is.');
       return;
     }
-    how = method === 'trusted' ? ` (encrypted; remembered sender, key ${fingerprint})` : ` (encrypted; paired with the code, sender key ${fingerprint})`;
+    // A remembered sender is named as this user remembered it, which is who it really is,
+    // whatever name it claims or address it answers at.
+    how =
+      method === 'trusted'
+        ? ` (encrypted; remembered sender "${esc(rememberedAs ?? '?')}", key ${fingerprint})`
+        : ` (encrypted; paired with the code, sender key ${fingerprint})`;
   });
   receiver.on('connected', ({ address }) => status.print(`Connected to ${address}${how}.`));
   receiver.on('remembered', ({ name, fingerprint, result }) => {

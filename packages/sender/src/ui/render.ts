@@ -67,9 +67,14 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   sender.on('pairing-closed', ({ failed }) => {
     status.print(`${failed} wrong pairing attempts: pairing is off until ferry-send restarts. Remembered receivers can still connect.`);
   });
-  sender.on('authenticated', ({ client, method, fingerprint }) => {
+  sender.on('authenticated', ({ client, method, fingerprint, rememberedAs }) => {
     const c = clients.get(client);
-    if (c) c.auth = method === 'trusted' ? `remembered key ${fingerprint}` : `paired with the code, key ${fingerprint}`;
+    if (c) {
+      c.auth =
+        method === 'trusted'
+          ? `remembered as "${esc(rememberedAs ?? '?')}", key ${fingerprint}`
+          : `paired with the code, key ${fingerprint}`;
+    }
   });
   sender.on('remembered', ({ name, fingerprint, result }) => {
     if (result === 'conflict') {
