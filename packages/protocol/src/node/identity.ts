@@ -81,11 +81,13 @@ export function fingerprintHex(fingerprint: Uint8Array): string {
 
 /**
  * The SHA-256 fingerprint of the public key a TLS peer proved it holds (the handshake's
- * CertificateVerify signs with it); undefined when the peer sent no certificate.
+ * CertificateVerify signs with it); undefined when the peer sent no certificate or a key that
+ * is not Ed25519.
  */
 export function peerFingerprint(socket: TLSSocket): Uint8Array | undefined {
   const certificate = socket.getPeerX509Certificate();
-  if (!certificate) return undefined;
+  // Ferry identities are Ed25519 keys: any other key (a weak RSA one, say) is not a Ferry peer.
+  if (!certificate || certificate.publicKey.asymmetricKeyType !== 'ed25519') return undefined;
   return fingerprintOf(certificate.publicKey.export({ type: 'spki', format: 'der' }));
 }
 

@@ -15,7 +15,7 @@ import { AuthError, ConnectionClosedError, ErrorCode, FerryError, ProtocolError,
 import { FrameDecoder, type FrameEvent } from '../frame/decoder.ts';
 import { concatFrame, encodePreamble } from '../frame/encode.ts';
 import { decodeMessage, encodeMessage } from '../messages/codec.ts';
-import type { MessageOf } from '../messages/schemas.ts';
+import type { ErrorMessage, MessageOf } from '../messages/schemas.ts';
 import type { PairingCodes } from '../pairing/codes.ts';
 import { truncateUtf8 } from '../text.ts';
 import { explainSocketError, peerError } from './connection.ts';
@@ -249,8 +249,12 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
   deadline.track(secure);
   await tlsReady(secure, 'secure', deadline);
   const fingerprint = peerFingerprint(secure);
-  if (!fingerprint) throw new AuthError(ErrorCode.TLS_FAILED, 'the receiver presented no key');
   const channel = new AuthChannel(secure, deadline);
+  if (!fingerprint) {
+    const error = new AuthError(ErrorCode.TLS_FAILED, 'the receiver presented no Ed25519 key');
+    await channel.fail(error);
+    throw error;
+  }
   try {
     let auth = await channel.next(FrameType.AUTH);
     if (auth.method === 'trusted') {
@@ -312,8 +316,12 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
   deadline.track(secure);
   await tlsReady(secure, 'secureConnect', deadline);
   const fingerprint = peerFingerprint(secure);
-  if (!fingerprint) throw new AuthError(ErrorCode.TLS_FAILED, 'the sender presented no key');
   const channel = new AuthChannel(secure, deadline);
+  if (!fingerprint) {
+    const error = new AuthError(ErrorCode.TLS_FAILED, 'the sender presented no Ed25519 key');
+    await channel.fail(error);
+    throw error;
+  }
   try {
     const remembered = security.trust?.byFingerprint(fingerprint);
     if (security.expectFingerprint && !Buffer.from(security.expectFingerprint).equals(fingerprint)) {
@@ -410,6 +418,28 @@ function tlsReady(socket: tls.TLSSocket, event: 'secure' | 'secureConnect', dead
   });
 }
 
+/** What Ferry says for an ERROR code received before the peer proved who it is. */
+const PRE_AUTH_REASONS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.PAIRING_FAILED]: 'the pairing was refused: the code was wrong, or already used; check the code the sender shows now',
+  [ErrorCode.PAIRING_UNAVAILABLE]:
+    'the sender is not taking pairing codes right now (too many wrong attempts, or others are pairing); ' +
+    'try again in a moment, or restart ferry-send for a new code',
+  [ErrorCode.KEY_CHANGED]: 'the other side does not accept this key',
+  [ErrorCode.TLS_FAILED]: 'the other side refused the TLS connection',
+  [ErrorCode.TIMEOUT]: 'the other side gave up waiting',
+  [ErrorCode.CANCELLED]: 'the other side was interrupted',
+};
+
+/**
+ * An ERROR from a peer that has not authenticated: its code is kept, but its text is not shown,
+ * because anyone on the network can send it (it could say "run this command").
+ */
+function unauthenticatedPeerError(message: ErrorMessage): FerryError {
+  const { code } = peerError(message);
+  const text = PRE_AUTH_REASONS[code] ?? `the other side ended the connection during authentication (${code})`;
+  return peerError({ code, message: text });
+}
+
 type AuthType = typeof FrameType.AUTH | typeof FrameType.AUTH_REPLY | typeof FrameType.AUTH_CONFIRM;
 
 /**
@@ -467,7 +497,7 @@ class AuthChannel {
     for (;;) {
       const frame = this.#frames.shift();
       if (frame) {
-        if (frame.type === FrameType.ERROR) throw peerError(decodeMessage(FrameType.ERROR, frame.payload));
+        if (frame.type === FrameType.ERROR) throw unauthenticatedPeerError(decodeMessage(FrameType.ERROR, frame.payload));
         if (frame.type !== type) {
           const name = FRAME_TYPE_NAMES.get(frame.type) ?? String(frame.type);
           throw new ProtocolError(
