@@ -271,22 +271,21 @@ async function open(
   }
 }
 
-/** A failure before a valid preamble means the address is not a Ferry sender. */
+/** A failure before a valid preamble means the address is not a Ferry sender, or a busy one. */
 function notFerry(error: unknown): unknown {
   if (error instanceof AuthError || !(error instanceof FerryError)) return error;
   const code = error.code;
+  if (code === ErrorCode.CANCELLED) return error;
   const detail =
     code === ErrorCode.UNSUPPORTED_VERSION
-      ? error.message
+      ? `is not a Ferry sender: ${error.message}`
       : code === ErrorCode.TIMEOUT
-        ? 'it did not greet like one'
+        ? 'is not a Ferry sender: it did not greet like one'
         : code === ErrorCode.BAD_MAGIC
-          ? 'it answered with something else'
-          : code === ErrorCode.CANCELLED
-            ? undefined
-            : 'it closed the connection without a greeting';
-  if (detail === undefined) return error;
-  return new NotFerryError(code, `that address is not a Ferry sender: ${detail}`, { cause: error });
+          ? 'is not a Ferry sender: it answered with something else'
+          : // A sender with too many connections waiting to pair closes new ones the same way.
+            'closed the connection without a greeting: it is not a Ferry sender, or one busy with other connections (try again in a moment)';
+  return new NotFerryError(code, `that address ${detail}`, { cause: error });
 }
 
 /** HELLO, then the sender's OFFER, within what is left of the greeting's deadline. */

@@ -178,7 +178,7 @@ describe('an encrypting sender', () => {
   });
 
   it('E1: refuses connections beyond the global cap of unauthenticated ones', async () => {
-    const { log, port } = await startSender(await machine(), { maxPending: 2, maxPendingPerHost: 8 });
+    const { log, port, code } = await startSender(await machine(), { maxPending: 2, maxPendingPerHost: 8 });
     const sockets: net.Socket[] = [];
     for (let i = 0; i < 3; i++) {
       const socket = net.connect(port, '127.0.0.1');
@@ -188,6 +188,11 @@ describe('an encrypting sender', () => {
     }
     await within(once(sockets[2]!, 'close'), 'the third connection to be closed');
     expect((await log.waitFor('refused')).reason).toContain('too many connections waiting to authenticate');
+    // A real receiver turned away now is told the sender may be busy, not only that it is not Ferry.
+    const { error } = await receive(port, await machine(), { code: code() });
+    // EOF or a reset, depending on when the close reaches it.
+    expect(['ERR_TRUNCATED', 'ERR_CONNECTION_CLOSED']).toContain(error?.code);
+    expect(error?.message).toContain('busy with other connections');
   });
 
   it('E1: an unauthenticated connection is dropped at the handshake deadline', async () => {
