@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
@@ -332,18 +332,47 @@ async function readTrustFile(file: string): Promise<string> {
     if (!stats.isFile()) {
       throw new TrustStoreError(file, `${file} is not a regular file. Move it away; Ferry will create a new list there.`);
     }
-    if (POSIX && (stats.mode & 0o022) !== 0) {
-      const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
-      throw new TrustStoreError(
-        file,
-        `Permissions ${mode} for ${file} are too open: other users could make Ferry trust their key. ` +
-          `Run: chmod 600 ${file}`,
-      );
-    }
+    const problem = POSIX ? othersCanChange(file, stats, (await stat(path.dirname(file))) as StatsLike) : undefined;
+    if (problem) throw new TrustStoreError(file, problem);
     return await handle.readFile({ encoding: 'utf8' });
   } finally {
     await handle.close();
   }
+}
+
+/** The parts of fs.Stats the ownership checks read. */
+export interface StatsLike {
+  readonly mode: number;
+  readonly uid: number;
+}
+
+/**
+ * Why other users could change the list of trusted keys in `file` (POSIX), or undefined when
+ * only its owner can: the file must be ours and not group- or world-writable, and so must its
+ * folder, or another user could put a file of their own in its place.
+ */
+export function othersCanChange(
+  file: string,
+  stats: StatsLike,
+  folder: StatsLike,
+  me: number | undefined = process.getuid?.(),
+): string | undefined {
+  const dir = path.dirname(file);
+  const octal = (mode: number) => (mode & 0o777).toString(8).padStart(4, '0');
+  const risk = 'other users could make Ferry trust their key';
+  if (me !== undefined && stats.uid !== me) {
+    return `${file} belongs to another user (uid ${stats.uid}): ${risk}. Move it away; Ferry will start a new list.`;
+  }
+  if ((stats.mode & 0o022) !== 0) {
+    return `Permissions ${octal(stats.mode)} for ${file} are too open: ${risk}. Run: chmod 600 ${file}`;
+  }
+  if (me !== undefined && folder.uid !== me && folder.uid !== 0) {
+    return `The folder ${dir} belongs to another user (uid ${folder.uid}): ${risk}. Use a folder of your own (FERRY_CONFIG_DIR).`;
+  }
+  if ((folder.mode & 0o022) !== 0) {
+    return `Permissions ${octal(folder.mode)} for the folder ${dir} are too open: ${risk}. Run: chmod 700 ${dir}`;
+  }
+  return undefined;
 }
 
 function freezePeer(peer: TrustedPeer): TrustedPeer {
