@@ -71,7 +71,8 @@ export interface ReceiverEvents extends Record<string, unknown> {
     /** For a sender let in by key: the name this user remembered it under (not the one it claims). */
     rememberedAs?: string | undefined;
   };
-  remembered: { name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' };
+  /** `failed`: the list could not be read or saved; `reason` says why and how to fix it. */
+  remembered: { name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' | 'failed'; reason?: string };
   connected: { address: string };
   offer: { offer: ValidatedOffer; sender: Offer['sender'] };
   start: { outDir: string; files: number; bytes: number };
@@ -307,12 +308,17 @@ async function rememberSender(
   events: Emitter<ReceiverEvents>,
   logger: Logger,
 ): Promise<void> {
-  const name = `${sender.name}@${sender.host}`;
+  // Each part fits the name limit; together they may not, and the name is only a label.
+  const name = truncateUtf8(`${sender.name}@${sender.host}`, LIMITS.maxNameBytes);
+  const key = shortFingerprint(fingerprint);
   try {
     const outcome = await trust.remember({ name, fingerprint, address: host });
-    events.emit('remembered', { name, fingerprint: shortFingerprint(fingerprint), result: outcome.kind });
+    events.emit('remembered', { name, fingerprint: key, result: outcome.kind });
   } catch (error) {
     logger.warn({ err: error }, 'could not remember the sender');
+    // The user asked for --remember: say it did not happen, rather than fail quietly.
+    const reason = error instanceof Error ? error.message : String(error);
+    events.emit('remembered', { name, fingerprint: key, result: 'failed', reason });
   }
 }
 

@@ -37,7 +37,14 @@ export interface SenderEvents extends Record<string, unknown> {
   connected: { client: number; peer: string };
   /** `rememberedAs`: for a receiver let in by key, the name this user remembered it under. */
   authenticated: { client: number; peer: string; method: 'trusted' | 'code'; fingerprint: string; rememberedAs?: string | undefined };
-  remembered: { client: number; name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' };
+  /** `failed`: the list could not be read or saved; `reason` says why and how to fix it. */
+  remembered: {
+    client: number;
+    name: string;
+    fingerprint: string;
+    result: 'added' | 'updated' | 'conflict' | 'failed';
+    reason?: string;
+  };
   hello: { client: number; peer: string; name: string };
   request: { client: number; files: number; bytes: number };
   progress: { client: number; bytes: number };
@@ -246,6 +253,8 @@ export function createSender(options: SenderOptions): Sender {
       emitter.emit('remembered', { client, name, fingerprint: shortFingerprint(fingerprint), result });
     } catch (error) {
       log.warn({ err: error, key: fingerprintHex(fingerprint).slice(0, 16) }, 'could not remember the receiver');
+      const reason = error instanceof Error ? error.message : String(error);
+      emitter.emit('remembered', { client, name, fingerprint: shortFingerprint(fingerprint), result: 'failed', reason });
     }
   }
   server.maxConnections = options.maxConnections ?? 64;

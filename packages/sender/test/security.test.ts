@@ -4,14 +4,14 @@
  * authenticated (HOSTILE-INPUTS.md E1, G1, G2).
  */
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { normalizeCode, PairingCodes } from '@ferry/protocol';
+import { LIMITS, normalizeCode, PairingCodes } from '@ferry/protocol';
 import { derivePasswordScalar, type Identity, loadOrCreateIdentity, TrustStore } from '@ferry/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createReceiver } from '../../receiver/src/receiver.ts';
+import { createReceiver, type ReceiverEvents } from '../../receiver/src/receiver.ts';
 import { scanOffer } from '../src/scan.ts';
 import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
 import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
@@ -86,11 +86,13 @@ async function receive(port: number, me: Machine, options: { code?: string; reme
     logger: silentLogger,
     decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
   });
+  const remembered: ReceiverEvents['remembered'][] = [];
+  receiver.on('remembered', (event) => remembered.push(event));
   const outcome = await within(receiver.run(), 'the receiver').then(
     (result) => ({ result, error: undefined }),
     (error: unknown) => ({ result: undefined, error: error as { code?: string; message: string } }),
   );
-  return { out, ...outcome };
+  return { out, remembered, ...outcome };
 }
 
 describe('an encrypting sender', () => {
@@ -136,6 +138,30 @@ describe('an encrypting sender', () => {
     // What each side remembers is on disk for the next run.
     expect((await TrustStore.open(senderMachine.dir, 'receiver')).byName('bob')).toBeDefined();
     expect((await TrustStore.open(receiverMachine.dir, 'sender')).byName(`test-sender@${os.hostname()}`)).toBeDefined();
+  });
+
+  it('remembers a sender whose name and host together pass the name limit, under a shortened name', async () => {
+    const me = await machine();
+    const long = 'ä'.repeat(60); // 120 UTF-8 bytes: within the limit alone, not with the host.
+    const { port, code } = await startSender(await machine(), { name: long });
+    const { remembered } = await receive(port, me, { code: code(), remember: true });
+    expect(remembered).toHaveLength(1);
+    expect(remembered[0]).toMatchObject({ result: 'added' });
+    expect(Buffer.byteLength(remembered[0]!.name)).toBeLessThanOrEqual(LIMITS.maxNameBytes);
+    expect(remembered[0]!.name.startsWith(`${long}@`)).toBe(true);
+    expect((await reopen(me.dir)).senders.list()).toHaveLength(1);
+  });
+
+  it('says so when --remember cannot save the sender, and still delivers the files', async () => {
+    const me = await machine();
+    // Something that is not a file where the list goes: reading it fails with a clear error.
+    await mkdir(path.join(me.dir, 'trusted-senders.json'));
+    const { port, code } = await startSender(await machine());
+    const { result, remembered } = await receive(port, me, { code: code(), remember: true });
+    expect(result?.saved).toHaveLength(1);
+    expect(remembered).toEqual([
+      expect.objectContaining({ result: 'failed', reason: expect.stringContaining('is not a regular file') }),
+    ]);
   });
 
   it('G: a machine remembered as a sender still needs a code to connect as a receiver', async () => {

@@ -44,8 +44,11 @@ function renderText(receiver: Receiver, io: Io): Summarise {
         : ` (encrypted; paired with the code, sender key ${fingerprint})`;
   });
   receiver.on('connected', ({ address }) => status.print(`Connected to ${address}${how}.`));
-  receiver.on('remembered', ({ name, fingerprint, result }) => {
-    if (result === 'conflict') {
+  receiver.on('remembered', ({ name, fingerprint, result, reason }) => {
+    if (result === 'failed') {
+      // The reason is Ferry's own text (any peer name in it is escaped already).
+      status.print(`Could not remember "${esc(name)}" (key ${fingerprint}): ${reason ?? 'unknown error'}`);
+    } else if (result === 'conflict') {
       status.print(`Did not remember "${esc(name)}" (key ${fingerprint}): another key is remembered under that name.`);
       // The hint names no peer-chosen text: a name is not safe to paste into a shell.
       status.print(`  If that sender really has a new key, find the old key with ferry-receive --peers and --forget it first.`);

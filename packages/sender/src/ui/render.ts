@@ -76,8 +76,11 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
           : `paired with the code, key ${fingerprint}`;
     }
   });
-  sender.on('remembered', ({ name, fingerprint, result }) => {
-    if (result === 'conflict') {
+  sender.on('remembered', ({ name, fingerprint, result, reason }) => {
+    if (result === 'failed') {
+      // The reason is Ferry's own text (any peer name in it is escaped already).
+      status.print(`Could not remember "${esc(name)}" (key ${fingerprint}): ${reason ?? 'unknown error'}`);
+    } else if (result === 'conflict') {
       status.print(`Did not remember "${esc(name)}" (key ${fingerprint}): another key is remembered under that name.`);
       // The hint names no peer-chosen text: a name is not safe to paste into a shell.
       status.print(`  If that receiver really has a new key, find the old key with ferry-send --peers and --forget it first.`);
