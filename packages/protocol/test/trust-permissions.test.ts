@@ -61,3 +61,30 @@ describe.runIf(POSIX)('TrustStore.open refuses a list in a folder others may wri
     expect((await TrustStore.open(root, 'sender')).list()).toEqual([]);
   });
 });
+
+describe('TrustStore.refresh', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'ferry-trust-refresh-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('sees a peer forgotten by another process', async () => {
+    const running = await TrustStore.open(root, 'receiver');
+    await running.remember({ name: 'bob', fingerprint: new Uint8Array(32).fill(7) });
+    await (await TrustStore.open(root, 'receiver')).forget('bob');
+    expect(running.list()).toHaveLength(1);
+    await running.refresh();
+    expect(running.list()).toEqual([]);
+  });
+
+  it('leaves an empty list, and throws, when the file can no longer be trusted', async () => {
+    const running = await TrustStore.open(root, 'receiver');
+    await running.remember({ name: 'bob', fingerprint: new Uint8Array(32).fill(7) });
+    await writeFile(path.join(root, 'trusted-receivers.json'), 'not json');
+    await expect(running.refresh()).rejects.toBeInstanceOf(TrustStoreError);
+    expect(running.list()).toEqual([]);
+  });
+});

@@ -140,6 +140,20 @@ describe('an encrypting sender', () => {
     expect((await TrustStore.open(receiverMachine.dir, 'sender')).byName(`test-sender@${os.hostname()}`)).toBeDefined();
   });
 
+  it('G12: a receiver forgotten with --forget while the sender runs needs a code on its next connection', async () => {
+    const senderMachine = await machine();
+    const receiverMachine = await machine();
+    const { log, port, code } = await startSender(senderMachine, { remember: true });
+    await receive(port, receiverMachine, { code: code(), remember: true });
+    await log.waitFor('remembered');
+    // Another process (ferry-send --forget bob) edits the list the running sender read.
+    const removed = await (await TrustStore.open(senderMachine.dir, 'receiver')).forget('bob');
+    expect(removed).toHaveLength(1);
+    const again = await receive(port, receiverMachine);
+    expect(again.error?.code).toBe('ERR_CODE_REQUIRED');
+    expect(log.all('authenticated').map((event) => event.method)).toEqual(['code']);
+  });
+
   it('remembers a sender whose name and host together pass the name limit, under a shortened name', async () => {
     const me = await machine();
     const long = 'ä'.repeat(60); // 120 UTF-8 bytes: within the limit alone, not with the host.

@@ -258,6 +258,8 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
   try {
     let auth = await channel.next(FrameType.AUTH);
     if (auth.method === 'trusted') {
+      // The list may have changed since this sender started (--forget in another process).
+      await security.trust?.refresh().catch(() => {});
       const remembered = security.trust?.byFingerprint(fingerprint);
       if (remembered) {
         channel.send(FrameType.AUTH_REPLY, { result: 'ok' });

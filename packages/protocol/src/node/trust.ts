@@ -139,6 +139,22 @@ export class TrustStore {
     return this.#peers;
   }
 
+  /**
+   * Reads the file again, so that a peer forgotten by another process (`--forget` while a
+   * sender runs) is forgotten here too. A file that can no longer be read or trusted leaves
+   * an empty list: every peer then needs a code, which is safe, and the error is thrown.
+   */
+  refresh(): Promise<void> {
+    return this.#serially(async () => {
+      try {
+        this.#peers = await readPeers(this.#file);
+      } catch (error) {
+        this.#peers = Object.freeze([]);
+        throw error;
+      }
+    });
+  }
+
   byFingerprint(fingerprint: Uint8Array | string): TrustedPeer | undefined {
     const hex = typeof fingerprint === 'string' ? fingerprint.replace(/\s+/g, '').toLowerCase() : fingerprintHex(fingerprint);
     return this.#peers.find((peer) => peer.fingerprint === hex);
