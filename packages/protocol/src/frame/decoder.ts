@@ -72,6 +72,15 @@ export class FrameDecoder {
     return this.#frames;
   }
 
+  /**
+   * Bytes held between calls for the unfinished preamble, header or control payload. DATA is
+   * never held, so this stays within the current frame's cap plus its header (A1).
+   */
+  get bufferedBytes(): number {
+    const preamble = this.#preambleLeft > 0 ? PREAMBLE_BYTES - this.#preambleLeft : 0;
+    return preamble + this.#headerFill + this.#partsBytes;
+  }
+
   /** Feeds one chunk; returns the events it completes. Throws a typed error on bad input. */
   push(chunk: Uint8Array): FrameEvent[] {
     if (this.#failed) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'decoder already failed');

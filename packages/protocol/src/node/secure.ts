@@ -549,9 +549,20 @@ class AuthChannel {
             ? 'wrong pairing code: the confirmation did not verify'
             : error.message;
       const message = truncateUtf8(text, LIMITS.maxErrorMessageBytes);
+      const socket = this.#socket;
       await new Promise<void>((resolve) => {
-        this.#socket.end(concatFrame(FrameType.ERROR, encodeMessage(FrameType.ERROR, { code: error.code, message })), resolve);
-        setTimeout(resolve, 1_000).unref();
+        const timer = setTimeout(resolve, 1_000);
+        timer.unref();
+        socket.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.end(concatFrame(FrameType.ERROR, encodeMessage(FrameType.ERROR, { code: error.code, message })));
+        // Read and drop what the peer still sends until it closes (bounded by the timer):
+        // closing with unread bytes would reset the connection, and the reset could destroy
+        // the ERROR before the peer reads it.
+        socket.on('data', () => {});
+        socket.resume();
       });
     }
     this.#socket.destroy();

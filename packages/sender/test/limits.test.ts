@@ -1,0 +1,185 @@
+/**
+ * The sender's limits with their real values, exactly at each limit and one past it
+ * (HOSTILE-INPUTS.md A1, A2, B15, E1): connections waiting to authenticate (PAIRING), frame
+ * caps on what a receiver sends (LIMITS), and the depth of the folders it offers.
+ */
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net, { type Socket } from 'node:net';
+import path from 'node:path';
+import {
+  concatFrame,
+  decodeMessage,
+  encodeMessage,
+  encodePreamble,
+  FrameDecoder,
+  FrameType,
+  LIMITS,
+  PAIRING,
+} from '@ferry/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scanOffer } from '../src/scan.ts';
+import { createSender, type SenderEvents } from '../src/sender.ts';
+import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+
+afterEach(runCleanup);
+
+const EVENTS = ['listening', 'connected', 'hello', 'request', 'session-complete', 'session-failed', 'refused'] as const;
+
+/** A sender in clear on 127.0.0.1 port 0 with its default limits, offering one small file. */
+async function startSender() {
+  const dir = await tempDir();
+  await writeFile(path.join(dir, 'a.txt'), 'alpha');
+  const offer = await scanOffer([path.join(dir, 'a.txt')]);
+  const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 'limits', logger: silentLogger });
+  const log = new EventLog<SenderEvents>(sender, EVENTS);
+  onCleanup('sender', () => sender.close(true));
+  await within(sender.listen(), 'listen()');
+  const { port } = await log.waitFor('listening');
+  return { log, port };
+}
+
+/** A TCP client that says nothing, from `localAddress`; its `closed` resolves when the sender hangs up. */
+async function idleClient(port: number, localAddress = '127.0.0.1') {
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+  socket.on('error', () => {});
+  onCleanup('idle client', () => socket.destroy());
+  const received: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  const closed = once(socket, 'close').then(() => Buffer.concat(received));
+  await within(once(socket, 'connect'), 'connect');
+  return { socket, closed };
+}
+
+describe('PAIRING.maxPending and maxPendingPerHost (E1)', () => {
+  it(`E1 maxPending: ${PAIRING.maxPending} connections may wait to authenticate; one more is closed at once and told nothing`, async () => {
+    const { log, port } = await startSender();
+    const waiting: Socket[] = [];
+    // Spread over addresses, so the per-address cap is not what is tested here.
+    for (let i = 0; i < PAIRING.maxPending; i++) {
+      waiting.push((await idleClient(port, `127.0.0.${2 + (i % 4)}`)).socket);
+      await log.waitFor('connected', i);
+    }
+    expect(log.all('refused')).toEqual([]);
+    const extra = await idleClient(port, '127.0.0.9');
+    expect((await within(extra.closed, 'the extra connection to be closed')).byteLength).toBe(0);
+    expect((await log.waitFor('refused')).reason).toBe('too many connections waiting to authenticate');
+    expect(log.all('connected')).toHaveLength(PAIRING.maxPending);
+    expect(waiting.every((socket) => !socket.destroyed)).toBe(true);
+  });
+
+  it(`E1 maxPendingPerHost: ${PAIRING.maxPendingPerHost} connections from one address may wait; one more from it is closed, another address is served`, async () => {
+    const { log, port } = await startSender();
+    for (let i = 0; i < PAIRING.maxPendingPerHost; i++) {
+      await idleClient(port, '127.0.0.2');
+      await log.waitFor('connected', i);
+    }
+    expect(log.all('refused')).toEqual([]);
+    const extra = await idleClient(port, '127.0.0.2');
+    expect((await within(extra.closed, 'the extra connection to be closed')).byteLength).toBe(0);
+    expect((await log.waitFor('refused')).reason).toBe('too many connections from one address waiting to authenticate');
+    await idleClient(port, '127.0.0.3');
+    await log.waitFor('connected', PAIRING.maxPendingPerHost);
+    expect(log.all('refused')).toHaveLength(1);
+  });
+});
+
+/** A JSON payload of exactly `bytes` bytes: `json`, then JSON whitespace. */
+function padded(json: string, bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes).fill(0x20);
+  out.set(new TextEncoder().encode(json));
+  return out;
+}
+
+function header(type: number, length: number): Uint8Array {
+  const out = Buffer.alloc(5);
+  out[0] = type;
+  out.writeUInt32BE(length, 1);
+  return out;
+}
+
+/**
+ * A receiver in clear that writes `first`, and once the OFFER has come `then`, and collects
+ * the frames the sender sends until it closes (OFFER shown as its type only).
+ */
+async function rawReceiver(port: number, first: readonly Uint8Array[], then: readonly Uint8Array[] = []) {
+  const { socket, closed } = await idleClient(port);
+  const received: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  for (const part of first) socket.write(part);
+  if (then.length > 0) {
+    const offered = () => new FrameDecoder({ expectPreamble: true }).push(Buffer.concat(received)).some((event) => event.kind === 'frame');
+    while (!offered()) await within(once(socket, 'data'), 'the OFFER');
+    for (const part of then) socket.write(part);
+  }
+  const bytes = await within(closed, 'the sender to close the connection');
+  const frames: { type: number; message: unknown }[] = [];
+  for (const event of new FrameDecoder({ expectPreamble: true }).push(bytes)) {
+    if (event.kind !== 'frame') continue;
+    const message = event.type === FrameType.OFFER ? 'offer' : decodeMessage(event.type as typeof FrameType.ERROR, event.payload);
+    frames.push({ type: event.type, message });
+  }
+  return frames;
+}
+
+const HELLO = '{"software":"limits/1","name":"raw","features":[]}';
+const hello = concatFrame(FrameType.HELLO, new TextEncoder().encode(HELLO));
+const done = concatFrame(FrameType.DONE, encodeMessage(FrameType.DONE, { saved: 0, failed: 0 }));
+
+describe('LIMITS on what a receiver sends', () => {
+  it(`A2 maxControlPayloadBytes: a HELLO of exactly ${LIMITS.maxControlPayloadBytes} bytes is read and answered with the OFFER`, async () => {
+    const { log, port } = await startSender();
+    const big = concatFrame(FrameType.HELLO, padded(HELLO, LIMITS.maxControlPayloadBytes));
+    const emptyRequest = concatFrame(FrameType.REQUEST, encodeMessage(FrameType.REQUEST, { files: [] }));
+    const frames = await rawReceiver(port, [encodePreamble(), big, emptyRequest, done]);
+    expect(frames.map((frame) => frame.type)).toEqual([FrameType.OFFER, FrameType.END]);
+    expect((await log.waitFor('hello')).name).toBe('raw');
+    await log.waitFor('session-complete');
+  });
+
+  it(`A1 maxControlPayloadBytes: a HELLO announcing ${LIMITS.maxControlPayloadBytes} + 1 bytes is refused from its header with ERR_LIMIT_EXCEEDED`, async () => {
+    const { log, port } = await startSender();
+    const frames = await rawReceiver(port, [encodePreamble(), header(FrameType.HELLO, LIMITS.maxControlPayloadBytes + 1)]);
+    expect(frames).toEqual([{ type: FrameType.ERROR, message: expect.objectContaining({ code: 'ERR_LIMIT_EXCEEDED' }) }]);
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_LIMIT_EXCEEDED');
+    expect(log.all('hello')).toEqual([]);
+  });
+
+  it(`A2 maxRequestPayloadBytes: a REQUEST of exactly ${LIMITS.maxRequestPayloadBytes} bytes is read and served`, async () => {
+    const { log, port } = await startSender();
+    const request = concatFrame(FrameType.REQUEST, padded('{"files":[]}', LIMITS.maxRequestPayloadBytes));
+    const frames = await rawReceiver(port, [encodePreamble(), hello], [request, done]);
+    expect(frames.map((frame) => frame.type)).toEqual([FrameType.OFFER, FrameType.END]);
+    expect(await log.waitFor('request')).toMatchObject({ files: 0 });
+    await log.waitFor('session-complete');
+  });
+
+  it(`A1 maxRequestPayloadBytes: a REQUEST announcing ${LIMITS.maxRequestPayloadBytes} + 1 bytes is refused from its header with ERR_LIMIT_EXCEEDED`, async () => {
+    const { log, port } = await startSender();
+    const frames = await rawReceiver(port, [encodePreamble(), hello], [header(FrameType.REQUEST, LIMITS.maxRequestPayloadBytes + 1)]);
+    expect(frames.map((frame) => frame.type)).toEqual([FrameType.OFFER, FrameType.ERROR]);
+    expect(frames[1]?.message).toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' });
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_LIMIT_EXCEEDED');
+    expect(log.all('request')).toEqual([]);
+  });
+});
+
+describe('LIMITS.maxDepth when scanning (B15)', () => {
+  it(`B15 maxDepth: offers a folder tree exactly ${LIMITS.maxDepth} levels deep and skips, with a reason, what lies one level deeper`, async () => {
+    const root = await tempDir();
+    // `top` is level 1; 62 more folders make level 63; its contents are level 64.
+    const components = ['top', ...Array<string>(LIMITS.maxDepth - 2).fill('a')];
+    const deepest = path.join(root, ...components);
+    await mkdir(path.join(deepest, 'd'), { recursive: true });
+    await writeFile(path.join(deepest, 'f.txt'), 'at the limit');
+    await writeFile(path.join(deepest, 'd', 'g.txt'), 'one past it');
+    const offer = await scanOffer([path.join(root, 'top')]);
+    const atLimit = [...components, 'f.txt'].join('/');
+    expect(atLimit.split('/')).toHaveLength(LIMITS.maxDepth);
+    expect(offer.entries).toContainEqual({ kind: 'file', path: atLimit, size: 12 });
+    expect(offer.entries).toContainEqual({ kind: 'dir', path: [...components, 'd'].join('/') });
+    const tooDeep = [...components, 'd', 'g.txt'].join('/');
+    expect(offer.entries.map((entry) => entry.path)).not.toContain(tooDeep);
+    expect(offer.skipped).toEqual([{ path: tooDeep, reason: `deeper than ${LIMITS.maxDepth} levels` }]);
+  });
+});
