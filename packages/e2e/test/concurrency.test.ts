@@ -54,6 +54,37 @@ describe('one sender serving two receivers', () => {
     expect(sender.events.filter((e) => e.event === 'session-failed')).toEqual([]);
   });
 
+  it('J5: two receivers saving the same file into one folder at once both finish, one under "name (1)", neither overwritten', async () => {
+    const src = await makeTempDir('src');
+    const file = path.join(src, 'clip.mp4');
+    await writeRandomFile(file, 8 * MiB);
+    await writeFileAt(src, 'notes/a.txt', 'alpha');
+    const sender = await startSender([file, path.join(src, 'notes')]);
+    const out = await makeTempDir('shared-out');
+
+    const first = await startReceiver(['--yes', '--json', '--out', out, sender.address], { code: sender });
+    const second = await startReceiver(['--yes', '--json', '--code-stdin', '--out', out, sender.address], {
+      stdin: 'pipe',
+    });
+    const next = await sender.waitForEvent('code', (e) => e.reason === 'used');
+    second.child.stdin!.end(`${next.code}\n`);
+    const [runA, runB] = await Promise.all([finishReceiver(first, WAIT.transferMs), finishReceiver(second, WAIT.transferMs)]);
+
+    assertExit(runA, 0);
+    assertExit(runB, 0);
+    const copy = (await hashTree(src))['clip.mp4'];
+    const note = (await hashTree(src))['notes/a.txt'];
+    // Each name was claimed once: the loser of each race took the next free alternative.
+    expect(await hashTree(out)).toEqual({
+      'clip.mp4': copy,
+      'clip (1).mp4': copy,
+      notes: { kind: 'dir' },
+      'notes/a.txt': note,
+      'notes (1)': { kind: 'dir' },
+      'notes (1)/a.txt': note,
+    });
+  });
+
   it('keeps serving a second receiver while the first is stalled mid-transfer', async () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);

@@ -33,6 +33,13 @@ describe('PairingCodes', () => {
     expect(attempt.password).toBe(BigInt(current()));
   });
 
+  it('G10: there is no default code: every sender run draws its own at random', () => {
+    const firsts = Array.from({ length: 200 }, () => codes().current());
+    for (const code of firsts) expect(code).toMatch(/^\d{8}$/);
+    // 200 draws from 10^8 codes: two alike about once in 5,000 runs, three almost never.
+    expect(new Set(firsts).size).toBeGreaterThanOrEqual(199);
+  });
+
   it('a success uses the code up and shows the next one', async () => {
     const { pairing, shown } = codes();
     const first = shown()[0]!.code;

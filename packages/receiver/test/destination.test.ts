@@ -69,7 +69,7 @@ describe('alternativeName', () => {
 });
 
 describe('Destination', () => {
-  it('saves a file under its own name through a hidden temporary file in the same folder', async () => {
+  it('H6, H7: saves a file through a hidden temporary file in the same folder, renamed to its name only when done', async () => {
     const root = await tempDir();
     const list = entries(file('docs/a.txt', 5));
     const destination = new Destination(root);

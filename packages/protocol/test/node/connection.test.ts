@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import net, { type AddressInfo, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FrameType } from '../../src/constants.ts';
 import { ConnectionClosedError, ErrorCode, PeerError, ProtocolError, TimeoutError } from '../../src/errors.ts';
 import { encodePreamble } from '../../src/frame/encode.ts';
@@ -167,6 +167,25 @@ describe('Connection', { timeout: 5_000 }, () => {
     const error = await conn.read().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ code: ErrorCode.TIMEOUT });
+  });
+
+  it('F9: timeouts follow a monotonic clock: the wall clock jumping an hour ahead neither fires nor delays them', async () => {
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000);
+    try {
+      // A peer that keeps talking is never timed out, however far the wall clock jumped.
+      const { conn, peer } = await withRawPeer({ idleMs: 300, frameMs: 300 });
+      peer.write(preamble());
+      opened.timers.push(setInterval(() => peer.write(frame(FrameType.PING, new Uint8Array(0))), 50));
+      for (let i = 0; i < 8; i++) expect((await conn.read())?.kind).toBe('ping');
+      // The wall clock goes back two hours; a silent peer is still timed out after idleMs.
+      clock.mockImplementation(() => realNow() - 3_600_000);
+      const { conn: quiet, peer: silent } = await withRawPeer({ idleMs: 300, frameMs: 30_000 });
+      silent.write(preamble());
+      await expect(quiet.read()).rejects.toBeInstanceOf(TimeoutError);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('A12: raises ERR_TIMEOUT when a started frame stalls past frameMs', async () => {
