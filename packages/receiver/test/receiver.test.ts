@@ -87,6 +87,22 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
     expect(await listTree(base)).toEqual(['out/']);
   });
 
+  it('E4: a file sent as one-byte DATA frames is saved whole and verified', async () => {
+    const content = randomBytes(16 * 1024).toString('latin1');
+    const sender = await startFakeSender(async (peer) => {
+      await offerAndRequest(peer, [{ kind: 'file', path: 'tiny-frames.bin', size: content.length }]);
+      peer.send(FrameType.FILE_START, { id: 0, offset: 0, size: content.length });
+      const bytes = Buffer.from(content, 'latin1');
+      for (let i = 0; i < bytes.byteLength; i++) peer.data(bytes.subarray(i, i + 1));
+      peer.send(FrameType.FILE_END, { id: 0, sha256: createHash('sha256').update(bytes).digest('hex') });
+      expect(await peer.expect(FrameType.FILE_ACK)).toMatchObject({ id: 0, ok: true });
+      peer.send(FrameType.END, {});
+      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 0 });
+    });
+    const { out } = await receiveExpecting(sender, EXIT.ok, ['out/', 'out/tiny-frames.bin']);
+    expect((await readFile(path.join(out, 'tiny-frames.bin'))).equals(Buffer.from(content, 'latin1'))).toBe(true);
+  });
+
   it('C2: an oversized last DATA frame after good ones still keeps nothing of the file', async () => {
     const sender = await startFakeSender(async (peer) => {
       await offerAndRequest(peer, [{ kind: 'file', path: 'x.bin', size: 5 }]);
