@@ -119,6 +119,32 @@ describe('Connection', { timeout: 5_000 }, () => {
     expect(Buffer.compare(Buffer.from(concat(...parts)), Buffer.from(big))).toBe(0);
   });
 
+  it('E5, E6: a reader that falls behind stops taking bytes from the socket, and the writer waits for it', async () => {
+    const { sender, receiver } = await connectionPair();
+    const chunk = new Uint8Array(1024 * 1024).fill(7);
+    const frames = 64;
+    let sentFrames = 0;
+    const sending = (async () => {
+      for (let i = 0; i < frames; i++) {
+        await sender.sendData(chunk);
+        sentFrames++;
+      }
+    })();
+    // Nobody reads for a while: the receiver must not buffer the 64 MiB on its side.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const heldWhileBehind = receiver.bytesIn;
+    expect(heldWhileBehind).toBeLessThan(16 * 1024 * 1024);
+    expect(sentFrames).toBeLessThan(frames);
+    let total = 0;
+    while (total < frames * chunk.byteLength) {
+      const item = await receiver.read();
+      if (item?.kind !== 'data') throw new Error(`expected data, got ${item?.kind}`);
+      total += item.bytes.byteLength;
+    }
+    await sending;
+    expect(total).toBe(frames * chunk.byteLength);
+  });
+
   it('returns null when the peer closes cleanly between frames', async () => {
     const { sender, receiver } = await connectionPair();
     await receiver.send(FrameType.DONE, { saved: 1, failed: 0 });
