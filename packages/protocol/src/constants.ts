@@ -124,8 +124,13 @@ export const PAIRING = {
   attemptsPerCode: 3,
   /** Codes retired after failed attempts before the sender stops pairing altogether. */
   maxRetiredCodes: 5,
-  /** Connections at once that have not completed authentication and HELLO. */
-  maxPending: 8,
+  /**
+   * Connections at once that have not completed authentication and HELLO. When all are taken,
+   * a connection from an address holding at least two fewer than the busiest address takes
+   * the place of that address's oldest, so a flood must come from about this many addresses
+   * to lock receivers out.
+   */
+  maxPending: 32,
   /** Of those, from one remote address. */
   maxPendingPerHost: 4,
 } as const;

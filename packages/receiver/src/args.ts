@@ -35,8 +35,9 @@ Options:
       --forget <peer>   forget a remembered sender (name or key) and exit
       --no-encryption   receive in clear, to measure raw speed; only works with a
                         ferry-send that also says --no-encryption
-      --timeout <s>     seconds to wait for the connection, and then for the
-                        sender's greeting and offer (default 10)
+      --timeout <s>     give up when the sender makes no progress for this many
+                        seconds (default 60, from 1 to 3600); connecting and the
+                        sender's greeting wait at most 10 s, or --timeout if less
       --json            print one JSON event per line instead of text
       --log-level <l>   silent, fatal, error, warn, info, debug or trace (default silent);
                         logs go to stderr
@@ -64,7 +65,6 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'name the sender: ferry-receive <host>[:port]' : 'give exactly one sender address');
   }
-  const timeout = values.timeout === undefined ? undefined : Number(values.timeout) * 1000;
   const result = ReceiverConfigSchema.safeParse({
     address: positionals[0],
     out: values.out,
@@ -73,7 +73,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     json: values.json,
     logLevel: values['log-level'],
     name: values.name,
-    connectTimeoutMs: timeout,
+    timeout: values.timeout,
     encryption: !values['no-encryption'],
     remember: values.remember,
     codeStdin: values['code-stdin'],
@@ -81,7 +81,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0]);
-    const flag = key === 'address' ? '' : `--${key === 'connectTimeoutMs' ? 'timeout' : key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
+    const flag = key === 'address' ? '' : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
     throw new UsageError(`${flag}${issue.message}`);
   }
   return { kind: 'run', config: result.data };

@@ -37,6 +37,8 @@ export function connectTo(host: string, port: number, timeoutMs: number, options
       host,
       port,
       noDelay: true,
+      // A sender may half-close right after END: our FILE_ACKs and DONE must still go out (F3).
+      allowHalfOpen: true,
       ...(options.onread
         ? {
             onread: {

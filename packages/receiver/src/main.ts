@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, toJsonLine, UnsafeOfferError } from '@ferry/protocol';
+import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, toJsonLine, UnsafeOfferError } from '@ferry/protocol';
 import {
   ConfigFileError,
   configDir,
@@ -89,14 +89,19 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
           remember: config.remember,
         }
       : { encryption: false };
+    // --timeout bounds every wait on the sender; connecting and the greeting keep their shorter
+    // deadline, since no person is waited for there and a LAN answers in milliseconds.
+    const waitMs = config.timeout === undefined ? undefined : Math.round(config.timeout * 1000);
     const receiver = createReceiver({
       security,
       host: config.address.host,
       port: config.address.port,
       name: config.name,
       logger,
-      connectTimeoutMs: config.connectTimeoutMs,
-      handshakeMs: config.connectTimeoutMs,
+      connectTimeoutMs: Math.min(config.connectTimeoutMs, waitMs ?? Number.POSITIVE_INFINITY),
+      handshakeMs: Math.min(TIMEOUTS.handshakeMs, waitMs ?? Number.POSITIVE_INFINITY),
+      idleMs: waitMs,
+      frameMs: waitMs,
       fsync: config.fsync,
       decide,
       signal,

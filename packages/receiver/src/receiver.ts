@@ -1,5 +1,6 @@
 import {
   AuthError,
+  ConnectionClosedError,
   Emitter,
   ErrorCode,
   escapeForDisplay,
@@ -114,6 +115,10 @@ export interface ReceiverOptions {
   readonly connectTimeoutMs?: number;
   /** How long the sender has to greet and make its offer. */
   readonly handshakeMs?: number;
+  /** No data from the sender for this long ends the transfer. */
+  readonly idleMs?: number;
+  /** A frame from the sender must be complete within this long, however it trickles in. */
+  readonly frameMs?: number;
   /** Make each file durable on disk (fdatasync) before it gets its final name. */
   readonly fsync?: boolean;
   /** Asks the user; `null` declines the offer. */
@@ -151,9 +156,15 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     // The prompts stop if the sender goes away while the user is choosing.
     const prompts = new AbortController();
     let decision: Decision | null;
+    // The socket stays open when the sender half-closes (see connectTo); a sender that ends its
+    // side before it has anything to send is gone, so the user is not kept choosing for nothing.
+    const onSenderEnd = () => connection.destroy(new ConnectionClosedError('the sender went away'));
+    connection.socket.once('end', onSenderEnd);
+    if (connection.socket.readableEnded) onSenderEnd();
     try {
       decision = await connection.whileBusy(options.decide(offer, offerMessage.sender, prompts.signal));
     } finally {
+      connection.socket.off('end', onSenderEnd);
       prompts.abort();
     }
     if (!decision || decision.items.length === 0) {
@@ -223,7 +234,7 @@ async function open(
       });
       if (!security.encryption) {
         // The sender has no user to wait for: only its data, not its PINGs, keeps the link alive.
-        const connection = new Connection(connected.socket, { externalReads: true, pingIsProgress: false, preambleDone: true });
+        const connection = new Connection(connected.socket, { ...waits(options), externalReads: true, pingIsProgress: false, preambleDone: true });
         // Defined: the socket was opened with `onread` because encryption is off.
         connected.setReader!((chunk) => connection.feed(chunk));
         if (leftover.byteLength > 0) connection.feed(leftover);
@@ -237,7 +248,7 @@ async function open(
       );
       if (outcome.kind === 'secured') {
         const { secured } = outcome;
-        const connection = new Connection(secured.socket, { coalesce: true, pingIsProgress: false, preambleDone: true });
+        const connection = new Connection(secured.socket, { ...waits(options), coalesce: true, pingIsProgress: false, preambleDone: true });
         const fingerprint = secured.peer ? shortFingerprint(secured.peer.fingerprint) : undefined;
         logger.info({ method: secured.peer?.method, key: fingerprint }, 'sender authenticated');
         events.emit('secured', {
@@ -270,6 +281,11 @@ async function open(
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** The connection's idle timeout and per-frame deadline. */
+function waits(options: ReceiverOptions): { idleMs: number; frameMs: number } {
+  return { idleMs: options.idleMs ?? TIMEOUTS.idleMs, frameMs: options.frameMs ?? TIMEOUTS.frameMs };
 }
 
 /** A failure before a valid preamble means the address is not a Ferry sender, or a busy one. */

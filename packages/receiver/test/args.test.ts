@@ -45,7 +45,8 @@ describe('parseReceiverArgs', () => {
       yes: true,
       fsync: true,
       name: 'Bob',
-      connectTimeoutMs: 2500,
+      connectTimeoutMs: 10_000,
+      timeout: 2.5,
       json: true,
       logLevel: 'info',
       encryption: false,
@@ -102,13 +103,20 @@ describe('parseReceiverArgs', () => {
     expect(usageErrorOf(['--bogus', 'host']).message).toContain('--bogus');
   });
 
-  it.each([['0.01'], ['0'], ['abc'], ['-1'], ['601'], ['0.0001'], ['']])('rejects --timeout %j, naming --timeout', (value) => {
-    expect(usageErrorOf([`--timeout=${value}`, 'host']).message).toContain('--timeout');
+  it.each([['0.999'], ['0'], ['abc'], ['-1'], ['3600.001'], ['3601'], ['1e3'], ['60s'], ['0x10'], ['']])(
+    'rejects --timeout %j, naming --timeout',
+    (value) => {
+      expect(usageErrorOf([`--timeout=${value}`, 'host']).message).toContain('--timeout');
+    },
+  );
+
+  it('accepts --timeout at its bounds, 1 s and 3600 s, and leaves the connect timeout alone', () => {
+    expect(config(['--timeout', '1', 'h'])).toMatchObject({ timeout: 1, connectTimeoutMs: 10_000 });
+    expect(config(['--timeout', '3600', 'h'])).toMatchObject({ timeout: 3600, connectTimeoutMs: 10_000 });
   });
 
-  it('accepts --timeout at its bounds: 0.1 s and 600 s', () => {
-    expect(config(['--timeout', '0.1', 'h']).connectTimeoutMs).toBe(100);
-    expect(config(['--timeout', '600', 'h']).connectTimeoutMs).toBe(600_000);
+  it('leaves --timeout unset by default, so the built-in timeouts apply', () => {
+    expect(config(['h']).timeout).toBeUndefined();
   });
 
   it('rejects an unknown --log-level, naming the flag', () => {

@@ -29,6 +29,9 @@ Options:
       --forget <peer>   forget a remembered receiver (name or key) and exit
       --no-encryption   send in clear with no pairing code, to measure raw speed;
                         the receiver must also say --no-encryption
+      --timeout <s>     end a receiver's session when it makes no progress for this
+                        many seconds (default 60, from 1 to 3600); a receiver must
+                        also pair and greet within 10 s, or --timeout if less
       --json            print one JSON event per line instead of text
       --log-level <l>   silent, fatal, error, warn, info, debug or trace (default silent);
                         logs go to stderr
@@ -59,6 +62,7 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     name: values.name,
     encryption: !values['no-encryption'],
     remember: values.remember,
+    timeout: values.timeout,
   });
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -84,6 +88,7 @@ function parse(argv: readonly string[]) {
       peers: { type: 'boolean' },
       forget: { type: 'string' },
       'no-encryption': { type: 'boolean' },
+      timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -1,4 +1,4 @@
-import { escapeForDisplay, FerryError, PairingCodes, toJsonLine } from '@ferry/protocol';
+import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
 import {
   ConfigFileError,
   configDir,
@@ -59,6 +59,9 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
           remember: config.remember,
         }
       : { encryption: false };
+    // --timeout bounds every wait on a receiver, but never stretches the pre-auth deadline:
+    // a stranger must not hold one of the few unauthenticated slots longer (E1, A12).
+    const waitMs = config.timeout === undefined ? undefined : Math.round(config.timeout * 1000);
     const sender = createSender({
       security,
       offer,
@@ -67,6 +70,9 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
       once: config.once,
       name: config.name ?? localUserName(io.env),
       logger,
+      idleMs: waitMs,
+      frameMs: waitMs,
+      handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
     });
     renderSender(sender, offer, io, json);
     if (signal.aborted) return EXIT.interrupted;

@@ -86,6 +86,8 @@ export interface SenderOptions {
   readonly maxConnections?: number;
   readonly handshakeMs?: number;
   readonly idleMs?: number;
+  /** A frame from a receiver must be complete within this long, however it trickles in. */
+  readonly frameMs?: number;
 }
 
 /** A running sender. */
@@ -96,6 +98,14 @@ export interface Sender extends Emitter<SenderEvents> {
   readonly stopped: Promise<void>;
   /** Stops accepting; `abort` also ends the transfers in progress. */
   close(abort?: boolean): Promise<void>;
+}
+
+/** A connection that has not yet authenticated and greeted. */
+interface Pending {
+  readonly socket: net.Socket;
+  readonly peer: string;
+  /** Frees its place; safe to call more than once. */
+  readonly settle: () => void;
 }
 
 /**
@@ -111,7 +121,8 @@ export function createSender(options: SenderOptions): Sender {
   const session = randomBytes(16).toString('hex');
   // Every accepted socket until it closes, authenticated or not, so close(true) reaches all.
   const sockets = new Set<net.Socket>();
-  const pendingByHost = new Map<string, number>();
+  // Connections that have not authenticated and greeted yet, by remote address, oldest first.
+  const pendingByHost = new Map<string, Pending[]>();
   let pending = 0;
   // Sessions still running: `stopped` waits for them, so their last events come before it.
   let serving = 0;
@@ -134,28 +145,42 @@ export function createSender(options: SenderOptions): Sender {
   const server = net.createServer({ highWaterMark: 4 * 1024 * 1024, noDelay: true }, (socket) => {
     const peer = Connection.describeRemote(socket);
     const host = socket.remoteAddress ?? '';
-    const fromHost = pendingByHost.get(host) ?? 0;
-    if (closing || pending >= maxPending || fromHost >= maxPendingPerHost) {
-      const reason = closing
-        ? 'stopping'
-        : pending >= maxPending
-          ? 'too many connections waiting to authenticate'
-          : 'too many connections from one address waiting to authenticate';
+    const fromHost = pendingByHost.get(host) ?? [];
+    const refuse = (reason: string) => {
       emitter.emit('refused', { peer, reason });
       socket.destroy();
-      return;
+    };
+    if (closing) return refuse('stopping');
+    if (fromHost.length >= maxPendingPerHost) return refuse('too many connections from one address waiting to authenticate');
+    if (pending >= maxPending) {
+      // Full: make room by dropping the oldest waiting connection of the address that holds
+      // the most, if that address would still hold more than this one. Addresses share the
+      // slots fairly, so a flood from fewer addresses than there are slots cannot keep out a
+      // receiver at another address (E2), and a balanced flood is refused at accept, cheaply.
+      const busiest = [...pendingByHost.values()].reduce((most, list) => (list.length > most.length ? list : most), []);
+      if (busiest.length <= fromHost.length + 1) return refuse('too many connections waiting to authenticate');
+      const evicted = busiest[0]!;
+      evicted.settle();
+      emitter.emit('refused', { peer: evicted.peer, reason: 'dropped to make room: its address has the most connections waiting to authenticate' });
+      evicted.socket.destroy();
     }
     pending++;
-    pendingByHost.set(host, fromHost + 1);
     let waiting = true;
-    const settle = () => {
-      if (!waiting) return;
-      waiting = false;
-      pending--;
-      const left = (pendingByHost.get(host) ?? 1) - 1;
-      if (left > 0) pendingByHost.set(host, left);
-      else pendingByHost.delete(host);
+    const entry: Pending = {
+      socket,
+      peer,
+      settle: () => {
+        if (!waiting) return;
+        waiting = false;
+        pending--;
+        const list = pendingByHost.get(host) ?? [];
+        const at = list.indexOf(entry);
+        if (at >= 0) list.splice(at, 1);
+        if (list.length === 0) pendingByHost.delete(host);
+      },
     };
+    pendingByHost.set(host, [...fromHost, entry]);
+    const settle = entry.settle;
     sockets.add(socket);
     // A reset in any phase, even while only our preamble is being flushed, ends this
     // connection alone: an unhandled socket error would take the whole sender down.
@@ -195,7 +220,11 @@ export function createSender(options: SenderOptions): Sender {
           rememberedAs: authenticated.rememberedAs,
         });
       }
-      connection = new Connection(secured.socket, { idleMs: options.idleMs ?? TIMEOUTS.idleMs, preambleDone: true });
+      connection = new Connection(secured.socket, {
+        idleMs: options.idleMs ?? TIMEOUTS.idleMs,
+        frameMs: options.frameMs ?? TIMEOUTS.frameMs,
+        preambleDone: true,
+      });
       const result = await runSession({
         connection,
         offer: options.offer,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import {
@@ -12,6 +13,7 @@ import {
   PeerError,
   ProtocolError,
   type Request,
+  shouldTellPeer,
   TIMEOUTS,
   TimeoutError,
   truncateUtf8,
@@ -89,7 +91,9 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   try {
     await Promise.all([sending, reading]);
   } catch (error) {
-    connection.destroy();
+    // A violation is explained to the receiver by the caller (ERROR, then close, which also
+    // stops the sending loop); only a link that cannot carry that explanation ends here.
+    if (!shouldTellPeer(error)) connection.destroy();
     throw error;
   }
   await connection.close();
@@ -174,9 +178,7 @@ async function sendFile(
       }
       position = end;
     }
-    if ((await handle.stat()).size !== source.size) {
-      throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size while it was sent');
-    }
+    checkUnchanged(stats, await handle.stat(), source.size);
     const sha256 = hash.digest('hex');
     acks.sent(id, sha256);
     await connection.send(FrameType.FILE_END, { id, sha256 });
@@ -248,13 +250,21 @@ async function readWhole(source: FileSource): Promise<Buffer> {
       if (bytesRead === 0) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
       position += bytesRead;
     }
-    if ((await handle.stat()).size !== source.size) {
-      throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size while it was sent');
-    }
+    checkUnchanged(stats, await handle.stat(), source.size);
     return buffer;
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * After the last read: the file must still have its size, must not have been written to (a
+ * rewrite in place keeps the size but mixes old and new bytes) and must still exist (C7).
+ */
+function checkUnchanged(opened: Stats, now: Stats, size: number): void {
+  if (now.size !== size) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size while it was sent');
+  if (now.mtimeMs !== opened.mtimeMs) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was modified while it was sent');
+  if (now.nlink === 0) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was deleted while it was sent');
 }
 
 /** Sends a file read ahead whole: FILE_START, one DATA frame, FILE_END. */

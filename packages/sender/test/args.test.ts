@@ -23,7 +23,7 @@ describe('parseSenderArgs', () => {
   it('parses every long flag', () => {
     const command = parseSenderArgs([
       '--port', '9000', '--host', '127.0.0.1', '--once', '--name', 'Alice',
-      '--json', '--log-level', 'debug', '--remember', '--no-encryption', 'a.txt', 'folder',
+      '--json', '--log-level', 'debug', '--remember', '--no-encryption', '--timeout', '7.5', 'a.txt', 'folder',
     ]);
     expect(command).toEqual({
       kind: 'run',
@@ -37,6 +37,7 @@ describe('parseSenderArgs', () => {
         logLevel: 'debug',
         encryption: false,
         remember: true,
+        timeout: 7.5,
       },
     });
   });
@@ -65,7 +66,7 @@ describe('parseSenderArgs', () => {
   });
 
   it('lists every flag in the usage text', () => {
-    for (const flag of ['--port', '--host', '--once', '--name', '--json', '--log-level', '--help', '--version']) {
+    for (const flag of ['--port', '--host', '--once', '--name', '--json', '--log-level', '--timeout', '--help', '--version']) {
       expect(USAGE).toContain(flag);
     }
   });
@@ -81,6 +82,23 @@ describe('parseSenderArgs', () => {
 
   it.each([['abc'], ['70000'], ['-1'], ['1.5'], ['0x50'], ['']])('rejects --port %j, naming --port', (port) => {
     expect(usageErrorOf([`--port=${port}`, 'a.txt']).message).toContain('--port');
+  });
+
+  it.each([['0.999'], ['0'], ['abc'], ['-1'], ['3600.001'], ['3601'], ['1e3'], ['60s'], ['']])(
+    'rejects --timeout %j, naming --timeout',
+    (value) => {
+      expect(usageErrorOf([`--timeout=${value}`, 'a.txt']).message).toContain('--timeout');
+    },
+  );
+
+  it('accepts --timeout at its bounds, 1 s and 3600 s, and leaves it unset by default', () => {
+    const timeout = (argv: string[]) => {
+      const command = parseSenderArgs(argv);
+      return command.kind === 'run' ? command.config.timeout : 'not a run';
+    };
+    expect(timeout(['--timeout', '1', 'a.txt'])).toBe(1);
+    expect(timeout(['--timeout=3600', 'a.txt'])).toBe(3600);
+    expect(timeout(['a.txt'])).toBeUndefined();
   });
 
   it('rejects a flag that needs a value but has none', () => {

@@ -235,6 +235,29 @@ describe('an encrypting sender', () => {
     expect(error?.message).toContain('busy with other connections');
   });
 
+  it('E2: with every slot taken, a receiver at a new address takes the place of the oldest connection of the busiest address', async () => {
+    const { log, port, code } = await startSender(await machine(), { maxPending: 4, maxPendingPerHost: 4 });
+    const idle = async (localAddress: string) => {
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+      socket.on('error', () => {});
+      onCleanup('idle client', () => socket.destroy());
+      await within(once(socket, 'connect'), 'connect');
+      return socket;
+    };
+    const flood = [await idle('127.0.0.2'), await idle('127.0.0.2'), await idle('127.0.0.3'), await idle('127.0.0.3')];
+    await within(waitUntil(() => log.all('connected').length === 4), 'four connections');
+    // 127.0.0.3 already holds as many as the busiest address: no room is made for a third.
+    const fifth = await idle('127.0.0.3');
+    await within(once(fifth, 'close'), 'the connection from 127.0.0.3 to be refused');
+    expect(log.all('refused').at(-1)?.reason).toBe('too many connections waiting to authenticate');
+    // The real receiver at 127.0.0.1 holds none: the oldest of 127.0.0.2 makes way for it.
+    const { result } = await receive(port, await machine(), { code: code() });
+    expect(result?.saved).toHaveLength(1);
+    expect(flood[0]!.destroyed || flood[0]!.readableEnded).toBe(true);
+    expect(log.all('refused').at(-1)).toMatchObject({ reason: expect.stringContaining('dropped to make room') });
+    expect(log.all('refused').at(-1)?.peer).toContain('127.0.0.2');
+  });
+
   it('E1: an unauthenticated connection is dropped at the handshake deadline', async () => {
     const { log, port } = await startSender(await machine(), { handshakeMs: 300 });
     const socket = net.connect(port, '127.0.0.1');

@@ -10,6 +10,17 @@ export const PortSchema = z.union([
   z.string().regex(/^\d{1,5}$/, 'a port is a whole number from 0 to 65535').transform(Number),
 ]).pipe(z.number().int().min(0).max(65535));
 
+/**
+ * `--timeout`: seconds to wait without progress from the peer before giving up, from 1 to 3600
+ * (decimals allowed). Absent, the apps use TIMEOUTS.idleMs.
+ */
+export const TimeoutSecondsSchema = z
+  .union([
+    z.number(),
+    z.string().regex(/^\d{1,4}(\.\d{1,3})?$/, 'a number of seconds, from 1 to 3600').transform(Number),
+  ])
+  .pipe(z.number().min(1, 'at least 1 second').max(3600, 'at most 3600 seconds (one hour)'));
+
 /** A display name: at most 64 characters, and within the wire's UTF-8 byte limit. */
 const DisplayNameSchema = z
   .string()
@@ -32,6 +43,8 @@ export const SenderConfigSchema = z.strictObject({
   encryption: z.boolean().default(true),
   /** Remember receivers that pair with a code. */
   remember: z.boolean().default(false),
+  /** Seconds without progress from a receiver before its session ends; see TimeoutSecondsSchema. */
+  timeout: TimeoutSecondsSchema.optional(),
 });
 
 /** Configuration of `ferry-send`. */
@@ -74,6 +87,8 @@ export const ReceiverConfigSchema = z.strictObject({
   remember: z.boolean().default(false),
   /** Read the pairing code from the first line of stdin. */
   codeStdin: z.boolean().default(false),
+  /** Seconds without progress from the sender before giving up; see TimeoutSecondsSchema. */
+  timeout: TimeoutSecondsSchema.optional(),
 });
 
 /** Configuration of `ferry-receive`. */

@@ -54,6 +54,7 @@ export class FrameDecoder {
   #partsBytes = 0;
   #frames = 0;
   #failed = false;
+  #beforeFailure: FrameEvent[] = [];
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#limits = options.limits ?? LIMITS;
@@ -84,12 +85,23 @@ export class FrameDecoder {
   /** Feeds one chunk; returns the events it completes. Throws a typed error on bad input. */
   push(chunk: Uint8Array): FrameEvent[] {
     if (this.#failed) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'decoder already failed');
+    const events: FrameEvent[] = [];
     try {
-      return this.#push(chunk);
+      this.#push(chunk, events);
+      return events;
     } catch (error) {
       this.#failed = true;
+      this.#beforeFailure = events;
       throw error;
     }
+  }
+
+  /**
+   * After `push` threw: the events the failing chunk completed before the fault, in order (a
+   * DONE that came with garbage behind it in one read is still a DONE).
+   */
+  get completedBeforeFailure(): readonly FrameEvent[] {
+    return this.#beforeFailure;
   }
 
   /** Declares the end of input; throws if it falls inside the preamble or a frame. */
@@ -102,8 +114,7 @@ export class FrameDecoder {
     }
   }
 
-  #push(chunk: Uint8Array): FrameEvent[] {
-    const events: FrameEvent[] = [];
+  #push(chunk: Uint8Array, events: FrameEvent[]): void {
     let offset = 0;
     while (offset < chunk.byteLength) {
       if (this.#preambleLeft > 0) {
@@ -130,7 +141,6 @@ export class FrameDecoder {
         if (this.#remaining === 0) this.#finishFrame(events);
       }
     }
-    return events;
   }
 
   #readPreamble(chunk: Uint8Array, offset: number, events: FrameEvent[]): number {

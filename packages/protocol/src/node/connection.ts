@@ -282,14 +282,16 @@ export class Connection {
 
   #onData(chunk: Uint8Array): void {
     this.#bytesIn += chunk.byteLength;
-    let events: FrameEvent[];
+    let events: readonly FrameEvent[];
+    let failure: Error | undefined;
     try {
       events = this.#decoder.push(chunk);
     } catch (error) {
-      this.#fail(error as Error);
-      return;
+      // What the chunk held before the fault still arrived, and is delivered before the fault.
+      events = this.#decoder.completedBeforeFailure;
+      failure = error as Error;
     }
-    this.#armFrameTimer();
+    if (!failure) this.#armFrameTimer();
     const slabs = this.#slabs;
     for (const event of events) {
       if (event.kind !== 'frame' || event.type !== FrameType.PING || this.#pingIsProgress) {
@@ -310,6 +312,10 @@ export class Connection {
       }
     }
     slabs?.flush(this.#emitData);
+    if (failure) {
+      this.#fail(failure);
+      return;
+    }
     // Backpressure: stop reading the socket while the caller has enough to chew on, counting
     // control frames too, so a flood of PINGs or OFFERs cannot fill memory either.
     const full =
@@ -361,7 +367,11 @@ export class Connection {
       this.socket.once('close', onClose);
     });
     try {
-      if (this.#closed) throw new ConnectionClosedError('the peer went away');
+      if (this.#closed) {
+        // Nobody awaits `work` now: its failure (a write to the closed link) must not go unhandled.
+        work.catch(() => {});
+        throw new ConnectionClosedError('the peer went away');
+      }
       return await Promise.race([work, closed]);
     } finally {
       clearInterval(pinger);
@@ -449,7 +459,11 @@ export class Connection {
     socket.write(encodeFrameHeader(type, payload.byteLength));
     const ok = payload.byteLength === 0 ? true : socket.write(payload, onFlushed);
     socket.uncork();
-    return ok && !socket.writableNeedDrain ? Promise.resolve() : this.#drain();
+    if (!ok || socket.writableNeedDrain) return this.#drain();
+    // Bytes going out are progress too (PROTOCOL.md §7): a sender streaming a long file hears
+    // nothing back until its end. A peer that stops reading is caught by the drain's stall timer.
+    this.#lastProgress = performance.now();
+    return Promise.resolve();
   }
 
   #writeRaw(bytes: Uint8Array): void {
@@ -468,7 +482,10 @@ export class Connection {
         if (error) reject(error);
         else resolve();
       };
-      const onDrain = () => done();
+      const onDrain = () => {
+        this.#lastProgress = performance.now();
+        done();
+      };
       const onClose = () =>
         done(this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the connection closed', { cause: this.#error }));
       socket.on('drain', onDrain);
