@@ -134,7 +134,7 @@ describe('checkRelativePath with resolveInside, hostile names', () => {
     });
   });
 
-  it('B2, B3, B7: an accepted name has no root, drive, stream or separator other than "/" on any platform', () => {
+  it('B2, B3, B7, H10: an accepted name has no root, drive, stream or separator other than "/" on any platform', () => {
     fc.assert(
       fc.property(anyName, (name) => {
         const components = accepted(name);

@@ -289,6 +289,33 @@ describe('receiver against a hostile sender: frames out of place (A8, B21)', () 
     expect(await listTree(base)).toEqual(['out/']);
   });
 
+  it('E8: offer after offer on one connection: the user is asked once, and the second OFFER ends the session', async () => {
+    const sender = await startFakeSender(async (peer) => {
+      await peer.offer(TWO_FILES);
+      for (let i = 0; i < 5; i++) {
+        peer.send(FrameType.OFFER, { session: '0'.repeat(32), sender: { name: 'm', host: 'h' }, entries: TWO_FILES });
+      }
+    });
+    const { base, out } = await outFolder();
+    let asked = 0;
+    const receiver = createReceiver({
+      security: { encryption: false },
+      host: '127.0.0.1',
+      port: sender.port,
+      logger: silentLogger,
+      decide: async () => {
+        asked++;
+        return { items: [0, 1], outDir: out };
+      },
+    });
+    const error = await within(receiver.run(), 'the receiver').catch((e: unknown) => e);
+    await sender.done();
+    expect(error).toMatchObject({ code: 'ERR_UNEXPECTED_FRAME' });
+    expect(asked).toBe(1);
+    expect((await sender.frames()).at(-1)).toEqual({ type: FrameType.ERROR, message: expect.objectContaining({ code: 'ERR_UNEXPECTED_FRAME' }) });
+    expect(await listTree(base)).toEqual(['out/']);
+  });
+
   const OUT_OF_PLACE: [string, (peer: FakePeer) => void][] = [
     ['FILE_START for an id not in the offer', (peer) => sendFile(peer, 9, 'x')],
     ['DATA before any FILE_START', (peer) => peer.data('a')],

@@ -119,10 +119,12 @@ describe('an encrypting sender', () => {
     expect(result?.saved).toHaveLength(1);
   });
 
-  it('without a code, a receiver with nobody to ask fails with ERR_CODE_REQUIRED', async () => {
-    const { port } = await startSender(await machine());
+  it('I6: an unknown receiver without a code is refused with ERR_CODE_REQUIRED before anything is offered', async () => {
+    const { log, port } = await startSender(await machine());
     const { error } = await receive(port, await machine());
     expect(error?.code).toBe('ERR_CODE_REQUIRED');
+    expect(log.all('authenticated')).toEqual([]);
+    expect(log.all('hello')).toEqual([]);
   });
 
   it('remembers a receiver that paired with --remember, which then needs no code', async () => {
