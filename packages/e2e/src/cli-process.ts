@@ -19,6 +19,11 @@ export interface SpawnOptions {
   readonly stdin?: 'ignore' | 'pipe';
   /** Written to stdin, which is then closed; implies `stdin: 'pipe'`. */
   readonly input?: string;
+  /**
+   * Runs `file ...prefix <node> <script> ...args` instead of node itself, e.g. inside `unshare`.
+   * `prefix` ends where the node command line begins; `label` names the wrapper in messages.
+   */
+  readonly wrapper?: { readonly file: string; readonly prefix: readonly string[]; readonly label: string };
 }
 
 /** A Ferry CLI running as a real process, with its output captured. */
@@ -92,17 +97,16 @@ export function spawnCli(
 ): CliProcess {
   const { env, configDir } = envWithConfigDir(options.env, options.configDir);
   const stdin = options.input === undefined ? (options.stdin ?? 'ignore') : 'pipe';
-  const child = spawn(process.execPath, [script, ...args], {
-    cwd: options.cwd,
-    env,
-    stdio: [stdin, 'pipe', 'pipe'],
-  });
-  if (child.pid === undefined) throw new Error(`could not start ${script}`);
+  const { wrapper } = options;
+  const child = wrapper
+    ? spawn(wrapper.file, [...wrapper.prefix, process.execPath, script, ...args], { cwd: options.cwd, env, stdio: [stdin, 'pipe', 'pipe'] })
+    : spawn(process.execPath, [script, ...args], { cwd: options.cwd, env, stdio: [stdin, 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`could not start ${wrapper?.file ?? script}`);
   const name = script
     .split('/')
     .at(-1)!
     .replace(/\.mjs$/, '');
-  const log = new OutputLog(`${name} (pid ${child.pid}) ${args.join(' ')}`);
+  const log = new OutputLog(`${name}${wrapper ? ` ${wrapper.label}` : ''} (pid ${child.pid}) ${args.join(' ')}`);
   live.add(child);
   if (child.stdin) {
     // A process that exits without reading its stdin is not a test failure (EPIPE).

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import net, { type AddressInfo, type Socket } from 'node:net';
@@ -28,9 +28,8 @@ import {
   secureClient,
   secureServer,
 } from '@ferry/protocol/node';
-import { type CliProcess, envWithConfigDir, makeConfigDir } from './cli-process.ts';
+import { type CliProcess, makeConfigDir, spawnCli } from './cli-process.ts';
 import { onCleanup } from './cleanup.ts';
-import { OutputLog } from './output-log.ts';
 
 /** A seeded PRNG (mulberry32): the same seed picks the same fault offsets in every run. */
 export function seededRandom(seed: number): () => number {
@@ -529,35 +528,6 @@ function namespaceArgs(): string[] {
 
 /** Runs `node <script> ...args` in a mount namespace with `mount.dir` on a tmpfs of its own. */
 export function spawnWithMount(script: string, args: readonly string[], mount: MountPlan, env: NodeJS.ProcessEnv): CliProcess {
-  const prepared = envWithConfigDir(env, undefined);
-  const child: ChildProcess = spawn(
-    'unshare',
-    [...namespaceArgs(), 'sh', '-c', MOUNT_SCRIPT, 'sh', mount.dir, mount.options, mount.listing, mount.fillThenTouch ?? '', process.execPath, script, ...args],
-    { env: prepared.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  if (child.pid === undefined) throw new Error('could not start unshare');
-  const log = new OutputLog(`${script.split('/').at(-1)} in a mount namespace (pid ${child.pid}) ${args.join(' ')}`);
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => log.appendStdout(text));
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => log.appendStderr(text));
-  child.once('close', (code, signal) => log.markExited({ code, signal }));
-  onCleanup(`unshare pid ${child.pid}`, async () => {
-    if (log.exit) return;
-    child.kill('SIGKILL');
-    await log.waitForExit(10_000);
-  });
-  return {
-    child,
-    pid: child.pid,
-    log,
-    configDir: prepared.configDir,
-    events: log.events,
-    get running() {
-      return log.exit === undefined;
-    },
-    waitForEvent: (name, timeoutMs, match) => log.waitForEvent(name, timeoutMs, match),
-    waitForExit: (timeoutMs) => log.waitForExit(timeoutMs),
-    signal: (sig) => {
-      if (!log.exit) child.kill(sig);
-    },
-  };
+  const prefix = [...namespaceArgs(), 'sh', '-c', MOUNT_SCRIPT, 'sh', mount.dir, mount.options, mount.listing, mount.fillThenTouch ?? ''];
+  return spawnCli(script, args, { env, wrapper: { file: 'unshare', prefix, label: 'in a mount namespace' } });
 }
