@@ -71,7 +71,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     sender: { name: truncateUtf8(options.name, LIMITS.maxNameBytes), host: truncateUtf8(os.hostname(), LIMITS.maxNameBytes) },
     entries: [...offer.entries],
   });
-  const request = await connection.expect(FrameType.REQUEST);
+  // The receiver's user is choosing: however short our --timeout, wait as long as it pings.
+  const request = await connection.whilePeerBusy(() => connection.expect(FrameType.REQUEST));
   const plan = planRequest(offer, request);
   hooks.onRequest(plan.length, plan.reduce((sum, file) => sum + file.source.size - file.offset, 0));
   logger.debug({ files: plan.length }, 'request accepted');

@@ -216,6 +216,18 @@ describe('createSender', () => {
     expect((await log.waitFor('session-failed')).code).toBe('ERR_BAD_MESSAGE');
   });
 
+  it('F2: waits for a receiver whose user is choosing longer than its own idle timeout', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' }, { idleMs: 200 });
+    const client = await rawClient(port);
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO));
+    await log.waitFor('hello');
+    // Five idle timeouts of silence: a person reading the offer, before the first PING is due.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    write(client.socket, frame(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] }));
+    expect((await log.waitFor('request')).files).toBe(1);
+    expect(log.all('session-failed')).toEqual([]);
+  });
+
   it('answers an empty REQUEST with END and completes on DONE', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
     const client = await rawClient(port);

@@ -92,6 +92,8 @@ export class Connection {
   #idleTimer: NodeJS.Timeout | undefined;
   #lastProgress = performance.now();
   #idleSuspended = 0;
+  /** While above `#idleMs`: how long the peer may be silent (it may be waiting for a person). */
+  #idleFloorMs = 0;
   #pingIsProgress: boolean;
   #queuedBytes = 0;
   #waiter: (() => void) | undefined;
@@ -343,12 +345,28 @@ export class Connection {
   #armIdle(ms: number): void {
     this.#idleTimer = setTimeout(() => {
       const quiet = performance.now() - this.#lastProgress;
-      if (this.#idleSuspended > 0 || quiet < this.#idleMs) {
-        this.#armIdle(this.#idleSuspended > 0 ? this.#idleMs : this.#idleMs - quiet);
+      const allowed = Math.max(this.#idleMs, this.#idleFloorMs);
+      if (this.#idleSuspended > 0 || quiet < allowed) {
+        this.#armIdle(this.#idleSuspended > 0 ? this.#idleMs : allowed - quiet);
         return;
       }
       this.destroy(new TimeoutError('the peer went silent'));
     }, ms);
+  }
+
+  /**
+   * Waits for `work` while the peer may be waiting for its user: the peer keeps the link alive
+   * with a PING every `keepaliveMs`, so silence is tolerated for at least two of those, however
+   * short our own idle timeout is.
+   */
+  async whilePeerBusy<T>(work: () => Promise<T>): Promise<T> {
+    const before = this.#idleFloorMs;
+    this.#idleFloorMs = Math.max(before, 2 * TIMEOUTS.keepaliveMs);
+    try {
+      return await work();
+    } finally {
+      this.#idleFloorMs = before;
+    }
   }
 
   /**

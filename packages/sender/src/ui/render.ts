@@ -62,7 +62,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     status.print(`${intro}: ${code}    (this sender's key: ${key})`);
   });
   sender.on('pairing-failed', ({ failed, limit }) => {
-    status.print(`A receiver gave a wrong pairing code (${failed} of ${limit} attempts with this code).`);
+    status.print(`A receiver gave a wrong pairing code (${failed} of ${limit} attempts with that code).`);
   });
   sender.on('pairing-closed', ({ failed }) => {
     status.print(`${failed} wrong pairing attempts: pairing is off until ferry-send restarts. Remembered receivers can still connect.`);
