@@ -22,7 +22,7 @@ import {
   type TrustStore,
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
-import { type LanAddress, lanAddresses } from './addresses.ts';
+import { addressGroup, type LanAddress, lanAddresses } from './addresses.ts';
 import { ListenError } from './errors.ts';
 import type { OfferSource } from './scan.ts';
 import { runSession } from './session.ts';
@@ -145,7 +145,9 @@ export function createSender(options: SenderOptions): Sender {
   const server = net.createServer({ highWaterMark: 4 * 1024 * 1024, noDelay: true }, (socket) => {
     const peer = Connection.describeRemote(socket);
     const host = socket.remoteAddress ?? '';
-    const fromHost = pendingByHost.get(host) ?? [];
+    // Counted per address (an IPv6 address per /64, which one machine can fill at will).
+    const group = addressGroup(host);
+    const fromHost = pendingByHost.get(group) ?? [];
     const refuse = (reason: string) => {
       emitter.emit('refused', { peer, reason });
       socket.destroy();
@@ -173,13 +175,13 @@ export function createSender(options: SenderOptions): Sender {
         if (!waiting) return;
         waiting = false;
         pending--;
-        const list = pendingByHost.get(host) ?? [];
+        const list = pendingByHost.get(group) ?? [];
         const at = list.indexOf(entry);
         if (at >= 0) list.splice(at, 1);
-        if (list.length === 0) pendingByHost.delete(host);
+        if (list.length === 0) pendingByHost.delete(group);
       },
     };
-    pendingByHost.set(host, [...fromHost, entry]);
+    pendingByHost.set(group, [...fromHost, entry]);
     const settle = entry.settle;
     sockets.add(socket);
     // A reset in any phase, even while only our preamble is being flushed, ends this

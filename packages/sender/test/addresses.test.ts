@@ -1,6 +1,6 @@
 import type os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { formatHostPort, lanAddresses } from '../src/addresses.ts';
+import { addressGroup, formatHostPort, lanAddresses } from '../src/addresses.ts';
 
 type Interfaces = ReturnType<typeof os.networkInterfaces>;
 
@@ -59,5 +59,27 @@ describe('formatHostPort', () => {
   it('brackets an IPv6 address', () => {
     expect(formatHostPort('2001:db8::20', 7878)).toBe('[2001:db8::20]:7878');
     expect(formatHostPort('::1', 9000)).toBe('[::1]:9000');
+  });
+});
+
+describe('addressGroup (E1, E2: what one address means for the pre-authentication limits)', () => {
+  it('keeps an IPv4 address as it is, and reads an IPv4-mapped IPv6 address as IPv4', () => {
+    expect(addressGroup('192.168.1.20')).toBe('192.168.1.20');
+    expect(addressGroup('::ffff:192.168.1.20')).toBe('192.168.1.20');
+    expect(addressGroup('::FFFF:10.0.0.7')).toBe('10.0.0.7');
+  });
+
+  it('counts every IPv6 address of one /64 as one, however it is written', () => {
+    const group = '2001:db8:aa:bb::/64';
+    for (const address of ['2001:db8:aa:bb::1', '2001:0db8:00aa:00bb:1:2:3:4', '2001:DB8:AA:BB:ffff::', '2001:db8:aa:bb::9%eth0']) {
+      expect(addressGroup(address)).toBe(group);
+    }
+    expect(addressGroup('2001:db8:aa:bc::1')).not.toBe(group);
+  });
+
+  it('handles the compressed forms at either end', () => {
+    expect(addressGroup('::1')).toBe('0:0:0:0::/64');
+    expect(addressGroup('fe80::1')).toBe('fe80:0:0:0::/64');
+    expect(addressGroup('1:2:3:4:5:6:7::')).toBe('1:2:3:4::/64');
   });
 });
