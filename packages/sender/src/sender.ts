@@ -106,6 +106,8 @@ interface Pending {
   readonly peer: string;
   /** Frees its place; safe to call more than once. */
   readonly settle: () => void;
+  /** Dropped to make room for another address: already reported as refused. */
+  evicted: boolean;
 }
 
 /**
@@ -162,6 +164,7 @@ export function createSender(options: SenderOptions): Sender {
       const busiest = [...pendingByHost.values()].reduce((most, list) => (list.length > most.length ? list : most), []);
       if (busiest.length <= fromHost.length + 1) return refuse('too many connections waiting to authenticate');
       const evicted = busiest[0]!;
+      evicted.evicted = true;
       evicted.settle();
       emitter.emit('refused', { peer: evicted.peer, reason: 'dropped to make room: its address has the most connections waiting to authenticate' });
       evicted.socket.destroy();
@@ -171,6 +174,7 @@ export function createSender(options: SenderOptions): Sender {
     const entry: Pending = {
       socket,
       peer,
+      evicted: false,
       settle: () => {
         if (!waiting) return;
         waiting = false;
@@ -193,13 +197,14 @@ export function createSender(options: SenderOptions): Sender {
       maybeStopped();
     });
     serving++;
-    void serve(socket, nextClient++, peer, host, settle).finally(() => {
+    void serve(socket, nextClient++, peer, host, entry).finally(() => {
       serving--;
       maybeStopped();
     });
   });
 
-  async function serve(socket: net.Socket, client: number, peer: string, host: string, settle: () => void): Promise<void> {
+  async function serve(socket: net.Socket, client: number, peer: string, host: string, pendingEntry: Pending): Promise<void> {
+    const { settle } = pendingEntry;
     const log = logger.child({ client, peer });
     const started = performance.now();
     emitter.emit('connected', { client, peer });
@@ -258,7 +263,8 @@ export function createSender(options: SenderOptions): Sender {
       const message = error instanceof Error ? error.message : String(error);
       // The message may quote the peer: escaped, like everything shown or logged from it.
       log.warn({ code, message: escapeForDisplay(message) }, 'session failed');
-      emitter.emit('session-failed', { client, peer, code, message });
+      // A connection dropped to make room was reported as refused already.
+      if (!pendingEntry.evicted) emitter.emit('session-failed', { client, peer, code, message });
       // Tell the receiver why, if the link still works; then drop it. Before authentication
       // the security layer has already said what it may.
       if (connection && shouldTellPeer(error) && connection.greeted && !connection.socket.destroyed) {

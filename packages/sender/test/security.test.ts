@@ -258,6 +258,9 @@ describe('an encrypting sender', () => {
     expect(flood[0]!.destroyed || flood[0]!.readableEnded).toBe(true);
     expect(log.all('refused').at(-1)).toMatchObject({ reason: expect.stringContaining('dropped to make room') });
     expect(log.all('refused').at(-1)?.peer).toContain('127.0.0.2');
+    // Reported once, as refused: not as a failed session as well.
+    const dropped = log.all('refused').at(-1)!.peer;
+    expect(log.all('session-failed').filter((event) => event.peer === dropped)).toEqual([]);
   });
 
   it('E1: an unauthenticated connection is dropped at the handshake deadline', async () => {
