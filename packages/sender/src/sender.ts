@@ -34,6 +34,8 @@ export interface SenderEvents extends Record<string, unknown> {
   code: { code: string; reason: 'first' | 'used' | 'retired'; failed: number };
   'pairing-failed': { failed: number; limit: number };
   'pairing-closed': { failed: number };
+  /** The remembered receivers cannot be read: until that is fixed, every receiver needs a code. */
+  'trust-error': { message: string };
   connected: { client: number; peer: string };
   /** `rememberedAs`: for a receiver let in by key, the name this user remembered it under. */
   authenticated: { client: number; peer: string; method: 'trusted' | 'code'; fingerprint: string; rememberedAs?: string | undefined };
@@ -203,6 +205,16 @@ export function createSender(options: SenderOptions): Sender {
     });
   });
 
+  let lastTrustError: string | undefined;
+  function reportTrustError(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    logger.warn({ err: error }, 'cannot read the remembered receivers');
+    // Once per distinct problem, not once per connection.
+    if (message === lastTrustError) return;
+    lastTrustError = message;
+    emitter.emit('trust-error', { message });
+  }
+
   async function serve(socket: net.Socket, client: number, peer: string, host: string, pendingEntry: Pending): Promise<void> {
     const { settle } = pendingEntry;
     const log = logger.child({ client, peer });
@@ -214,7 +226,7 @@ export function createSender(options: SenderOptions): Sender {
     try {
       await exchangePreamble({ socket }, 'server', security.encryption, deadline);
       const secured: Secured = security.encryption
-        ? await secureServer(socket, security, deadline)
+        ? await secureServer(socket, { ...security, onTrustError: reportTrustError }, deadline)
         : { socket, encrypted: false, peer: undefined };
       const authenticated = secured.peer;
       if (authenticated) {

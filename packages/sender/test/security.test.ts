@@ -20,7 +20,7 @@ afterEach(runCleanup);
 
 const EVENTS = [
   'listening', 'code', 'pairing-failed', 'authenticated', 'remembered', 'connected', 'hello',
-  'session-complete', 'session-failed', 'refused',
+  'session-complete', 'session-failed', 'refused', 'trust-error',
 ] as const;
 
 interface Machine {
@@ -156,6 +156,22 @@ describe('an encrypting sender', () => {
     expect(log.all('authenticated').map((event) => event.method)).toEqual(['code']);
   });
 
+  it('G12: when its list of remembered receivers becomes unreadable, the sender says so once and lets nobody in by key', async () => {
+    const senderMachine = await machine();
+    const receiverMachine = await machine();
+    const { log, port, code } = await startSender(senderMachine, { remember: true });
+    await receive(port, receiverMachine, { code: code(), remember: true });
+    await log.waitFor('remembered');
+    await writeFile(path.join(senderMachine.dir, 'trusted-receivers.json'), '{ not json');
+    for (let i = 0; i < 2; i++) {
+      const again = await receive(port, receiverMachine);
+      expect(again.error?.code).toBe('ERR_CODE_REQUIRED');
+    }
+    expect(log.all('trust-error')).toHaveLength(1);
+    expect(log.all('trust-error')[0]!.message).toContain('is not valid JSON');
+    expect(log.all('authenticated').map((event) => event.method)).toEqual(['code']);
+  });
+
   it('remembers a sender whose name and host together pass the name limit, under a shortened name', async () => {
     const me = await machine();
     const long = 'ä'.repeat(60); // 120 UTF-8 bytes: within the limit alone, not with the host.
@@ -186,6 +202,7 @@ describe('an encrypting sender', () => {
     // Bob's receiver pairs with Alice's sender, and each remembers the other in that role.
     const first = await startSender(alice, { remember: true });
     await receive(first.port, bob, { code: first.code(), remember: true });
+    await first.log.waitFor('remembered');
     expect(alice.receivers.list()).toHaveLength(1);
     // Alice's receiver trusts Bob's key as a sender, so it asks to be let in by key. Bob's sender
     // has never trusted Alice as a receiver: it wants a code.

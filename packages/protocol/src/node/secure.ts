@@ -182,6 +182,8 @@ export interface ServerSecurity {
   readonly trust?: TrustStore | undefined;
   /** The one-time codes; without them only remembered receivers get in. */
   readonly pairing?: PairingCodes | undefined;
+  /** Told when the list of remembered receivers cannot be read again (nobody is then let in by key). */
+  readonly onTrustError?: ((error: unknown) => void) | undefined;
 }
 
 /** The receiver's side of security. */
@@ -259,7 +261,7 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
     let auth = await channel.next(FrameType.AUTH);
     if (auth.method === 'trusted') {
       // The list may have changed since this sender started (--forget in another process).
-      await security.trust?.refresh().catch(() => {});
+      await security.trust?.refresh().catch((error: unknown) => security.onTrustError?.(error));
       const remembered = security.trust?.byFingerprint(fingerprint);
       if (remembered) {
         channel.send(FrameType.AUTH_REPLY, { result: 'ok' });

@@ -133,6 +133,10 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     if (!quiet) status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
     clients.delete(client);
   });
+  sender.on('trust-error', ({ message }) => {
+    // Ferry's own text; any file name in it is the user's own configuration path.
+    status.print(`${message} Until then every receiver needs a pairing code.`);
+  });
   sender.on('refused', ({ peer, reason }) => {
     status.print(`refused ${peer}: ${reason}`);
   });
@@ -154,7 +158,7 @@ function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
     t.shownAt = now;
     print('progress', { client, bytes: t.bytes });
   });
-  for (const event of ['code', 'pairing-failed', 'pairing-closed', 'authenticated', 'remembered', 'connected', 'hello', 'request', 'file-sent', 'file-failed', 'session-complete', 'session-failed', 'refused'] as const) {
+  for (const event of ['code', 'pairing-failed', 'pairing-closed', 'trust-error', 'authenticated', 'remembered', 'connected', 'hello', 'request', 'file-sent', 'file-failed', 'session-complete', 'session-failed', 'refused'] as const) {
     sender.on(event, (fields) => {
       if (event === 'session-complete' || event === 'session-failed') totals.delete((fields as { client: number }).client);
       print(event, fields as never);
