@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import { existsSync, readFileSync, watch } from 'node:fs';
+import net, { type Socket } from 'node:net';
+import path from 'node:path';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import {
@@ -30,6 +31,7 @@ import {
 } from '@ferry/protocol/node';
 import { type CliProcess, makeConfigDir, spawnCli } from './cli-process.ts';
 import { onCleanup } from './cleanup.ts';
+import { listenOnLoopback } from './hostile/listen.ts';
 
 /** A seeded PRNG (mulberry32): the same seed picks the same fault offsets in every run. */
 export function seededRandom(seed: number): () => number {
@@ -164,15 +166,9 @@ export async function startFaultRelay(
       down.resume();
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  onCleanup('fault relay', async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const { port } = server.address() as AddressInfo;
+  const { address } = await listenOnLoopback(server, sockets, 'fault relay');
   return {
-    address: `127.0.0.1:${port}`,
+    address,
     turns,
     forwarded: () => total,
     reached,
@@ -186,12 +182,27 @@ export async function startFaultRelay(
   };
 }
 
-/** Resolves once `file` exists, checking every 20 ms; rejects after `timeoutMs`. */
+/** Resolves once `file` exists (watching its folder); rejects after `timeoutMs`. */
 export async function waitForFile(file: string, timeoutMs: number): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!existsSync(file)) {
-    if (performance.now() > end) throw new Error(`${file} did not appear within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  // Watching starts before the first look, so a file made in between is not missed.
+  const watcher = watch(path.dirname(file));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${file} did not appear within ${timeoutMs} ms`)), timeoutMs);
+      const check = () => {
+        if (!existsSync(file)) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      watcher.on('change', check);
+      watcher.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      check();
+    });
+  } finally {
+    watcher.close();
   }
 }
 
@@ -460,14 +471,8 @@ export async function startTricklingSender(size: number, everyMs: number): Promi
       channel.resume();
     })();
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  onCleanup('trickling sender', async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const { port } = server.address() as AddressInfo;
-  return { address: `127.0.0.1:${port}`, code: () => code, closed };
+  const { address } = await listenOnLoopback(server, sockets, 'trickling sender');
+  return { address, code: () => code, closed };
 }
 
 /** How ferry-receive's folder is mounted inside its own mount namespace. */

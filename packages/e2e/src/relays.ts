@@ -1,10 +1,10 @@
 import { once } from 'node:events';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
 import { decodeMessage, FrameDecoder, FrameType, isMessageType, LIMITS } from '@ferry/protocol';
 import { Deadline, exchangePreamble, loadOrCreateIdentity } from '@ferry/protocol/node';
 import { makeConfigDir } from './cli-process.ts';
-import { onCleanup } from './cleanup.ts';
+import { listenOnLoopback } from './hostile/listen.ts';
 
 /** Everything a relay saw, by direction, in order. */
 export interface Recording {
@@ -79,14 +79,8 @@ async function startRelay(handle: Handler): Promise<Relay> {
       downstream.destroy();
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  onCleanup('relay', async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const { port } = server.address() as AddressInfo;
-  return { port, address: `127.0.0.1:${port}`, recording, accepted: () => accepted, errors };
+  const { port, address } = await listenOnLoopback(server, sockets, 'relay');
+  return { port, address, recording, accepted: () => accepted, errors };
 }
 
 /**

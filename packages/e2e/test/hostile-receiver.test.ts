@@ -143,6 +143,16 @@ async function expectStillServes(sender: RunningSender, src: string) {
   expect(sender.process.running).toBe(true);
 }
 
+
+/** A REQUEST whose offset field is the raw JSON `offset` is refused, and the sender serves on. */
+async function refusesRequestOffset(offset: string): Promise<void> {
+  const { sender, src } = await realSender();
+  const peer = await hostileReceiver(sender);
+  await greet(peer);
+  await peer.send(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] }, { 'files.0.offset': offset });
+  await expectRefused(sender, peer, 'ERR_BAD_MESSAGE');
+  await expectStillServes(sender, src);
+}
 describe('framing (A)', () => {
   it.each([
     ['a HELLO header announcing 64 KiB + 1', 'hello', FrameType.HELLO, LIMITS.maxControlPayloadBytes + 1],
@@ -187,12 +197,7 @@ describe('framing (A)', () => {
     ['2^53', '9007199254740992'],
     ['1e400 (infinite as a double)', '1e400'],
   ])('A4: a REQUEST offset of %s is refused with ERR_BAD_MESSAGE', async (_, offset) => {
-    const { sender, src } = await realSender();
-    const peer = await hostileReceiver(sender);
-    await greet(peer);
-    await peer.send(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] }, { 'files.0.offset': offset });
-    await expectRefused(sender, peer, 'ERR_BAD_MESSAGE');
-    await expectStillServes(sender, src);
+    await refusesRequestOffset(offset);
   });
 
   it.each([
@@ -342,35 +347,27 @@ describe('framing (A)', () => {
         logger: silent as unknown as Parameters<typeof createSender>[0]['logger'],
         handshakeMs: 1_000,
       });
-      const failed: { code: string }[] = [];
       let port = 0;
       core.on('listening', (event) => {
         port = event.port;
       });
-      core.on('session-failed', (event) => failed.push(event));
+      const firstFailure = new Promise<{ code: string }>((resolve) => core.on('session-failed', resolve));
       onCleanup('sender core', () => core.close(true));
       await core.listen();
-      return { port, failed };
+      return { port, firstFailure };
     }
 
     it.each([
       ['its preamble (before TLS)', 'raw' as const],
       ['its AUTH frame (inside TLS, before pairing)', 'tls' as const],
     ])('A12: a receiver trickling %s a byte every 300 ms is dropped at the handshake deadline with ERR_TIMEOUT, however steady the trickle', async (_, handshake) => {
-      const { port, failed } = await coreSender();
+      const { port, firstFailure } = await coreSender();
       const peer = await connectScriptedReceiver(port, { handshake });
       const greeting = handshake === 'raw' ? preamble(true) : messageFrame(FrameType.AUTH, { method: 'trusted' });
       const written = await peer.trickle(greeting, { everyMs: 300 });
       await peer.allFrames();
       expect(written).toBeLessThan(12);
-      await bounded(
-        (async () => {
-          while (failed.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-        })(),
-        WAIT.reactMs,
-        'session-failed',
-      );
-      expect(failed[0]).toMatchObject({ code: 'ERR_TIMEOUT' });
+      expect(await bounded(firstFailure, WAIT.reactMs, 'session-failed')).toMatchObject({ code: 'ERR_TIMEOUT' });
     });
   });
 
@@ -562,12 +559,7 @@ describe('requests from a hostile receiver (I)', () => {
     ['negative', '-1'],
     ['fractional', '0.5'],
   ])('I2: a REQUEST offset that is %s is refused with ERR_BAD_MESSAGE', async (_, offset) => {
-    const { sender, src } = await realSender();
-    const peer = await hostileReceiver(sender);
-    await greet(peer);
-    await peer.send(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] }, { 'files.0.offset': offset });
-    await expectRefused(sender, peer, 'ERR_BAD_MESSAGE');
-    await expectStillServes(sender, src);
+    await refusesRequestOffset(offset);
   });
 
   it('I3: the same file requested 1 000 times in one REQUEST is refused with ERR_BAD_MESSAGE before any file is read', async () => {

@@ -19,12 +19,24 @@ export async function startFakeServer(onSocket: (socket: Socket) => void): Promi
     socket.on('error', () => {});
     onSocket(socket);
   });
+  return { ...(await listenOnLoopback(server, sockets, 'fake server')), sockets };
+}
+
+/**
+ * Starts `server` on 127.0.0.1 at a free port. After the test, destroys every socket in
+ * `sockets` (as it is then) and closes the server.
+ */
+export async function listenOnLoopback(
+  server: net.Server,
+  sockets: Iterable<Socket>,
+  what: string,
+): Promise<{ port: number; address: string }> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  onCleanup('fake server', async () => {
+  onCleanup(what, async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   const { port } = server.address() as AddressInfo;
-  return { port, address: `127.0.0.1:${port}`, sockets };
+  return { port, address: `127.0.0.1:${port}` };
 }

@@ -130,8 +130,8 @@ describe('Connection', { timeout: 5_000 }, () => {
         sentFrames++;
       }
     })();
-    // Nobody reads for a while: the receiver must not buffer the 64 MiB on its side.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Nobody reads: the receiver stops taking bytes from its socket rather than buffer 64 MiB.
+    await once(receiver.socket, 'pause');
     const heldWhileBehind = receiver.bytesIn;
     expect(heldWhileBehind).toBeLessThan(16 * 1024 * 1024);
     expect(sentFrames).toBeLessThan(frames);
