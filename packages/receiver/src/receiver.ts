@@ -19,14 +19,17 @@ import {
   type ValidatedOffer,
   validateOffer,
 } from '@ferry/protocol';
+import type { Socket } from 'node:net';
 import {
   Connection,
+  canReadIntoUserBuffer,
   Deadline,
   derivePasswordScalar,
   exchangePreamble,
   type Identity,
   localUserName,
   peerError,
+  readIntoUserBuffer,
   type Secured,
   secureClient,
   shortFingerprint,
@@ -248,7 +251,7 @@ async function open(
       );
       if (outcome.kind === 'secured') {
         const { secured } = outcome;
-        const connection = new Connection(secured.socket, { ...waits(options), coalesce: true, pingIsProgress: false, preambleDone: true });
+        const connection = connectionOverTls(secured.socket, options);
         const fingerprint = secured.peer ? shortFingerprint(secured.peer.fingerprint) : undefined;
         logger.info({ method: secured.peer?.method, key: fingerprint }, 'sender authenticated');
         events.emit('secured', {
@@ -281,6 +284,22 @@ async function open(
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/** Bytes a TLS socket may decrypt into at once: one TLS record is at most 16 KiB. */
+const TLS_READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * The application connection over an authenticated TLS socket. Records are decrypted into one
+ * reused buffer where Node allows it (see readIntoUserBuffer); otherwise each 16 KiB record
+ * arrives in a buffer of its own, and DATA is gathered into 1 MiB slabs for the file.
+ */
+function connectionOverTls(socket: Socket, options: ReceiverOptions): Connection {
+  const base = { ...waits(options), pingIsProgress: false, preambleDone: true };
+  if (!canReadIntoUserBuffer(socket)) return new Connection(socket, { ...base, coalesce: true });
+  const connection = new Connection(socket, { ...base, externalReads: true });
+  readIntoUserBuffer(socket, Buffer.allocUnsafeSlow(TLS_READ_BUFFER_BYTES), (chunk) => connection.feed(chunk));
+  return connection;
 }
 
 /** The connection's idle timeout and per-frame deadline. */

@@ -4,6 +4,7 @@ import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import {
   DATA_CHUNK_BYTES,
+  FRAME_HEADER_BYTES,
   ErrorCode,
   FerryError,
   FrameType,
@@ -80,7 +81,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   const acks = new AckCollector(offer, plan.map((file) => file.id), hooks);
   const reading = acks.run(connection);
   const sending = (async () => {
-    const pool = new BufferPool(READ_BUFFERS, DATA_CHUNK_BYTES);
+    // Each buffer starts with room for a frame header, so a chunk goes out as one DATA frame.
+    const pool = new BufferPool(READ_BUFFERS, FRAME_HEADER_BYTES + DATA_CHUNK_BYTES);
     const readAhead = new ReadAhead(plan);
     for (const [index, file] of plan.entries()) {
       const prefetched = readAhead.take(index);
@@ -147,7 +149,8 @@ async function sendFile(
     const readAt = async (position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
       const buffer = await pool.acquire();
       try {
-        const { bytesRead } = await opened.read(buffer, 0, Math.min(pool.size, source.size - position), position);
+        const room = pool.size - FRAME_HEADER_BYTES;
+        const { bytesRead } = await opened.read(buffer, FRAME_HEADER_BYTES, Math.min(room, source.size - position), position);
         return { buffer, bytesRead };
       } catch (error) {
         pool.release(buffer);
@@ -168,10 +171,14 @@ async function sendFile(
         next = readAt(end);
         next.catch(() => {}); // Awaited on the next turn, or in `finally`.
       }
-      const chunk = buffer.subarray(0, bytesRead);
+      const chunk = buffer.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + bytesRead);
       hash.update(chunk);
-      if (end > offset) {
-        const fresh = position >= offset ? chunk : chunk.subarray(offset - position);
+      if (position >= offset) {
+        await connection.sendDataInPlace(buffer.subarray(0, FRAME_HEADER_BYTES + bytesRead), () => pool.release(buffer));
+        hooks.onBytes(bytesRead);
+      } else if (end > offset) {
+        // Resuming inside this chunk: only its tail goes out.
+        const fresh = chunk.subarray(offset - position);
         await connection.sendData(fresh, () => pool.release(buffer));
         hooks.onBytes(fresh.byteLength);
       } else {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { FRAME_TYPE_NAMES, FrameType, LIMITS, type Limits, TIMEOUTS } from '../constants.ts';
+import { FRAME_HEADER_BYTES, FRAME_TYPE_NAMES, FrameType, LIMITS, type Limits, TIMEOUTS } from '../constants.ts';
 import {
   ConnectionClosedError,
   ErrorCode,
@@ -242,6 +242,22 @@ export class Connection {
     return this.#writeFrame(FrameType.DATA, bytes, onFlushed);
   }
 
+  /**
+   * Sends a DATA frame built in place: `frame` starts with FRAME_HEADER_BYTES of room, then
+   * holds the payload. The header is written into that room and the frame goes out as one
+   * buffer, which a TLS socket encrypts without first copying header and payload together.
+   * `onFlushed` runs once the socket no longer needs `frame`.
+   */
+  sendDataInPlace(frame: Uint8Array, onFlushed?: () => void): Promise<void> {
+    const payloadLength = frame.byteLength - FRAME_HEADER_BYTES;
+    if (payloadLength <= 0) throw new RangeError('a DATA frame built in place needs room for its header and a payload');
+    frame[0] = FrameType.DATA;
+    new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES).setUint32(1, payloadLength);
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return Promise.reject(this.#closedError());
+    return this.#afterWrite(socket.write(frame, onFlushed));
+  }
+
   /** Flushes what is queued, half-closes, and waits (bounded) for the peer to close too. */
   async close(timeoutMs = 5_000): Promise<void> {
     const socket = this.socket;
@@ -470,13 +486,21 @@ export class Connection {
 
   #writeFrame(type: number, payload: Uint8Array, onFlushed?: () => void): Promise<void> {
     const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) {
-      return Promise.reject(this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the connection is closed'));
-    }
+    if (socket.destroyed || socket.writableEnded) return Promise.reject(this.#closedError());
     socket.cork();
     socket.write(encodeFrameHeader(type, payload.byteLength));
     const ok = payload.byteLength === 0 ? true : socket.write(payload, onFlushed);
     socket.uncork();
+    return this.#afterWrite(ok);
+  }
+
+  #closedError(): Error {
+    return this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the connection is closed');
+  }
+
+  /** Waits for the socket to drain if the write just made filled it. */
+  #afterWrite(ok: boolean): Promise<void> {
+    const socket = this.socket;
     if (!ok || socket.writableNeedDrain) return this.#drain();
     // Bytes going out are progress too (PROTOCOL.md §7): a sender streaming a long file hears
     // nothing back until its end. A peer that stops reading is caught by the drain's stall timer.

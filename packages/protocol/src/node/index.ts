@@ -25,3 +25,4 @@ export {
 } from './secure.ts';
 export { derivePasswordScalar, Spake2, Spake2Error } from './spake2.ts';
 export { type PeerRole, type RememberResult, type TrustedPeer, TrustStore, TrustStoreError } from './trust.ts';
+export { canReadIntoUserBuffer, readIntoUserBuffer, type UserBufferReader } from './user-buffer.ts';

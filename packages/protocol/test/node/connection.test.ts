@@ -102,6 +102,25 @@ describe('Connection', { timeout: 5_000 }, () => {
     expect(receiver.bytesIn).toBe(12 + (5 + fileStart) + (5 + 3) + (5 + 2) + (5 + 2));
   });
 
+  it('sends a DATA frame built in place as header and payload, in one write', async () => {
+    const { conn, peer } = await withRawPeer({ preambleDone: true });
+    const frameBytes = Buffer.alloc(5 + 6, 0xee);
+    frameBytes.write('ferry!', 5);
+    const writes = vi.spyOn(conn.socket, 'write');
+    const received = readBytes(peer, 11);
+    const flushed = new Promise<void>((resolve) => {
+      conn.sendDataInPlace(frameBytes, resolve).catch(() => {});
+    });
+    expect(toHex(await received)).toBe(toHex(frame(FrameType.DATA, 'ferry!')));
+    await flushed;
+    expect(writes).toHaveBeenCalledTimes(1);
+  });
+
+  it('refuses a DATA frame built in place without room for a header and a payload', async () => {
+    const { conn } = await withRawPeer({ preambleDone: true });
+    expect(() => conn.sendDataInPlace(new Uint8Array(5))).toThrow(RangeError);
+  });
+
   it('carries a large DATA frame intact while honouring backpressure', async () => {
     const { sender, receiver } = await connectionPair();
     const big = new Uint8Array(4 * 1024 * 1024);
