@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadOrCreateIdentity } from '@ferry/protocol/node';
 import { median, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
 import { commandExists, EventProcess, freePort, RECEIVE_BIN, SEND_BIN, startShell, timeShell } from './procs.ts';
 import { startSshd } from './sshd.ts';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const GiB = 1024 ** 3;
 const NODE_PIPE = new URL('./node-pipe.mjs', import.meta.url).pathname;
+const NODE_TLS_PIPE = new URL('./node-tls-pipe.mjs', import.meta.url).pathname;
 const hasNc = commandExists('nc') && /OpenBSD/i.test(ncHelp());
 
 interface Row {
@@ -74,7 +76,9 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
     { method: 'Ferry --no-encryption', ms: [], rssKb: [] },
     { method: 'Ferry --fsync', ms: [], rssKb: [] },
     { method: 'Node pipe, 1 MiB buffers', ms: [], rssKb: [] },
+    { method: 'Node TLS pipe + SHA-256', ms: [], rssKb: [] },
   ];
+  const tlsFiles = await tlsKeyFiles();
   if (hasNc) rows.push({ method: 'nc', ms: [] });
   if (sshd.ok) rows.push({ method: 'scp -c aes128-gcm', ms: [] });
   for (let round = 0; round < rounds; round++) {
@@ -90,7 +94,8 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
       } else if (row.method.startsWith('scp')) {
         if (sshd.ok) row.ms.push(await sshd.scp(source, dest));
       } else if (row.method.startsWith('Node')) {
-        const pipe = new EventProcess([NODE_PIPE, source, dest]);
+        const args = row.method.includes('TLS') ? [NODE_TLS_PIPE, source, dest, ...tlsFiles] : [NODE_PIPE, source, dest];
+        const pipe = new EventProcess(args);
         const done = await pipe.waitFor('done');
         await pipe.success();
         row.ms.push(Number(done.ms));
@@ -101,6 +106,16 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
     }
   }
   return rows;
+}
+
+/** A key and certificate for the TLS baseline, as PEM files: [key, cert]. */
+async function tlsKeyFiles(): Promise<[string, string]> {
+  const dir = path.join(root, 'tls-baseline');
+  const identity = await loadOrCreateIdentity(dir);
+  const files: [string, string] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
+  await fs.writeFile(files[0], identity.key, { mode: 0o600 });
+  await fs.writeFile(files[1], identity.cert);
+  return files;
 }
 
 async function smallFiles(source: string): Promise<Row[]> {

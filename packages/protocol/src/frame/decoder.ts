@@ -68,6 +68,11 @@ export class FrameDecoder {
     );
   }
 
+  /** True while inside a DATA frame's payload: more of its bytes are to come. */
+  get inDataPayload(): boolean {
+    return this.#inPayload && this.#type === FrameType.DATA;
+  }
+
   /** How many frames have completed: changes whenever a new frame starts being read. */
   get framesCompleted(): number {
     return this.#frames;

@@ -121,6 +121,55 @@ describe('Connection', { timeout: 5_000 }, () => {
     expect(() => conn.sendDataInPlace(new Uint8Array(5))).toThrow(RangeError);
   });
 
+  /** Feeds `wire` in 16 KiB reads through one reused buffer, as an `onread` socket does. */
+  function feedInReads(conn: Connection, wire: Uint8Array, between?: () => void): void {
+    const reused = new Uint8Array(16 * 1024);
+    for (let at = 0; at < wire.byteLength; at += reused.byteLength) {
+      const piece = wire.subarray(at, at + reused.byteLength);
+      reused.set(piece);
+      conn.feed(reused.subarray(0, piece.byteLength));
+      reused.fill(0);
+      between?.();
+    }
+  }
+
+  it('with external reads, hands on a DATA frame that came in many reads as one item once the frame ends', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const { conn } = await withRawPeer({ preambleDone: true, externalReads: true });
+      const payload = new Uint8Array(200 * 1024).map((_, i) => i % 253);
+      feedInReads(conn, concat(frame(FrameType.DATA, payload), frame(FrameType.END, '{}')));
+      const data = await conn.read();
+      expect(data?.kind).toBe('data');
+      expect(toHex((data as { bytes: Uint8Array }).bytes)).toBe(toHex(payload));
+      expect(await conn.read()).toEqual({ kind: 'message', type: FrameType.END, message: {} });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('with external reads, hands on what arrived of a slowly arriving DATA frame every 50 ms', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const { conn } = await withRawPeer({ preambleDone: true, externalReads: true });
+      const payload = new Uint8Array(64 * 1024).map((_, i) => i % 251);
+      // Four reads, 30 ms apart: what arrived is handed on after the second and at the frame's end.
+      feedInReads(conn, frame(FrameType.DATA, payload), () => vi.advanceTimersByTime(30));
+      const sizes: number[] = [];
+      const parts: Uint8Array[] = [];
+      while (parts.reduce((sum, part) => sum + part.byteLength, 0) < payload.byteLength) {
+        const item = await conn.read();
+        if (item?.kind !== 'data') throw new Error(`expected data, got ${item?.kind}`);
+        sizes.push(item.bytes.byteLength);
+        parts.push(Uint8Array.from(item.bytes));
+      }
+      expect(sizes.length).toBeGreaterThan(1);
+      expect(toHex(concat(...parts))).toBe(toHex(payload));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('carries a large DATA frame intact while honouring backpressure', async () => {
     const { sender, receiver } = await connectionPair();
     const big = new Uint8Array(4 * 1024 * 1024);
