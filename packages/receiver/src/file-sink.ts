@@ -38,7 +38,9 @@ export class FileSink {
   #queuedBytes = 0;
   #position = 0;
   #writing = false;
+  /** Set once `finish` or `abort` starts: nothing more may be written. */
   #closed = false;
+  #closing: Promise<void> | undefined;
   #error: Error | undefined;
   /** Waiting for the queue to fall below the high-water mark. */
   #drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
@@ -54,8 +56,11 @@ export class FileSink {
 
   /** Takes the next bytes; returns a promise only when the caller must wait for the disk. */
   write(bytes: Uint8Array, release?: () => void): Promise<void> | undefined {
-    if (this.#error) throw this.#error;
-    if (this.#closed) throw new Error('the file is already closed');
+    if (this.#error || this.#closed) {
+      // These bytes will never reach the file: their memory goes back at once.
+      release?.();
+      throw this.#error ?? new Error('the file is already being closed');
+    }
     if (bytes.byteLength === 0) {
       release?.();
       return undefined;
@@ -79,22 +84,33 @@ export class FileSink {
    * (fdatasync) before this resolves, not only in the operating system's cache.
    */
   async finish(sync: boolean): Promise<void> {
-    await this.#idle();
-    if (this.#error) throw this.#error;
+    // From here on nothing more may be written: a write racing the close could land on a
+    // descriptor number that the system has already given to another file.
     this.#closed = true;
-    if (sync) await this.#handle.datasync();
-    await this.#handle.close();
+    await this.#idle();
+    try {
+      if (this.#error) throw this.#error;
+      if (sync) await this.#handle.datasync();
+    } finally {
+      // Closed whatever happened: a failed sync (EIO, or a full disk reported only then) too.
+      await this.#closeHandle();
+    }
   }
 
   /** Drops what is queued, lets a write under way end, and closes the file, ignoring errors. */
   async abort(): Promise<void> {
     this.#error ??= new Error('the file was abandoned');
+    this.#closed = true;
     // A write under way still reads its pieces: they are given back only after it ends.
     await this.#idle();
     this.#dropQueue();
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#handle.close().catch(() => {});
+    await this.#closeHandle().catch(() => {});
+  }
+
+  /** Closes the file once, however many times it is asked to. */
+  #closeHandle(): Promise<void> {
+    this.#closing ??= this.#handle.close();
+    return this.#closing;
   }
 
   #pump(): void {
@@ -116,6 +132,8 @@ export class FileSink {
 
   #written(error: NodeJS.ErrnoException | null, written: number): void {
     this.#writing = false;
+    // A write that took nothing would be retried forever (seen on some network file systems).
+    if (!error && written === 0) error = Object.assign(new Error('the file system took no bytes'), { code: 'EIO' });
     if (error) {
       this.#error ??= error;
       this.#dropQueue();

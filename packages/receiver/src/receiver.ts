@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import {
   AuthError,
   ConnectionClosedError,
@@ -19,7 +20,6 @@ import {
   type ValidatedOffer,
   validateOffer,
 } from '@ferry/protocol';
-import type { Socket } from 'node:net';
 import {
   Connection,
   canReadIntoUserBuffer,

@@ -127,7 +127,10 @@ describe('FileSink', { timeout: 10_000 }, () => {
     const released: number[] = [];
     const pieces = Array.from({ length: 3 }, () => randomBytes(1024 * 1024));
     await expect(feed(sink, pieces, released)).rejects.toBe(failure);
-    expect(() => sink.write(randomBytes(10))).toThrow(failure);
+    let late = 0;
+    expect(() => sink.write(randomBytes(10), () => late++)).toThrow(failure);
+    // Refused bytes are given back at once: their memory is not held.
+    expect(late).toBe(1);
     await expect(sink.finish(false)).rejects.toBe(failure);
     await sink.abort();
     // The caller stopped at the failed wait: the two pieces it gave are back, and nothing else.
@@ -147,5 +150,45 @@ describe('FileSink', { timeout: 10_000 }, () => {
     expect(released.sort()).toEqual([0, 1]);
     await expect(handle.stat()).rejects.toThrow();
     await sink.abort();
+  });
+
+  it('closes the file when the final sync fails, and reports the failure', async () => {
+    const file = await tempFile();
+    const handle = await open(file, 'wx');
+    const failure = Object.assign(new Error('input/output error'), { code: 'EIO' });
+    vi.spyOn(handle, 'datasync').mockRejectedValue(failure);
+    const sink = new FileSink(handle, 3);
+    sink.write(Uint8Array.of(1, 2, 3));
+    await expect(sink.finish(true)).rejects.toBe(failure);
+    expect(handle.fd).toBe(-1);
+    await sink.abort();
+    expect(() => sink.write(Uint8Array.of(4))).toThrow();
+  });
+
+  it('fails instead of retrying forever when the file system takes no bytes', async () => {
+    const file = await tempFile();
+    const handle = await open(file, 'wx');
+    const real = fs.write as (...args: unknown[]) => void;
+    vi.spyOn(fs, 'write').mockImplementation(((fd: number, ...args: unknown[]) => {
+      if (fd !== handle.fd) return real(fd, ...args);
+      const callback = args.at(-1) as (error: Error | null, written: number) => void;
+      setImmediate(() => callback(null, 0));
+    }) as never);
+    const sink = new FileSink(handle, 3);
+    sink.write(Uint8Array.of(1, 2, 3));
+    await expect(sink.finish(false)).rejects.toMatchObject({ code: 'EIO' });
+    expect(handle.fd).toBe(-1);
+  });
+
+  it('refuses bytes once finishing has begun, giving them back', async () => {
+    const file = await tempFile();
+    const sink = new FileSink(await open(file, 'wx'), 6);
+    sink.write(Uint8Array.of(1, 2, 3));
+    const finishing = sink.finish(false);
+    let released = 0;
+    expect(() => sink.write(Uint8Array.of(4, 5, 6), () => released++)).toThrow(/being closed/);
+    expect(released).toBe(1);
+    await finishing;
+    expect([...(await readFile(file))]).toEqual([1, 2, 3]);
   });
 });

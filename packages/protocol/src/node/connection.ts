@@ -52,8 +52,9 @@ const FLUSH_AFTER_MS = 50;
 export interface ConnectionOptions {
   readonly limits?: Limits;
   /**
-   * The socket was created with `onread` and its chunks arrive through {@link Connection.feed};
-   * each chunk is reused after `feed` returns, so DATA is copied into pooled slabs.
+   * The socket reads into one reused buffer (`onread`, or `readIntoUserBuffer` for a TLS socket)
+   * and its chunks arrive through {@link Connection.feed}; each chunk is reused after `feed`
+   * returns, so DATA is copied into pooled slabs.
    */
   readonly externalReads?: boolean;
   /** No bytes in or out for this long ends the connection. */

@@ -36,11 +36,11 @@ export function canReadIntoUserBuffer(socket: Socket): boolean {
  * itself, and what `tls.connect` ignores when it is given an existing socket.
  *
  * Why: a TLS socket otherwise hands out a fresh 16 KiB buffer per record, 65,536 per GiB, and
- * their allocation, page faults and garbage collection cost the receiver about a CPU-second
+ * their allocation, page faults and garbage collection cost the receiver over a CPU-second
  * per GiB. Reading into one buffer removes all of them.
  *
- * This sets the same two fields that `onread` sets. They are Node internals (the same from
- * Node 12 to Node 22), so they are looked up by name and checked first: see
+ * This sets the same two fields that `onread` sets. They are Node internals (a test pins them
+ * on the Node that Ferry runs on), so they are looked up by name and checked first: see
  * {@link canReadIntoUserBuffer}, and keep reading `data` events where it says no.
  *
  * The socket must be paused. Chunks it buffered before the switch go to `reader` first, in
