@@ -12,13 +12,18 @@ export function encodePreamble(version: number = PROTOCOL_VERSION, flags = 0): U
 
 /** A frame header: type (u8) and payload length (u32 BE). */
 export function encodeFrameHeader(type: number, payloadLength: number): Uint8Array {
+  const header = new Uint8Array(FRAME_HEADER_BYTES);
+  writeFrameHeader(header, type, payloadLength);
+  return header;
+}
+
+/** Writes a frame header into the first FRAME_HEADER_BYTES of `target`. */
+export function writeFrameHeader(target: Uint8Array, type: number, payloadLength: number): void {
   if (!Number.isInteger(payloadLength) || payloadLength < 0 || payloadLength > 0xffff_ffff) {
     throw new RangeError(`frame payload length out of range: ${payloadLength}`);
   }
-  const header = new Uint8Array(FRAME_HEADER_BYTES);
-  header[0] = type;
-  new DataView(header.buffer).setUint32(1, payloadLength);
-  return header;
+  target[0] = type;
+  new DataView(target.buffer, target.byteOffset, FRAME_HEADER_BYTES).setUint32(1, payloadLength);
 }
 
 /** A whole frame as `[header, payload]`, so the payload is never copied. */

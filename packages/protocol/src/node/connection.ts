@@ -9,7 +9,7 @@ import {
   ProtocolError,
   TimeoutError,
 } from '../errors.ts';
-import { encodeFrameHeader, encodePreamble } from '../frame/encode.ts';
+import { encodeFrameHeader, encodePreamble, writeFrameHeader } from '../frame/encode.ts';
 import { FrameDecoder, type FrameEvent } from '../frame/decoder.ts';
 import { decodeMessage, encodeMessage, isMessageType } from '../messages/codec.ts';
 import type { ErrorMessage, MessageOf, MessageType } from '../messages/schemas.ts';
@@ -255,8 +255,7 @@ export class Connection {
   sendDataInPlace(frame: Uint8Array, onFlushed?: () => void): Promise<void> {
     const payloadLength = frame.byteLength - FRAME_HEADER_BYTES;
     if (payloadLength <= 0) throw new RangeError('a DATA frame built in place needs room for its header and a payload');
-    frame[0] = FrameType.DATA;
-    new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES).setUint32(1, payloadLength);
+    writeFrameHeader(frame, FrameType.DATA, payloadLength);
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return Promise.reject(this.#closedError());
     return this.#afterWrite(socket.write(frame, onFlushed));
@@ -303,6 +302,7 @@ export class Connection {
   }
 
   #onData(chunk: Uint8Array): void {
+    const now = performance.now();
     this.#bytesIn += chunk.byteLength;
     let events: readonly FrameEvent[];
     let failure: Error | undefined;
@@ -317,7 +317,7 @@ export class Connection {
     const slabs = this.#slabs;
     for (const event of events) {
       if (event.kind !== 'frame' || event.type !== FrameType.PING || this.#pingIsProgress) {
-        this.#lastProgress = performance.now();
+        this.#lastProgress = now;
       }
       if (event.kind === 'data') {
         if (slabs) slabs.append(event.bytes, this.#emitData);
@@ -337,7 +337,6 @@ export class Connection {
     // item per 1 MiB frame on a fast link rather than one per read (for TLS, per 16 KiB record),
     // and steady progress on a slow one.
     if (slabs) {
-      const now = performance.now();
       if (failure || !this.#decoder.inDataPayload || now - this.#lastFlush >= FLUSH_AFTER_MS) {
         slabs.flush(this.#emitData);
         this.#lastFlush = now;

@@ -110,11 +110,12 @@ describe('readIntoUserBuffer', { timeout: 10_000 }, () => {
     });
     server.end(payload);
     while (chunks.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    // Records already read off the socket are still decrypted and handed over (the reader must
-    // take them), but no more is read: the rest of the 4 MiB waits in the kernel.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const heldBack = bytesWhilePaused;
-    expect(heldBack).toBeLessThan(256 * 1024);
+    // Records already read off the socket are still decrypted and handed over in the same turn
+    // (the reader must take them), but the socket itself has stopped reading: the rest of the
+    // 4 MiB waits in the kernel until resume.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((client as unknown as { _handle: { reading: boolean } })._handle.reading).toBe(false);
+    expect(bytesWhilePaused).toBeLessThan(256 * 1024);
     paused = false;
     client.resume();
     await ended;
