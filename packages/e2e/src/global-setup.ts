@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { writeRandomFile } from './files.ts';
-import { snapshotRealConfig } from './real-config.ts';
+import { writeRandomFile } from '@ferry/testkit/files';
+import { snapshotRealConfig } from '@ferry/testkit/real-config';
 
 /** The one large random file of a run, shared by every test file that needs one. */
 export interface BigFile {

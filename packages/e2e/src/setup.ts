@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, inject } from 'vitest';
-import { disposeAll, disposeTest, enterTest } from './cleanup.ts';
-import { snapshotRealConfig } from './real-config.ts';
+import { disposeAll, disposeTest, enterTest } from '@ferry/testkit/cleanup';
+import { snapshotRealConfig } from '@ferry/testkit/real-config';
 
 // Loaded by vitest before every test file (see vitest.config.ts).
 beforeEach(() => enterTest());

@@ -13,7 +13,7 @@ import {
   WAIT,
   writeFileAt,
   writeRandomFile,
-} from '../src/harness.ts';
+} from '@ferry/testkit/harness';
 
 const MiB = 1024 * 1024;
 

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FrameType } from '@ferry/protocol';
 import { describe, expect, inject, it } from 'vitest';
-import { startFakeServer, startHostileSender, unusedPort } from '../src/fake-peers.ts';
+import { startFakeServer, startHostileSender, unusedPort } from '@ferry/testkit/fake-peers';
 import {
   assertExit,
   finishReceiver,
@@ -15,7 +15,7 @@ import {
   startReceiver,
   startSender,
   WAIT,
-} from '../src/harness.ts';
+} from '@ferry/testkit/harness';
 
 /** A source folder holding `Big/big.bin`, a hard link to the run's big file (no copy). */
 async function bigFolder(): Promise<string> {

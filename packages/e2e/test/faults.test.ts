@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { encodePreamble, FrameType, PAIRING, PreambleFlag } from '@ferry/protocol';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startFakeServer } from '../src/fake-peers.ts';
+import { startFakeServer } from '@ferry/testkit/fake-peers';
 import {
   clientHello,
   connectRawReceiver,
@@ -18,7 +18,7 @@ import {
   startTricklingSender,
   trickle,
   waitForFile,
-} from '../src/faults.ts';
+} from '@ferry/testkit/faults';
 import {
   assertExit,
   cliEnv,
@@ -37,7 +37,7 @@ import {
   WAIT,
   writeFileAt,
   writeRandomFile,
-} from '../src/harness.ts';
+} from '@ferry/testkit/harness';
 
 const MiB = 1024 * 1024;
 /** Every wait that --timeout bounds is 2 s in these tests: a fault is noticed quickly. */

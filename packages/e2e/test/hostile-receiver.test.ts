@@ -32,7 +32,7 @@ import {
   WAIT,
   writeFileAt,
   writeRandomFile,
-} from '../src/harness.ts';
+} from '@ferry/testkit/harness';
 import {
   bounded,
   connectScriptedReceiver,
@@ -47,9 +47,9 @@ import {
   preamble,
   type ScriptedReceiver,
   type ScriptedReceiverOptions,
-} from '../src/hostile/index.ts';
-import { spawnCli } from '../src/cli-process.ts';
-import { startTap } from '../src/relays.ts';
+} from '@ferry/testkit/hostile';
+import { spawnCli } from '@ferry/testkit/cli-process';
+import { startTap } from '@ferry/testkit/relays';
 
 const HELLO = { software: 'mallory/6.6.6', name: 'mallory', features: [] as string[] };
 

@@ -21,7 +21,7 @@ import {
   runReceiver,
   startSender,
   writeFileAt,
-} from '../src/harness.ts';
+} from '@ferry/testkit/harness';
 import {
   frame,
   header,
@@ -33,8 +33,8 @@ import {
   type ScriptedSender,
   type ScriptedSenderOptions,
   startScriptedSender,
-} from '../src/hostile/index.ts';
-import { startTap } from '../src/relays.ts';
+} from '@ferry/testkit/hostile';
+import { startTap } from '@ferry/testkit/relays';
 
 function sha256(bytes: string | Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

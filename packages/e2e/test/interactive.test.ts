@@ -12,8 +12,8 @@ import {
   startSender,
   WAIT,
   writeFileAt,
-} from '../src/harness.ts';
-import { spawnOnPty } from '../src/pty.ts';
+} from '@ferry/testkit/harness';
+import { spawnOnPty } from '@ferry/testkit/pty';
 
 const ITEMS_PROMPT = 'Which items do you want? (space toggles, enter accepts)';
 const FOLDER_PROMPT = 'Save to which folder?';

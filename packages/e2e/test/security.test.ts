@@ -24,10 +24,10 @@ import {
   WAIT,
   writeFileAt,
   writeRandomFile,
-} from '../src/harness.ts';
-import { spawnCli } from '../src/cli-process.ts';
-import { spawnOnPty } from '../src/pty.ts';
-import { framesIn, recorded, startMitm, startTap } from '../src/relays.ts';
+} from '@ferry/testkit/harness';
+import { spawnCli } from '@ferry/testkit/cli-process';
+import { spawnOnPty } from '@ferry/testkit/pty';
+import { framesIn, recorded, startMitm, startTap } from '@ferry/testkit/relays';
 
 const MiB = 1024 * 1024;
 const CODE_PROMPT = 'Pairing code shown by ferry-send:';

@@ -12,7 +12,7 @@ import {
   WAIT,
   writeFileAt,
   writeRandomFile,
-} from '../src/harness.ts';
+} from '@ferry/testkit/harness';
 
 /** Offers every top-level entry of `srcDir`, receives it all into a new folder, and returns that folder. */
 async function transferAll(srcDir: string, timeoutMs: number = WAIT.transferMs): Promise<string> {

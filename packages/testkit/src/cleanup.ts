@@ -1,8 +1,8 @@
 /**
  * Unconditional cleanup. Whatever a helper starts or creates registers a disposer here; the
- * hooks in `setup.ts` run the disposers of a test after it (pass or fail), and those of a
- * file's `beforeAll` after the file. Disposers run newest first, so processes die before
- * their folders are deleted.
+ * hooks of the test runner's setup file (e2e's `src/setup.ts`) run the disposers of a test
+ * after it (pass or fail), and those of a file's `beforeAll` after the file. Disposers run
+ * newest first, so processes die before their folders are deleted.
  */
 
 type Scope = 'test' | 'file';
