@@ -103,7 +103,11 @@ export const AuthSchema = z.discriminatedUnion('method', [
 export const AuthReplySchema = z.discriminatedUnion('result', [
   z.strictObject({ result: z.literal('ok') }),
   z.strictObject({ result: z.literal('code-needed') }),
-  z.strictObject({ result: z.literal('share'), share: spakeShare, confirmation: spakeConfirmation }),
+  z.strictObject({
+    result: z.literal('share'),
+    share: spakeShare,
+    confirmation: spakeConfirmation,
+  }),
 ]);
 
 /** AUTH_CONFIRM, receiver to sender: the receiver's SPAKE2 confirmation. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameType, LIMITS } from '../../src/constants.ts';
@@ -76,10 +77,21 @@ describe('decodeMessage strictness', () => {
   });
 
   it('B4: rejects invalid UTF-8 in a payload', () => {
-    const [before, after] = offer({ entries: [{ kind: 'file', path: 'a__.txt', size: 1 }] }).split('__') as [string, string];
-    expectBad(FrameType.OFFER, concat(utf8Bytes(before), Uint8Array.of(0xff, 0xfe), utf8Bytes(after)));
-    expectBad(FrameType.OFFER, concat(utf8Bytes(before), Uint8Array.of(0xc0, 0xaf), utf8Bytes(after)));
-    expectBad(FrameType.OFFER, concat(utf8Bytes(before), Uint8Array.of(0xed, 0xa0, 0x80), utf8Bytes(after)));
+    const [before, after] = offer({ entries: [{ kind: 'file', path: 'a__.txt', size: 1 }] }).split(
+      '__',
+    ) as [string, string];
+    expectBad(
+      FrameType.OFFER,
+      concat(utf8Bytes(before), Uint8Array.of(0xff, 0xfe), utf8Bytes(after)),
+    );
+    expectBad(
+      FrameType.OFFER,
+      concat(utf8Bytes(before), Uint8Array.of(0xc0, 0xaf), utf8Bytes(after)),
+    );
+    expectBad(
+      FrameType.OFFER,
+      concat(utf8Bytes(before), Uint8Array.of(0xed, 0xa0, 0x80), utf8Bytes(after)),
+    );
   });
 
   it('A9: rejects a __proto__ key', () => {
@@ -94,13 +106,19 @@ describe('decodeMessage strictness', () => {
 
   it('rejects nested unknown fields', () => {
     expectBad(FrameType.OFFER, offer({ sender: { name: 'bob', host: 'laptop', ip: '1.2.3.4' } }));
-    expectBad(FrameType.OFFER, offer({ entries: [{ kind: 'file', path: 'a', size: 1, mode: 511 }] }));
+    expectBad(
+      FrameType.OFFER,
+      offer({ entries: [{ kind: 'file', path: 'a', size: 1, mode: 511 }] }),
+    );
     expectBad(FrameType.OFFER, offer({ entries: [{ kind: 'dir', path: 'a', size: 0 }] }));
     expectBad(FrameType.REQUEST, '{"files":[{"id":0,"offset":0,"path":"../../etc/passwd"}]}');
   });
 
   it('rejects an entry kind other than file or dir', () => {
-    expectBad(FrameType.OFFER, offer({ entries: [{ kind: 'symlink', path: 'a', target: '/etc' }] }));
+    expectBad(
+      FrameType.OFFER,
+      offer({ entries: [{ kind: 'symlink', path: 'a', target: '/etc' }] }),
+    );
   });
 });
 
@@ -116,7 +134,9 @@ describe('decodeMessage field limits', () => {
     expect(decodeText(FrameType.HELLO, hello({ name: atLimit }))).toBeTruthy();
     expectBad(FrameType.HELLO, hello({ name: `${atLimit}c` }));
     expectBad(FrameType.HELLO, hello({ name: '日'.repeat(43) }));
-    expect(decodeText(FrameType.OFFER, offer({ sender: { name: atLimit, host: atLimit } }))).toBeTruthy();
+    expect(
+      decodeText(FrameType.OFFER, offer({ sender: { name: atLimit, host: atLimit } })),
+    ).toBeTruthy();
     expectBad(FrameType.OFFER, offer({ sender: { name: 'bob', host: `${atLimit}c` } }));
   });
 
@@ -136,12 +156,26 @@ describe('decodeMessage field limits', () => {
   });
 
   it('A4: accepts sizes up to 2^53 - 1 and rejects larger, negative, fractional and non-finite ones', () => {
-    const entries = (size: string) => offer({ entries: [] }).replace('"entries":[]', `"entries":[{"kind":"file","path":"a","size":${size}}]`);
+    const entries = (size: string) =>
+      offer({ entries: [] }).replace(
+        '"entries":[]',
+        `"entries":[{"kind":"file","path":"a","size":${size}}]`,
+      );
     expect(decodeText(FrameType.OFFER, entries(String(MAX_SAFE)))).toBeTruthy();
-    for (const size of ['9007199254740992', '9007199254740993', '1e300', '1e400', '-1', '1.5', '"1"']) {
+    for (const size of [
+      '9007199254740992',
+      '9007199254740993',
+      '1e300',
+      '1e400',
+      '-1',
+      '1.5',
+      '"1"',
+    ]) {
       expectBad(FrameType.OFFER, entries(size));
     }
-    expect(decodeText(FrameType.FILE_START, `{"id":0,"offset":${MAX_SAFE},"size":${MAX_SAFE}}`)).toBeTruthy();
+    expect(
+      decodeText(FrameType.FILE_START, `{"id":0,"offset":${MAX_SAFE},"size":${MAX_SAFE}}`),
+    ).toBeTruthy();
     expectBad(FrameType.FILE_START, '{"id":0,"offset":0,"size":9007199254740992}');
     expectBad(FrameType.FILE_START, '{"id":0,"offset":-1,"size":1}');
     expect(decodeText(FrameType.DONE, `{"saved":${MAX_SAFE},"failed":0}`)).toBeTruthy();
@@ -159,10 +193,15 @@ describe('decodeMessage field limits', () => {
   });
 
   it('A14: accepts maxEntries REQUEST files and OFFER entries and rejects one more', () => {
-    const files = (count: number) => `{"files":[${Array(count).fill('{"id":0,"offset":0}').join(',')}]}`;
+    const files = (count: number) =>
+      `{"files":[${Array(count).fill('{"id":0,"offset":0}').join(',')}]}`;
     expect(decodeText(FrameType.REQUEST, files(LIMITS.maxEntries))).toBeTruthy();
     expectBad(FrameType.REQUEST, files(LIMITS.maxEntries + 1));
-    const entries = (count: number) => offer({}).replace('"entries":[]', `"entries":[${Array(count).fill('{"kind":"dir","path":"a"}').join(',')}]`);
+    const entries = (count: number) =>
+      offer({}).replace(
+        '"entries":[]',
+        `"entries":[${Array(count).fill('{"kind":"dir","path":"a"}').join(',')}]`,
+      );
     expect(decodeText(FrameType.OFFER, entries(LIMITS.maxEntries))).toBeTruthy();
     expectBad(FrameType.OFFER, entries(LIMITS.maxEntries + 1));
   });
@@ -175,9 +214,20 @@ describe('decodeMessage field limits', () => {
   });
 
   it('accepts ERR_ codes of up to 60 characters after the prefix and rejects others', () => {
-    expect(decodeText(FrameType.ERROR, `{"code":"ERR_${'A'.repeat(60)}","message":""}`)).toBeTruthy();
-    expect(decodeText(FrameType.ERROR, '{"code":"ERR_FROM_THE_FUTURE_2","message":""}')).toBeTruthy();
-    for (const code of [`ERR_${'A'.repeat(61)}`, 'ERR_', 'err_declined', 'ERR_bad', 'DECLINED', 'ERR_X\n']) {
+    expect(
+      decodeText(FrameType.ERROR, `{"code":"ERR_${'A'.repeat(60)}","message":""}`),
+    ).toBeTruthy();
+    expect(
+      decodeText(FrameType.ERROR, '{"code":"ERR_FROM_THE_FUTURE_2","message":""}'),
+    ).toBeTruthy();
+    for (const code of [
+      `ERR_${'A'.repeat(61)}`,
+      'ERR_',
+      'err_declined',
+      'ERR_bad',
+      'DECLINED',
+      'ERR_X\n',
+    ]) {
       expectBad(FrameType.ERROR, JSON.stringify({ code, message: '' }));
     }
   });
@@ -185,15 +235,30 @@ describe('decodeMessage field limits', () => {
   it('accepts an ERROR or FILE_ABORT message of maxErrorMessageBytes and rejects one more byte', () => {
     const atLimit = '€'.repeat(341) + 'a';
     expect(utf8Bytes(atLimit).byteLength).toBe(LIMITS.maxErrorMessageBytes);
-    expect(decodeText(FrameType.ERROR, JSON.stringify({ code: 'ERR_X', message: atLimit }))).toBeTruthy();
+    expect(
+      decodeText(FrameType.ERROR, JSON.stringify({ code: 'ERR_X', message: atLimit })),
+    ).toBeTruthy();
     expectBad(FrameType.ERROR, JSON.stringify({ code: 'ERR_X', message: `${atLimit}a` }));
-    expect(decodeText(FrameType.FILE_ABORT, JSON.stringify({ id: 0, code: 'ERR_X', message: atLimit }))).toBeTruthy();
-    expectBad(FrameType.FILE_ABORT, JSON.stringify({ id: 0, code: 'ERR_X', message: `${atLimit}a` }));
+    expect(
+      decodeText(FrameType.FILE_ABORT, JSON.stringify({ id: 0, code: 'ERR_X', message: atLimit })),
+    ).toBeTruthy();
+    expectBad(
+      FrameType.FILE_ABORT,
+      JSON.stringify({ id: 0, code: 'ERR_X', message: `${atLimit}a` }),
+    );
   });
 
   it('requires FILE_ACK ok:true to carry only sha256 and ok:false to carry only code', () => {
-    expect(decodeText(FrameType.FILE_ACK, `{"id":0,"ok":true,"sha256":"${DIGEST}"}`)).toEqual({ id: 0, ok: true, sha256: DIGEST });
-    expect(decodeText(FrameType.FILE_ACK, '{"id":0,"ok":false,"code":"ERR_NO_SPACE"}')).toEqual({ id: 0, ok: false, code: 'ERR_NO_SPACE' });
+    expect(decodeText(FrameType.FILE_ACK, `{"id":0,"ok":true,"sha256":"${DIGEST}"}`)).toEqual({
+      id: 0,
+      ok: true,
+      sha256: DIGEST,
+    });
+    expect(decodeText(FrameType.FILE_ACK, '{"id":0,"ok":false,"code":"ERR_NO_SPACE"}')).toEqual({
+      id: 0,
+      ok: false,
+      code: 'ERR_NO_SPACE',
+    });
     expectBad(FrameType.FILE_ACK, '{"id":0,"ok":true,"code":"ERR_NO_SPACE"}');
     expectBad(FrameType.FILE_ACK, `{"id":0,"ok":false,"sha256":"${DIGEST}"}`);
     expectBad(FrameType.FILE_ACK, `{"id":0,"ok":false,"code":"ERR_NO_SPACE","sha256":"${DIGEST}"}`);
@@ -203,13 +268,17 @@ describe('decodeMessage field limits', () => {
 
 describe('encodeMessage', () => {
   it('writes keys in schema order whatever the order of the input object', () => {
-    const text = new TextDecoder().decode(encodeMessage(FrameType.FILE_START, { size: 5, id: 1, offset: 0 }));
+    const text = new TextDecoder().decode(
+      encodeMessage(FrameType.FILE_START, { size: 5, id: 1, offset: 0 }),
+    );
     expect(text).toBe('{"id":1,"offset":0,"size":5}');
   });
 
   it('refuses to encode a message its schema rejects', () => {
     expect(() => encodeMessage(FrameType.DONE, { saved: -1, failed: 0 })).toThrow(FerryError);
-    expect(() => encodeMessage(FrameType.HELLO, { software: 'x', name: '日'.repeat(43), features: [] })).toThrow(FerryError);
+    expect(() =>
+      encodeMessage(FrameType.HELLO, { software: 'x', name: '日'.repeat(43), features: [] }),
+    ).toThrow(FerryError);
   });
 });
 
@@ -217,23 +286,82 @@ describe('decodeMessage properties', () => {
   it('decodes any bytes as any message type or throws ERR_BAD_MESSAGE', () => {
     const types = MESSAGE_FIXTURES.map(({ type }) => type);
     fc.assert(
-      fc.property(fc.constantFrom(...types), fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.json().map(utf8Bytes)), (type, payload) => {
-        try {
-          decodeMessage(type, payload);
-        } catch (error) {
-          expect(error).toBeInstanceOf(ProtocolError);
-          expect(error).toMatchObject({ code: ErrorCode.BAD_MESSAGE });
-        }
-      }),
+      fc.property(
+        fc.constantFrom(...types),
+        fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.json().map(utf8Bytes)),
+        (type, payload) => {
+          try {
+            decodeMessage(type, payload);
+          } catch (error) {
+            expect(error).toBeInstanceOf(ProtocolError);
+            expect(error).toMatchObject({ code: ErrorCode.BAD_MESSAGE });
+          }
+        },
+      ),
     );
   });
 
   it('round-trips every decodable message to the same bytes it came from, modulo key order', () => {
     fc.assert(
       fc.property(fc.nat(), fc.nat(), (saved, failed) => {
-        const message = decodeMessage(FrameType.DONE, encodeMessage(FrameType.DONE, { saved, failed }));
+        const message = decodeMessage(
+          FrameType.DONE,
+          encodeMessage(FrameType.DONE, { saved, failed }),
+        );
         expect(message).toEqual({ saved, failed });
       }),
     );
+  });
+});
+
+describe('K7: integers are checked as written', () => {
+  const doc = readFileSync(new URL('../../PROTOCOL.md', import.meta.url), 'utf8');
+  const table = /<!-- integers:start -->([\s\S]*?)<!-- integers:end -->/.exec(doc)?.[1] ?? '';
+  const vectors = [...table.matchAll(/^\s*\| `([^`]+)` \| ([^|]+?) \|$/gm)].map(
+    ([, text, read]) => ({ text: text!, read: read! }),
+  );
+
+  it('K7: PROTOCOL.md §4 lists integer vectors, accepted and refused', () => {
+    expect(vectors.filter(({ read }) => !read.startsWith('refused')).length).toBeGreaterThan(0);
+    expect(vectors.filter(({ read }) => read.startsWith('refused')).length).toBeGreaterThan(5);
+  });
+
+  it('K7: reads each §4 integer vector as FILE_START size as the table says', () => {
+    for (const { text, read } of vectors) {
+      const payload = `{"id":0,"offset":0,"size":${text}}`;
+      if (read.startsWith('refused')) expectBad(FrameType.FILE_START, payload);
+      else
+        expect(decodeText(FrameType.FILE_START, payload)).toEqual({
+          id: 0,
+          offset: 0,
+          size: Number(read),
+        });
+    }
+  });
+
+  it('K7: refuses an OFFER size written as 5.0000000000000001', () => {
+    expectBad(
+      FrameType.OFFER,
+      offer({}).replace(
+        '"entries":[]',
+        '"entries":[{"kind":"file","path":"a","size":5.0000000000000001}]',
+      ),
+    );
+  });
+
+  it('K7: refuses a FILE_START offset written as 1e-400', () => {
+    expectBad(FrameType.FILE_START, '{"id":0,"offset":1e-400,"size":5}');
+  });
+
+  it('K7: refuses a REQUEST id written as 4.0000000000000001', () => {
+    expectBad(FrameType.REQUEST, '{"files":[{"id":4.0000000000000001,"offset":0}]}');
+  });
+
+  it('K7: refuses 0.0, 1e0 and -0 wherever an integer goes', () => {
+    for (const text of ['0.0', '1e0', '-0']) {
+      expectBad(FrameType.DONE, `{"saved":${text},"failed":0}`);
+      expectBad(FrameType.FILE_END, `{"id":${text},"sha256":"${DIGEST}"}`);
+      expectBad(FrameType.FILE_ACK, `{"id":${text},"ok":false,"code":"ERR_X"}`);
+    }
   });
 });
