@@ -114,6 +114,11 @@ export const TIMEOUTS = {
   frameMs: 60_000,
   /** How often a side that is waiting on its user sends PING to keep the link alive. */
   keepaliveMs: 15_000,
+  /**
+   * A sender waits at most this long for REQUEST after sending OFFER, however often the
+   * receiver PINGs: time for a person to choose, not for a stranger to hold a place (K3).
+   */
+  decidingMs: 300_000,
 } as const;
 
 /** Pairing: one-time codes, and what bounds guessing them and the work done for strangers. */
@@ -133,6 +138,20 @@ export const PAIRING = {
   maxPending: 32,
   /** Of those, from one remote address. */
   maxPendingPerHost: 4,
+} as const;
+
+/**
+ * What bounds the sessions a sender holds open. A session that has greeted but not yet sent
+ * REQUEST is *deciding*: its places are shared fairly between addresses like PAIRING's, so
+ * idle sessions from a few addresses can never keep every receiver out (K3).
+ */
+export const SESSIONS = {
+  /** Connections at once, in any state; one more is refused at once. */
+  maxConnections: 64,
+  /** Sessions at once between HELLO and REQUEST. */
+  maxDeciding: 16,
+  /** Of those, from one remote address. */
+  maxDecidingPerHost: 4,
 } as const;
 
 /** Digest algorithm of FILE_END and FILE_ACK, and its length in bytes. */

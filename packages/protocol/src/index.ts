@@ -13,6 +13,7 @@ export {
   PREAMBLE_BYTES,
   PreambleFlag,
   PROTOCOL_VERSION,
+  SESSIONS,
   TIMEOUTS,
 } from './constants.ts';
 export {

@@ -5,8 +5,10 @@ import {
   ErrorCode,
   escapeForDisplay,
   FerryError,
+  LimitError,
   PAIRING,
   type PairingCodes,
+  SESSIONS,
   shouldTellPeer,
   TIMEOUTS,
 } from '@ferry/protocol';
@@ -26,6 +28,7 @@ import { addressGroup, type LanAddress, lanAddresses } from './addresses.ts';
 import { ListenError } from './errors.ts';
 import type { OfferSource } from './scan.ts';
 import { runSession } from './session.ts';
+import { AddressSlots, type Slot } from './slots.ts';
 
 /** Events a sender emits; the UI renders them, `--json` prints them. */
 export interface SenderEvents extends Record<string, unknown> {
@@ -70,6 +73,21 @@ export type SenderSecurity =
       readonly remember?: boolean;
     };
 
+/** Why connections are refused, as the `refused` event says it. */
+const REFUSALS = {
+  stopping: 'stopping',
+  connections: 'too many connections at once',
+  pending: 'too many connections waiting to authenticate',
+  pendingPerHost: 'too many connections from one address waiting to authenticate',
+  pendingDropped: 'dropped to make room: its address has the most connections waiting to authenticate',
+  deciding: 'too many receivers choosing what to take',
+  decidingPerHost: 'too many receivers from one address choosing what to take',
+  decidingDropped: 'dropped to make room: its address has the most receivers choosing what to take',
+} as const;
+
+/** What a receiver refused for want of a place is told. */
+const BUSY_MESSAGE = 'the sender has too many receivers choosing what to take; try again in a few minutes';
+
 /** Options of {@link createSender}. */
 export interface SenderOptions {
   readonly security: SenderSecurity;
@@ -86,6 +104,12 @@ export interface SenderOptions {
   readonly maxPendingPerHost?: number;
   /** Connections at once, at most. */
   readonly maxConnections?: number;
+  /** Sessions between HELLO and REQUEST (choosing what to take), at most. */
+  readonly maxDeciding?: number;
+  /** Of those, from one remote address. */
+  readonly maxDecidingPerHost?: number;
+  /** REQUEST must come within this long after OFFER, whatever the PINGs. */
+  readonly decidingMs?: number;
   readonly handshakeMs?: number;
   readonly idleMs?: number;
   /** A frame from a receiver must be complete within this long, however it trickles in. */
@@ -102,14 +126,10 @@ export interface Sender extends Emitter<SenderEvents> {
   close(abort?: boolean): Promise<void>;
 }
 
-/** A connection that has not yet authenticated and greeted. */
-interface Pending {
-  readonly socket: net.Socket;
-  readonly peer: string;
-  /** Frees its place; safe to call more than once. */
-  readonly settle: () => void;
-  /** Dropped to make room for another address: already reported as refused. */
-  evicted: boolean;
+/** One connection's standing: whether it was already reported as refused. */
+interface Admission {
+  /** Refused or dropped to make room, and reported as `refused`: no `session-failed` for it. */
+  refused: boolean;
 }
 
 /**
@@ -119,15 +139,15 @@ interface Pending {
 export function createSender(options: SenderOptions): Sender {
   const emitter = new Emitter<SenderEvents>();
   const logger = options.logger.child({ component: 'sender' });
-  const maxPending = options.maxPending ?? PAIRING.maxPending;
-  const maxPendingPerHost = options.maxPendingPerHost ?? PAIRING.maxPendingPerHost;
+  const maxConnections = options.maxConnections ?? SESSIONS.maxConnections;
+  // Connections that have not authenticated and greeted yet (E1, E2).
+  const pendingSlots = new AddressSlots(options.maxPending ?? PAIRING.maxPending, options.maxPendingPerHost ?? PAIRING.maxPendingPerHost);
+  // Sessions that greeted and have not chosen yet (K3): in clear mode anyone gets this far.
+  const decidingSlots = new AddressSlots(options.maxDeciding ?? SESSIONS.maxDeciding, options.maxDecidingPerHost ?? SESSIONS.maxDecidingPerHost);
   const security = options.security;
   const session = randomBytes(16).toString('hex');
   // Every accepted socket until it closes, authenticated or not, so close(true) reaches all.
   const sockets = new Set<net.Socket>();
-  // Connections that have not authenticated and greeted yet, by remote address, oldest first.
-  const pendingByHost = new Map<string, Pending[]>();
-  let pending = 0;
   // Sessions still running: `stopped` waits for them, so their last events come before it.
   let serving = 0;
   const maybeStopped = () => {
@@ -151,55 +171,33 @@ export function createSender(options: SenderOptions): Sender {
     const host = socket.remoteAddress ?? '';
     // Counted per address (an IPv6 address per /64, which one machine can fill at will).
     const group = addressGroup(host);
-    const fromHost = pendingByHost.get(group) ?? [];
     const refuse = (reason: string) => {
       emitter.emit('refused', { peer, reason });
       socket.destroy();
     };
-    if (closing) return refuse('stopping');
-    if (fromHost.length >= maxPendingPerHost) return refuse('too many connections from one address waiting to authenticate');
-    if (pending >= maxPending) {
-      // Full: make room by dropping the oldest waiting connection of the address that holds
-      // the most, if that address would still hold more than this one. Addresses share the
-      // slots fairly, so a flood from fewer addresses than there are slots cannot keep out a
-      // receiver at another address (E2), and a balanced flood is refused at accept, cheaply.
-      const busiest = [...pendingByHost.values()].reduce((most, list) => (list.length > most.length ? list : most), []);
-      if (busiest.length <= fromHost.length + 1) return refuse('too many connections waiting to authenticate');
-      const evicted = busiest[0]!;
-      evicted.evicted = true;
-      evicted.settle();
-      emitter.emit('refused', { peer: evicted.peer, reason: 'dropped to make room: its address has the most connections waiting to authenticate' });
-      evicted.socket.destroy();
-    }
-    pending++;
-    let waiting = true;
-    const entry: Pending = {
-      socket,
-      peer,
-      evicted: false,
-      settle: () => {
-        if (!waiting) return;
-        waiting = false;
-        pending--;
-        const list = pendingByHost.get(group) ?? [];
-        const at = list.indexOf(entry);
-        if (at >= 0) list.splice(at, 1);
-        if (list.length === 0) pendingByHost.delete(group);
-      },
-    };
-    pendingByHost.set(group, [...fromHost, entry]);
-    const settle = entry.settle;
+    if (closing) return refuse(REFUSALS.stopping);
+    // Counted here rather than by server.maxConnections, which drops connections unreported.
+    if (sockets.size >= maxConnections) return refuse(REFUSALS.connections);
+    const admission: Admission = { refused: false };
+    const pending = pendingSlots.take(group, () => {
+      // Dropped to make room for a connection from an address that holds fewer (E2).
+      admission.refused = true;
+      emitter.emit('refused', { peer, reason: REFUSALS.pendingDropped });
+      socket.destroy();
+    });
+    if (pending === 'address') return refuse(REFUSALS.pendingPerHost);
+    if (pending === 'full') return refuse(REFUSALS.pending);
     sockets.add(socket);
     // A reset in any phase, even while only our preamble is being flushed, ends this
     // connection alone: an unhandled socket error would take the whole sender down.
     socket.on('error', (error) => logger.debug({ peer, err: error }, 'connection error'));
     socket.once('close', () => {
-      settle();
+      pending.release();
       sockets.delete(socket);
       maybeStopped();
     });
     serving++;
-    void serve(socket, nextClient++, peer, host, entry).finally(() => {
+    void serve(socket, nextClient++, peer, host, pending, admission).finally(() => {
       serving--;
       maybeStopped();
     });
@@ -215,8 +213,9 @@ export function createSender(options: SenderOptions): Sender {
     emitter.emit('trust-error', { message });
   }
 
-  async function serve(socket: net.Socket, client: number, peer: string, host: string, pendingEntry: Pending): Promise<void> {
-    const { settle } = pendingEntry;
+  async function serve(socket: net.Socket, client: number, peer: string, host: string, pending: Slot, admission: Admission): Promise<void> {
+    const group = addressGroup(host);
+    let deciding: Slot | undefined;
     const log = logger.child({ client, peer });
     const started = performance.now();
     emitter.emit('connected', { client, peer });
@@ -251,16 +250,33 @@ export function createSender(options: SenderOptions): Sender {
         name: options.name,
         logger: log,
         handshakeMs: deadline.remaining,
+        decidingMs: options.decidingMs ?? TIMEOUTS.decidingMs,
         hooks: {
           onHello: (hello) => {
             deadline.clear();
-            settle();
+            pending.release();
+            // A place among the sessions that may choose; PINGs while choosing keep it only
+            // until decidingMs after the offer (K3).
+            const taken = decidingSlots.take(group, () => {
+              admission.refused = true;
+              emitter.emit('refused', { peer, reason: REFUSALS.decidingDropped });
+              void connection?.sendErrorAndClose(new LimitError(BUSY_MESSAGE));
+            });
+            if (taken === 'address' || taken === 'full') {
+              admission.refused = true;
+              emitter.emit('refused', { peer, reason: taken === 'address' ? REFUSALS.decidingPerHost : REFUSALS.deciding });
+              throw new LimitError(BUSY_MESSAGE);
+            }
+            deciding = taken;
             emitter.emit('hello', { client, peer, name: hello.name });
             if (security.encryption && security.remember && security.trust && authenticated?.method === 'code') {
               void rememberReceiver(security.trust, client, hello.name, authenticated.fingerprint, host, log);
             }
           },
-          onRequest: (files, bytes) => emitter.emit('request', { client, files, bytes }),
+          onRequest: (files, bytes) => {
+            deciding?.release();
+            emitter.emit('request', { client, files, bytes });
+          },
           onBytes: (bytes) => emitter.emit('progress', { client, bytes }),
           onFileAcked: (path, size, sha256) => emitter.emit('file-sent', { client, path, size, sha256 }),
           onFileFailed: (path, code) => emitter.emit('file-failed', { client, path, code }),
@@ -275,8 +291,8 @@ export function createSender(options: SenderOptions): Sender {
       const message = error instanceof Error ? error.message : String(error);
       // The message may quote the peer: escaped, like everything shown or logged from it.
       log.warn({ code, message: escapeForDisplay(message) }, 'session failed');
-      // A connection dropped to make room was reported as refused already.
-      if (!pendingEntry.evicted) emitter.emit('session-failed', { client, peer, code, message });
+      // A connection refused or dropped to make room was reported as refused already.
+      if (!admission.refused) emitter.emit('session-failed', { client, peer, code, message });
       // Tell the receiver why, if the link still works; then drop it. Before authentication
       // the security layer has already said what it may.
       if (connection && shouldTellPeer(error) && connection.greeted && !connection.socket.destroyed) {
@@ -291,6 +307,7 @@ export function createSender(options: SenderOptions): Sender {
       }
     } finally {
       deadline.clear();
+      deciding?.release();
     }
   }
 
@@ -306,7 +323,6 @@ export function createSender(options: SenderOptions): Sender {
       emitter.emit('remembered', { client, name, fingerprint: shortFingerprint(fingerprint), result: 'failed', reason });
     }
   }
-  server.maxConnections = options.maxConnections ?? 64;
 
   async function close(abort = false): Promise<void> {
     if (!closing) {

@@ -52,6 +52,8 @@ export interface SessionOptions {
   readonly logger: Logger;
   readonly hooks: SessionHooks;
   readonly handshakeMs?: number;
+  /** REQUEST must come within this long after OFFER, however often the receiver PINGs. */
+  readonly decidingMs?: number;
 }
 
 /**
@@ -72,8 +74,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     sender: { name: truncateUtf8(options.name, LIMITS.maxNameBytes), host: truncateUtf8(os.hostname(), LIMITS.maxNameBytes) },
     entries: [...offer.entries],
   });
-  // The receiver's user is choosing: however short our --timeout, wait as long as it pings.
-  const request = await connection.whilePeerBusy(() => connection.expect(FrameType.REQUEST));
+  const request = await awaitRequest(connection, options.decidingMs ?? TIMEOUTS.decidingMs);
   const plan = planRequest(offer, request);
   hooks.onRequest(plan.length, plan.reduce((sum, file) => sum + file.source.size - file.offset, 0));
   logger.debug({ files: plan.length }, 'request accepted');
@@ -373,6 +374,35 @@ class AckCollector {
       }
     }
   }
+}
+
+/**
+ * Waits for REQUEST while the receiver's user chooses: however short our --timeout, as long
+ * as it PINGs, but never past `decidingMs` from the offer, so idle sessions cannot hold their
+ * places for ever (K3). A receiver that runs out of time is told so.
+ */
+async function awaitRequest(connection: Connection, decidingMs: number): Promise<Request> {
+  const request = connection.whilePeerBusy(() => connection.expect(FrameType.REQUEST));
+  // Settled by the close below if the deadline wins.
+  request.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), decidingMs);
+  });
+  try {
+    const first = await Promise.race([request, expired]);
+    if (first !== 'expired') return first;
+  } finally {
+    clearTimeout(timer);
+  }
+  const error = new TimeoutError(`no choice was made within ${formatSeconds(decidingMs)} of the offer; connect again to choose`);
+  await connection.sendErrorAndClose(error);
+  throw error;
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds % 60 === 0 && seconds >= 60 ? `${seconds / 60} minute${seconds === 60 ? '' : 's'}` : `${seconds} s`;
 }
 
 async function withDeadline<T>(connection: Connection, ms: number, work: () => Promise<T>): Promise<T> {
