@@ -69,13 +69,6 @@ export {
   SenderConfigSchema,
 } from './config/schemas.ts';
 export { Emitter } from './emitter.ts';
-export {
-  formatBytes,
-  formatDuration,
-  formatProgress,
-  ProgressMeter,
-  type ProgressSnapshot,
-} from './progress.ts';
-export { type OutputStream, StatusLine, toJsonLine } from './terminal.ts';
+export { toJsonLine } from './terminal.ts';
 export { formatCode, generateCode, normalizeCode } from './pairing/code.ts';
 export { type PairingAttempt, PairingCodes, type PairingEvents } from './pairing/codes.ts';

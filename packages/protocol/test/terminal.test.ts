@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StatusLine, toJsonLine } from '../src/terminal.ts';
+import { toJsonLine } from '../src/terminal.ts';
 
 describe('toJsonLine', () => {
   it('J4: escapes controls, bidi overrides, zero-width and tag characters, and still parses back', () => {
@@ -12,15 +12,5 @@ describe('toJsonLine', () => {
 
   it('leaves ordinary Unicode readable', () => {
     expect(toJsonLine('x', { name: 'Grüße 日本語 ☕' })).toBe('{"event":"x","name":"Grüße 日本語 ☕"}\n');
-  });
-});
-
-describe('StatusLine', () => {
-  it('clears the status line before printing a whole line', () => {
-    let out = '';
-    const status = new StatusLine({ write: (text: string) => (out += text) });
-    status.show('50%');
-    status.print('done');
-    expect(out).toBe('\r\x1b[2K50%\r\x1b[2Kdone\n');
   });
 });

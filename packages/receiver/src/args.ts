@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { configUsageError, parseCommandLine } from '@ferry/cli';
 import { type ReceiverConfig, ReceiverConfigSchema } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
@@ -51,13 +51,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   if (argv.some((arg) => /^--?(pairing-)?code(=|$)/.test(arg))) {
     throw new UsageError('the pairing code is never taken from the command line, where other users can see it: type it when asked, set FERRY_CODE, or use --code-stdin');
   }
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(argv, FLAGS);
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   if (values.peers) return { kind: 'peers' };
@@ -78,35 +72,23 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     remember: values.remember,
     codeStdin: values['code-stdin'],
   });
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const key = String(issue.path[0]);
-    const flag = key === 'address' ? '' : `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
-    throw new UsageError(`${flag}${issue.message}`);
-  }
+  if (!result.success) throw configUsageError(result.error, ['address']);
   return { kind: 'run', config: result.data };
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      out: { type: 'string', short: 'o' },
-      yes: { type: 'boolean', short: 'y' },
-      fsync: { type: 'boolean' },
-      name: { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean' },
-      'log-level': { type: 'string' },
-      'code-stdin': { type: 'boolean' },
-      remember: { type: 'boolean' },
-      peers: { type: 'boolean' },
-      forget: { type: 'string' },
-      'no-encryption': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
-}
+const FLAGS = {
+  out: { type: 'string', short: 'o' },
+  yes: { type: 'boolean', short: 'y' },
+  fsync: { type: 'boolean' },
+  name: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'code-stdin': { type: 'boolean' },
+  remember: { type: 'boolean' },
+  peers: { type: 'boolean' },
+  forget: { type: 'string' },
+  'no-encryption': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;

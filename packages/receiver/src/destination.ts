@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, FerryError, formatBytes, type ValidatedEntry } from '@ferry/protocol';
+import { formatBytes } from '@ferry/cli';
+import { ErrorCode, FerryError, type ValidatedEntry } from '@ferry/protocol';
 import { resolveInside } from '@ferry/protocol/node';
 import { DestinationError } from './errors.ts';
 

@@ -1,10 +1,6 @@
 import { ErrorCode, FerryError } from '@ferry/protocol';
 
-/** The command line or configuration is wrong, or a prompt needs a terminal; exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-  readonly code = 'ERR_USAGE';
-}
+export { UsageError } from '@ferry/cli';
 
 /** Reaching the sender failed before any Ferry byte was exchanged. */
 export class ConnectError extends FerryError {

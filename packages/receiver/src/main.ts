@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, toJsonLine, UnsafeOfferError } from '@ferry/protocol';
+import { createFail, createLogger, EXIT, type Io } from '@ferry/cli';
+import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
 import {
   ConfigFileError,
   configDir,
@@ -13,14 +14,11 @@ import {
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
 import { ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
-import type { Io } from './io.ts';
-import { createLogger } from './logger.ts';
 import { createReceiver, type Decision, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
 import { renderReceiver } from './ui/render.ts';
 
-/** Exit codes shared by both apps. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+export { EXIT };
 
 /** The receiver's streams: the shared ones plus the terminal input that prompts read. */
 export interface ReceiverIo extends Io {
@@ -38,11 +36,7 @@ export interface MainOptions {
 /** Runs `ferry-receive` with `argv`; returns the exit code. */
 export async function main(argv: readonly string[], io: ReceiverIo, signal: AbortSignal, options: MainOptions = {}): Promise<number> {
   let json = argv.includes('--json');
-  const fail = (code: number, errorCode: string, message: string, hint?: string) => {
-    if (json) io.stdout.write(toJsonLine('error', { code: errorCode, message }));
-    io.stderr.write(`ferry-receive: ${message}\n${hint ? `${hint}\n` : ''}`);
-    return code;
-  };
+  const fail = createFail('ferry-receive', io, () => json);
   try {
     const command = parseReceiverArgs(argv);
     if (command.kind === 'help') {
@@ -65,7 +59,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
           : 'stdin is not a terminal, so ferry-receive cannot ask which items to take: pass --yes to take everything (and --out DIR to choose the folder)',
       );
     }
-    const logger = options.logger ?? createLogger(config.logLevel);
+    const logger = options.logger ?? createLogger('ferry-receive', config.logLevel);
     const defaultFolder = options.defaultFolder ?? findDefaultFolder();
     const prompter = options.prompter ?? createTerminalPrompter(io.stdin, io.stdout as unknown as Writable);
     // A prompt cancelled (Ctrl-C or Esc) is an interruption; choosing no items is a decline.

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
+import { configUsageError, parseCommandLine } from '@ferry/cli';
 import { type SenderConfig, SenderConfigSchema } from '@ferry/protocol';
-import { UsageError } from './errors.ts';
 
 /** What the command line asks for: run, or print help or the version. */
 export type Command =
@@ -41,13 +40,7 @@ Options:
 
 /** Parses argv (without node and script) into a validated command; throws UsageError. */
 export function parseSenderArgs(argv: readonly string[]): Command {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine(argv, FLAGS);
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   if (values.peers) return { kind: 'peers' };
@@ -64,33 +57,22 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     remember: values.remember,
     timeout: values.timeout,
   });
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const flag = issue.path[0] === 'paths' ? '' : `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
-    throw new UsageError(`${flag}${issue.message}`);
-  }
+  if (!result.success) throw configUsageError(result.error, ['paths']);
   return { kind: 'run', config: result.data };
 }
 
-function parse(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      port: { type: 'string', short: 'p' },
-      host: { type: 'string' },
-      once: { type: 'boolean' },
-      name: { type: 'string' },
-      json: { type: 'boolean' },
-      'log-level': { type: 'string' },
-      remember: { type: 'boolean' },
-      peers: { type: 'boolean' },
-      forget: { type: 'string' },
-      'no-encryption': { type: 'boolean' },
-      timeout: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
-}
+const FLAGS = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  once: { type: 'boolean' },
+  name: { type: 'string' },
+  json: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  remember: { type: 'boolean' },
+  peers: { type: 'boolean' },
+  forget: { type: 'string' },
+  'no-encryption': { type: 'boolean' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;

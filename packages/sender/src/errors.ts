@@ -1,10 +1,6 @@
 import { ErrorCode, FerryError } from '@ferry/protocol';
 
-/** The command line or configuration is wrong; exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-  readonly code = 'ERR_USAGE';
-}
+export { UsageError } from '@ferry/cli';
 
 /** The sender could not start listening (port in use, no permission, bad address). */
 export class ListenError extends FerryError {

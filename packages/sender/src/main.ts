@@ -1,3 +1,4 @@
+import { createFail, createLogger, EXIT, type Io } from '@ferry/cli';
 import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -11,14 +12,11 @@ import {
 import type { Logger } from 'pino';
 import { parseSenderArgs, USAGE } from './args.ts';
 import { ListenError, UsageError } from './errors.ts';
-import type { Io } from './io.ts';
-import { createLogger } from './logger.ts';
 import { scanOffer } from './scan.ts';
 import { createSender, type SenderSecurity } from './sender.ts';
 import { renderSender } from './ui/render.ts';
 
-/** Exit codes shared by both apps. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+export { EXIT };
 
 /** Options for tests: an injected logger. */
 export interface MainOptions {
@@ -29,11 +27,7 @@ export interface MainOptions {
 /** Runs `ferry-send` with `argv` until it stops or `signal` aborts; returns the exit code. */
 export async function main(argv: readonly string[], io: Io, signal: AbortSignal, options: MainOptions = {}): Promise<number> {
   let json = argv.includes('--json');
-  const fail = (code: number, message: string, hint?: string) => {
-    if (json) io.stdout.write(toJsonLine('error', { code: code === EXIT.usage ? 'ERR_USAGE' : 'ERR_FAILED', message }));
-    io.stderr.write(`ferry-send: ${message}\n${hint ? `${hint}\n` : ''}`);
-    return code;
-  };
+  const fail = createFail('ferry-send', io, () => json);
   try {
     const command = parseSenderArgs(argv);
     if (command.kind === 'help') {
@@ -48,7 +42,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'receiver');
     const { config } = command;
     json = config.json;
-    const logger = options.logger ?? createLogger(config.logLevel);
+    const logger = options.logger ?? createLogger('ferry-send', config.logLevel);
     const offer = await scanOffer(config.paths);
     const security: SenderSecurity = config.encryption
       ? {
@@ -94,11 +88,11 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     if (json) io.stdout.write(toJsonLine('stopped', { reason: 'once' }));
     return EXIT.ok;
   } catch (error) {
-    if (error instanceof UsageError) return fail(EXIT.usage, error.message, 'Run ferry-send --help for usage.');
-    if (error instanceof ListenError) return fail(EXIT.failure, error.message, listenHint(error));
-    if (error instanceof ConfigFileError) return fail(EXIT.failure, escapeForDisplay(error.message));
-    if (error instanceof FerryError) return fail(EXIT.failure, escapeForDisplay(error.message));
-    return fail(EXIT.failure, `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+    if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, 'Run ferry-send --help for usage.');
+    if (error instanceof ListenError) return fail(EXIT.failure, 'ERR_FAILED', error.message, listenHint(error));
+    if (error instanceof ConfigFileError) return fail(EXIT.failure, 'ERR_FAILED', escapeForDisplay(error.message));
+    if (error instanceof FerryError) return fail(EXIT.failure, 'ERR_FAILED', escapeForDisplay(error.message));
+    return fail(EXIT.failure, 'ERR_FAILED', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { isCancel, multiselect, text } from '@clack/prompts';
-import { escapeForDisplay as esc, formatBytes, normalizeCode, type ValidatedOffer } from '@ferry/protocol';
+import { formatBytes, plural } from '@ferry/cli';
+import { escapeForDisplay as esc, normalizeCode, type ValidatedOffer } from '@ferry/protocol';
 
 /** A prompt's answer, or `null` when the user cancelled (a value, not a throw). */
 export type Answer<T> = T | null;
@@ -24,7 +25,7 @@ export function createTerminalPrompter(input: Readable, output: Writable): Promp
           label: `${esc(item.name)}${item.kind === 'dir' ? '/' : ''}`,
           hint:
             item.kind === 'dir'
-              ? `${item.fileCount} file${item.fileCount === 1 ? '' : 's'}, ${formatBytes(item.bytes)}`
+              ? `${plural(item.fileCount, 'file')}, ${formatBytes(item.bytes)}`
               : formatBytes(item.bytes),
         })),
         initialValues: offer.items.map((_, index) => index),

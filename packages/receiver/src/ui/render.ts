@@ -1,17 +1,16 @@
 import {
-  escapeForDisplay as esc,
+  encryptionOffWarning,
   formatBytes,
   formatProgress,
+  type Io,
+  PROGRESS_EVERY_MS,
   ProgressMeter,
+  plural,
+  rememberedLines,
   StatusLine,
-  toJsonLine,
-} from '@ferry/protocol';
-import type { Io } from '../io.ts';
+} from '@ferry/cli';
+import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import type { ReceiveResult, Receiver } from '../receiver.ts';
-
-const PLAIN_PROGRESS_EVERY_MS = 2_000;
-const TTY_PROGRESS_EVERY_MS = 100;
-const JSON_PROGRESS_EVERY_MS = 500;
 
 /** Prints the closing summary; `cancelled` when the user cancelled a prompt. */
 export type Summarise = (result: ReceiveResult, cancelled: boolean) => void;
@@ -32,8 +31,7 @@ function renderText(receiver: Receiver, io: Io): Summarise {
   });
   receiver.on('secured', ({ encrypted, method, fingerprint, rememberedAs }) => {
     if (!encrypted) {
-      status.print('WARNING: encryption is off (--no-encryption). Anyone on this network can read and alter');
-      status.print('this transfer, and nothing proves who the sender is.');
+      for (const line of encryptionOffWarning('this transfer, and nothing proves who the sender is.')) status.print(line);
       return;
     }
     // A remembered sender is named as this user remembered it, which is who it really is,
@@ -44,35 +42,27 @@ function renderText(receiver: Receiver, io: Io): Summarise {
         : ` (encrypted; paired with the code, sender key ${fingerprint})`;
   });
   receiver.on('connected', ({ address }) => status.print(`Connected to ${address}${how}.`));
-  receiver.on('remembered', ({ name, fingerprint, result, reason }) => {
-    if (result === 'failed') {
-      // The reason is Ferry's own text (any peer name in it is escaped already).
-      status.print(`Could not remember "${esc(name)}" (key ${fingerprint}): ${reason ?? 'unknown error'}`);
-    } else if (result === 'conflict') {
-      status.print(`Did not remember "${esc(name)}" (key ${fingerprint}): another key is remembered under that name.`);
-      // The hint names no peer-chosen text: a name is not safe to paste into a shell.
-      status.print(`  If that sender really has a new key, find the old key with ferry-receive --peers and --forget it first.`);
-    } else {
-      status.print(`Remembered "${esc(name)}" (key ${fingerprint}): no code is needed next time if it remembers you too.`);
-    }
+  receiver.on('remembered', (event) => {
+    const note = 'no code is needed next time if it remembers you too.';
+    for (const line of rememberedLines(event, 'sender', 'ferry-receive', note)) status.print(line);
   });
   receiver.on('offer', ({ offer, sender }) => {
-    const files = `${offer.fileCount} file${offer.fileCount === 1 ? '' : 's'}`;
+    const files = plural(offer.fileCount, 'file');
     status.print(`${esc(sender.name)} on ${esc(sender.host)} offers ${files} (${formatBytes(offer.totalBytes)}):`);
     for (const entry of offer.entries) {
       status.print(entry.kind === 'dir' ? `  ${esc(entry.path)}/` : `  ${esc(entry.path)}  ${formatBytes(entry.size)}`);
     }
-    status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, in ${offer.items.length} item${offer.items.length === 1 ? '' : 's'}.`);
+    status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, in ${plural(offer.items.length, 'item')}.`);
   });
   receiver.on('start', ({ outDir, files, bytes }) => {
     meter = new ProgressMeter(bytes, performance.now());
-    status.print(`Saving ${files} file${files === 1 ? '' : 's'} (${formatBytes(bytes)}) to ${outDir}`);
+    status.print(`Saving ${plural(files, 'file')} (${formatBytes(bytes)}) to ${outDir}`);
   });
   receiver.on('progress', ({ bytes }) => {
     if (!meter) return;
     meter.add(bytes);
     const now = performance.now();
-    if (now - shownAt < (tty ? TTY_PROGRESS_EVERY_MS : PLAIN_PROGRESS_EVERY_MS)) return;
+    if (now - shownAt < (tty ? PROGRESS_EVERY_MS.tty : PROGRESS_EVERY_MS.plain)) return;
     shownAt = now;
     const line = formatProgress(meter.snapshot(now));
     if (tty) status.show(line);
@@ -88,12 +78,12 @@ function renderText(receiver: Receiver, io: Io): Summarise {
       return;
     }
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
-    io.stdout.write(`Saved ${result.saved.length} file${result.saved.length === 1 ? '' : 's'} (${formatBytes(bytes)}) to ${result.outDir}:\n`);
+    io.stdout.write(`Saved ${plural(result.saved.length, 'file')} (${formatBytes(bytes)}) to ${result.outDir}:\n`);
     for (const file of result.saved) {
       io.stdout.write(`  ${esc(file.path)}  ${formatBytes(file.size)}  sha256:${file.sha256}\n`);
     }
     if (result.failed.length > 0) {
-      io.stdout.write(`${result.failed.length} file${result.failed.length === 1 ? '' : 's'} not saved:\n`);
+      io.stdout.write(`${plural(result.failed.length, 'file')} not saved:\n`);
       for (const file of result.failed) io.stdout.write(`  ${esc(file.offered)}: ${esc(file.message)} (${esc(file.code)})\n`);
     }
   };
@@ -120,7 +110,7 @@ function renderJson(receiver: Receiver, io: Io): Summarise {
   receiver.on('progress', ({ bytes }) => {
     total += bytes;
     const now = performance.now();
-    if (now - shownAt < JSON_PROGRESS_EVERY_MS) return;
+    if (now - shownAt < PROGRESS_EVERY_MS.json) return;
     shownAt = now;
     print('progress', { bytes: total });
   });

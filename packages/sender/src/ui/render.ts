@@ -1,20 +1,19 @@
 import {
-  escapeForDisplay as esc,
+  encryptionOffWarning,
   formatBytes,
   formatDuration,
   formatProgress,
+  type Io,
+  PROGRESS_EVERY_MS,
   ProgressMeter,
+  plural,
+  rememberedLines,
   StatusLine,
-  toJsonLine,
-} from '@ferry/protocol';
+} from '@ferry/cli';
+import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import { formatHostPort } from '../addresses.ts';
 import type { OfferSource } from '../scan.ts';
 import type { Sender, SenderEvents } from '../sender.ts';
-import type { Io } from '../io.ts';
-
-const PLAIN_PROGRESS_EVERY_MS = 2_000;
-const TTY_PROGRESS_EVERY_MS = 100;
-const JSON_PROGRESS_EVERY_MS = 500;
 
 /** Renders a sender's events: text for people (a live line on a terminal), or JSON lines. */
 export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean): void {
@@ -33,7 +32,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
 
   sender.on('listening', ({ port, addresses, encryption }) => {
     const items = new Set(offer.entries.map((e) => e.path.split('/')[0]));
-    status.print(`Offering ${offer.fileCount} file${offer.fileCount === 1 ? '' : 's'} (${formatBytes(offer.totalBytes)}) in ${items.size} item${items.size === 1 ? '' : 's'}.`);
+    status.print(`Offering ${plural(offer.fileCount, 'file')} (${formatBytes(offer.totalBytes)}) in ${plural(items.size, 'item')}.`);
     for (const skipped of offer.skipped) status.print(`  skipped ${esc(skipped.path)}: ${skipped.reason}`);
     if (addresses.length === 0) {
       status.print(`Listening on port ${port}, but this machine has no network address other than loopback.`);
@@ -43,8 +42,9 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
       for (const a of addresses) status.print(`  ferry-receive ${formatHostPort(a.address, port)}${a.interface ? `    (${a.interface})` : ''}`);
     }
     if (!encryption) {
-      status.print('WARNING: encryption is off (--no-encryption). Anyone on this network can read and alter');
-      status.print('these files in transit, and anyone who can reach this port can take them without a code.');
+      for (const line of encryptionOffWarning('these files in transit, and anyone who can reach this port can take them without a code.')) {
+        status.print(line);
+      }
     }
     status.print('Waiting for receivers. Press Ctrl-C to stop.');
   });
@@ -76,17 +76,8 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
           : `paired with the code, key ${fingerprint}`;
     }
   });
-  sender.on('remembered', ({ name, fingerprint, result, reason }) => {
-    if (result === 'failed') {
-      // The reason is Ferry's own text (any peer name in it is escaped already).
-      status.print(`Could not remember "${esc(name)}" (key ${fingerprint}): ${reason ?? 'unknown error'}`);
-    } else if (result === 'conflict') {
-      status.print(`Did not remember "${esc(name)}" (key ${fingerprint}): another key is remembered under that name.`);
-      // The hint names no peer-chosen text: a name is not safe to paste into a shell.
-      status.print(`  If that receiver really has a new key, find the old key with ferry-send --peers and --forget it first.`);
-    } else {
-      status.print(`Remembered "${esc(name)}" (key ${fingerprint}): it needs no code next time.`);
-    }
+  sender.on('remembered', (event) => {
+    for (const line of rememberedLines(event, 'receiver', 'ferry-send', 'it needs no code next time.')) status.print(line);
   });
   sender.on('connected', ({ client, peer }) => {
     clients.set(client, { peer, name: '', shownAt: 0 });
@@ -99,14 +90,14 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   sender.on('request', ({ client, files, bytes }) => {
     const c = clients.get(client);
     if (c) c.meter = new ProgressMeter(bytes, performance.now());
-    status.print(`${label(client)} is taking ${files} file${files === 1 ? '' : 's'} (${formatBytes(bytes)})`);
+    status.print(`${label(client)} is taking ${plural(files, 'file')} (${formatBytes(bytes)})`);
   });
   sender.on('progress', ({ client, bytes }) => {
     const c = clients.get(client);
     if (!c?.meter) return;
     c.meter.add(bytes);
     const now = performance.now();
-    if (now - c.shownAt < (tty ? TTY_PROGRESS_EVERY_MS : PLAIN_PROGRESS_EVERY_MS)) return;
+    if (now - c.shownAt < (tty ? PROGRESS_EVERY_MS.tty : PROGRESS_EVERY_MS.plain)) return;
     c.shownAt = now;
     if (tty) {
       const line = [...clients.entries()]
@@ -124,7 +115,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   sender.on('session-complete', ({ client, files, failed, bytes, ms }) => {
     const rate = ms > 0 ? ` at ${formatBytes((bytes * 1000) / ms)}/s` : '';
     const failures = failed > 0 ? `, ${failed} failed` : '';
-    status.print(`${label(client)} took ${files} file${files === 1 ? '' : 's'} (${formatBytes(bytes)}) in ${formatDuration(ms / 1000)}${rate}${failures}`);
+    status.print(`${label(client)} took ${plural(files, 'file')} (${formatBytes(bytes)}) in ${formatDuration(ms / 1000)}${rate}${failures}`);
     clients.delete(client);
   });
   sender.on('session-failed', ({ client, code, message }) => {
@@ -154,7 +145,7 @@ function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
     t.bytes += bytes;
     totals.set(client, t);
     const now = performance.now();
-    if (now - t.shownAt < JSON_PROGRESS_EVERY_MS) return;
+    if (now - t.shownAt < PROGRESS_EVERY_MS.json) return;
     t.shownAt = now;
     print('progress', { client, bytes: t.bytes });
   });

@@ -1,0 +1,23 @@
+export { configUsageError, type FlagSpec, flagName, parseCommandLine } from './args.ts';
+export { UsageError } from './errors.ts';
+export { EXIT, type ExitCode } from './exit.ts';
+export type { Io, OutputStream } from './io.ts';
+export { createLogger } from './logger.ts';
+export {
+  formatBytes,
+  formatDuration,
+  formatProgress,
+  ProgressMeter,
+  type ProgressSnapshot,
+} from './progress.ts';
+export {
+  createFail,
+  encryptionOffWarning,
+  type Fail,
+  PROGRESS_EVERY_MS,
+  plural,
+  type RememberedEvent,
+  rememberedLines,
+} from './render.ts';
+export { runProcess } from './run-process.ts';
+export { StatusLine } from './status-line.ts';
