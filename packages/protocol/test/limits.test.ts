@@ -348,7 +348,7 @@ describe('pairing limits (PAIRING)', () => {
     pairing.start();
     const failOnce = async () => {
       const attempt = await pairing.begin();
-      attempt.shareSent();
+      attempt.shareReceived();
       attempt.end();
     };
     return { pairing, shown, closed, failOnce };
@@ -371,7 +371,7 @@ describe('pairing limits (PAIRING)', () => {
     expect(shown.filter((event) => event.reason === 'retired')).toHaveLength(PAIRING.maxRetiredCodes - 1);
     // The current code still takes attempts.
     const attempt = await pairing.begin();
-    attempt.shareSent();
+    attempt.shareReceived();
     attempt.end();
     for (let i = 1; i < PAIRING.attemptsPerCode; i++) await failOnce();
     expect(closed).toEqual([{ failed: PAIRING.maxRetiredCodes * PAIRING.attemptsPerCode }]);

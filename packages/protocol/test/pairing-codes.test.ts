@@ -21,7 +21,7 @@ function codes(derive: (code: string) => Promise<bigint> = async (code) => BigIn
 /** One attempt whose share went out and that failed (a wrong guess). */
 async function failOnce(pairing: PairingCodes): Promise<void> {
   const attempt = await pairing.begin();
-  attempt.shareSent();
+  attempt.shareReceived();
   attempt.end();
 }
 
@@ -44,7 +44,7 @@ describe('PairingCodes', () => {
     const { pairing, shown } = codes();
     const first = shown()[0]!.code;
     const attempt = await pairing.begin();
-    attempt.shareSent();
+    attempt.shareReceived();
     attempt.succeed();
     attempt.end();
     expect(shown().map((code) => code.reason)).toEqual(['first', 'used']);
@@ -56,8 +56,8 @@ describe('PairingCodes', () => {
     const { pairing, shown } = codes();
     const one = await pairing.begin();
     const two = await pairing.begin();
-    one.shareSent();
-    two.shareSent();
+    one.shareReceived();
+    two.shareReceived();
     one.succeed();
     const error = thrown(() => two.succeed());
     expect(error).toBeInstanceOf(AuthError);
@@ -98,7 +98,7 @@ describe('PairingCodes', () => {
   it('a wrong guess that ends after its code was replaced is still reported', async () => {
     const { pairing, events } = codes();
     const slow = await pairing.begin();
-    slow.shareSent();
+    slow.shareReceived();
     const fast = await pairing.begin();
     fast.succeed();
     slow.end();

@@ -4,12 +4,14 @@
  * changed keys, mismatched modes and frames sent before authentication. Rows are named after
  * HOSTILE-INPUTS.md (G1–G12, E1).
  */
+import { createHash, scryptSync, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { p256 } from '@noble/curves/nist.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameType, PAIRING, PreambleFlag } from '../src/constants.ts';
 import { AuthError, ErrorCode, type FerryError } from '../src/errors.ts';
@@ -19,7 +21,7 @@ import { normalizeCode } from '../src/pairing/code.ts';
 import { PairingCodes } from '../src/pairing/codes.ts';
 import { type Identity, loadOrCreateIdentity } from '../src/node/identity.ts';
 import { Deadline, exchangePreamble, type Secured, secureClient, secureServer } from '../src/node/secure.ts';
-import { derivePasswordScalar } from '../src/node/spake2.ts';
+import { derivePasswordScalar, Spake2 } from '../src/node/spake2.ts';
 import { type PeerRole, TrustStore } from '../src/node/trust.ts';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -210,6 +212,23 @@ describe('pairing with a one-time code', () => {
     );
     expect((error as FerryError).code).toBe(ErrorCode.PAIRING_UNAVAILABLE);
   }, 60_000);
+
+  it('S4: receivers that complete TLS and close without AUTH to ask for the code cost no attempt', async () => {
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
+    const { pairing, current, events } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const first = current();
+    // More connections than a code has attempts: none of them counts.
+    for (let i = 0; i <= PAIRING.attemptsPerCode; i++) {
+      expect((await client(listening.port, { identity: receiver.identity })).kind).toBe('code-needed');
+      expect(errorOf(await listening.result(i)).code).toBe(ErrorCode.CONNECTION_CLOSED);
+    }
+    expect(events.filter((e) => e.event !== 'code')).toEqual([]);
+    expect(current()).toBe(first);
+    const password = await derivePasswordScalar(first);
+    expect((await client(listening.port, { identity: receiver.identity, password })).kind).toBe('secured');
+  });
 
   it('without a code yet, the receiver learns only that one is needed and hangs up', async () => {
     const sender = await machine('receiver');
@@ -467,8 +486,85 @@ describe('modes and frames before authentication', () => {
     const { pairing } = codes();
     const listening = await server(serverSide(sender.identity, { pairing }));
     const secure = await rawTlsClient(listening.port, receiver.identity);
-    // Not a point on P-256: refused as a bad message, and no attempt is spent on it.
+    // Not a point on P-256: refused as a bad message.
     secure.write(concatFrame(FrameType.AUTH, Buffer.from(JSON.stringify({ method: 'code', share: `04${'00'.repeat(64)}` }))));
     expect(errorOf(await listening.result()).code).toBe(ErrorCode.BAD_MESSAGE);
+  });
+
+  /** The next frame the raw client receives, decoded as JSON. */
+  async function nextFrame(secure: tls.TLSSocket): Promise<{ type: number; message: Record<string, string> }> {
+    const [chunk] = (await within(once(secure, 'data'), 'a frame')) as [Buffer];
+    return { type: chunk[0]!, message: JSON.parse(chunk.subarray(5).toString('utf8')) };
+  }
+
+  it('S1: a share that is w·M for the right code is refused as a wrong code and costs an attempt', async () => {
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
+    const { pairing, current, events } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const secure = await rawTlsClient(listening.port, receiver.identity);
+    const M = p256.Point.fromHex('02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f');
+    const share = Buffer.from(M.multiply(await derivePasswordScalar(current())).toBytes(false)).toString('hex');
+    secure.write(concatFrame(FrameType.AUTH, encodeMessage(FrameType.AUTH, { method: 'code', share })));
+    expect(errorOf(await listening.result()).code).toBe(ErrorCode.PAIRING_FAILED);
+    expect(events.filter((e) => e.event === 'attempt-failed').map((e) => e.payload)).toEqual([
+      { failed: 1, limit: PAIRING.attemptsPerCode },
+    ]);
+  });
+
+  it('S1: a share that is not a point costs an attempt too', async () => {
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
+    const { pairing, events } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const secure = await rawTlsClient(listening.port, receiver.identity);
+    const share = `04${'00'.repeat(64)}`;
+    secure.write(concatFrame(FrameType.AUTH, encodeMessage(FrameType.AUTH, { method: 'code', share })));
+    expect(errorOf(await listening.result()).code).toBe(ErrorCode.BAD_MESSAGE);
+    expect(events.filter((e) => e.event === 'attempt-failed')).toHaveLength(1);
+  });
+
+  it('S1: a receiver written from §2.3 alone (password bytes, w, ids, exporter) pairs with the sender', async () => {
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
+    const { pairing, current } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const secure = await rawTlsClient(listening.port, receiver.identity);
+    // §2.3, step by step, without Ferry's helpers except the SPAKE2 core that §10.2 pins.
+    const typed = `${current().slice(0, 4)}-${current().slice(4)}`;
+    const password = Buffer.from(typed.replace('-', ''), 'ascii');
+    const salt = Buffer.from('ferry/spake2-p256-sha256/v1', 'ascii');
+    const mhf = scryptSync(password, salt, 64, { N: 32768, r: 8, p: 1, maxmem: 64 << 20 });
+    const w = BigInt(`0x${mhf.toString('hex')}`) % p256.Point.Fn.ORDER;
+    const spki = (cert: string | Buffer) => new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' });
+    const idA = createHash('sha256').update(spki(receiver.identity.cert)).digest();
+    const idB = createHash('sha256').update(spki(secure.getPeerX509Certificate()!.raw)).digest();
+    const aad = secure.exportKeyingMaterial(32, 'EXPORTER-ferry-pairing-v1', Buffer.alloc(0));
+    const spake = Spake2.start('A', w, { idA, idB, aad });
+    const share = Buffer.from(spake.message).toString('hex');
+    secure.write(concatFrame(FrameType.AUTH, encodeMessage(FrameType.AUTH, { method: 'code', share })));
+    const reply = await nextFrame(secure);
+    expect(reply.type).toBe(FrameType.AUTH_REPLY);
+    expect(reply.message.result).toBe('share');
+    const keys = spake.finish(new Uint8Array(Buffer.from(reply.message.share!, 'hex')));
+    expect(keys.verify(new Uint8Array(Buffer.from(reply.message.confirmation!, 'hex')))).toBe(true);
+    const confirmation = Buffer.from(keys.confirmation).toString('hex');
+    secure.write(concatFrame(FrameType.AUTH_CONFIRM, encodeMessage(FrameType.AUTH_CONFIRM, { confirmation })));
+    expect(await nextFrame(secure)).toEqual({ type: FrameType.AUTH_REPLY, message: { result: 'ok' } });
+    const theirs = await listening.result();
+    expect('secured' in theirs).toBe(true);
+  });
+
+  it('S2: a PING before authentication is refused with ERR_UNEXPECTED_FRAME, as §2.3 and §4.11 say', async () => {
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
+    const { pairing, events } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const secure = await rawTlsClient(listening.port, receiver.identity);
+    secure.write(concatFrame(FrameType.PING, new Uint8Array(0)));
+    const error = errorOf(await listening.result());
+    expect(error.code).toBe(ErrorCode.UNEXPECTED_FRAME);
+    expect(error.message).toContain('PING before authentication');
+    expect(events.filter((e) => e.event === 'attempt-failed')).toEqual([]);
   });
 });

@@ -4,7 +4,9 @@ import { FrameType } from '../src/constants.ts';
 import { FrameDecoder } from '../src/frame/decoder.ts';
 import { decodeMessage, isMessageType } from '../src/messages/codec.ts';
 import { fromHex, toHex } from './helpers.ts';
+import { derivePasswordScalar, Spake2 } from '../src/node/spake2.ts';
 import { VECTORS } from './vectors/inputs.ts';
+import { PAIRING_VECTOR, pairingMarkdown } from './vectors/pairing.ts';
 
 const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
 
@@ -41,5 +43,56 @@ describe('PROTOCOL.md test vectors', () => {
     } else {
       expect(event?.kind).toBe('data');
     }
+  });
+});
+
+describe('PROTOCOL.md §10.2 pairing vector', () => {
+  const block = /<!-- pairing-vector:start -->\n([\s\S]*?)<!-- pairing-vector:end -->/.exec(doc)?.[1];
+
+  it('S1: shows exactly the values the implementation computes, from the typed code to cA and cB', () => {
+    expect(block).toBe(pairingMarkdown(PAIRING_VECTOR));
+  });
+
+  it('S1: the password is the 8 digits as ASCII, without the hyphen', () => {
+    expect(PAIRING_VECTOR.password).toBe('12345678');
+    expect(PAIRING_VECTOR.get('password')).toBe('3132333435363738');
+  });
+
+  it('S1: derivePasswordScalar gives the documented w for the documented password', async () => {
+    const w = await derivePasswordScalar(PAIRING_VECTOR.password);
+    expect(w.toString(16).padStart(64, '0')).toBe(PAIRING_VECTOR.get('w'));
+  });
+
+  it('S1: a receiver and a sender with the documented inputs put exactly pA, pB, cB and cA on the wire', () => {
+    const w = BigInt(`0x${PAIRING_VECTOR.get('w')}`);
+    const context = {
+      idA: fromHex(PAIRING_VECTOR.get('idA')),
+      idB: fromHex(PAIRING_VECTOR.get('idB')),
+      aad: fromHex(PAIRING_VECTOR.get('AAD')),
+    };
+    const receiver = Spake2.start('A', w, context, BigInt(`0x${PAIRING_VECTOR.get('x')}`));
+    const sender = Spake2.start('B', w, context, BigInt(`0x${PAIRING_VECTOR.get('y')}`));
+    expect(toHex(receiver.message)).toBe(PAIRING_VECTOR.get('pA'));
+    expect(toHex(sender.message)).toBe(PAIRING_VECTOR.get('pB'));
+    const senderKeys = sender.finish(receiver.message);
+    const receiverKeys = receiver.finish(sender.message);
+    expect(toHex(senderKeys.confirmation)).toBe(PAIRING_VECTOR.get('cB'));
+    expect(toHex(receiverKeys.confirmation)).toBe(PAIRING_VECTOR.get('cA'));
+    expect(toHex(receiverKeys.ke)).toBe(PAIRING_VECTOR.get('Ke'));
+    expect(receiverKeys.verify(senderKeys.confirmation)).toBe(true);
+    expect(senderKeys.verify(receiverKeys.confirmation)).toBe(true);
+  });
+
+  it('S1: the transcript is laid out as §2.3 says: 8-byte little-endian lengths, idA, idB, pA, pB, K, w', () => {
+    const tt = fromHex(PAIRING_VECTOR.get('TT'));
+    expect(tt.byteLength).toBe(339);
+    const view = new DataView(tt.buffer, tt.byteOffset, tt.byteLength);
+    const parts: string[] = [];
+    for (let at = 0; at < tt.byteLength; ) {
+      const length = Number(view.getBigUint64(at, true));
+      parts.push(toHex(tt.subarray(at + 8, at + 8 + length)));
+      at += 8 + length;
+    }
+    expect(parts).toEqual(['idA', 'idB', 'pA', 'pB', 'K', 'w'].map((name) => PAIRING_VECTOR.get(name)));
   });
 });

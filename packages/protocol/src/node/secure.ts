@@ -280,9 +280,11 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
     const aad = exporter(secure);
     const attempt = await security.pairing.begin();
     try {
+      // The attempt counts from here, whatever the share: refusing a share that unblinds to the
+      // identity (one made from this very code) without counting would be a free guess (S1).
+      attempt.shareReceived();
       const spake = Spake2.start('B', attempt.password, { idA: fingerprint, idB: security.identity.fingerprint, aad });
       const keys = finishSpake(spake, auth.share);
-      attempt.shareSent();
       channel.send(FrameType.AUTH_REPLY, { result: 'share', share: hex(spake.message), confirmation: hex(keys.confirmation) });
       const confirm = await channel.next(FrameType.AUTH_CONFIRM);
       if (!keys.verify(fromHex(confirm.confirmation))) {
@@ -386,10 +388,18 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
   }
 }
 
+/**
+ * The keys from the peer's share (PROTOCOL.md §2.3): a share that is not a point of P-256 is
+ * ERR_BAD_MESSAGE; one that unblinds to the identity can only come from a guess of the code,
+ * so it fails like a wrong code, ERR_PAIRING_FAILED.
+ */
 function finishSpake(spake: Spake2, share: string) {
   try {
     return spake.finish(fromHex(share));
   } catch (error) {
+    if (error instanceof Spake2Error && error.reason === 'identity') {
+      throw new AuthError(ErrorCode.PAIRING_FAILED, 'wrong pairing code: the share does not fit the code');
+    }
     if (error instanceof Spake2Error) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'the pairing share is not a valid point');
     throw error;
   }

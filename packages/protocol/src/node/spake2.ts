@@ -26,9 +26,22 @@ export interface Spake2Context {
   readonly aad: Uint8Array;
 }
 
+/**
+ * Why a share could not be used: `encoding` (not a valid P-256 point; says nothing about the
+ * password), `identity` (the share unblinds to the identity, which happens only for a share
+ * made from this very password: PROTOCOL.md §2.3), or `finished` (a second finish()).
+ */
+export type Spake2Failure = 'encoding' | 'identity' | 'finished';
+
 /** A peer's share that cannot be used, or a second finish(); the message never holds secrets. */
 export class Spake2Error extends Error {
   override name = 'Spake2Error';
+  readonly reason: Spake2Failure;
+
+  constructor(reason: Spake2Failure, message: string) {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 type Point = typeof p256.Point.BASE;
@@ -173,7 +186,7 @@ export class Spake2 {
   }
 
   #run(peerMessage: Uint8Array): Spake2Trace {
-    if (this.#finished) throw new Spake2Error('this SPAKE2 exchange is already finished');
+    if (this.#finished) throw new Spake2Error('finished', 'this SPAKE2 exchange is already finished');
     // Consumed even if the share is bad: one exchange, one chance.
     this.#finished = true;
     const w = this.#w;
@@ -183,7 +196,7 @@ export class Spake2 {
     const peer = decodeShare(peerMessage);
     // A: K = x*(pB - w*N); B: K = y*(pA - w*M). The cofactor h of P-256 is 1 (RFC 9382 §3.3).
     const unblinded = peer.subtract(multiply(this.#role === 'A' ? N : M, w));
-    if (unblinded.is0()) throw new Spake2Error('the peer share yields the identity element');
+    if (unblinded.is0()) throw new Spake2Error('identity', 'the peer share yields the identity element');
     const K = unblinded.multiply(secret).toBytes(false);
     const pA = this.#role === 'A' ? this.message : Uint8Array.from(peerMessage);
     const pB = this.#role === 'A' ? Uint8Array.from(peerMessage) : this.message;
@@ -248,17 +261,17 @@ class ConfirmedKeys implements Spake2Keys {
  */
 function decodeShare(bytes: Uint8Array): Point {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength !== POINT_BYTES) {
-    throw new Spake2Error(`the peer share must be ${POINT_BYTES} bytes`);
+    throw new Spake2Error('encoding', `the peer share must be ${POINT_BYTES} bytes`);
   }
-  if (bytes[0] !== 0x04) throw new Spake2Error('the peer share is not an uncompressed point');
+  if (bytes[0] !== 0x04) throw new Spake2Error('encoding', 'the peer share is not an uncompressed point');
   let point: Point;
   try {
     point = Point.fromBytes(bytes);
     point.assertValidity();
   } catch {
-    throw new Spake2Error('the peer share is not a point on P-256');
+    throw new Spake2Error('encoding', 'the peer share is not a point on P-256');
   }
-  if (point.is0()) throw new Spake2Error('the peer share is the identity element');
+  if (point.is0()) throw new Spake2Error('encoding', 'the peer share is the identity element');
   return point;
 }
 

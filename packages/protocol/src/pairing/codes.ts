@@ -17,14 +17,17 @@ export interface PairingEvents extends Record<string, unknown> {
 export interface PairingAttempt {
   /** The SPAKE2 password scalar of the code. */
   readonly password: bigint;
-  /** Our share went out: from now on, anything but success counts as a failed guess. */
-  shareSent(): void;
+  /**
+   * The peer's share is in and about to be used: from now on anything but success counts as a
+   * failed guess, including a share that is refused (PROTOCOL.md §2.3).
+   */
+  shareReceived(): void;
   /**
    * The peer proved it knows the code. Throws AuthError(ERR_PAIRING_FAILED) when another
    * attempt used the code up while this one was in flight: one code lets in one receiver.
    */
   succeed(): void;
-  /** Ends the attempt; it counts as a failure only if our share went out. */
+  /** Ends the attempt; it counts as a failure only if the peer's share was received. */
   end(): void;
 }
 
@@ -89,7 +92,7 @@ export class PairingCodes extends Emitter<PairingEvents> {
     }
     return {
       password,
-      shareSent: () => {
+      shareReceived: () => {
         sent = true;
       },
       succeed: () => {

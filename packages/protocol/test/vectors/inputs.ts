@@ -7,6 +7,10 @@ import { FrameType, PreambleFlag, PROTOCOL_VERSION } from '../../src/constants.t
 import { concatFrame, encodePreamble } from '../../src/frame/encode.ts';
 import { encodeMessage } from '../../src/messages/codec.ts';
 import type { MessageOf, MessageType } from '../../src/messages/schemas.ts';
+import { hexDump } from './hex-dump.ts';
+import { PAIRING_VECTOR } from './pairing.ts';
+
+export { hexDump } from './hex-dump.ts';
 
 /** One test vector: a label, what it shows, and its bytes. */
 export interface Vector {
@@ -21,11 +25,6 @@ const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const HELLO_BYTES = utf8.encode('hello');
 const HELLO_SHA256 = createHash('sha256').update(HELLO_BYTES).digest('hex');
-/** A valid P-256 point (the generator), standing in for a SPAKE2 share. */
-const SHARE =
-  '046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5';
-const CONFIRMATION = HELLO_SHA256;
-
 function message<T extends MessageType>(name: string, description: string, type: T, value: MessageOf<T>): Vector {
   const payload = encodeMessage(type, value);
   return { name, description, json: text.decode(payload), bytes: concatFrame(type, payload) };
@@ -40,16 +39,18 @@ export const VECTORS: readonly Vector[] = [
     bytes: encodePreamble(PROTOCOL_VERSION, PreambleFlag.TLS),
   },
   message('AUTH_TRUSTED', '(AUTH) let me in by my key.', FrameType.AUTH, { method: 'trusted' }),
-  message('AUTH_CODE', '(AUTH) a SPAKE2 share (here the generator of P-256, as a stand-in).', FrameType.AUTH, {
+  message('AUTH_CODE', '(AUTH) the receiver\'s share pA of the pairing vector (§10.2).', FrameType.AUTH, {
     method: 'code',
-    share: SHARE,
+    share: PAIRING_VECTOR.get('pA'),
   }),
-  message('AUTH_REPLY', 'the sender\'s share and confirmation (stand-in values).', FrameType.AUTH_REPLY, {
+  message('AUTH_REPLY', 'the sender\'s share pB and confirmation cB of the pairing vector (§10.2).', FrameType.AUTH_REPLY, {
     result: 'share',
-    share: SHARE,
-    confirmation: CONFIRMATION,
+    share: PAIRING_VECTOR.get('pB'),
+    confirmation: PAIRING_VECTOR.get('cB'),
   }),
-  message('AUTH_CONFIRM', 'the receiver\'s confirmation (a stand-in value).', FrameType.AUTH_CONFIRM, { confirmation: CONFIRMATION }),
+  message('AUTH_CONFIRM', 'the receiver\'s confirmation cA of the pairing vector (§10.2).', FrameType.AUTH_CONFIRM, {
+    confirmation: PAIRING_VECTOR.get('cA'),
+  }),
   message('AUTH_OK', '(AUTH_REPLY) authenticated.', FrameType.AUTH_REPLY, { result: 'ok' }),
   message('HELLO', 'from a receiver whose user is `alice`.', FrameType.HELLO, {
     software: 'ferry/0.1.0',
@@ -84,15 +85,6 @@ export const VECTORS: readonly Vector[] = [
   { name: 'PING', description: 'a bare header.', bytes: concatFrame(FrameType.PING, new Uint8Array(0)) },
   message('ERROR', 'the user declined the offer.', FrameType.ERROR, { code: 'ERR_DECLINED', message: 'declined' }),
 ];
-
-/** Bytes as lowercase hex, 16 bytes per line, bytes separated by spaces. */
-export function hexDump(bytes: Uint8Array): string {
-  const lines: string[] = [];
-  for (let at = 0; at < bytes.byteLength; at += 16) {
-    lines.push([...bytes.subarray(at, at + 16)].map((byte) => byte.toString(16).padStart(2, '0')).join(' '));
-  }
-  return lines.join('\n');
-}
 
 /** The Markdown of one vector, with the marker `vectors.test.ts` looks for. */
 export function vectorMarkdown(vector: Vector): string {

@@ -1,22 +1,36 @@
 /**
  * Prints PROTOCOL.md §10's test vectors, or with `--write` replaces them in PROTOCOL.md
- * between the `vectors:start` and `vectors:end` markers.
+ * between the `vectors:start` and `vectors:end` markers (frames, §10.1) and the
+ * `pairing-vector:start` and `pairing-vector:end` markers (the pairing, §10.2).
  * Run from packages/protocol: `npx tsx test/vectors/print.ts --write`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { VECTORS, vectorMarkdown } from './inputs.ts';
+import { pairingMarkdown } from './pairing.ts';
 
-const START = '<!-- vectors:start -->';
-const END = '<!-- vectors:end -->';
-const body = VECTORS.map(vectorMarkdown).join('\n');
+const blocks = [
+  {
+    start: '<!-- vectors:start -->',
+    end: '<!-- vectors:end -->',
+    body: VECTORS.map(vectorMarkdown).join('\n'),
+  },
+  {
+    start: '<!-- pairing-vector:start -->',
+    end: '<!-- pairing-vector:end -->',
+    body: pairingMarkdown(),
+  },
+];
 
 if (process.argv.includes('--write')) {
   const file = new URL('../../PROTOCOL.md', import.meta.url);
-  const doc = readFileSync(file, 'utf8');
-  const from = doc.indexOf(START);
-  const to = doc.indexOf(END);
-  if (from < 0 || to < from) throw new Error(`PROTOCOL.md lacks the ${START} ... ${END} markers`);
-  writeFileSync(file, `${doc.slice(0, from + START.length)}\n${body}${doc.slice(to)}`);
+  let doc = readFileSync(file, 'utf8');
+  for (const { start, end, body } of blocks) {
+    const from = doc.indexOf(start);
+    const to = doc.indexOf(end);
+    if (from < 0 || to < from) throw new Error(`PROTOCOL.md lacks the ${start} ... ${end} markers`);
+    doc = `${doc.slice(0, from + start.length)}\n${body}${doc.slice(to)}`;
+  }
+  writeFileSync(file, doc);
 } else {
-  process.stdout.write(body);
+  process.stdout.write(blocks.map((block) => block.body).join('\n'));
 }
