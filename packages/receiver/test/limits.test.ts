@@ -3,36 +3,17 @@
  * (HOSTILE-INPUTS.md A1, A2, H5): frame caps on what a sender sends (LIMITS), and how many
  * alternative names the destination tries before giving up.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { concatFrame, encodeMessage, ErrorCode, FrameType, LIMITS, type ValidatedEntry } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alternativeName, Destination, openDestination } from '../src/destination.ts';
 import { EXIT } from '../src/main.ts';
-import { listTree, runCleanup, runReceive, startFakeSender, tempDir } from './helpers.ts';
+import { header, listTree, padded, runCleanup, runReceive, sha256, startFakeSender, tempDir } from './helpers.ts';
 
 afterEach(runCleanup);
 
 const SESSION = '00112233445566778899aabbccddeeff';
-
-function header(type: number, length: number): Uint8Array {
-  const out = Buffer.alloc(5);
-  out[0] = type;
-  out.writeUInt32BE(length, 1);
-  return out;
-}
-
-/** A JSON payload of exactly `bytes` bytes: `json`, then JSON whitespace. */
-function padded(json: string, bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes).fill(0x20);
-  out.set(new TextEncoder().encode(json));
-  return out;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 /** Runs `ferry-receive --yes` into a fresh `out` folder against a scripted sender. */
 async function receive(address: string) {

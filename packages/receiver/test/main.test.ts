@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   listTree,
   runCleanup,
   runReceive,
+  sha256,
   sourceFiles,
   startRealSender,
   startServer,
@@ -17,10 +18,6 @@ import {
 } from './helpers.ts';
 
 afterEach(runCleanup);
-
-function sha256(content: string | Buffer): string {
-  return createHash('sha256').update(content).digest('hex');
-}
 
 /** A prompter that must not be asked anything. */
 const NEVER_ASKED: Prompter = {

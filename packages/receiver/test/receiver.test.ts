@@ -19,6 +19,7 @@ import {
   listTree,
   runCleanup,
   runReceive,
+  sha256,
   silentLogger,
   startFakeSender,
   startServer,
@@ -27,10 +28,6 @@ import {
 } from './helpers.ts';
 
 afterEach(runCleanup);
-
-function sha256(content: string): string {
-  return createHash('sha256').update(content).digest('hex');
-}
 
 /** A base folder holding an empty `out` folder, so a test can see writes beside `out` too. */
 async function outFolder(): Promise<{ base: string; out: string }> {

@@ -5,11 +5,10 @@
  */
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import {
   concatFrame,
-  decodeMessage,
   encodeMessage,
   encodePreamble,
   FrameDecoder,
@@ -20,7 +19,18 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { scanOffer } from '../src/scan.ts';
 import { createSender, type SenderEvents } from '../src/sender.ts';
-import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+import {
+  EventLog,
+  header,
+  idleClient,
+  onCleanup,
+  padded,
+  readFrames,
+  runCleanup,
+  silentLogger,
+  tempDir,
+  within,
+} from './helpers.ts';
 
 afterEach(runCleanup);
 
@@ -37,18 +47,6 @@ async function startSender() {
   await within(sender.listen(), 'listen()');
   const { port } = await log.waitFor('listening');
   return { log, port };
-}
-
-/** A TCP client that says nothing, from `localAddress`; its `closed` resolves when the sender hangs up. */
-async function idleClient(port: number, localAddress = '127.0.0.1') {
-  const socket = net.connect({ port, host: '127.0.0.1', localAddress });
-  socket.on('error', () => {});
-  onCleanup('idle client', () => socket.destroy());
-  const received: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => received.push(chunk));
-  const closed = once(socket, 'close').then(() => Buffer.concat(received));
-  await within(once(socket, 'connect'), 'connect');
-  return { socket, closed };
 }
 
 describe('PAIRING.maxPending and maxPendingPerHost (E1)', () => {
@@ -86,20 +84,6 @@ describe('PAIRING.maxPending and maxPendingPerHost (E1)', () => {
   });
 });
 
-/** A JSON payload of exactly `bytes` bytes: `json`, then JSON whitespace. */
-function padded(json: string, bytes: number): Uint8Array {
-  const out = new Uint8Array(bytes).fill(0x20);
-  out.set(new TextEncoder().encode(json));
-  return out;
-}
-
-function header(type: number, length: number): Uint8Array {
-  const out = Buffer.alloc(5);
-  out[0] = type;
-  out.writeUInt32BE(length, 1);
-  return out;
-}
-
 /**
  * A receiver in clear that writes `first`, and once the OFFER has come `then`, and collects
  * the frames the sender sends until it closes (OFFER shown as its type only).
@@ -115,13 +99,7 @@ async function rawReceiver(port: number, first: readonly Uint8Array[], then: rea
     for (const part of then) socket.write(part);
   }
   const bytes = await within(closed, 'the sender to close the connection');
-  const frames: { type: number; message: unknown }[] = [];
-  for (const event of new FrameDecoder({ expectPreamble: true }).push(bytes)) {
-    if (event.kind !== 'frame') continue;
-    const message = event.type === FrameType.OFFER ? 'offer' : decodeMessage(event.type as typeof FrameType.ERROR, event.payload);
-    frames.push({ type: event.type, message });
-  }
-  return frames;
+  return readFrames(bytes).map((frame) => (frame.type === FrameType.OFFER ? { ...frame, message: 'offer' } : frame));
 }
 
 const HELLO = '{"software":"limits/1","name":"raw","features":[]}';

@@ -1,16 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import {
   concatFrame,
-  decodeMessage,
   encodeMessage,
   encodePreamble,
   FrameDecoder,
   FrameType,
-  isMessageType,
   type MessageOf,
   type MessageType,
 } from '@ferry/protocol';
@@ -18,7 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/src/receiver.ts';
 import { scanOffer } from '../src/scan.ts';
 import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
-import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+import { EventLog, onCleanup, rawClient, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
 
 afterEach(runCleanup);
 
@@ -56,37 +53,6 @@ async function receiveAll(port: number) {
   });
   const result = await within(receiver.run(), 'the receiver to finish');
   return { out, result };
-}
-
-/** A raw TCP client: keeps every byte it receives and decodes the frames after the preamble. */
-async function rawClient(port: number) {
-  const socket = net.connect(port, '127.0.0.1');
-  onCleanup('raw client', () => socket.destroy());
-  socket.on('error', () => {});
-  const chunks: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const closed = once(socket, 'close').then(() => {});
-  await within(once(socket, 'connect'), 'connect');
-  return {
-    socket,
-    /** Every byte received, once the sender has closed the connection. */
-    allBytes: async () => {
-      await within(closed, 'the sender to close the connection');
-      return Buffer.concat(chunks);
-    },
-    /** The frames received once the connection has closed, decoded. */
-    frames: async () => {
-      await within(closed, 'the sender to close the connection');
-      const decoder = new FrameDecoder({ expectPreamble: true });
-      const frames: { type: number; message: unknown }[] = [];
-      for (const event of decoder.push(Buffer.concat(chunks))) {
-        if (event.kind === 'frame') {
-          frames.push({ type: event.type, message: isMessageType(event.type) ? decodeMessage(event.type, event.payload) : undefined });
-        }
-      }
-      return frames;
-    },
-  };
 }
 
 function frame<T extends MessageType>(type: T, message: MessageOf<T>): Uint8Array {

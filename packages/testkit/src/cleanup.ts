@@ -10,14 +10,14 @@ type Scope = 'test' | 'file';
 interface Disposer {
   readonly scope: Scope;
   readonly what: string;
-  readonly dispose: () => Promise<void> | void;
+  readonly dispose: () => unknown;
 }
 
 let current: Scope = 'file';
 const disposers: Disposer[] = [];
 
 /** Registers `dispose` to run after the current test, or after the file outside a test. */
-export function onCleanup(what: string, dispose: () => Promise<void> | void): void {
+export function onCleanup(what: string, dispose: () => unknown): void {
   disposers.push({ scope: current, what, dispose });
 }
 

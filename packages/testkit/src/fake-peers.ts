@@ -1,22 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import net, { type AddressInfo } from 'node:net';
 import { FrameType, type OfferEntry } from '@ferry/protocol';
 import { type HostilePeer, startScriptedSender } from './hostile/index.ts';
 
-export { type FakeServer, startFakeServer } from './hostile/listen.ts';
-
-/** A port on 127.0.0.1 where nothing listens: bound, noted, closed. */
-export async function unusedPort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve, reject) =>
-    server.close((error) => (error ? reject(error) : resolve())),
-  );
-  return port;
-}
+export { type FakeServer, startFakeServer, unusedPort } from './hostile/listen.ts';
 
 /** A frame a fake sender read from the receiver, decoded. */
 export type ReceivedFrame = { readonly type: number; readonly message?: unknown };

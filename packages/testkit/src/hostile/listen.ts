@@ -40,3 +40,15 @@ export async function listenOnLoopback(
   const { port } = server.address() as AddressInfo;
   return { port, address: `127.0.0.1:${port}` };
 }
+
+/** A port on 127.0.0.1 where nothing listens: bound, noted, closed. */
+export async function unusedPort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) =>
+    server.close((error) => (error ? reject(error) : resolve())),
+  );
+  return port;
+}
