@@ -1,4 +1,11 @@
-export { configUsageError, type FlagSpec, flagName, parseCommandLine } from './args.ts';
+export {
+  configUsageError,
+  FLAG_RULES,
+  type FlagSpec,
+  flagName,
+  parseCommandLine,
+  usageHint,
+} from './args.ts';
 export { UsageError } from './errors.ts';
 export { EXIT, type ExitCode } from './exit.ts';
 export type { Io, OutputStream } from './io.ts';
@@ -21,3 +28,4 @@ export {
 } from './render.ts';
 export { runProcess } from './run-process.ts';
 export { StatusLine } from './status-line.ts';
+export { describeSystemError } from './system-error.ts';

@@ -45,6 +45,9 @@ Options:
   -v, --version         show the version
 `;
 
+const ADDRESS_RULE =
+  'the sender address must be host or host:port, as ferry-send prints it (like 192.168.1.20:7878, or [fe80::1]:7878 for IPv6)';
+
 /** Parses argv (without node and script) into a validated command; throws UsageError. */
 export function parseReceiverArgs(argv: readonly string[]): Command {
   // Refused by name, and never echoed: the value may be the code itself (G9).
@@ -57,9 +60,13 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   if (values.peers) return { kind: 'peers' };
   if (values.forget !== undefined) return { kind: 'forget', peer: values.forget };
   if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? 'name the sender: ferry-receive <host>[:port]' : 'give exactly one sender address');
+    throw new UsageError(
+      positionals.length === 0
+        ? 'name the sender: give the address that ferry-send printed, like 192.168.1.20:7878'
+        : `give exactly one sender address, not ${positionals.length}`,
+    );
   }
-  const result = ReceiverConfigSchema.safeParse({
+  const input = {
     address: positionals[0],
     out: values.out,
     yes: values.yes,
@@ -71,8 +78,9 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     encryption: !values['no-encryption'],
     remember: values.remember,
     codeStdin: values['code-stdin'],
-  });
-  if (!result.success) throw configUsageError(result.error, ['address']);
+  };
+  const result = ReceiverConfigSchema.safeParse(input);
+  if (!result.success) throw configUsageError(result.error, input, { address: ADDRESS_RULE });
   return { kind: 'run', config: result.data };
 }
 

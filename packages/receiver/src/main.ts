@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { createFail, createLogger, EXIT, type Io } from '@ferry/cli';
+import { createFail, createLogger, EXIT, type Io, usageHint } from '@ferry/cli';
 import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -106,7 +106,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     if (result.declined) return cancelled || signal.aborted ? EXIT.interrupted : EXIT.failure;
     return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
   } catch (error) {
-    if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, 'Run ferry-receive --help for usage.');
+    if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, usageHint(USAGE, 'ferry-receive'));
     if (signal.aborted || (error instanceof FerryError && error.code === ErrorCode.CANCELLED)) {
       return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'interrupted; no partial file was kept');
     }

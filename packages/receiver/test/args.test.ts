@@ -150,3 +150,22 @@ describe('parseReceiverArgs addresses', () => {
     },
   );
 });
+
+describe('U12: argument errors in words', () => {
+  it('U12: says what the address must be, with the text given', () => {
+    expect(usageErrorOf(['[::1]:']).message).toBe(
+      'the sender address must be host or host:port, as ferry-send prints it (like 192.168.1.20:7878, or [fe80::1]:7878 for IPv6), not "[::1]:"',
+    );
+  });
+
+  it('U12: says what --timeout allows, never the parser text', () => {
+    expect(usageErrorOf(['--timeout', '0', 'host']).message).toBe(
+      '--timeout must be a number of seconds from 1 to 3600, like 30 or 2.5, not "0"',
+    );
+  });
+
+  it('U12: names an unknown option in words and says a value is missing', () => {
+    expect(usageErrorOf(['-Y', 'host']).message).toBe('unknown option -Y; did you mean -y (--yes)?');
+    expect(usageErrorOf(['host', '--out']).message).toBe('--out needs a value');
+  });
+});

@@ -45,7 +45,7 @@ export function parseSenderArgs(argv: readonly string[]): Command {
   if (values.version) return { kind: 'version' };
   if (values.peers) return { kind: 'peers' };
   if (values.forget !== undefined) return { kind: 'forget', peer: values.forget };
-  const result = SenderConfigSchema.safeParse({
+  const input = {
     paths: positionals,
     host: values.host,
     port: values.port,
@@ -56,8 +56,9 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     encryption: !values['no-encryption'],
     remember: values.remember,
     timeout: values.timeout,
-  });
-  if (!result.success) throw configUsageError(result.error, ['paths']);
+  };
+  const result = SenderConfigSchema.safeParse(input);
+  if (!result.success) throw configUsageError(result.error, input);
   return { kind: 'run', config: result.data };
 }
 

@@ -1,4 +1,4 @@
-import { createFail, createLogger, EXIT, type Io } from '@ferry/cli';
+import { createFail, createLogger, EXIT, type Io, usageHint } from '@ferry/cli';
 import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -88,7 +88,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     if (json) io.stdout.write(toJsonLine('stopped', { reason: 'once' }));
     return EXIT.ok;
   } catch (error) {
-    if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, 'Run ferry-send --help for usage.');
+    if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, usageHint(USAGE, 'ferry-send'));
     if (error instanceof ListenError) return fail(EXIT.failure, 'ERR_FAILED', error.message, listenHint(error));
     if (error instanceof ConfigFileError) return fail(EXIT.failure, 'ERR_FAILED', escapeForDisplay(error.message));
     if (error instanceof FerryError) return fail(EXIT.failure, 'ERR_FAILED', escapeForDisplay(error.message));

@@ -1,10 +1,12 @@
 import { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { describeSystemError } from '@ferry/cli';
 import {
   checkRelativePath,
   collisionKey,
   ErrorCode,
+  escapeForDisplay,
   IntegrityError,
   type FerryError,
   LIMITS,
@@ -57,7 +59,7 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
     try {
       stats = await fs.stat(absolute);
     } catch (cause) {
-      throw new UsageError(`cannot read ${given}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
+      throw new UsageError(`cannot read ${escapeForDisplay(given)}: ${describeSystemError(cause)}`);
     }
     try {
       checkRelativePath(name);

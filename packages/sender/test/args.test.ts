@@ -118,3 +118,34 @@ describe('parseSenderArgs', () => {
     usageErrorOf(['--name', 'n'.repeat(65), 'a.txt']);
   });
 });
+
+describe('U12: argument errors in words', () => {
+  it('U12: says what --timeout allows, with the value given, never the parser text', () => {
+    expect(usageErrorOf(['--timeout', 'abc', 'a.txt']).message).toBe(
+      '--timeout must be a number of seconds from 1 to 3600, like 30 or 2.5, not "abc"',
+    );
+  });
+
+  it('U12: says what --port allows', () => {
+    expect(usageErrorOf(['--port', '70000', 'a.txt']).message).toBe(
+      '--port must be a whole number from 0 to 65535 (0 picks a free port), not "70000"',
+    );
+  });
+
+  it('U12: names an unknown option without the parser quoting, and suggests the near one', () => {
+    const message = usageErrorOf(['-V', 'a.txt']).message;
+    expect(message).toBe('unknown option -V; did you mean -v (--version)?');
+    expect(message).not.toMatch(/['"]/);
+  });
+
+  it('U12: says a flag needs a value, or takes none', () => {
+    expect(usageErrorOf(['a.txt', '--port']).message).toBe('--port needs a value');
+    expect(usageErrorOf(['--once=yes', 'a.txt']).message).toBe('--once takes no value');
+  });
+
+  it('U12: says what --log-level allows', () => {
+    expect(usageErrorOf(['--log-level', 'loud', 'a.txt']).message).toBe(
+      '--log-level must be one of silent, fatal, error, warn, info, debug, trace, not "loud"',
+    );
+  });
+});

@@ -156,3 +156,24 @@ describe('main (ferry-send)', () => {
     expect(events.at(-1)).toBe('stopped');
   });
 });
+
+describe('U12: usage errors on stderr', () => {
+  it('U12: a missing file is named in words, with the usage line, and exits 2', async () => {
+    const dir = await tempDir();
+    const run = start(['--host', '127.0.0.1', '--port', '0', path.join(dir, 'nosuch.txt')]);
+    expect(await run.exited()).toBe(EXIT.usage);
+    expect(run.io.stderr.text).toBe(
+      `ferry-send: cannot read ${path.join(dir, 'nosuch.txt')}: no such file or directory\n` +
+        'Usage: ferry-send [options] <file|folder>...\nRun ferry-send --help to see every option.\n',
+    );
+  });
+
+  it('U12: a bad --port shows the rule and the usage line, never zod text', async () => {
+    const run = start(['--port', '65536', 'x']);
+    expect(await run.exited()).toBe(EXIT.usage);
+    expect(run.io.stderr.text).toBe(
+      'ferry-send: --port must be a whole number from 0 to 65535 (0 picks a free port), not "65536"\n' +
+        'Usage: ferry-send [options] <file|folder>...\nRun ferry-send --help to see every option.\n',
+    );
+  });
+});
