@@ -96,6 +96,22 @@ export const LIMITS = {
 /** The limits a peer's frames are checked against; tests and configuration may lower them. */
 export type Limits = { readonly [K in keyof typeof LIMITS]: number };
 
+/** Bytes of a REQUEST besides its items: braces, the `files` key and whitespace. */
+export const REQUEST_BASE_BYTES = 1024;
+
+/** Bytes one REQUEST item may take: `{"id":199999,"offset":9007199254740991},` is 41. */
+export const REQUEST_ITEM_BYTES = 128;
+
+/**
+ * The limits a sender holds a receiver of an offer of `fileCount` files to: a REQUEST can list
+ * each file once, so its cap is what that many items take (PROTOCOL.md §7), and a receiver
+ * cannot make the sender buffer megabytes for an offer of one file.
+ */
+export function limitsForOffer(fileCount: number, limits: Limits = LIMITS): Limits {
+  const request = REQUEST_BASE_BYTES + REQUEST_ITEM_BYTES * fileCount;
+  return { ...limits, maxRequestPayloadBytes: Math.min(limits.maxRequestPayloadBytes, request) };
+}
+
 /** The size of DATA frames a sender writes: the buffer size that keeps Node fast. */
 export const DATA_CHUNK_BYTES = 1 * MiB;
 

@@ -6,6 +6,7 @@ import {
   escapeForDisplay,
   FerryError,
   LimitError,
+  limitsForOffer,
   PAIRING,
   type PairingCodes,
   SESSIONS,
@@ -242,6 +243,7 @@ export function createSender(options: SenderOptions): Sender {
         idleMs: options.idleMs ?? TIMEOUTS.idleMs,
         frameMs: options.frameMs ?? TIMEOUTS.frameMs,
         preambleDone: true,
+        limits: limitsForOffer(options.offer.fileCount),
       });
       const result = await runSession({
         connection,

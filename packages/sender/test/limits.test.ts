@@ -14,6 +14,7 @@ import {
   FrameDecoder,
   FrameType,
   LIMITS,
+  limitsForOffer,
   PAIRING,
 } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -102,6 +103,22 @@ async function rawReceiver(port: number, first: readonly Uint8Array[], then: rea
   return readFrames(bytes).map((frame) => (frame.type === FrameType.OFFER ? { ...frame, message: 'offer' } : frame));
 }
 
+/**
+ * A receiver in clear that sends HELLO and, once the OFFER has come, `request` whole; resolves
+ * when the sender hangs up (a refused write may end in a reset: that is expected here).
+ */
+async function bombingReceiver(port: number, request: Uint8Array): Promise<void> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  onCleanup('bombing receiver', () => socket.destroy());
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => {});
+  socket.write(encodePreamble());
+  socket.write(hello);
+  await within(new Promise((resolve) => socket.once('data', resolve)), 'the OFFER');
+  socket.write(request);
+  await within(closed, 'the sender to close the connection');
+}
+
 const HELLO = '{"software":"limits/1","name":"raw","features":[]}';
 const hello = concatFrame(FrameType.HELLO, new TextEncoder().encode(HELLO));
 const done = concatFrame(FrameType.DONE, encodeMessage(FrameType.DONE, { saved: 0, failed: 0 }));
@@ -125,22 +142,38 @@ describe('LIMITS on what a receiver sends', () => {
     expect(log.all('hello')).toEqual([]);
   });
 
-  it(`A2 maxRequestPayloadBytes: a REQUEST of exactly ${LIMITS.maxRequestPayloadBytes} bytes is read and served`, async () => {
+  // The sender offers one file, so a REQUEST may take what one item does (limitsForOffer).
+  const requestCap = limitsForOffer(1).maxRequestPayloadBytes;
+
+  it(`A2 maxRequestPayloadBytes: a REQUEST of exactly the cap for a one-file offer (${requestCap} bytes) is read and served`, async () => {
     const { log, port } = await startSender();
-    const request = concatFrame(FrameType.REQUEST, padded('{"files":[]}', LIMITS.maxRequestPayloadBytes));
+    const request = concatFrame(FrameType.REQUEST, padded('{"files":[]}', requestCap));
     const frames = await rawReceiver(port, [encodePreamble(), hello], [request, done]);
     expect(frames.map((frame) => frame.type)).toEqual([FrameType.OFFER, FrameType.END]);
     expect(await log.waitFor('request')).toMatchObject({ files: 0 });
     await log.waitFor('session-complete');
   });
 
-  it(`A1 maxRequestPayloadBytes: a REQUEST announcing ${LIMITS.maxRequestPayloadBytes} + 1 bytes is refused from its header with ERR_LIMIT_EXCEEDED`, async () => {
+  it(`A1, K6 maxRequestPayloadBytes: a REQUEST announcing the cap for a one-file offer + 1 bytes is refused from its header with ERR_LIMIT_EXCEEDED`, async () => {
     const { log, port } = await startSender();
-    const frames = await rawReceiver(port, [encodePreamble(), hello], [header(FrameType.REQUEST, LIMITS.maxRequestPayloadBytes + 1)]);
+    const frames = await rawReceiver(port, [encodePreamble(), hello], [header(FrameType.REQUEST, requestCap + 1)]);
     expect(frames.map((frame) => frame.type)).toEqual([FrameType.OFFER, FrameType.ERROR]);
     expect(frames[1]?.message).toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' });
     expect((await log.waitFor('session-failed')).code).toBe('ERR_LIMIT_EXCEEDED');
     expect(log.all('request')).toEqual([]);
+  });
+
+  it('K6: 8 receivers sending 8 MiB REQUESTs of nested arrays at once are refused, and the sender grows by far less than their size', async () => {
+    const { log, port } = await startSender();
+    const depth = (8 * 1024 * 1024 - 10) / 2;
+    const payload = new TextEncoder().encode(`{"files":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    expect(payload.byteLength).toBe(8 * 1024 * 1024);
+    const bomb = concatFrame(FrameType.REQUEST, payload);
+    const before = process.memoryUsage().rss;
+    await Promise.all(Array.from({ length: 8 }, () => bombingReceiver(port, bomb)));
+    for (let i = 0; i < 8; i++) expect((await log.waitFor('session-failed', i)).code).toBe('ERR_LIMIT_EXCEEDED');
+    expect(log.all('request')).toEqual([]);
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 1024 * 1024);
   });
 });
 

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameType, LIMITS } from '../../src/constants.ts';
+import {
+  FrameType,
+  LIMITS,
+  limitsForOffer,
+  REQUEST_BASE_BYTES,
+  REQUEST_ITEM_BYTES,
+} from '../../src/constants.ts';
+import { maxPayloadFor } from '../../src/frame/decoder.ts';
 import { ErrorCode, FerryError, ProtocolError } from '../../src/errors.ts';
 import { decodeMessage, encodeMessage, isMessageType } from '../../src/messages/codec.ts';
 import type { MessageType } from '../../src/messages/schemas.ts';
@@ -363,5 +370,71 @@ describe('K7: integers are checked as written', () => {
       expectBad(FrameType.FILE_END, `{"id":${text},"sha256":"${DIGEST}"}`);
       expectBad(FrameType.FILE_ACK, `{"id":${text},"ok":false,"code":"ERR_X"}`);
     }
+  });
+});
+
+describe('K6: the structure is checked before any value is built', () => {
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  it('K6: refuses a 32 MiB OFFER nesting arrays in an unknown field, growing the process by far less than the payload', () => {
+    const prefix = '{"nest": ';
+    const depth = (LIMITS.maxOfferPayloadBytes - prefix.length - 1) / 2;
+    const payload = utf8Bytes(`${prefix}${nested(depth)}}`);
+    expect(payload.byteLength).toBe(LIMITS.maxOfferPayloadBytes);
+    const before = process.memoryUsage().rss;
+    expectBad(FrameType.OFFER, payload);
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 1024 * 1024);
+  });
+
+  it('K6: refuses nesting deeper than the schema in a known field, at its first extra level', () => {
+    expectBad(FrameType.OFFER, offer({}).replace('"entries":[]', `"entries":[${nested(1000)}]`));
+    expectBad(FrameType.OFFER, offer({ session: [[['0'.repeat(32)]]] }));
+    expectBad(FrameType.REQUEST, `{"files":[${nested(10)}]}`);
+    expectBad(FrameType.FILE_ACK, `{"id":0,"ok":false,"code":${nested(3)}}`);
+  });
+
+  it('K6: refuses an array of the wrong items, or too many, without building it', () => {
+    expectBad(
+      FrameType.OFFER,
+      offer({}).replace('"entries":[]', `"entries":[${Array(1000).fill('[]').join(',')}]`),
+    );
+    expectBad(
+      FrameType.REQUEST,
+      `{"files":[${Array(LIMITS.maxEntries + 1)
+        .fill('{}')
+        .join(',')}]}`,
+    );
+    expectBad(FrameType.HELLO, hello({ features: [1] }));
+  });
+
+  it('K6: refuses a field given twice, and an unknown field before a known one', () => {
+    expectBad(FrameType.DONE, '{"saved":1,"failed":0,"saved":2}');
+    expectBad(FrameType.FILE_START, '{"id":0,"offset":0,"size":1,"\\u0069d":1}');
+    expectBad(FrameType.DONE, '{"x":[],"saved":1,"failed":0}');
+    expectBad(FrameType.DONE, '{"__proto__":{},"saved":1,"failed":0}');
+  });
+
+  it('K6: accepts escaped field names and strings that look like structure', () => {
+    expect(decodeText(FrameType.DONE, '{"s\\u0061ved":1,"failed":0}')).toEqual({
+      saved: 1,
+      failed: 0,
+    });
+    const message = JSON.stringify({ code: 'ERR_X', message: '[[[{"\\"}]]] ,:' });
+    expect(decodeText(FrameType.ERROR, message)).toEqual(JSON.parse(message));
+  });
+
+  it('K6: limitsForOffer caps REQUEST at what one item per offered file takes', () => {
+    expect(limitsForOffer(0).maxRequestPayloadBytes).toBe(REQUEST_BASE_BYTES);
+    expect(limitsForOffer(1).maxRequestPayloadBytes).toBe(REQUEST_BASE_BYTES + REQUEST_ITEM_BYTES);
+    expect(limitsForOffer(LIMITS.maxEntries).maxRequestPayloadBytes).toBe(
+      LIMITS.maxRequestPayloadBytes,
+    );
+    const widest = `{"files":[${Array(1000)
+      .fill(`{"id":${LIMITS.maxEntries - 1},"offset":${MAX_SAFE}}`)
+      .join(',')}]}`;
+    expect(utf8Bytes(widest).byteLength).toBeLessThan(limitsForOffer(1000).maxRequestPayloadBytes);
+    expect(maxPayloadFor(FrameType.REQUEST, limitsForOffer(3))).toBe(
+      REQUEST_BASE_BYTES + 3 * REQUEST_ITEM_BYTES,
+    );
   });
 });
