@@ -14,14 +14,15 @@ import {
   validateOffer,
 } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
+import { describeChange, type FileStamp, isOtherFile, stampOf } from './stamp.ts';
 
 /** Where an offered file's bytes come from, and which file it was when offered. */
 export interface FileSource {
   /** A path with no symlink as its last component (links are resolved when scanning). */
   readonly absolute: string;
   readonly size: number;
-  readonly dev: number;
-  readonly ino: number;
+  /** The file as it was offered: any difference when it is sent means it changed (K12). */
+  readonly stamp: FileStamp;
 }
 
 /** Something under an offered folder that is not offered, and why. */
@@ -69,7 +70,9 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
     // A link named on the command line is the user's choice: follow it, once, here.
     const real = await fs.realpath(absolute);
     if (stats.isFile()) {
-      scan.addFile(name, sourceOf(real, stats));
+      const source = await probeFile(real);
+      if ('problem' in source) throw new UsageError(`cannot offer ${given}: ${source.problem}`);
+      scan.addFile(name, source);
     } else if (stats.isDirectory()) {
       scan.addDir(name);
       await scan.walk(real, real, name, 1);
@@ -126,7 +129,7 @@ class Scan {
         this.addDir(childRelative);
         await this.walk(absolute, rootReal, childRelative, depth + 1);
       } else if (stats.isFile()) {
-        this.addFile(childRelative, sourceOf(absolute, stats));
+        this.#addProbed(childRelative, await probeFile(absolute));
       } else if (stats.isSymbolicLink()) {
         await this.#addLink(absolute, rootReal, childRelative);
       } else {
@@ -142,7 +145,12 @@ class Scan {
     if (!target) this.skipped.push({ path: relative, reason: 'broken symlink' });
     else if (!inside) this.skipped.push({ path: relative, reason: 'symlink leads outside the offered folder' });
     else if (!stats?.isFile()) this.skipped.push({ path: relative, reason: 'symlink to a folder is not followed' });
-    else this.addFile(relative, sourceOf(target, stats));
+    else this.#addProbed(relative, await probeFile(target));
+  }
+
+  #addProbed(relative: string, probed: FileSource | { problem: string }): void {
+    if ('problem' in probed) this.skipped.push({ path: relative, reason: probed.problem });
+    else this.addFile(relative, probed);
   }
 
   #nameProblem(relative: string, depth: number): string | undefined {
@@ -175,24 +183,59 @@ function isInside(root: string, candidate: string): boolean {
   return relative !== '' && !relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative);
 }
 
-function sourceOf(absolute: string, stats: Stats): FileSource {
-  return { absolute, size: stats.size, dev: stats.dev, ino: stats.ino };
+/** Flags for opening an offered file: never through a symlink, never waiting on a FIFO. */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * Opens a file found while scanning for reading, takes its stamp, and closes it: a file that
+ * cannot be read is skipped now, with its reason, instead of being offered and failing at the
+ * end (U10).
+ */
+async function probeFile(absolute: string): Promise<FileSource | { problem: string }> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(absolute, OPEN_FLAGS);
+  } catch (cause) {
+    return { problem: unreadable(cause) };
+  }
+  try {
+    const stats = await handle.stat({ bigint: true });
+    // Swapped for something else since it was listed.
+    if (!stats.isFile()) return { problem: 'not a regular file' };
+    return { absolute, size: Number(stats.size), stamp: stampOf(stats) };
+  } catch (cause) {
+    return { problem: unreadable(cause) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function unreadable(cause: unknown): string {
+  const code = (cause as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'vanished while scanning';
+  if (code === 'ELOOP') return 'became a symlink while scanning';
+  return `file not readable (${code ?? 'error'})`;
 }
 
 /**
  * Opens an offered file for reading, refusing a symlink swapped in since the scan (O_NOFOLLOW)
- * and any other file put in its place, even through a swapped parent folder (dev/inode).
- * Returns the open file and its stats.
+ * and any other file put in its place, even through a swapped parent folder (dev/inode), and
+ * any change since the offer (size, mtime, ctime). Returns the open file and its stamp.
  */
-export async function openSource(source: FileSource): Promise<{ handle: fs.FileHandle; stats: Stats }> {
-  const handle = await fs.open(source.absolute, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
-  const stats = await handle.stat().catch(async (error: unknown) => {
+export async function openSource(source: FileSource): Promise<{ handle: fs.FileHandle; stamp: FileStamp }> {
+  const handle = await fs.open(source.absolute, OPEN_FLAGS);
+  let stamp: FileStamp;
+  try {
+    stamp = stampOf(await handle.stat({ bigint: true }));
+  } catch (error) {
     await handle.close();
     throw error;
-  });
-  if (stats.dev !== source.dev || stats.ino !== source.ino) {
-    await handle.close();
-    throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was replaced since it was offered');
   }
-  return { handle, stats };
+  // Any change since the offer, even at the same size with its mtime put back (§5.2, K12).
+  const change = isOtherFile(source.stamp, stamp) ? 'it was replaced' : describeChange(source.stamp, stamp);
+  if (change) {
+    await handle.close();
+    throw new IntegrityError(ErrorCode.SOURCE_CHANGED, `the file changed since it was offered: ${change}`);
+  }
+  return { handle, stamp };
 }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import {
@@ -23,6 +22,7 @@ import { type Connection, peerError, unexpectedFrame } from '@ferry/protocol/nod
 import type { Logger } from 'pino';
 import { BufferPool } from './buffer-pool.ts';
 import { type FileSource, type OfferSource, openSource } from './scan.ts';
+import { describeChange, type FileStamp, stampOf } from './stamp.ts';
 
 /** Read buffers per session: enough to keep the socket busy while the next chunk is read. */
 const READ_BUFFERS = 8;
@@ -135,23 +135,20 @@ async function sendFile(
   let started = false;
   let next: Promise<{ buffer: Buffer; bytesRead: number }> | undefined;
   try {
-    const openedSource = await openSource(source);
-    handle = openedSource.handle;
-    const { stats } = openedSource;
-    if (!stats.isFile() || stats.size !== source.size) {
-      throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size since it was offered');
-    }
+    const opened = await openSource(source);
+    handle = opened.handle;
+    const { stamp } = opened;
     started = true;
     await connection.send(FrameType.FILE_START, { id, offset, size: source.size });
     const hash = createHash('sha256');
-    const opened = handle;
+    const file = handle;
     // One read ahead: the next chunk comes off the disk (in libuv's pool) while this one is
     // hashed and handed to the socket.
     const readAt = async (position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
       const buffer = await pool.acquire();
       try {
         const room = pool.size - FRAME_HEADER_BYTES;
-        const { bytesRead } = await opened.read(buffer, FRAME_HEADER_BYTES, Math.min(room, source.size - position), position);
+        const { bytesRead } = await file.read(buffer, FRAME_HEADER_BYTES, Math.min(room, source.size - position), position);
         return { buffer, bytesRead };
       } catch (error) {
         pool.release(buffer);
@@ -187,7 +184,7 @@ async function sendFile(
       }
       position = end;
     }
-    checkUnchanged(stats, await handle.stat(), source.size);
+    await checkUnchanged(handle, stamp);
     const sha256 = hash.digest('hex');
     acks.sent(id, sha256);
     await connection.send(FrameType.FILE_END, { id, sha256 });
@@ -247,11 +244,8 @@ class ReadAhead {
 
 /** Reads a whole (small) source file, checking it still has the size it was offered with. */
 async function readWhole(source: FileSource): Promise<Buffer> {
-  const { handle, stats } = await openSource(source);
+  const { handle, stamp } = await openSource(source);
   try {
-    if (!stats.isFile() || stats.size !== source.size) {
-      throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size since it was offered');
-    }
     const buffer = Buffer.allocUnsafe(source.size);
     let position = 0;
     while (position < source.size) {
@@ -259,7 +253,7 @@ async function readWhole(source: FileSource): Promise<Buffer> {
       if (bytesRead === 0) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
       position += bytesRead;
     }
-    checkUnchanged(stats, await handle.stat(), source.size);
+    await checkUnchanged(handle, stamp);
     return buffer;
   } finally {
     await handle.close();
@@ -267,13 +261,15 @@ async function readWhole(source: FileSource): Promise<Buffer> {
 }
 
 /**
- * After the last read: the file must still have its size, must not have been written to (a
- * rewrite in place keeps the size but mixes old and new bytes) and must still exist (C7).
+ * After the last read, before FILE_END: the open file must still exist (C7) and be exactly as
+ * it was opened. A rewrite in place keeps the size and mixes old and new bytes, and its mtime
+ * can be put back; its change time cannot (K12).
  */
-function checkUnchanged(opened: Stats, now: Stats, size: number): void {
-  if (now.size !== size) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file changed size while it was sent');
-  if (now.mtimeMs !== opened.mtimeMs) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was modified while it was sent');
-  if (now.nlink === 0) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was deleted while it was sent');
+async function checkUnchanged(handle: FileHandle, opened: FileStamp): Promise<void> {
+  const now = await handle.stat({ bigint: true });
+  if (now.nlink === 0n) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was deleted while it was sent');
+  const change = describeChange(opened, stampOf(now));
+  if (change) throw new IntegrityError(ErrorCode.SOURCE_CHANGED, `the file changed while it was sent: ${change}`);
 }
 
 /** Sends a file read ahead whole: FILE_START, one DATA frame, FILE_END. */

@@ -1,9 +1,12 @@
-import { mkdir, realpath, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, readFile, realpath, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.ts';
 import { openSource, scanOffer } from '../src/scan.ts';
-import { runCleanup, tempDir } from './helpers.ts';
+import { stampOf } from '../src/stamp.ts';
+import { runCleanup, tempDir, within } from './helpers.ts';
 
 afterEach(runCleanup);
 
@@ -26,8 +29,8 @@ describe('scanOffer', () => {
     await layout(root, { 'notes.txt': 'hello' });
     const offer = await scanOffer([path.join(root, 'notes.txt')]);
     expect(offer.entries).toEqual([{ kind: 'file', path: 'notes.txt', size: 5 }]);
-    const stats = await stat(path.join(root, 'notes.txt'));
-    expect(offer.sources.get(0)).toEqual({ absolute: await realpath(path.join(root, 'notes.txt')), size: 5, dev: stats.dev, ino: stats.ino });
+    const stats = await stat(path.join(root, 'notes.txt'), { bigint: true });
+    expect(offer.sources.get(0)).toEqual({ absolute: await realpath(path.join(root, 'notes.txt')), size: 5, stamp: stampOf(stats) });
     expect([offer.fileCount, offer.totalBytes, offer.skipped]).toEqual([1, 5, []]);
   });
 
@@ -79,8 +82,8 @@ describe('scanOffer', () => {
     const id = offer.entries.findIndex((e) => e.path === 'docs/alias.txt');
     expect(offer.entries[id]).toEqual({ kind: 'file', path: 'docs/alias.txt', size: 5 });
     const real = await realpath(path.join(root, 'docs/real.txt'));
-    const stats = await stat(real);
-    expect(offer.sources.get(id)).toEqual({ absolute: real, size: 5, dev: stats.dev, ino: stats.ino });
+    const stats = await stat(real, { bigint: true });
+    expect(offer.sources.get(id)).toEqual({ absolute: real, size: 5, stamp: stampOf(stats) });
     expect(offer.fileCount).toBe(2);
   });
 
@@ -212,5 +215,76 @@ describe('openSource', () => {
     await layout(root, { 'other.txt': 'other' });
     await rename(path.join(root, 'other.txt'), path.join(root, 'a.txt'));
     await expect(openSource(offer.sources.get(0)!)).rejects.toMatchObject({ code: 'ERR_SOURCE_CHANGED' });
+  });
+});
+
+/**
+ * Scans `paths` as a user who cannot read a file of mode 0o600 owned by someone else. As root
+ * (who reads everything, whatever the mode) the scan runs in a child process that drops to
+ * `nobody` after loading; otherwise in this process. Either way the file is really unreadable
+ * to the scanning process: that is checked first, so the test cannot pass by accident.
+ */
+async function scanAsOtherUser(paths: readonly string[], unreadable: string): Promise<{ entries?: unknown[]; skipped?: unknown[]; error?: string }> {
+  if (process.getuid?.() !== 0) {
+    await chmod(unreadable, 0o000);
+    await expect(readFile(unreadable)).rejects.toMatchObject({ code: 'EACCES' });
+    try {
+      const offer = await scanOffer(paths);
+      return { entries: [...offer.entries], skipped: [...offer.skipped] };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
+  const fixture = fileURLToPath(new URL('./fixtures/scan-as-user.ts', import.meta.url));
+  const run = (script: string, args: readonly string[]) =>
+    within(
+      new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, ['--import', 'tsx', script, ...args], { cwd: path.dirname(fixture) }, (error, stdout) =>
+          error ? reject(error) : resolve(stdout),
+        );
+      }),
+      'the scan as another user',
+      () => '',
+      15_000,
+    );
+  const NOBODY = ['65534', '65534'];
+  const out = JSON.parse(await run(fixture, [...NOBODY, unreadable, ...paths])) as {
+    readError?: string;
+    entries?: unknown[];
+    skipped?: unknown[];
+    error?: string;
+  };
+  expect(out.readError).toBe('EACCES');
+  return out;
+}
+
+/** Makes `dir` and its parents up to `root` enterable by other users (temp folders are 0o700). */
+async function openUp(root: string, dir: string): Promise<void> {
+  for (let at = dir; at.startsWith(root); at = path.dirname(at)) await chmod(at, 0o755);
+}
+
+describe('unreadable files (U10)', () => {
+  it('U10: skips a file inside a folder that cannot be opened for reading, with the reason, and offers the rest', async () => {
+    const root = await tempDir();
+    await layout(root, { 'docs/ok.txt': 'ok', 'docs/secret.txt': 'no' });
+    await openUp(root, path.join(root, 'docs'));
+    await chmod(path.join(root, 'docs/ok.txt'), 0o644);
+    await chmod(path.join(root, 'docs/secret.txt'), 0o600);
+    const result = await scanAsOtherUser([path.join(root, 'docs')], path.join(root, 'docs/secret.txt'));
+    expect(result.error).toBeUndefined();
+    expect(result.entries).toEqual([
+      { kind: 'dir', path: 'docs' },
+      { kind: 'file', path: 'docs/ok.txt', size: 2 },
+    ]);
+    expect(result.skipped).toEqual([{ path: 'docs/secret.txt', reason: 'file not readable (EACCES)' }]);
+  });
+
+  it('U10: refuses to start with an unreadable file named on the command line, saying why', async () => {
+    const root = await tempDir();
+    await layout(root, { 'secret.txt': 'no' });
+    await openUp(root, root);
+    await chmod(path.join(root, 'secret.txt'), 0o600);
+    const result = await scanAsOtherUser([path.join(root, 'secret.txt')], path.join(root, 'secret.txt'));
+    expect(result.error).toMatch(/secret\.txt: file not readable \(EACCES\)$/);
   });
 });
