@@ -1,6 +1,17 @@
 import { ErrorCode, FerryError } from '@ferry/protocol';
 
-export { UsageError } from '@ferry/cli';
+import { UsageError } from '@ferry/cli';
+
+export { UsageError };
+
+/** A usage error that comes with its own advice, shown instead of the pointer to --help. */
+export class AdvisedUsageError extends UsageError {
+  readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
 
 /** Reaching the sender failed before any Ferry byte was exchanged. */
 export class ConnectError extends FerryError {

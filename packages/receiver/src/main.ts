@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
@@ -13,7 +12,9 @@ import {
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
-import { ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
+import { defaultFolderIn, prepareDefaultFolder } from './default-folder.ts';
+import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
+import { hiddenTopLevel } from './offer-report.ts';
 import { createReceiver, type Decision, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
 import { renderReceiver } from './ui/render.ts';
@@ -25,10 +26,13 @@ export interface ReceiverIo extends Io {
   readonly stdin: Readable & { readonly isTTY?: boolean };
 }
 
-/** Options for tests: an injected logger and prompter, a fixed default folder. */
+/** Options for tests: an injected logger and prompter, a fixed home and default folder. */
 export interface MainOptions {
   readonly logger?: Logger;
   readonly prompter?: Prompter;
+  /** The user's home folder; `os.homedir()` by default. */
+  readonly home?: string;
+  /** The folder used when none is named; `Downloads` in the home folder by default. */
   readonly defaultFolder?: string;
   readonly version?: string;
 }
@@ -60,18 +64,33 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       );
     }
     const logger = options.logger ?? createLogger('ferry-receive', config.logLevel);
-    const defaultFolder = options.defaultFolder ?? findDefaultFolder();
+    const home = options.home ?? os.homedir();
+    const defaultFolder = options.defaultFolder ?? defaultFolderIn(home);
     const prompter = options.prompter ?? createTerminalPrompter(io.stdin, io.stdout as unknown as Writable);
     // A prompt cancelled (Ctrl-C or Esc) is an interruption; choosing no items is a decline.
     let cancelled = false;
+    // Set when --yes must not decide alone: the offer is declined and the exit code is 2.
+    let refusal: UsageError | undefined;
     const decide = async (offer: Parameters<Prompter['chooseItems']>[0], _sender: unknown, prompts: AbortSignal): Promise<Decision | null> => {
       const items = config.yes ? offer.items.map((_, index) => index) : await prompter.chooseItems(offer, prompts);
       cancelled = items === null;
       if (items === null || items.length === 0) return null;
-      const outDir = config.out ?? (config.yes ? defaultFolder : await prompter.chooseFolder(defaultFolder, prompts));
-      cancelled = outDir === null;
-      if (outDir === null) return null;
-      return { items, outDir: expandHome(outDir) };
+      // Hidden top-level names go only where the user said (K2): --yes alone never picks for them.
+      const hidden = hiddenTopLevel(offer, items);
+      if (config.yes && config.out === undefined && hidden.length > 0) {
+        const names = `${hidden.slice(0, 3).map(escapeForDisplay).join(', ')}${hidden.length > 3 ? ', ...' : ''}`;
+        refusal = new AdvisedUsageError(
+          `the offer has hidden names at the top level (${names}); --yes saves those only into a folder you name, so nothing was saved`,
+          'Pass --out DIR to choose the folder, or run without --yes to see the offer first.',
+        );
+        return null;
+      }
+      const chosen = config.out ?? (config.yes ? defaultFolder : await prompter.chooseFolder(defaultFolder, prompts));
+      cancelled = chosen === null;
+      if (chosen === null) return null;
+      const outDir = expandHome(chosen, home);
+      if (outDir === path.resolve(defaultFolder)) await prepareDefaultFolder(outDir, home);
+      return { items, outDir };
     };
     const security: ReceiverSecurity = config.encryption
       ? {
@@ -102,11 +121,14 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     });
     const summarise = renderReceiver(receiver, io, json);
     const result = await receiver.run();
+    if (refusal) throw refusal;
     summarise(result, cancelled);
     if (result.declined) return cancelled || signal.aborted ? EXIT.interrupted : EXIT.failure;
     return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
   } catch (error) {
-    if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, usageHint(USAGE, 'ferry-receive'));
+    if (error instanceof UsageError) {
+      return fail(EXIT.usage, 'ERR_USAGE', error.message, error instanceof AdvisedUsageError ? error.hint : usageHint(USAGE, 'ferry-receive'));
+    }
     if (signal.aborted || (error instanceof FerryError && error.code === ErrorCode.CANCELLED)) {
       return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'interrupted; no partial file was kept');
     }
@@ -167,6 +189,7 @@ function authHint(error: AuthError): string | undefined {
 }
 
 function hintFor(error: FerryError): string | undefined {
+  if (error instanceof DestinationError) return 'Choose another folder with --out DIR.';
   if (error instanceof ConnectError && (error.reason === 'refused' || error.reason === 'timeout')) {
     return 'Check the address and port that ferry-send printed, and that a firewall lets that port in.';
   }
@@ -176,19 +199,8 @@ function hintFor(error: FerryError): string | undefined {
   return undefined;
 }
 
-/** The user's Downloads folder when it exists, otherwise the current folder. */
-export function findDefaultFolder(): string {
-  const downloads = path.join(os.homedir(), 'Downloads');
-  try {
-    if (existsSync(downloads) && statSync(downloads).isDirectory()) return downloads;
-  } catch {
-    // Fall through to the current folder.
-  }
-  return process.cwd();
-}
-
-function expandHome(folder: string): string {
-  if (folder === '~') return os.homedir();
-  if (folder.startsWith('~/') || folder.startsWith('~\\')) return path.join(os.homedir(), folder.slice(2));
+function expandHome(folder: string, home: string): string {
+  if (folder === '~') return home;
+  if (folder.startsWith('~/') || folder.startsWith('~\\')) return path.join(home, folder.slice(2));
   return path.resolve(folder);
 }

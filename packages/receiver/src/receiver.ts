@@ -39,7 +39,7 @@ import {
 import type { Logger } from 'pino';
 import { connectTo } from './connect.ts';
 import { checkFreeSpace, Destination, openDestination } from './destination.ts';
-import { NotFerryError } from './errors.ts';
+import { DestinationError, NotFerryError } from './errors.ts';
 import { FileSink } from './file-sink.ts';
 
 /** What the user chose: which top-level items (by index), and the folder to save them in. */
@@ -199,8 +199,9 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     if (error instanceof UnsafeOfferError) {
       logger.warn({ code: error.code, path: escapeForDisplay(error.path), reason: error.message }, 'offer refused');
     }
-    // Something that is not Ferry gets nothing more than our preamble.
-    if (shouldTellPeer(error) && connection.greeted) await connection.sendErrorAndClose(error);
+    // Something that is not Ferry gets nothing more than our preamble; a sender never learns
+    // this machine's paths, so a problem with the folder is told in general words.
+    if (shouldTellPeer(error) && connection.greeted) await connection.sendErrorAndClose(forThePeer(error));
     connection.destroy();
     throw error;
   } finally {
@@ -470,6 +471,14 @@ async function receiveOne(
     await destination.discard(tempPath);
     throw asWriteError(error);
   }
+}
+
+/** What the sender is told about a local failure: the code, and no local path. */
+function forThePeer(error: FerryError): FerryError {
+  if (error.code === ErrorCode.NO_SPACE) return new FerryError(error.code, 'the receiver has too little free space for the files');
+  if (error instanceof DestinationError) return new FerryError(error.code, 'the receiver cannot save into the folder it chose');
+  if (error.code === ErrorCode.WRITE_FAILED) return new FerryError(error.code, 'the receiver could not write the files');
+  return error;
 }
 
 /** A disk error while saving becomes a typed error the sender is told about. */

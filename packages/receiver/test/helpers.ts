@@ -51,6 +51,8 @@ export async function runReceive(
     prompter?: Prompter;
     stdinTTY?: boolean;
     defaultFolder?: string;
+    /** The home folder main() sees; without it (and without defaultFolder) the default folder is one that does not exist. */
+    home?: string;
     stdout?: FakeOutput;
     env?: Record<string, string>;
     /** Leave encryption on; by default the receiver runs in clear, as the scripted senders do. */
@@ -69,7 +71,8 @@ export async function runReceive(
   const exit = main(options.encrypted ? argv : ['--no-encryption', ...argv], io, controller.signal, {
     logger: silentLogger,
     ...(options.prompter ? { prompter: options.prompter } : {}),
-    defaultFolder: options.defaultFolder ?? path.join(os.tmpdir(), 'ferry-test-no-default-folder'),
+    ...(options.home ? { home: options.home } : {}),
+    ...(options.defaultFolder || !options.home ? { defaultFolder: options.defaultFolder ?? path.join(os.tmpdir(), 'ferry-test-no-default-folder') } : {}),
   });
   onCleanup('receiver main', async () => {
     controller.abort();

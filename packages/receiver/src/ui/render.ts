@@ -10,6 +10,7 @@ import {
   StatusLine,
 } from '@ferry/cli';
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
+import { hiddenTopLevel } from '../offer-report.ts';
 import type { ReceiveResult, Receiver } from '../receiver.ts';
 
 /** Prints the closing summary; `cancelled` when the user cancelled a prompt. */
@@ -53,6 +54,11 @@ function renderText(receiver: Receiver, io: Io): Summarise {
       status.print(entry.kind === 'dir' ? `  ${esc(entry.path)}/` : `  ${esc(entry.path)}  ${formatBytes(entry.size)}`);
     }
     status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, in ${plural(offer.items.length, 'item')}.`);
+    const hidden = hiddenTopLevel(offer);
+    if (hidden.length > 0) {
+      status.print(`Hidden names at the top level: ${hidden.map(esc).join(', ')}`);
+      status.print('  Saved into a home folder they would take effect: choose a folder of their own.');
+    }
   });
   receiver.on('start', ({ outDir, files, bytes }) => {
     meter = new ProgressMeter(bytes, performance.now());
@@ -104,6 +110,7 @@ function renderJson(receiver: Receiver, io: Io): Summarise {
       bytes: offer.totalBytes,
       items: offer.items.map(({ name, kind, fileCount, bytes }) => ({ name, kind, files: fileCount, bytes })),
       entries: offer.entries.map(({ path, kind, size }) => (kind === 'dir' ? { path, kind } : { path, kind, size })),
+      hidden: hiddenTopLevel(offer),
     }),
   );
   receiver.on('start', (e) => print('start', e));
