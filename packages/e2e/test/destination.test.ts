@@ -9,7 +9,7 @@ import {
   runReceiver,
   startSender,
   writeFileAt,
-} from '../src/harness.ts';
+} from '@ferry/testkit/harness';
 
 /** A home folder without Downloads, as on a fresh server account. */
 async function bareHome(): Promise<{ home: string; env: NodeJS.ProcessEnv }> {
