@@ -411,14 +411,31 @@ describe('framing (A)', () => {
 });
 
 describe('integrity (C)', () => {
-  it('C5: a FILE_ACK ok:true with another digest than the one sent is not counted as delivered (ERR_DIGEST_MISMATCH)', async () => {
+  it('C5/S3: a FILE_ACK ok:true with another digest than the one sent is not counted as delivered: the file failed, ERR_ACK_MISMATCH', async () => {
     const { sender, src } = await realSender();
     const peer = await hostileReceiver(sender);
     await greet(peer);
     await peer.send(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] });
     await readFile(peer);
     await peer.send(FrameType.FILE_ACK, { id: 0, ok: true, sha256: sha256('something else') });
-    await expectRefused(sender, peer, 'ERR_DIGEST_MISMATCH');
+    await expectRefused(sender, peer, 'ERR_ACK_MISMATCH');
+    expect(sender.events.filter((e) => e.event === 'file-failed' && e.client === 1)).toMatchObject([{ code: 'ERR_ACK_MISMATCH' }]);
+    await expectStillServes(sender, src);
+  });
+
+  it('S3: DONE counts that do not match the FILE_ACKs are refused with ERR_ACK_MISMATCH; the session fails', async () => {
+    const { sender, src } = await realSender();
+    const peer = await hostileReceiver(sender);
+    await greet(peer);
+    await peer.send(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] });
+    const file = await readFile(peer);
+    await peer.expect(FrameType.END);
+    await peer.send(FrameType.FILE_ACK, { id: 0, ok: true, sha256: file.sha256 });
+    await peer.send(FrameType.DONE, { saved: 5, failed: 0 });
+    expect(await sessionFailed(sender)).toMatchObject({ code: 'ERR_ACK_MISMATCH' });
+    await peer.allFrames();
+    expect(peer.lastError(), peer.describe()).toMatchObject({ code: 'ERR_ACK_MISMATCH' });
+    expect(sender.events.filter((e) => e.event === 'session-complete')).toEqual([]);
     await expectStillServes(sender, src);
   });
 });

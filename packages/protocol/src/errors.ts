@@ -29,6 +29,7 @@ export const ErrorCode = {
   PAIRING_UNAVAILABLE: 'ERR_PAIRING_UNAVAILABLE',
   CODE_REQUIRED: 'ERR_CODE_REQUIRED',
   KEY_CHANGED: 'ERR_KEY_CHANGED',
+  ACK_MISMATCH: 'ERR_ACK_MISMATCH',
 } as const;
 
 /** One of Ferry's error codes. */

@@ -345,6 +345,15 @@ class AckCollector {
         if (this.#ackCount !== this.#expected.length) {
           throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'DONE before every file was acknowledged');
         }
+        const { saved, failed } = incoming.message;
+        // A receiver that miscounts its own acknowledgements cannot be trusted to have saved
+        // what it acknowledged (S3, PROTOCOL.md §5.2).
+        if (saved !== this.saved || failed !== this.failed) {
+          throw new ProtocolError(
+            ErrorCode.ACK_MISMATCH,
+            `the receiver's DONE counts ${saved} saved and ${failed} failed, but it acknowledged ${this.saved} saved and ${this.failed} failed`,
+          );
+        }
         return;
       }
       if (incoming.type !== FrameType.FILE_ACK) throw unexpectedFrame(incoming);
@@ -358,7 +367,13 @@ class AckCollector {
       const sent = this.#digests.get(ack.id);
       this.#digests.delete(ack.id);
       if (ack.ok && ack.sha256 !== sent) {
-        throw new IntegrityError(ErrorCode.DIGEST_MISMATCH, `the receiver acknowledged file ${ack.id} with another digest`);
+        // Saved, it says, but not what was sent (or a file that was aborted): not delivered (S3).
+        this.failed++;
+        this.#hooks.onFileFailed(entry.path, ErrorCode.ACK_MISMATCH);
+        throw new ProtocolError(
+          ErrorCode.ACK_MISMATCH,
+          `the receiver acknowledged file ${ack.id} as saved with a digest that is not the one sent`,
+        );
       }
       if (ack.ok) {
         this.saved++;

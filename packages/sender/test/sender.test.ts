@@ -215,6 +215,58 @@ describe('createSender', () => {
     expect(types).toEqual([FrameType.OFFER, FrameType.END]);
   });
 
+  /** Collects the frames a raw client receives after the preamble until one of `type` arrives. */
+  function framesUntil(socket: Socket, type: number): Promise<{ type: number; message: unknown }[]> {
+    const decoder = new FrameDecoder({ expectPreamble: true });
+    const frames: { type: number; message: unknown }[] = [];
+    return within(
+      new Promise((resolve) => {
+        socket.on('data', (chunk: Buffer) => {
+          for (const event of decoder.push(chunk)) {
+            if (event.kind !== 'frame') continue;
+            frames.push({ type: event.type, message: isMessageType(event.type) ? decodeMessage(event.type, event.payload) : undefined });
+            if (event.type === type) resolve(frames);
+          }
+        });
+      }),
+      `a frame of type ${type}`,
+    );
+  }
+
+  /** A raw receiver that asked for a.txt and read it up to END; returns the digest sent. */
+  async function requestedAndSent(port: number) {
+    const client = await rawClient(port);
+    const upToEnd = framesUntil(client.socket, FrameType.END);
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] }));
+    const fileEnd = (await upToEnd).find((f) => f.type === FrameType.FILE_END)!.message as MessageOf<typeof FrameType.FILE_END>;
+    return { client, sha256: fileEnd.sha256 };
+  }
+
+  it('S3: refuses a FILE_ACK ok:true with another digest than the one sent (ERR_ACK_MISMATCH) and reports the file failed', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const { client } = await requestedAndSent(port);
+    const other = createHash('sha256').update('something else').digest('hex');
+    write(client.socket, frame(FrameType.FILE_ACK, { id: 0, ok: true, sha256: other }));
+    expect(await log.waitFor('session-failed')).toMatchObject({ code: 'ERR_ACK_MISMATCH' });
+    expect(log.all('file-failed')).toMatchObject([{ path: 'a.txt', code: 'ERR_ACK_MISMATCH' }]);
+    expect(log.all('file-sent')).toEqual([]);
+    expect(log.all('session-complete')).toEqual([]);
+    expect((await client.frames()).at(-1)).toMatchObject({ type: FrameType.ERROR, message: { code: 'ERR_ACK_MISMATCH' } });
+  });
+
+  it.each([
+    ['more saved than acknowledged', { saved: 2, failed: 0 }],
+    ['a saved file counted as failed', { saved: 0, failed: 1 }],
+  ])('S3: refuses DONE whose counts do not match the FILE_ACKs (%s) with ERR_ACK_MISMATCH', async (_, counts) => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const { client, sha256 } = await requestedAndSent(port);
+    write(client.socket, frame(FrameType.FILE_ACK, { id: 0, ok: true, sha256 }), frame(FrameType.DONE, counts));
+    expect(await log.waitFor('session-failed')).toMatchObject({ code: 'ERR_ACK_MISMATCH' });
+    expect(log.all('file-sent')).toMatchObject([{ path: 'a.txt' }]);
+    expect(log.all('session-complete')).toEqual([]);
+    expect((await client.frames()).at(-1)).toMatchObject({ type: FrameType.ERROR, message: { code: 'ERR_ACK_MISMATCH' } });
+  });
+
   it('fails the session, never counting EOF as success, when the receiver leaves before DONE', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
     const client = await rawClient(port);
