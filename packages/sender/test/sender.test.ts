@@ -4,10 +4,12 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import {
   concatFrame,
+  decodeMessage,
   encodeMessage,
   encodePreamble,
   FrameDecoder,
   FrameType,
+  isMessageType,
   type MessageOf,
   type MessageType,
 } from '@ferry/protocol';
