@@ -4,9 +4,7 @@
  * which PINGs do not extend), and every refused connection is reported.
  */
 import { once } from 'node:events';
-import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import {
   concatFrame,
   decodeMessage,
@@ -16,43 +14,9 @@ import {
   SESSIONS,
 } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createReceiver } from '../../receiver/src/receiver.ts';
-import { scanOffer } from '../src/scan.ts';
-import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
-import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+import { ONE_FILE, onCleanup, receiveAll, runCleanup, startSender, within } from './helpers.ts';
 
 afterEach(runCleanup);
-
-const EVENTS = [
-  'listening',
-  'connected',
-  'hello',
-  'request',
-  'session-complete',
-  'session-failed',
-  'refused',
-] as const;
-
-/** A sender in clear on 127.0.0.1 port 0 offering one small file. */
-async function startSender(options: Partial<SenderOptions> = {}) {
-  const dir = await tempDir();
-  await writeFile(path.join(dir, 'a.txt'), 'alpha');
-  const offer = await scanOffer([path.join(dir, 'a.txt')]);
-  const sender = createSender({
-    security: { encryption: false },
-    offer,
-    host: '127.0.0.1',
-    port: 0,
-    name: 'deciding',
-    logger: silentLogger,
-    ...options,
-  });
-  const log = new EventLog<SenderEvents>(sender, EVENTS);
-  onCleanup('sender', () => sender.close(true));
-  await within(sender.listen(), 'listen()');
-  const { port } = await log.waitFor('listening');
-  return { log, port };
-}
 
 const HELLO = concatFrame(
   FrameType.HELLO,
@@ -101,22 +65,9 @@ async function idleReceiver(port: number, localAddress: string, pingMs = 1_000) 
   };
 }
 
-/** Takes everything the sender at `port` offers, from 127.0.0.1, with the real receiver. */
-async function receiveAll(port: number) {
-  const out = await tempDir();
-  const receiver = createReceiver({
-    security: { encryption: false },
-    host: '127.0.0.1',
-    port,
-    logger: silentLogger,
-    decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
-  });
-  return within(receiver.run(), 'the receiver to finish');
-}
-
 describe('sessions that have not chosen yet (K3)', () => {
   it('K3: a session that PINGs after the OFFER but sends no REQUEST is told ERR_TIMEOUT and closed after decidingMs', async () => {
-    const { log, port } = await startSender({ decidingMs: 300 });
+    const { log, port } = await startSender(ONE_FILE, { decidingMs: 300 });
     // PINGs far more often than the deadline: they keep the link alive, not the place.
     const idle = await idleReceiver(port, '127.0.0.2', 50);
     expect(await idle.outcome).toBe(FrameType.OFFER);
@@ -138,7 +89,7 @@ describe('sessions that have not chosen yet (K3)', () => {
     expect(new Set(log.all('refused').map((refused) => refused.reason))).toEqual(
       new Set(['too many receivers from one address choosing what to take']),
     );
-    const result = await receiveAll(port);
+    const { result } = await receiveAll(port);
     expect(result.saved).toHaveLength(1);
     await log.waitFor('session-complete');
   });
@@ -189,7 +140,7 @@ describe('sessions that have not chosen yet (K3)', () => {
   });
 
   it('K3: a connection beyond maxConnections is refused and reported, not dropped silently', async () => {
-    const { log, port } = await startSender({ maxConnections: 2 });
+    const { log, port } = await startSender(ONE_FILE, { maxConnections: 2 });
     await idleReceiver(port, '127.0.0.2');
     await idleReceiver(port, '127.0.0.3');
     await log.waitFor('hello', 1);

@@ -1,7 +1,15 @@
 /**
- * The sender's test helpers: fake io, bounded waits, temp dirs, unconditional cleanup and raw
- * clients, shared with the other packages' tests through @ferry/testkit.
+ * The sender's test helpers: its core started on loopback, the real receiver core as a peer,
+ * and the helpers shared with the other packages' tests through @ferry/testkit (fake io,
+ * bounded waits, temp dirs, unconditional cleanup, raw clients).
  */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EventLog, onCleanup, silentLogger, tempDir, within } from '@ferry/testkit/unit';
+import { createReceiver } from '../../receiver/src/receiver.ts';
+import { scanOffer } from '../src/scan.ts';
+import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
+
 export {
   EventLog,
   FakeOutput,
@@ -19,3 +27,71 @@ export {
   WAIT_MS,
   within,
 } from '@ferry/testkit/unit';
+
+/** Every event a sender core emits, for an {@link EventLog} that records them all. */
+export const SENDER_EVENTS: readonly (keyof SenderEvents)[] = [
+  'listening',
+  'code',
+  'pairing-failed',
+  'pairing-closed',
+  'trust-error',
+  'connected',
+  'authenticated',
+  'remembered',
+  'hello',
+  'request',
+  'progress',
+  'file-sent',
+  'file-failed',
+  'session-complete',
+  'session-failed',
+  'refused',
+];
+
+/** One small file: what a sender offers when the test is not about the files. */
+export const ONE_FILE: Readonly<Record<string, string>> = { 'a.txt': 'alpha' };
+
+/**
+ * A sender core in clear on 127.0.0.1 port 0 offering `files` (name → content), written into
+ * a fresh folder `dir`; every event it emits is in `log`. Stopped after the test.
+ */
+export async function startSender(
+  files: Readonly<Record<string, string | Buffer>> = ONE_FILE,
+  options: Partial<SenderOptions> = {},
+) {
+  const dir = await tempDir();
+  const paths: string[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    paths.push(path.join(dir, name));
+    await writeFile(path.join(dir, name), content);
+  }
+  const offer = await scanOffer(paths);
+  const sender = createSender({
+    security: { encryption: false },
+    offer,
+    host: '127.0.0.1',
+    port: 0,
+    name: 'test-sender',
+    logger: silentLogger,
+    ...options,
+  });
+  const log = new EventLog<SenderEvents>(sender, SENDER_EVENTS);
+  onCleanup('sender', () => sender.close(true));
+  await within(sender.listen(), 'listen()');
+  const { port } = await log.waitFor('listening');
+  return { sender, log, port, dir };
+}
+
+/** Takes everything the sender at `port` offers into a fresh folder `out`, with the real receiver in clear. */
+export async function receiveAll(port: number) {
+  const out = await tempDir();
+  const receiver = createReceiver({
+    security: { encryption: false },
+    host: '127.0.0.1',
+    port,
+    logger: silentLogger,
+    decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
+  });
+  const result = await within(receiver.run(), 'the receiver to finish');
+  return { out, result };
+}

@@ -19,36 +19,9 @@ import {
 } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scanOffer } from '../src/scan.ts';
-import { createSender, type SenderEvents } from '../src/sender.ts';
-import {
-  EventLog,
-  header,
-  idleClient,
-  onCleanup,
-  padded,
-  readFrames,
-  runCleanup,
-  silentLogger,
-  tempDir,
-  within,
-} from './helpers.ts';
+import { header, idleClient, onCleanup, padded, readFrames, runCleanup, startSender, tempDir, within } from './helpers.ts';
 
 afterEach(runCleanup);
-
-const EVENTS = ['listening', 'connected', 'hello', 'request', 'session-complete', 'session-failed', 'refused'] as const;
-
-/** A sender in clear on 127.0.0.1 port 0 with its default limits, offering one small file. */
-async function startSender() {
-  const dir = await tempDir();
-  await writeFile(path.join(dir, 'a.txt'), 'alpha');
-  const offer = await scanOffer([path.join(dir, 'a.txt')]);
-  const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 'limits', logger: silentLogger });
-  const log = new EventLog<SenderEvents>(sender, EVENTS);
-  onCleanup('sender', () => sender.close(true));
-  await within(sender.listen(), 'listen()');
-  const { port } = await log.waitFor('listening');
-  return { log, port };
-}
 
 describe('PAIRING.maxPending and maxPendingPerHost (E1)', () => {
   it(`E1 maxPending: ${PAIRING.maxPending} connections may wait to authenticate; one more is closed at once and told nothing`, async () => {

@@ -3,9 +3,8 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createReceiver } from '../../receiver/src/receiver.ts';
 import { EXIT, main } from '../src/main.ts';
-import { fakeIo, jsonEvents, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+import { fakeIo, jsonEvents, onCleanup, receiveAll, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
 
 afterEach(runCleanup);
 
@@ -136,18 +135,10 @@ describe('main (ferry-send)', () => {
 
   it('with --once, exits 0 after the first receiver has taken everything', async () => {
     const file = await fileToOffer('once only');
-    const out = await tempDir();
     const run = start(['--json', '--once', '--host', '127.0.0.1', '--port', '0', file]);
     const line = await run.io.stdout.waitForLine('the listening event', (l) => l.includes('"listening"'));
     const { port } = JSON.parse(line) as { port: number };
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port,
-      logger: silentLogger,
-      decide: async (offer) => ({ items: offer.items.map((_, i) => i), outDir: out }),
-    });
-    const result = await within(receiver.run(), 'the receiver');
+    const { out, result } = await receiveAll(port);
     expect(result.saved).toHaveLength(1);
     expect(await readFile(path.join(out, 'offered.txt'), 'utf8')).toBe('once only');
     expect(await run.exited()).toBe(EXIT.ok);

@@ -16,46 +16,21 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/src/receiver.ts';
 import { scanOffer } from '../src/scan.ts';
-import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
-import { EventLog, onCleanup, rawClient, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+import { createSender, type SenderEvents } from '../src/sender.ts';
+import {
+  EventLog,
+  onCleanup,
+  rawClient,
+  receiveAll,
+  runCleanup,
+  SENDER_EVENTS,
+  silentLogger,
+  startSender,
+  tempDir,
+  within,
+} from './helpers.ts';
 
 afterEach(runCleanup);
-
-const EVENTS = [
-  'listening', 'connected', 'hello', 'request', 'progress', 'file-sent', 'file-failed',
-  'session-complete', 'session-failed', 'refused',
-] as const;
-
-/** A sender on 127.0.0.1 port 0 offering `files` (name → content), stopped after the test. */
-async function startSender(files: Record<string, string | Buffer>, options: Partial<SenderOptions> = {}) {
-  const dir = await tempDir();
-  const paths: string[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    paths.push(path.join(dir, name));
-    await writeFile(path.join(dir, name), content);
-  }
-  const offer = await scanOffer(paths);
-  const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 'test-sender', logger: silentLogger, ...options });
-  const log = new EventLog<SenderEvents>(sender, EVENTS);
-  onCleanup('sender', () => sender.close(true));
-  await within(sender.listen(), 'listen()');
-  const { port } = await log.waitFor('listening');
-  return { sender, log, port, dir };
-}
-
-/** Receives everything the sender at `port` offers into a fresh folder, with the real receiver. */
-async function receiveAll(port: number) {
-  const out = await tempDir();
-  const receiver = createReceiver({
-    security: { encryption: false },
-    host: '127.0.0.1',
-    port,
-    logger: silentLogger,
-    decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
-  });
-  const result = await within(receiver.run(), 'the receiver to finish');
-  return { out, result };
-}
 
 function frame<T extends MessageType>(type: T, message: MessageOf<T>): Uint8Array {
   return concatFrame(type, encodeMessage(type, message));
@@ -159,7 +134,7 @@ describe('createSender', () => {
     await writeFile(path.join(dir, 'inside.txt'), 'x');
     const offer = await scanOffer([dir]);
     const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 't', logger: silentLogger });
-    const log = new EventLog<SenderEvents>(sender, EVENTS);
+    const log = new EventLog<SenderEvents>(sender, SENDER_EVENTS);
     onCleanup('sender', () => sender.close(true));
     await sender.listen();
     const { port } = await log.waitFor('listening');
