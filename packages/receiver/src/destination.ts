@@ -64,12 +64,12 @@ export class Destination {
   /** Folders this transfer created, with their identity, in creation order. */
   #createdDirs = new Map<string, Stats>();
   #temps = new Set<string>();
-  /** Temporary names: random per transfer, then counted (O_EXCL still guards each one). */
-  #tempPrefix = randomBytes(6).toString('hex');
-  #tempCount = 0;
+  #tempName: () => string;
 
-  constructor(root: string) {
+  /** `tempName` replaces the random temporary names, for tests. */
+  constructor(root: string, options: { tempName?: () => string } = {}) {
     this.root = root;
+    this.#tempName = options.tempName ?? randomTempName;
   }
 
   /** Creates the folders of the accepted entries (empty ones included). */
@@ -82,10 +82,18 @@ export class Destination {
   /** Opens a temporary file beside where the entry will be saved. */
   async openTemp(entry: ValidatedEntry): Promise<{ handle: fs.FileHandle; tempPath: string }> {
     const parent = await this.#ensureDir(entry.components.slice(0, -1));
-    const tempPath = path.join(parent, `.ferry-${this.#tempPrefix}-${this.#tempCount++}.part`);
-    const handle = await fs.open(tempPath, WRITE_FLAGS, FILE_MODE);
-    this.#temps.add(tempPath);
-    return { handle, tempPath };
+    // Nobody can guess the next name (K10); a name that exists anyway (planted, or a link) is
+    // never opened through: O_EXCL refuses it, and another random name is tried.
+    for (let attempt = 1; ; attempt++) {
+      const tempPath = path.join(parent, this.#tempName());
+      try {
+        const handle = await fs.open(tempPath, WRITE_FLAGS, FILE_MODE);
+        this.#temps.add(tempPath);
+        return { handle, tempPath };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_TEMP_ATTEMPTS) throw error;
+      }
+    }
   }
 
   /**
@@ -172,6 +180,17 @@ export class Destination {
     }
     return parent;
   }
+}
+
+/** Random names tried for one temporary file before giving up: a collision is already 2^-128. */
+const MAX_TEMP_ATTEMPTS = 8;
+
+/**
+ * A temporary name: hidden, 128 random bits from the system's CSPRNG in lowercase hex (so a
+ * case-insensitive file system keeps them all), and always 44 bytes long.
+ */
+export function randomTempName(): string {
+  return `.ferry-${randomBytes(16).toString('hex')}.part`;
 }
 
 /** Claims `finalPath` for the file at `tempPath`; false when the name is taken. */
