@@ -56,6 +56,7 @@ export interface SenderEvents extends Record<string, unknown> {
   progress: { client: number; bytes: number };
   'file-sent': { client: number; path: string; size: number; sha256: string };
   'file-failed': { client: number; path: string; code: string };
+  /** `ms`: the transfer's time, from REQUEST to DONE. */
   'session-complete': { client: number; peer: string; files: number; failed: number; bytes: number; ms: number };
   'session-failed': { client: number; peer: string; code: string; message: string };
   refused: { peer: string; reason: string };
@@ -111,6 +112,8 @@ export interface SenderOptions {
   readonly maxDecidingPerHost?: number;
   /** REQUEST must come within this long after OFFER, whatever the PINGs. */
   readonly decidingMs?: number;
+  /** Monotonic milliseconds, for timing transfers; `performance.now` unless a test sets it. */
+  readonly clock?: () => number;
   readonly handshakeMs?: number;
   readonly idleMs?: number;
   /** A frame from a receiver must be complete within this long, however it trickles in. */
@@ -141,6 +144,7 @@ export function createSender(options: SenderOptions): Sender {
   const emitter = new Emitter<SenderEvents>();
   const logger = options.logger.child({ component: 'sender' });
   const maxConnections = options.maxConnections ?? SESSIONS.maxConnections;
+  const now = options.clock ?? (() => performance.now());
   // Connections that have not authenticated and greeted yet (E1, E2).
   const pendingSlots = new AddressSlots(options.maxPending ?? PAIRING.maxPending, options.maxPendingPerHost ?? PAIRING.maxPendingPerHost);
   // Sessions that greeted and have not chosen yet (K3): in clear mode anyone gets this far.
@@ -218,7 +222,8 @@ export function createSender(options: SenderOptions): Sender {
     const group = addressGroup(host);
     let deciding: Slot | undefined;
     const log = logger.child({ client, peer });
-    const started = performance.now();
+    // The transfer is timed from REQUEST: the time its user spent choosing is not its speed (U1).
+    let requestedAt: number | undefined;
     emitter.emit('connected', { client, peer });
     // One deadline from accept to HELLO: preamble, TLS, authentication and greeting (E1).
     const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, socket, 'the receiver did not authenticate and greet in time');
@@ -276,6 +281,7 @@ export function createSender(options: SenderOptions): Sender {
             }
           },
           onRequest: (files, bytes) => {
+            requestedAt = now();
             deciding?.release();
             emitter.emit('request', { client, files, bytes });
           },
@@ -284,7 +290,7 @@ export function createSender(options: SenderOptions): Sender {
           onFileFailed: (path, code) => emitter.emit('file-failed', { client, path, code }),
         },
       });
-      const ms = Math.round(performance.now() - started);
+      const ms = Math.round(now() - (requestedAt ?? now()));
       log.info({ ...result, ms }, 'session complete');
       emitter.emit('session-complete', { client, peer, ...result, ms });
       if (options.once && result.failed === 0) void close(false);

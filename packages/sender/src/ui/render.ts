@@ -24,11 +24,18 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   const out = io.stdout;
   const status = new StatusLine(out);
   const tty = Boolean(out.isTTY);
-  const clients = new Map<number, { peer: string; name: string; auth?: string; meter?: ProgressMeter; shownAt: number }>();
+  // `shown`: the receiver's number on this screen, given once it has greeted. Connections that
+  // never get that far (a receiver hanging up to ask its user for the code, a stranger) take
+  // no number, so the first receiver is #1 (U11).
+  const clients = new Map<number, { peer: string; name: string; shown?: number; auth?: string; meter?: ProgressMeter; shownAt: number }>();
+  let receivers = 0;
   const label = (client: number) => {
     const c = clients.get(client);
-    return c ? `#${client} ${c.peer}${c.name ? ` (${esc(c.name)})` : ''}` : `#${client}`;
+    if (!c) return 'a receiver';
+    if (c.shown === undefined) return `a receiver at ${c.peer}`;
+    return `#${c.shown} ${c.peer}${c.name ? ` (${esc(c.name)})` : ''}`;
   };
+  let currentCode: string | undefined;
 
   sender.on('listening', ({ port, addresses, encryption }) => {
     const items = new Set(offer.entries.map((e) => e.path.split('/')[0]));
@@ -59,12 +66,17 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
         : reason === 'used'
           ? 'That code is used up. Next pairing code'
           : `${failed} wrong attempt${failed === 1 ? '' : 's'}: that code no longer works. New pairing code`;
+    currentCode = code;
     status.print(`${intro}: ${code}    (this sender's key: ${key})`);
   });
   sender.on('pairing-failed', ({ failed, limit }) => {
-    status.print(`A receiver gave a wrong pairing code (${failed} of ${limit} attempts with that code).`);
+    // The code still valid is shown again on the same line, so it never scrolls away (U11);
+    // at the limit the next line shows the new one.
+    const still = failed < limit && currentCode ? ` Pairing code: ${currentCode}` : '';
+    status.print(`A receiver gave a wrong pairing code (${failed} of ${limit} attempts).${still}`);
   });
   sender.on('pairing-closed', ({ failed }) => {
+    currentCode = undefined;
     status.print(`${failed} wrong pairing attempts: pairing is off until ferry-send restarts. Remembered receivers can still connect.`);
   });
   sender.on('authenticated', ({ client, method, fingerprint, rememberedAs }) => {
@@ -84,7 +96,10 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   });
   sender.on('hello', ({ client, name }) => {
     const c = clients.get(client);
-    if (c) c.name = name;
+    if (c) {
+      c.name = name;
+      c.shown = ++receivers;
+    }
     status.print(`${label(client)} connected${c?.auth ? ` (${c.auth})` : ''}`);
   });
   sender.on('request', ({ client, files, bytes }) => {
@@ -102,7 +117,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     if (tty) {
       const line = [...clients.entries()]
         .filter(([, v]) => v.meter)
-        .map(([id, v]) => `#${id} ${formatProgress(v.meter!.snapshot(now))}`)
+        .map(([, v]) => `#${v.shown} ${formatProgress(v.meter!.snapshot(now))}`)
         .join('  |  ');
       status.show(line.slice(0, Math.max(20, (io.stdout.columns ?? 100) - 1)));
     } else {
@@ -113,16 +128,25 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     status.print(`${label(client)} did not save ${esc(path)} (${esc(code)})`);
   });
   sender.on('session-complete', ({ client, files, failed, bytes, ms }) => {
-    const rate = ms > 0 ? ` at ${formatBytes((bytes * 1000) / ms)}/s` : '';
     const failures = failed > 0 ? `, ${failed} failed` : '';
-    status.print(`${label(client)} took ${plural(files, 'file')} (${formatBytes(bytes)}) in ${formatDuration(ms / 1000)}${rate}${failures}`);
+    status.print(`${label(client)} took ${plural(files, 'file')} (${formatBytes(bytes)}) ${formatTransferTime(bytes, ms)}${failures}`);
     clients.delete(client);
   });
   sender.on('session-failed', ({ client, code, message }) => {
-    // A receiver that hangs up before authenticating is usually asking its user for the code.
-    const quiet = code === 'ERR_CONNECTION_CLOSED' && !clients.get(client)?.name;
-    if (!quiet) status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
+    const c = clients.get(client);
     clients.delete(client);
+    if (c?.shown === undefined) {
+      // A receiver that hangs up before authenticating is usually asking its user for the code.
+      if (code === 'ERR_CONNECTION_CLOSED') return;
+      // Said already by the pairing-failed line, which shows the code still valid. The
+      // message is the receiver's advice to its user ("check the code the sender shows").
+      if (code === 'ERR_PAIRING_FAILED') return;
+      if (code === 'ERR_PAIRING_UNAVAILABLE') {
+        status.print(`${label(client)} could not pair: pairing is closed, or busy with other attempts.`);
+        return;
+      }
+    }
+    status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
   });
   sender.on('trust-error', ({ message }) => {
     // Ferry's own text; any file name in it is the user's own configuration path.
@@ -155,4 +179,14 @@ function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
       print(event, fields as never);
     });
   }
+}
+
+/**
+ * `in 2.7s at 128 MiB/s`: the transfer's own time, from REQUEST, with a rounded rate; no rate
+ * for a transfer too short to measure one (U1).
+ */
+export function formatTransferTime(bytes: number, ms: number): string {
+  if (ms < 100) return 'in less than 0.1s';
+  const time = ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(ms / 1000);
+  return `in ${time} at ${formatBytes(Math.round((bytes * 1000) / ms))}/s`;
 }

@@ -1,0 +1,146 @@
+/**
+ * The sender's screen, rendered from events as the headless core emits them (U1, U11): the
+ * closing line, the receivers' numbers and what a failed pairing shows.
+ */
+import { Emitter } from '@ferry/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { OfferSource } from '../../src/scan.ts';
+import type { Sender, SenderEvents } from '../../src/sender.ts';
+import { renderSender } from '../../src/ui/render.ts';
+import { fakeIo, runCleanup } from '../helpers.ts';
+
+afterEach(runCleanup);
+
+const MiB = 1024 * 1024;
+const OFFER: OfferSource = {
+  entries: [{ kind: 'file', path: 'a.txt', size: 11 }],
+  sources: new Map(),
+  skipped: [],
+  fileCount: 1,
+  totalBytes: 11,
+};
+
+/** Text rendering of events emitted by hand, as ferry-send prints them without a terminal. */
+function screen() {
+  const events = new Emitter<SenderEvents>();
+  const io = fakeIo();
+  renderSender(events as unknown as Sender, OFFER, io, false);
+  return { events, lines: () => io.stdout.lines };
+}
+
+describe('the closing line (U1)', () => {
+  it('U1: gives the transfer time and a rounded rate, never a raw number', () => {
+    const { events, lines } = screen();
+    events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
+    events.emit('hello', { client: 1, peer: '127.0.0.1:5000', name: 'bob' });
+    // The issue's cases: 11 B taking 13 s, and 345 MiB taking 2.7 s.
+    events.emit('session-complete', {
+      client: 1,
+      peer: '127.0.0.1:5000',
+      files: 1,
+      failed: 0,
+      bytes: 11,
+      ms: 13_000,
+    });
+    events.emit('connected', { client: 2, peer: '127.0.0.1:5001' });
+    events.emit('hello', { client: 2, peer: '127.0.0.1:5001', name: 'carol' });
+    events.emit('session-complete', {
+      client: 2,
+      peer: '127.0.0.1:5001',
+      files: 1,
+      failed: 0,
+      bytes: 345 * MiB,
+      ms: 2_700,
+    });
+    expect(lines().filter((line) => line.includes(' took '))).toEqual([
+      '#1 127.0.0.1:5000 (bob) took 1 file (11 B) in 13s at 1 B/s',
+      '#2 127.0.0.1:5001 (carol) took 1 file (345 MiB) in 2.7s at 128 MiB/s',
+    ]);
+  });
+
+  it('U1: gives no rate for a transfer too short to measure', () => {
+    const { events, lines } = screen();
+    events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
+    events.emit('hello', { client: 1, peer: '127.0.0.1:5000', name: 'bob' });
+    events.emit('session-complete', {
+      client: 1,
+      peer: '127.0.0.1:5000',
+      files: 1,
+      failed: 0,
+      bytes: 11,
+      ms: 3,
+    });
+    expect(lines().at(-1)).toBe('#1 127.0.0.1:5000 (bob) took 1 file (11 B) in less than 0.1s');
+  });
+});
+
+describe("the sender's screen (U11)", () => {
+  it('U11: numbers receivers from #1 once they greet, not connections that hung up to ask for the code', () => {
+    const { events, lines } = screen();
+    // The receiver's first connection learns that a code is needed and hangs up.
+    events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
+    events.emit('session-failed', {
+      client: 1,
+      peer: '127.0.0.1:5000',
+      code: 'ERR_CONNECTION_CLOSED',
+      message: 'the peer closed the connection',
+    });
+    events.emit('connected', { client: 2, peer: '127.0.0.1:5001' });
+    events.emit('authenticated', {
+      client: 2,
+      peer: '127.0.0.1:5001',
+      method: 'code',
+      fingerprint: '93E1 2CF8 2297 390E',
+    });
+    events.emit('hello', { client: 2, peer: '127.0.0.1:5001', name: 'bob' });
+    events.emit('connected', { client: 3, peer: '127.0.0.1:5002' });
+    events.emit('hello', { client: 3, peer: '127.0.0.1:5002', name: 'carol' });
+    expect(lines().filter((line) => line.includes(' connected'))).toEqual([
+      '#1 127.0.0.1:5001 (bob) connected (paired with the code, key 93E1 2CF8 2297 390E)',
+      '#2 127.0.0.1:5002 (carol) connected',
+    ]);
+  });
+
+  it('U11: after a wrong attempt, shows the code still valid on the same line, and no advice meant for the receiver', () => {
+    const { events, lines } = screen();
+    events.emit('listening', {
+      port: 7878,
+      host: undefined,
+      addresses: [],
+      encryption: true,
+      fingerprint: '93E1 2CF8 2297 390E',
+    });
+    events.emit('code', { code: '4821-3307', reason: 'first', failed: 0 });
+    events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
+    events.emit('pairing-failed', { failed: 1, limit: 3 });
+    events.emit('session-failed', {
+      client: 1,
+      peer: '127.0.0.1:5000',
+      code: 'ERR_PAIRING_FAILED',
+      message:
+        'the pairing was refused: the code was wrong, or already used; check the code the sender shows now',
+    });
+    expect(lines().at(-1)).toBe(
+      'A receiver gave a wrong pairing code (1 of 3 attempts). Pairing code: 4821-3307',
+    );
+    expect(lines().join('\n')).not.toContain('check the code the sender shows');
+  });
+
+  it('U11: at the last attempt, leaves the new code to the next line', () => {
+    const { events, lines } = screen();
+    events.emit('listening', {
+      port: 7878,
+      host: undefined,
+      addresses: [],
+      encryption: true,
+      fingerprint: '93E1 2CF8 2297 390E',
+    });
+    events.emit('code', { code: '4821-3307', reason: 'first', failed: 0 });
+    events.emit('pairing-failed', { failed: 3, limit: 3 });
+    events.emit('code', { code: '1111-2222', reason: 'retired', failed: 3 });
+    expect(lines().slice(-2)).toEqual([
+      'A receiver gave a wrong pairing code (3 of 3 attempts).',
+      "3 wrong attempts: that code no longer works. New pairing code: 1111-2222    (this sender's key: 93E1 2CF8 2297 390E)",
+    ]);
+  });
+});
