@@ -48,10 +48,12 @@ function checkComponent(component: string, limits: Limits, fail: (reason: string
 
 /**
  * The key two names collide under on some file system: Unicode compatibility normalisation
- * and full case folding (so `é`/`e\u0301`, `README`/`readme`, `ß`/`SS` and `ﬀ`/`FF` meet).
+ * and full case folding (so `é`/`e\u0301`, `README`/`readme`, `ẞ`/`ß`/`SS` and `ﬀ`/`FF`
+ * meet). Lower-casing before upper-casing makes it idempotent: `ẞ` lowers to `ß`, which
+ * upper-cases to `SS`, so a key never changes when taken again (PROTOCOL.md §6.2).
  */
 export function collisionKey(path: string): string {
-  return path.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+  return path.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
 }
 
 /** An offer entry after validation. */

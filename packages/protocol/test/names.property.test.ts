@@ -351,3 +351,34 @@ describe('validateOffer, hostile offers', () => {
     );
   });
 });
+
+describe('collisionKey properties', () => {
+  /** Text rich in what case mapping and normalisation change: sharp s, sigma, ligatures, marks. */
+  const caseText = fc.string({
+    unit: fc.oneof(
+      fc.constantFrom('ẞ', 'ß', 's', 'S', 'Σ', 'σ', 'ς', 'İ', 'ı', 'i', 'I', 'ﬀ', 'ﬃ', 'ſ', 'K', '\u212a', 'ǅ', 'ŉ', 'ΐ', '\u0301', '\u0308', '\u0345', '/', '.', ' ', "'"),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    ),
+    maxLength: 12,
+  });
+
+  it('K11: the key of a key is the key itself', () => {
+    fc.assert(
+      fc.property(fc.oneof(caseText, anyName), (text) => {
+        const key = collisionKey(text);
+        expect(collisionKey(key)).toBe(key);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('K11: two names collide exactly when their keys do, so collision is an equivalence', () => {
+    fc.assert(
+      fc.property(caseText, caseText, (a, b) => {
+        expect(collisionKey(collisionKey(a)) === collisionKey(b)).toBe(collisionKey(a) === collisionKey(b));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});

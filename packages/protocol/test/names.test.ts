@@ -212,6 +212,33 @@ describe('collisionKey', () => {
   });
 });
 
+describe('K11: the collision key is idempotent', () => {
+  const SHARP = ['ẞ.txt', 'ß.txt', 'ss.txt', 'SS.txt', 'sS.txt'];
+
+  it('K11: ẞ.txt, ß.txt, ss.txt and SS.txt collide in every pair, in either order', () => {
+    for (const a of SHARP) {
+      for (const b of SHARP) {
+        if (a === b) continue;
+        expect(collisionKey(a)).toBe(collisionKey(b));
+        const error = thrown(() => validateOffer([file(a), file(b)]));
+        expect(error).toBeInstanceOf(UnsafeOfferError);
+      }
+    }
+  });
+
+  it('K11: taking the key of a key changes nothing, for every code point alone and after a letter', () => {
+    const failures: string[] = [];
+    for (let code = 0; code <= 0x10ffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      for (const text of [String.fromCodePoint(code), `A${String.fromCodePoint(code)}`]) {
+        const key = collisionKey(text);
+        if (collisionKey(key) !== key) failures.push(code.toString(16));
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 describe('validateOffer', () => {
   it('B1: refuses the whole offer for one bad name among good ones, however late it comes', () => {
     const entries = [...Array.from({ length: 50 }, (_, i) => file(`ok${i}.txt`)), file('../evil')];
