@@ -52,20 +52,14 @@ export const SENDER_EVENTS: readonly (keyof SenderEvents)[] = [
 export const ONE_FILE: Readonly<Record<string, string>> = { 'a.txt': 'alpha' };
 
 /**
- * A sender core in clear on 127.0.0.1 port 0 offering `files` (name → content), written into
- * a fresh folder `dir`; every event it emits is in `log`. Stopped after the test.
+ * A sender core on 127.0.0.1 port 0, in clear unless `options` say otherwise, offering the
+ * files and folders at `paths`; every event it emits is in `log`. Stopped after the test.
  */
-export async function startSender(
-  files: Readonly<Record<string, string | Buffer>> = ONE_FILE,
+export async function startSenderOffering(
+  paths: readonly string[],
   options: Partial<SenderOptions> = {},
 ) {
-  const dir = await tempDir();
-  const paths: string[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    paths.push(path.join(dir, name));
-    await writeFile(path.join(dir, name), content);
-  }
-  const offer = await scanOffer(paths);
+  const offer = await scanOffer([...paths]);
   const sender = createSender({
     security: { encryption: false },
     offer,
@@ -79,7 +73,23 @@ export async function startSender(
   onCleanup('sender', () => sender.close(true));
   await within(sender.listen(), 'listen()');
   const { port } = await log.waitFor('listening');
-  return { sender, log, port, dir };
+  return { sender, log, port };
+}
+
+/**
+ * {@link startSenderOffering} for `files` (name → content), written into a fresh folder `dir`.
+ */
+export async function startSender(
+  files: Readonly<Record<string, string | Buffer>> = ONE_FILE,
+  options: Partial<SenderOptions> = {},
+) {
+  const dir = await tempDir();
+  const paths: string[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    paths.push(path.join(dir, name));
+    await writeFile(path.join(dir, name), content);
+  }
+  return { ...(await startSenderOffering(paths, options)), dir };
 }
 
 /** Takes everything the sender at `port` offers into a fresh folder `out`, with the real receiver in clear. */

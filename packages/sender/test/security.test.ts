@@ -12,16 +12,10 @@ import { LIMITS, normalizeCode, PairingCodes } from '@ferry/protocol';
 import { derivePasswordScalar, type Identity, loadOrCreateIdentity, TrustStore } from '@ferry/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReceiver, type ReceiverEvents } from '../../receiver/src/receiver.ts';
-import { scanOffer } from '../src/scan.ts';
-import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
-import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+import type { SenderOptions } from '../src/sender.ts';
+import { onCleanup, runCleanup, silentLogger, startSenderOffering, tempDir, within } from './helpers.ts';
 
 afterEach(runCleanup);
-
-const EVENTS = [
-  'listening', 'code', 'pairing-failed', 'authenticated', 'remembered', 'connected', 'hello',
-  'session-complete', 'session-failed', 'refused', 'trust-error',
-] as const;
 
 interface Machine {
   readonly dir: string;
@@ -50,8 +44,7 @@ async function reopen(dir: string): Promise<Machine> {
 async function startSender(me: Machine, options: Partial<SenderOptions> & { remember?: boolean } = {}) {
   const dir = await tempDir();
   await writeFile(path.join(dir, 'secret-name.txt'), 'the content');
-  const offer = await scanOffer([path.join(dir, 'secret-name.txt')]);
-  const sender = createSender({
+  const { sender, log, port } = await startSenderOffering([path.join(dir, 'secret-name.txt')], {
     security: {
       encryption: true,
       identity: me.identity,
@@ -59,17 +52,8 @@ async function startSender(me: Machine, options: Partial<SenderOptions> & { reme
       pairing: new PairingCodes(derivePasswordScalar),
       remember: options.remember ?? false,
     },
-    offer,
-    host: '127.0.0.1',
-    port: 0,
-    name: 'test-sender',
-    logger: silentLogger,
     ...options,
   });
-  const log = new EventLog<SenderEvents>(sender, EVENTS);
-  onCleanup('sender', () => sender.close(true));
-  await within(sender.listen(), 'listen()');
-  const { port } = await log.waitFor('listening');
   await log.waitFor('code');
   const code = () => normalizeCode(log.all('code').at(-1)!.code)!;
   return { sender, log, port, code };

@@ -15,17 +15,13 @@ import {
 } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/src/receiver.ts';
-import { scanOffer } from '../src/scan.ts';
-import { createSender, type SenderEvents } from '../src/sender.ts';
 import {
-  EventLog,
-  onCleanup,
   rawClient,
   receiveAll,
   runCleanup,
-  SENDER_EVENTS,
   silentLogger,
   startSender,
+  startSenderOffering,
   tempDir,
   within,
 } from './helpers.ts';
@@ -132,12 +128,7 @@ describe('createSender', () => {
   it('I1: refuses a REQUEST for a folder entry with ERR_UNKNOWN_FILE', async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, 'inside.txt'), 'x');
-    const offer = await scanOffer([dir]);
-    const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 't', logger: silentLogger });
-    const log = new EventLog<SenderEvents>(sender, SENDER_EVENTS);
-    onCleanup('sender', () => sender.close(true));
-    await sender.listen();
-    const { port } = await log.waitFor('listening');
+    const { log, port } = await startSenderOffering([dir]);
     const client = await rawClient(port);
     write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [{ id: 0, offset: 0 }] }));
     expect((await log.waitFor('session-failed')).code).toBe('ERR_UNKNOWN_FILE');

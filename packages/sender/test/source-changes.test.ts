@@ -8,24 +8,12 @@ import { closeSync, openSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createReceiver } from '../../receiver/src/receiver.ts';
-import { scanOffer } from '../src/scan.ts';
-import { createSender, type SenderEvents } from '../src/sender.ts';
-import { EventLog, onCleanup, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
+import { receiveAll, runCleanup, startSenderOffering, tempDir } from './helpers.ts';
 
 afterEach(runCleanup);
 
 /** A whole second, so that `utimes` can put the mtime back exactly. */
 const MTIME = 1_700_000_000;
-
-const EVENTS = [
-  'listening',
-  'progress',
-  'file-sent',
-  'file-failed',
-  'session-complete',
-  'session-failed',
-] as const;
 
 /** A sender in clear offering one file `name` with `content`, its mtime set to {@link MTIME}. */
 async function startSender(name: string, content: string | Buffer) {
@@ -33,19 +21,7 @@ async function startSender(name: string, content: string | Buffer) {
   const file = path.join(dir, name);
   await writeFile(file, content);
   await utimes(file, MTIME, MTIME);
-  const offer = await scanOffer([file]);
-  const sender = createSender({
-    security: { encryption: false },
-    offer,
-    host: '127.0.0.1',
-    port: 0,
-    name: 'k12',
-    logger: silentLogger,
-  });
-  const log = new EventLog<SenderEvents>(sender, EVENTS);
-  onCleanup('sender', () => sender.close(true));
-  await within(sender.listen(), 'listen()');
-  const { port } = await log.waitFor('listening');
+  const { sender, log, port } = await startSenderOffering([file], { name: 'k12' });
   return { sender, log, port, file };
 }
 
@@ -77,20 +53,6 @@ function rewriteInPlace(file: string, edits: readonly { position: number; bytes:
     }
   }
   throw new Error('the file system never recorded a new change time');
-}
-
-/** Takes everything with the real receiver. */
-async function receiveAll(port: number) {
-  const out = await tempDir();
-  const receiver = createReceiver({
-    security: { encryption: false },
-    host: '127.0.0.1',
-    port,
-    logger: silentLogger,
-    decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
-  });
-  const result = await within(receiver.run(), 'the receiver to finish');
-  return { out, result };
 }
 
 describe('a source that changes without changing size or mtime (K12)', () => {
