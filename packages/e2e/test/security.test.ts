@@ -341,7 +341,8 @@ describe('remembered peers', () => {
 
     const out3 = await makeTempDir('out-3');
     const forgotten = await receiveAll(second.address, out3, { configDir: receiverConfig });
-    assertExit(forgotten, 1);
+    // No terminal and no code: a usage error (U6).
+    assertExit(forgotten, 2);
     expect(eventNames(forgotten.events)).toEqual(['code-needed', 'error']);
     expect(forgotten.events[0]).toEqual({ event: 'code-needed', fingerprint: second.fingerprint });
     expect(forgotten.last).toMatchObject({ event: 'error', code: 'ERR_CODE_REQUIRED' });

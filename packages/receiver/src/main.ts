@@ -41,6 +41,8 @@ export interface MainOptions {
 export async function main(argv: readonly string[], io: ReceiverIo, signal: AbortSignal, options: MainOptions = {}): Promise<number> {
   let json = argv.includes('--json');
   const fail = createFail('ferry-receive', io, () => json);
+  // Ctrl-C or Esc at the code prompt is an interruption, not a missing code.
+  let codeCancelled = false;
   try {
     const command = parseReceiverArgs(argv);
     if (command.kind === 'help') {
@@ -92,13 +94,18 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       if (outDir === path.resolve(defaultFolder)) await prepareDefaultFolder(outDir, home);
       return { items, outDir };
     };
+    const askCode = async (prompts?: AbortSignal) => {
+      const code = await prompter.askCode(prompts);
+      codeCancelled = code === null;
+      return code;
+    };
     const security: ReceiverSecurity = config.encryption
       ? {
           encryption: true,
           identity: await loadOrCreateIdentity(dir),
           trust: await TrustStore.open(dir, 'sender'),
           code: await codeGivenUpFront(config.codeStdin, io, signal),
-          askCode: interactive ? (prompts) => prompter.askCode(prompts) : undefined,
+          askCode: interactive ? askCode : undefined,
           remember: config.remember,
         }
       : { encryption: false };
@@ -123,7 +130,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     const result = await receiver.run();
     if (refusal) throw refusal;
     summarise(result, cancelled);
-    if (result.declined) return cancelled || signal.aborted ? EXIT.interrupted : EXIT.failure;
+    // Choosing nothing is an answer: nothing to do, so nothing failed.
+    if (result.declined) return cancelled || signal.aborted ? EXIT.interrupted : EXIT.ok;
     return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -131,6 +139,11 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     }
     if (signal.aborted || (error instanceof FerryError && error.code === ErrorCode.CANCELLED)) {
       return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'interrupted; no partial file was kept');
+    }
+    if (error instanceof AuthError && error.code === ErrorCode.CODE_REQUIRED) {
+      if (codeCancelled) return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'cancelled at the pairing code prompt; nothing was received');
+      // Without a terminal the code can only come from a flag or the environment: a usage error.
+      return fail(EXIT.usage, error.code, escapeForDisplay(error.message), usageHint(USAGE, 'ferry-receive'));
     }
     if (error instanceof ConfigFileError) return fail(EXIT.failure, 'ERR_CONFIG', escapeForDisplay(error.message));
     if (error instanceof AuthError) return fail(EXIT.failure, error.code, escapeForDisplay(error.message), authHint(error));

@@ -2,14 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { PairingCodes } from '@ferry/protocol';
+import { derivePasswordScalar, loadOrCreateIdentity, TrustStore } from '@ferry/protocol/node';
+import { scanOffer } from '../../sender/src/scan.ts';
+import { createSender } from '../../sender/src/sender.ts';
 import { EXIT } from '../src/main.ts';
 import type { Prompter } from '../src/ui/prompts.ts';
 import {
   jsonEvents,
   listTree,
+  onCleanup,
   runCleanup,
   runReceive,
   sha256,
+  silentLogger,
   sourceFiles,
   startRealSender,
   startServer,
@@ -138,16 +144,17 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     expect(await readFile(path.join(out, 'a.txt'), 'utf8')).toBe('alpha');
   });
 
-  it('declines when the user chooses no items: the sender sees ERR_DECLINED, exit 1, nothing written', async () => {
+  it('U6: choosing no items exits 0 with a clear line; the sender sees ERR_DECLINED; nothing written', async () => {
     const files = await sourceFiles({ 'a.txt': 'alpha' });
     const { log, address } = await startRealSender(files);
     const out = await tempDir();
     const prompter: Prompter = { chooseItems: async () => [], chooseFolder: async () => out, askCode: async () => null };
     const run = await runReceive([address], { stdinTTY: true, prompter });
-    expect(run.code).toBe(EXIT.failure);
+    expect(run.code).toBe(EXIT.ok);
     expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
     expect(await listTree(out)).toEqual([]);
-    expect(run.stdout.text).toContain('Declined');
+    expect(run.stdout.lines.at(-1)).toBe('You chose no items, so nothing was saved.');
+    expect(run.stderr.text).toBe('');
   });
 
   it('treats a cancelled item prompt (null) as an interruption: the sender sees ERR_DECLINED, exit 130, nothing written', async () => {
@@ -240,5 +247,50 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     expect((await runReceive(['--yes', '--out', out, address])).code).toBe(EXIT.ok);
     expect((await runReceive(['--yes', '--out', out, address])).code).toBe(EXIT.ok);
     expect(await listTree(out)).toEqual(['docs (1)/', 'docs (1)/a.txt', 'docs/', 'docs/a.txt']);
+  });
+});
+
+describe('U6: exit codes for a missing pairing code', () => {
+  /** The real sender core with encryption on, so a receiver needs its pairing code. */
+  async function startEncryptedSender() {
+    const dir = await tempDir();
+    const offer = await scanOffer(await sourceFiles({ 'a.txt': 'alpha' }));
+    const sender = createSender({
+      security: {
+        encryption: true,
+        identity: await loadOrCreateIdentity(dir),
+        trust: await TrustStore.open(dir, 'receiver'),
+        pairing: new PairingCodes(derivePasswordScalar),
+        remember: false,
+      },
+      offer,
+      host: '127.0.0.1',
+      port: 0,
+      name: 'encrypted-sender',
+      logger: silentLogger,
+    });
+    const listening = new Promise<{ port: number }>((resolve) => sender.on('listening', resolve));
+    onCleanup('encrypted sender', () => sender.close(true));
+    await sender.listen();
+    return `127.0.0.1:${(await listening).port}`;
+  }
+
+  it('U6: without a terminal and without a code, exits 2 naming FERRY_CODE and --code-stdin', async () => {
+    const address = await startEncryptedSender();
+    const out = await tempDir();
+    const run = await runReceive(['--yes', '--out', out, address], { encrypted: true, stdinTTY: false });
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr.text).toContain('FERRY_CODE');
+    expect(run.stderr.text).toContain('--code-stdin');
+    expect(await listTree(out)).toEqual([]);
+  });
+
+  it('U6: cancelling the code prompt exits 130 without the FERRY_CODE hint', async () => {
+    const address = await startEncryptedSender();
+    const out = await tempDir();
+    const prompter: Prompter = { ...NEVER_ASKED, askCode: async () => null };
+    const run = await runReceive(['--out', out, address], { encrypted: true, stdinTTY: true, prompter });
+    expect(run.code).toBe(EXIT.interrupted);
+    expect(run.stderr.text).toBe('ferry-receive: cancelled at the pairing code prompt; nothing was received\n');
   });
 });

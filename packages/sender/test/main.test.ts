@@ -168,3 +168,16 @@ describe('U12: usage errors on stderr', () => {
     );
   });
 });
+
+describe('U6: a receiver that chooses nothing', () => {
+  it('U6: is reported as having taken nothing, not as a failure', async () => {
+    const file = await fileToOffer();
+    const run = start(['--once', '--host', '127.0.0.1', '--port', '0', file]);
+    const line = await run.io.stdout.waitForLine('the ferry-receive line', (l) => l.includes('ferry-receive 127.0.0.1:'));
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+    const receiver = createReceiver({ security: { encryption: false }, host: '127.0.0.1', port, logger: silentLogger, decide: async () => null });
+    expect((await within(receiver.run(), 'the receiver')).declined).toBe(true);
+    await run.io.stdout.waitForLine('the took-nothing line', (l) => l.includes('took nothing'));
+    expect(run.io.stdout.text).not.toContain('failed');
+  });
+});

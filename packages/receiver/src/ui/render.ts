@@ -80,7 +80,7 @@ function renderText(receiver: Receiver, io: Io): Summarise {
   return (result, cancelled) => {
     status.clear();
     if (result.declined) {
-      io.stdout.write(cancelled ? 'Cancelled; nothing was saved.\n' : 'Declined; nothing was saved.\n');
+      io.stdout.write(cancelled ? 'Cancelled; nothing was saved.\n' : 'You chose no items, so nothing was saved.\n');
       return;
     }
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);

@@ -146,7 +146,9 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
         return;
       }
     }
-    status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
+    // Choosing nothing is the receiver's answer, not a failure of either side.
+    if (code === 'ERR_DECLINED') status.print(`${label(client)} took nothing: its user chose no files`);
+    else status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
   });
   sender.on('trust-error', ({ message }) => {
     // Ferry's own text; any file name in it is the user's own configuration path.
