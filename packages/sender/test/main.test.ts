@@ -3,6 +3,7 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createReceiver } from '../../receiver/src/receiver.ts';
 import { EXIT, main } from '../src/main.ts';
 import { fakeIo, jsonEvents, onCleanup, receiveAll, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
 

@@ -134,6 +134,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   });
   sender.on('session-failed', ({ client, code, message }) => {
     const c = clients.get(client);
+    const who = label(client);
     clients.delete(client);
     if (c?.shown === undefined) {
       // A receiver that hangs up before authenticating is usually asking its user for the code.
@@ -142,13 +143,13 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
       // message is the receiver's advice to its user ("check the code the sender shows").
       if (code === 'ERR_PAIRING_FAILED') return;
       if (code === 'ERR_PAIRING_UNAVAILABLE') {
-        status.print(`${label(client)} could not pair: pairing is closed, or busy with other attempts.`);
+        status.print(`${who} could not pair: pairing is closed, or busy with other attempts.`);
         return;
       }
     }
     // Choosing nothing is the receiver's answer, not a failure of either side.
-    if (code === 'ERR_DECLINED') status.print(`${label(client)} took nothing: its user chose no files`);
-    else status.print(`${label(client)} failed: ${esc(message)} (${esc(code)})`);
+    if (code === 'ERR_DECLINED') status.print(`${who} took nothing: its user chose no files`);
+    else status.print(`${who} failed: ${esc(message)} (${esc(code)})`);
   });
   sender.on('trust-error', ({ message }) => {
     // Ferry's own text; any file name in it is the user's own configuration path.
