@@ -294,8 +294,9 @@ describe('remembered peers', () => {
     expect(remembered).toMatchObject({ result: 'added', fingerprint: first.fingerprint });
     const senderName = remembered!.name as string;
     expect(senderName).toMatch(/^alice@./);
+    // U13: both sides remember the other as announced name @ where it is.
     expect(await first.waitForEvent('remembered')).toMatchObject({
-      name: 'bob-laptop',
+      name: 'bob-laptop@127.0.0.1',
       fingerprint: receiverKey,
       result: 'added',
     });
@@ -330,8 +331,13 @@ describe('remembered peers', () => {
     expect(await senderPeers.waitForExit(WAIT.startMs)).toEqual({ code: 0, signal: null });
     expect(senderPeers.events[0]).toMatchObject({
       event: 'peers',
-      peers: [{ name: 'bob-laptop' }],
+      peers: [{ name: 'bob-laptop@127.0.0.1' }],
     });
+    // U13: --forget takes the key as displayed: its first group is enough, in any case.
+    expect(receiverKey).toMatch(/^[0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4}$/);
+    const forgotByKey = spawnCli(SEND_BIN, ['--forget', receiverKey.slice(0, 4).toLowerCase()], { configDir: senderConfig });
+    expect(await forgotByKey.waitForExit(WAIT.startMs)).toEqual({ code: 0, signal: null });
+    expect(forgotByKey.log.stdout).toContain(`Forgot "bob-laptop@127.0.0.1" (key ${receiverKey})`);
 
     const forgot = await runReceiver(['--forget', senderName], { configDir: receiverConfig });
     assertExit(forgot, 0);
@@ -378,7 +384,9 @@ describe('remembered peers', () => {
     const originalKey = fingerprintHex(
       (await loadOrCreateIdentity(original.configDir)).fingerprint,
     );
-    expect(message).toContain(`ferry-receive --forget ${originalKey.slice(0, 16)}`);
+    // U13: both keys, in the form the apps display keys, and a --forget that takes it.
+    expect(message).toContain(`remembered key ${original.fingerprint}, new key ${impostor.fingerprint}`);
+    expect(message).toContain(`ferry-receive --forget "${original.fingerprint}"`);
     expect(await listTree(out)).toEqual([]);
     expect(found(run.stdout + run.stderr, NAMES)).toEqual([]);
     expect(await fs.readFile(peersFile)).toEqual(peersBefore);
@@ -408,9 +416,10 @@ describe('remembered peers', () => {
     const exit = await terminal.waitForExit(WAIT.reactMs);
 
     expect(exit, terminal.log.report('unexpected exit')).toEqual({ code: 1, signal: null });
-    expect(terminal.screen()).toContain(
-      'ferry-receive: the sender showed a different key than a moment ago; someone may be intercepting the connection',
-    );
+    // U13: both keys, as displayed (the screen may wrap the line).
+    const screen = terminal.screen().replace(/\s+/g, ' ');
+    expect(screen).toContain(`the sender showed key ${first.fingerprint} a moment ago and now shows ${second.fingerprint}`);
+    expect(screen).toContain('someone may be intercepting the connection');
     expect(await listTree(out)).toEqual([]);
     expect(second.events.filter((e) => e.event === 'pairing-failed')).toEqual([]);
   });

@@ -19,7 +19,7 @@ import { concatFrame, encodePreamble } from '../src/frame/encode.ts';
 import { encodeMessage } from '../src/messages/codec.ts';
 import { normalizeCode } from '../src/pairing/code.ts';
 import { PairingCodes } from '../src/pairing/codes.ts';
-import { type Identity, loadOrCreateIdentity } from '../src/node/identity.ts';
+import { type Identity, loadOrCreateIdentity, shortFingerprint } from '../src/node/identity.ts';
 import { Deadline, exchangePreamble, type Secured, secureClient, secureServer } from '../src/node/secure.ts';
 import { derivePasswordScalar, Spake2 } from '../src/node/spake2.ts';
 import { type PeerRole, TrustStore } from '../src/node/trust.ts';
@@ -316,8 +316,21 @@ describe('remembered peers', () => {
     await receiver.trust.remember({ name: hostile, fingerprint: real.identity.fingerprint, address: '127.0.0.1' });
     const listening = await server(serverSide(impostor.identity, {}));
     const error = (await client(listening.port, { identity: receiver.identity, trust: receiver.trust }).catch((e: unknown) => e)) as Error;
-    expect(error.message).toContain(`ferry-receive --forget ${Buffer.from(real.identity.fingerprint).toString('hex').slice(0, 16)} `);
+    expect(error.message).toContain(`ferry-receive --forget "${shortFingerprint(real.identity.fingerprint)}" `);
     expect(error.message).not.toContain(`--forget "${hostile}"`);
+  });
+
+  it('U13: the changed-key error shows the remembered and the new key, as the apps display keys', async () => {
+    const impostor = await machine('receiver');
+    const real = await machine('receiver');
+    const receiver = await machine('sender');
+    await receiver.trust.remember({ name: 'alice@laptop', fingerprint: real.identity.fingerprint, address: '127.0.0.1' });
+    const listening = await server(serverSide(impostor.identity, {}));
+    const error = (await client(listening.port, { identity: receiver.identity, trust: receiver.trust }).catch((e: unknown) => e)) as Error;
+    const [remembered, shown] = [shortFingerprint(real.identity.fingerprint), shortFingerprint(impostor.identity.fingerprint)];
+    expect(remembered).toMatch(/^[0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4} [0-9A-F]{4}$/);
+    expect(error.message).toContain(`remembered key ${remembered}, new key ${shown}`);
+    expect(error.message).not.toMatch(/[0-9a-f]{16}/);
   });
 
   it('G5: a sender whose key changed between asking for the code and pairing is refused', async () => {

@@ -2,7 +2,8 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TrustStore, TrustStoreError } from '../src/node/trust.ts';
+import { shortFingerprint } from '../src/node/identity.ts';
+import { rememberedName, TrustStore, TrustStoreError } from '../src/node/trust.ts';
 import { fromHex, toHex } from './helpers.ts';
 
 const POSIX = process.platform !== 'win32';
@@ -359,10 +360,41 @@ describe('TrustStore.forget', () => {
     const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: ALICE });
     await store.remember({ name: 'Bob', fingerprint: BOB });
-    expect(await store.forget('a11c')).toEqual([]);
     expect(await store.forget('A11C E000')).toMatchObject([{ name: 'Alice' }]);
     expect(await store.forget(toHex(BOB))).toMatchObject([{ name: 'Bob' }]);
     expect(store.list()).toEqual([]);
+  });
+
+  it.each([
+    ['the first group as displayed', 'A11C'],
+    ['two groups as displayed', 'A11C E000'],
+    ['the whole displayed key', 'A11C E000 1111 1111'],
+    ['lower case', 'a11c'],
+    ['without spaces', 'A11CE0001111'],
+  ])('U13: forgets by the key as the apps display it: %s', async (_, typed) => {
+    const store = await TrustStore.open(root, 'sender');
+    await store.remember({ name: 'Alice', fingerprint: ALICE });
+    await store.remember({ name: 'Bob', fingerprint: BOB });
+    expect(shortFingerprint(ALICE)).toBe('A11C E000 1111 1111');
+    expect(await store.forget(typed)).toMatchObject([{ name: 'Alice' }]);
+    expect(store.list().map((peer) => peer.name)).toEqual(['Bob']);
+  });
+
+  it('U13: fewer digits than one group match nothing; an ambiguous group names the keys as displayed', async () => {
+    const store = await TrustStore.open(root, 'sender');
+    await store.remember({ name: 'Alice', fingerprint: fingerprint('12345678aa') });
+    await store.remember({ name: 'Bob', fingerprint: fingerprint('12345678bb') });
+    expect(await store.forget('123')).toEqual([]);
+    const error = await rejection(() => store.forget('1234'));
+    expect((error as Error).message).toContain('"Alice" (key 1234 5678 AA11 1111)');
+    expect(await store.forget('1234 5678 AA')).toMatchObject([{ name: 'Alice' }]);
+  });
+
+  it('U13: both sides name a remembered peer alike: announced name @ where it is', () => {
+    expect(rememberedName('root', 'vm')).toBe('root@vm');
+    expect(rememberedName('root', '::ffff:192.168.1.20')).toBe('root@192.168.1.20');
+    expect(rememberedName('root', 'fe80::1')).toBe('root@fe80::1');
+    expect(new TextEncoder().encode(rememberedName('x'.repeat(200), 'vm')).byteLength).toBeLessThanOrEqual(128);
   });
 
   it('refuses an ambiguous prefix, lists the matches and changes nothing', async () => {
@@ -374,8 +406,8 @@ describe('TrustStore.forget', () => {
     expect(error).toBeInstanceOf(TrustStoreError);
     expect(error).toMatchObject({ path: file });
     const message = (error as Error).message;
-    expect(message).toContain('"Alice" (12345678aa');
-    expect(message).toContain('"Bob" (12345678bb');
+    expect(message).toContain('"Alice" (key 1234 5678 AA11 1111)');
+    expect(message).toContain('"Bob" (key 1234 5678 BB11 1111)');
     expect(await readFile(file)).toEqual(before);
     expect(await store.forget('12345678a')).toMatchObject([{ name: 'Alice' }]);
   });

@@ -30,6 +30,7 @@ import {
   localUserName,
   peerError,
   readIntoUserBuffer,
+  rememberedName,
   type Secured,
   secureClient,
   shortFingerprint,
@@ -344,8 +345,7 @@ async function rememberSender(
   events: Emitter<ReceiverEvents>,
   logger: Logger,
 ): Promise<void> {
-  // Each part fits the name limit; together they may not, and the name is only a label.
-  const name = truncateUtf8(`${sender.name}@${sender.host}`, LIMITS.maxNameBytes);
+  const name = rememberedName(sender.name, sender.host);
   const key = shortFingerprint(fingerprint);
   try {
     const outcome = await trust.remember({ name, fingerprint, address: host });

@@ -19,6 +19,7 @@ import {
   exchangePreamble,
   fingerprintHex,
   type Identity,
+  rememberedName,
   type Secured,
   secureServer,
   shortFingerprint,
@@ -277,7 +278,7 @@ export function createSender(options: SenderOptions): Sender {
             deciding = taken;
             emitter.emit('hello', { client, peer, name: hello.name });
             if (security.encryption && security.remember && security.trust && authenticated?.method === 'code') {
-              void rememberReceiver(security.trust, client, hello.name, authenticated.fingerprint, host, log);
+              void rememberReceiver(security.trust, client, rememberedName(hello.name, host), authenticated.fingerprint, host, log);
             }
           },
           onRequest: (files, bytes) => {

@@ -111,18 +111,18 @@ describe('an encrypting sender', () => {
     expect(log.all('hello')).toEqual([]);
   });
 
-  it('remembers a receiver that paired with --remember, which then needs no code', async () => {
+  it('U13: remembers a receiver that paired with --remember as name@address (the kind of name it gets there), which then needs no code', async () => {
     const senderMachine = await machine();
     const receiverMachine = await machine();
     const { log, port, code } = await startSender(senderMachine, { remember: true });
     await receive(port, receiverMachine, { code: code(), remember: true });
-    expect(await log.waitFor('remembered')).toMatchObject({ name: 'bob', result: 'added' });
+    expect(await log.waitFor('remembered')).toMatchObject({ name: 'bob@127.0.0.1', result: 'added' });
     const again = await receive(port, receiverMachine);
     expect(again.error).toBeUndefined();
     expect(again.result?.saved).toHaveLength(1);
     expect(log.all('authenticated').map((event) => event.method)).toEqual(['code', 'trusted']);
     // What each side remembers is on disk for the next run.
-    expect((await TrustStore.open(senderMachine.dir, 'receiver')).byName('bob')).toBeDefined();
+    expect((await TrustStore.open(senderMachine.dir, 'receiver')).byName('bob@127.0.0.1')).toBeDefined();
     expect((await TrustStore.open(receiverMachine.dir, 'sender')).byName(`test-sender@${os.hostname()}`)).toBeDefined();
   });
 
@@ -132,8 +132,8 @@ describe('an encrypting sender', () => {
     const { log, port, code } = await startSender(senderMachine, { remember: true });
     await receive(port, receiverMachine, { code: code(), remember: true });
     await log.waitFor('remembered');
-    // Another process (ferry-send --forget bob) edits the list the running sender read.
-    const removed = await (await TrustStore.open(senderMachine.dir, 'receiver')).forget('bob');
+    // Another process (ferry-send --forget bob@127.0.0.1) edits the list the running sender read.
+    const removed = await (await TrustStore.open(senderMachine.dir, 'receiver')).forget('bob@127.0.0.1');
     expect(removed).toHaveLength(1);
     const again = await receive(port, receiverMachine);
     expect(again.error?.code).toBe('ERR_CODE_REQUIRED');

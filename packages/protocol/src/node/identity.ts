@@ -66,12 +66,23 @@ export function fingerprintOf(spki: Uint8Array): Uint8Array {
 }
 
 /**
- * Short form users compare by eye: the first 8 bytes as four groups of four upper-case hex
- * digits, e.g. "A1B2 C3D4 E5F6 0718".
+ * The one form in which Ferry writes a key everywhere (screens, events, errors, suggested
+ * commands): the first 8 bytes of its fingerprint as four groups of four upper-case hex
+ * digits, e.g. "A1B2 C3D4 E5F6 0718". Takes the fingerprint's bytes or its hex.
  */
-export function shortFingerprint(fingerprint: Uint8Array): string {
-  if (fingerprint.byteLength < 8) throw new RangeError('a fingerprint has at least 8 bytes');
-  return (fingerprintHex(fingerprint.subarray(0, 8)).toUpperCase().match(/.{4}/g) ?? []).join(' ');
+export function shortFingerprint(fingerprint: Uint8Array | string): string {
+  const hex = typeof fingerprint === 'string' ? fingerprint.replace(/\s+/g, '') : fingerprintHex(fingerprint.subarray(0, 8));
+  if (!/^[0-9a-fA-F]{16,}$/.test(hex)) throw new RangeError('a fingerprint has at least 8 bytes');
+  return (hex.slice(0, 16).toUpperCase().match(/.{4}/g) ?? []).join(' ');
+}
+
+/**
+ * A key as a person may type it back (`558E`, `558E F330`, `558ef330`, the whole displayed key
+ * or the full fingerprint): its hex digits in lower case, or undefined if it is not one.
+ */
+export function keyPrefix(input: string): string | undefined {
+  const digits = input.replace(/\s+/g, '').toLowerCase();
+  return /^[0-9a-f]+$/.test(digits) ? digits : undefined;
 }
 
 /** Full lower-case hex, for storage. */

@@ -9,6 +9,7 @@ export {
   IdentityError,
   loadOrCreateIdentity,
   peerFingerprint,
+  keyPrefix,
   shortFingerprint,
 } from './identity.ts';
 export { type PeersCommand, runPeersCommand } from './peers-command.ts';
@@ -24,5 +25,5 @@ export {
   type ServerSecurity,
 } from './secure.ts';
 export { derivePasswordScalar, Spake2, Spake2Error } from './spake2.ts';
-export { type PeerRole, type RememberResult, type TrustedPeer, TrustStore, TrustStoreError } from './trust.ts';
+export { type PeerRole, type RememberResult, rememberedName, type TrustedPeer, TrustStore, TrustStoreError } from './trust.ts';
 export { canReadIntoUserBuffer, readIntoUserBuffer, type UserBufferReader } from './user-buffer.ts';

@@ -1,5 +1,6 @@
 import { escapeForDisplay as esc } from '../text.ts';
 import { toJsonLine } from '../terminal.ts';
+import { shortFingerprint } from './identity.ts';
 import { TrustStore } from './trust.ts';
 
 /** `--peers` and `--forget`, shared by both apps. */
@@ -27,7 +28,7 @@ export async function runPeersCommand(
     out.write(`Remembered ${what}s (they need no pairing code):\n`);
     for (const peer of peers) {
       const seen = peer.addresses.length > 0 ? `, last at ${esc(peer.addresses[0]!)}` : '';
-      out.write(`  ${esc(peer.name)}  key ${shortHex(peer.fingerprint)}${seen}, since ${peer.added.slice(0, 10)}\n`);
+      out.write(`  ${esc(peer.name)}  key ${shortFingerprint(peer.fingerprint)}${seen}, since ${peer.added.slice(0, 10)}\n`);
     }
     return 0;
   }
@@ -39,12 +40,8 @@ export async function runPeersCommand(
   }
   if (!json) {
     for (const peer of removed) {
-      out.write(`Forgot "${esc(peer.name)}" (key ${shortHex(peer.fingerprint)}); it needs a pairing code next time.\n`);
+      out.write(`Forgot "${esc(peer.name)}" (key ${shortFingerprint(peer.fingerprint)}); it needs a pairing code next time.\n`);
     }
   }
   return 0;
-}
-
-function shortHex(hex: string): string {
-  return (hex.slice(0, 16).toUpperCase().match(/.{4}/g) ?? []).join(' ');
 }

@@ -19,7 +19,7 @@ import type { ErrorMessage, MessageOf } from '../messages/schemas.ts';
 import type { PairingCodes } from '../pairing/codes.ts';
 import { truncateUtf8 } from '../text.ts';
 import { explainSocketError, peerError } from './connection.ts';
-import { fingerprintHex, type Identity, peerFingerprint } from './identity.ts';
+import { fingerprintHex, type Identity, peerFingerprint, shortFingerprint } from './identity.ts';
 import { Spake2, Spake2Error } from './spake2.ts';
 import type { TrustStore } from './trust.ts';
 
@@ -333,7 +333,8 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
     if (security.expectFingerprint && !Buffer.from(security.expectFingerprint).equals(fingerprint)) {
       throw new AuthError(
         ErrorCode.KEY_CHANGED,
-        'the sender showed a different key than a moment ago; someone may be intercepting the connection',
+        `the sender showed key ${shortFingerprint(security.expectFingerprint)} a moment ago and now shows ` +
+          `${shortFingerprint(fingerprint)}; someone may be intercepting the connection`,
       );
     }
     if (!remembered) {
@@ -341,9 +342,10 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
       if (other) {
         throw new AuthError(
           ErrorCode.KEY_CHANGED,
-          `the sender at ${security.host} shows a different key than "${other.name}", which you paired with there. ` +
+          `the sender at ${security.host} shows a different key than "${other.name}", which you paired with there: ` +
+            `remembered key ${shortFingerprint(other.fingerprint)}, new key ${shortFingerprint(fingerprint)}. ` +
             'Someone may be impersonating it; nothing was sent. If that machine was reinstalled, or this is another machine, ' +
-            `run ferry-receive --forget ${other.fingerprint.slice(0, 16)} and connect again to pair with a code`,
+            `run ferry-receive --forget "${shortFingerprint(other.fingerprint)}" and connect again to pair with a code`,
         );
       }
     }

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { LIMITS } from '../constants.ts';
-import { escapeForDisplay as esc, FORBIDDEN_NAME_CHARS } from '../text.ts';
+import { escapeForDisplay as esc, FORBIDDEN_NAME_CHARS, truncateUtf8 } from '../text.ts';
 import { ConfigFileError, ensureConfigDir } from './config-dir.ts';
-import { fingerprintHex } from './identity.ts';
+import { fingerprintHex, keyPrefix, shortFingerprint } from './identity.ts';
 
 /** A peer whose key this user chose to remember after pairing with a code. */
 export interface TrustedPeer {
@@ -38,7 +38,8 @@ const VERSION = 1;
 const MAX_ADDRESSES = 8;
 /** A DNS name is at most 253 characters; an IPv6 address with a zone a little more. */
 const MAX_ADDRESS_LENGTH = 255;
-const MIN_PREFIX_DIGITS = 8;
+/** One group of the displayed key (`558E`): what a person reads off the screen first. */
+const MIN_PREFIX_DIGITS = 4;
 const POSIX = process.platform !== 'win32';
 // Missing on Windows.
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -58,6 +59,17 @@ function addressProblem(address: string): string | undefined {
   if (address.length > MAX_ADDRESS_LENGTH) return `is longer than ${MAX_ADDRESS_LENGTH} characters`;
   if (FORBIDDEN_NAME_CHARS.test(address) || /\s/.test(address)) return 'contains spaces or control characters';
   return undefined;
+}
+
+/**
+ * The name a peer is remembered under, the same on both sides (PROTOCOL.md §2.3): the name it
+ * announced (HELLO `name`, OFFER `sender.name`), `@`, and where it is: the host a sender
+ * announces (OFFER `sender.host`), or for a receiver, which announces none, the address its
+ * connection came from (an IPv4-mapped IPv6 address written as IPv4).
+ */
+export function rememberedName(name: string, host: string): string {
+  const where = host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  return truncateUtf8(`${name}@${where}`, LIMITS.maxNameBytes);
 }
 
 /** Names match the way people read them: compatibility forms, case and outer spaces do not count. */
@@ -213,8 +225,9 @@ export class TrustStore {
   }
 
   /**
-   * Forgets peers matching a name (same comparison as byName) or, when no name matches, a
-   * fingerprint hex prefix of at least 8 digits (spaces ignored, case-insensitive). An ambiguous
+   * Forgets peers matching a name (same comparison as byName) or, when no name matches, a key
+   * as displayed or any prefix of it of at least one group, 4 digits (`558E`, `558E F330`;
+   * spaces ignored, case-insensitive). An ambiguous
    * prefix throws TrustStoreError listing the matches. Returns what was removed.
    */
   forget(nameOrFingerprint: string): Promise<TrustedPeer[]> {
@@ -224,18 +237,18 @@ export class TrustStore {
       const key = nameKey(nameOrFingerprint);
       let matches = key === '' ? [] : peers.filter((peer) => nameKey(peer.name) === key);
       if (matches.length === 0) {
-        const prefix = nameOrFingerprint.replace(/\s+/g, '').toLowerCase();
-        if (/^[0-9a-f]+$/.test(prefix) && prefix.length >= MIN_PREFIX_DIGITS) {
+        const prefix = keyPrefix(nameOrFingerprint);
+        if (prefix !== undefined && prefix.length >= MIN_PREFIX_DIGITS) {
           matches = peers.filter((peer) => peer.fingerprint.startsWith(prefix));
         }
       }
       if (matches.length === 0) return [];
       if (matches.length > 1) {
-        const listed = matches.map((peer) => `"${esc(peer.name)}" (${peer.fingerprint.slice(0, 16)})`).join(', ');
+        const listed = matches.map((peer) => `"${esc(peer.name)}" (key ${shortFingerprint(peer.fingerprint)})`).join(', ');
         throw new TrustStoreError(
           this.#file,
           `"${esc(nameOrFingerprint)}" matches ${matches.length} remembered peers: ${listed}. ` +
-            'Give more digits of the fingerprint.',
+            'Give more of the key, as shown.',
         );
       }
       await this.#write(peers.filter((peer) => !matches.includes(peer)));
