@@ -4,6 +4,7 @@
  * returned number becomes the exit code.
  */
 export async function runProcess(run: (signal: AbortSignal) => Promise<number>): Promise<void> {
+  keepWorkingWhenOutputCloses();
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -14,4 +15,18 @@ export async function runProcess(run: (signal: AbortSignal) => Promise<number>):
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.exitCode = await run(controller.signal);
+}
+
+/**
+ * Output nobody reads any more (`ferry-receive ... | head -1`) must not stop the work: a
+ * write to a closed pipe fails with EPIPE, which would otherwise be an unhandled 'error'
+ * event. The stream is destroyed by then, so later writes are dropped quietly and the
+ * transfer completes and is saved.
+ */
+function keepWorkingWhenOutputCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => {
+      // Nothing more can be shown on this stream; the exit code still tells the outcome.
+    });
+  }
 }
