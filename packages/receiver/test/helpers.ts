@@ -15,6 +15,7 @@ import type { Prompter } from '../src/ui/prompts.ts';
 
 export {
   EventLog,
+  endSession,
   type FakePeer,
   FakeOutput,
   header,
@@ -23,6 +24,7 @@ export {
   padded,
   type ReceivedFrame,
   runCleanup,
+  sendFile,
   sha256,
   silentLogger,
   startFakeSender,

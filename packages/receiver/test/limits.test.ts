@@ -9,7 +9,17 @@ import { concatFrame, encodeMessage, ErrorCode, FrameType, LIMITS, type Validate
 import { afterEach, describe, expect, it } from 'vitest';
 import { alternativeName, Destination, openDestination } from '../src/destination.ts';
 import { EXIT } from '../src/main.ts';
-import { header, listTree, padded, runCleanup, runReceive, sha256, startFakeSender, tempDir } from './helpers.ts';
+import {
+  endSession,
+  header,
+  listTree,
+  padded,
+  runCleanup,
+  runReceive,
+  sendFile,
+  startFakeSender,
+  tempDir,
+} from './helpers.ts';
 
 afterEach(runCleanup);
 
@@ -32,12 +42,9 @@ describe('LIMITS on what a sender sends', () => {
       await peer.expect(FrameType.HELLO);
       peer.socket.write(concatFrame(FrameType.OFFER, padded(offer, LIMITS.maxOfferPayloadBytes)));
       expect(await peer.expect(FrameType.REQUEST)).toEqual({ files: [{ id: 0, offset: 0 }] });
-      peer.send(FrameType.FILE_START, { id: 0, offset: 0, size: 1 });
-      peer.data('x');
-      peer.send(FrameType.FILE_END, { id: 0, sha256: sha256(Buffer.from('x')) });
+      sendFile(peer, 0, 'x');
       expect(await peer.expect(FrameType.FILE_ACK)).toMatchObject({ id: 0, ok: true });
-      peer.send(FrameType.END, {});
-      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 0 });
+      expect(await endSession(peer)).toEqual({ saved: 1, failed: 0 });
     });
     const { run, out } = await receive(sender.address);
     await sender.done();
@@ -63,12 +70,9 @@ describe('LIMITS on what a sender sends', () => {
     const sender = await startFakeSender(async (peer) => {
       await peer.offer([{ kind: 'file', path: 'big.bin', size: content.byteLength }]);
       await peer.expect(FrameType.REQUEST);
-      peer.send(FrameType.FILE_START, { id: 0, offset: 0, size: content.byteLength });
-      peer.data(content);
-      peer.send(FrameType.FILE_END, { id: 0, sha256: sha256(content) });
+      sendFile(peer, 0, content);
       expect(await peer.expect(FrameType.FILE_ACK)).toMatchObject({ id: 0, ok: true });
-      peer.send(FrameType.END, {});
-      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 0 });
+      expect(await endSession(peer)).toEqual({ saved: 1, failed: 0 });
     });
     const { run, out } = await receive(sender.address);
     await sender.done();

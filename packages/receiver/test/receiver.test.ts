@@ -13,12 +13,14 @@ import { EXIT } from '../src/main.ts';
 import { createReceiver } from '../src/receiver.ts';
 import type { Prompter } from '../src/ui/prompts.ts';
 import {
+  endSession,
   type FakePeer,
   FakeOutput,
   jsonEvents,
   listTree,
   runCleanup,
   runReceive,
+  sendFile,
   sha256,
   silentLogger,
   startFakeSender,
@@ -61,13 +63,6 @@ async function offerAndRequest(peer: FakePeer, entries: OfferEntry[]) {
   return peer.expect(FrameType.REQUEST);
 }
 
-/** Sends one whole file correctly. */
-function sendFile(peer: FakePeer, id: number, content: string): void {
-  peer.send(FrameType.FILE_START, { id, offset: 0, size: Buffer.byteLength(content) });
-  if (content !== '') peer.data(content);
-  peer.send(FrameType.FILE_END, { id, sha256: sha256(content) });
-}
-
 describe('receiver against a hostile sender: sizes and integrity (C)', () => {
   it('C2: DATA past the declared size fails the transfer with ERROR ERR_SIZE_MISMATCH; nothing is kept', async () => {
     const sender = await startFakeSender(async (peer) => {
@@ -93,8 +88,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       for (let i = 0; i < bytes.byteLength; i++) peer.data(bytes.subarray(i, i + 1));
       peer.send(FrameType.FILE_END, { id: 0, sha256: createHash('sha256').update(bytes).digest('hex') });
       expect(await peer.expect(FrameType.FILE_ACK)).toMatchObject({ id: 0, ok: true });
-      peer.send(FrameType.END, {});
-      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 0 });
+      expect(await endSession(peer)).toEqual({ saved: 1, failed: 0 });
     });
     const { out } = await receiveExpecting(sender, EXIT.ok, ['out/', 'out/tiny-frames.bin']);
     expect((await readFile(path.join(out, 'tiny-frames.bin'))).equals(Buffer.from(content, 'latin1'))).toBe(true);
@@ -117,8 +111,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.data('abc');
       peer.send(FrameType.FILE_END, { id: 0, sha256: sha256('abc') });
       expect(await peer.expect(FrameType.FILE_ACK)).toEqual({ id: 0, ok: false, code: 'ERR_SIZE_MISMATCH' });
-      peer.send(FrameType.END, {});
-      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 0, failed: 1 });
+      expect(await endSession(peer)).toEqual({ saved: 0, failed: 1 });
     });
     await receiveExpecting(sender, EXIT.failure, ['out/']);
   });
@@ -140,8 +133,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.data('hello');
       peer.send(FrameType.FILE_END, { id: 0, sha256: sha256('HELLO') });
       expect(await peer.expect(FrameType.FILE_ACK)).toEqual({ id: 0, ok: false, code: 'ERR_DIGEST_MISMATCH' });
-      peer.send(FrameType.END, {});
-      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 0, failed: 1 });
+      expect(await endSession(peer)).toEqual({ saved: 0, failed: 1 });
     });
     await receiveExpecting(sender, EXIT.failure, ['out/']);
   });
@@ -154,8 +146,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       sendFile(peer, 1, 'b');
       expect(await peer.expect(FrameType.FILE_ACK)).toEqual({ id: 0, ok: false, code: 'ERR_SOURCE_CHANGED' });
       expect(await peer.expect(FrameType.FILE_ACK)).toEqual({ id: 1, ok: true, sha256: sha256('b') });
-      peer.send(FrameType.END, {});
-      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 1 });
+      expect(await endSession(peer)).toEqual({ saved: 1, failed: 1 });
     });
     await receiveExpecting(sender, EXIT.failure, ['out/', 'out/b.txt']);
   });
@@ -176,8 +167,7 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
       peer.send(FrameType.FILE_END, { id: 1, sha256: createHash('sha256').update(big).digest('hex') });
       expect(await peer.expect(FrameType.FILE_ACK)).toEqual({ id: 0, ok: false, code: 'ERR_SOURCE_CHANGED' });
       expect(await peer.expect(FrameType.FILE_ACK)).toMatchObject({ id: 1, ok: true });
-      peer.send(FrameType.END, {});
-      expect(await peer.expect(FrameType.DONE)).toEqual({ saved: 1, failed: 1 });
+      expect(await endSession(peer)).toEqual({ saved: 1, failed: 1 });
     });
     const { out } = await receiveExpecting(sender, EXIT.failure, ['out/', 'out/b.bin']);
     expect((await readFile(path.join(out, 'b.bin'))).equals(big)).toBe(true);
@@ -255,8 +245,7 @@ describe('receiver while the user decides', () => {
       await peer.expect(FrameType.FILE_ACK);
       sendFile(peer, 1, 'b');
       await peer.expect(FrameType.FILE_ACK);
-      peer.send(FrameType.END, {});
-      await peer.expect(FrameType.DONE);
+      await endSession(peer);
     });
     const { base, out } = await outFolder();
     const prompter: Prompter = {
@@ -512,8 +501,7 @@ describe('receiver against a hostile offer (B)', () => {
         await peer.expect(FrameType.REQUEST);
         sendFile(peer, 0, 'a');
         await peer.expect(FrameType.FILE_ACK);
-        peer.send(FrameType.END, {});
-        await peer.expect(FrameType.DONE);
+        await endSession(peer);
       });
       const { out } = await outFolder();
       const run = await runReceive([...(json ? ['--json'] : []), '--yes', '--out', out, sender.address]);
@@ -553,8 +541,7 @@ describe('receiver against a changing destination (H4)', () => {
       expect(answer).toMatchObject({ message: { code: 'ERR_WRITE_FAILED' } });
       expect([FrameType.FILE_ACK, FrameType.ERROR]).toContain(answer?.type);
       if (answer?.type === FrameType.FILE_ACK) {
-        peer.send(FrameType.END, {});
-        await peer.expect(FrameType.DONE);
+        await endSession(peer);
       }
     });
     const run = await runReceive(['--yes', '--out', out, sender.address]);

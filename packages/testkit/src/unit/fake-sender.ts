@@ -18,7 +18,7 @@ import {
 } from '@ferry/protocol';
 import type { ReceivedFrame } from '../fake-peers.ts';
 import { startFakeServer } from '../hostile/listen.ts';
-import { receivedFrame } from './frames.ts';
+import { receivedFrame, sha256 } from './frames.ts';
 import { within } from './waits.ts';
 
 /** The sender's side of one connection, driven step by step by a test script. */
@@ -145,4 +145,18 @@ function createPeer(socket: Socket): FakePeer {
     },
   };
   return peer;
+}
+
+/** Sends one whole file correctly: FILE_START for all of `content`, its DATA, FILE_END. */
+export function sendFile(peer: FakePeer, id: number, content: string | Uint8Array): void {
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+  peer.send(FrameType.FILE_START, { id, offset: 0, size: bytes.byteLength });
+  if (bytes.byteLength > 0) peer.data(bytes);
+  peer.send(FrameType.FILE_END, { id, sha256: sha256(bytes) });
+}
+
+/** Ends the session with END and returns the receiver's DONE. */
+export async function endSession(peer: FakePeer): Promise<MessageOf<typeof FrameType.DONE>> {
+  peer.send(FrameType.END, {});
+  return peer.expect(FrameType.DONE);
 }

@@ -6,7 +6,7 @@
 export { type FakeServer, startFakeServer, unusedPort } from '../hostile/listen.ts';
 export { EventLog } from './event-log.ts';
 export { FakeOutput, fakeIo, jsonEvents, silentLogger } from './fake-io.ts';
-export { type FakePeer, startFakeSender } from './fake-sender.ts';
+export { endSession, type FakePeer, sendFile, startFakeSender } from './fake-sender.ts';
 export { header, padded, readFrames, receivedFrame, sha256 } from './frames.ts';
 export { idleClient, rawClient } from './raw-client.ts';
 export { onCleanup, runCleanup, tempDir } from './cleanup.ts';
