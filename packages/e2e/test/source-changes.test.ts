@@ -9,7 +9,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { FrameType, type MessageOf } from '@ferry/protocol';
 import { makeTempDir, startSender, writeRandomFile } from '@ferry/testkit/harness';
-import { connectScriptedReceiver, type HostilePeer } from '@ferry/testkit/hostile';
+import {
+  connectScriptedReceiver,
+  type HostilePeer,
+  type ReceivedFrame,
+} from '@ferry/testkit/hostile';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -45,7 +49,7 @@ async function sendOne(size: number) {
 }
 
 /** The frames after REQUEST up to the file's end: FILE_START, DATA..., then FILE_END or FILE_ABORT. */
-async function fileEnding(peer: HostilePeer): Promise<{ type: number; message: unknown }> {
+async function fileEnding(peer: HostilePeer): Promise<ReceivedFrame> {
   for (;;) {
     const frame = await peer.next();
     if (frame === null)
