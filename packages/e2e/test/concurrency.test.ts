@@ -8,6 +8,7 @@ import {
   hashTree,
   makeTempDir,
   receiveAll,
+  receiverMidTransfer,
   startReceiver,
   startSender,
   WAIT,
@@ -89,10 +90,7 @@ describe('one sender serving two receivers', () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const [outA, outB] = [await makeTempDir('out-a'), await makeTempDir('out-b')];
-    const slow = await startReceiver(['--yes', '--json', '--out', outA, sender.address], {
-      code: sender,
-    });
-    await slow.waitForEvent('progress', WAIT.startMs);
+    const slow = await receiverMidTransfer(sender, outA);
     // A receiver that stops reading (SIGSTOP) while its session is open and its file half sent.
     slow.signal('SIGSTOP');
     try {

@@ -11,8 +11,8 @@ import {
   listTree,
   makeTempDir,
   receiveAll,
+  receiverMidTransfer,
   runReceiver,
-  startReceiver,
   startSender,
   WAIT,
 } from '@ferry/testkit/harness';
@@ -134,11 +134,8 @@ describe('a transfer that is cut off', () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const out = await makeTempDir('out');
-    const receiver = await startReceiver(['--yes', '--json', '--out', out, sender.address], {
-      code: sender,
-    });
+    const receiver = await receiverMidTransfer(sender, out);
 
-    await receiver.waitForEvent('progress', WAIT.startMs);
     sender.process.signal('SIGKILL');
     const run = await finishReceiver(receiver, WAIT.reactMs);
 
@@ -152,11 +149,8 @@ describe('a transfer that is cut off', () => {
     const folder = await bigFolder();
     const sender = await startSender([folder]);
     const out = await makeTempDir('out');
-    const receiver = await startReceiver(['--yes', '--json', '--out', out, sender.address], {
-      code: sender,
-    });
+    const receiver = await receiverMidTransfer(sender, out);
 
-    await receiver.waitForEvent('progress', WAIT.startMs);
     receiver.signal('SIGINT');
     const run = await finishReceiver(receiver, WAIT.reactMs);
 
@@ -172,11 +166,8 @@ describe('a transfer that is cut off', () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const [outA, outB] = [await makeTempDir('out-a'), await makeTempDir('out-b')];
-    const doomed = await startReceiver(['--yes', '--json', '--out', outA, sender.address], {
-      code: sender,
-    });
+    const doomed = await receiverMidTransfer(sender, outA);
 
-    await doomed.waitForEvent('progress', WAIT.startMs);
     doomed.signal('SIGKILL');
     expect(await doomed.waitForExit(WAIT.reactMs)).toEqual({ code: null, signal: 'SIGKILL' });
     const failed = await sender.waitForEvent('session-failed', (e) => e.client === 1, WAIT.reactMs);
@@ -214,11 +205,8 @@ describe('ferry-send interrupted with SIGINT', () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const out = await makeTempDir('out');
-    const receiver = await startReceiver(['--yes', '--json', '--out', out, sender.address], {
-      code: sender,
-    });
+    const receiver = await receiverMidTransfer(sender, out);
 
-    await receiver.waitForEvent('progress', WAIT.startMs);
     const exit = await sender.stop();
     const run = await finishReceiver(receiver, WAIT.reactMs);
 

@@ -273,6 +273,22 @@ export function receiveAll(
   return runReceiver(['--yes', '--json', '--out', outDir, ...args, address], { code, ...rest });
 }
 
+/**
+ * `ferry-receive --yes --json --out <outDir> <address>` started from `sender` (with its code
+ * when it encrypts), returned once it reports progress: a transfer under way, for a test to
+ * interrupt. Offer a file large enough to still be under way then (the run's big file).
+ */
+export async function receiverMidTransfer(
+  sender: RunningSender,
+  outDir: string,
+): Promise<CliProcess> {
+  const receiver = await startReceiver(['--yes', '--json', '--out', outDir, sender.address], {
+    code: sender.encryption ? sender : undefined,
+  });
+  await receiver.waitForEvent('progress', WAIT.startMs);
+  return receiver;
+}
+
 /** Throws with the receiver's whole output unless it exited with `code`. */
 export function assertExit(run: ReceiverRun, code: number): void {
   if (run.code !== code || run.signal !== null) {
