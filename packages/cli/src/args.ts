@@ -14,7 +14,7 @@ export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 export function parseCommandLine<const F extends FlagSpec>(argv: readonly string[], options: F) {
   try {
     return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
-  } catch (error) {
+  } catch {
     throw new UsageError(describeParseError(argv, options) ?? 'the command line could not be read');
   }
 }

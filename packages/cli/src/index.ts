@@ -10,11 +10,16 @@ export { UsageError } from './errors.ts';
 export { EXIT, type ExitCode } from './exit.ts';
 export type { Io, OutputStream } from './io.ts';
 export { createLogger } from './logger.ts';
+export { DEFAULT_COLUMNS, truncate, visibleLength, wrapLine } from './fit.ts';
 export {
   formatBytes,
   formatDuration,
   formatProgress,
+  formatProgressLine,
+  formatProgressShort,
+  isWorthShowing,
   ProgressMeter,
+  ProgressPacer,
   type ProgressSnapshot,
 } from './progress.ts';
 export {

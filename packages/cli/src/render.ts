@@ -1,5 +1,6 @@
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import type { Io } from './io.ts';
+import { StatusLine } from './status-line.ts';
 
 /** How often progress is shown: redrawn on a terminal, as plain lines, or as JSON events. */
 export const PROGRESS_EVERY_MS = { tty: 100, plain: 2_000, json: 500 } as const;
@@ -56,6 +57,8 @@ export type Fail = (exitCode: number, errorCode: string, message: string, hint?:
 /** The one error-to-output funnel of an app; `json` says whether --json is in force now. */
 export function createFail(app: string, io: Io, json: () => boolean): Fail {
   return (exitCode, errorCode, message, hint) => {
+    // An error starts on a line of its own, never at the end of a progress line.
+    StatusLine.for(io.stdout).clear();
     if (json()) io.stdout.write(toJsonLine('error', { code: errorCode, message }));
     io.stderr.write(`${app}: ${message}\n${hint ? `${hint}\n` : ''}`);
     return exitCode;

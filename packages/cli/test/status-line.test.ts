@@ -1,5 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.ts';
+import { createFail } from '../src/render.ts';
 import { StatusLine } from '../src/status-line.ts';
+
+/** One terminal that stdout and stderr both write to. */
+function terminal(columns = 80) {
+  let screen = '';
+  const write = (text: string) => {
+    screen += text;
+    return true;
+  };
+  const io = {
+    stdout: { isTTY: true, columns, write },
+    stderr: { isTTY: true, columns, write },
+    env: {},
+  };
+  return { io, screen: () => screen };
+}
 
 describe('StatusLine', () => {
   it('clears the status line before printing a whole line', () => {
@@ -8,5 +25,39 @@ describe('StatusLine', () => {
     status.show('50%');
     status.print('done');
     expect(out).toBe('\r\x1b[2K50%\r\x1b[2Kdone\n');
+  });
+
+  it('U4: wraps printed lines to the terminal width, and cuts the status line to fit', () => {
+    const { io, screen } = terminal(40);
+    const status = StatusLine.for(io.stdout);
+    status.print('Remembered "bob" (key 558E F330 5F2B D3DE): it needs no code next time.');
+    status.show('x'.repeat(60));
+    const lines = screen().replaceAll('\r\x1b[2K', '\n').split('\n');
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(40);
+    expect(screen()).toContain('558E F330 5F2B D3DE');
+  });
+
+  it('does not wrap output that is not a terminal', () => {
+    let out = '';
+    const status = new StatusLine({ isTTY: false, write: (text: string) => (out += text) });
+    const long = 'word '.repeat(30).trim();
+    status.print(long);
+    expect(out).toBe(`${long}\n`);
+  });
+
+  it('U14: a log line never lands on the progress line: cleared before, redrawn after', () => {
+    const { io, screen } = terminal();
+    StatusLine.for(io.stdout).show(' 50% 5.00 MiB of 10.0 MiB  1.00 MiB/s  ETA 5s');
+    createLogger('ferry-test', 'info', io).info({ files: 1 }, 'request sent');
+    expect(screen()).toMatch(
+      /^\r\x1b\[2K 50% [^\n]*\r\x1b\[2K\{"level":30[^\n]*"msg":"request sent"\}\n\r\x1b\[2K 50% /,
+    );
+  });
+
+  it('U5: an error starts on a line of its own, never glued to the progress line', () => {
+    const { io, screen } = terminal();
+    StatusLine.for(io.stdout).show(' 50% 5.00 MiB of 10.0 MiB  1.00 MiB/s  ETA 5s');
+    createFail('ferry-receive', io, () => false)(1, 'ERR_TIMEOUT', 'the sender went silent');
+    expect(screen()).toMatch(/\r\x1b\[2Kferry-receive: the sender went silent\n$/);
   });
 });

@@ -13,34 +13,39 @@ export type Command =
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-receive [options] <host>[:port]
 
-Connects to a ferry-send on another machine, shows what it offers, and saves exact,
-verified copies. The port defaults to 7878; write IPv6 addresses as [addr]:port.
+Connects to a ferry-send on another machine, shows what it offers, and saves
+exact, verified copies. The port defaults to 7878; write IPv6 addresses as
+[addr]:port.
 
-Transfers are encrypted (TLS 1.3). The first time, you are asked for the pairing code
-that ferry-send shows; it proves both sides are the machines you think. The code is
-never taken from the command line (other users could see it there): type it when
-asked, set FERRY_CODE, or pass --code-stdin and write it to stdin.
+Transfers are encrypted (TLS 1.3). The first time, you are asked for the
+pairing code that ferry-send shows; it proves both sides are the machines you
+think. The code is never taken from the command line (other users could see
+it there): type it when asked, set FERRY_CODE, or pass --code-stdin and write
+it to stdin.
 
 Options:
-  -o, --out <dir>       save into this folder (otherwise you are asked; the default
-                        is your Downloads folder, or the current folder)
+  -o, --out <dir>       save into this folder (otherwise you are asked; the
+                        default is your Downloads folder, or the current one)
   -y, --yes             take everything on offer without asking
-      --fsync           make each file durable on disk before it gets its final name
-                        (slower; by default the operating system writes it back)
+      --fsync           make each file durable on disk before it gets its
+                        final name (slower; by default the operating system
+                        writes it back)
       --name <name>     name shown to the sender (default: your user name)
       --code-stdin      read the pairing code from the first line of stdin
-      --remember        remember this sender after pairing, so next time needs no
-                        code (the sender must remember you too: ferry-send --remember)
+      --remember        remember this sender after pairing, so next time
+                        needs no code (the sender must remember you too:
+                        ferry-send --remember)
       --peers           list the remembered senders and exit
       --forget <peer>   forget a remembered sender (name or key) and exit
-      --no-encryption   receive in clear, to measure raw speed; only works with a
-                        ferry-send that also says --no-encryption
-      --timeout <s>     give up when the sender makes no progress for this many
-                        seconds (default 60, from 1 to 3600); connecting and the
-                        sender's greeting wait at most 10 s, or --timeout if less
+      --no-encryption   receive in clear, to measure raw speed; only works
+                        with a ferry-send that also says --no-encryption
+      --timeout <s>     give up when the sender makes no progress for this
+                        many seconds (default 60, from 1 to 3600); connecting
+                        and the sender's greeting wait at most 10 s, or
+                        --timeout if less
       --json            print one JSON event per line instead of text
-      --log-level <l>   silent, fatal, error, warn, info, debug or trace (default silent);
-                        logs go to stderr
+      --log-level <l>   silent, fatal, error, warn, info, debug or trace
+                        (default silent); logs go to stderr
   -h, --help            show this help
   -v, --version         show the version
 `;

@@ -65,7 +65,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
           : 'stdin is not a terminal, so ferry-receive cannot ask which items to take: pass --yes to take everything (and --out DIR to choose the folder)',
       );
     }
-    const logger = options.logger ?? createLogger('ferry-receive', config.logLevel);
+    const logger = options.logger ?? createLogger('ferry-receive', config.logLevel, io);
     const home = options.home ?? os.homedir();
     const defaultFolder = options.defaultFolder ?? defaultFolderIn(home);
     const prompter = options.prompter ?? createTerminalPrompter(io.stdin, io.stdout as unknown as Writable);

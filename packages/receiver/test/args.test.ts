@@ -169,3 +169,10 @@ describe('U12: argument errors in words', () => {
     expect(usageErrorOf(['host', '--out']).message).toBe('--out needs a value');
   });
 });
+
+describe('U4: the help fits an 80-column terminal', () => {
+  it('U4: no line of the usage text is wider than 80 columns', () => {
+    const wide = USAGE.split('\n').filter((line) => line.length > 80);
+    expect(wide).toEqual([]);
+  });
+});

@@ -12,28 +12,29 @@ export type Command =
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-send [options] <file|folder>...
 
-Offers files and folders to receivers on the same network. Run ferry-receive on the
-other machine with one of the addresses this prints, and give it the pairing code
-this prints. Transfers are encrypted (TLS 1.3); the code proves both sides are the
-machines you think, and works for one pairing.
+Offers files and folders to receivers on the same network. Run ferry-receive
+on the other machine with one of the addresses this prints, and give it the
+pairing code this prints. Transfers are encrypted (TLS 1.3); the code proves
+both sides are the machines you think, and works for one pairing.
 
 Options:
   -p, --port <n>        port to listen on (default 7878; 0 picks a free port)
       --host <address>  listen on this address only (default: all interfaces)
       --once            stop after the first receiver has taken its files
       --name <name>     name shown to receivers (default: your user name)
-      --remember        remember receivers that pair with the code, so they need no
-                        code next time (they must remember this sender too)
+      --remember        remember receivers that pair with the code, so they
+                        need no code next time (they must remember you too)
       --peers           list the remembered receivers and exit
       --forget <peer>   forget a remembered receiver (name or key) and exit
-      --no-encryption   send in clear with no pairing code, to measure raw speed;
-                        the receiver must also say --no-encryption
-      --timeout <s>     end a receiver's session when it makes no progress for this
-                        many seconds (default 60, from 1 to 3600); a receiver must
-                        also pair and greet within 10 s, or --timeout if less
+      --no-encryption   send in clear with no pairing code, to measure raw
+                        speed; the receiver must also say --no-encryption
+      --timeout <s>     end a receiver's session when it makes no progress
+                        for this many seconds (default 60, from 1 to 3600);
+                        a receiver must also pair and greet within 10 s, or
+                        --timeout if less
       --json            print one JSON event per line instead of text
-      --log-level <l>   silent, fatal, error, warn, info, debug or trace (default silent);
-                        logs go to stderr
+      --log-level <l>   silent, fatal, error, warn, info, debug or trace
+                        (default silent); logs go to stderr
   -h, --help            show this help
   -v, --version         show the version
 `;

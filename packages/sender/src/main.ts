@@ -42,7 +42,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'receiver');
     const { config } = command;
     json = config.json;
-    const logger = options.logger ?? createLogger('ferry-send', config.logLevel);
+    const logger = options.logger ?? createLogger('ferry-send', config.logLevel, io);
     const offer = await scanOffer(config.paths);
     const security: SenderSecurity = config.encryption
       ? {

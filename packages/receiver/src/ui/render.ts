@@ -5,6 +5,7 @@ import {
   type Io,
   PROGRESS_EVERY_MS,
   ProgressMeter,
+  ProgressPacer,
   plural,
   rememberedLines,
   StatusLine,
@@ -22,10 +23,10 @@ export function renderReceiver(receiver: Receiver, io: Io, json: boolean): Summa
 }
 
 function renderText(receiver: Receiver, io: Io): Summarise {
-  const status = new StatusLine(io.stdout);
+  const status = StatusLine.for(io.stdout);
   const tty = Boolean(io.stdout.isTTY);
   let meter: ProgressMeter | undefined;
-  let shownAt = 0;
+  let pacer: ProgressPacer | undefined;
   let how = '';
   receiver.on('code-needed', ({ fingerprint }) => {
     status.print(`The sender (key ${fingerprint}) needs the pairing code it shows.`);
@@ -62,15 +63,15 @@ function renderText(receiver: Receiver, io: Io): Summarise {
   });
   receiver.on('start', ({ outDir, files, bytes }) => {
     meter = new ProgressMeter(bytes, performance.now());
+    pacer = new ProgressPacer(tty ? PROGRESS_EVERY_MS.tty : PROGRESS_EVERY_MS.plain);
     status.print(`Saving ${plural(files, 'file')} (${formatBytes(bytes)}) to ${outDir}`);
   });
   receiver.on('progress', ({ bytes }) => {
-    if (!meter) return;
+    if (!meter || !pacer) return;
     meter.add(bytes);
-    const now = performance.now();
-    if (now - shownAt < (tty ? PROGRESS_EVERY_MS.tty : PROGRESS_EVERY_MS.plain)) return;
-    shownAt = now;
-    const line = formatProgress(meter.snapshot(now));
+    const snapshot = pacer.next(meter, performance.now());
+    if (!snapshot) return;
+    const line = formatProgress(snapshot);
     if (tty) status.show(line);
     else status.print(line);
   });

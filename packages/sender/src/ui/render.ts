@@ -5,7 +5,10 @@ import {
   formatProgress,
   type Io,
   PROGRESS_EVERY_MS,
+  formatProgressLine,
+  isWorthShowing,
   ProgressMeter,
+  ProgressPacer,
   plural,
   rememberedLines,
   StatusLine,
@@ -22,12 +25,12 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     return;
   }
   const out = io.stdout;
-  const status = new StatusLine(out);
+  const status = StatusLine.for(out);
   const tty = Boolean(out.isTTY);
   // `shown`: the receiver's number on this screen, given once it has greeted. Connections that
   // never get that far (a receiver hanging up to ask its user for the code, a stranger) take
   // no number, so the first receiver is #1 (U11).
-  const clients = new Map<number, { peer: string; name: string; shown?: number; auth?: string; meter?: ProgressMeter; shownAt: number }>();
+  const clients = new Map<number, { peer: string; name: string; shown?: number; auth?: string; meter?: ProgressMeter; pacer?: ProgressPacer }>();
   let receivers = 0;
   const label = (client: number) => {
     const c = clients.get(client);
@@ -92,7 +95,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     for (const line of rememberedLines(event, 'receiver', 'ferry-send', 'it needs no code next time.')) status.print(line);
   });
   sender.on('connected', ({ client, peer }) => {
-    clients.set(client, { peer, name: '', shownAt: 0 });
+    clients.set(client, { peer, name: '' });
   });
   sender.on('hello', ({ client, name }) => {
     const c = clients.get(client);
@@ -104,24 +107,28 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   });
   sender.on('request', ({ client, files, bytes }) => {
     const c = clients.get(client);
-    if (c) c.meter = new ProgressMeter(bytes, performance.now());
+    if (c) {
+      c.meter = new ProgressMeter(bytes, performance.now());
+      c.pacer = new ProgressPacer(tty ? PROGRESS_EVERY_MS.tty : PROGRESS_EVERY_MS.plain);
+    }
     status.print(`${label(client)} is taking ${plural(files, 'file')} (${formatBytes(bytes)})`);
   });
   sender.on('progress', ({ client, bytes }) => {
     const c = clients.get(client);
-    if (!c?.meter) return;
+    if (!c?.meter || !c.pacer) return;
     c.meter.add(bytes);
     const now = performance.now();
-    if (now - c.shownAt < (tty ? PROGRESS_EVERY_MS.tty : PROGRESS_EVERY_MS.plain)) return;
-    c.shownAt = now;
+    const snapshot = c.pacer.next(c.meter, now);
+    if (!snapshot) return;
     if (tty) {
-      const line = [...clients.entries()]
-        .filter(([, v]) => v.meter)
-        .map(([, v]) => `#${v.shown} ${formatProgress(v.meter!.snapshot(now))}`)
-        .join('  |  ');
-      status.show(line.slice(0, Math.max(20, (io.stdout.columns ?? 100) - 1)));
+      // Every receiver's progress on one line, in the most detailed form that fits.
+      const entries = [...clients.values()].flatMap((v) => {
+        const s = v === c ? snapshot : v.meter?.snapshot(now);
+        return s && isWorthShowing(s) ? [{ label: `#${v.shown}`, snapshot: s }] : [];
+      });
+      status.show(formatProgressLine(entries, status.width));
     } else {
-      status.print(`${label(client)} ${formatProgress(c.meter.snapshot(now))}`);
+      status.print(`${label(client)} ${formatProgress(snapshot)}`);
     }
   });
   sender.on('file-failed', ({ client, path, code }) => {
