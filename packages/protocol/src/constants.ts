@@ -75,6 +75,8 @@ export const LIMITS = {
   maxDataPayloadBytes: 4 * MiB,
   /** Entries (files and folders) in one offer. */
   maxEntries: 200_000,
+  /** Folders one offer creates: its `dir` entries and the folders its paths imply. */
+  maxFolders: 200_000,
   /** UTF-8 bytes of one path component. */
   maxComponentBytes: 255,
   /** UTF-8 bytes of one whole relative path. */

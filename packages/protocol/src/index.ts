@@ -61,6 +61,7 @@ export {
   type ValidatedOffer,
   validateOffer,
 } from './names.ts';
+export { MAX_KEY_EXPANSION } from './name-tree.ts';
 export { escapeForDisplay, truncateUtf8 } from './text.ts';
 export {
   AddressSchema,

@@ -1,8 +1,10 @@
 import { LIMITS, type Limits } from './constants.ts';
 import { UnsafeOfferError } from './errors.ts';
-import { FORBIDDEN_NAME_CHARS } from './text.ts';
+import { FORBIDDEN_NAME_CHARS, utf8Length } from './text.ts';
+import { collisionKey } from './collision-key.ts';
+import { NameTree } from './name-tree.ts';
 
-const utf8 = new TextEncoder();
+export { collisionKey };
 
 /** Characters Windows forbids in names; refused on every platform so files stay portable. */
 const WINDOWS_FORBIDDEN = /[<>:"|?*\\]/;
@@ -23,7 +25,7 @@ export function checkRelativePath(path: string, limits: Limits = LIMITS): string
     throw new UnsafeOfferError(path, reason);
   };
   if (path.length === 0) fail('empty name');
-  if (utf8.encode(path).byteLength > limits.maxPathBytes) {
+  if (path.length * 3 > limits.maxPathBytes && utf8Length(path) > limits.maxPathBytes) {
     fail(`path longer than ${limits.maxPathBytes} bytes`);
   }
   if (FORBIDDEN_NAME_CHARS.test(path)) fail('control, format or invalid character in name');
@@ -38,22 +40,12 @@ export function checkRelativePath(path: string, limits: Limits = LIMITS): string
 function checkComponent(component: string, limits: Limits, fail: (reason: string) => never): void {
   if (component === '') fail('empty path component');
   if (component === '.' || component === '..') fail('"." or ".." path component');
-  if (utf8.encode(component).byteLength > limits.maxComponentBytes) {
+  if (component.length * 3 > limits.maxComponentBytes && utf8Length(component) > limits.maxComponentBytes) {
     fail(`name longer than ${limits.maxComponentBytes} bytes`);
   }
   if (/[. ]$/.test(component)) fail('name ends with a dot or a space');
   const base = component.split('.')[0]!.trimEnd().toUpperCase();
   if (RESERVED_BASENAMES.has(base)) fail('name reserved by Windows');
-}
-
-/**
- * The key two names collide under on some file system: Unicode compatibility normalisation
- * and full case folding (so `é`/`e\u0301`, `README`/`readme`, `ẞ`/`ß`/`SS` and `ﬀ`/`FF`
- * meet). Lower-casing before upper-casing makes it idempotent: `ẞ` lowers to `ß`, which
- * upper-cases to `SS`, so a key never changes when taken again (PROTOCOL.md §6.2).
- */
-export function collisionKey(path: string): string {
-  return path.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKC');
 }
 
 /** An offer entry after validation. */
@@ -79,6 +71,8 @@ export interface ValidatedOffer {
   readonly entries: readonly ValidatedEntry[];
   readonly items: readonly OfferItem[];
   readonly fileCount: number;
+  /** Folders the offer creates: its `dir` entries and the folders its paths imply. */
+  readonly folderCount: number;
   readonly totalBytes: number;
 }
 
@@ -86,24 +80,23 @@ type RawEntry = { kind: 'file'; path: string; size: number } | { kind: 'dir'; pa
 
 /**
  * Validates a whole offer before anything is written: every path, duplicates and collisions
- * under case folding and normalisation, files that are also folders, entry count and total
- * size. Throws UnsafeOfferError for the first problem; accepts all or nothing.
+ * under case folding and normalisation, files that are also folders, entry and folder counts
+ * and total size. Throws UnsafeOfferError for the first problem; accepts all or nothing.
+ * Work and memory are linear in the offer's size (PROTOCOL.md §6.2): each component is keyed
+ * once, in a tree of components, and a key may not grow past MAX_KEY_EXPANSION times its name.
  */
 export function validateOffer(entries: readonly RawEntry[], limits: Limits = LIMITS): ValidatedOffer {
   if (entries.length > limits.maxEntries) {
     throw new UnsafeOfferError('', `more than ${limits.maxEntries} entries`);
   }
-  const kinds = new Map<string, 'file' | 'dir'>();
+  const tree = new NameTree(limits);
   const validated: ValidatedEntry[] = [];
+  const tops: number[] = [];
   let totalBytes = 0;
   let fileCount = 0;
   for (const [id, entry] of entries.entries()) {
     const components = checkRelativePath(entry.path, limits);
-    const key = collisionKey(entry.path);
-    if (kinds.has(key)) {
-      throw new UnsafeOfferError(entry.path, 'two entries would be saved under the same name');
-    }
-    kinds.set(key, entry.kind);
+    tops.push(tree.add(entry.path, entry.kind, components));
     const size = entry.kind === 'file' ? entry.size : 0;
     if (!Number.isSafeInteger(size) || size < 0 || size > limits.maxFileSize) {
       throw new UnsafeOfferError(entry.path, 'file size out of range');
@@ -115,43 +108,20 @@ export function validateOffer(entries: readonly RawEntry[], limits: Limits = LIM
     if (entry.kind === 'file') fileCount++;
     validated.push({ id, kind: entry.kind, path: entry.path, components, size });
   }
-  // A file may not also be the parent of another entry, in any order; and a folder, listed or
-  // implied by a path, has one spelling (`d/A/x` and `d/a/y` would meet on many disks).
-  const spellings = new Map<string, string>();
-  for (const entry of validated) {
-    let prefix = '';
-    for (const component of entry.components.slice(0, -1)) {
-      prefix = prefix === '' ? component : `${prefix}/${component}`;
-      const key = collisionKey(prefix);
-      if (kinds.get(key) === 'file') {
-        throw new UnsafeOfferError(entry.path, 'a file of the offer is also used as a folder');
-      }
-      const spelled = spellings.get(key);
-      if (spelled === undefined) spellings.set(key, prefix);
-      else if (spelled !== prefix) {
-        throw new UnsafeOfferError(entry.path, 'two folders would be saved under the same name');
-      }
-    }
-  }
-  for (const entry of validated) {
-    const spelled = entry.kind === 'dir' ? spellings.get(collisionKey(entry.path)) : undefined;
-    if (spelled !== undefined && spelled !== entry.path) {
-      throw new UnsafeOfferError(entry.path, 'two folders would be saved under the same name');
-    }
-  }
-  return { entries: validated, items: groupItems(validated), fileCount, totalBytes };
+  const items = groupItems(validated, tops);
+  return { entries: validated, items, fileCount, folderCount: tree.folderCount, totalBytes };
 }
 
-function groupItems(entries: readonly ValidatedEntry[]): OfferItem[] {
-  const items = new Map<string, { name: string; kind: 'file' | 'dir'; entryIds: number[]; fileCount: number; bytes: number }>();
+/** Groups entries by their top-level node (`tops[id]`), in order of first appearance. */
+function groupItems(entries: readonly ValidatedEntry[], tops: readonly number[]): OfferItem[] {
+  const items = new Map<number, { name: string; kind: 'file' | 'dir'; entryIds: number[]; fileCount: number; bytes: number }>();
   for (const entry of entries) {
-    const name = entry.components[0]!;
-    const key = collisionKey(name);
-    let item = items.get(key);
+    const top = tops[entry.id]!;
+    let item = items.get(top);
     if (!item) {
       const kind = entry.components.length === 1 ? entry.kind : 'dir';
-      item = { name, kind, entryIds: [], fileCount: 0, bytes: 0 };
-      items.set(key, item);
+      item = { name: entry.components[0]!, kind, entryIds: [], fileCount: 0, bytes: 0 };
+      items.set(top, item);
     }
     item.entryIds.push(entry.id);
     if (entry.kind === 'file') {

@@ -335,7 +335,7 @@ describe('validateOffer', () => {
   });
 
   it('accepts an empty offer', () => {
-    expect(validateOffer([])).toEqual({ entries: [], items: [], fileCount: 0, totalBytes: 0 });
+    expect(validateOffer([])).toEqual({ entries: [], items: [], fileCount: 0, folderCount: 0, totalBytes: 0 });
   });
 
   it('numbers entries by their index and returns their components', () => {
@@ -398,5 +398,19 @@ describe('checkRelativePath properties', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('K1: folders are counted and capped', () => {
+  it('K1: counts the folders an offer creates, listed or implied, once each', () => {
+    const offer = validateOffer([dir('a'), file('a/b/c.txt'), file('a/b/d.txt'), dir('e'), file('f.txt'), dir('a/b')]);
+    expect(offer.folderCount).toBe(3);
+  });
+
+  it('K1: accepts exactly maxFolders folders and refuses one more, implied or listed', () => {
+    const limits = { ...LIMITS, maxFolders: 3 };
+    expect(validateOffer([file('a/b/c/x.txt')], limits).folderCount).toBe(3);
+    expectOfferRefused([file('a/b/c/d/x.txt')], limits);
+    expectOfferRefused([file('a/b/c/x.txt'), dir('z')], limits);
   });
 });
