@@ -45,7 +45,11 @@ export class NameTree {
     for (let index = 0; index < components.length; index++) {
       const component = components[index]!;
       const last = index === components.length - 1;
-      const spelled = (this.#bySpelling[parent] ??= new Map());
+      let spelled = this.#bySpelling[parent];
+      if (spelled === undefined) {
+        spelled = new Map();
+        this.#bySpelling[parent] = spelled;
+      }
       let node = spelled.get(component);
       let created = false;
       if (node === undefined) {
