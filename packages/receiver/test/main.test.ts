@@ -225,11 +225,12 @@ describe('main (ferry-receive) transfers from the real sender', () => {
   it('H5: receiving the same file twice yields x.txt and x (1).txt, and the first is unchanged', async () => {
     const [source] = await sourceFiles({ 'x.txt': 'first' });
     if (!source) throw new Error('no source file');
-    const { address } = await startRealSender([source]);
+    const first = await startRealSender([source]);
     const out = await tempDir();
-    expect((await runReceive(['--yes', '--out', out, address])).code).toBe(EXIT.ok);
-    // Same size, new content: the second copy must not replace the first.
+    expect((await runReceive(['--yes', '--out', out, first.address])).code).toBe(EXIT.ok);
+    // Same size, new content, offered anew (a sender aborts a source changed since its offer).
     await writeFile(source, 'again');
+    const { address } = await startRealSender([source]);
     const second = await runReceive(['--json', '--yes', '--out', out, address]);
     expect(second.code).toBe(EXIT.ok);
     expect(await listTree(out)).toEqual(['x (1).txt', 'x.txt']);
