@@ -71,7 +71,10 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
     const real = await fs.realpath(absolute);
     if (stats.isFile()) {
       const source = await probeFile(real);
-      if ('problem' in source) throw new UsageError(`cannot offer ${given}: ${source.problem}`);
+      if ('problem' in source) {
+        const why = source.cause === undefined ? source.problem : describeSystemError(source.cause);
+        throw new UsageError(`cannot read ${escapeForDisplay(given)}: ${why}`);
+      }
       scan.addFile(name, source);
     } else if (stats.isDirectory()) {
       scan.addDir(name);
@@ -107,7 +110,7 @@ class Scan {
     try {
       names = (await fs.readdir(dir)).sort();
     } catch (cause) {
-      this.skipped.push({ path: relative, reason: `folder not readable (${(cause as NodeJS.ErrnoException).code})` });
+      this.skipped.push({ path: relative, reason: `folder not readable: ${describeSystemError(cause)}` });
       return;
     }
     for (const name of names) {
@@ -148,7 +151,7 @@ class Scan {
     else this.#addProbed(relative, await probeFile(target));
   }
 
-  #addProbed(relative: string, probed: FileSource | { problem: string }): void {
+  #addProbed(relative: string, probed: FileSource | Unreadable): void {
     if ('problem' in probed) this.skipped.push({ path: relative, reason: probed.problem });
     else this.addFile(relative, probed);
   }
@@ -183,6 +186,12 @@ function isInside(root: string, candidate: string): boolean {
   return relative !== '' && !relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative);
 }
 
+/** Why a file found while scanning is not offered: the reason listed, and the system error. */
+interface Unreadable {
+  readonly problem: string;
+  readonly cause?: unknown;
+}
+
 /** Flags for opening an offered file: never through a symlink, never waiting on a FIFO. */
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
@@ -191,12 +200,12 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * cannot be read is skipped now, with its reason, instead of being offered and failing at the
  * end (U10).
  */
-async function probeFile(absolute: string): Promise<FileSource | { problem: string }> {
+async function probeFile(absolute: string): Promise<FileSource | Unreadable> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(absolute, OPEN_FLAGS);
   } catch (cause) {
-    return { problem: unreadable(cause) };
+    return { problem: unreadable(cause), cause };
   }
   try {
     const stats = await handle.stat({ bigint: true });
@@ -204,7 +213,7 @@ async function probeFile(absolute: string): Promise<FileSource | { problem: stri
     if (!stats.isFile()) return { problem: 'not a regular file' };
     return { absolute, size: Number(stats.size), stamp: stampOf(stats) };
   } catch (cause) {
-    return { problem: unreadable(cause) };
+    return { problem: unreadable(cause), cause };
   } finally {
     await handle.close();
   }
@@ -214,7 +223,7 @@ function unreadable(cause: unknown): string {
   const code = (cause as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'vanished while scanning';
   if (code === 'ELOOP') return 'became a symlink while scanning';
-  return `file not readable (${code ?? 'error'})`;
+  return `file not readable: ${describeSystemError(cause)}`;
 }
 
 /**
