@@ -34,3 +34,10 @@ export {
 export { runProcess } from './run-process.ts';
 export { StatusLine } from './status-line.ts';
 export { describeSystemError } from './system-error.ts';
+export {
+  jsonEventProblem,
+  RECEIVER_JSON_EVENTS,
+  type ReceiverJsonEvent,
+  SENDER_JSON_EVENTS,
+  type SenderJsonEvent,
+} from './json-events.ts';

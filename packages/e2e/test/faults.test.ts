@@ -442,7 +442,7 @@ describe('C7: a source file that changes while it is sent', () => {
 
       assertExit(run, 1);
       expect(run.events.find((e) => e.event === 'file-failed')).toMatchObject({ offered: 'c7/a-changing.bin', code: 'ERR_SOURCE_CHANGED' });
-      expect(run.last).toMatchObject({ event: 'done', failed: [expect.objectContaining({ code: 'ERR_SOURCE_CHANGED' })] });
+      expect(run.last).toMatchObject({ event: 'done', failures: [expect.objectContaining({ code: 'ERR_SOURCE_CHANGED' })] });
       expect(await hashTree(out)).toEqual({
         c7: { kind: 'dir' },
         'c7/b-after.txt': await hashTreeEntry(after),

@@ -519,7 +519,7 @@ describe('authentication (G)', () => {
     assertExit(await receiveAll(sender, await makeTempDir('alice-1'), { args: ['--name', 'alice', '--remember'], configDir: aliceConfig }), 0);
     await sender.waitForEvent('remembered', (e) => e.result === 'added');
     const trustedBefore = (await TrustStore.open(senderConfig, 'receiver')).list();
-    expect(trustedBefore.map((peer) => peer.name)).toEqual(['alice']);
+    expect(trustedBefore.map((peer) => peer.name)).toEqual(['alice@127.0.0.1']);
 
     const mallory = await hostileReceiver(sender, { handshake: 'tls' });
     await mallory.send(FrameType.AUTH, { method: 'trusted' });
@@ -530,7 +530,7 @@ describe('authentication (G)', () => {
     await mallory.expect(FrameType.OFFER);
     const malloryKey = shortFingerprint(mallory.identity!.fingerprint);
     expect(await sender.waitForEvent('authenticated', (e) => e.client === 2)).toMatchObject({ method: 'code', fingerprint: malloryKey });
-    expect(await sender.waitForEvent('remembered', (e) => e.client === 2)).toMatchObject({ name: 'alice', result: 'conflict' });
+    expect(await sender.waitForEvent('remembered', (e) => e.client === 2)).toMatchObject({ name: 'alice@127.0.0.1', result: 'conflict' });
     mallory.reset();
     expect((await TrustStore.open(senderConfig, 'receiver')).list()).toEqual(trustedBefore);
     expect(trustedBefore[0]?.fingerprint).not.toBe(fingerprintHex(mallory.identity!.fingerprint));
@@ -538,7 +538,7 @@ describe('authentication (G)', () => {
     const again = await receiveAll(sender.address, await makeTempDir('alice-2'), { args: ['--name', 'alice'], configDir: aliceConfig });
     assertExit(again, 0);
     expect(again.events.find((e) => e.event === 'secured')).toMatchObject({ method: 'trusted' });
-    expect(await hashTree(path.join(again.events.find((e) => e.event === 'start')?.outDir as string))).toEqual(await hashTree(src));
+    expect(await hashTree(path.join(again.events.find((e) => e.event === 'start')?.out as string))).toEqual(await hashTree(src));
   });
 
   it.each([

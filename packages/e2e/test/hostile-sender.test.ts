@@ -685,7 +685,7 @@ describe('display (J)', () => {
     const lines = result.stdout.trimEnd().split('\n');
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
     expect(result.events.filter((e) => e.event === 'done')).toHaveLength(1);
-    expect(result.events.at(-1)).toMatchObject({ event: 'done', files: [expect.objectContaining({ offered: 'a.txt' })] });
+    expect(result.events.at(-1)).toMatchObject({ event: 'done', saved: [expect.objectContaining({ offered: 'a.txt' })] });
     for (const raw of RAW) expect(result.stdout + result.stderr).not.toContain(raw);
     for (const line of result.stderr.split('\n').filter(Boolean)) expect(() => JSON.parse(line), line).not.toThrow();
   });

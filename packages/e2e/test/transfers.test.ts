@@ -183,7 +183,7 @@ describe('a receiver saving into a folder that already has the name', () => {
     });
     expect(second.last).toMatchObject({
       event: 'done',
-      files: [{ path: path.join(out, 'report (1).pdf'), offered: 'report.pdf' }],
+      saved: [{ path: path.join(out, 'report (1).pdf'), offered: 'report.pdf' }],
     });
   });
 

@@ -171,7 +171,7 @@ describe('pairing with a one-time code', () => {
     const theirs = errorOf(await listening.result());
     expect(theirs.code).toBe(ErrorCode.PAIRING_FAILED);
     expect(events.filter((e) => e.event === 'attempt-failed').map((e) => e.payload)).toEqual([
-      { failed: 1, limit: PAIRING.attemptsPerCode },
+      { failed: 1, limit: PAIRING.attemptsPerCode, connection: undefined },
     ]);
   });
 
@@ -521,7 +521,7 @@ describe('modes and frames before authentication', () => {
     secure.write(concatFrame(FrameType.AUTH, encodeMessage(FrameType.AUTH, { method: 'code', share })));
     expect(errorOf(await listening.result()).code).toBe(ErrorCode.PAIRING_FAILED);
     expect(events.filter((e) => e.event === 'attempt-failed').map((e) => e.payload)).toEqual([
-      { failed: 1, limit: PAIRING.attemptsPerCode },
+      { failed: 1, limit: PAIRING.attemptsPerCode, connection: undefined },
     ]);
   });
 

@@ -78,6 +78,7 @@ export interface ReceiverEvents extends Record<string, unknown> {
   };
   /** `failed`: the list could not be read or saved; `reason` says why and how to fix it. */
   remembered: { name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' | 'failed'; reason?: string };
+  /** A TCP connection to the sender is up (the first event; again after `code-needed`). */
   connected: { address: string };
   offer: { offer: ValidatedOffer; sender: Offer['sender'] };
   start: { outDir: string; files: number; bytes: number };
@@ -150,7 +151,6 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
   try {
     const offerMessage = await handshake(connection, options, deadline);
     deadline.clear();
-    events.emit('connected', { address: connection.remote });
     const security = options.security;
     if (security.encryption && security.remember && security.trust && secured.peer?.method === 'code') {
       await rememberSender(security.trust, offerMessage.sender, secured.peer.fingerprint, options.host, events, logger);
@@ -229,6 +229,8 @@ async function open(
       signal: options.signal,
       onread: !security.encryption,
     });
+    // Each TCP connection is announced before it is secured (S6): a second one follows code-needed.
+    events.emit('connected', { address: Connection.describeRemote(connected.socket) });
     // One deadline for the whole greeting: preamble, TLS, authentication, then the OFFER.
     const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, connected.socket, 'the sender did not complete its greeting in time');
     const onAbort = () => connected.socket.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));

@@ -213,9 +213,11 @@ describe('main (ferry-receive) transfers from the real sender', () => {
       out,
       declined: false,
       bytes: 11,
-      failed: [],
+      files: 2,
+      failed: 0,
+      failures: [],
     });
-    expect(events.at(-1)?.files).toEqual([
+    expect(events.at(-1)?.saved).toEqual([
         { path: path.join(out, 'a.txt'), offered: 'a.txt', size: 5, sha256: sha256('alpha') },
         { path: path.join(out, 'b.txt'), offered: 'b.txt', size: 6, sha256: sha256('bravo!') },
     ]);
@@ -236,7 +238,7 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     expect(await listTree(out)).toEqual(['x (1).txt', 'x.txt']);
     expect(await readFile(path.join(out, 'x.txt'), 'utf8')).toBe('first');
     expect(await readFile(path.join(out, 'x (1).txt'), 'utf8')).toBe('again');
-    expect(jsonEvents(second.stdout).at(-1)).toMatchObject({ files: [{ path: path.join(out, 'x (1).txt'), offered: 'x.txt' }] });
+    expect(jsonEvents(second.stdout).at(-1)).toMatchObject({ saved: [{ path: path.join(out, 'x (1).txt'), offered: 'x.txt' }] });
   });
 
   it('H5: receiving a folder twice puts the second copy in "name (1)"', async () => {

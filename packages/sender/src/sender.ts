@@ -37,7 +37,8 @@ export interface SenderEvents extends Record<string, unknown> {
   listening: { port: number; host: string | undefined; addresses: LanAddress[]; encryption: boolean; fingerprint: string | undefined };
   /** A pairing code to show the user (never logged). */
   code: { code: string; reason: 'first' | 'used' | 'retired'; failed: number };
-  'pairing-failed': { failed: number; limit: number };
+  /** `client`: the connection whose attempt failed. */
+  'pairing-failed': { client: number; failed: number; limit: number };
   'pairing-closed': { failed: number };
   /** The remembered receivers cannot be read: until that is fixed, every receiver needs a code. */
   'trust-error': { message: string };
@@ -168,7 +169,7 @@ export function createSender(options: SenderOptions): Sender {
   if (security.encryption && security.pairing) {
     const pairing = security.pairing;
     pairing.on('code', (event) => emitter.emit('code', event));
-    pairing.on('attempt-failed', (event) => emitter.emit('pairing-failed', event));
+    pairing.on('attempt-failed', ({ failed, limit, connection }) => emitter.emit('pairing-failed', { client: connection ?? 0, failed, limit }));
     pairing.on('closed', (event) => emitter.emit('pairing-closed', event));
   }
 
@@ -232,7 +233,7 @@ export function createSender(options: SenderOptions): Sender {
     try {
       await exchangePreamble({ socket }, 'server', security.encryption, deadline);
       const secured: Secured = security.encryption
-        ? await secureServer(socket, { ...security, onTrustError: reportTrustError }, deadline)
+        ? await secureServer(socket, { ...security, connection: client, onTrustError: reportTrustError }, deadline)
         : { socket, encrypted: false, peer: undefined };
       const authenticated = secured.peer;
       if (authenticated) {

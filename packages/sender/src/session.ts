@@ -79,7 +79,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   hooks.onRequest(plan.length, plan.reduce((sum, file) => sum + file.source.size - file.offset, 0));
   logger.debug({ files: plan.length }, 'request accepted');
 
-  const acks = new AckCollector(offer, plan.map((file) => file.id), hooks);
+  const acks = new AckCollector(offer, plan, hooks);
   const reading = acks.run(connection);
   const sending = (async () => {
     // Each buffer starts with room for a frame header, so a chunk goes out as one DATA frame.
@@ -321,9 +321,13 @@ class AckCollector {
   #ackCount = 0;
   #digests = new Map<number, string>();
 
-  constructor(offer: OfferSource, expected: number[], hooks: SessionHooks) {
+  /** Where each requested file starts: what the session carries of it is its size minus this. */
+  #offsets: Map<number, number>;
+
+  constructor(offer: OfferSource, plan: readonly { readonly id: number; readonly offset: number }[], hooks: SessionHooks) {
     this.#offer = offer;
-    this.#expected = expected;
+    this.#expected = plan.map((file) => file.id);
+    this.#offsets = new Map(plan.map((file) => [file.id, file.offset]));
     this.#hooks = hooks;
   }
 
@@ -377,7 +381,8 @@ class AckCollector {
       }
       if (ack.ok) {
         this.saved++;
-        this.bytes += size;
+        // The same measure as REQUEST's total: the bytes this session carried (S6).
+        this.bytes += size - (this.#offsets.get(ack.id) ?? 0);
         this.#hooks.onFileAcked(entry.path, size, ack.sha256);
       } else {
         this.failed++;

@@ -235,6 +235,18 @@ describe('createSender', () => {
     expect((await client.frames()).at(-1)).toMatchObject({ type: FrameType.ERROR, message: { code: 'ERR_ACK_MISMATCH' } });
   });
 
+  it('S6: after a request from an offset, request and session-complete count the same bytes', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    const upToEnd = framesUntil(client.socket, FrameType.END);
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [{ id: 0, offset: 2 }] }));
+    const fileEnd = (await upToEnd).find((f) => f.type === FrameType.FILE_END)!.message as MessageOf<typeof FrameType.FILE_END>;
+    write(client.socket, frame(FrameType.FILE_ACK, { id: 0, ok: true, sha256: fileEnd.sha256 }), frame(FrameType.DONE, { saved: 1, failed: 0 }));
+    const complete = await log.waitFor('session-complete');
+    expect(log.all('request')).toMatchObject([{ files: 1, bytes: 3 }]);
+    expect(complete).toMatchObject({ files: 1, failed: 0, bytes: 3 });
+  });
+
   it('fails the session, never counting EOF as success, when the receiver leaves before DONE', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
     const client = await rawClient(port);

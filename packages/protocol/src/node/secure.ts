@@ -182,6 +182,8 @@ export interface ServerSecurity {
   readonly trust?: TrustStore | undefined;
   /** The one-time codes; without them only remembered receivers get in. */
   readonly pairing?: PairingCodes | undefined;
+  /** The app's number for this connection, echoed in the pairing's `attempt-failed` events. */
+  readonly connection?: number | undefined;
   /** Told when the list of remembered receivers cannot be read again (nobody is then let in by key). */
   readonly onTrustError?: ((error: unknown) => void) | undefined;
 }
@@ -278,7 +280,7 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
     }
     // Taken before the wait for the code's scrypt: the session may be gone after it.
     const aad = exporter(secure);
-    const attempt = await security.pairing.begin();
+    const attempt = await security.pairing.begin(security.connection);
     try {
       // The attempt counts from here, whatever the share: refusing a share that unblinds to the
       // identity (one made from this very code) without counting would be a free guess (S1).

@@ -8,7 +8,8 @@ export interface PairingEvents extends Record<string, unknown> {
   /** A code to show: the first one, the next after one was used, or one after a code was retired. */
   code: { code: string; reason: 'first' | 'used' | 'retired'; failed: number };
   /** A pairing attempt failed; `failed` of `limit` attempts of the current code are spent. */
-  'attempt-failed': { failed: number; limit: number };
+  /** `connection`: the tag its caller gave begin(), so the app can say which connection failed. */
+  'attempt-failed': { failed: number; limit: number; connection: number | undefined };
   /** Too many codes were retired: from now on only remembered peers are accepted. */
   closed: { failed: number };
 }
@@ -69,10 +70,11 @@ export class PairingCodes extends Emitter<PairingEvents> {
   }
 
   /**
-   * Reserves one attempt of the current code; throws AuthError(ERR_PAIRING_UNAVAILABLE) when
+   * Reserves one attempt of the current code for `connection` (a tag echoed in
+   * `attempt-failed`); throws AuthError(ERR_PAIRING_UNAVAILABLE) when
    * pairing has stopped or every attempt of this code is already in flight.
    */
-  async begin(): Promise<PairingAttempt> {
+  async begin(connection?: number): Promise<PairingAttempt> {
     const current = this.#current;
     if (this.#closed || !current) {
       throw new AuthError(ErrorCode.PAIRING_UNAVAILABLE, 'this sender no longer accepts pairing codes (too many wrong attempts)');
@@ -117,7 +119,7 @@ export class PairingCodes extends Emitter<PairingEvents> {
         this.#totalFailed++;
         current.failed++;
         // Every failed guess is reported, even one that ends after its code was replaced.
-        this.emit('attempt-failed', { failed: current.failed, limit: PAIRING.attemptsPerCode });
+        this.emit('attempt-failed', { failed: current.failed, limit: PAIRING.attemptsPerCode, connection });
         if (current.done) return;
         if (current.failed >= PAIRING.attemptsPerCode) {
           current.done = true;

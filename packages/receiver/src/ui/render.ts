@@ -7,6 +7,8 @@ import {
   ProgressMeter,
   ProgressPacer,
   plural,
+  RECEIVER_JSON_EVENTS,
+  type ReceiverJsonEvent,
   rememberedLines,
   StatusLine,
 } from '@ferry/cli';
@@ -27,23 +29,27 @@ function renderText(receiver: Receiver, io: Io): Summarise {
   const tty = Boolean(io.stdout.isTTY);
   let meter: ProgressMeter | undefined;
   let pacer: ProgressPacer | undefined;
-  let how = '';
   receiver.on('code-needed', ({ fingerprint }) => {
     status.print(`The sender (key ${fingerprint}) needs the pairing code it shows.`);
+  });
+  let address = '';
+  receiver.on('connected', (event) => {
+    address = event.address;
   });
   receiver.on('secured', ({ encrypted, method, fingerprint, rememberedAs }) => {
     if (!encrypted) {
       for (const line of encryptionOffWarning('this transfer, and nothing proves who the sender is.')) status.print(line);
+      status.print(`Connected to ${address}.`);
       return;
     }
     // A remembered sender is named as this user remembered it, which is who it really is,
     // whatever name it claims or address it answers at.
-    how =
+    const how =
       method === 'trusted'
         ? ` (encrypted; remembered sender "${esc(rememberedAs ?? '?')}", key ${fingerprint})`
         : ` (encrypted; paired with the code, sender key ${fingerprint})`;
+    status.print(`Connected to ${address}${how}.`);
   });
-  receiver.on('connected', ({ address }) => status.print(`Connected to ${address}${how}.`));
   receiver.on('remembered', (event) => {
     const note = 'no code is needed next time if it remembers you too.';
     for (const line of rememberedLines(event, 'sender', 'ferry-receive', note)) status.print(line);
@@ -97,7 +103,9 @@ function renderText(receiver: Receiver, io: Io): Summarise {
 }
 
 function renderJson(receiver: Receiver, io: Io): Summarise {
-  const print = (event: string, fields: object) => io.stdout.write(toJsonLine(event, fields));
+  // Every event is printed as RECEIVER_JSON_EVENTS declares it, which the README documents.
+  const print = <K extends keyof typeof RECEIVER_JSON_EVENTS>(event: K, fields: ReceiverJsonEvent<K>) =>
+    io.stdout.write(toJsonLine(event, fields));
   let total = 0;
   let shownAt = 0;
   receiver.on('code-needed', (e) => print('code-needed', e));
@@ -114,7 +122,7 @@ function renderJson(receiver: Receiver, io: Io): Summarise {
       hidden: hiddenTopLevel(offer),
     }),
   );
-  receiver.on('start', (e) => print('start', e));
+  receiver.on('start', ({ outDir, files, bytes }) => print('start', { out: outDir, files, bytes }));
   receiver.on('progress', ({ bytes }) => {
     total += bytes;
     const now = performance.now();
@@ -126,6 +134,15 @@ function renderJson(receiver: Receiver, io: Io): Summarise {
   receiver.on('file-failed', (e) => print('file-failed', e));
   return (result, cancelled) => {
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
-    print('done', { out: result.outDir ?? null, declined: result.declined, cancelled, bytes, files: result.saved, failed: result.failed });
+    print('done', {
+      out: result.outDir ?? null,
+      declined: result.declined,
+      cancelled,
+      files: result.saved.length,
+      failed: result.failed.length,
+      bytes,
+      saved: [...result.saved],
+      failures: [...result.failed],
+    });
   };
 }

@@ -11,6 +11,8 @@ import {
   ProgressPacer,
   plural,
   rememberedLines,
+  SENDER_JSON_EVENTS,
+  type SenderJsonEvent,
   StatusLine,
 } from '@ferry/cli';
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
@@ -168,11 +170,10 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
 }
 
 function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
-  const print = <K extends keyof SenderEvents & string>(event: K, fields: SenderEvents[K]) =>
-    io.stdout.write(toJsonLine(event, fields as object));
-  sender.on('listening', (e) =>
-    print('listening', { ...e, files: offer.fileCount, bytes: offer.totalBytes, skipped: [...offer.skipped] } as SenderEvents['listening']),
-  );
+  // Every event is printed as SENDER_JSON_EVENTS declares it, which the README documents.
+  const print = <K extends keyof typeof SENDER_JSON_EVENTS>(event: K, fields: SenderJsonEvent<K>) =>
+    io.stdout.write(toJsonLine(event, fields));
+  sender.on('listening', (e) => print('listening', { ...e, files: offer.fileCount, bytes: offer.totalBytes, skipped: [...offer.skipped] }));
   const totals = new Map<number, { bytes: number; shownAt: number }>();
   sender.on('progress', ({ client, bytes }) => {
     const t = totals.get(client) ?? { bytes: 0, shownAt: 0 };
@@ -183,12 +184,23 @@ function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
     t.shownAt = now;
     print('progress', { client, bytes: t.bytes });
   });
-  for (const event of ['code', 'pairing-failed', 'pairing-closed', 'trust-error', 'authenticated', 'remembered', 'connected', 'hello', 'request', 'file-sent', 'file-failed', 'session-complete', 'session-failed', 'refused'] as const) {
-    sender.on(event, (fields) => {
-      if (event === 'session-complete' || event === 'session-failed') totals.delete((fields as { client: number }).client);
-      print(event, fields as never);
-    });
-  }
+  const forward = <K extends keyof SenderEvents & keyof typeof SENDER_JSON_EVENTS>(event: K, fields: (e: SenderEvents[K]) => SenderJsonEvent<K>) =>
+    sender.on(event, (e) => print(event, fields(e)));
+  forward('code', (e) => e);
+  forward('pairing-failed', (e) => e);
+  forward('pairing-closed', (e) => e);
+  forward('trust-error', (e) => e);
+  forward('authenticated', (e) => e);
+  forward('remembered', (e) => e);
+  forward('connected', (e) => e);
+  forward('hello', (e) => e);
+  forward('request', (e) => e);
+  forward('file-sent', (e) => e);
+  forward('file-failed', (e) => e);
+  forward('refused', (e) => e);
+  for (const event of ['session-complete', 'session-failed'] as const) sender.on(event, ({ client }) => totals.delete(client));
+  forward('session-complete', (e) => e);
+  forward('session-failed', (e) => e);
 }
 
 /**

@@ -112,7 +112,7 @@ describe("the sender's screen (U11)", () => {
     });
     events.emit('code', { code: '4821-3307', reason: 'first', failed: 0 });
     events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
-    events.emit('pairing-failed', { failed: 1, limit: 3 });
+    events.emit('pairing-failed', { client: 1, failed: 1, limit: 3 });
     events.emit('session-failed', {
       client: 1,
       peer: '127.0.0.1:5000',
@@ -136,7 +136,7 @@ describe("the sender's screen (U11)", () => {
       fingerprint: '93E1 2CF8 2297 390E',
     });
     events.emit('code', { code: '4821-3307', reason: 'first', failed: 0 });
-    events.emit('pairing-failed', { failed: 3, limit: 3 });
+    events.emit('pairing-failed', { client: 1, failed: 3, limit: 3 });
     events.emit('code', { code: '1111-2222', reason: 'retired', failed: 3 });
     expect(lines().slice(-2)).toEqual([
       'A receiver gave a wrong pairing code (3 of 3 attempts).',

@@ -1,0 +1,126 @@
+/**
+ * The `--json` events of both apps, one zod schema each: the apps type what they print with
+ * them, the tests parse every line the real programs print with them, and the README's event
+ * tables are checked against them. A field has one meaning and one type in every event:
+ * `files`, `failed` and `bytes` are always counts, `out` is always the destination folder.
+ */
+import { z } from 'zod';
+
+const count = z.number().int().nonnegative();
+/** A key as the apps write it everywhere: `558E F330 5F2B D3DE`. */
+const key = z.string().regex(/^[0-9A-F]{4}( [0-9A-F]{4}){3}$/);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const code = z.string().regex(/^ERR_[A-Z0-9_]{1,60}$/);
+const rememberResult = z.enum(['added', 'updated', 'conflict', 'failed']);
+
+/** `ferry-send --json`, by event name. */
+export const SENDER_JSON_EVENTS = {
+  listening: z.strictObject({
+    port: count,
+    host: z.string().optional(),
+    addresses: z.array(z.strictObject({ address: z.string(), family: z.enum(['IPv4', 'IPv6']), interface: z.string() })),
+    encryption: z.boolean(),
+    fingerprint: key.optional(),
+    files: count,
+    bytes: count,
+    skipped: z.array(z.strictObject({ path: z.string(), reason: z.string() })),
+  }),
+  code: z.strictObject({ code: z.string(), reason: z.enum(['first', 'used', 'retired']), failed: count }),
+  'pairing-failed': z.strictObject({ client: count, failed: count, limit: count }),
+  'pairing-closed': z.strictObject({ failed: count }),
+  'trust-error': z.strictObject({ message: z.string() }),
+  connected: z.strictObject({ client: count, peer: z.string() }),
+  authenticated: z.strictObject({
+    client: count,
+    peer: z.string(),
+    method: z.enum(['trusted', 'code']),
+    fingerprint: key,
+    rememberedAs: z.string().optional(),
+  }),
+  remembered: z.strictObject({ client: count, name: z.string(), fingerprint: key, result: rememberResult, reason: z.string().optional() }),
+  hello: z.strictObject({ client: count, peer: z.string(), name: z.string() }),
+  request: z.strictObject({ client: count, files: count, bytes: count }),
+  progress: z.strictObject({ client: count, bytes: count }),
+  'file-sent': z.strictObject({ client: count, path: z.string(), size: count, sha256 }),
+  'file-failed': z.strictObject({ client: count, path: z.string(), code }),
+  'session-complete': z.strictObject({
+    client: count,
+    peer: z.string(),
+    files: count,
+    failed: count,
+    bytes: count,
+    ms: z.number().nonnegative(),
+  }),
+  'session-failed': z.strictObject({ client: count, peer: z.string(), code, message: z.string() }),
+  refused: z.strictObject({ peer: z.string(), reason: z.string() }),
+  stopped: z.strictObject({ reason: z.enum(['once', 'interrupted']) }),
+  error: z.strictObject({ code: z.string(), message: z.string() }),
+} as const;
+
+const savedFile = z.strictObject({ path: z.string(), offered: z.string(), size: count, sha256 });
+const failedFile = z.strictObject({ offered: z.string(), code, message: z.string() });
+
+/** `ferry-receive --json`, by event name. */
+export const RECEIVER_JSON_EVENTS = {
+  connected: z.strictObject({ address: z.string() }),
+  'code-needed': z.strictObject({ fingerprint: key }),
+  secured: z.strictObject({
+    encrypted: z.boolean(),
+    method: z.enum(['trusted', 'code']).optional(),
+    fingerprint: key.optional(),
+    rememberedAs: z.string().optional(),
+  }),
+  remembered: z.strictObject({ name: z.string(), fingerprint: key, result: rememberResult, reason: z.string().optional() }),
+  offer: z.strictObject({
+    sender: z.strictObject({ name: z.string(), host: z.string() }),
+    files: count,
+    bytes: count,
+    items: z.array(z.strictObject({ name: z.string(), kind: z.enum(['file', 'dir']), files: count, bytes: count })),
+    entries: z.array(
+      z.union([
+        z.strictObject({ path: z.string(), kind: z.literal('file'), size: count }),
+        z.strictObject({ path: z.string(), kind: z.literal('dir') }),
+      ]),
+    ),
+    hidden: z.array(z.string()),
+  }),
+  start: z.strictObject({ out: z.string(), files: count, bytes: count }),
+  progress: z.strictObject({ bytes: count }),
+  'file-saved': savedFile,
+  'file-failed': failedFile,
+  done: z.strictObject({
+    out: z.string().nullable(),
+    declined: z.boolean(),
+    cancelled: z.boolean(),
+    files: count,
+    failed: count,
+    bytes: count,
+    saved: z.array(savedFile),
+    failures: z.array(failedFile),
+  }),
+  error: z.strictObject({ code: z.string(), message: z.string() }),
+} as const;
+
+/** The fields of one `ferry-send --json` event, as the app prints them. */
+export type SenderJsonEvent<K extends keyof typeof SENDER_JSON_EVENTS> = z.input<(typeof SENDER_JSON_EVENTS)[K]>;
+
+/** The fields of one `ferry-receive --json` event, as the app prints them. */
+export type ReceiverJsonEvent<K extends keyof typeof RECEIVER_JSON_EVENTS> = z.input<(typeof RECEIVER_JSON_EVENTS)[K]>;
+
+/**
+ * Checks one printed line against `events`: an object whose `event` names one of them and
+ * whose other fields are exactly that event's. Returns the problem, or undefined.
+ */
+export function jsonEventProblem(events: Readonly<Record<string, z.ZodType>>, line: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return `not JSON: ${line}`;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `not an object: ${line}`;
+  const { event, ...fields } = value as Record<string, unknown>;
+  if (typeof event !== 'string' || !Object.hasOwn(events, event)) return `an undocumented event: ${line}`;
+  const result = events[event]!.safeParse(fields);
+  return result.success ? undefined : `${event}: ${z.prettifyError(result.error)} in ${line}`;
+}
