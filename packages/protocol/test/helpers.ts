@@ -104,3 +104,13 @@ export function thrown(fn: () => unknown): unknown {
   }
   throw new Error('expected the call to throw');
 }
+
+/** What `fn` rejects with; fails the test if it resolves. */
+export async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to reject');
+}

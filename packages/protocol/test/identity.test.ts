@@ -16,7 +16,7 @@ import {
   peerFingerprint,
   shortFingerprint,
 } from '../src/node/identity.ts';
-import { toHex } from './helpers.ts';
+import { rejection, toHex } from './helpers.ts';
 
 const POSIX = process.platform !== 'win32';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -35,16 +35,6 @@ afterEach(async () => {
 /** Permission bits of a file or folder. */
 async function modeOf(file: string): Promise<number> {
   return (await stat(file)).mode & 0o777;
-}
-
-/** What `fn` rejects with; fails the test if it resolves. */
-async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to reject');
 }
 
 interface Tlv {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shortFingerprint } from '../src/node/identity.ts';
 import { rememberedName, TrustStore, TrustStoreError } from '../src/node/trust.ts';
-import { fromHex, toHex } from './helpers.ts';
+import { fromHex, rejection, toHex } from './helpers.ts';
 
 const POSIX = process.platform !== 'win32';
 
@@ -29,16 +29,6 @@ function fingerprint(start: string, fill = 0x11): Uint8Array {
 
 const ALICE = fingerprint('a11ce000');
 const BOB = fingerprint('b0b00000');
-
-/** What `fn` rejects with; fails the test if it resolves. */
-async function rejection(fn: () => Promise<unknown>): Promise<unknown> {
-  try {
-    await fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to reject');
-}
 
 /** The folder's entries other than the list: temp files must not be left behind. */
 async function leftovers(): Promise<string[]> {

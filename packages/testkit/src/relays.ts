@@ -5,6 +5,7 @@ import { decodeMessage, FrameDecoder, FrameType, isMessageType, LIMITS } from '@
 import { Deadline, exchangePreamble, loadOrCreateIdentity } from '@ferry/protocol/node';
 import { makeConfigDir } from './cli-process.ts';
 import { listenOnLoopback } from './hostile/listen.ts';
+import { tlsClientOptions, tlsServerOptions } from './tls.ts';
 
 /** Everything a relay saw, by direction, in order. */
 export interface Recording {
@@ -125,14 +126,7 @@ export async function startMitm(senderPort: number): Promise<Relay> {
       const deadline = new Deadline(RELAY_HANDSHAKE_MS, downstream, 'relay: receiver side');
       try {
         await exchangePreamble({ socket: downstream }, 'server', true, deadline);
-        const secure = new tls.TLSSocket(downstream, {
-          isServer: true,
-          key: identity.key,
-          cert: identity.cert,
-          requestCert: true,
-          rejectUnauthorized: false,
-          minVersion: 'TLSv1.3',
-        });
+        const secure = new tls.TLSSocket(downstream, tlsServerOptions(identity));
         deadline.track(secure);
         track(secure);
         await once(secure, 'secure');
@@ -148,14 +142,7 @@ export async function startMitm(senderPort: number): Promise<Relay> {
       const deadline = new Deadline(RELAY_HANDSHAKE_MS, upstream, 'relay: sender side');
       try {
         await exchangePreamble({ socket: upstream }, 'client', true, deadline);
-        const secure = tls.connect({
-          socket: upstream,
-          key: identity.key,
-          cert: identity.cert,
-          rejectUnauthorized: false,
-          checkServerIdentity: () => undefined,
-          minVersion: 'TLSv1.3',
-        });
+        const secure = tls.connect({ socket: upstream, ...tlsClientOptions(identity) });
         deadline.track(secure);
         track(secure);
         await once(secure, 'secureConnect');

@@ -13,6 +13,7 @@ import {
 } from '@ferry/protocol/node';
 import { makeConfigDir } from '../cli-process.ts';
 import { onCleanup } from '../cleanup.ts';
+import { tlsClientOptions } from '../tls.ts';
 import { HostilePeer, PEER_WAIT_MS, type ReceivedFrame } from './peer.ts';
 import type { Handshake } from './sender-role.ts';
 import { messageFrame } from './wire.ts';
@@ -60,14 +61,7 @@ export async function connectScriptedReceiver(
     if (!encryption) return Object.assign(new HostilePeer({ socket, tcp: socket }), { identity: undefined });
     const identity = await loadOrCreateIdentity(makeConfigDir('scripted-receiver'));
     if (handshake === 'tls') {
-      const secure = tls.connect({
-        socket,
-        key: identity.key,
-        cert: identity.cert,
-        rejectUnauthorized: false,
-        checkServerIdentity: () => undefined,
-        minVersion: 'TLSv1.3',
-      });
+      const secure = tls.connect({ socket, ...tlsClientOptions(identity) });
       deadline.track(secure);
       await new Promise<void>((resolve, reject) => {
         secure.once('secureConnect', () => resolve());

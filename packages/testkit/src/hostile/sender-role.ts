@@ -12,6 +12,7 @@ import {
   Spake2,
 } from '@ferry/protocol/node';
 import { makeConfigDir } from '../cli-process.ts';
+import { tlsServerOptions } from '../tls.ts';
 import { startFakeServer } from './listen.ts';
 import { HostilePeer, PEER_WAIT_MS, type ReceivedFrame } from './peer.ts';
 import { messageFrame } from './wire.ts';
@@ -122,14 +123,7 @@ async function handshakeAsSender(
       const secured = await secureServer(socket, { identity: identity!, pairing }, deadline);
       return new HostilePeer({ socket: secured.socket, tcp: socket });
     }
-    const secure = new tls.TLSSocket(socket, {
-      isServer: true,
-      key: identity!.key,
-      cert: identity!.cert,
-      requestCert: true,
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.3',
-    });
+    const secure = new tls.TLSSocket(socket, tlsServerOptions(identity!));
     deadline.track(secure);
     await new Promise<void>((resolve, reject) => {
       secure.once('secure', () => resolve());
