@@ -259,6 +259,19 @@ describe('framing (A)', () => {
   });
 });
 
+describe('frames while the receiver decides (K8)', () => {
+  it('K8: FILE_START, DATA, FILE_END and END sent right after the OFFER, before any REQUEST, are refused with ERR_UNEXPECTED_FRAME; nothing is saved', async () => {
+    const outcome = await hostileSession(async (peer) => {
+      await peer.expect(FrameType.HELLO);
+      // One write: the whole file and END travel with the OFFER, before the receiver has chosen.
+      await peer.write(messageFrame(FrameType.OFFER, offerOf(ONE_FILE)), fileFrames(0, 'hello'), messageFrame(FrameType.END, {}));
+      expect(await peer.expect(FrameType.ERROR)).toMatchObject({ code: 'ERR_UNEXPECTED_FRAME' });
+    });
+    await expectRefused(outcome, 'ERR_UNEXPECTED_FRAME');
+    expect(outcome.peer.types()).not.toContain(FrameType.REQUEST);
+  });
+});
+
 describe('framing, continued (A)', () => {
   it.each([
     ['bytes after its JSON', Buffer.concat([jsonPayload({ id: 0, sha256: sha256('abcde') }), Buffer.from(' x')])],

@@ -150,6 +150,8 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
   let destination: Destination | undefined;
   try {
     const offerMessage = await handshake(connection, options, deadline);
+    // DECIDING (PROTOCOL.md §5.1): until REQUEST, the sender may send nothing but PING.
+    connection.requirePeerSilence();
     deadline.clear();
     const security = options.security;
     if (security.encryption && security.remember && security.trust && secured.peer?.method === 'code') {
@@ -182,6 +184,7 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     await checkFreeSpace(outDir, bytes);
     destination = new Destination(outDir);
     await destination.createDirs(accepted);
+    connection.releasePeerSilence();
     await connection.send(FrameType.REQUEST, { files: files.map((entry) => ({ id: entry.id, offset: 0 })) });
     events.emit('start', { outDir, files: files.length, bytes });
     logger.info({ files: files.length, bytes }, 'request sent');

@@ -302,6 +302,38 @@ describe('receiver against a hostile sender: frames out of place (A8, B21)', () 
     expect(await listTree(base)).toEqual(['out/']);
   });
 
+  it.each([
+    ['FILE_START, DATA, FILE_END and END', (peer: FakePeer) => {
+      sendFile(peer, 0, 'a');
+      peer.send(FrameType.END, {});
+    }],
+    ['DATA', (peer: FakePeer) => peer.data('a')],
+    ['END', (peer: FakePeer) => peer.send(FrameType.END, {})],
+  ])('K8: %s right after the OFFER, before any REQUEST, is refused with ERR_UNEXPECTED_FRAME while the user decides; nothing is saved', async (_, script) => {
+    const sender = await startFakeSender(async (peer) => {
+      await peer.offer(TWO_FILES);
+      script(peer);
+    });
+    const { base, out } = await outFolder();
+    const receiver = createReceiver({
+      security: { encryption: false },
+      host: '127.0.0.1',
+      port: sender.port,
+      logger: silentLogger,
+      // A user who has not answered yet: the choice ends only if the receiver stops asking.
+      decide: (_offer, _sender, signal) =>
+        new Promise((resolve) => signal.addEventListener('abort', () => resolve({ items: [0, 1], outDir: out })),
+      ),
+    });
+    const error = await within(receiver.run(), 'the receiver').catch((e: unknown) => e);
+    await sender.done();
+    expect(error).toMatchObject({ code: 'ERR_UNEXPECTED_FRAME' });
+    const frames = await sender.frames();
+    expect(frames.map((frame) => frame.type)).not.toContain(FrameType.REQUEST);
+    expect(frames.at(-1)).toEqual({ type: FrameType.ERROR, message: expect.objectContaining({ code: 'ERR_UNEXPECTED_FRAME' }) });
+    expect(await listTree(base)).toEqual(['out/']);
+  });
+
   const OUT_OF_PLACE: [string, (peer: FakePeer) => void][] = [
     ['FILE_START for an id not in the offer', (peer) => sendFile(peer, 9, 'x')],
     ['DATA before any FILE_START', (peer) => peer.data('a')],

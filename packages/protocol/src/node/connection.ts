@@ -110,6 +110,10 @@ export class Connection {
   #bytesIn = 0;
   #lastFlush = performance.now();
   #onDataBound = (chunk: Buffer) => this.#onData(chunk);
+  /** While set, the peer may send only PING (PROTOCOL.md §5.1, DECIDING). */
+  #peerSilent = false;
+  /** Waits that end at once when the peer breaks the protocol. */
+  #onFailure = new Set<(error: Error) => void>();
   #emitData = (bytes: Uint8Array, release: (() => void) | undefined) => {
     this.#queue.push(release ? { kind: 'data', bytes, release } : { kind: 'data', bytes });
     this.#queuedBytes += bytes.byteLength;
@@ -319,6 +323,10 @@ export class Connection {
       if (event.kind !== 'frame' || event.type !== FrameType.PING || this.#pingIsProgress) {
         this.#lastProgress = now;
       }
+      if (this.#peerSilent && !(event.kind === 'frame' && event.type === FrameType.PING)) {
+        this.#failSilence(event);
+        return;
+      }
       if (event.kind === 'data') {
         if (slabs) slabs.append(event.bytes, this.#emitData);
         else this.#emitData(event.bytes, undefined);
@@ -403,6 +411,52 @@ export class Connection {
    * an error if the connection closes meanwhile.
    */
   async whileBusy<T>(work: Promise<T>): Promise<T> {
+    let onFailure: ((error: Error) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      onFailure = reject;
+    });
+    this.#onFailure.add(onFailure!);
+    try {
+      return await this.#whileBusy(Promise.race([work, failed]));
+    } finally {
+      this.#onFailure.delete(onFailure!);
+      // Nobody awaits it any more: a later failure must not go unhandled.
+      failed.catch(() => {});
+    }
+  }
+
+  /**
+   * From now until {@link Connection.releasePeerSilence}, the peer may send nothing but PING:
+   * any other frame, already queued or arriving, fails the connection with
+   * ERR_UNEXPECTED_FRAME (an ERROR frame ends it as the peer's error), and a
+   * {@link Connection.whileBusy} wait ends at once. For the receiver between OFFER and REQUEST.
+   */
+  requirePeerSilence(): void {
+    this.#peerSilent = true;
+    const queued = this.#queue.find((item) => item.kind !== 'ping');
+    if (queued) this.#fail(silenceBroken(queued));
+  }
+
+  /**
+   * Ends {@link Connection.requirePeerSilence}, throwing the error if the peer broke it. Call it
+   * just before writing the request, in the same tick, so nothing can arrive in between.
+   */
+  releasePeerSilence(): void {
+    this.#peerSilent = false;
+    if (this.#stopped && this.#error) throw this.#error;
+  }
+
+  #failSilence(event: FrameEvent): void {
+    let error: Error;
+    try {
+      error = silenceBroken(event.kind === 'data' ? { kind: 'data', bytes: event.bytes } : toIncoming(event));
+    } catch (decodeError) {
+      error = decodeError as Error;
+    }
+    this.#fail(error);
+  }
+
+  async #whileBusy<T>(work: Promise<T>): Promise<T> {
     this.#idleSuspended++;
     const pinger = setInterval(() => {
       this.ping().catch(() => {});
@@ -434,6 +488,7 @@ export class Connection {
    */
   #fail(error: Error): void {
     this.#error ??= error;
+    for (const onFailure of this.#onFailure) onFailure(this.#error);
     this.#stopped = true;
     this.socket.off('data', this.#onDataBound);
     this.socket.pause();
@@ -552,6 +607,13 @@ export class Connection {
 export function peerError(message: ErrorMessage): PeerError {
   const code = isErrorCode(message.code) ? message.code : ErrorCode.INTERNAL;
   return new PeerError(code, message.message);
+}
+
+/** The error for what a peer sent while it had to keep silent: its own ERROR, or an unexpected frame. */
+function silenceBroken(incoming: Incoming | { readonly kind: 'preamble' }): Error {
+  if (incoming.kind === 'message' && incoming.type === FrameType.ERROR) return peerError(incoming.message);
+  if (incoming.kind === 'preamble') return new ProtocolError(ErrorCode.BAD_MESSAGE, 'a second preamble');
+  return unexpectedFrame(incoming);
 }
 
 /** The error to raise for an item that the current state does not allow. */
