@@ -358,6 +358,54 @@ describe('Connection', { timeout: 5_000 }, () => {
   });
 });
 
+describe('closing (PROTOCOL.md §5.3)', { timeout: 10_000 }, () => {
+  it('S5: after its ERROR a side half-closes and reads until the peer closes, so a peer still sending reads the ERROR, not a reset', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(preamble());
+    await conn.readPreamble();
+    // The peer is busy sending (4 MiB of DATA frames, far more than the socket buffers hold)
+    // and reads nothing until all of it has gone out.
+    peer.pause();
+    const chunk = frame(FrameType.DATA, new Uint8Array(1024 * 1024).fill(0x61));
+    let flushed = true;
+    for (let i = 0; i < 4; i++) flushed = peer.write(chunk);
+    expect(flushed).toBe(false);
+    const closing = conn.sendErrorAndClose(new ProtocolError(ErrorCode.SIZE_MISMATCH, 'past the declared size'));
+    let reset: Error | undefined;
+    peer.on('error', (error) => {
+      reset = error;
+    });
+    // Its writes drain only because the closing side keeps reading (and discarding).
+    await once(peer, 'drain');
+    const received: Buffer[] = [];
+    peer.on('data', (data: Buffer) => received.push(data));
+    peer.resume();
+    await once(peer, 'end');
+    expect(reset).toBeUndefined();
+    const bytes = concat(...received);
+    expect(bytes.subarray(0, 12)).toEqual(encodePreamble());
+    expect(bytes[12]).toBe(FrameType.ERROR);
+    expect(JSON.parse(Buffer.from(bytes.subarray(17)).toString('utf8'))).toMatchObject({ code: 'ERR_SIZE_MISMATCH' });
+    peer.end();
+    await closing;
+    expect(conn.socket.destroyed).toBe(true);
+  });
+
+  it('S5: a side that closes after its last frame waits for the peer to close before it closes the socket', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(preamble());
+    await conn.readPreamble();
+    const closed = conn.close();
+    peer.resume();
+    await once(peer, 'end');
+    // Half-closed, not gone: it waits for the peer's end (a plain socket answers FIN with FIN).
+    expect(conn.socket.destroyed).toBe(false);
+    expect(conn.socket.writableEnded).toBe(true);
+    await closed;
+    expect(conn.socket.destroyed).toBe(true);
+  });
+});
+
 describe('Connection after a failure', { timeout: 5_000 }, () => {
   it('keeps failing every later read instead of reporting a clean close', async () => {
     const { conn, peer } = await withRawPeer();
