@@ -92,15 +92,22 @@ export async function startSender(
   return { ...(await startSenderOffering(paths, options)), dir };
 }
 
-/** Takes everything the sender at `port` offers into a fresh folder `out`, with the real receiver in clear. */
-export async function receiveAll(port: number) {
+/**
+ * Takes everything the sender at `port` offers into a fresh folder `out`, with the real
+ * receiver in clear. `whileChoosing` runs when the offer is in, before the receiver answers:
+ * the time its user would take to choose.
+ */
+export async function receiveAll(port: number, options: { whileChoosing?: () => void } = {}) {
   const out = await tempDir();
   const receiver = createReceiver({
     security: { encryption: false },
     host: '127.0.0.1',
     port,
     logger: silentLogger,
-    decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
+    decide: async (offer) => {
+      options.whileChoosing?.();
+      return { items: offer.items.map((_, index) => index), outDir: out };
+    },
   });
   const result = await within(receiver.run(), 'the receiver to finish');
   return { out, result };

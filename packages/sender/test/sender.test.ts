@@ -288,21 +288,14 @@ describe('session-complete timing (U1)', () => {
     // A clock the test moves: 13 s pass while the receiver's user chooses, 2.7 s during the transfer.
     let clock = 0;
     const { log, port } = await startSender({ 'a.txt': 'alpha' }, { clock: () => clock });
-    const out = await tempDir();
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port,
-      logger: silentLogger,
-      decide: async (offer) => {
-        clock += 13_000;
-        return { items: offer.items.map((_, index) => index), outDir: out };
-      },
-    });
     log.waitFor('request').then(() => {
       clock += 2_700;
     });
-    await within(receiver.run(), 'the receiver');
+    await receiveAll(port, {
+      whileChoosing: () => {
+        clock += 13_000;
+      },
+    });
     expect(await log.waitFor('session-complete')).toMatchObject({ files: 1, bytes: 5, ms: 2_700 });
   });
 });
