@@ -164,9 +164,10 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     // Ferry's own text; any file name in it is the user's own configuration path.
     status.print(`${message} Until then every receiver needs a pairing code.`);
   });
-  sender.on('refused', ({ peer, reason }) => {
-    status.print(`refused ${peer}: ${reason}`);
-  });
+  // Every refusal is reported, but a flood (thousands a second) as counts, not a line each.
+  const refusals = new RefusalLines((line) => status.print(line));
+  sender.on('refused', ({ peer, reason }) => refusals.report(peer, reason));
+  void sender.stopped.then(() => refusals.flush());
 }
 
 function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
@@ -211,4 +212,54 @@ export function formatTransferTime(bytes: number, ms: number): string {
   if (ms < 100) return 'in less than 0.1s';
   const time = ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(ms / 1000);
   return `in ${time} at ${formatBytes(Math.round((bytes * 1000) / ms))}/s`;
+}
+
+/** A refusal is shown on its own line at most this often per reason; the rest are counted. */
+export const REFUSAL_EVERY_MS = 10_000;
+
+/**
+ * Lines for refused connections (K3): the first of each reason at once, then at most one line
+ * per reason every {@link REFUSAL_EVERY_MS} with how many more were refused meanwhile.
+ */
+class RefusalLines {
+  readonly #print: (line: string) => void;
+  readonly #shownAt = new Map<string, number>();
+  readonly #held = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(print: (line: string) => void) {
+    this.#print = print;
+  }
+
+  report(peer: string, reason: string): void {
+    const now = performance.now();
+    const last = this.#shownAt.get(reason);
+    if (last === undefined || now - last >= REFUSAL_EVERY_MS) {
+      this.#flushOne(reason);
+      this.#shownAt.set(reason, now);
+      this.#print(`refused ${peer}: ${reason}`);
+      return;
+    }
+    this.#held.set(reason, (this.#held.get(reason) ?? 0) + 1);
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.flush();
+    }, REFUSAL_EVERY_MS - (now - last)).unref();
+  }
+
+  /** Prints the counts held back. */
+  flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const reason of [...this.#held.keys()]) {
+      this.#flushOne(reason);
+      this.#shownAt.set(reason, performance.now());
+    }
+  }
+
+  #flushOne(reason: string): void {
+    const count = this.#held.get(reason);
+    this.#held.delete(reason);
+    if (count) this.#print(`refused ${plural(count, 'more connection')}: ${reason}`);
+  }
 }

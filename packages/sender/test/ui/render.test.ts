@@ -3,10 +3,10 @@
  * closing line, the receivers' numbers and what a failed pairing shows.
  */
 import { Emitter } from '@ferry/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OfferSource } from '../../src/scan.ts';
 import type { Sender, SenderEvents } from '../../src/sender.ts';
-import { renderSender } from '../../src/ui/render.ts';
+import { REFUSAL_EVERY_MS, renderSender } from '../../src/ui/render.ts';
 import { fakeIo, runCleanup } from '../helpers.ts';
 
 afterEach(runCleanup);
@@ -23,9 +23,13 @@ const OFFER: OfferSource = {
 /** Text rendering of events emitted by hand, as ferry-send prints them without a terminal. */
 function screen() {
   const events = new Emitter<SenderEvents>();
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
   const io = fakeIo();
-  renderSender(events as unknown as Sender, OFFER, io, false);
-  return { events, lines: () => io.stdout.lines };
+  renderSender(Object.assign(events, { stopped }) as unknown as Sender, OFFER, io, false);
+  return { events, lines: () => io.stdout.lines, stop };
 }
 
 describe('the closing line (U1)', () => {
@@ -142,5 +146,32 @@ describe("the sender's screen (U11)", () => {
       'A receiver gave a wrong pairing code (3 of 3 attempts).',
       "3 wrong attempts: that code no longer works. New pairing code: 1111-2222    (this sender's key: 93E1 2CF8 2297 390E)",
     ]);
+  });
+});
+
+describe('refused connections on the screen (K3)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('K3: reports every refusal, a flood as counts: the first at once, then one line per reason at most every 10 s', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { events, lines, stop } = screen();
+    const reason = 'too many connections waiting to authenticate';
+    for (let i = 0; i < 500; i++)
+      events.emit('refused', { peer: `127.0.0.2:${10_000 + i}`, reason });
+    events.emit('refused', { peer: '127.0.0.3:5000', reason: 'stopping' });
+    expect(lines()).toEqual([
+      `refused 127.0.0.2:10000: ${reason}`,
+      'refused 127.0.0.3:5000: stopping',
+    ]);
+    vi.advanceTimersByTime(REFUSAL_EVERY_MS);
+    expect(lines().slice(2)).toEqual([`refused 499 more connections: ${reason}`]);
+    // Still flooding: counted again, and what is held when the sender stops is printed then.
+    for (let i = 0; i < 3; i++) events.emit('refused', { peer: `127.0.0.2:${20_000 + i}`, reason });
+    expect(lines()).toHaveLength(3);
+    stop();
+    await Promise.resolve();
+    expect(lines().slice(3)).toEqual([`refused 3 more connections: ${reason}`]);
   });
 });
