@@ -9,6 +9,7 @@ export {
 export { UsageError } from './errors.ts';
 export { EXIT, type ExitCode } from './exit.ts';
 export type { Io, OutputStream } from './io.ts';
+export { comparePathsNaturally, SUMMARY_ENTRIES, summarizeLines } from './list.ts';
 export { createLogger } from './logger.ts';
 export { DEFAULT_COLUMNS, truncate, visibleLength, wrapLine } from './fit.ts';
 export {

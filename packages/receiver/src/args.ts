@@ -43,6 +43,7 @@ Options:
                         many seconds (default 60, from 1 to 3600); connecting
                         and the sender's greeting wait at most 10 s, or
                         --timeout if less
+      --verbose         list every offered and saved file, with its SHA-256
       --json            print one JSON event per line instead of text
       --log-level <l>   silent, fatal, error, warn, info, debug or trace
                         (default silent); logs go to stderr
@@ -83,6 +84,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     encryption: !values['no-encryption'],
     remember: values.remember,
     codeStdin: values['code-stdin'],
+    verbose: values.verbose,
   };
   const result = ReceiverConfigSchema.safeParse(input);
   if (!result.success) throw configUsageError(result.error, input, { address: ADDRESS_RULE });
@@ -96,6 +98,7 @@ const FLAGS = {
   name: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
   'log-level': { type: 'string' },
   'code-stdin': { type: 'boolean' },
   remember: { type: 'boolean' },

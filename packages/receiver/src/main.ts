@@ -126,7 +126,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       decide,
       signal,
     });
-    const summarise = renderReceiver(receiver, io, json);
+    const summarise = renderReceiver(receiver, io, json, config.verbose);
     const result = await receiver.run();
     if (refusal) throw refusal;
     summarise(result, cancelled);

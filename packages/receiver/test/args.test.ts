@@ -30,6 +30,7 @@ describe('parseReceiverArgs', () => {
       encryption: true,
       remember: false,
       codeStdin: false,
+      verbose: false,
     });
   });
 
@@ -37,7 +38,7 @@ describe('parseReceiverArgs', () => {
     expect(
       config([
         '--out', '/tmp/x', '--yes', '--fsync', '--name', 'Bob', '--timeout', '2.5', '--json', '--log-level', 'info',
-        '--remember', '--code-stdin', '--no-encryption', 'host:9000',
+        '--remember', '--code-stdin', '--no-encryption', '--verbose', 'host:9000',
       ]),
     ).toEqual({
       address: { host: 'host', port: 9000 },
@@ -52,6 +53,7 @@ describe('parseReceiverArgs', () => {
       encryption: false,
       remember: true,
       codeStdin: true,
+      verbose: true,
     });
   });
 
@@ -84,7 +86,7 @@ describe('parseReceiverArgs', () => {
   it('lists every flag in the usage text', () => {
     for (const flag of [
       '--out', '--yes', '--fsync', '--name', '--timeout', '--json', '--log-level', '--help', '--version',
-      '--code-stdin', '--remember', '--peers', '--forget', '--no-encryption',
+      '--code-stdin', '--remember', '--peers', '--forget', '--no-encryption', '--verbose',
     ]) {
       expect(USAGE).toContain(flag);
     }

@@ -187,11 +187,11 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     expect(await listTree(fallback)).toEqual(['a.txt']);
   });
 
-  it('prints a summary with each saved file and its sha256 on a non-terminal stdout', async () => {
+  it('with --verbose, prints each saved file and its sha256 on a non-terminal stdout', async () => {
     const files = await sourceFiles({ 'a.txt': 'alpha', 'b.txt': 'bravo!' });
     const { address } = await startRealSender(files);
     const out = await tempDir();
-    const run = await runReceive(['--yes', '--out', out, address]);
+    const run = await runReceive(['--yes', '--verbose', '--out', out, address]);
     expect(run.code).toBe(EXIT.ok);
     expect(run.stdout.lines).toContain(`Saved 2 files (11 B) to ${out}:`);
     const line = (name: string) => run.stdout.lines.find((l) => l.includes(path.join(out, name)));
@@ -295,5 +295,52 @@ describe('U6: exit codes for a missing pairing code', () => {
     const run = await runReceive(['--out', out, address], { encrypted: true, stdinTTY: true, prompter });
     expect(run.code).toBe(EXIT.interrupted);
     expect(run.stderr.text).toBe('ferry-receive: cancelled at the pairing code prompt; nothing was received\n');
+  });
+});
+
+describe('U7: long offers', () => {
+  /** A real sender offering one folder of 300 small files, f1 to f300. */
+  async function offerManyFiles() {
+    const dir = await tempDir();
+    const folder = path.join(dir, 'set');
+    await mkdir(folder);
+    for (let i = 1; i <= 300; i++) await writeFile(path.join(folder, `f${i}`), `file ${i}`);
+    return startRealSender([folder]);
+  }
+
+  it('U7: summarises the offer in natural order and the saved files without digests', async () => {
+    const { address } = await offerManyFiles();
+    const out = await tempDir();
+    const run = await runReceive(['--yes', '--out', out, address]);
+    expect(run.code).toBe(EXIT.ok);
+    const lines = run.stdout.lines;
+    const listed = lines.filter((line) => /^ {2}set\//.test(line));
+    expect(listed).toEqual(['  set/', ...Array.from({ length: 9 }, (_, i) => `  set/f${i + 1}  ${String(`file ${i + 1}`.length)} B`)]);
+    expect(lines).toContain('  ... and 291 more (--verbose lists them all)');
+    expect(lines.at(-1)).toMatch(/^Saved 300 files \(\d.* KiB\) to .*, each verified with SHA-256\.$/);
+    expect(run.stdout.text).not.toContain('sha256:');
+    expect(lines.length).toBeLessThan(30);
+  });
+
+  it('U7: --verbose lists every entry in natural order, and every saved file with its digest', async () => {
+    const { address } = await offerManyFiles();
+    const out = await tempDir();
+    const run = await runReceive(['--yes', '--verbose', '--out', out, address]);
+    expect(run.code).toBe(EXIT.ok);
+    const offered = run.stdout.lines.filter((line) => /^ {2}set\/f\d+ {2}\d+ B$/.test(line)).map((line) => line.trim().split(' ')[0]);
+    expect(offered).toHaveLength(300);
+    expect(offered.indexOf('set/f9')).toBeLessThan(offered.indexOf('set/f80'));
+    expect(offered.indexOf('set/f80')).toBeLessThan(offered.indexOf('set/f90'));
+    const digests = run.stdout.lines.filter((line) => line.includes('sha256:'));
+    expect(digests).toHaveLength(300);
+    expect(digests[0]).toBe(`  ${path.join(out, 'set', 'f1')}  6 B  sha256:${sha256('file 1')}`);
+  });
+
+  it('lists every entry with --json', async () => {
+    const { address } = await offerManyFiles();
+    const out = await tempDir();
+    const run = await runReceive(['--yes', '--json', '--out', out, address]);
+    const offer = jsonEvents(run.stdout).find((event) => event.event === 'offer');
+    expect((offer?.entries as unknown[]).length).toBe(301);
   });
 });

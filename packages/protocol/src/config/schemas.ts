@@ -87,6 +87,8 @@ export const ReceiverConfigSchema = z.strictObject({
   remember: z.boolean().default(false),
   /** Read the pairing code from the first line of stdin. */
   codeStdin: z.boolean().default(false),
+  /** List every offered and saved file (with its digest) instead of a summary. */
+  verbose: z.boolean().default(false),
   /** Seconds without progress from the sender before giving up; see TimeoutSecondsSchema. */
   timeout: TimeoutSecondsSchema.optional(),
 });

@@ -4,11 +4,13 @@ import {
   formatProgress,
   type Io,
   PROGRESS_EVERY_MS,
+  comparePathsNaturally,
   ProgressMeter,
   ProgressPacer,
   plural,
   RECEIVER_JSON_EVENTS,
   type ReceiverJsonEvent,
+  summarizeLines,
   rememberedLines,
   StatusLine,
 } from '@ferry/cli';
@@ -20,11 +22,14 @@ import type { ReceiveResult, Receiver } from '../receiver.ts';
 export type Summarise = (result: ReceiveResult, cancelled: boolean) => void;
 
 /** Renders a receiver's events for people or as JSON lines; returns the summary printer. */
-export function renderReceiver(receiver: Receiver, io: Io, json: boolean): Summarise {
-  return json ? renderJson(receiver, io) : renderText(receiver, io);
+export function renderReceiver(receiver: Receiver, io: Io, json: boolean, verbose = false): Summarise {
+  return json ? renderJson(receiver, io) : renderText(receiver, io, verbose);
 }
 
-function renderText(receiver: Receiver, io: Io): Summarise {
+/** Said under a cut list: how to see all of it. */
+const SEE_ALL = ' (--verbose lists them all)';
+
+function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
   const status = StatusLine.for(io.stdout);
   const tty = Boolean(io.stdout.isTTY);
   let meter: ProgressMeter | undefined;
@@ -57,9 +62,12 @@ function renderText(receiver: Receiver, io: Io): Summarise {
   receiver.on('offer', ({ offer, sender }) => {
     const files = plural(offer.fileCount, 'file');
     status.print(`${esc(sender.name)} on ${esc(sender.host)} offers ${files} (${formatBytes(offer.totalBytes)}):`);
-    for (const entry of offer.entries) {
-      status.print(entry.kind === 'dir' ? `  ${esc(entry.path)}/` : `  ${esc(entry.path)}  ${formatBytes(entry.size)}`);
-    }
+    // A long offer is summarised, in natural order, so the key and the prompt stay on screen.
+    const entries = [...offer.entries].sort((a, b) => comparePathsNaturally(a.path, b.path));
+    const lines = entries.map((entry) =>
+      entry.kind === 'dir' ? `  ${esc(entry.path)}/` : `  ${esc(entry.path)}  ${formatBytes(entry.size)}`,
+    );
+    for (const line of summarizeLines(lines, verbose, SEE_ALL)) status.print(line);
     status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, in ${plural(offer.items.length, 'item')}.`);
     const hidden = hiddenTopLevel(offer);
     if (hidden.length > 0) {
@@ -91,13 +99,19 @@ function renderText(receiver: Receiver, io: Io): Summarise {
       return;
     }
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
-    io.stdout.write(`Saved ${plural(result.saved.length, 'file')} (${formatBytes(bytes)}) to ${result.outDir}:\n`);
-    for (const file of result.saved) {
-      io.stdout.write(`  ${esc(file.path)}  ${formatBytes(file.size)}  sha256:${file.sha256}\n`);
+    const saved = plural(result.saved.length, 'file');
+    // Every digest was checked; the digests themselves are for --verbose and --json.
+    if (!verbose) {
+      status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}, each verified with SHA-256.`);
+    } else {
+      status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}:`);
+      const files = [...result.saved].sort((a, b) => comparePathsNaturally(a.path, b.path));
+      for (const file of files) status.print(`  ${esc(file.path)}  ${formatBytes(file.size)}  sha256:${file.sha256}`);
     }
     if (result.failed.length > 0) {
-      io.stdout.write(`${plural(result.failed.length, 'file')} not saved:\n`);
-      for (const file of result.failed) io.stdout.write(`  ${esc(file.offered)}: ${esc(file.message)} (${esc(file.code)})\n`);
+      status.print(`${plural(result.failed.length, 'file')} not saved:`);
+      const lines = result.failed.map((file) => `  ${esc(file.offered)}: ${esc(file.message)} (${esc(file.code)})`);
+      for (const line of summarizeLines(lines, verbose, SEE_ALL)) status.print(line);
     }
   };
 }
