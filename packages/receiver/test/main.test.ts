@@ -341,6 +341,6 @@ describe('U7: long offers', () => {
     const out = await tempDir();
     const run = await runReceive(['--yes', '--json', '--out', out, address]);
     const offer = jsonEvents(run.stdout).find((event) => event.event === 'offer');
-    expect((offer?.entries as unknown[]).length).toBe(301);
+    expect(offer?.entries).toHaveLength(301);
   });
 });
