@@ -386,14 +386,15 @@ describe('framing (A)', () => {
   });
 
   it.each([
-    ['maxEntries + 1 files', () => ({ files: Array.from({ length: LIMITS.maxEntries + 1 }, (_, id) => ({ id, offset: 0 })) }), {}],
-    ['an id of 2^32 - 1', () => ({ files: [{ id: 0, offset: 0 }] }), { 'files.0.id': '4294967295' }],
-  ])('A14: a REQUEST of %s is refused with ERR_BAD_MESSAGE', async (_, request, flips) => {
+    // Past the REQUEST cap for this offer (1 KiB + 128 B per offered file): refused from its header.
+    ['maxEntries + 1 files', 'ERR_LIMIT_EXCEEDED', () => ({ files: Array.from({ length: LIMITS.maxEntries + 1 }, (_, id) => ({ id, offset: 0 })) }), {}],
+    ['an id of 2^32 - 1', 'ERR_BAD_MESSAGE', () => ({ files: [{ id: 0, offset: 0 }] }), { 'files.0.id': '4294967295' }],
+  ])('A14: a REQUEST of %s is refused with %s', async (_, code, request, flips) => {
     const { sender, src } = await realSender();
     const peer = await hostileReceiver(sender);
     await greet(peer);
     await peer.send(FrameType.REQUEST, request(), flips);
-    await expectRefused(sender, peer, 'ERR_BAD_MESSAGE');
+    await expectRefused(sender, peer, code);
     await expectStillServes(sender, src);
   });
 
@@ -579,12 +580,17 @@ describe('requests from a hostile receiver (I)', () => {
     await refusesRequestOffset(offset);
   });
 
-  it('I3: the same file requested 1 000 times in one REQUEST is refused with ERR_BAD_MESSAGE before any file is read', async () => {
+  it.each([
+    // Within the REQUEST cap for this offer: refused for naming the file twice.
+    ['twice', 'ERR_BAD_MESSAGE', 2],
+    // Past the cap (1 KiB + 128 B per offered file): refused from the frame header.
+    ['1 000 times', 'ERR_LIMIT_EXCEEDED', 1000],
+  ])('I3: the same file requested %s in one REQUEST is refused with %s before any file is read', async (_, code, times) => {
     const { sender, src } = await realSender();
     const peer = await hostileReceiver(sender);
     await greet(peer);
-    await peer.send(FrameType.REQUEST, { files: Array.from({ length: 1000 }, () => ({ id: 0, offset: 0 })) });
-    await expectRefused(sender, peer, 'ERR_BAD_MESSAGE');
+    await peer.send(FrameType.REQUEST, { files: Array.from({ length: times }, () => ({ id: 0, offset: 0 })) });
+    await expectRefused(sender, peer, code);
     expect(peer.types()).toEqual([FrameType.OFFER, FrameType.ERROR]);
     await expectStillServes(sender, src);
   });
