@@ -102,10 +102,13 @@ async function keyOf(configDir: string): Promise<string> {
   return shortFingerprint((await loadOrCreateIdentity(configDir)).fingerprint);
 }
 
-/** Asserts the run failed with exit 1, `code` as its only JSON event, and its message on stderr. */
+/**
+ * Asserts the run failed with exit 1, connected and then `code` as its only JSON events (S6:
+ * the TCP connection is announced before it is secured), and its message on stderr.
+ */
 function assertRefused(run: ReceiverRun, code: string): string {
   assertExit(run, 1);
-  expect(eventNames(run.events), run.report('events of a refused run')).toEqual(['error']);
+  expect(eventNames(run.events), run.report('events of a refused run')).toEqual(['connected', 'error']);
   expect(run.last).toMatchObject({ event: 'error', code });
   const message = run.last!.message as string;
   expect(run.stderr.split('\n')[0]).toBe(`ferry-receive: ${message}`);
@@ -198,7 +201,7 @@ describe('pairing with the code ferry-send shows', () => {
     expect(found(run.stdout + run.stderr, NAMES)).toEqual([]);
     await senderFailed(sender, 1, 'ERR_PAIRING_FAILED');
     expect(sender.events.filter((e) => e.event === 'pairing-failed')).toEqual([
-      { event: 'pairing-failed', failed: 1, limit: 3 },
+      { event: 'pairing-failed', client: 1, failed: 1, limit: 3 },
     ]);
     expect(sender.events.filter((e) => e.event === 'authenticated')).toEqual([]);
     await stillServes(sender, src);
@@ -349,8 +352,8 @@ describe('remembered peers', () => {
     const forgotten = await receiveAll(second.address, out3, { configDir: receiverConfig });
     // No terminal and no code: a usage error (U6).
     assertExit(forgotten, 2);
-    expect(eventNames(forgotten.events)).toEqual(['code-needed', 'error']);
-    expect(forgotten.events[0]).toEqual({ event: 'code-needed', fingerprint: second.fingerprint });
+    expect(eventNames(forgotten.events)).toEqual(['connected', 'code-needed', 'error']);
+    expect(forgotten.events[1]).toEqual({ event: 'code-needed', fingerprint: second.fingerprint });
     expect(forgotten.last).toMatchObject({ event: 'error', code: 'ERR_CODE_REQUIRED' });
     expect(await listTree(out3)).toEqual([]);
   });
@@ -451,7 +454,7 @@ describe('a man in the middle (G6/G7)', () => {
     // The sender counted a failed attempt, and still serves a receiver that connects directly.
     await senderFailed(sender, 1, 'ERR_PAIRING_FAILED');
     expect(sender.events.filter((e) => e.event === 'pairing-failed')).toEqual([
-      { event: 'pairing-failed', failed: 1, limit: 3 },
+      { event: 'pairing-failed', client: 1, failed: 1, limit: 3 },
     ]);
     expect(sender.events.filter((e) => e.event === 'authenticated')).toEqual([]);
     await stillServes(sender, src);
