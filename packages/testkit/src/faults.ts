@@ -7,13 +7,11 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import {
   concatFrame,
-  decodeMessage,
   encodeFrameHeader,
   encodeMessage,
   encodePreamble,
   FrameDecoder,
   FrameType,
-  isMessageType,
   LIMITS,
   type MessageOf,
   type MessageType,
@@ -31,7 +29,9 @@ import {
 } from '@ferry/protocol/node';
 import { type CliProcess, makeConfigDir, spawnCli } from './cli-process.ts';
 import { onCleanup } from './cleanup.ts';
+import type { ReceivedFrame } from './fake-peers.ts';
 import { listenOnLoopback } from './hostile/listen.ts';
+import { receivedFrame } from './unit/frames.ts';
 
 /** A seeded PRNG (mulberry32): the same seed picks the same fault offsets in every run. */
 export function seededRandom(seed: number): () => number {
@@ -302,7 +302,7 @@ export interface RawReceiver {
   readonly tcp: Socket;
   send<T extends MessageType>(type: T, message: MessageOf<T>): void;
   /** The next frame from the sender (DATA bytes are skipped); rejects if the link closes first. */
-  next(): Promise<{ type: number; message: unknown }>;
+  next(): Promise<ReceivedFrame>;
   /** Resolves when the connection has closed. */
   readonly closed: Promise<void>;
 }
@@ -330,13 +330,13 @@ export async function connectRawReceiver(port: number, code: string): Promise<Ra
   const socket = outcome.secured.socket as tls.TLSSocket;
   socket.on('error', () => {});
   const decoder = new FrameDecoder({ limits: LIMITS });
-  const frames: { type: number; message: unknown }[] = [];
+  const frames: ReceivedFrame[] = [];
   let wake: (() => void) | undefined;
   let ended = false;
   socket.on('data', (chunk: Buffer) => {
     for (const event of decoder.push(chunk)) {
       if (event.kind !== 'frame') continue;
-      frames.push({ type: event.type, message: isMessageType(event.type) ? decodeMessage(event.type, event.payload) : undefined });
+      frames.push(receivedFrame(event.type, event.payload));
     }
     wake?.();
   });

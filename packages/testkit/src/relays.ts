@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import { decodeMessage, FrameDecoder, FrameType, isMessageType, LIMITS } from '@ferry/protocol';
+import { FrameDecoder, FrameType, LIMITS } from '@ferry/protocol';
 import { Deadline, exchangePreamble, loadOrCreateIdentity } from '@ferry/protocol/node';
 import { makeConfigDir } from './cli-process.ts';
 import { listenOnLoopback } from './hostile/listen.ts';
 import { tlsClientOptions, tlsServerOptions } from './tls.ts';
+import { receivedFrame } from './unit/frames.ts';
 
 /** Everything a relay saw, by direction, in order. */
 export interface Recording {
@@ -42,10 +43,7 @@ export function framesIn(chunks: readonly Buffer[]): { type: number; message?: u
         frames.push({ type: FrameType.DATA });
         continue;
       }
-      const message = isMessageType(event.type)
-        ? decodeMessage(event.type, event.payload)
-        : undefined;
-      frames.push({ type: event.type, message });
+      frames.push(receivedFrame(event.type, event.payload));
     }
   }
   return frames;
