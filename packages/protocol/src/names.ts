@@ -6,19 +6,11 @@ import { NameTree } from './name-tree.ts';
 
 export { collisionKey };
 
-/** Characters Windows forbids in names; refused on every platform so files stay portable. */
-const WINDOWS_FORBIDDEN = /[<>:"|?*\\]/;
-
-/** Device names Windows reserves, with or without an extension (CON, con.txt, COM¹, ...). */
-const RESERVED_BASENAMES = new Set([
-  'CON', 'PRN', 'AUX', 'NUL', 'CONIN$', 'CONOUT$', 'CLOCK$',
-  ...['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '¹', '²', '³'].flatMap((d) => [`COM${d}`, `LPT${d}`]),
-]);
-
 /**
- * Checks one relative path from a peer against the portable naming rules of PROTOCOL.md §6,
- * and returns its components. A path is `/`-separated, relative, canonical (no empty, `.` or
- * `..` component) and valid as a file name on Linux, macOS and Windows alike.
+ * Checks one relative path from a peer against the naming rules of PROTOCOL.md §6.1, and
+ * returns its components. A path is `/`-separated, relative and canonical (no empty, `.` or
+ * `..` component), with no control character and no `\`. Names one system cannot store
+ * (`a:b`, `CON.txt`, `trailing `) travel: the receiver maps them (`localNamesFor`, §6.4).
  */
 export function checkRelativePath(path: string, limits: Limits = LIMITS): string[] {
   const fail = (reason: string): never => {
@@ -29,7 +21,7 @@ export function checkRelativePath(path: string, limits: Limits = LIMITS): string
     fail(`path longer than ${limits.maxPathBytes} bytes`);
   }
   if (FORBIDDEN_NAME_CHARS.test(path)) fail('control, format or invalid character in name');
-  if (WINDOWS_FORBIDDEN.test(path)) fail('character not allowed in file names: one of <>:"|?*\\');
+  if (path.includes('\\')) fail('a backslash (a folder separator on Windows) in name');
   if (path.startsWith('/')) fail('absolute path');
   const components = path.split('/');
   if (components.length > limits.maxDepth) fail(`deeper than ${limits.maxDepth} levels`);
@@ -43,9 +35,6 @@ function checkComponent(component: string, limits: Limits, fail: (reason: string
   if (component.length * 3 > limits.maxComponentBytes && utf8Length(component) > limits.maxComponentBytes) {
     fail(`name longer than ${limits.maxComponentBytes} bytes`);
   }
-  if (/[. ]$/.test(component)) fail('name ends with a dot or a space');
-  const base = component.split('.')[0]!.trimEnd().toUpperCase();
-  if (RESERVED_BASENAMES.has(base)) fail('name reserved by Windows');
 }
 
 /** An offer entry after validation. */
