@@ -62,6 +62,7 @@ export {
   validateOffer,
 } from './names.ts';
 export { MAX_KEY_EXPANSION } from './name-tree.ts';
+export { type LocalNames, localComponent, localNameFor, localNamesFor, type Renamed } from './local-names.ts';
 export { escapeForDisplay, truncateUtf8 } from './text.ts';
 export {
   AddressSchema,

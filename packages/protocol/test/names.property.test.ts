@@ -8,6 +8,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, UnsafeOfferError } from '../src/errors.ts';
+import { localNameFor } from '../src/local-names.ts';
 import { checkRelativePath, collisionKey, validateOffer } from '../src/names.ts';
 import { resolveInside } from '../src/node/paths.ts';
 
@@ -96,9 +97,11 @@ describe('checkRelativePath with resolveInside, hostile names', () => {
     it('B1, B2, B3, B13: every accepted name joined below the destination stays strictly inside it', () => {
       const seen = counter();
       fc.assert(
-        fc.property(fc.constantFrom(...roots), anyName, (root, name) => {
-          const components = accepted(name);
-          if (!components) return;
+        fc.property(fc.constantFrom(...roots), anyName, (root, offered) => {
+          if (!accepted(offered)) return;
+          // A receiver stores the name its own system can hold (U8): on Windows, a mapped one.
+          const name = localNameFor(offered, api === path.win32 ? 'win32' : 'linux').path;
+          const components = name.split('/');
           seen.hit();
           const target = resolveInside(root, components, api);
           expect(target).toBe(api.join(root, ...components));
@@ -136,12 +139,14 @@ describe('checkRelativePath with resolveInside, hostile names', () => {
 
   it('B2, B3, B7, H10: an accepted name has no root, drive, stream or separator other than "/" on any platform', () => {
     fc.assert(
-      fc.property(anyName, (name) => {
-        const components = accepted(name);
-        if (!components) return;
-        expect(path.posix.isAbsolute(name)).toBe(false);
+      fc.property(anyName, (offered) => {
+        if (!accepted(offered)) return;
+        const name = localNameFor(offered, 'win32').path;
+        const components = name.split('/');
+        expect(path.posix.isAbsolute(offered)).toBe(false);
         expect(path.win32.isAbsolute(name)).toBe(false);
         expect(path.win32.parse(name).root).toBe('');
+        expect(offered).not.toMatch(/\\/);
         expect(name).not.toMatch(/[<>:"|?*\\]/);
         expect(name).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Cs}/u);
         for (const component of components) {
@@ -156,12 +161,14 @@ describe('checkRelativePath with resolveInside, hostile names', () => {
 
   it('B10: an accepted name is canonical: neither platform would spell it differently', () => {
     fc.assert(
-      fc.property(anyName, (name) => {
-        const components = accepted(name);
-        if (!components) return;
-        expect(components.join('/')).toBe(name);
-        expect(path.posix.normalize(name)).toBe(name);
-        expect(path.posix.join('/dl', name)).toBe(`/dl/${name}`);
+      fc.property(anyName, (offered) => {
+        const offeredComponents = accepted(offered);
+        if (!offeredComponents) return;
+        expect(offeredComponents.join('/')).toBe(offered);
+        expect(path.posix.normalize(offered)).toBe(offered);
+        expect(path.posix.join('/dl', offered)).toBe(`/dl/${offered}`);
+        const name = localNameFor(offered, 'win32').path;
+        const components = name.split('/');
         // Joined below a folder, Windows rules change nothing but the separator. (Node's own
         // win32.normalize puts ".\\" before a bare relative name such as "NULa" or "COM10",
         // which Windows does not reserve; a joined path is not affected.)
@@ -171,7 +178,7 @@ describe('checkRelativePath with resolveInside, hostile names', () => {
     );
   });
 
-  it('B7: refuses every spelling of a Windows device name, with any case, extension or folder around it', () => {
+  it('B7, U8: every spelling of a Windows device name travels, and a Windows receiver stores it under another name', () => {
     const device = fc.constantFrom(
       'CON', 'PRN', 'AUX', 'NUL', 'CONIN$', 'CONOUT$', 'CLOCK$',
       ...[...'0123456789¹²³'].flatMap((digit) => [`COM${digit}`, `LPT${digit}`]),
@@ -192,7 +199,14 @@ describe('checkRelativePath with resolveInside, hostile names', () => {
       .map((parts) => parts.join(''));
     fc.assert(
       fc.property(reserved, (name) => {
-        expect(accepted(name)).toBeUndefined();
+        expect(accepted(name)).toEqual(name.split('/'));
+        const local = localNameFor(name, 'win32');
+        expect(local.changed).toBe(true);
+        for (const component of local.path.split('/')) {
+          const base = component.split('.')[0]!.trimEnd().toUpperCase();
+          expect(/^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|CLOCK\$|COM[0-9¹²³]|LPT[0-9¹²³])$/.test(base)).toBe(false);
+          expect(component).not.toMatch(/[. ]$/);
+        }
       }),
       { numRuns: 1000 },
     );
@@ -200,8 +214,7 @@ describe('checkRelativePath with resolveInside, hostile names', () => {
 
   it('B1, B2, B3, B4, B5: refuses any name holding a dangerous piece as a whole component or separator', () => {
     const mustFail = fc.constantFrom(
-      '..', '.', '', '\\', 'C:', '\\\\?\\', '//?/', '\u0000', '\x1b', '\r', '\u202e', '\u200b', '\ufeff', ':stream', 'CON', 'nul.txt',
-      'COM¹', 'CONIN$', 'trailing.', 'trailing ', '\ud800',
+      '..', '.', '', '\\', 'C:\\', '\\\\?\\', '//?/', '\u0000', '\x1b', '\r', '\u202e', '\u200b', '\ufeff', '\ud800',
     );
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...ORDINARY), { maxLength: 3 }), mustFail, fc.array(fc.constantFrom(...ORDINARY), { maxLength: 3 }), (before, bad, after) => {

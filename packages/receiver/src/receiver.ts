@@ -18,6 +18,8 @@ import {
   UnsafeOfferError,
   type ValidatedEntry,
   type ValidatedOffer,
+  localNamesFor,
+  type Renamed,
   validateOffer,
 } from '@ferry/protocol';
 import {
@@ -80,7 +82,8 @@ export interface ReceiverEvents extends Record<string, unknown> {
   remembered: { name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' | 'failed'; reason?: string };
   /** A TCP connection to the sender is up (the first event; again after `code-needed`). */
   connected: { address: string };
-  offer: { offer: ValidatedOffer; sender: Offer['sender'] };
+  /** `renamed`: names this system cannot store, and the name each is saved under instead. */
+  offer: { offer: ValidatedOffer; sender: Offer['sender']; renamed: readonly Renamed[] };
   start: { outDir: string; files: number; bytes: number };
   progress: { bytes: number };
   'file-saved': SavedFile;
@@ -126,6 +129,8 @@ export interface ReceiverOptions {
   readonly frameMs?: number;
   /** Make each file durable on disk (fdatasync) before it gets its final name. */
   readonly fsync?: boolean;
+  /** The system names are stored for (a `process.platform` value); this one by default. */
+  readonly platform?: string;
   /** Asks the user; `null` declines the offer. */
   readonly decide: (offer: ValidatedOffer, sender: Offer['sender'], signal: AbortSignal) => Promise<Decision | null>;
   readonly signal?: AbortSignal;
@@ -158,7 +163,9 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
       await rememberSender(security.trust, offerMessage.sender, secured.peer.fingerprint, options.host, events, logger);
     }
     const offer = validateOffer(offerMessage.entries);
-    events.emit('offer', { offer, sender: offerMessage.sender });
+    // Names this system cannot store are saved under the names shown now, never renamed silently.
+    const local = localNamesFor(offer.entries, options.platform ?? process.platform);
+    events.emit('offer', { offer, sender: offerMessage.sender, renamed: local.renamed });
     // The prompts stop if the sender goes away while the user is choosing.
     const prompts = new AbortController();
     let decision: Decision | null;
@@ -177,7 +184,10 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
       await connection.sendErrorAndClose(new FerryError(ErrorCode.DECLINED, 'the receiver declined the offer'));
       return { outDir: undefined, saved: [], failed: [], declined: true };
     }
-    const accepted = acceptedEntries(offer, decision.items);
+    const accepted = acceptedEntries(offer, decision.items).map((entry) => {
+      const path = local.paths[entry.id] ?? entry.path;
+      return path === entry.path ? entry : { ...entry, path, components: path.split('/') };
+    });
     const files = accepted.filter((entry) => entry.kind === 'file');
     const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
     const outDir = await openDestination(decision.outDir);

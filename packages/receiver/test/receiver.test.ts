@@ -334,6 +334,41 @@ describe('receiver against a hostile sender: frames out of place (A8, B21)', () 
     expect(await listTree(base)).toEqual(['out/']);
   });
 
+  it('U8: a receiver for Windows shows a:b.txt and CON.txt with the names it will use, and saves them under those names', async () => {
+    const sender = await startFakeSender(async (peer) => {
+      await peer.offer([
+        { kind: 'file', path: 'a:b.txt', size: 1 },
+        { kind: 'file', path: 'CON.txt', size: 1 },
+      ]);
+      await peer.expect(FrameType.REQUEST);
+      sendFile(peer, 0, 'a');
+      sendFile(peer, 1, 'c');
+      await peer.expect(FrameType.FILE_ACK);
+      await peer.expect(FrameType.FILE_ACK);
+      await endSession(peer);
+    });
+    const { base, out } = await outFolder();
+    const receiver = createReceiver({
+      security: { encryption: false },
+      host: '127.0.0.1',
+      port: sender.port,
+      logger: silentLogger,
+      platform: 'win32',
+      decide: async () => ({ items: [0, 1], outDir: out }),
+    });
+    const offers: unknown[] = [];
+    receiver.on('offer', ({ renamed }) => offers.push(renamed));
+    await within(receiver.run(), 'the receiver');
+    await sender.done();
+    expect(offers).toEqual([
+      [
+        { offered: 'a:b.txt', local: 'a_b.txt' },
+        { offered: 'CON.txt', local: 'CON_.txt' },
+      ],
+    ]);
+    expect(await listTree(base)).toEqual(['out/', 'out/CON_.txt', 'out/a_b.txt']);
+  });
+
   const OUT_OF_PLACE: [string, (peer: FakePeer) => void][] = [
     ['FILE_START for an id not in the offer', (peer) => sendFile(peer, 9, 'x')],
     ['DATA before any FILE_START', (peer) => peer.data('a')],
@@ -467,8 +502,8 @@ describe('receiver against a hostile offer (B)', () => {
     ['B3 ..\\..\\x', [{ kind: 'file', path: '..\\..\\x', size: 1 }]],
     ['B4 a NUL byte', [{ kind: 'file', path: 'a\u0000.txt', size: 1 }]],
     ['B5 a bidi override', [{ kind: 'file', path: 'invoice\u202etxt.exe', size: 1 }]],
-    ['B7 con.txt', [{ kind: 'file', path: 'con.txt', size: 1 }]],
-    ['B7 a trailing dot', [{ kind: 'file', path: 'trailing.', size: 1 }]],
+    ['U8 a newline', [{ kind: 'file', path: 'line\nbreak.txt', size: 1 }]],
+    ['U8 a:b.txt beside a_b.txt is fine, but A.txt beside a.txt collides', [{ kind: 'file', path: 'A.txt', size: 1 }, { kind: 'file', path: 'a.txt', size: 1 }]],
     ['B8 NFC and NFD', [{ kind: 'file', path: 'caf\u00e9', size: 1 }, { kind: 'file', path: 'cafe\u0301', size: 1 }]],
     ['B9 README and readme', [{ kind: 'file', path: 'README', size: 1 }, { kind: 'file', path: 'readme', size: 1 }]],
     ['B10 ./dup', [{ kind: 'file', path: 'dup', size: 1 }, { kind: 'file', path: './dup', size: 1 }]],

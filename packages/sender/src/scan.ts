@@ -52,9 +52,9 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
   for (const given of paths) {
     const absolute = path.resolve(given);
     const name = path.basename(absolute);
-    if (name === '') throw new UsageError(`cannot offer a file system root: ${given}`);
+    if (name === '') throw new UsageError(`cannot offer a file system root: ${escapeForDisplay(given)}`);
     const key = collisionKey(name);
-    if (roots.has(key)) throw new UsageError(`two offered items are both named "${name}"; rename one or offer their folder`);
+    if (roots.has(key)) throw new UsageError(`two offered items are both named "${escapeForDisplay(name)}"; rename one or offer their folder`);
     roots.add(key);
     let stats: Stats;
     try {
@@ -65,7 +65,8 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
     try {
       checkRelativePath(name);
     } catch {
-      throw new UsageError(`"${name}" is not a portable file name (Windows or macOS could not save it); rename it first`);
+      // Only names no receiver may take (a control character or a backslash) stop the sender.
+      throw new UsageError(`"${escapeForDisplay(name)}" cannot be sent: its name has a control character or a backslash; rename it first`);
     }
     // A link named on the command line is the user's choice: follow it, once, here.
     const real = await fs.realpath(absolute);
@@ -80,7 +81,7 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
       scan.addDir(name);
       await scan.walk(real, real, name, 1);
     } else {
-      throw new UsageError(`${given} is neither a file nor a folder`);
+      throw new UsageError(`${escapeForDisplay(given)} is neither a file nor a folder`);
     }
   }
   return scan.finish();
@@ -161,7 +162,7 @@ class Scan {
     try {
       checkRelativePath(relative);
     } catch (error) {
-      return `name not portable: ${(error as Error).message}`;
+      return `name cannot be sent: ${(error as Error).message}`;
     }
     if (this.#keys.has(collisionKey(relative))) {
       return 'another name differs only in case or Unicode form; a receiver could not keep both';

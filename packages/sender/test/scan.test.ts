@@ -128,7 +128,7 @@ describe('scanOffer', () => {
     expect(offer.skipped[0]?.reason).not.toBe('');
   });
 
-  it('skips names that are not portable, with a reason, and offers the rest', async () => {
+  it('U8: offers names that are fine on both machines (a:b, x., CON.txt, trailing space) and skips only control characters and backslashes', async () => {
     const root = await tempDir();
     await layout(root, {
       'mixed/a:b': '1',
@@ -137,15 +137,16 @@ describe('scanOffer', () => {
       'mixed/trailing ': '4',
       'mixed/back\\slash': '5',
       'mixed/bad:dir/inside.txt': '6',
+      'mixed/new\nline': '7',
       'mixed/fine.txt': 'fine',
     });
     const offer = await scanOffer([path.join(root, 'mixed')]);
-    expect(offer.entries.map((e) => e.path)).toEqual(['mixed', 'mixed/fine.txt']);
-    expect(offer.skipped.map((s) => s.path).sort()).toEqual(
-      ['mixed/CON.txt', 'mixed/a:b', 'mixed/back\\slash', 'mixed/bad:dir', 'mixed/trailing ', 'mixed/x.'].sort(),
+    expect(offer.entries.map((e) => e.path).sort()).toEqual(
+      ['mixed', 'mixed/CON.txt', 'mixed/a:b', 'mixed/bad:dir', 'mixed/bad:dir/inside.txt', 'mixed/fine.txt', 'mixed/trailing ', 'mixed/x.'].sort(),
     );
+    expect(offer.skipped.map((s) => s.path).sort()).toEqual(['mixed/back\\slash', 'mixed/new\nline']);
     for (const skipped of offer.skipped) expect(skipped.reason).not.toBe('');
-    expect([offer.fileCount, offer.totalBytes]).toEqual([1, 4]);
+    expect([offer.fileCount, offer.totalBytes]).toEqual([6, 9]);
   });
 
   it('B9: offers only one of README and readme in one folder, and says why the other is left out', async () => {
@@ -180,11 +181,20 @@ describe('scanOffer', () => {
     await expect(scanOffer([path.join(root, 'missing.txt')])).rejects.toBeInstanceOf(UsageError);
   });
 
-  it('rejects a top-level path whose own name is not portable', async () => {
+  it('U8: offers a file named on the command line as CON.txt, a:b.txt or "trailing space "', async () => {
     const root = await tempDir();
-    await layout(root, { 'CON.txt': 'x', 'x.': 'y' });
-    await expect(scanOffer([path.join(root, 'CON.txt')])).rejects.toBeInstanceOf(UsageError);
-    await expect(scanOffer([path.join(root, 'x.')])).rejects.toBeInstanceOf(UsageError);
+    await layout(root, { 'CON.txt': 'x', 'a:b.txt': 'y', 'trailing space ': 'z' });
+    const offer = await scanOffer(['CON.txt', 'a:b.txt', 'trailing space '].map((name) => path.join(root, name)));
+    expect(offer.entries.map((e) => e.path)).toEqual(['CON.txt', 'a:b.txt', 'trailing space ']);
+  });
+
+  it('U8: refuses a named file whose name holds a newline, and shows the newline escaped', async () => {
+    const root = await tempDir();
+    await layout(root, { 'bad\nname': 'x' });
+    const error = await scanOffer([path.join(root, 'bad\nname')]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).not.toContain('\n');
+    expect((error as Error).message).toContain('bad\\x0aname');
   });
 
   it('rejects the file system root', async () => {

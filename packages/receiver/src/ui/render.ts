@@ -59,7 +59,7 @@ function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
     const note = 'no code is needed next time if it remembers you too.';
     for (const line of rememberedLines(event, 'sender', 'ferry-receive', note)) status.print(line);
   });
-  receiver.on('offer', ({ offer, sender }) => {
+  receiver.on('offer', ({ offer, sender, renamed }) => {
     const files = plural(offer.fileCount, 'file');
     status.print(`${esc(sender.name)} on ${esc(sender.host)} offers ${files} (${formatBytes(offer.totalBytes)}):`);
     // A long offer is summarised, in natural order, so the key and the prompt stay on screen.
@@ -69,6 +69,8 @@ function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
     );
     for (const line of summarizeLines(lines, verbose, SEE_ALL)) status.print(line);
     status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, in ${plural(offer.items.length, 'item')}.`);
+    if (renamed.length > 0) status.print('Names this system cannot store, saved as:');
+    for (const { offered, local } of renamed) status.print(`  ${esc(offered)}  ->  ${esc(local)}`);
     const hidden = hiddenTopLevel(offer);
     if (hidden.length > 0) {
       status.print(`Hidden names at the top level: ${hidden.map(esc).join(', ')}`);
