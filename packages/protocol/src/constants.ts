@@ -166,6 +166,8 @@ export const PAIRING = {
 export const SESSIONS = {
   /** Connections at once, in any state; one more is refused at once. */
   maxConnections: 64,
+  /** Of those, from one remote address, so that one address never holds them all. */
+  maxConnectionsPerHost: 16,
   /** Sessions at once between HELLO and REQUEST. */
   maxDeciding: 16,
   /** Of those, from one remote address. */

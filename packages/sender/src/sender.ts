@@ -81,6 +81,7 @@ export type SenderSecurity =
 const REFUSALS = {
   stopping: 'stopping',
   connections: 'too many connections at once',
+  connectionsPerHost: 'too many connections from one address',
   pending: 'too many connections waiting to authenticate',
   pendingPerHost: 'too many connections from one address waiting to authenticate',
   pendingDropped: 'dropped to make room: its address has the most connections waiting to authenticate',
@@ -108,6 +109,8 @@ export interface SenderOptions {
   readonly maxPendingPerHost?: number;
   /** Connections at once, at most. */
   readonly maxConnections?: number;
+  /** Of those, from one remote address. */
+  readonly maxConnectionsPerHost?: number;
   /** Sessions between HELLO and REQUEST (choosing what to take), at most. */
   readonly maxDeciding?: number;
   /** Of those, from one remote address. */
@@ -146,6 +149,9 @@ export function createSender(options: SenderOptions): Sender {
   const emitter = new Emitter<SenderEvents>();
   const logger = options.logger.child({ component: 'sender' });
   const maxConnections = options.maxConnections ?? SESSIONS.maxConnections;
+  const maxConnectionsPerHost = options.maxConnectionsPerHost ?? SESSIONS.maxConnectionsPerHost;
+  // Open connections by address group, in any state.
+  const perHost = new Map<string, number>();
   const now = options.clock ?? (() => performance.now());
   // Connections that have not authenticated and greeted yet (E1, E2).
   const pendingSlots = new AddressSlots(options.maxPending ?? PAIRING.maxPending, options.maxPendingPerHost ?? PAIRING.maxPendingPerHost);
@@ -185,6 +191,8 @@ export function createSender(options: SenderOptions): Sender {
     if (closing) return refuse(REFUSALS.stopping);
     // Counted here rather than by server.maxConnections, which drops connections unreported.
     if (sockets.size >= maxConnections) return refuse(REFUSALS.connections);
+    // Sessions past REQUEST hold no other place: without this one address could hold them all.
+    if ((perHost.get(group) ?? 0) >= maxConnectionsPerHost) return refuse(REFUSALS.connectionsPerHost);
     const admission: Admission = { refused: false };
     const pending = pendingSlots.take(group, () => {
       // Dropped to make room for a connection from an address that holds fewer (E2).
@@ -195,12 +203,16 @@ export function createSender(options: SenderOptions): Sender {
     if (pending === 'address') return refuse(REFUSALS.pendingPerHost);
     if (pending === 'full') return refuse(REFUSALS.pending);
     sockets.add(socket);
+    perHost.set(group, (perHost.get(group) ?? 0) + 1);
     // A reset in any phase, even while only our preamble is being flushed, ends this
     // connection alone: an unhandled socket error would take the whole sender down.
     socket.on('error', (error) => logger.debug({ peer, err: error }, 'connection error'));
     socket.once('close', () => {
       pending.release();
       sockets.delete(socket);
+      const left = (perHost.get(group) ?? 1) - 1;
+      if (left > 0) perHost.set(group, left);
+      else perHost.delete(group);
       maybeStopped();
     });
     serving++;

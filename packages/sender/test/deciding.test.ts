@@ -139,6 +139,28 @@ describe('sessions that have not chosen yet (K3)', () => {
     expect(log.all('session-failed')).toEqual([]);
   });
 
+  it(`K3 maxConnectionsPerHost: one address may hold ${SESSIONS.maxConnectionsPerHost} sessions past REQUEST; one more from it is refused, another address is served`, async () => {
+    const { log, port } = await startSender();
+    const request = concatFrame(
+      FrameType.REQUEST,
+      new TextEncoder().encode('{"files":[{"id":0,"offset":0}]}'),
+    );
+    // Each takes the file and never acknowledges it: a session in SENDING until idleMs.
+    for (let i = 0; i < SESSIONS.maxConnectionsPerHost; i++) {
+      const taking = await idleReceiver(port, '127.0.0.2', 10_000);
+      expect(await taking.outcome).toBe(FrameType.OFFER);
+      taking.socket.write(request);
+      await log.waitFor('request', i);
+    }
+    expect(log.all('refused')).toEqual([]);
+    const extra = await idleReceiver(port, '127.0.0.2');
+    expect(await extra.outcome).toBeNull();
+    expect(await log.waitFor('refused')).toMatchObject({
+      reason: 'too many connections from one address',
+    });
+    expect(await (await idleReceiver(port, '127.0.0.3')).outcome).toBe(FrameType.OFFER);
+  });
+
   it('K3: a connection beyond maxConnections is refused and reported, not dropped silently', async () => {
     const { log, port } = await startSender(ONE_FILE, { maxConnections: 2 });
     await idleReceiver(port, '127.0.0.2');
