@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { createFail, createLogger, EXIT, type Io, usageHint } from '@ferry/cli';
+import { createFail, createLogger, EXIT, type Io, plural, usageHint } from '@ferry/cli';
 import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -43,6 +43,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
   const fail = createFail('ferry-receive', io, () => json);
   // Ctrl-C or Esc at the code prompt is an interruption, not a missing code.
   let codeCancelled = false;
+  // What an interruption leaves behind, to confirm it to the user.
+  const kept: Kept = { outDir: undefined, files: 0 };
   try {
     const command = parseReceiverArgs(argv);
     if (command.kind === 'help') {
@@ -127,6 +129,12 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       signal,
     });
     const summarise = renderReceiver(receiver, io, json, config.verbose);
+    receiver.on('start', ({ outDir }) => {
+      kept.outDir = outDir;
+    });
+    receiver.on('file-saved', () => {
+      kept.files++;
+    });
     const result = await receiver.run();
     if (refusal) throw refusal;
     summarise(result, cancelled);
@@ -138,7 +146,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       return fail(EXIT.usage, 'ERR_USAGE', error.message, error instanceof AdvisedUsageError ? error.hint : usageHint(USAGE, 'ferry-receive'));
     }
     if (signal.aborted || (error instanceof FerryError && error.code === ErrorCode.CANCELLED)) {
-      return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'interrupted; no partial file was kept');
+      return fail(EXIT.interrupted, ErrorCode.CANCELLED, interruptedMessage(kept));
     }
     if (error instanceof AuthError && error.code === ErrorCode.CODE_REQUIRED) {
       if (codeCancelled) return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'cancelled at the pairing code prompt; nothing was received');
@@ -186,6 +194,20 @@ async function readFirstLine(stream: Readable, signal: AbortSignal): Promise<str
     if (/[\r\n]/.test(text) || text.length >= 256) break;
   }
   return text.split(/\r?\n/)[0]!.slice(0, 256);
+}
+
+/** Where the transfer was saving, and how many files it had saved and verified. */
+interface Kept {
+  outDir: string | undefined;
+  files: number;
+}
+
+/** The confirmation after Ctrl-C: what is kept, and that the partial file is gone. */
+function interruptedMessage(kept: Kept): string {
+  if (kept.outDir === undefined) return 'interrupted; nothing was saved';
+  const where = escapeForDisplay(kept.outDir);
+  const files = kept.files === 0 ? 'nothing was saved' : `kept the ${plural(kept.files, 'file')} already saved and verified`;
+  return `interrupted: ${files} in ${where}; any partly received file was removed`;
 }
 
 function authHint(error: AuthError): string | undefined {

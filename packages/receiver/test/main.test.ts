@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PairingCodes } from '@ferry/protocol';
+import { Readable } from 'node:stream';
+import { FrameType, PairingCodes } from '@ferry/protocol';
 import { derivePasswordScalar, loadOrCreateIdentity, TrustStore } from '@ferry/protocol/node';
 import { scanOffer } from '../../sender/src/scan.ts';
 import { createSender } from '../../sender/src/sender.ts';
-import { EXIT } from '../src/main.ts';
+import { EXIT, main } from '../src/main.ts';
 import type { Prompter } from '../src/ui/prompts.ts';
 import {
   jsonEvents,
+  FakeOutput,
   listTree,
   onCleanup,
   runCleanup,
@@ -18,9 +20,11 @@ import {
   silentLogger,
   sourceFiles,
   startRealSender,
+  startFakeSender,
   startServer,
   tempDir,
   unusedPort,
+  within,
 } from './helpers.ts';
 
 afterEach(runCleanup);
@@ -342,5 +346,42 @@ describe('U7: long offers', () => {
     const run = await runReceive(['--yes', '--json', '--out', out, address]);
     const offer = jsonEvents(run.stdout).find((event) => event.event === 'offer');
     expect(offer?.entries).toHaveLength(301);
+  });
+});
+
+describe('U5: interruptions on the receiver', () => {
+  it('U5: Ctrl-C during a transfer confirms what was kept and that the partial file was removed', async () => {
+    const out = await tempDir();
+    let acked!: () => void;
+    const firstAcked = new Promise<void>((resolve) => {
+      acked = resolve;
+    });
+    await startFakeSender(async (peer) => {
+      await peer.offer([
+        { path: 'a.txt', kind: 'file', size: 5 },
+        { path: 'b.txt', kind: 'file', size: 10 },
+      ]);
+      await peer.expect(FrameType.REQUEST);
+      peer.send(FrameType.FILE_START, { id: 0, offset: 0, size: 5 });
+      peer.data('alpha');
+      peer.send(FrameType.FILE_END, { id: 0, sha256: sha256('alpha') });
+      await peer.expect(FrameType.FILE_ACK);
+      peer.send(FrameType.FILE_START, { id: 1, offset: 0, size: 10 });
+      peer.data('brav');
+      acked();
+      await peer.closed;
+    }).then(async ({ address }) => {
+      const io = { stdin: Object.assign(Readable.from([]), { isTTY: false }), stdout: new FakeOutput(), stderr: new FakeOutput(), env: { FERRY_CONFIG_DIR: await tempDir() } };
+      const controller = new AbortController();
+      const exit = main(['--no-encryption', '--yes', '--out', out, address], io, controller.signal, { logger: silentLogger });
+      await within(firstAcked, 'the first file to be acknowledged');
+      await io.stdout.waitForLine('the first progress line', (l) => l.includes('Saving'));
+      controller.abort();
+      expect(await within(exit, 'main() to return')).toBe(EXIT.interrupted);
+      expect(io.stderr.text).toBe(
+        `ferry-receive: interrupted: kept the 1 file already saved and verified in ${out}; any partly received file was removed\n`,
+      );
+      expect(await listTree(out)).toEqual(['a.txt']);
+    });
   });
 });

@@ -68,10 +68,13 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
       frameMs: waitMs,
       handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
     });
-    renderSender(sender, offer, io, json);
+    const view = renderSender(sender, offer, io, json);
     if (signal.aborted) return EXIT.interrupted;
     await sender.listen();
-    const onAbort = () => void sender.close(true);
+    const onAbort = () => {
+      view.interrupt();
+      void sender.close(true);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     // A Ctrl-C that came while listening started fires no event any more.
     if (signal.aborted) onAbort();

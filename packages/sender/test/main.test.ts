@@ -182,3 +182,27 @@ describe('U6: a receiver that chooses nothing', () => {
     expect(run.io.stdout.text).not.toContain('failed');
   });
 });
+
+describe('U5: interruptions on the sender', () => {
+  it('U5: a Ctrl-C on the sender is not blamed on the receiver it cuts off', async () => {
+    const file = await fileToOffer();
+    const run = start(['--host', '127.0.0.1', '--port', '0', file]);
+    const line = await run.io.stdout.waitForLine('the ferry-receive line', (l) => l.includes('ferry-receive 127.0.0.1:'));
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+    // A receiver whose user is still choosing when the sender is stopped.
+    const receiver = createReceiver({
+      security: { encryption: false },
+      host: '127.0.0.1',
+      port,
+      logger: silentLogger,
+      decide: (_offer, _sender, prompts) => new Promise((resolve) => prompts.addEventListener('abort', () => resolve(null))),
+    });
+    const ended = receiver.run().catch(() => undefined);
+    await run.io.stdout.waitForLine('the connected line', (l) => l.includes(' connected'));
+    run.controller.abort();
+    expect(await run.exited()).toBe(EXIT.interrupted);
+    await run.io.stdout.waitForLine('the cut-off line', (l) => l.includes('was cut off when ferry-send stopped'));
+    await within(ended, 'the receiver to end');
+    expect(run.io.stdout.text).not.toContain('failed');
+  });
+});

@@ -20,11 +20,22 @@ import { formatHostPort } from '../addresses.ts';
 import type { OfferSource } from '../scan.ts';
 import type { Sender, SenderEvents } from '../sender.ts';
 
+/** What the caller tells the view: that the user stopped ferry-send, so cut sessions are not failures. */
+export interface SenderView {
+  interrupt(): void;
+}
+
 /** Renders a sender's events: text for people (a live line on a terminal), or JSON lines. */
-export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean): void {
+export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean): SenderView {
+  const view = {
+    interrupted: false,
+    interrupt() {
+      view.interrupted = true;
+    },
+  };
   if (json) {
     renderJson(sender, offer, io);
-    return;
+    return view;
   }
   const out = io.stdout;
   const status = StatusLine.for(out);
@@ -156,8 +167,10 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
         return;
       }
     }
+    // Stopped here (Ctrl-C): the receiver did nothing wrong.
+    if (view.interrupted) status.print(`${who} was cut off when ferry-send stopped; it keeps only the files it had finished`);
     // Choosing nothing is the receiver's answer, not a failure of either side.
-    if (code === 'ERR_DECLINED') status.print(`${who} took nothing: its user chose no files`);
+    else if (code === 'ERR_DECLINED') status.print(`${who} took nothing: its user chose no files`);
     else status.print(`${who} failed: ${esc(message)} (${esc(code)})`);
   });
   sender.on('trust-error', ({ message }) => {
@@ -168,6 +181,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   const refusals = new RefusalLines((line) => status.print(line));
   sender.on('refused', ({ peer, reason }) => refusals.report(peer, reason));
   void sender.stopped.then(() => refusals.flush());
+  return view;
 }
 
 function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
