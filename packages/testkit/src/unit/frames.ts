@@ -21,7 +21,10 @@ export function receivedFrame(type: number, payload: Uint8Array): ReceivedFrame 
   return { type, message: isMessageType(type) ? decodeMessage(type, payload) : undefined };
 }
 
-/** Every whole frame in `bytes`, which start with the peer's preamble. */
+/**
+ * Every whole frame in `bytes`, which start with the peer's preamble. DATA bodies are streamed
+ * by the decoder, not framed, so they are not in the list.
+ */
 export function readFrames(bytes: Uint8Array): ReceivedFrame[] {
   const frames: ReceivedFrame[] = [];
   for (const event of new FrameDecoder({ expectPreamble: true }).push(bytes)) {

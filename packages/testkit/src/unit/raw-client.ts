@@ -14,7 +14,10 @@ export async function idleClient(port: number, localAddress = '127.0.0.1') {
   onCleanup('idle client', () => socket.destroy());
   const received: Buffer[] = [];
   socket.on('data', (chunk: Buffer) => received.push(chunk));
-  const closed = once(socket, 'close').then(() => Buffer.concat(received));
+  // Not events.once: it would reject on a socket error, and a reset is a way to hang up too.
+  const closed = new Promise<Buffer>((resolve) => {
+    socket.once('close', () => resolve(Buffer.concat(received)));
+  });
   await within(once(socket, 'connect'), 'connect');
   return { socket, closed };
 }
