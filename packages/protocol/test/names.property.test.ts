@@ -8,7 +8,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, UnsafeOfferError } from '../src/errors.ts';
-import { localNameFor } from '../src/local-names.ts';
+import { localNameFor, localNamesFor } from '../src/local-names.ts';
 import { checkRelativePath, collisionKey, validateOffer } from '../src/names.ts';
 import { resolveInside } from '../src/node/paths.ts';
 
@@ -323,14 +323,17 @@ describe('validateOffer, hostile offers', () => {
   });
 
   describe.each(PLATFORMS)('under path.$name', ({ api, roots }) => {
-    it('B1, B2, B13: every entry of an accepted offer lands strictly inside the destination, each at its own place', () => {
+    it('B1, B2, B13, U8: every entry of an accepted offer, under its local name, lands strictly inside the destination, each at its own place', () => {
       fc.assert(
         fc.property(fc.constantFrom(...roots), fc.oneof(offerEntries, collidingEntries), (root, entries) => {
           const offer = offerOutcome(entries);
           if (!offer) return;
-          const targets = offer.entries.map((entry) => {
-            const target = resolveInside(root, entry.components, api);
-            expectStrictlyInside(api, root, target, entry.components);
+          // Stored under the names this platform can hold (U8): on Windows, mapped ones.
+          const local = localNamesFor(offer.entries, api === path.win32 ? 'win32' : 'linux');
+          const targets = local.paths.map((localPath) => {
+            const components = localPath.split('/');
+            const target = resolveInside(root, components, api);
+            expectStrictlyInside(api, root, target, components);
             return collisionKey(target);
           });
           expect(new Set(targets).size).toBe(targets.length);
