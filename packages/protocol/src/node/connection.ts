@@ -16,6 +16,12 @@ import type { ErrorMessage, MessageOf, MessageType } from '../messages/schemas.t
 import { truncateUtf8 } from '../text.ts';
 import { SlabPool } from './slab-pool.ts';
 
+/**
+ * A deadline that fires this much later than due means this process did not run meanwhile
+ * (stopped with Ctrl-Z and resumed with fg, a suspended machine): that time is not the peer's
+ * silence, and the deadline starts again.
+ */
+const LATE_MS = 1_000;
 /** One validated item read from a peer. */
 export type Incoming =
   | { [T in MessageType]: { readonly kind: 'message'; readonly type: T; readonly message: MessageOf<T> } }[MessageType]
@@ -379,7 +385,15 @@ export class Connection {
 
   /** Ends the connection if nothing counted as progress arrived for `idleMs` (monotonic clock). */
   #armIdle(ms: number): void {
+    const due = performance.now() + ms;
     this.#idleTimer = setTimeout(() => {
+      if (performance.now() - due > LATE_MS) {
+        // This process did not run (Ctrl-Z, a suspended machine): what the peer sent meanwhile
+        // is still unread, so its silence is measured again from now.
+        this.#lastProgress = performance.now();
+        this.#armIdle(Math.max(this.#idleMs, this.#idleFloorMs));
+        return;
+      }
       const quiet = performance.now() - this.#lastProgress;
       const allowed = Math.max(this.#idleMs, this.#idleFloorMs);
       if (this.#idleSuspended > 0 || quiet < allowed) {
@@ -541,9 +555,19 @@ export class Connection {
     if (this.#frameTimer && this.#frameTimerFor === frame) return;
     this.#clearFrameTimer();
     this.#frameTimerFor = frame;
+    this.#armFrameDeadline(this.#frameMs);
+  }
+
+  /** Fails a frame still incomplete after `ms`, not counting time this process did not run. */
+  #armFrameDeadline(ms: number): void {
+    const due = performance.now() + ms;
     this.#frameTimer = setTimeout(() => {
+      if (performance.now() - due > LATE_MS) {
+        this.#armFrameDeadline(this.#frameMs);
+        return;
+      }
       this.destroy(new TimeoutError('a frame did not complete in time'));
-    }, this.#frameMs);
+    }, ms);
   }
 
   #clearFrameTimer(): void {

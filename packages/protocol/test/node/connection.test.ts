@@ -282,6 +282,20 @@ describe('Connection', { timeout: 5_000 }, () => {
     }
   });
 
+  it('U5: a process stopped with Ctrl-Z and resumed does not blame the peer for the time it was stopped', async () => {
+    const { conn, peer } = await withRawPeer({ idleMs: 200, frameMs: 200 });
+    peer.write(preamble());
+    // The peer's PING reaches the kernel while this process is stopped.
+    peer.write(frame(FrameType.PING, new Uint8Array(0)));
+    // A stopped process runs no event loop: stand for one with the loop held for 2 s, well past
+    // idleMs (this is the stopped process itself, not a wait for an event).
+    const resumeAt = performance.now() + 2_000;
+    while (performance.now() < resumeAt) {
+      // stopped
+    }
+    expect((await conn.read())?.kind).toBe('ping');
+  });
+
   it('A12: raises ERR_TIMEOUT when a started frame stalls past frameMs', async () => {
     const { conn, peer } = await withRawPeer({ idleMs: 30_000, frameMs: 200 });
     peer.write(concat(preamble(), header(FrameType.HELLO, 40), utf8Bytes('{"soft')));
