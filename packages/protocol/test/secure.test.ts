@@ -20,6 +20,7 @@ import { encodeMessage } from '../src/messages/codec.ts';
 import { normalizeCode } from '../src/pairing/code.ts';
 import { PairingCodes } from '../src/pairing/codes.ts';
 import { type Identity, loadOrCreateIdentity, shortFingerprint } from '../src/node/identity.ts';
+import { Connection } from '../src/node/connection.ts';
 import { Deadline, exchangePreamble, type Secured, secureClient, secureServer } from '../src/node/secure.ts';
 import { derivePasswordScalar, Spake2 } from '../src/node/spake2.ts';
 import { type PeerRole, TrustStore } from '../src/node/trust.ts';
@@ -155,6 +156,31 @@ describe('pairing with a one-time code', () => {
     expect(String((await within(received, 'data'))[0])).toBe('after authentication');
     // The code is used up: a new one is shown.
     expect(events.filter((e) => e.event === 'code').map((e) => (e.payload as { reason: string }).reason)).toEqual(['first', 'used']);
+  });
+
+  it('S5: over TLS, a side that closes ends its stream cleanly (end(): close_notify, then FIN) and waits for the peer to close', async () => {
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
+    const { pairing, current } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const outcome = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(current()) });
+    if (outcome.kind !== 'secured') throw new Error('not secured');
+    const theirs = await listening.result();
+    if (!('secured' in theirs)) throw theirs.error;
+    const peer = outcome.secured.socket as tls.TLSSocket;
+    let failure: Error | undefined;
+    peer.on('error', (error) => {
+      failure = error;
+    });
+    const closing = new Connection(theirs.secured.socket, { preambleDone: true }).close();
+    peer.resume();
+    // The peer sees a clean end of stream, with no error, while the closing side still waits.
+    await within(once(peer, 'end'), 'the end of the TLS stream');
+    expect(failure).toBeUndefined();
+    expect(theirs.secured.socket.destroyed).toBe(false);
+    peer.end();
+    await within(closing, 'the closing side to close');
+    expect(theirs.secured.socket.destroyed).toBe(true);
   });
 
   it('G1: a wrong code fails on both sides with a typed error, and counts one attempt', async () => {
