@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// In-process tests with real loopback sockets and temp folders. Forked workers, because the
-// destination tests set the process umask (not allowed in worker threads); a test bound above
-// the helpers' own waits, so a stuck wait fails with its captured output, not a bare timeout.
+// In-process tests with real loopback sockets and temp folders, in forked workers as the
+// receiver's; a test bound above the helpers' own waits, so a stuck wait fails with its
+// captured output, not a bare timeout.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
