@@ -59,6 +59,7 @@ export const SENDER_JSON_EVENTS = {
 
 const savedFile = z.strictObject({ path: z.string(), offered: z.string(), size: count, sha256 });
 const failedFile = z.strictObject({ offered: z.string(), code, message: z.string() });
+const renamed = z.strictObject({ offered: z.string(), savedAs: z.string() });
 
 /** `ferry-receive --json`, by event name. */
 export const RECEIVER_JSON_EVENTS = {
@@ -83,6 +84,28 @@ export const RECEIVER_JSON_EVENTS = {
       ]),
     ),
     hidden: z.array(z.string()),
+    folders: count,
+  }),
+  report: z.strictObject({
+    out: z.string(),
+    files: count,
+    bytes: count,
+    folders: count,
+    neededBytes: count,
+    freeBytes: count.nullable(),
+    freeAfter: z.number().int().nullable(),
+    enoughSpace: z.boolean(),
+    renamed: z.array(renamed),
+    systemNames: z.array(renamed),
+    hidden: z.array(z.string()),
+    unsavable: z.array(
+      z.strictObject({
+        offered: z.string(),
+        kind: z.enum(['file', 'dir']),
+        reason: z.enum(['path-too-long', 'name-too-long', 'too-large', 'no-free-name']),
+        message: z.string(),
+      }),
+    ),
   }),
   start: z.strictObject({ out: z.string(), files: count, bytes: count }),
   progress: z.strictObject({ bytes: count }),

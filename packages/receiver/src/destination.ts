@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { formatBytes } from '@ferry/cli';
 import { ErrorCode, FerryError, type ValidatedEntry } from '@ferry/protocol';
 import { resolveInside } from '@ferry/protocol/node';
-import { DestinationError } from './errors.ts';
+import { DestinationError, UnsavablePathError } from './errors.ts';
 
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
-const MAX_RENAME_ATTEMPTS = 1000;
+/** Alternative names tried for one taken name: `name (1)` to `name (999)`. */
+export const MAX_RENAME_ATTEMPTS = 1000;
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 
 /** Resolves the chosen folder once (a symlinked folder is fine), and checks it can be written. */
@@ -28,6 +30,18 @@ export async function openDestination(dir: string): Promise<string> {
     throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} is not writable`, { cause });
   }
   return real;
+}
+
+/** Why a folder cannot be saved into, checked when it is chosen (U3); undefined when it can. */
+export async function folderProblem(dir: string): Promise<'missing' | 'not-a-folder' | 'not-writable' | undefined> {
+  const stats = await fs.stat(dir).catch((error: NodeJS.ErrnoException) => error);
+  if (stats instanceof Error) return stats.code === 'ENOENT' ? 'missing' : 'not-writable';
+  if (!stats.isDirectory()) return 'not-a-folder';
+  const writable = await fs.access(dir, constants.W_OK | constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+  return writable ? undefined : 'not-writable';
 }
 
 /** Refuses an offer that cannot fit: the free space must exceed what is about to be written. */
@@ -72,11 +86,25 @@ export class Destination {
     this.#tempName = options.tempName ?? randomTempName;
   }
 
-  /** Creates the folders of the accepted entries (empty ones included). */
-  async createDirs(entries: readonly ValidatedEntry[]): Promise<void> {
-    for (const entry of entries) {
-      if (entry.kind === 'dir') await this.#ensureDir(entry.components);
+  /**
+   * Creates the folders of the accepted entries (empty ones included) and the folders that will
+   * hold their files. An entry whose folder this file system refuses (a name or path too long,
+   * a name it cannot store) is returned with the reason, and only it fails (K9); any other
+   * error fails the whole transfer. Yields to the event loop as it goes (K5).
+   */
+  async createDirs(entries: readonly ValidatedEntry[]): Promise<{ entry: ValidatedEntry; message: string }[]> {
+    const failed: { entry: ValidatedEntry; message: string }[] = [];
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
+      try {
+        await this.#ensureDir(entry.kind === 'dir' ? entry.components : entry.components.slice(0, -1));
+      } catch (error) {
+        if (!(error instanceof UnsavablePathError)) throw error;
+        failed.push({ entry, message: error.message });
+      }
+      if (index % 2_000 === 1_999) await yieldToLoop();
     }
+    return failed;
   }
 
   /** Opens a temporary file beside where the entry will be saved. */
@@ -139,7 +167,7 @@ export class Destination {
       current = path.join(current, component);
       if (this.#createdDirs.has(current)) continue;
       await fs.mkdir(current, DIR_MODE).catch((error: NodeJS.ErrnoException) => {
-        throw new DestinationError(ErrorCode.WRITE_FAILED, `cannot create the folder ${current} (${error.code})`, { cause: error });
+        throw folderError(current, error);
       });
       this.#createdDirs.set(current, await fs.lstat(current));
     }
@@ -153,7 +181,7 @@ export class Destination {
         await fs.mkdir(candidate, DIR_MODE);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        throw new DestinationError(ErrorCode.WRITE_FAILED, `cannot create the folder ${candidate} (${(error as NodeJS.ErrnoException).code})`, { cause: error });
+        throw folderError(candidate, error as NodeJS.ErrnoException);
       }
       this.#createdDirs.set(candidate, await fs.lstat(candidate));
       this.#topLevel.set(name, candidate);
@@ -180,6 +208,22 @@ export class Destination {
     }
     return parent;
   }
+}
+
+/** Errors that concern one path only: the others can still be saved (K9). */
+const PATH_ERRORS = new Set(['ENAMETOOLONG', 'EILSEQ', 'EINVAL']);
+
+/** True when `error` is about the path itself, not the folder or the disk. */
+export function isPathError(error: unknown): boolean {
+  return error instanceof UnsavablePathError || PATH_ERRORS.has((error as NodeJS.ErrnoException)?.code ?? '');
+}
+
+function folderError(folder: string, error: NodeJS.ErrnoException): Error {
+  if (PATH_ERRORS.has(error.code ?? '')) {
+    const why = error.code === 'ENAMETOOLONG' ? 'its name or path is too long for this file system' : 'this file system cannot store its name';
+    return new UnsavablePathError(ErrorCode.WRITE_FAILED, `cannot create a folder: ${why} (${error.code})`, { cause: error });
+  }
+  return new DestinationError(ErrorCode.WRITE_FAILED, `cannot create the folder ${folder} (${error.code})`, { cause: error });
 }
 
 /** Random names tried for one temporary file before giving up: a collision is already 2^-128. */

@@ -1,5 +1,4 @@
 import os from 'node:os';
-import path from 'node:path';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
 import { createFail, createLogger, EXIT, type Io, plural, usageHint } from '@ferry/cli';
 import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
@@ -12,10 +11,11 @@ import {
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
-import { defaultFolderIn, prepareDefaultFolder } from './default-folder.ts';
+import { createDecide, type DecideState, expandHome } from './decide.ts';
+import { defaultFolderIn } from './default-folder.ts';
+import { folderProblem } from './destination.ts';
 import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
-import { hiddenTopLevel } from './offer-report.ts';
-import { createReceiver, type Decision, type ReceiverSecurity } from './receiver.ts';
+import { createReceiver, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
 import { renderReceiver } from './ui/render.ts';
 
@@ -45,6 +45,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
   let codeCancelled = false;
   // What an interruption leaves behind, to confirm it to the user.
   const kept: Kept = { outDir: undefined, files: 0 };
+  const state: DecideState = { cancelled: false, refusal: undefined };
   try {
     const command = parseReceiverArgs(argv);
     if (command.kind === 'help') {
@@ -71,31 +72,10 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     const home = options.home ?? os.homedir();
     const defaultFolder = options.defaultFolder ?? defaultFolderIn(home);
     const prompter = options.prompter ?? createTerminalPrompter(io.stdin, io.stdout as unknown as Writable);
+    // A folder named on the command line is checked before anything else happens (U3).
+    if (!interactive && config.out !== undefined) await checkNamedFolder(expandHome(config.out, home));
     // A prompt cancelled (Ctrl-C or Esc) is an interruption; choosing no items is a decline.
-    let cancelled = false;
-    // Set when --yes must not decide alone: the offer is declined and the exit code is 2.
-    let refusal: UsageError | undefined;
-    const decide = async (offer: Parameters<Prompter['chooseItems']>[0], _sender: unknown, prompts: AbortSignal): Promise<Decision | null> => {
-      const items = config.yes ? offer.items.map((_, index) => index) : await prompter.chooseItems(offer, prompts);
-      cancelled = items === null;
-      if (items === null || items.length === 0) return null;
-      // Hidden top-level names go only where the user said (K2): --yes alone never picks for them.
-      const hidden = hiddenTopLevel(offer, items);
-      if (config.yes && config.out === undefined && hidden.length > 0) {
-        const names = `${hidden.slice(0, 3).map(escapeForDisplay).join(', ')}${hidden.length > 3 ? ', ...' : ''}`;
-        refusal = new AdvisedUsageError(
-          `the offer has hidden names at the top level (${names}); --yes saves those only into a folder you name, so nothing was saved`,
-          'Pass --out DIR to choose the folder, or run without --yes to see the offer first.',
-        );
-        return null;
-      }
-      const chosen = config.out ?? (config.yes ? defaultFolder : await prompter.chooseFolder(defaultFolder, prompts));
-      cancelled = chosen === null;
-      if (chosen === null) return null;
-      const outDir = expandHome(chosen, home);
-      if (outDir === path.resolve(defaultFolder)) await prepareDefaultFolder(outDir, home);
-      return { items, outDir };
-    };
+    const decide = createDecide({ yes: config.yes, out: config.out, interactive, home, defaultFolder, prompter }, state);
     const askCode = async (prompts?: AbortSignal) => {
       const code = await prompter.askCode(prompts);
       codeCancelled = code === null;
@@ -136,12 +116,14 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       kept.files++;
     });
     const result = await receiver.run();
-    if (refusal) throw refusal;
-    summarise(result, cancelled);
+    if (state.refusal) throw state.refusal;
+    summarise(result, state.cancelled);
     // Choosing nothing is an answer: nothing to do, so nothing failed.
-    if (result.declined) return cancelled || signal.aborted ? EXIT.interrupted : EXIT.ok;
+    if (result.declined) return state.cancelled || signal.aborted ? EXIT.interrupted : EXIT.ok;
     return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
-  } catch (error) {
+  } catch (thrown) {
+    // A folder found unusable without a terminal is a usage problem: exit 2, with its hint (U3).
+    const error = thrown instanceof DestinationError && state.refusal ? state.refusal : thrown;
     if (error instanceof UsageError) {
       return fail(EXIT.usage, 'ERR_USAGE', error.message, error instanceof AdvisedUsageError ? error.hint : usageHint(USAGE, 'ferry-receive'));
     }
@@ -234,8 +216,10 @@ function hintFor(error: FerryError): string | undefined {
   return undefined;
 }
 
-function expandHome(folder: string, home: string): string {
-  if (folder === '~') return home;
-  if (folder.startsWith('~/') || folder.startsWith('~\\')) return path.join(home, folder.slice(2));
-  return path.resolve(folder);
+/** Refuses, with exit 2 and what to do, a folder given with --out that cannot be saved into. */
+async function checkNamedFolder(dir: string): Promise<void> {
+  const problem = await folderProblem(dir);
+  if (problem === 'missing') throw new AdvisedUsageError(`--out: the folder ${dir} does not exist`, 'Create it first, or name another folder.');
+  if (problem === 'not-a-folder') throw new AdvisedUsageError(`--out: ${dir} is not a folder`, 'Name a folder.');
+  if (problem === 'not-writable') throw new AdvisedUsageError(`--out: the folder ${dir} is not writable`, 'Name a folder you can write to.');
 }

@@ -41,15 +41,22 @@ import {
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { connectTo } from './connect.ts';
-import { checkFreeSpace, Destination, openDestination } from './destination.ts';
+import { Destination, isPathError } from './destination.ts';
+import type { PathLimits } from './destination-plan.ts';
 import { DestinationError, NotFerryError } from './errors.ts';
 import { FileSink } from './file-sink.ts';
+import { type DestinationReport, type Inspection, inspectDestination } from './inspection.ts';
 
 /** What the user chose: which top-level items (by index), and the folder to save them in. */
 export interface Decision {
   readonly items: readonly number[];
   readonly outDir: string;
+  /** The inspection of `outDir` for `items` the user saw, if any; otherwise it is made now. */
+  readonly inspection?: Inspection | undefined;
 }
+
+/** Checks a folder for the chosen items and reports it (the `report` event); see inspectDestination. */
+export type Inspect = (items: readonly number[], outDir: string) => Promise<Inspection>;
 
 /** A file saved and verified. */
 export interface SavedFile {
@@ -82,8 +89,10 @@ export interface ReceiverEvents extends Record<string, unknown> {
   remembered: { name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' | 'failed'; reason?: string };
   /** A TCP connection to the sender is up (the first event; again after `code-needed`). */
   connected: { address: string };
-  /** `renamed`: names this system cannot store, and the name each is saved under instead. */
-  offer: { offer: ValidatedOffer; sender: Offer['sender']; renamed: readonly Renamed[] };
+  /** `renamed`: names this system cannot store, and the name each is saved under; `folders`: how many the offer creates. */
+  offer: { offer: ValidatedOffer; sender: Offer['sender']; renamed: readonly Renamed[]; folders: number };
+  /** Before accepting: what saving the chosen items into the chosen folder would do (U9). */
+  report: DestinationReport;
   start: { outDir: string; files: number; bytes: number };
   progress: { bytes: number };
   'file-saved': SavedFile;
@@ -131,8 +140,12 @@ export interface ReceiverOptions {
   readonly fsync?: boolean;
   /** The system names are stored for (a `process.platform` value); this one by default. */
   readonly platform?: string;
-  /** Asks the user; `null` declines the offer. */
-  readonly decide: (offer: ValidatedOffer, sender: Offer['sender'], signal: AbortSignal) => Promise<Decision | null>;
+  /** Asks the user; `null` declines the offer. `inspect` checks a folder and reports on it. */
+  readonly decide: (offer: ValidatedOffer, sender: Offer['sender'], signal: AbortSignal, inspect: Inspect) => Promise<Decision | null>;
+  /** How often PING goes out while this side is busy; `TIMEOUTS.keepaliveMs` by default. */
+  readonly keepaliveMs?: number;
+  /** The destination's path limits, when they cannot be found from the folder (and in tests). */
+  readonly pathLimits?: PathLimits;
   readonly signal?: AbortSignal;
 }
 
@@ -165,7 +178,13 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     const offer = validateOffer(offerMessage.entries);
     // Names this system cannot store are saved under the names shown now, never renamed silently.
     const local = localNamesFor(offer.entries, options.platform ?? process.platform);
-    events.emit('offer', { offer, sender: offerMessage.sender, renamed: local.renamed });
+    // Folders cost disk and time whatever the sizes say (K4): validation counts them, up to maxFolders.
+    events.emit('offer', { offer, sender: offerMessage.sender, renamed: local.renamed, folders: offer.folderCount });
+    const inspect: Inspect = async (items, outDir) => {
+      const inspection = await inspectDestination(offer, items, outDir, { localPaths: local.paths, renamed: local.renamed, limits: options.pathLimits });
+      events.emit('report', inspection.report);
+      return inspection;
+    };
     // The prompts stop if the sender goes away while the user is choosing.
     const prompts = new AbortController();
     let decision: Decision | null;
@@ -175,7 +194,7 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     connection.socket.once('end', onSenderEnd);
     if (connection.socket.readableEnded) onSenderEnd();
     try {
-      decision = await connection.whileBusy(options.decide(offer, offerMessage.sender, prompts.signal));
+      decision = await connection.whileBusy(options.decide(offer, offerMessage.sender, prompts.signal, inspect));
     } finally {
       connection.socket.off('end', onSenderEnd);
       prompts.abort();
@@ -184,25 +203,33 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
       await connection.sendErrorAndClose(new FerryError(ErrorCode.DECLINED, 'the receiver declined the offer'));
       return { outDir: undefined, saved: [], failed: [], declined: true };
     }
-    const accepted = acceptedEntries(offer, decision.items).map((entry) => {
-      const path = local.paths[entry.id] ?? entry.path;
-      return path === entry.path ? entry : { ...entry, path, components: path.split('/') };
-    });
-    const files = accepted.filter((entry) => entry.kind === 'file');
-    const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
-    const outDir = await openDestination(decision.outDir);
-    await checkFreeSpace(outDir, bytes);
+    // Checking and creating many folders takes a while: PINGs keep the sender waiting (K5).
+    const { plan, report, accepted } = decision.inspection ?? (await connection.whileBusy(inspect(decision.items, decision.outDir)));
+    if (!report.enoughSpace) {
+      throw new DestinationError(ErrorCode.NO_SPACE, `not enough free space in ${report.outDir}: the files and folders need about ${report.neededBytes} bytes`);
+    }
+    const outDir = plan.root;
     destination = new Destination(outDir);
-    await destination.createDirs(accepted);
+    // Entries this folder cannot hold fail alone, before anything is requested (K9).
+    const notSaved: FailedFile[] = plan.unsavable.map((entry) => ({ offered: entry.offered, code: ErrorCode.WRITE_FAILED, message: entry.message }));
+    const unsavable = new Set(plan.unsavable.map((entry) => entry.offered));
+    const creatable = accepted.filter((entry) => !unsavable.has(entry.path));
+    for (const { entry, message } of await connection.whileBusy(destination.createDirs(creatable))) {
+      unsavable.add(entry.path);
+      notSaved.push({ offered: entry.path, code: ErrorCode.WRITE_FAILED, message });
+    }
+    const files = creatable.filter((entry) => entry.kind === 'file' && !unsavable.has(entry.path));
+    const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
     connection.releasePeerSilence();
     await connection.send(FrameType.REQUEST, { files: files.map((entry) => ({ id: entry.id, offset: 0 })) });
     events.emit('start', { outDir, files: files.length, bytes });
-    logger.info({ files: files.length, bytes }, 'request sent');
+    for (const failure of notSaved) events.emit('file-failed', failure);
+    logger.info({ files: files.length, bytes, notSaved: notSaved.length }, 'request sent');
     const result = await receiveFiles(connection, destination, files, events, logger, options.fsync ?? false);
     await connection.expect(FrameType.END);
     await connection.send(FrameType.DONE, { saved: result.saved.length, failed: result.failed.length });
     await connection.close();
-    return { outDir, ...result, declined: false };
+    return { outDir, saved: result.saved, failed: [...notSaved, ...result.failed], declined: false };
   } catch (error) {
     deadline.clear();
     await destination?.cleanup();
@@ -320,8 +347,12 @@ function connectionOverTls(socket: Socket, options: ReceiverOptions): Connection
 }
 
 /** The connection's idle timeout and per-frame deadline. */
-function waits(options: ReceiverOptions): { idleMs: number; frameMs: number } {
-  return { idleMs: options.idleMs ?? TIMEOUTS.idleMs, frameMs: options.frameMs ?? TIMEOUTS.frameMs };
+function waits(options: ReceiverOptions): { idleMs: number; frameMs: number; keepaliveMs: number } {
+  return {
+    idleMs: options.idleMs ?? TIMEOUTS.idleMs,
+    frameMs: options.frameMs ?? TIMEOUTS.frameMs,
+    keepaliveMs: options.keepaliveMs ?? TIMEOUTS.keepaliveMs,
+  };
 }
 
 /** A failure before a valid preamble means the address is not a Ferry sender, or a busy one. */
@@ -371,12 +402,6 @@ async function rememberSender(
     const reason = error instanceof Error ? error.message : String(error);
     events.emit('remembered', { name, fingerprint: key, result: 'failed', reason });
   }
-}
-
-/** Entries of the chosen top-level items, in offer order. */
-function acceptedEntries(offer: ValidatedOffer, items: readonly number[]): ValidatedEntry[] {
-  const ids = new Set(items.flatMap((index) => offer.items[index]?.entryIds ?? []));
-  return offer.entries.filter((entry) => ids.has(entry.id));
 }
 
 async function receiveFiles(
@@ -438,9 +463,13 @@ async function receiveOne(
   events: Emitter<ReceiverEvents>,
   fsync: boolean,
 ): Promise<FailedFile | { saving: Promise<SavedFile> }> {
-  const { handle, tempPath } = await destination.openTemp(entry).catch((error: unknown) => {
+  const opened = await destination.openTemp(entry).catch((error: unknown) => {
+    // A path this file system cannot take fails this file only (K9): its bytes are let go by.
+    if (isPathError(error)) return undefined;
     throw asWriteError(error);
   });
+  if (!opened) return skipFile(connection, entry);
+  const { handle, tempPath } = opened;
   const sink = new FileSink(handle, entry.size);
   try {
     for (;;) {
@@ -494,6 +523,27 @@ function forThePeer(error: FerryError): FerryError {
   if (error instanceof DestinationError) return new FerryError(error.code, 'the receiver cannot save into the folder it chose');
   if (error.code === ErrorCode.WRITE_FAILED) return new FerryError(error.code, 'the receiver could not write the files');
   return error;
+}
+
+/** Reads one file's frames without keeping them, for a file that cannot be created here. */
+async function skipFile(connection: Connection, entry: ValidatedEntry): Promise<FailedFile> {
+  let received = 0;
+  for (;;) {
+    const incoming = await connection.read();
+    if (incoming === null) throw new ProtocolError(ErrorCode.TRUNCATED, 'the sender closed the connection mid-file');
+    if (incoming.kind === 'ping') continue;
+    if (incoming.kind === 'data') {
+      received += incoming.bytes.byteLength;
+      incoming.release?.();
+      if (received > entry.size) throw new IntegrityError(ErrorCode.SIZE_MISMATCH, `the sender sent more than the ${entry.size} bytes it announced`);
+      continue;
+    }
+    if ((incoming.type === FrameType.FILE_END || incoming.type === FrameType.FILE_ABORT) && incoming.message.id === entry.id) {
+      return { offered: entry.path, code: ErrorCode.WRITE_FAILED, message: 'cannot create the file: its name or path is too long for this file system' };
+    }
+    if (incoming.type === FrameType.ERROR) throw peerError(incoming.message);
+    throw unexpectedFrame(incoming);
+  }
 }
 
 /** A disk error while saving becomes a typed error the sender is told about. */

@@ -94,13 +94,18 @@ describe('main (ferry-receive) usage', () => {
     expect(run.stderr.text).not.toBe('');
   });
 
-  it('exits 1 when the --out folder does not exist, and tells the sender', async () => {
-    const files = await sourceFiles({ 'a.txt': 'alpha' });
-    const { log, address } = await startRealSender(files);
+  it('U3: without a terminal, an --out folder that does not exist exits 2 with a hint, before connecting', async () => {
+    let connections = 0;
+    const server = await startServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
     const missing = path.join(await tempDir(), 'missing');
-    const run = await runReceive(['--yes', '--out', missing, address]);
-    expect(run.code).toBe(EXIT.failure);
-    expect((await log.waitFor('session-failed')).code).toBe('ERR_WRITE_FAILED');
+    const run = await runReceive(['--yes', '--out', missing, server.address]);
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr.text).toContain('does not exist');
+    expect(run.stderr.text).toContain('Create it first');
+    expect(connections).toBe(0);
   });
 });
 

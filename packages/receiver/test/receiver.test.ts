@@ -191,10 +191,14 @@ describe('receiver against a hostile sender: sizes and integrity (C)', () => {
     const { base, out } = await outFolder();
     const run = await runReceive(['--yes', '--out', out, sender.address]);
     await sender.done();
-    expect(run.code).toBe(EXIT.failure);
+    // Without a terminal, a folder without room is a usage problem (U3): exit 2, and a hint.
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr.text).toContain('--out');
     const frames = await sender.frames();
     expect(frames.map((f) => f.type)).toEqual([FrameType.HELLO, FrameType.ERROR]);
     expect(frames[1]?.message).toMatchObject({ code: 'ERR_NO_SPACE' });
+    // The sender never learns where the receiver saves (U3).
+    expect(JSON.stringify(frames)).not.toContain(out);
     expect(await listTree(base)).toEqual(['out/']);
   });
 

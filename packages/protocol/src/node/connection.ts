@@ -72,6 +72,8 @@ export interface ConnectionOptions {
    * link while its user decides or its disk syncs; a receiver expects the sender to send data.
    */
   readonly pingIsProgress?: boolean;
+  /** How often {@link Connection.whileBusy} sends PING; `TIMEOUTS.keepaliveMs` by default. */
+  readonly keepaliveMs?: number;
   /**
    * The preambles were already exchanged (see `exchangePreamble`), perhaps before TLS: the
    * connection neither sends nor expects one.
@@ -104,6 +106,7 @@ export class Connection {
   /** While above `#idleMs`: how long the peer may be silent (it may be waiting for a person). */
   #idleFloorMs = 0;
   #pingIsProgress: boolean;
+  #keepaliveMs: number;
   #queuedBytes = 0;
   #waiter: (() => void) | undefined;
   #ended = false;
@@ -141,6 +144,7 @@ export class Connection {
     socket.setNoDelay(true);
     this.#idleMs = options.idleMs ?? TIMEOUTS.idleMs;
     this.#pingIsProgress = options.pingIsProgress ?? true;
+    this.#keepaliveMs = options.keepaliveMs ?? TIMEOUTS.keepaliveMs;
     this.#armIdle(this.#idleMs);
     socket.once('close', () => {
       this.#clearFrameTimer();
@@ -474,7 +478,7 @@ export class Connection {
     this.#idleSuspended++;
     const pinger = setInterval(() => {
       this.ping().catch(() => {});
-    }, TIMEOUTS.keepaliveMs);
+    }, this.#keepaliveMs);
     let onClose: (() => void) | undefined;
     const closed = new Promise<never>((_, reject) => {
       onClose = () => reject(this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the peer went away'));

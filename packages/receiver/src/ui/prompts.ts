@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { isCancel, multiselect, text } from '@clack/prompts';
+import { confirm, isCancel, log, multiselect, text } from '@clack/prompts';
 import { formatBytes, plural } from '@ferry/cli';
 import { escapeForDisplay as esc, normalizeCode, type ValidatedOffer } from '@ferry/protocol';
 
@@ -12,6 +12,10 @@ export interface Prompter {
   chooseFolder(defaultFolder: string, signal?: AbortSignal): Promise<Answer<string>>;
   /** The pairing code's digits. */
   askCode(signal?: AbortSignal): Promise<Answer<string>>;
+  /** A yes/no question; without this method every answer is no. */
+  confirm?(message: string, initial: boolean, signal?: AbortSignal): Promise<Answer<boolean>>;
+  /** Tells the user something before the next question (a folder that cannot be used). */
+  notice?(message: string): void;
 }
 
 /** Prompts on a terminal with @clack/prompts. */
@@ -35,6 +39,13 @@ export function createTerminalPrompter(input: Readable, output: Writable): Promp
         signal,
       });
       return isCancel(answer) ? null : answer;
+    },
+    async confirm(message, initial, signal) {
+      const answer = await confirm({ message, initialValue: initial, input, output, signal });
+      return isCancel(answer) ? null : answer;
+    },
+    notice(message) {
+      log.warn(message, { output });
     },
     async askCode(signal) {
       const answer = await text({

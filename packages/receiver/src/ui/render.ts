@@ -8,7 +8,7 @@ import {
   ProgressMeter,
   ProgressPacer,
   plural,
-  RECEIVER_JSON_EVENTS,
+  type RECEIVER_JSON_EVENTS,
   type ReceiverJsonEvent,
   summarizeLines,
   rememberedLines,
@@ -16,6 +16,7 @@ import {
 } from '@ferry/cli';
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import { hiddenTopLevel } from '../offer-report.ts';
+import { reportFields, reportLines } from './report.ts';
 import type { ReceiveResult, Receiver } from '../receiver.ts';
 
 /** Prints the closing summary; `cancelled` when the user cancelled a prompt. */
@@ -59,7 +60,7 @@ function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
     const note = 'no code is needed next time if it remembers you too.';
     for (const line of rememberedLines(event, 'sender', 'ferry-receive', note)) status.print(line);
   });
-  receiver.on('offer', ({ offer, sender, renamed }) => {
+  receiver.on('offer', ({ offer, sender, renamed, folders }) => {
     const files = plural(offer.fileCount, 'file');
     status.print(`${esc(sender.name)} on ${esc(sender.host)} offers ${files} (${formatBytes(offer.totalBytes)}):`);
     // A long offer is summarised, in natural order, so the key and the prompt stay on screen.
@@ -68,7 +69,7 @@ function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
       entry.kind === 'dir' ? `  ${esc(entry.path)}/` : `  ${esc(entry.path)}  ${formatBytes(entry.size)}`,
     );
     for (const line of summarizeLines(lines, verbose, SEE_ALL)) status.print(line);
-    status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, in ${plural(offer.items.length, 'item')}.`);
+    status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, ${plural(folders, 'folder')}, in ${plural(offer.items.length, 'item')}.`);
     if (renamed.length > 0) status.print('Names this system cannot store, saved as:');
     for (const { offered, local } of renamed) status.print(`  ${esc(offered)}  ->  ${esc(local)}`);
     const hidden = hiddenTopLevel(offer);
@@ -76,6 +77,9 @@ function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
       status.print(`Hidden names at the top level: ${hidden.map(esc).join(', ')}`);
       status.print('  Saved into a home folder they would take effect: choose a folder of their own.');
     }
+  });
+  receiver.on('report', (report) => {
+    for (const line of reportLines(report)) status.print(line);
   });
   receiver.on('start', ({ outDir, files, bytes }) => {
     meter = new ProgressMeter(bytes, performance.now());
@@ -128,8 +132,9 @@ function renderJson(receiver: Receiver, io: Io): Summarise {
   receiver.on('secured', (e) => print('secured', e));
   receiver.on('remembered', (e) => print('remembered', e));
   receiver.on('connected', (e) => print('connected', e));
-  receiver.on('offer', ({ offer, sender }) =>
+  receiver.on('offer', ({ offer, sender, folders }) =>
     print('offer', {
+      folders,
       sender,
       files: offer.fileCount,
       bytes: offer.totalBytes,
@@ -138,6 +143,7 @@ function renderJson(receiver: Receiver, io: Io): Summarise {
       hidden: hiddenTopLevel(offer),
     }),
   );
+  receiver.on('report', (report) => print('report', reportFields(report)));
   receiver.on('start', ({ outDir, files, bytes }) => print('start', { out: outDir, files, bytes }));
   receiver.on('progress', ({ bytes }) => {
     total += bytes;
