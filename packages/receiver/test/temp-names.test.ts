@@ -40,7 +40,7 @@ describe('Destination temporary names', () => {
     await writeFile(victim, 'untouched');
     const guesses = counted
       ? [1, 2, 3, 4].map((n) => `${counted[1]}${Number(counted[2]) + n}.part`)
-      : [seen.replace(/.\.part$/, '0.part')];
+      : [`${seen.slice(0, -6)}${seen.at(-6) === '0' ? '1' : '0'}.part`];
     for (const guess of guesses) await symlink(victim, path.join(out, guess));
     const second = await destination.openTemp(b!);
     await second.handle.writeFile('b');
