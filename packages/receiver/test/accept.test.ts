@@ -197,7 +197,8 @@ describe('K9: paths the destination cannot hold', () => {
     const done = jsonEvents(run.stdout).at(-1);
     expect(done).toMatchObject({
       event: 'done',
-      failed: [{ offered: long, code: 'ERR_WRITE_FAILED' }],
+      failed: 1,
+      failures: [{ offered: long, code: 'ERR_WRITE_FAILED' }],
     });
     expect(jsonEvents(run.stdout).find((e) => e.event === 'report')?.unsavable).toEqual([
       expect.objectContaining({ offered: long, reason: 'path-too-long' }),
@@ -276,7 +277,7 @@ describe('U9: the report before accepting', () => {
     expect(names.indexOf('report')).toBeLessThan(names.indexOf('start'));
     const report = events.find((e) => e.event === 'report')!;
     expect(report).toMatchObject({
-      outDir: out,
+      out,
       files: 4,
       folders: 2 + long.split('/').length - 1,
       renamed: [{ offered: 'x.txt', savedAs: 'x (1).txt' }],
