@@ -75,6 +75,19 @@ describe('a transfer with --yes --out --json', () => {
     WAIT.hugeTransferMs * 2,
   );
 
+  it('U8: delivers a:b.txt, CON.txt and "trailing space " inside a folder and named on the command line, between two Linux machines', async () => {
+    const src = await makeTempDir('src');
+    for (const name of ['a:b.txt', 'CON.txt', 'trailing space ']) await writeFileAt(src, name, `${name}\n`);
+    await writeFileAt(src, 'Share/a:b.txt', 'inside\n');
+    await writeFileAt(src, 'Share/CON.txt', 'inside\n');
+    await writeFileAt(src, 'Share/x.', 'inside\n');
+
+    const out = await transferAll(src);
+
+    expect(await hashTree(out)).toEqual(await hashTree(src));
+    expect((await fs.readdir(path.join(out, 'Share'))).sort()).toEqual(['CON.txt', 'a:b.txt', 'x.']);
+  });
+
   it('recreates nested folders with Unicode names, and empty folders', async () => {
     const src = await makeTempDir('src');
     await writeFileAt(src, 'Fotos/Ünïcödé 日本語/naïve café.txt', 'Grüße aus Köln ☕\n');
