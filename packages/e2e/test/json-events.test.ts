@@ -54,7 +54,7 @@ describe('--json events, checked against the README (S6)', () => {
     const complete = await sender.waitForEvent('session-complete', (e) => e.client === 1);
 
     expect(problems(RECEIVER_JSON_EVENTS, run.stdout)).toEqual([]);
-    expect(names(run.events)).toEqual(['connected', 'secured', 'offer', 'start', 'file-saved', 'file-saved', 'done']);
+    expect(names(run.events)).toEqual(['connected', 'secured', 'offer', 'report', 'start', 'file-saved', 'file-saved', 'done']);
     const start = run.events.find((e) => e.event === 'start')!;
     expect(run.last).toMatchObject({ event: 'done', out: start.out, files: 2, failed: 0, bytes: 13, cancelled: false });
     expect(start).toMatchObject({ files: 2, bytes: 13 });
