@@ -43,11 +43,13 @@ export function rememberedLines(
   return [`Remembered "${esc(name)}" (key ${fingerprint}): ${rememberedNote}`];
 }
 
-/** The warning both apps show when encryption is off; `rest` ends its sentence. */
+/**
+ * The warning both apps show when encryption is off; `rest` ends its sentence. One line, which
+ * a terminal's width wraps at word boundaries.
+ */
 export function encryptionOffWarning(rest: string): string[] {
   return [
-    'WARNING: encryption is off (--no-encryption). Anyone on this network can read and alter',
-    rest,
+    `WARNING: encryption is off (--no-encryption). Anyone on this network can read and alter ${rest}`,
   ];
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
-import { createFail } from '../src/render.ts';
+import { createFail, encryptionOffWarning } from '../src/render.ts';
 import { StatusLine } from '../src/status-line.ts';
 
 /** One terminal that stdout and stderr both write to. */
@@ -35,6 +35,17 @@ describe('StatusLine', () => {
     const lines = screen().replaceAll('\r\x1b[2K', '\n').split('\n');
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(40);
     expect(screen()).toContain('558E F330 5F2B D3DE');
+  });
+
+  it('U4: wraps the no-encryption warning at word boundaries on an 80-column terminal', () => {
+    const { io, screen } = terminal(80);
+    for (const line of encryptionOffWarning('this transfer, and nothing proves who the sender is.'))
+      StatusLine.for(io.stdout).print(line);
+    const lines = screen().split('\n').slice(0, -1);
+    expect(lines).toEqual([
+      'WARNING: encryption is off (--no-encryption). Anyone on this network can read',
+      '  and alter this transfer, and nothing proves who the sender is.',
+    ]);
   });
 
   it('does not wrap output that is not a terminal', () => {
