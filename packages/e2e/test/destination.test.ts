@@ -45,4 +45,18 @@ describe('where ferry-receive saves when no folder is named', () => {
     expect(await listTree(home)).toEqual(['Downloads', 'Downloads/notes.txt']);
     expect((await fs.stat(path.join(home, 'Downloads'))).mode & 0o777).toBe(0o700);
   });
+
+  it('U3: without a terminal, an --out folder that does not exist stops ferry-receive with exit 2 before it connects', async () => {
+    const src = await makeTempDir('src');
+    await writeFileAt(src, 'notes.txt', 'hello\n');
+    const sender = await startSender([path.join(src, 'notes.txt')]);
+    const missing = path.join(await makeTempDir('out'), 'missing');
+    const run = await runReceiver(['--yes', '--out', missing, sender.address], { code: sender });
+    assertExit(run, 2);
+    expect(run.stderr, run.report('no hint')).toContain('does not exist');
+    expect(
+      sender.events.some((e) => e.event === 'connected'),
+      'the receiver connected',
+    ).toBe(false);
+  });
 });
