@@ -528,7 +528,7 @@ describe('receiver against a hostile offer (B)', () => {
     expect(await listTree(base)).toEqual(['out/']);
   });
 
-  it('B19: the offer listing shows every one of 300 names, with sizes, before the user decides', async () => {
+  it('B19: with --verbose, the offer listing shows every one of 300 names, with sizes, before the user decides', async () => {
     const entries = Array.from({ length: 300 }, (_, i) => ({ kind: 'file' as const, path: `file-${String(i).padStart(3, '0')}.txt`, size: i }));
     const sender = await startFakeSender(async (peer) => {
       await peer.offer(entries);
@@ -545,7 +545,8 @@ describe('receiver against a hostile offer (B)', () => {
       chooseFolder: async () => out,
       askCode: async () => null,
     };
-    const run = await runReceive([sender.address], { stdinTTY: true, prompter, stdout });
+    // A long offer is summarised; --verbose lists every name (U7).
+    const run = await runReceive(['--verbose', sender.address], { stdinTTY: true, prompter, stdout });
     await sender.done();
     expect(run.code).toBe(EXIT.ok);
     expect(listedWhenAsked).toBe(entries.length);
