@@ -10,6 +10,7 @@ export { UsageError } from './errors.ts';
 export { EXIT, type ExitCode } from './exit.ts';
 export type { Io, OutputStream } from './io.ts';
 export { comparePathsNaturally, SUMMARY_ENTRIES, summarizeLines } from './list.ts';
+export { type InfoCommand, infoCommand, printHelpOrVersion } from './info-command.ts';
 export { createLogger } from './logger.ts';
 export { DEFAULT_COLUMNS, truncate, visibleLength, wrapLine } from './fit.ts';
 export {

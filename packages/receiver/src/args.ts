@@ -1,14 +1,9 @@
-import { configUsageError, parseCommandLine } from '@ferry/cli';
+import { configUsageError, type InfoCommand, infoCommand, parseCommandLine } from '@ferry/cli';
 import { type ReceiverConfig, ReceiverConfigSchema } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
 /** What the command line asks for: run, or print help or the version. */
-export type Command =
-  | { kind: 'run'; config: ReceiverConfig }
-  | { kind: 'help' }
-  | { kind: 'version' }
-  | { kind: 'peers' }
-  | { kind: 'forget'; peer: string };
+export type Command = { kind: 'run'; config: ReceiverConfig } | InfoCommand;
 
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-receive [options] <host>[:port]
@@ -61,10 +56,8 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     throw new UsageError('the pairing code is never taken from the command line, where other users can see it: type it when asked, set FERRY_CODE, or use --code-stdin');
   }
   const { values, positionals } = parseCommandLine(argv, FLAGS);
-  if (values.help) return { kind: 'help' };
-  if (values.version) return { kind: 'version' };
-  if (values.peers) return { kind: 'peers' };
-  if (values.forget !== undefined) return { kind: 'forget', peer: values.forget };
+  const info = infoCommand(values);
+  if (info) return info;
   if (positionals.length !== 1) {
     throw new UsageError(
       positionals.length === 0

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { createFail, createLogger, EXIT, type Io, plural, usageHint } from '@ferry/cli';
+import { createFail, createLogger, EXIT, type Io, printHelpOrVersion, plural, usageHint } from '@ferry/cli';
 import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -48,13 +48,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
   const state: DecideState = { cancelled: false, refusal: undefined };
   try {
     const command = parseReceiverArgs(argv);
-    if (command.kind === 'help') {
-      io.stdout.write(USAGE);
-      return EXIT.ok;
-    }
-    if (command.kind === 'version') {
-      io.stdout.write(`ferry-receive ${options.version ?? '0.1.0'}\n`);
-      return EXIT.ok;
+    if (command.kind === 'help' || command.kind === 'version') {
+      return printHelpOrVersion(command.kind, 'ferry-receive', USAGE, options.version ?? '0.1.0', io.stdout);
     }
     const dir = configDir(io.env);
     if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'sender');

@@ -1,13 +1,8 @@
-import { configUsageError, parseCommandLine } from '@ferry/cli';
+import { configUsageError, type InfoCommand, infoCommand, parseCommandLine } from '@ferry/cli';
 import { type SenderConfig, SenderConfigSchema } from '@ferry/protocol';
 
 /** What the command line asks for: run, or print help or the version. */
-export type Command =
-  | { kind: 'run'; config: SenderConfig }
-  | { kind: 'help' }
-  | { kind: 'version' }
-  | { kind: 'peers' }
-  | { kind: 'forget'; peer: string };
+export type Command = { kind: 'run'; config: SenderConfig } | InfoCommand;
 
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-send [options] <file|folder>...
@@ -42,10 +37,8 @@ Options:
 /** Parses argv (without node and script) into a validated command; throws UsageError. */
 export function parseSenderArgs(argv: readonly string[]): Command {
   const { values, positionals } = parseCommandLine(argv, FLAGS);
-  if (values.help) return { kind: 'help' };
-  if (values.version) return { kind: 'version' };
-  if (values.peers) return { kind: 'peers' };
-  if (values.forget !== undefined) return { kind: 'forget', peer: values.forget };
+  const info = infoCommand(values);
+  if (info) return info;
   const input = {
     paths: positionals,
     host: values.host,

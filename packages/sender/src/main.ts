@@ -1,4 +1,4 @@
-import { createFail, createLogger, EXIT, type Io, usageHint } from '@ferry/cli';
+import { createFail, createLogger, EXIT, type Io, printHelpOrVersion, usageHint } from '@ferry/cli';
 import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -30,13 +30,8 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
   const fail = createFail('ferry-send', io, () => json);
   try {
     const command = parseSenderArgs(argv);
-    if (command.kind === 'help') {
-      io.stdout.write(USAGE);
-      return EXIT.ok;
-    }
-    if (command.kind === 'version') {
-      io.stdout.write(`ferry-send ${options.version ?? '0.1.0'}\n`);
-      return EXIT.ok;
+    if (command.kind === 'help' || command.kind === 'version') {
+      return printHelpOrVersion(command.kind, 'ferry-send', USAGE, options.version ?? '0.1.0', io.stdout);
     }
     const dir = configDir(io.env);
     if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'receiver');
