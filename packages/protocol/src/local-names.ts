@@ -1,4 +1,7 @@
 import { collisionKey } from './collision-key.ts';
+import { LIMITS, type Limits } from './constants.ts';
+import { UnsafeOfferError } from './errors.ts';
+import { utf8Length } from './text.ts';
 
 /** Characters Windows cannot store in a name (`\` never travels: PROTOCOL.md §6.1). */
 const WINDOWS_FORBIDDEN = /[<>:"|?*]/g;
@@ -59,9 +62,15 @@ export interface LocalNames {
  * accepting and to write with (never renaming silently). Names this system cannot store are
  * changed as {@link localComponent} says; a changed name that would meet a sibling (under the
  * collision key) gets ` (2)`, ` (3)`, ... before its extension. Linear in the offer's size:
- * each component is a node of a tree, named once.
+ * each component is a node of a tree, named once, and the numbers tried for one changed name
+ * continue where the last sibling with the same changed name stopped, never from 2 again.
+ * Throws UnsafeOfferError when a changed name would be longer than `maxComponentBytes`.
  */
-export function localNamesFor(entries: readonly { readonly components: readonly string[]; readonly path: string }[], platform: string): LocalNames {
+export function localNamesFor(
+  entries: readonly { readonly components: readonly string[]; readonly path: string }[],
+  platform: string,
+  limits: Limits = LIMITS,
+): LocalNames {
   if (platform !== 'win32' || entries.every((entry) => localNameFor(entry.path, platform).changed === false)) {
     return { paths: entries.map((entry) => entry.path), renamed: [] };
   }
@@ -91,6 +100,8 @@ export function localNamesFor(entries: readonly { readonly components: readonly 
     const name = spelling[node]!;
     if (localComponent(name, platform) === name) taken.add(`${parentOf[node]}/${collisionKey(name)}`);
   }
+  // The next number to try per parent and changed name's key: each number is tried once.
+  const next = new Map<string, number>();
   for (let node = 1; node < spelling.length; node++) {
     const name = spelling[node]!;
     const mapped = localComponent(name, platform);
@@ -98,8 +109,15 @@ export function localNamesFor(entries: readonly { readonly components: readonly 
       local.push(name);
       continue;
     }
-    let candidate = mapped;
-    for (let n = 2; taken.has(`${parentOf[node]}/${collisionKey(candidate)}`); n++) candidate = numbered(mapped, n);
+    const counter = `${parentOf[node]}/${collisionKey(mapped)}`;
+    let n = next.get(counter) ?? 1;
+    let candidate = n === 1 ? mapped : numbered(mapped, n);
+    while (taken.has(`${parentOf[node]}/${collisionKey(candidate)}`)) candidate = numbered(mapped, ++n);
+    next.set(counter, n + 1);
+    if (utf8Length(candidate) > limits.maxComponentBytes) {
+      const offered = entries[chains.findIndex((chain) => chain.includes(node))]!.path;
+      throw new UnsafeOfferError(offered, `stored on this system under a name longer than ${limits.maxComponentBytes} bytes`);
+    }
     taken.add(`${parentOf[node]}/${collisionKey(candidate)}`);
     local.push(candidate);
   }
