@@ -101,7 +101,7 @@ export type Limits = { readonly [K in keyof typeof LIMITS]: number };
 /** Bytes of a REQUEST besides its items: braces, the `files` key and whitespace. */
 export const REQUEST_BASE_BYTES = 1024;
 
-/** Bytes one REQUEST item may take: `{"id":199999,"offset":9007199254740991},` is 41. */
+/** Bytes one REQUEST item may take: `{"id":199999,"offset":9007199254740991},` is 40 (39 and its comma). */
 export const REQUEST_ITEM_BYTES = 128;
 
 /**
