@@ -307,6 +307,27 @@ describe('U9: the report before accepting', () => {
     ).toBe(true);
   });
 
+  it('U9: names this system cannot store are in the report, with the name each is saved under', async () => {
+    const out = await tempDir();
+    const sender = await startFakeSender(serve([file('a:b.txt', 1), file('plain.txt', 1)]).script);
+    const receiver = createReceiver({
+      security: { encryption: false },
+      host: '127.0.0.1',
+      port: sender.port,
+      logger: silentLogger,
+      platform: 'win32',
+      decide: async (offer) => ({ items: offer.items.map((_, i) => i), outDir: out }),
+    });
+    const reports: unknown[] = [];
+    receiver.on('report', (report) => reports.push(report));
+    await within(receiver.run(), 'the receiver');
+    await sender.done();
+    expect(reports).toEqual([
+      expect.objectContaining({ systemNames: [{ offered: 'a:b.txt', savedAs: 'a_b.txt' }] }),
+    ]);
+    expect(await listTree(out)).toEqual(['a_b.txt', 'plain.txt']);
+  });
+
   it('U9: a file larger than the file system holds (4 GiB on FAT) is reported and fails alone', async () => {
     const out = await tempDir();
     const vfat: PathLimits = {
