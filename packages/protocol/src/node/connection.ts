@@ -391,11 +391,18 @@ export class Connection {
   #armIdle(ms: number): void {
     const due = performance.now() + ms;
     this.#idleTimer = setTimeout(() => {
-      if (performance.now() - due > LATE_MS) {
-        // This process did not run (Ctrl-Z, a suspended machine): what the peer sent meanwhile
-        // is still unread, so its silence is measured again from now.
-        this.#lastProgress = performance.now();
-        this.#armIdle(Math.max(this.#idleMs, this.#idleFloorMs));
+      const late = performance.now() - due;
+      if (late > LATE_MS) {
+        // This process did not run (Ctrl-Z, a suspended machine, a stalled event loop): what the
+        // peer sent meanwhile is still unread. Read it first (setImmediate runs after this turn's
+        // poll phase), and count only the time this process ran as the peer's silence: the
+        // deadline moves by the lateness, never by a whole new idleMs.
+        const firedAt = performance.now();
+        setImmediate(() => {
+          if (this.#closed) return;
+          if (this.#lastProgress < firedAt) this.#lastProgress = Math.min(firedAt, this.#lastProgress + late);
+          this.#armIdle(0);
+        });
         return;
       }
       const quiet = performance.now() - this.#lastProgress;
@@ -566,8 +573,11 @@ export class Connection {
   #armFrameDeadline(ms: number): void {
     const due = performance.now() + ms;
     this.#frameTimer = setTimeout(() => {
-      if (performance.now() - due > LATE_MS) {
-        this.#armFrameDeadline(this.#frameMs);
+      const late = performance.now() - due;
+      if (late > LATE_MS) {
+        // Time this process did not run is given back to the frame, and no more: an absolute
+        // deadline still, which a peer cannot renew by making this process stall.
+        this.#armFrameDeadline(Math.min(late, this.#frameMs));
         return;
       }
       this.destroy(new TimeoutError('a frame did not complete in time'));
