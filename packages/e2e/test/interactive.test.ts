@@ -103,7 +103,7 @@ describe('ferry-receive on a terminal', () => {
     expect(terminal.screen()).toMatch(/Cancelled; nothing was saved/);
     expect(await fs.readdir(downloads)).toEqual([]);
     const failed = await sender.waitForEvent('session-failed', undefined, WAIT.reactMs);
-    expect(failed).toMatchObject({ code: 'ERR_DECLINED' });
+    expect(failed).toMatchObject({ code: 'ERR_CANCELLED' });
   });
 });
 

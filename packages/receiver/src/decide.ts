@@ -45,12 +45,13 @@ export function createDecide(settings: DecideSettings, state: DecideState) {
     _sender: unknown,
     prompts: AbortSignal,
     inspect: Inspect,
-  ): Promise<Decision | null> => {
+  ): Promise<Decision | 'cancelled' | null> => {
     const items = settings.yes
       ? offer.items.map((_, index) => index)
       : await prompter.chooseItems(offer, prompts);
     state.cancelled = items === null;
-    if (items === null || items.length === 0) return null;
+    if (items === null) return 'cancelled';
+    if (items.length === 0) return null;
     const hidden = hiddenTopLevel(offer, items);
     if (!settings.interactive || settings.yes) {
       // Hidden top-level names go only where the user said (K2): --yes alone never picks for them.
@@ -89,12 +90,12 @@ export function createDecide(settings: DecideSettings, state: DecideState) {
           ? settings.out
           : await prompter.chooseFolder(defaultFolder, prompts);
       state.cancelled = chosen === null;
-      if (chosen === null) return null;
+      if (chosen === null) return 'cancelled';
       const outDir = expandHome(chosen, home);
       const ready = await makeReady(outDir, settings, prompts);
       if (ready === null) {
         state.cancelled = true;
-        return null;
+        return 'cancelled';
       }
       if (!ready) continue;
       const inspection = await inspect(items, outDir);
@@ -116,7 +117,7 @@ export function createDecide(settings: DecideSettings, state: DecideState) {
         );
         if (go === null) {
           state.cancelled = true;
-          return null;
+          return 'cancelled';
         }
         if (!go) continue;
       }

@@ -140,8 +140,11 @@ export interface ReceiverOptions {
   readonly fsync?: boolean;
   /** The system names are stored for (a `process.platform` value); this one by default. */
   readonly platform?: string;
-  /** Asks the user; `null` declines the offer. `inspect` checks a folder and reports on it. */
-  readonly decide: (offer: ValidatedOffer, sender: Offer['sender'], signal: AbortSignal, inspect: Inspect) => Promise<Decision | null>;
+  /**
+   * Asks the user; `null` declines the offer (the user chose nothing), `'cancelled'` says the
+   * user interrupted the question (Ctrl-C). `inspect` checks a folder and reports on it.
+   */
+  readonly decide: (offer: ValidatedOffer, sender: Offer['sender'], signal: AbortSignal, inspect: Inspect) => Promise<Decision | 'cancelled' | null>;
   /** How often PING goes out while this side is busy; `TIMEOUTS.keepaliveMs` by default. */
   readonly keepaliveMs?: number;
   /** The destination's path limits, when they cannot be found from the folder (and in tests). */
@@ -187,7 +190,7 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     };
     // The prompts stop if the sender goes away while the user is choosing.
     const prompts = new AbortController();
-    let decision: Decision | null;
+    let decision: Decision | 'cancelled' | null;
     // The socket stays open when the sender half-closes (see connectTo); a sender that ends its
     // side before it has anything to send is gone, so the user is not kept choosing for nothing.
     const onSenderEnd = () => connection.destroy(new ConnectionClosedError('the sender went away'));
@@ -198,6 +201,11 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     } finally {
       connection.socket.off('end', onSenderEnd);
       prompts.abort();
+    }
+    if (decision === 'cancelled') {
+      // The sender tells its user the receiver was interrupted, not that it chose nothing.
+      await connection.sendErrorAndClose(new FerryError(ErrorCode.CANCELLED, 'the receiver was cancelled before choosing'));
+      return { outDir: undefined, saved: [], failed: [], declined: true };
     }
     if (!decision || decision.items.length === 0) {
       await connection.sendErrorAndClose(new FerryError(ErrorCode.DECLINED, 'the receiver declined the offer'));

@@ -166,25 +166,26 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     expect(run.stderr.text).toBe('');
   });
 
-  it('treats a cancelled item prompt (null) as an interruption: the sender sees ERR_DECLINED, exit 130, nothing written', async () => {
+  it('U5: treats a cancelled item prompt (null) as an interruption: the sender sees ERR_CANCELLED, exit 130, nothing written', async () => {
     const files = await sourceFiles({ 'a.txt': 'alpha' });
     const { log, address } = await startRealSender(files);
     const out = await tempDir();
     const prompter: Prompter = { chooseItems: async () => null, chooseFolder: async () => out, askCode: async () => null };
     const run = await runReceive([address], { stdinTTY: true, prompter });
     expect(run.code).toBe(EXIT.interrupted);
-    expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_CANCELLED');
     expect(log.all('request')).toEqual([]);
     expect(await listTree(out)).toEqual([]);
   });
 
-  it('treats a cancelled folder prompt as an interruption: ERR_DECLINED for the sender, exit 130', async () => {
+  it('U5: treats a cancelled folder prompt as an interruption: ERR_CANCELLED for the sender, exit 130', async () => {
     const files = await sourceFiles({ 'a.txt': 'alpha' });
     const { log, address } = await startRealSender(files);
     const prompter: Prompter = { chooseItems: async () => [0], chooseFolder: async () => null, askCode: async () => null };
     const run = await runReceive([address], { stdinTTY: true, prompter });
     expect(run.code).toBe(EXIT.interrupted);
-    expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
+    expect(run.stdout.lines.at(-1)).toBe('Cancelled; nothing was saved.');
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_CANCELLED');
   });
 
   it('saves into the default folder with --yes and no --out', async () => {

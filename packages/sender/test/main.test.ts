@@ -183,6 +183,20 @@ describe('U6: a receiver that chooses nothing', () => {
   });
 });
 
+describe('U5: a receiver whose user cancels', () => {
+  it('U5: a receiver cancelled at its prompt is reported as cancelled, not as a choice', async () => {
+    const file = await fileToOffer();
+    const run = start(['--once', '--host', '127.0.0.1', '--port', '0', file]);
+    const line = await run.io.stdout.waitForLine('the ferry-receive line', (l) => l.includes('ferry-receive 127.0.0.1:'));
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+    const receiver = createReceiver({ security: { encryption: false }, host: '127.0.0.1', port, logger: silentLogger, decide: async () => 'cancelled' });
+    expect((await within(receiver.run(), 'the receiver')).declined).toBe(true);
+    await run.io.stdout.waitForLine('the cancelled line', (l) => l.includes('took nothing: its user cancelled before choosing'));
+    expect(run.io.stdout.text).not.toContain('chose no files');
+    expect(run.io.stdout.text).not.toContain('failed');
+  });
+});
+
 describe('U5: interruptions on the sender', () => {
   it('U5: a Ctrl-C on the sender is not blamed on the receiver it cuts off', async () => {
     const file = await fileToOffer();

@@ -171,6 +171,9 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     if (view.interrupted) status.print(`${who} was cut off when ferry-send stopped; it keeps only the files it had finished`);
     // Choosing nothing is the receiver's answer, not a failure of either side.
     else if (code === 'ERR_DECLINED') status.print(`${who} took nothing: its user chose no files`);
+    // Its user interrupted it (Ctrl-C): not a choice, and not a failure of this side.
+    else if (code === 'ERR_CANCELLED' && !c?.meter) status.print(`${who} took nothing: its user cancelled before choosing`);
+    else if (code === 'ERR_CANCELLED') status.print(`${who} stopped: its user cancelled; it keeps only the files it had finished`);
     else status.print(`${who} failed: ${esc(message)} (${esc(code)})`);
   });
   sender.on('trust-error', ({ message }) => {
