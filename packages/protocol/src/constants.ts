@@ -137,6 +137,11 @@ export const TIMEOUTS = {
    * receiver PINGs: time for a person to choose, not for a stranger to hold a place (K3).
    */
   decidingMs: 300_000,
+  /**
+   * A sender waits at most this long for the last FILE_ACK and DONE after sending END, however
+   * often the receiver PINGs (K3): time for a disk to sync, not for a stranger to hold a place.
+   */
+  finishingMs: 300_000,
 } as const;
 
 /** Pairing: one-time codes, and what bounds guessing them and the work done for strangers. */

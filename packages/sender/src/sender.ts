@@ -82,6 +82,7 @@ const REFUSALS = {
   stopping: 'stopping',
   connections: 'too many connections at once',
   connectionsPerHost: 'too many connections from one address',
+  connectionsDropped: 'dropped to make room: its address has the most connections',
   pending: 'too many connections waiting to authenticate',
   pendingPerHost: 'too many connections from one address waiting to authenticate',
   pendingDropped: 'dropped to make room: its address has the most connections waiting to authenticate',
@@ -117,6 +118,8 @@ export interface SenderOptions {
   readonly maxDecidingPerHost?: number;
   /** REQUEST must come within this long after OFFER, whatever the PINGs. */
   readonly decidingMs?: number;
+  /** DONE must come within this long after END, whatever the PINGs. */
+  readonly finishingMs?: number;
   /** Monotonic milliseconds, for timing transfers; `performance.now` unless a test sets it. */
   readonly clock?: () => number;
   readonly handshakeMs?: number;
@@ -150,8 +153,9 @@ export function createSender(options: SenderOptions): Sender {
   const logger = options.logger.child({ component: 'sender' });
   const maxConnections = options.maxConnections ?? SESSIONS.maxConnections;
   const maxConnectionsPerHost = options.maxConnectionsPerHost ?? SESSIONS.maxConnectionsPerHost;
-  // Open connections by address group, in any state.
-  const perHost = new Map<string, number>();
+  // Open connections in any state, shared fairly between addresses (K3): sessions past
+  // REQUEST hold no other place, so without this a few addresses could hold them all.
+  const connectionSlots = new AddressSlots(maxConnections, maxConnectionsPerHost);
   const now = options.clock ?? (() => performance.now());
   // Connections that have not authenticated and greeted yet (E1, E2).
   const pendingSlots = new AddressSlots(options.maxPending ?? PAIRING.maxPending, options.maxPendingPerHost ?? PAIRING.maxPendingPerHost);
@@ -161,6 +165,8 @@ export function createSender(options: SenderOptions): Sender {
   const session = randomBytes(16).toString('hex');
   // Every accepted socket until it closes, authenticated or not, so close(true) reaches all.
   const sockets = new Set<net.Socket>();
+  // The framed connection of each socket that got that far, to tell an evicted one why.
+  const connections = new Map<net.Socket, Connection>();
   // Sessions still running: `stopped` waits for them, so their last events come before it.
   let serving = 0;
   const maybeStopped = () => {
@@ -189,30 +195,37 @@ export function createSender(options: SenderOptions): Sender {
       socket.destroy();
     };
     if (closing) return refuse(REFUSALS.stopping);
-    // Counted here rather than by server.maxConnections, which drops connections unreported.
-    if (sockets.size >= maxConnections) return refuse(REFUSALS.connections);
-    // Sessions past REQUEST hold no other place: without this one address could hold them all.
-    if ((perHost.get(group) ?? 0) >= maxConnectionsPerHost) return refuse(REFUSALS.connectionsPerHost);
     const admission: Admission = { refused: false };
+    // Counted here rather than by server.maxConnections, which drops connections unreported.
+    const place = connectionSlots.take(group, () => {
+      // Dropped to make room for a connection from an address that holds fewer (K3).
+      admission.refused = true;
+      emitter.emit('refused', { peer, reason: REFUSALS.connectionsDropped });
+      const connection = connections.get(socket);
+      if (connection?.greeted && !connection.socket.destroyed) void connection.sendErrorAndClose(new LimitError(BUSY_MESSAGE));
+      else socket.destroy();
+    });
+    if (place === 'address') return refuse(REFUSALS.connectionsPerHost);
+    if (place === 'full') return refuse(REFUSALS.connections);
     const pending = pendingSlots.take(group, () => {
       // Dropped to make room for a connection from an address that holds fewer (E2).
       admission.refused = true;
       emitter.emit('refused', { peer, reason: REFUSALS.pendingDropped });
       socket.destroy();
     });
-    if (pending === 'address') return refuse(REFUSALS.pendingPerHost);
-    if (pending === 'full') return refuse(REFUSALS.pending);
+    if (pending === 'address' || pending === 'full') {
+      place.release();
+      return refuse(pending === 'address' ? REFUSALS.pendingPerHost : REFUSALS.pending);
+    }
     sockets.add(socket);
-    perHost.set(group, (perHost.get(group) ?? 0) + 1);
     // A reset in any phase, even while only our preamble is being flushed, ends this
     // connection alone: an unhandled socket error would take the whole sender down.
     socket.on('error', (error) => logger.debug({ peer, err: error }, 'connection error'));
     socket.once('close', () => {
       pending.release();
+      place.release();
       sockets.delete(socket);
-      const left = (perHost.get(group) ?? 1) - 1;
-      if (left > 0) perHost.set(group, left);
-      else perHost.delete(group);
+      connections.delete(socket);
       maybeStopped();
     });
     serving++;
@@ -264,6 +277,7 @@ export function createSender(options: SenderOptions): Sender {
         preambleDone: true,
         limits: limitsForOffer(options.offer.fileCount),
       });
+      connections.set(socket, connection);
       const result = await runSession({
         connection,
         offer: options.offer,
@@ -272,6 +286,7 @@ export function createSender(options: SenderOptions): Sender {
         logger: log,
         handshakeMs: deadline.remaining,
         decidingMs: options.decidingMs ?? TIMEOUTS.decidingMs,
+        finishingMs: options.finishingMs ?? TIMEOUTS.finishingMs,
         hooks: {
           onHello: (hello) => {
             deadline.clear();
@@ -330,6 +345,7 @@ export function createSender(options: SenderOptions): Sender {
     } finally {
       deadline.clear();
       deciding?.release();
+      connections.delete(socket);
     }
   }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
+import { formatDuration } from '@ferry/cli';
 import {
   DATA_CHUNK_BYTES,
   FRAME_HEADER_BYTES,
@@ -54,6 +55,8 @@ export interface SessionOptions {
   readonly handshakeMs?: number;
   /** REQUEST must come within this long after OFFER, however often the receiver PINGs. */
   readonly decidingMs?: number;
+  /** DONE must come within this long after END, however often the receiver PINGs. */
+  readonly finishingMs?: number;
 }
 
 /**
@@ -64,17 +67,35 @@ export interface SessionOptions {
 export async function runSession(options: SessionOptions): Promise<SessionResult> {
   const { connection, offer, logger, hooks } = options;
   // One deadline for the whole greeting: the preamble and HELLO.
-  const hello = await withDeadline(connection, options.handshakeMs ?? TIMEOUTS.handshakeMs, async () => {
-    await connection.readPreamble(Number.POSITIVE_INFINITY);
-    return connection.expect(FrameType.HELLO);
-  });
+  const hello = await beforeDeadline(
+    (async () => {
+      await connection.readPreamble(Number.POSITIVE_INFINITY);
+      return connection.expect(FrameType.HELLO);
+    })(),
+    options.handshakeMs ?? TIMEOUTS.handshakeMs,
+    async () => {
+      const error = new TimeoutError('the receiver did not say hello in time');
+      connection.destroy(error);
+      throw error;
+    },
+  );
   hooks.onHello(hello);
-  await connection.send(FrameType.OFFER, {
-    session: options.session,
-    sender: { name: truncateUtf8(options.name, LIMITS.maxNameBytes), host: truncateUtf8(os.hostname(), LIMITS.maxNameBytes) },
-    entries: [...offer.entries],
-  });
-  const request = await awaitRequest(connection, options.decidingMs ?? TIMEOUTS.decidingMs);
+  // One deadline from HELLO to REQUEST, over sending the OFFER too: a receiver that reads the
+  // OFFER slowly holds its place no longer than one that reads it at once (K3).
+  const decidingMs = options.decidingMs ?? TIMEOUTS.decidingMs;
+  const request = await beforeDeadline(
+    (async () => {
+      await connection.send(FrameType.OFFER, {
+        session: options.session,
+        sender: { name: truncateUtf8(options.name, LIMITS.maxNameBytes), host: truncateUtf8(os.hostname(), LIMITS.maxNameBytes) },
+        entries: [...offer.entries],
+      });
+      // However short our --timeout, as long as the receiver PINGs while its user chooses.
+      return connection.whilePeerBusy(() => connection.expect(FrameType.REQUEST));
+    })(),
+    decidingMs,
+    () => timedOut(connection, `no choice was made within ${formatDuration(decidingMs / 1000)} of the offer; connect again to choose`),
+  );
   const plan = planRequest(offer, request);
   hooks.onRequest(plan.length, plan.reduce((sum, file) => sum + file.source.size - file.offset, 0));
   logger.debug({ files: plan.length }, 'request accepted');
@@ -93,7 +114,22 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     await connection.send(FrameType.END, {});
   })();
   try {
-    await Promise.all([sending, reading]);
+    // PINGs keep the link alive, not the session: DONE must follow END within finishingMs (K3).
+    const finishingMs = options.finishingMs ?? TIMEOUTS.finishingMs;
+    let late = false;
+    const finished = sending.then(() =>
+      beforeDeadline(reading, finishingMs, () => {
+        late = true;
+        return timedOut(connection, `the receiver did not finish within ${formatDuration(finishingMs / 1000)} of the last file`);
+      }),
+    );
+    // Once too late, the reader's end (the connection closing) is not the reason: the deadline is.
+    await Promise.all([
+      finished,
+      reading.catch((error: unknown) => {
+        if (!late) throw error;
+      }),
+    ]);
   } catch (error) {
     // A violation is explained to the receiver by the caller (ERROR, then close, which also
     // stops the sending loop); only a link that cannot carry that explanation ends here.
@@ -392,42 +428,30 @@ class AckCollector {
   }
 }
 
-/**
- * Waits for REQUEST while the receiver's user chooses: however short our --timeout, as long
- * as it PINGs, but never past `decidingMs` from the offer, so idle sessions cannot hold their
- * places for ever (K3). A receiver that runs out of time is told so.
- */
-async function awaitRequest(connection: Connection, decidingMs: number): Promise<Request> {
-  const request = connection.whilePeerBusy(() => connection.expect(FrameType.REQUEST));
-  // Settled by the close below if the deadline wins.
-  request.catch(() => {});
+const EXPIRED = Symbol('expired');
+
+/** `work`'s outcome, or `onExpired`'s if `work` has not settled within `ms`. */
+async function beforeDeadline<T>(work: Promise<T>, ms: number, onExpired: () => Promise<never>): Promise<T> {
+  // Settled by `onExpired` closing the connection if the deadline wins.
+  work.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(() => resolve('expired'), decidingMs);
+  const expired = new Promise<typeof EXPIRED>((resolve) => {
+    timer = setTimeout(() => resolve(EXPIRED), ms);
   });
   try {
-    const first = await Promise.race([request, expired]);
-    if (first !== 'expired') return first;
+    const first = await Promise.race([work, expired]);
+    if (first !== EXPIRED) return first;
   } finally {
     clearTimeout(timer);
   }
-  const error = new TimeoutError(`no choice was made within ${formatSeconds(decidingMs)} of the offer; connect again to choose`);
-  await connection.sendErrorAndClose(error);
+  return onExpired();
+}
+
+/** Tells the receiver it ran out of time, closes, and throws the same error. */
+async function timedOut(connection: Connection, message: string): Promise<never> {
+  const error = new TimeoutError(message);
+  // A receiver that is not even reading what was sent is not told: it would not hear it.
+  if (connection.socket.writableNeedDrain) connection.destroy(error);
+  else await connection.sendErrorAndClose(error);
   throw error;
-}
-
-function formatSeconds(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  return seconds % 60 === 0 && seconds >= 60 ? `${seconds / 60} minute${seconds === 60 ? '' : 's'}` : `${seconds} s`;
-}
-
-async function withDeadline<T>(connection: Connection, ms: number, work: () => Promise<T>): Promise<T> {
-  const timer = setTimeout(() => {
-    connection.destroy(new TimeoutError('the receiver did not say hello in time'));
-  }, ms);
-  try {
-    return await work();
-  } finally {
-    clearTimeout(timer);
-  }
 }

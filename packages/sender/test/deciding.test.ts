@@ -23,6 +23,10 @@ const HELLO = concatFrame(
   new TextEncoder().encode('{"software":"idle/1","name":"idle","features":[]}'),
 );
 const PING = concatFrame(FrameType.PING, new Uint8Array(0));
+const REQUEST_ONE = concatFrame(
+  FrameType.REQUEST,
+  new TextEncoder().encode('{"files":[{"id":0,"offset":0}]}'),
+);
 
 /**
  * A receiver in clear from `localAddress` that greets and then only PINGs, every `pingMs`:
@@ -169,5 +173,40 @@ describe('sessions that have not chosen yet (K3)', () => {
     const extra = await idleReceiver(port, '127.0.0.4');
     expect(await extra.outcome).toBeNull();
     expect(await log.waitFor('refused')).toMatchObject({ reason: 'too many connections at once' });
+  });
+
+  it(`K3: four addresses with ${SESSIONS.maxConnectionsPerHost} sessions each past REQUEST, PINGing and never acknowledging, fill every connection; a receiver from a fifth address is still served`, async () => {
+    const { log, port } = await startSender();
+    const addresses = SESSIONS.maxConnections / SESSIONS.maxConnectionsPerHost;
+    expect(addresses).toBe(4);
+    const held: Awaited<ReturnType<typeof idleReceiver>>[] = [];
+    for (let i = 0; i < SESSIONS.maxConnections; i++) {
+      const taking = await idleReceiver(port, `127.0.0.${2 + (i % addresses)}`, 50);
+      expect(await taking.outcome).toBe(FrameType.OFFER);
+      taking.socket.write(REQUEST_ONE);
+      await log.waitFor('request', i);
+      held.push(taking);
+    }
+    expect(log.all('refused')).toEqual([]);
+    const { result } = await receiveAll(port);
+    expect(result.saved).toHaveLength(1);
+    await log.waitFor('session-complete');
+    // The oldest session of the first busiest address made room, and was told why.
+    const dropped = await held[0]!.closed();
+    expect(dropped.at(-1)?.message).toMatchObject({ code: 'ERR_LIMIT_EXCEEDED' });
+    expect(log.all('refused').map((refused) => refused.reason)).toEqual([
+      'dropped to make room: its address has the most connections',
+    ]);
+  });
+
+  it('K3: a session that takes the files, never acknowledges them and only PINGs is told ERR_TIMEOUT and closed finishingMs after END', async () => {
+    const { log, port } = await startSender(ONE_FILE, { finishingMs: 300 });
+    // PINGs far more often than the deadline: they keep the link alive, not the session.
+    const taking = await idleReceiver(port, '127.0.0.2', 50);
+    expect(await taking.outcome).toBe(FrameType.OFFER);
+    taking.socket.write(REQUEST_ONE);
+    const frames = await taking.closed();
+    expect(frames.at(-1)?.message).toMatchObject({ code: 'ERR_TIMEOUT' });
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_TIMEOUT');
   });
 });
