@@ -133,8 +133,9 @@ export const TIMEOUTS = {
   /** How often a side that is waiting on its user sends PING to keep the link alive. */
   keepaliveMs: 15_000,
   /**
-   * A sender waits at most this long for REQUEST after sending OFFER, however often the
-   * receiver PINGs: time for a person to choose, not for a stranger to hold a place (K3).
+   * A sender waits at most this long for REQUEST after HELLO, sending OFFER included, however
+   * often the receiver PINGs: time for a person to choose, not for a stranger to hold a place
+   * (K3), even one that reads the OFFER slowly.
    */
   decidingMs: 300_000,
   /**

@@ -116,7 +116,7 @@ export interface SenderOptions {
   readonly maxDeciding?: number;
   /** Of those, from one remote address. */
   readonly maxDecidingPerHost?: number;
-  /** REQUEST must come within this long after OFFER, whatever the PINGs. */
+  /** REQUEST must come within this long after HELLO (sending OFFER included), whatever the PINGs. */
   readonly decidingMs?: number;
   /** DONE must come within this long after END, whatever the PINGs. */
   readonly finishingMs?: number;

@@ -53,7 +53,7 @@ export interface SessionOptions {
   readonly logger: Logger;
   readonly hooks: SessionHooks;
   readonly handshakeMs?: number;
-  /** REQUEST must come within this long after OFFER, however often the receiver PINGs. */
+  /** REQUEST must come within this long after HELLO, however often the receiver PINGs. */
   readonly decidingMs?: number;
   /** DONE must come within this long after END, however often the receiver PINGs. */
   readonly finishingMs?: number;

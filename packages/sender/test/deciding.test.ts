@@ -14,7 +14,15 @@ import {
   SESSIONS,
 } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ONE_FILE, onCleanup, receiveAll, runCleanup, startSender, within } from './helpers.ts';
+import {
+  ONE_FILE,
+  onCleanup,
+  receiveAll,
+  runCleanup,
+  startSender,
+  startSenderOffering,
+  within,
+} from './helpers.ts';
 
 afterEach(runCleanup);
 
@@ -207,6 +215,25 @@ describe('sessions that have not chosen yet (K3)', () => {
     taking.socket.write(REQUEST_ONE);
     const frames = await taking.closed();
     expect(frames.at(-1)?.message).toMatchObject({ code: 'ERR_TIMEOUT' });
+    expect((await log.waitFor('session-failed')).code).toBe('ERR_TIMEOUT');
+  });
+
+  it('K3: decidingMs runs from HELLO: a receiver that greets and never reads the OFFER loses its place after decidingMs, not idleMs later', async () => {
+    // An OFFER of about 16 MB, far more than the socket buffers hold.
+    const files = 150_000;
+    const entries = Array.from({ length: files }, (_, id) => ({
+      kind: 'file' as const,
+      path: `${'x'.repeat(90)}${id}`,
+      size: 0,
+    }));
+    const offer = { entries, sources: new Map(), skipped: [], fileCount: files, totalBytes: 0 };
+    const { log, port } = await startSenderOffering([], { offer, decidingMs: 300, idleMs: 600_000 });
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+    socket.on('error', () => {});
+    onCleanup('slow reader', () => socket.destroy());
+    await within(once(socket, 'connect'), 'connect');
+    socket.pause();
+    socket.write(Buffer.concat([encodePreamble(), HELLO]));
     expect((await log.waitFor('session-failed')).code).toBe('ERR_TIMEOUT');
   });
 });
