@@ -9,7 +9,8 @@ export { collisionKey };
 /**
  * Checks one relative path from a peer against the naming rules of PROTOCOL.md §6.1, and
  * returns its components. A path is `/`-separated, relative and canonical (no empty, `.` or
- * `..` component), with no control character and no `\`. Names one system cannot store
+ * `..` component), with no control character and no `\`, and no component whose collision key
+ * holds a separator or is `.` or `..` (`a／b`, `‥`). Names one system cannot store
  * (`a:b`, `CON.txt`, `trailing `) travel: the receiver maps them (`localNamesFor`, §6.4).
  */
 export function checkRelativePath(path: string, limits: Limits = LIMITS): string[] {
@@ -35,7 +36,16 @@ function checkComponent(component: string, limits: Limits, fail: (reason: string
   if (component.length * 3 > limits.maxComponentBytes && utf8Length(component) > limits.maxComponentBytes) {
     fail(`name longer than ${limits.maxComponentBytes} bytes`);
   }
+  // ASCII is its own key's spelling; beyond it NFKC makes `／` a `/` and `‥` a `..` (§6.1 rule 8).
+  if (NON_ASCII.test(component)) {
+    const key = collisionKey(component);
+    if (key === '.' || key === '..' || key.includes('/') || key.includes('\\')) {
+      fail('a name that Unicode normalisation turns into a separator, "." or ".."');
+    }
+  }
 }
+
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** An offer entry after validation. */
 export interface ValidatedEntry {

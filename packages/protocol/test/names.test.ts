@@ -203,6 +203,31 @@ describe('collisionKey', () => {
   });
 });
 
+describe('K1: a component whose key is a separator, "." or ".."', () => {
+  it('K1: U8: refuses a／b (U+FF0F, keyed a/b) beside a/b, in either order', () => {
+    for (const entries of [
+      [file('a\uff0fb'), file('a/b')],
+      [file('a/b'), file('a\uff0fb')],
+    ]) {
+      const error = thrown(() => validateOffer(entries));
+      expect(error).toBeInstanceOf(UnsafeOfferError);
+      expect((error as UnsafeOfferError).path).toBe('a\uff0fb');
+    }
+  });
+
+  it('K1: U8: refuses components that NFKC turns into a separator, "." or ".."', () => {
+    for (const path of ['a\uff0fb', 'x/a\uff3cb', '\uff0e\uff0e/x', '\u2025', 'd/\u2024', 'd/\uff0e', '\ufe68']) {
+      expect(() => checkRelativePath(path), path).toThrow(/normalisation turns into a separator/);
+    }
+  });
+
+  it('K1: U8: still accepts names that only look like these (∕ U+2215, …) and dotted names', () => {
+    for (const path of ['a\u2215b', '\u2026', '\uff0e\uff0e\uff0e', 'caf\u00e9/na\u00efve.txt']) {
+      expect(checkRelativePath(path)).toEqual(path.split('/'));
+    }
+  });
+});
+
 describe('K11: the collision key is idempotent', () => {
   const SHARP = ['ẞ.txt', 'ß.txt', 'ss.txt', 'SS.txt', 'sS.txt'];
 

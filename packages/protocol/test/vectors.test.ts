@@ -5,6 +5,8 @@ import { FrameDecoder } from '../src/frame/decoder.ts';
 import { decodeMessage, isMessageType } from '../src/messages/codec.ts';
 import { fromHex, toHex } from './helpers.ts';
 import { derivePasswordScalar, Spake2 } from '../src/node/spake2.ts';
+import { UnsafeOfferError } from '../src/errors.ts';
+import { validateOffer } from '../src/names.ts';
 import { VECTORS } from './vectors/inputs.ts';
 import { PAIRING_VECTOR, pairingMarkdown } from './vectors/pairing.ts';
 
@@ -43,6 +45,15 @@ describe('PROTOCOL.md test vectors', () => {
     } else {
       expect(event?.kind).toBe('data');
     }
+  });
+});
+
+describe('PROTOCOL.md §10.1 OFFER_REFUSED', () => {
+  it('K1: U8: the OFFER_REFUSED vector decodes, and its offer is refused as unsafe', () => {
+    const vector = VECTORS.find((candidate) => candidate.name === 'OFFER_REFUSED')!;
+    const offer = JSON.parse(vector.json!) as { entries: Parameters<typeof validateOffer>[0] };
+    expect(offer.entries.map((entry) => entry.path)).toEqual(['a\uff0fb', 'a/b']);
+    expect(() => validateOffer(offer.entries)).toThrow(UnsafeOfferError);
   });
 });
 

@@ -97,13 +97,13 @@ class Scan {
   addFile(relative: string, source: FileSource): void {
     this.sources.set(this.entries.length, source);
     this.entries.push({ kind: 'file', path: relative, size: source.size });
-    this.#keys.add(collisionKey(relative));
+    this.#keys.add(pathKey(relative.split('/')));
     this.#total += source.size;
   }
 
   addDir(relative: string): void {
     this.entries.push({ kind: 'dir', path: relative });
-    this.#keys.add(collisionKey(relative));
+    this.#keys.add(pathKey(relative.split('/')));
   }
 
   async walk(dir: string, rootReal: string, relative: string, depth: number): Promise<void> {
@@ -159,12 +159,13 @@ class Scan {
 
   #nameProblem(relative: string, depth: number): string | undefined {
     if (depth > LIMITS.maxDepth) return `deeper than ${LIMITS.maxDepth} levels`;
+    let components: string[];
     try {
-      checkRelativePath(relative);
+      components = checkRelativePath(relative);
     } catch (error) {
       return `name cannot be sent: ${(error as Error).message}`;
     }
-    if (this.#keys.has(collisionKey(relative))) {
+    if (this.#keys.has(pathKey(components))) {
       return 'another name differs only in case or Unicode form; a receiver could not keep both';
     }
     return undefined;
@@ -180,6 +181,11 @@ class Scan {
     const fileCount = this.sources.size;
     return { entries: this.entries, sources: this.sources, skipped: this.skipped, fileCount, totalBytes: this.#total };
   }
+}
+
+/** A path's collision key as a receiver checks it: its components' keys joined by `/` (PROTOCOL.md §6.2). */
+function pathKey(components: readonly string[]): string {
+  return components.map(collisionKey).join('/');
 }
 
 function isInside(root: string, candidate: string): boolean {

@@ -149,6 +149,15 @@ describe('scanOffer', () => {
     expect([offer.fileCount, offer.totalBytes]).toEqual([6, 9]);
   });
 
+  it('K1: U8: skips a name whose collision key holds a separator or is "..", as a receiver refuses it', async () => {
+    const root = await tempDir();
+    await layout(root, { 'proj/a\uff0fb': 'slash', 'proj/\u2025': 'dots', 'proj/fine.txt': 'fine' });
+    const offer = await scanOffer([path.join(root, 'proj')]);
+    expect(offer.entries.map((e) => e.path)).toEqual(['proj', 'proj/fine.txt']);
+    expect(offer.skipped.map((s) => s.path).sort()).toEqual(['proj/a\uff0fb', 'proj/\u2025'].sort());
+    for (const skipped of offer.skipped) expect(skipped.reason).toMatch(/^name cannot be sent: .*separator/);
+  });
+
   it('B9: offers only one of README and readme in one folder, and says why the other is left out', async () => {
     const root = await tempDir();
     await layout(root, { 'proj/README': 'upper', 'proj/readme': 'lower!' });

@@ -65,6 +65,19 @@ export const VECTORS: readonly Vector[] = [
       { kind: 'file', path: 'docs/hello.txt', size: 5 },
     ],
   }),
+  message(
+    'OFFER_REFUSED',
+    'an offer a receiver MUST refuse with `ERR_UNSAFE_OFFER` (§6.1 rule 8): the file `a／b` (U+FF0F, whose collision key is `a/b`) beside the file `a/b`.',
+    FrameType.OFFER,
+    {
+      session: '00112233445566778899aabbccddeeff',
+      sender: { name: 'bob', host: 'laptop' },
+      entries: [
+        { kind: 'file', path: 'a\uff0fb', size: 0 },
+        { kind: 'file', path: 'a/b', size: 0 },
+      ],
+    },
+  ),
   message('REQUEST', 'entry 1, from offset 0.', FrameType.REQUEST, { files: [{ id: 1, offset: 0 }] }),
   message('FILE_START', 'entry 1, from offset 0, 5 bytes in all.', FrameType.FILE_START, { id: 1, offset: 0, size: 5 }),
   { name: 'DATA', description: 'the five bytes `hello`.', bytes: concatFrame(FrameType.DATA, HELLO_BYTES) },
