@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawnCli } from '@ferry/testkit/cli-process';
 import {
   assertExit,
+  finishReceiver,
   hashTree,
   makeTempDir,
   receiveAll,
@@ -34,7 +35,7 @@ describe('U10: unreadable files', () => {
     const asRoot = process.getuid?.() === 0;
     if (!asRoot) await fs.chmod(secret, 0o000);
     // As root: the launcher builds its bundle now, as root, so that `nobody` only reads it.
-    if (asRoot) assertExit(await versionRun(), 0);
+    if (asRoot) assertExit(await finishReceiver(spawnCli(SEND_BIN, ['--version']), WAIT.startMs), 0);
     const wrapper = asRoot
       ? {
           file: 'setpriv',
@@ -60,18 +61,3 @@ describe('U10: unreadable files', () => {
     await sender.stop();
   });
 });
-
-/** `ferry-send --version` as this user, to its exit. */
-async function versionRun() {
-  const proc = spawnCli(SEND_BIN, ['--version']);
-  const exit = await proc.waitForExit(WAIT.startMs);
-  return {
-    ...exit,
-    stdout: proc.log.stdout,
-    stderr: proc.log.stderr,
-    events: proc.events,
-    process: proc,
-    last: undefined,
-    report: (headline: string) => proc.log.report(headline),
-  };
-}
