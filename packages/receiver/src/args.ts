@@ -20,7 +20,7 @@ it to stdin.
 
 Options:
   -o, --out <dir>       save into this folder (otherwise you are asked; the
-                        default is your Downloads folder, or the current one)
+                        default is ~/Downloads, created if missing)
   -y, --yes             take everything on offer without asking
       --fsync           make each file durable on disk before it gets its
                         final name (slower; by default the operating system

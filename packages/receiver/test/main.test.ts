@@ -43,6 +43,12 @@ describe('main (ferry-receive) usage', () => {
     expect(run.stdout.text).toContain('Usage: ferry-receive');
   });
 
+  it('the help names the default folder the program uses: ~/Downloads, never the current one', async () => {
+    const run = await runReceive(['--help']);
+    expect(run.stdout.text).toContain('default is ~/Downloads');
+    expect(run.stdout.text).not.toContain('current one');
+  });
+
   it('prints the version for --version and exits 0', async () => {
     const run = await runReceive(['--version']);
     expect(run.code).toBe(EXIT.ok);
