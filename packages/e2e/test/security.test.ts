@@ -195,7 +195,7 @@ describe('pairing with the code ferry-send shows', () => {
 
     const message = assertRefused(run, 'ERR_PAIRING_FAILED');
     expect(message).toBe(
-      'wrong pairing code: the sender did not prove it knows it (or someone is intercepting the connection)',
+      'wrong pairing code: it does not match the code ferry-send shows (if you typed it exactly, someone may be intercepting the connection)',
     );
     expect(await listTree(out)).toEqual([]);
     expect(found(run.stdout + run.stderr, NAMES)).toEqual([]);

@@ -201,6 +201,21 @@ describe('pairing with a one-time code', () => {
     ]);
   });
 
+  it('U11: a wrong code is worded for each side: the receiver mistyped, the sender is told the receiver did', async () => {
+    const sender = await machine('receiver');
+    const receiver = await machine('sender');
+    const { pairing, current } = codes();
+    const listening = await server(serverSide(sender.identity, { pairing }));
+    const wrong = current() === '00000000' ? '11111111' : '00000000';
+    const error = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(wrong) }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      'wrong pairing code: it does not match the code ferry-send shows (if you typed it exactly, someone may be intercepting the connection)',
+    );
+    const theirs = errorOf(await listening.result());
+    expect(theirs.message).toBe('the receiver gave a wrong pairing code; its user must type the code ferry-send shows now');
+    expect(theirs.message).not.toContain('the sender shows');
+  });
+
   it('G2: after the allowed attempts the code is retired and a new one works; the old one does not', async () => {
     const sender = await machine('receiver');
     const receiver = await machine('sender');
@@ -503,7 +518,7 @@ describe('modes and frames before authentication', () => {
     const error = await client(listening.port, { identity: receiver.identity, password: await derivePasswordScalar(current()) }).catch((e: unknown) => e);
     expect((error as FerryError).code).toBe(ErrorCode.PAIRING_FAILED);
     expect((error as Error).message).not.toContain('curl');
-    expect((error as Error).message).toContain('code was wrong, or already used');
+    expect((error as Error).message).toContain('ferry-send did not accept it (mistyped, or already used)');
   });
 
   it('G8/E1: an oversized frame before authentication is refused from its header', async () => {

@@ -190,7 +190,7 @@ function interruptedMessage(kept: Kept): string {
 function authHint(error: AuthError): string | undefined {
   switch (error.code) {
     case ErrorCode.PAIRING_FAILED:
-      return 'Check the pairing code ferry-send shows (it changes after it is used or after 3 wrong attempts) and try again.';
+      return 'Run ferry-receive again and type the code ferry-send shows now (after 3 wrong attempts it shows a new one).';
     case ErrorCode.ENCRYPTION_MISMATCH:
       return 'Both sides must agree: either both use --no-encryption, or neither does.';
     case ErrorCode.KEY_CHANGED:

@@ -253,7 +253,7 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
   deadline.track(secure);
   await tlsReady(secure, 'secure', deadline);
   const fingerprint = peerFingerprint(secure);
-  const channel = new AuthChannel(secure, deadline);
+  const channel = new AuthChannel(secure, deadline, 'sender');
   if (!fingerprint) {
     const error = new AuthError(ErrorCode.TLS_FAILED, 'the receiver presented no Ed25519 key');
     await channel.fail(error);
@@ -290,7 +290,7 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
       channel.send(FrameType.AUTH_REPLY, { result: 'share', share: hex(spake.message), confirmation: hex(keys.confirmation) });
       const confirm = await channel.next(FrameType.AUTH_CONFIRM);
       if (!keys.verify(fromHex(confirm.confirmation))) {
-        throw new AuthError(ErrorCode.PAIRING_FAILED, 'wrong pairing code');
+        throw new AuthError(ErrorCode.PAIRING_FAILED, 'the receiver gave a wrong pairing code');
       }
       attempt.succeed();
     } finally {
@@ -324,7 +324,7 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
   deadline.track(secure);
   await tlsReady(secure, 'secureConnect', deadline);
   const fingerprint = peerFingerprint(secure);
-  const channel = new AuthChannel(secure, deadline);
+  const channel = new AuthChannel(secure, deadline, 'receiver');
   if (!fingerprint) {
     const error = new AuthError(ErrorCode.TLS_FAILED, 'the sender presented no Ed25519 key');
     await channel.fail(error);
@@ -378,7 +378,8 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
     if (!keys.verify(fromHex(reply.confirmation))) {
       throw new AuthError(
         ErrorCode.PAIRING_FAILED,
-        'wrong pairing code: the sender did not prove it knows it (or someone is intercepting the connection)',
+        'wrong pairing code: it does not match the code ferry-send shows ' +
+          '(if you typed it exactly, someone may be intercepting the connection)',
       );
     }
     channel.send(FrameType.AUTH_CONFIRM, { confirmation: hex(keys.confirmation) });
@@ -436,9 +437,12 @@ function tlsReady(socket: tls.TLSSocket, event: 'secure' | 'secureConnect', dead
   });
 }
 
+/** Which side of the pairing this end is, so each user reads what concerns them. */
+type AuthSide = 'sender' | 'receiver';
+
 /** What Ferry says for an ERROR code received before the peer proved who it is. */
 const PRE_AUTH_REASONS: Partial<Record<ErrorCode, string>> = {
-  [ErrorCode.PAIRING_FAILED]: 'the pairing was refused: the code was wrong, or already used; check the code the sender shows now',
+  [ErrorCode.PAIRING_FAILED]: 'wrong pairing code: ferry-send did not accept it (mistyped, or already used)',
   [ErrorCode.PAIRING_UNAVAILABLE]:
     'the sender is not taking pairing codes right now (too many wrong attempts, or others are pairing); ' +
     'try again in a moment, or restart ferry-send for a new code',
@@ -448,13 +452,21 @@ const PRE_AUTH_REASONS: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.CANCELLED]: 'the other side was interrupted',
 };
 
+/** The sender's own wording where the receiver's would mislead it. */
+const SENDER_PRE_AUTH_REASONS: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.PAIRING_FAILED]: 'the receiver gave a wrong pairing code; its user must type the code ferry-send shows now',
+};
+
 /**
  * An ERROR from a peer that has not authenticated: its code is kept, but its text is not shown,
  * because anyone on the network can send it (it could say "run this command").
  */
-function unauthenticatedPeerError(message: ErrorMessage): FerryError {
+function unauthenticatedPeerError(message: ErrorMessage, side: AuthSide): FerryError {
   const { code } = peerError(message);
-  const text = PRE_AUTH_REASONS[code] ?? `the other side ended the connection during authentication (${code})`;
+  const text =
+    (side === 'sender' ? SENDER_PRE_AUTH_REASONS[code] : undefined) ??
+    PRE_AUTH_REASONS[code] ??
+    `the other side ended the connection during authentication (${code})`;
   return peerError({ code, message: text });
 }
 
@@ -497,9 +509,12 @@ class AuthChannel {
     this.#wake();
   };
 
-  constructor(socket: tls.TLSSocket, deadline: Deadline) {
+  readonly #side: AuthSide;
+
+  constructor(socket: tls.TLSSocket, deadline: Deadline, side: AuthSide) {
     this.#socket = socket;
     this.#deadline = deadline;
+    this.#side = side;
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onEnd);
@@ -515,7 +530,7 @@ class AuthChannel {
     for (;;) {
       const frame = this.#frames.shift();
       if (frame) {
-        if (frame.type === FrameType.ERROR) throw unauthenticatedPeerError(decodeMessage(FrameType.ERROR, frame.payload));
+        if (frame.type === FrameType.ERROR) throw unauthenticatedPeerError(decodeMessage(FrameType.ERROR, frame.payload), this.#side);
         if (frame.type !== type) {
           const name = FRAME_TYPE_NAMES.get(frame.type) ?? String(frame.type);
           throw new ProtocolError(
