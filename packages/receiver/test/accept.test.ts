@@ -302,9 +302,26 @@ describe('U9: the report before accepting', () => {
     expect(at('Saving')).toBeGreaterThan(at(`Before saving to ${out}:`));
     expect(lines).toContain('  new names, because the name exists: x.txt -> x (1).txt');
     expect(lines).toContain('  hidden names at the top level: .profile');
-    expect(
-      lines.some((line) => /^ {2}2 files, 0 folders to create; free space after: /.test(line)),
-    ).toBe(true);
+    expect(lines).toContain('  2 files to create');
+    expect(lines.some((line) => /^ {2}free space after: /.test(line))).toBe(true);
+  });
+
+  it('U9: no "0 folders" when nothing is a folder, and every report line fits 80 columns', async () => {
+    const out = await tempDir();
+    const sender = await startFakeSender(serve([file('a.txt', 2), file('d/b.txt', 1)]).script);
+    const run = await runReceive(['--yes', '--out', out, sender.address]);
+    const lines = run.stdout.lines;
+    expect(lines).toContain('Total: 2 files, 3 B, 1 folder, in 2 items.');
+    expect(lines).toContain('  2 files, 1 folder to create');
+    expect(lines.join('\n')).not.toContain('0 folders');
+    // The report's lines fit 80 columns (the folder's own path aside).
+    const report = lines.slice(lines.indexOf(`Before saving to ${out}:`) + 1, lines.findIndex((l) => l.startsWith('Saving')));
+    expect(report.length).toBeGreaterThan(0);
+    for (const line of report) expect(line.length).toBeLessThanOrEqual(80);
+    const flat = await startFakeSender(serve([file('c.txt', 2)]).script);
+    const again = await runReceive(['--yes', '--out', await tempDir(), flat.address]);
+    expect(again.stdout.lines).toContain('Total: 1 file, 2 B, in 1 item.');
+    expect(again.stdout.lines).toContain('  1 file to create');
   });
 
   it('U9: names this system cannot store are in the report, with the name each is saved under', async () => {

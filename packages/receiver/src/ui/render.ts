@@ -69,7 +69,8 @@ function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
       entry.kind === 'dir' ? `  ${esc(entry.path)}/` : `  ${esc(entry.path)}  ${formatBytes(entry.size)}`,
     );
     for (const line of summarizeLines(lines, verbose, SEE_ALL)) status.print(line);
-    status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}, ${plural(folders, 'folder')}, in ${plural(offer.items.length, 'item')}.`);
+    const folderCount = folders > 0 ? `, ${plural(folders, 'folder')}` : '';
+    status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}${folderCount}, in ${plural(offer.items.length, 'item')}.`);
     if (renamed.length > 0) status.print('Names this system cannot store, saved as:');
     for (const { offered, local } of renamed) status.print(`  ${esc(offered)}  ->  ${esc(local)}`);
     const hidden = hiddenTopLevel(offer);

@@ -14,9 +14,9 @@ export function reportLines(report: DestinationReport): string[] {
       : report.freeAfter >= 0
         ? `free space after: ${formatBytes(report.freeAfter)} (needs about ${formatBytes(report.neededBytes)})`
         : `NOT ENOUGH SPACE: needs about ${formatBytes(report.neededBytes)}, ${formatBytes(report.freeBytes ?? 0)} is free`;
-  lines.push(
-    `  ${plural(report.files, 'file')}, ${plural(report.folders, 'folder')} to create; ${free}`,
-  );
+  // Two lines, so each fits 80 columns; a count of no folders is left out.
+  const folders = report.folders > 0 ? `, ${plural(report.folders, 'folder')}` : '';
+  lines.push(`  ${plural(report.files, 'file')}${folders} to create`, `  ${free}`);
   if (report.renamed.length > 0) {
     lines.push(`  new names, because the name exists: ${pairs(report.renamed)}`);
   }
