@@ -242,7 +242,8 @@ class RefusalLines {
   readonly #print: (line: string) => void;
   readonly #shownAt = new Map<string, number>();
   readonly #held = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
+  /** One timer per reason held back, due when that reason may be shown again. */
+  readonly #timers = new Map<string, NodeJS.Timeout>();
 
   constructor(print: (line: string) => void) {
     this.#print = print;
@@ -258,25 +259,23 @@ class RefusalLines {
       return;
     }
     this.#held.set(reason, (this.#held.get(reason) ?? 0) + 1);
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      this.flush();
-    }, REFUSAL_EVERY_MS - (now - last)).unref();
+    if (this.#timers.has(reason)) return;
+    const timer = setTimeout(() => this.#flushOne(reason), REFUSAL_EVERY_MS - (now - last));
+    this.#timers.set(reason, timer.unref());
   }
 
-  /** Prints the counts held back. */
+  /** Prints every count held back (when the sender stops). */
   flush(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (const reason of [...this.#held.keys()]) {
-      this.#flushOne(reason);
-      this.#shownAt.set(reason, performance.now());
-    }
+    for (const reason of [...this.#held.keys()]) this.#flushOne(reason);
   }
 
   #flushOne(reason: string): void {
+    clearTimeout(this.#timers.get(reason));
+    this.#timers.delete(reason);
     const count = this.#held.get(reason);
     this.#held.delete(reason);
-    if (count) this.#print(`refused ${plural(count, 'more connection')}: ${reason}`);
+    if (!count) return;
+    this.#shownAt.set(reason, performance.now());
+    this.#print(`refused ${plural(count, 'more connection')}: ${reason}`);
   }
 }

@@ -174,4 +174,26 @@ describe('refused connections on the screen (K3)', () => {
     await Promise.resolve();
     expect(lines().slice(3)).toEqual([`refused 3 more connections: ${reason}`]);
   });
+
+  it('K3: a held count is printed when its own reason may be shown again, not when another reason is due', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { events, lines } = screen();
+    const early = 'too many connections waiting to authenticate';
+    const late = 'too many connections from one address';
+    events.emit('refused', { peer: '127.0.0.2:1000', reason: early });
+    vi.advanceTimersByTime(REFUSAL_EVERY_MS / 2);
+    events.emit('refused', { peer: '127.0.0.3:1000', reason: late });
+    vi.advanceTimersByTime(1_000);
+    events.emit('refused', { peer: '127.0.0.2:1001', reason: early });
+    events.emit('refused', { peer: '127.0.0.3:1001', reason: late });
+    expect(lines()).toHaveLength(2);
+    // 10 s after the first line: only its reason is due; the other was shown 5 s ago.
+    vi.advanceTimersByTime(REFUSAL_EVERY_MS / 2 - 1_000);
+    expect(lines().slice(2)).toEqual([`refused 1 more connection: ${early}`]);
+    vi.advanceTimersByTime(REFUSAL_EVERY_MS / 2);
+    expect(lines().slice(2)).toEqual([
+      `refused 1 more connection: ${early}`,
+      `refused 1 more connection: ${late}`,
+    ]);
+  });
 });
