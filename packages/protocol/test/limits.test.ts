@@ -378,3 +378,18 @@ describe('pairing limits (PAIRING)', () => {
     expectCode(await pairing.begin().catch((error: unknown) => error), ErrorCode.PAIRING_UNAVAILABLE);
   });
 });
+
+describe('REQUEST_ITEM_BYTES', () => {
+  it('the largest REQUEST item is 39 bytes, 40 with its comma, as PROTOCOL.md §7 and constants.ts say', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { LIMITS: limits, REQUEST_ITEM_BYTES } = await import('../src/constants.ts');
+    const item = JSON.stringify({ id: limits.maxEntries - 1, offset: Number.MAX_SAFE_INTEGER });
+    expect(item).toBe('{"id":199999,"offset":9007199254740991}');
+    expect(item.length).toBe(39);
+    expect(item.length + 1).toBeLessThanOrEqual(REQUEST_ITEM_BYTES);
+    const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
+    expect(doc).toContain(`\`${item}\`, takes 39 bytes (40 with its comma)`);
+    const source = readFileSync(new URL('../src/constants.ts', import.meta.url), 'utf8');
+    expect(source).toContain(`\`${item},\` is 40 (39 and its comma)`);
+  });
+});
