@@ -18,7 +18,7 @@ export const SENDER_JSON_EVENTS = {
   listening: z.strictObject({
     port: count,
     host: z.string().optional(),
-    addresses: z.array(z.strictObject({ address: z.string(), family: z.enum(['IPv4', 'IPv6']), interface: z.string() })),
+    addresses: z.array(z.strictObject({ address: z.string(), family: z.enum(['IPv4', 'IPv6']), interface: z.string().optional() })),
     encryption: z.boolean(),
     fingerprint: key.optional(),
     files: count,

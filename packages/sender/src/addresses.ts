@@ -4,7 +4,8 @@ import os from 'node:os';
 export interface LanAddress {
   readonly address: string;
   readonly family: 'IPv4' | 'IPv6';
-  readonly interface: string;
+  /** The interface's name; left out when no interface has this address. */
+  readonly interface?: string;
 }
 
 /**
@@ -26,7 +27,7 @@ export function lanAddresses(host: string | undefined, interfaces = os.networkIn
   }
   const family = host.includes(':') ? 'IPv6' : 'IPv4';
   const known = all.find((a) => a.address === host);
-  return [{ address: host, family, interface: known?.interface ?? '' }];
+  return [known ? { address: host, family, interface: known.interface } : { address: host, family }];
 }
 
 /** `host:port`, bracketing IPv6 addresses. */

@@ -40,9 +40,10 @@ describe('lanAddresses', () => {
     expect(lanAddresses('10.0.0.7', INTERFACES)).toEqual([{ address: '10.0.0.7', family: 'IPv4', interface: 'wlan0' }]);
   });
 
-  it('returns a host it does not know (loopback included) with no interface name', () => {
-    expect(lanAddresses('127.0.0.1', INTERFACES)).toEqual([{ address: '127.0.0.1', family: 'IPv4', interface: '' }]);
-    expect(lanAddresses('::1', INTERFACES)).toEqual([{ address: '::1', family: 'IPv6', interface: '' }]);
+  it('S6: returns a host it does not know (loopback included) without an interface field, as the README says', () => {
+    expect(lanAddresses('127.0.0.1', INTERFACES)).toEqual([{ address: '127.0.0.1', family: 'IPv4' }]);
+    expect(lanAddresses('::1', INTERFACES)).toEqual([{ address: '::1', family: 'IPv6' }]);
+    expect(lanAddresses('127.0.0.1', INTERFACES)[0]).not.toHaveProperty('interface');
   });
 
   it('returns nothing on a machine with only loopback', () => {
