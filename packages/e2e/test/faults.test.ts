@@ -374,7 +374,7 @@ describe('E7: the receiving disk fails', () => {
     await expectStillServing(sender, source);
   });
 
-  it('E7: a read-only destination folder is refused before anything is requested, and the sender is told', async () => {
+  it('E7: a read-only destination folder is refused before connecting, with exit 2, and the sender is never contacted', async () => {
     const source = await sourceFolder('e7', 64 * 1024);
     const sender = await startSender([source], TIMEOUT);
     const mountPoint = await makeTempDir('e7-ro');
@@ -389,13 +389,15 @@ describe('E7: the receiving disk fails', () => {
     );
     const run = await finishReceiver(receiver, WAIT.transferMs);
 
-    expectCleanFailure(run, ['ERR_WRITE_FAILED']);
-    expect(run.events.some((e) => e.event === 'start')).toBe(false);
+    // The folder is checked when it is named (U3): a bad --out is a usage error, found before a
+    // pairing code is spent on a transfer that could not be saved.
+    assertExit(run, 2);
+    expect(run.events.map((e) => e.event)).toEqual(['error']);
+    expect(run.last).toMatchObject({ event: 'error', code: 'ERR_USAGE' });
+    expect(run.stderr.split('\n')[0]).toMatch(/^ferry-receive: --out: .* is not writable$/);
     expect(await fs.readFile(listing, 'utf8')).toBe('');
-    const [client] = clientsSince(sender, since);
-    expect(await sessionFailure(sender, client)).toBe('ERR_WRITE_FAILED');
-    expect(sender.events.slice(since).some((e) => e.event === 'request')).toBe(false);
     await expectStillServing(sender, source);
+    expect(sender.events.slice(since).filter((e) => e.event === 'connected')).toHaveLength(1);
   });
 });
 
