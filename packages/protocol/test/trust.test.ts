@@ -387,6 +387,16 @@ describe('TrustStore.forget', () => {
     expect(new TextEncoder().encode(rememberedName('x'.repeat(200), 'vm')).byteLength).toBeLessThanOrEqual(128);
   });
 
+  it('U13: a long name is cut to keep its host whole, within 128 bytes, never inside a character', () => {
+    const bytes = (text: string) => new TextEncoder().encode(text).byteLength;
+    const ascii = rememberedName('x'.repeat(200), '192.168.1.20');
+    expect(ascii).toBe(`${'x'.repeat(128 - bytes('@192.168.1.20'))}@192.168.1.20`);
+    // 'é' is 2 bytes: 115 bytes of room hold 57 of them, not half of a 58th.
+    const accented = rememberedName('é'.repeat(100), '192.168.1.20');
+    expect(accented).toBe(`${'é'.repeat(57)}@192.168.1.20`);
+    expect(bytes(accented)).toBeLessThanOrEqual(128);
+  });
+
   it('refuses an ambiguous prefix, lists the matches and changes nothing', async () => {
     const store = await TrustStore.open(root, 'sender');
     await store.remember({ name: 'Alice', fingerprint: fingerprint('12345678aa') });

@@ -68,8 +68,11 @@ function addressProblem(address: string): string | undefined {
  * connection came from (an IPv4-mapped IPv6 address written as IPv4).
  */
 export function rememberedName(name: string, host: string): string {
-  const where = host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
-  return truncateUtf8(`${name}@${where}`, LIMITS.maxNameBytes);
+  const where = `@${host.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '')}`;
+  // A long name is cut, not where it is: `@host` stays whole when it leaves room for a name.
+  const room = LIMITS.maxNameBytes - new TextEncoder().encode(where).byteLength;
+  if (room < 1) return truncateUtf8(`${name}${where}`, LIMITS.maxNameBytes);
+  return `${truncateUtf8(name, room)}${where}`;
 }
 
 /** Names match the way people read them: compatibility forms, case and outer spaces do not count. */
