@@ -11,16 +11,25 @@ export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
  * becomes a UsageError that says in words what is wrong; the parser's own text (which quotes
  * badly and talks about positionals) is never shown.
  */
-export function parseCommandLine<const F extends FlagSpec>(argv: readonly string[], options: F) {
+export function parseCommandLine<const F extends FlagSpec>(
+  argv: readonly string[],
+  options: F,
+  /** What to say instead, for flags this app does not have but users may expect. */
+  missing: Readonly<Record<string, string>> = {},
+) {
   try {
     return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
   } catch {
-    throw new UsageError(describeParseError(argv, options) ?? 'the command line could not be read');
+    throw new UsageError(describeParseError(argv, options, missing) ?? 'the command line could not be read');
   }
 }
 
 /** What is wrong with the first flag the strict parse refused, or undefined if none is found. */
-function describeParseError(argv: readonly string[], options: FlagSpec): string | undefined {
+function describeParseError(
+  argv: readonly string[],
+  options: FlagSpec,
+  missing: Readonly<Record<string, string>>,
+): string | undefined {
   const { tokens } = parseArgs({
     args: [...argv],
     allowPositionals: true,
@@ -32,7 +41,7 @@ function describeParseError(argv: readonly string[], options: FlagSpec): string 
     if (token.kind !== 'option') continue;
     const raw = shown(token.rawName);
     const spec = options[token.name];
-    if (!spec) return `unknown option ${raw}${suggestion(token.name, options)}`;
+    if (!spec) return `unknown option ${raw}${Object.hasOwn(missing, token.name) ? `; ${missing[token.name]}` : suggestion(token.name, options)}`;
     if (spec.type === 'string' && token.value === undefined) return `${raw} needs a value`;
     if (spec.type === 'boolean' && token.value !== undefined) return `${raw} takes no value`;
     if (spec.type === 'string' && !token.inlineValue && token.value?.startsWith('-')) {

@@ -50,12 +50,18 @@ const ADDRESS_RULE =
   'the sender address must be host or host:port, as ferry-send prints it (like 192.168.1.20:7878, or [fe80::1]:7878 for IPv6)';
 
 /** Parses argv (without node and script) into a validated command; throws UsageError. */
+/** ferry-send's flags that ferry-receive takes in its address instead. */
+const ADDRESS_FLAGS = {
+  port: 'put the port in the address: host:port (for example 192.168.1.20:7878)',
+  host: 'put the host in the address: host:port (for example 192.168.1.20:7878)',
+};
+
 export function parseReceiverArgs(argv: readonly string[]): Command {
   // Refused by name, and never echoed: the value may be the code itself (G9).
   if (argv.some((arg) => /^--?(pairing-)?code(=|$)/.test(arg))) {
     throw new UsageError('the pairing code is never taken from the command line, where other users can see it: type it when asked, set FERRY_CODE, or use --code-stdin');
   }
-  const { values, positionals } = parseCommandLine(argv, FLAGS);
+  const { values, positionals } = parseCommandLine(argv, FLAGS, ADDRESS_FLAGS);
   const info = infoCommand(values);
   if (info) return info;
   if (positionals.length !== 1) {

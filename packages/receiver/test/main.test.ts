@@ -61,6 +61,13 @@ describe('main (ferry-receive) usage', () => {
     expect(run.stderr.text).toContain('--bogus');
   });
 
+  it('U12: --port, which ferry-send has, says to put the port in the address', async () => {
+    const run = await runReceive(['--port', '5', 'x']);
+    expect(run.code).toBe(EXIT.usage);
+    expect(run.stderr.text).toContain('unknown option --port; put the port in the address: host:port');
+    expect(run.stderr.text).toContain('Usage: ferry-receive');
+  });
+
   it('exits 2 without an address', async () => {
     expect((await runReceive(['--yes'])).code).toBe(EXIT.usage);
   });
