@@ -29,7 +29,7 @@ const steps = [
 const failedSteps = [];
 for (const [title, args] of steps) {
   console.log(`\n=== ${title} ===`);
-  const result = spawnSync(bin('turbo'), [...args, '--output-logs=full', '--log-order=stream'], {
+  const result = spawnSync(bin('turbo'), [...args, '--continue=always', '--output-logs=full', '--log-order=stream'], {
     cwd: root,
     env,
     stdio: 'inherit',
