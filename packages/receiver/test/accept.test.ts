@@ -393,6 +393,33 @@ describe('U3: the folder is checked when it is chosen', () => {
     expect(await readFile(path.join(missing, 'a.txt'), 'utf8')).toBe('xx');
   });
 
+  it('U3: a folder without room for the offer is explained and asked for again, never exited on', async () => {
+    // 2^52 bytes: more than any disk this runs on has free.
+    const first = await tempDir();
+    const answers: (string | null)[] = [first, null];
+    const asked: string[] = [];
+    const notices: string[] = [];
+    const prompter: Prompter = {
+      chooseItems: async (offer) => offer.items.map((_, i) => i),
+      chooseFolder: async () => {
+        const answer = answers.shift() ?? null;
+        asked.push(String(answer));
+        return answer;
+      },
+      askCode: async () => null,
+      notice: (message) => notices.push(message),
+    };
+    const sender = await startFakeSender(serve([file('huge.bin', 2 ** 52)]).script);
+    const run = await runReceive([sender.address], { stdinTTY: true, prompter });
+    await sender.done();
+    // Asked a second time after the first folder had no room; the user then cancelled.
+    expect(asked).toEqual([first, 'null']);
+    expect(notices).toEqual([expect.stringMatching(/^not enough free space in .*: choose another folder\.$/)]);
+    expect(run.code).toBe(EXIT.interrupted);
+    expect(await listTree(first)).toEqual([]);
+    expect((await sender.frames()).map((f) => f.type)).not.toContain(FrameType.REQUEST);
+  });
+
   it('U3: a read-only folder is explained and asked for again', async () => {
     const base = await tempDir();
     const readOnly = path.join(base, 'ro');
