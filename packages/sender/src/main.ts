@@ -63,7 +63,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
       frameMs: waitMs,
       handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
     });
-    const view = renderSender(sender, offer, io, json);
+    const view = renderSender(sender, offer, io, json, config.once);
     if (signal.aborted) return EXIT.interrupted;
     await sender.listen();
     const onAbort = () => {
@@ -84,6 +84,7 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
       return EXIT.interrupted;
     }
     if (json) io.stdout.write(toJsonLine('stopped', { reason: 'once' }));
+    else io.stdout.write('Stopped after one complete transfer (--once).\n');
     return EXIT.ok;
   } catch (error) {
     if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, usageHint(USAGE, 'ferry-send'));

@@ -181,6 +181,16 @@ describe('U6: a receiver that chooses nothing', () => {
     await run.io.stdout.waitForLine('the took-nothing line', (l) => l.includes('took nothing'));
     expect(run.io.stdout.text).not.toContain('failed');
   });
+
+  it('U11: --once ends with a line saying why it stopped', async () => {
+    const file = await fileToOffer();
+    const run = start(['--once', '--host', '127.0.0.1', '--port', '0', file]);
+    const line = await run.io.stdout.waitForLine('the ferry-receive line', (l) => l.includes('ferry-receive 127.0.0.1:'));
+    const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1]);
+    await receiveAll(port);
+    expect(await run.exited()).toBe(EXIT.ok);
+    expect(run.io.stdout.lines.at(-1)).toBe('Stopped after one complete transfer (--once).');
+  });
 });
 
 describe('U5: a receiver whose user cancels', () => {

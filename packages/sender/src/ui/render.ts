@@ -26,7 +26,7 @@ export interface SenderView {
 }
 
 /** Renders a sender's events: text for people (a live line on a terminal), or JSON lines. */
-export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean): SenderView {
+export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean, once = false): SenderView {
   const view = {
     interrupted: false,
     interrupt() {
@@ -83,7 +83,19 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
           ? 'That code is used up. Next pairing code'
           : `${failed} wrong attempt${failed === 1 ? '' : 's'}: that code no longer works. New pairing code`;
     currentCode = code;
-    status.print(`${intro}: ${code}    (this sender's key: ${key})`);
+    const line = `${intro}: ${code}    (this sender's key: ${key})`;
+    // With --once the next code matters only if this transfer fails and ferry-send goes on.
+    if (once && reason === 'used') nextCode = line;
+    else status.print(line);
+  });
+  let nextCode: string | undefined;
+  const showNextCode = () => {
+    if (nextCode !== undefined) status.print(nextCode);
+    nextCode = undefined;
+  };
+  sender.on('session-failed', showNextCode);
+  sender.on('session-complete', ({ failed }) => {
+    if (failed > 0) showNextCode();
   });
   sender.on('pairing-failed', ({ failed, limit }) => {
     // The code still valid is shown again on the same line, so it never scrolls away (U11);

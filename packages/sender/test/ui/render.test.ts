@@ -21,14 +21,14 @@ const OFFER: OfferSource = {
 };
 
 /** Text rendering of events emitted by hand, as ferry-send prints them without a terminal. */
-function screen() {
+function screen(once = false) {
   const events = new Emitter<SenderEvents>();
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
   });
   const io = fakeIo();
-  renderSender(Object.assign(events, { stopped }) as unknown as Sender, OFFER, io, false);
+  renderSender(Object.assign(events, { stopped }) as unknown as Sender, OFFER, io, false, once);
   return { events, lines: () => io.stdout.lines, stop };
 }
 
@@ -195,5 +195,34 @@ describe('refused connections on the screen (K3)', () => {
       `refused 1 more connection: ${early}`,
       `refused 1 more connection: ${late}`,
     ]);
+  });
+});
+
+describe('--once and the next pairing code', () => {
+  it('U11: with --once the next code is not announced after a pairing, only if the transfer fails', () => {
+    const { events, lines } = screen(true);
+    events.emit('code', { code: '4821-3307', reason: 'first', failed: 0 });
+    events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
+    events.emit('code', { code: '1111-2222', reason: 'used', failed: 0 });
+    events.emit('hello', { client: 1, peer: '127.0.0.1:5000', name: 'bob' });
+    events.emit('session-complete', { client: 1, files: 1, failed: 0, bytes: 11, ms: 1000 });
+    expect(lines().join('\n')).not.toContain('Next pairing code');
+    expect(lines().join('\n')).not.toContain('1111-2222');
+  });
+
+  it('U11: with --once a failed transfer shows the next code, since ferry-send goes on', () => {
+    const { events, lines } = screen(true);
+    events.emit('code', { code: '4821-3307', reason: 'first', failed: 0 });
+    events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
+    events.emit('code', { code: '1111-2222', reason: 'used', failed: 0 });
+    events.emit('hello', { client: 1, peer: '127.0.0.1:5000', name: 'bob' });
+    events.emit('session-failed', { client: 1, peer: '127.0.0.1:5000', code: 'ERR_TIMEOUT', message: 'timed out' });
+    expect(lines().some((line) => line.startsWith('That code is used up. Next pairing code: 1111-2222'))).toBe(true);
+  });
+
+  it('without --once the next code is announced at once', () => {
+    const { events, lines } = screen();
+    events.emit('code', { code: '1111-2222', reason: 'used', failed: 0 });
+    expect(lines().some((line) => line.startsWith('That code is used up. Next pairing code: 1111-2222'))).toBe(true);
   });
 });
