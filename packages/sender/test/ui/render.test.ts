@@ -205,7 +205,7 @@ describe('--once and the next pairing code', () => {
     events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
     events.emit('code', { code: '1111-2222', reason: 'used', failed: 0 });
     events.emit('hello', { client: 1, peer: '127.0.0.1:5000', name: 'bob' });
-    events.emit('session-complete', { client: 1, files: 1, failed: 0, bytes: 11, ms: 1000 });
+    events.emit('session-complete', { client: 1, peer: '127.0.0.1:5000', files: 1, failed: 0, bytes: 11, ms: 1000 });
     expect(lines().join('\n')).not.toContain('Next pairing code');
     expect(lines().join('\n')).not.toContain('1111-2222');
   });
