@@ -139,6 +139,14 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       const name = escapeForDisplay(error.path);
       return fail(EXIT.failure, error.code, `refused the whole offer, nothing was written: ${escapeForDisplay(error.message)}${name ? `: "${name}"` : ''}`);
     }
+    if (error instanceof FerryError && (error.code === ErrorCode.TRUNCATED || error.code === ErrorCode.CONNECTION_CLOSED)) {
+      // The sender stopped (Ctrl-C) or the network dropped: say so, and what is left (U5).
+      const what =
+        kept.outDir === undefined
+          ? 'the sender went away before you chose; nothing was saved'
+          : `the sender stopped or the connection was cut: ${interruptedMessage(kept).replace(/^interrupted: /, '')}`;
+      return fail(EXIT.failure, error.code, `${what} (${error.code})`, 'Run ferry-receive again (with a new code if ferry-send was restarted) to get the rest.');
+    }
     if (error instanceof FerryError) return fail(EXIT.failure, error.code, `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`);
     return fail(EXIT.failure, 'ERR_INTERNAL', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }

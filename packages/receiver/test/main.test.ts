@@ -369,6 +369,32 @@ describe('U7: long offers', () => {
 });
 
 describe('U5: interruptions on the receiver', () => {
+  it('U5: a sender that stops mid-transfer is named as stopped, with what was kept and what to do', async () => {
+    const out = await tempDir();
+    const { address } = await startFakeSender(async (peer) => {
+      await peer.offer([
+        { path: 'a.txt', kind: 'file', size: 5 },
+        { path: 'b.txt', kind: 'file', size: 10 },
+      ]);
+      await peer.expect(FrameType.REQUEST);
+      peer.send(FrameType.FILE_START, { id: 0, offset: 0, size: 5 });
+      peer.data('alpha');
+      peer.send(FrameType.FILE_END, { id: 0, sha256: sha256('alpha') });
+      await peer.expect(FrameType.FILE_ACK);
+      peer.send(FrameType.FILE_START, { id: 1, offset: 0, size: 10 });
+      // One byte of a frame, then the end: the sender was stopped inside a frame.
+      peer.socket.end(Buffer.from([FrameType.DATA]));
+      await peer.closed;
+    });
+    const run = await runReceive(['--yes', '--out', out, address]);
+    expect(run.code).toBe(EXIT.failure);
+    expect(run.stderr.text).toContain('the sender stopped or the connection was cut: kept the 1 file already saved and verified');
+    expect(run.stderr.text).toContain('any partly received file was removed');
+    expect(run.stderr.text).toContain('Run ferry-receive again');
+    expect(run.stderr.text).not.toContain('transfer failed');
+    expect(await listTree(out)).toEqual(['a.txt']);
+  });
+
   it('U5: Ctrl-C during a transfer confirms what was kept and that the partial file was removed', async () => {
     const out = await tempDir();
     let acked!: () => void;
