@@ -62,7 +62,10 @@ export function createFail(app: string, io: Io, json: () => boolean): Fail {
     // An error starts on a line of its own, never at the end of a progress line.
     StatusLine.for(io.stdout).clear();
     if (json()) io.stdout.write(toJsonLine('error', { code: errorCode, message }));
-    io.stderr.write(`${app}: ${message}\n${hint ? `${hint}\n` : ''}`);
+    // On a terminal the message and its hint wrap at spaces, never mid-word (U4).
+    const stderr = StatusLine.for(io.stderr);
+    stderr.print(`${app}: ${message}`);
+    if (hint) stderr.print(hint);
     return exitCode;
   };
 }

@@ -7,9 +7,15 @@ export async function runProcess(run: (signal: AbortSignal) => Promise<number>):
   keepWorkingWhenOutputCloses();
   const controller = new AbortController();
   let interrupts = 0;
-  const onSignal = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) process.exit(130);
+    // The terminal has echoed ^C where the cursor stood: what is printed next starts on a line
+    // of its own, not glued after it (U5).
+    if (signal === 'SIGINT') {
+      const terminal = process.stderr.isTTY ? process.stderr : process.stdout.isTTY ? process.stdout : undefined;
+      terminal?.write('\n');
+    }
     controller.abort();
   };
   process.on('SIGINT', onSignal);

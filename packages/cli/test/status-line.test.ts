@@ -65,6 +65,27 @@ describe('StatusLine', () => {
     );
   });
 
+  it('U4: an error and its hint wrap at spaces on an 80-column terminal, never mid-word', () => {
+    const { io, screen } = terminal();
+    const message =
+      'could not connect to 127.0.0.1:1: connection refused: no ferry-send is listening there, or a firewall on that machine lets nothing in';
+    const hint = 'Check the address and port that ferry-send printed, and that it is still running; then run ferry-receive again.';
+    createFail('ferry-receive', io, () => false)(1, 'ERR_CONNECT', message, hint);
+    const lines = screen().split('\n').filter((line) => line !== '');
+    expect(lines.length).toBeGreaterThan(2);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+    // Every word arrives whole: joining the lines gives back the text.
+    expect(lines.map((line) => line.trim()).join(' ')).toBe(`ferry-receive: ${message} ${hint}`);
+  });
+
+  it('U4: an error written to a pipe is left as one line for scripts', () => {
+    let out = '';
+    const pipe = { write: (text: string) => (out += text) };
+    const long = 'x '.repeat(60).trim();
+    createFail('ferry-send', { stdout: pipe, stderr: pipe, env: {} }, () => false)(1, 'ERR_X', long, 'do this');
+    expect(out).toBe(`ferry-send: ${long}\ndo this\n`);
+  });
+
   it('U5: an error starts on a line of its own, never glued to the progress line', () => {
     const { io, screen } = terminal();
     StatusLine.for(io.stdout).show(' 50% 5.00 MiB of 10.0 MiB  1.00 MiB/s  ETA 5s');

@@ -8,6 +8,7 @@ import {
   makeTempDir,
   RECEIVE_BIN,
   type RunningSender,
+  SEND_BIN,
   runReceiver,
   startSender,
   WAIT,
@@ -104,6 +105,22 @@ describe('ferry-receive on a terminal', () => {
     expect(await fs.readdir(downloads)).toEqual([]);
     const failed = await sender.waitForEvent('session-failed', undefined, WAIT.reactMs);
     expect(failed).toMatchObject({ code: 'ERR_CANCELLED' });
+  });
+});
+
+describe('ferry-send on a terminal', () => {
+  it('U5: after Ctrl-C, what ferry-send prints starts on a line of its own, not after the echoed ^C', async () => {
+    const src = await makeTempDir('src');
+    await writeFileAt(src, 'a.txt', 'a');
+    const terminal = spawnOnPty(SEND_BIN, ['--port', '0', '--host', '127.0.0.1', path.join(src, 'a.txt')], { cwd: src });
+    await terminal.waitForText('Waiting for receivers', WAIT.startMs);
+    // Ctrl-C on a terminal in its usual mode: the line discipline echoes ^C and sends SIGINT.
+    terminal.type('\x03');
+    const exit = await terminal.waitForExit(WAIT.reactMs);
+    expect(exit, terminal.log.report('unexpected exit')).toEqual({ code: 130, signal: null });
+    const screen = terminal.screen();
+    expect(screen, terminal.log.report('no echoed ^C')).toContain('^C');
+    expect(screen).toMatch(/\^C\r?\n+(?:\r?\n)*Stopped\./);
   });
 });
 
