@@ -275,6 +275,38 @@ describe('pairing with the code ferry-send shows', () => {
     expect(await sender.waitForEvent('authenticated')).toMatchObject({ client: 2, method: 'code' });
     expect(sender.events.filter((e) => e.event === 'authenticated')).toHaveLength(1);
   });
+
+  it('U5: with stdout redirected to a file, the code is asked on the terminal, and the file gets no prompt', async () => {
+    const { src, file } = await smallSource();
+    const sender = await startSender([file]);
+    const out = await makeTempDir('out');
+    const dir = await makeTempDir('redirect');
+    const stdoutFile = path.join(dir, 'stdout.txt');
+    // `ferry-receive ... > stdout.txt` typed on a terminal: stdin and stderr stay the terminal.
+    const wrapper = path.join(dir, 'redirect.mjs');
+    await fs.writeFile(
+      wrapper,
+      [
+        "import { spawn } from 'node:child_process';",
+        "import fs from 'node:fs';",
+        'const [target, script, ...args] = process.argv.slice(2);',
+        "const fd = fs.openSync(target, 'w');",
+        "const child = spawn(process.execPath, [script, ...args], { stdio: ['inherit', fd, 'inherit'] });",
+        "child.on('exit', (code) => process.exit(code ?? 1));",
+      ].join('\n'),
+    );
+    const terminal = spawnOnPty(wrapper, [stdoutFile, RECEIVE_BIN, '--yes', '--out', out, sender.address], { cwd: dir });
+    await terminal.waitForText(CODE_PROMPT, WAIT.startMs);
+    terminal.type(`${sender.code()}\r`);
+    const exit = await terminal.waitForExit(WAIT.transferMs);
+
+    expect(exit, terminal.log.report('unexpected exit')).toEqual({ code: 0, signal: null });
+    expect(await hashTree(out)).toEqual(await hashTree(src));
+    const written = await fs.readFile(stdoutFile, 'utf8');
+    expect(written).toMatch(/Saved 1 file/);
+    expect(written).not.toContain(CODE_PROMPT);
+    expect(written).not.toContain('\x1b[');
+  });
 });
 
 describe('remembered peers', () => {

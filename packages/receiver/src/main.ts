@@ -66,7 +66,9 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     const logger = options.logger ?? createLogger('ferry-receive', config.logLevel, io);
     const home = options.home ?? os.homedir();
     const defaultFolder = options.defaultFolder ?? defaultFolderIn(home);
-    const prompter = options.prompter ?? createTerminalPrompter(io.stdin, io.stdout as unknown as Writable);
+    // Questions go to the terminal: with stdout redirected to a file they are drawn on stderr.
+    const promptOutput = io.stdout.isTTY || !io.stderr.isTTY ? io.stdout : io.stderr;
+    const prompter = options.prompter ?? createTerminalPrompter(io.stdin, promptOutput as unknown as Writable);
     // A folder named on the command line is checked before anything else happens (U3).
     if (!interactive && config.out !== undefined) await checkNamedFolder(expandHome(config.out, home));
     // A prompt cancelled (Ctrl-C or Esc) is an interruption; choosing no items is a decline.
