@@ -113,7 +113,8 @@ describe('ferry-send on a terminal', () => {
     const src = await makeTempDir('src');
     await writeFileAt(src, 'a.txt', 'a');
     const terminal = spawnOnPty(SEND_BIN, ['--port', '0', '--host', '127.0.0.1', path.join(src, 'a.txt')], { cwd: src });
-    await terminal.waitForText('Waiting for receivers', WAIT.startMs);
+    // The pairing code is the last line ferry-send prints before it waits.
+    await terminal.waitForText(/Pairing code: \d{4}-\d{4}[^\n]*\n/, WAIT.startMs);
     // Ctrl-C on a terminal in its usual mode: the line discipline echoes ^C and sends SIGINT.
     terminal.type('\x03');
     const exit = await terminal.waitForExit(WAIT.reactMs);
