@@ -20,9 +20,9 @@ import {
   planDestination,
 } from '../src/destination-plan.ts';
 import { EXIT } from '../src/main.ts';
-import { createReceiver } from '../src/receiver.ts';
 import type { Prompter } from '../src/ui/prompts.ts';
 import {
+  clearReceiver,
   type FakePeer,
   jsonEvents,
   listTree,
@@ -151,11 +151,7 @@ describe('K5: busy, not silent', () => {
     const served = serve(entries);
     const sender = await startFakeSender(served.script);
     const out = await tempDir();
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port: sender.port,
-      logger: silentLogger,
+    const receiver = clearReceiver(sender.port, {
       // Far shorter than creating the folders takes: only PINGs and a suspended idle timer get through.
       idleMs: 1_000,
       keepaliveMs: 20,
@@ -235,11 +231,7 @@ describe('K9: paths the destination cannot hold', () => {
       units: 'utf8',
       fsName: undefined,
     };
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port: sender.port,
-      logger: silentLogger,
+    const receiver = clearReceiver(sender.port, {
       pathLimits: unlimited,
       decide: async (offer) => ({ items: offer.items.map((_, i) => i), outDir: out }),
     });
@@ -327,11 +319,7 @@ describe('U9: the report before accepting', () => {
   it('U9: names this system cannot store are in the report, with the name each is saved under', async () => {
     const out = await tempDir();
     const sender = await startFakeSender(serve([file('a:b.txt', 1), file('plain.txt', 1)]).script);
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port: sender.port,
-      logger: silentLogger,
+    const receiver = clearReceiver(sender.port, {
       platform: 'win32',
       decide: async (offer) => ({ items: offer.items.map((_, i) => i), outDir: out }),
     });

@@ -11,6 +11,7 @@ import { EventLog, FakeOutput, onCleanup, silentLogger, tempDir, within } from '
 import { scanOffer } from '../../sender/src/scan.ts';
 import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
 import { main } from '../src/main.ts';
+import { createReceiver, type ReceiverOptions } from '../src/receiver.ts';
 import type { Prompter } from '../src/ui/prompts.ts';
 
 export {
@@ -108,3 +109,8 @@ export async function startRealSender(paths: string[]) {
   return { sender, log, port, address: `127.0.0.1:${port}` };
 }
 
+
+/** The receiver core in clear mode on loopback, with a silent logger, connecting to `port`. */
+export function clearReceiver(port: number, options: Omit<ReceiverOptions, 'security' | 'host' | 'port' | 'logger'>) {
+  return createReceiver({ security: { encryption: false }, host: '127.0.0.1', port, logger: silentLogger, ...options });
+}

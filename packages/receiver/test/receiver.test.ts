@@ -10,9 +10,9 @@ import { encodePreamble, FrameType, type OfferEntry } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotFerryError } from '../src/errors.ts';
 import { EXIT } from '../src/main.ts';
-import { createReceiver } from '../src/receiver.ts';
 import type { Prompter } from '../src/ui/prompts.ts';
 import {
+  clearReceiver,
   endSession,
   type FakePeer,
   FakeOutput,
@@ -288,11 +288,7 @@ describe('receiver against a hostile sender: frames out of place (A8, B21)', () 
     });
     const { base, out } = await outFolder();
     let asked = 0;
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port: sender.port,
-      logger: silentLogger,
+    const receiver = clearReceiver(sender.port, {
       decide: async () => {
         asked++;
         return { items: [0, 1], outDir: out };
@@ -319,11 +315,7 @@ describe('receiver against a hostile sender: frames out of place (A8, B21)', () 
       script(peer);
     });
     const { base, out } = await outFolder();
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port: sender.port,
-      logger: silentLogger,
+    const receiver = clearReceiver(sender.port, {
       // A user who has not answered yet: the choice ends only if the receiver stops asking.
       decide: (_offer, _sender, signal) =>
         new Promise((resolve) => signal.addEventListener('abort', () => resolve({ items: [0, 1], outDir: out })),
@@ -352,11 +344,7 @@ describe('receiver against a hostile sender: frames out of place (A8, B21)', () 
       await endSession(peer);
     });
     const { base, out } = await outFolder();
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port: sender.port,
-      logger: silentLogger,
+    const receiver = clearReceiver(sender.port, {
       platform: 'win32',
       decide: async () => ({ items: [0, 1], outDir: out }),
     });
@@ -443,11 +431,7 @@ describe('receiver against something that is not a Ferry sender (A13, F8)', () =
   it('A13: rejects an HTTP server with NotFerryError (ERR_BAD_MAGIC)', async () => {
     const server = await httpServer();
     const { out } = await outFolder();
-    const receiver = createReceiver({
-      security: { encryption: false },
-      host: '127.0.0.1',
-      port: server.port,
-      logger: silentLogger,
+    const receiver = clearReceiver(server.port, {
       decide: async () => ({ items: [0], outDir: out }),
     });
     const error = await within(receiver.run(), 'the receiver').catch((e: unknown) => e);
