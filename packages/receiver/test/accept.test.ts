@@ -29,7 +29,6 @@ import {
   runCleanup,
   runReceive,
   sha256,
-  silentLogger,
   startFakeSender,
   tempDir,
   within,

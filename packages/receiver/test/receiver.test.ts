@@ -22,7 +22,6 @@ import {
   runReceive,
   sendFile,
   sha256,
-  silentLogger,
   startFakeSender,
   startServer,
   tempDir,
