@@ -2,12 +2,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatBytes } from '@ferry/cli';
+import { folderProblem, hiddenTopLevel, type Inspection } from '@ferry/engine';
 import { escapeForDisplay, type ValidatedOffer } from '@ferry/protocol';
 import { prepareDefaultFolder } from './default-folder.ts';
-import { folderProblem } from './destination.ts';
 import { AdvisedUsageError, DestinationError } from './errors.ts';
-import type { Inspection } from './inspection.ts';
-import { hiddenTopLevel } from './offer-report.ts';
 import type { Decision, Inspect } from './receiver.ts';
 import type { Prompter } from './ui/prompts.ts';
 

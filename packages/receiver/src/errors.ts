@@ -3,6 +3,7 @@ import { ErrorCode, FerryError } from '@ferry/protocol';
 import { UsageError } from '@ferry/cli';
 
 export { UsageError };
+export { DestinationError } from '@ferry/engine';
 
 /** A usage error that comes with its own advice, shown instead of the pointer to --help. */
 export class AdvisedUsageError extends UsageError {
@@ -26,14 +27,4 @@ export class ConnectError extends FerryError {
 /** Something answered at the address, but it is not a Ferry sender (or not this version). */
 export class NotFerryError extends FerryError {
   override name = 'NotFerryError';
-}
-
-/** The destination folder cannot take the offer: missing, not writable, or too little space. */
-export class DestinationError extends FerryError {
-  override name = 'DestinationError';
-}
-
-/** One path cannot be created in the chosen folder (too long, or a name it cannot store): only its entry fails. */
-export class UnsavablePathError extends FerryError {
-  override name = 'UnsavablePathError';
 }

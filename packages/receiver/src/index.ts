@@ -1,4 +1,4 @@
 export { main, EXIT } from './main.ts';
 export { defaultFolderIn } from './default-folder.ts';
 export { createReceiver, type Receiver, type ReceiverEvents, type ReceiveResult } from './receiver.ts';
-export { alternativeName, Destination } from './destination.ts';
+export { alternativeName, Destination } from '@ferry/engine';

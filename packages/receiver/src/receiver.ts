@@ -1,5 +1,15 @@
 import type { Socket } from 'node:net';
 import {
+  Destination,
+  DestinationError,
+  type DestinationReport,
+  FileSink,
+  type Inspection,
+  inspectDestination,
+  isPathError,
+  type PathLimits,
+} from '@ferry/engine';
+import {
   AuthError,
   ConnectionClosedError,
   Emitter,
@@ -41,11 +51,7 @@ import {
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { connectTo } from './connect.ts';
-import { Destination, isPathError } from './destination.ts';
-import type { PathLimits } from './destination-plan.ts';
-import { DestinationError, NotFerryError } from './errors.ts';
-import { FileSink } from './file-sink.ts';
-import { type DestinationReport, type Inspection, inspectDestination } from './inspection.ts';
+import { NotFerryError } from './errors.ts';
 
 /** What the user chose: which top-level items (by index), and the folder to save them in. */
 export interface Decision {

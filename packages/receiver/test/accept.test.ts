@@ -18,7 +18,7 @@ import {
   FOLDER_DISK_BYTES,
   type PathLimits,
   planDestination,
-} from '../src/destination-plan.ts';
+} from '@ferry/engine';
 import { EXIT } from '../src/main.ts';
 import type { Prompter } from '../src/ui/prompts.ts';
 import {

@@ -3,12 +3,12 @@
  * the helpers shared with the other packages' tests through @ferry/testkit (fake io, bounded
  * waits, temp dirs, cleanup, a scripted sender).
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { scanOffer } from '@ferry/engine';
 import { EventLog, FakeOutput, onCleanup, silentLogger, tempDir, within } from '@ferry/testkit/unit';
-import { scanOffer } from '../../sender/src/scan.ts';
 import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
 import { main } from '../src/main.ts';
 import { createReceiver, type ReceiverOptions } from '../src/receiver.ts';
@@ -21,6 +21,7 @@ export {
   FakeOutput,
   header,
   jsonEvents,
+  listTree,
   onCleanup,
   padded,
   type ReceivedFrame,
@@ -35,17 +36,6 @@ export {
   WAIT_MS,
   within,
 } from '@ferry/testkit/unit';
-
-/** Every path below `dir`, relative and `/`-separated, sorted; folders end in `/`. */
-export async function listTree(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .map((entry) => {
-      const relative = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
-      return entry.isDirectory() ? `${relative}/` : relative;
-    })
-    .sort();
-}
 
 /** Runs the receiver's `main()` in-process with fake io; aborted after the test if still running. */
 export async function runReceive(

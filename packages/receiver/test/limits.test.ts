@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { concatFrame, encodeMessage, ErrorCode, FrameType, LIMITS, type ValidatedEntry } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alternativeName, Destination, openDestination } from '../src/destination.ts';
+import { alternativeName, Destination, openDestination } from '@ferry/engine';
 import { EXIT } from '../src/main.ts';
 import {
   endSession,

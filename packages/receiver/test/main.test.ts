@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { FrameType, PairingCodes } from '@ferry/protocol';
 import { derivePasswordScalar, loadOrCreateIdentity, TrustStore } from '@ferry/protocol/node';
-import { scanOffer } from '../../sender/src/scan.ts';
+import { scanOffer } from '@ferry/engine';
 import { createSender } from '../../sender/src/sender.ts';
 import { EXIT, main } from '../src/main.ts';
 import type { Prompter } from '../src/ui/prompts.ts';

@@ -1,3 +1,3 @@
 export { main, EXIT } from './main.ts';
 export { createSender, type Sender, type SenderEvents, type SenderOptions } from './sender.ts';
-export { scanOffer, type OfferSource } from './scan.ts';
+export { scanOffer, type OfferSource } from '@ferry/engine';

@@ -1,4 +1,5 @@
 import { createFail, createLogger, EXIT, type Io, printHelpOrVersion, usageHint } from '@ferry/cli';
+import { scanOffer } from '@ferry/engine';
 import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -12,7 +13,6 @@ import {
 import type { Logger } from 'pino';
 import { parseSenderArgs, USAGE } from './args.ts';
 import { ListenError, UsageError } from './errors.ts';
-import { scanOffer } from './scan.ts';
 import { createSender, type SenderSecurity } from './sender.ts';
 import { renderSender } from './ui/render.ts';
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import type { OfferSource } from '@ferry/engine';
 import {
   Emitter,
   ErrorCode,
@@ -28,7 +29,6 @@ import {
 import type { Logger } from 'pino';
 import { addressGroup, type LanAddress, lanAddresses } from './addresses.ts';
 import { ListenError } from './errors.ts';
-import type { OfferSource } from './scan.ts';
 import { runSession } from './session.ts';
 import { AddressSlots, type Slot } from './slots.ts';
 

@@ -3,6 +3,15 @@ import type { FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import { formatDuration } from '@ferry/cli';
 import {
+  BufferPool,
+  describeChange,
+  type FileSource,
+  type FileStamp,
+  type OfferSource,
+  openSource,
+  stampOf,
+} from '@ferry/engine';
+import {
   DATA_CHUNK_BYTES,
   FRAME_HEADER_BYTES,
   ErrorCode,
@@ -21,9 +30,6 @@ import {
 } from '@ferry/protocol';
 import { type Connection, peerError, unexpectedFrame } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
-import { BufferPool } from './buffer-pool.ts';
-import { type FileSource, type OfferSource, openSource } from './scan.ts';
-import { describeChange, type FileStamp, stampOf } from './stamp.ts';
 
 /** Read buffers per session: enough to keep the socket busy while the next chunk is read. */
 const READ_BUFFERS = 8;

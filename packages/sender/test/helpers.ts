@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EventLog, onCleanup, silentLogger, tempDir, within } from '@ferry/testkit/unit';
 import { createReceiver } from '../../receiver/src/receiver.ts';
-import { scanOffer } from '../src/scan.ts';
+import { scanOffer } from '@ferry/engine';
 import { createSender, type SenderEvents, type SenderOptions } from '../src/sender.ts';
 
 export {

@@ -22,7 +22,7 @@ import {
   REQUEST_ITEM_BYTES,
 } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { scanOffer } from '../src/scan.ts';
+import { scanOffer } from '@ferry/engine';
 import { header, idleClient, onCleanup, padded, readFrames, runCleanup, startSender, startSenderOffering, tempDir, within } from './helpers.ts';
 
 afterEach(runCleanup);

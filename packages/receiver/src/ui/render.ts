@@ -15,7 +15,7 @@ import {
   StatusLine,
 } from '@ferry/cli';
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
-import { hiddenTopLevel } from '../offer-report.ts';
+import { hiddenTopLevel } from '@ferry/engine';
 import { reportFields, reportLines } from './report.ts';
 import type { ReceiveResult, Receiver } from '../receiver.ts';
 

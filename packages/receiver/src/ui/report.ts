@@ -1,6 +1,6 @@
 import { formatBytes, plural, type ReceiverJsonEvent } from '@ferry/cli';
 import { escapeForDisplay as esc } from '@ferry/protocol';
-import type { DestinationReport } from '../inspection.ts';
+import type { DestinationReport } from '@ferry/engine';
 
 /** Names listed in full in one line of the report; the rest are counted. */
 const SHOWN = 5;

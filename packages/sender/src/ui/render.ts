@@ -15,9 +15,9 @@ import {
   type SenderJsonEvent,
   StatusLine,
 } from '@ferry/cli';
+import type { OfferSource } from '@ferry/engine';
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import { formatHostPort } from '../addresses.ts';
-import type { OfferSource } from '../scan.ts';
 import type { Sender, SenderEvents } from '../sender.ts';
 
 /** What the caller tells the view: that the user stopped ferry-send, so cut sessions are not failures. */

@@ -4,7 +4,7 @@
  */
 import { Emitter } from '@ferry/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { OfferSource } from '../../src/scan.ts';
+import type { OfferSource } from '@ferry/engine';
 import type { Sender, SenderEvents } from '../../src/sender.ts';
 import { REFUSAL_EVERY_MS, renderSender } from '../../src/ui/render.ts';
 import { fakeIo, runCleanup } from '../helpers.ts';

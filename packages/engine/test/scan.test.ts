@@ -3,10 +3,10 @@ import { chmod, mkdir, readFile, realpath, rename, stat, symlink, writeFile } fr
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../src/errors.ts';
+import { UsageError } from '@ferry/cli';
 import { openSource, scanOffer } from '../src/scan.ts';
 import { stampOf } from '../src/stamp.ts';
-import { runCleanup, tempDir, within } from './helpers.ts';
+import { runCleanup, tempDir, within } from '@ferry/testkit/unit';
 
 afterEach(runCleanup);
 

@@ -9,7 +9,7 @@ import {
   openDestination,
 } from '../src/destination.ts';
 import { DestinationError } from '../src/errors.ts';
-import { listTree, onCleanup, runCleanup, tempDir } from './helpers.ts';
+import { listTree, onCleanup, runCleanup, tempDir } from '@ferry/testkit/unit';
 
 afterEach(runCleanup);
 

@@ -1,7 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { describeSystemError } from '@ferry/cli';
+import { describeSystemError, UsageError } from '@ferry/cli';
 import {
   checkRelativePath,
   collisionKey,
@@ -13,7 +13,6 @@ import {
   type OfferEntry,
   validateOffer,
 } from '@ferry/protocol';
-import { UsageError } from './errors.ts';
 import { describeChange, type FileStamp, isOtherFile, stampOf } from './stamp.ts';
 
 /** Where an offered file's bytes come from, and which file it was when offered. */

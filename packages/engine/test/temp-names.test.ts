@@ -3,7 +3,7 @@ import path from 'node:path';
 import { type ValidatedEntry, validateOffer } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Destination } from '../src/destination.ts';
-import { listTree, runCleanup, tempDir } from './helpers.ts';
+import { listTree, runCleanup, tempDir } from '@ferry/testkit/unit';
 
 afterEach(runCleanup);
 
