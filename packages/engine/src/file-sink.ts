@@ -26,7 +26,7 @@ interface Piece {
  * MAX_WRITE_BYTES per call, gathering small pieces into one writev. `write` returns a promise
  * only when the caller must wait for the disk, so a fast link never queues more than about
  * HIGH_WATER_BYTES in memory. Each piece's `release` runs once its bytes are in the file, or
- * once they never will be.
+ * once they never will be; `onWritten` hears how many bytes left memory either way.
  */
 export class FileSink {
   readonly expected: number;
@@ -46,12 +46,19 @@ export class FileSink {
   #drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   /** Waiting for the queue to empty. */
   #idleWaiters: (() => void)[] = [];
+  #onWritten: ((bytes: number) => void) | undefined;
 
-  constructor(handle: FileHandle, expected: number) {
+  constructor(handle: FileHandle, expected: number, onWritten?: (bytes: number) => void) {
     this.#handle = handle;
+    this.#onWritten = onWritten;
     // Written through the numeric fd (callbacks, no promise per call); the handle owns and closes it.
     this.#fd = handle.fd;
     this.expected = expected;
+  }
+
+  /** Bytes taken and not yet written to the file. */
+  get queued(): number {
+    return this.#queuedBytes;
   }
 
   /** Takes the next bytes; returns a promise only when the caller must wait for the disk. */
@@ -158,6 +165,7 @@ export class FileSink {
   #consume(written: number): void {
     let left = written;
     this.#queuedBytes -= written;
+    this.#onWritten?.(written);
     while (left > 0) {
       const piece = this.#queue[0]!;
       if (piece.bytes.byteLength > left) {
@@ -172,7 +180,9 @@ export class FileSink {
 
   #dropQueue(): void {
     for (const piece of this.#queue.splice(0)) piece.release?.();
+    const dropped = this.#queuedBytes;
     this.#queuedBytes = 0;
+    if (dropped > 0) this.#onWritten?.(dropped);
     const error = this.#error;
     if (error) for (const waiter of this.#drainWaiters.splice(0)) waiter.reject(error);
   }

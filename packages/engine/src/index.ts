@@ -21,6 +21,14 @@ export {
 export { DestinationError, UnsavablePathError } from './errors.ts';
 export { FileSink, MAX_WRITE_BYTES } from './file-sink.ts';
 export {
+  asWriteError,
+  type FailedFile,
+  IncomingFile,
+  type IncomingOptions,
+  type SavedFile,
+  type SavingFile,
+} from './incoming-file.ts';
+export {
   acceptedEntries,
   type DestinationReport,
   type InspectOptions,
@@ -28,5 +36,15 @@ export {
   inspectDestination,
 } from './inspection.ts';
 export { hiddenTopLevel } from './offer-report.ts';
+export {
+  type FileFrames,
+  type OutgoingHooks,
+  type OutgoingOptions,
+  type PlannedFile,
+  plannedBytes,
+  planRequest,
+  sendPlannedFiles,
+} from './outgoing.ts';
 export { type FileSource, type OfferSource, openSource, scanOffer, type Skipped } from './scan.ts';
+export { type AckHooks, SentFiles } from './sent-files.ts';
 export { describeChange, type FileStamp, isOtherFile, stampOf } from './stamp.ts';

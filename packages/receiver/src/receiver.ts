@@ -3,11 +3,13 @@ import {
   Destination,
   DestinationError,
   type DestinationReport,
-  FileSink,
+  type FailedFile,
+  IncomingFile,
   type Inspection,
   inspectDestination,
-  isPathError,
   type PathLimits,
+  type SavedFile,
+  type SavingFile,
 } from '@ferry/engine';
 import {
   AuthError,
@@ -16,9 +18,7 @@ import {
   ErrorCode,
   escapeForDisplay,
   FerryError,
-  type FileAbort,
   FrameType,
-  IntegrityError,
   LIMITS,
   type Offer,
   ProtocolError,
@@ -63,21 +63,6 @@ export interface Decision {
 
 /** Checks a folder for the chosen items and reports it (the `report` event); see inspectDestination. */
 export type Inspect = (items: readonly number[], outDir: string) => Promise<Inspection>;
-
-/** A file saved and verified. */
-export interface SavedFile {
-  readonly path: string;
-  readonly offered: string;
-  readonly size: number;
-  readonly sha256: string;
-}
-
-/** A file that was not saved, and why. */
-export interface FailedFile {
-  readonly offered: string;
-  readonly code: string;
-  readonly message: string;
-}
 
 /** Events a receiver emits; the UI renders them, `--json` prints them. */
 export interface ReceiverEvents extends Record<string, unknown> {
@@ -432,8 +417,8 @@ async function receiveFiles(
   // latency overlaps the next files' bytes; acknowledgements still go out in order.
   const inFlight: Promise<void>[] = [];
   let previous: Promise<void> = Promise.resolve();
-  const acknowledge = async (entry: ValidatedEntry, outcome: FailedFile | { saving: Promise<SavedFile> }, before: Promise<void>) => {
-    const result = 'saving' in outcome ? await outcome.saving.catch(saveFailure(entry)) : outcome;
+  const acknowledge = async (entry: ValidatedEntry, outcome: FailedFile | SavingFile, before: Promise<void>) => {
+    const result = 'saving' in outcome ? await outcome.saving : outcome;
     await before;
     if ('code' in result) {
       failed.push(result);
@@ -476,58 +461,33 @@ async function receiveOne(
   entry: ValidatedEntry,
   events: Emitter<ReceiverEvents>,
   fsync: boolean,
-): Promise<FailedFile | { saving: Promise<SavedFile> }> {
-  const opened = await destination.openTemp(entry).catch((error: unknown) => {
-    // A path this file system cannot take fails this file only (K9): its bytes are let go by.
-    if (isPathError(error)) return undefined;
-    throw asWriteError(error);
-  });
-  if (!opened) return skipFile(connection, entry);
-  const { handle, tempPath } = opened;
-  const sink = new FileSink(handle, entry.size);
+): Promise<FailedFile | SavingFile> {
+  const file = await IncomingFile.open(destination, entry, { fsync });
+  // A file this file system cannot take has its bytes let go by, and shows no progress.
+  const progress = file.writable;
   try {
     for (;;) {
       const incoming = await connection.read();
       if (incoming === null) throw new ProtocolError(ErrorCode.TRUNCATED, 'the sender closed the connection mid-file');
       if (incoming.kind === 'ping') continue;
       if (incoming.kind === 'data') {
-        if (incoming.bytes.byteLength > sink.expected - sink.received) {
-          throw new IntegrityError(ErrorCode.SIZE_MISMATCH, `the sender sent more than the ${entry.size} bytes it announced`);
-        }
-        const wait = sink.write(incoming.bytes, incoming.release);
-        events.emit('progress', { bytes: incoming.bytes.byteLength });
+        const wait = file.write(incoming.bytes, incoming.release);
+        if (progress) events.emit('progress', { bytes: incoming.bytes.byteLength });
         if (wait) await wait;
         continue;
       }
       if (incoming.type === FrameType.FILE_ABORT && incoming.message.id === entry.id) {
-        await sink.abort();
-        await destination.discard(tempPath);
-        return aborted(entry, incoming.message);
+        return await file.abort(incoming.message.code, incoming.message.message);
       }
       if (incoming.type === FrameType.FILE_END && incoming.message.id === entry.id) {
-        if (sink.received !== entry.size) {
-          await sink.abort();
-          await destination.discard(tempPath);
-          return { offered: entry.path, code: ErrorCode.SIZE_MISMATCH, message: `only ${sink.received} of ${entry.size} bytes arrived` };
-        }
-        const sha256 = sink.digest();
-        if (sha256 !== incoming.message.sha256) {
-          await sink.abort();
-          await destination.discard(tempPath);
-          return { offered: entry.path, code: ErrorCode.DIGEST_MISMATCH, message: 'the file arrived damaged (SHA-256 mismatch)' };
-        }
-        // Wrapped: an async function returning a promise would wait for it.
-        const saving = save(sink, destination, entry, tempPath, sha256, fsync);
-        saving.catch(() => {}); // Observed by the caller, in order.
-        return { saving };
+        return await file.end(incoming.message.sha256);
       }
       if (incoming.type === FrameType.ERROR) throw peerError(incoming.message);
       throw unexpectedFrame(incoming);
     }
   } catch (error) {
-    await sink.abort();
-    await destination.discard(tempPath);
-    throw asWriteError(error);
+    await file.discard();
+    throw error;
   }
 }
 
@@ -537,71 +497,4 @@ function forThePeer(error: FerryError): FerryError {
   if (error instanceof DestinationError) return new FerryError(error.code, 'the receiver cannot save into the folder it chose');
   if (error.code === ErrorCode.WRITE_FAILED) return new FerryError(error.code, 'the receiver could not write the files');
   return error;
-}
-
-/** Reads one file's frames without keeping them, for a file that cannot be created here. */
-async function skipFile(connection: Connection, entry: ValidatedEntry): Promise<FailedFile> {
-  let received = 0;
-  for (;;) {
-    const incoming = await connection.read();
-    if (incoming === null) throw new ProtocolError(ErrorCode.TRUNCATED, 'the sender closed the connection mid-file');
-    if (incoming.kind === 'ping') continue;
-    if (incoming.kind === 'data') {
-      received += incoming.bytes.byteLength;
-      incoming.release?.();
-      if (received > entry.size) throw new IntegrityError(ErrorCode.SIZE_MISMATCH, `the sender sent more than the ${entry.size} bytes it announced`);
-      continue;
-    }
-    if ((incoming.type === FrameType.FILE_END || incoming.type === FrameType.FILE_ABORT) && incoming.message.id === entry.id) {
-      return { offered: entry.path, code: ErrorCode.WRITE_FAILED, message: 'cannot create the file: its name or path is too long for this file system' };
-    }
-    if (incoming.type === FrameType.ERROR) throw peerError(incoming.message);
-    throw unexpectedFrame(incoming);
-  }
-}
-
-/** A disk error while saving becomes a typed error the sender is told about. */
-function asWriteError(error: unknown): unknown {
-  if (error instanceof FerryError) return error;
-  const code = (error as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new FerryError(ErrorCode.NO_SPACE, 'the receiving disk is full', { cause: error });
-  }
-  if (code === undefined) return error;
-  return new FerryError(ErrorCode.WRITE_FAILED, `the receiver could not write the file (${code})`, { cause: error });
-}
-
-/** Flushes a verified file and gives it its final name; on failure nothing is left of it. */
-async function save(
-  sink: FileSink,
-  destination: Destination,
-  entry: ValidatedEntry,
-  tempPath: string,
-  sha256: string,
-  fsync: boolean,
-): Promise<SavedFile> {
-  try {
-    await sink.finish(fsync);
-    const path = await destination.finalize(entry, tempPath);
-    return { path, offered: entry.path, size: entry.size, sha256 };
-  } catch (error) {
-    await sink.abort();
-    await destination.discard(tempPath);
-    throw asWriteError(error);
-  }
-}
-
-function aborted(entry: ValidatedEntry, message: FileAbort): FailedFile {
-  return { offered: entry.path, code: message.code, message: message.message };
-}
-
-
-/** A file that could not be flushed or named is reported as not saved; the transfer goes on. */
-function saveFailure(entry: ValidatedEntry): (error: unknown) => FailedFile {
-  return (error) => {
-    if (error instanceof FerryError && (error.code === ErrorCode.NO_SPACE || error.code === ErrorCode.WRITE_FAILED)) {
-      return { offered: entry.path, code: error.code, message: error.message };
-    }
-    throw error;
-  };
 }

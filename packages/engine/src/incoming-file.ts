@@ -1,0 +1,224 @@
+import type { FileHandle } from 'node:fs/promises';
+import { ErrorCode, FerryError, IntegrityError, type ValidatedEntry } from '@ferry/protocol';
+import { type Destination, isPathError } from './destination.ts';
+import { FileSink } from './file-sink.ts';
+
+/** A file saved and verified. */
+export interface SavedFile {
+  readonly path: string;
+  readonly offered: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** A file that was not saved, and why. */
+export interface FailedFile {
+  readonly offered: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * A file whose bytes all arrived and verified: it is being flushed and given its final name.
+ * `saving` resolves to the saved file, or to a failure that concerns this file only (the disk
+ * filled up, the name could not be claimed); it rejects when the whole transfer must stop.
+ */
+export interface SavingFile {
+  readonly saving: Promise<SavedFile | FailedFile>;
+}
+
+/** Options of {@link IncomingFile.open}. */
+export interface IncomingOptions {
+  /** Make the file durable on disk (fdatasync) before it gets its final name. */
+  readonly fsync?: boolean;
+  /**
+   * Called as bytes given to `write` leave memory: written to the file, or let go (a file this
+   * file system cannot take, a failed file). A flow-controlled caller grants credit from it.
+   */
+  readonly onWritten?: (bytes: number) => void;
+}
+
+const SKIPPED_MESSAGE = 'cannot create the file: its name or path is too long for this file system';
+
+/**
+ * One file being received into a Destination: the safe writing path both apps share. Bytes go
+ * to a hidden temporary file (hashed as they arrive, never past the announced size); at the end
+ * the count and the SHA-256 are checked before the file gets its final name, and a file that
+ * fails leaves nothing behind. A path this file system cannot take fails this file only (K9):
+ * its bytes are counted and let go, and it ends as WRITE_FAILED.
+ */
+export class IncomingFile {
+  readonly entry: ValidatedEntry;
+  #destination: Destination;
+  #tempPath: string | undefined;
+  #sink: FileSink | undefined;
+  #fsync: boolean;
+  #onWritten: ((bytes: number) => void) | undefined;
+  /** Bytes taken by a file that is only counted (no sink). */
+  #counted = 0;
+  #discarding: Promise<void> | undefined;
+
+  private constructor(
+    destination: Destination,
+    entry: ValidatedEntry,
+    opened: { handle: FileHandle; tempPath: string } | undefined,
+    options: IncomingOptions,
+  ) {
+    this.entry = entry;
+    this.#destination = destination;
+    this.#fsync = options.fsync ?? false;
+    this.#onWritten = options.onWritten;
+    if (opened) {
+      this.#tempPath = opened.tempPath;
+      this.#sink = new FileSink(opened.handle, entry.size, options.onWritten);
+    }
+  }
+
+  /**
+   * Opens the temporary file for `entry` (its folders were created by `createDirs`). A disk
+   * error rejects with a typed FerryError (NO_SPACE, WRITE_FAILED); a path this file system
+   * cannot take gives a file that only counts its bytes.
+   */
+  static async open(
+    destination: Destination,
+    entry: ValidatedEntry,
+    options: IncomingOptions = {},
+  ): Promise<IncomingFile> {
+    const opened = await destination.openTemp(entry).catch((error: unknown) => {
+      if (isPathError(error)) return undefined;
+      throw asWriteError(error);
+    });
+    return new IncomingFile(destination, entry, opened, options);
+  }
+
+  /** False for a file this file system cannot take: its bytes are only counted. */
+  get writable(): boolean {
+    return this.#sink !== undefined;
+  }
+
+  /** Bytes taken so far. */
+  get received(): number {
+    return this.#sink ? this.#sink.received : this.#counted;
+  }
+
+  /** Bytes taken and not yet written to the file. */
+  get pending(): number {
+    return this.#sink ? this.#sink.queued : 0;
+  }
+
+  /**
+   * Takes the next bytes. Bytes past the announced size are refused (IntegrityError
+   * SIZE_MISMATCH) and never written. Returns a promise only when the caller must wait for the
+   * disk; it rejects, like a throw here, with a typed error when the file cannot be written.
+   * `release` runs once the bytes are in the file, or once they never will be.
+   */
+  write(bytes: Uint8Array, release?: () => void): Promise<void> | undefined {
+    const sink = this.#sink;
+    if (bytes.byteLength > this.entry.size - (sink ? sink.received : this.#counted)) {
+      release?.();
+      throw new IntegrityError(
+        ErrorCode.SIZE_MISMATCH,
+        `the sender sent more than the ${this.entry.size} bytes it announced`,
+      );
+    }
+    if (!sink) {
+      this.#counted += bytes.byteLength;
+      release?.();
+      this.#onWritten?.(bytes.byteLength);
+      return undefined;
+    }
+    let wait: Promise<void> | undefined;
+    try {
+      wait = sink.write(bytes, release);
+    } catch (error) {
+      throw asWriteError(error);
+    }
+    return wait?.then(undefined, rethrowAsWriteError);
+  }
+
+  /**
+   * The sender's end of the file with its digest: the count and the digest are checked, then
+   * the file is flushed and renamed in the background (`saving`). A short or damaged file is
+   * discarded and comes back as a failure (SIZE_MISMATCH, DIGEST_MISMATCH).
+   */
+  async end(sha256: string): Promise<SavingFile | FailedFile> {
+    const sink = this.#sink;
+    if (!sink) return this.#skipped();
+    if (sink.received !== this.entry.size) {
+      await this.discard();
+      return this.#failed(
+        ErrorCode.SIZE_MISMATCH,
+        `only ${sink.received} of ${this.entry.size} bytes arrived`,
+      );
+    }
+    const digest = sink.digest();
+    if (digest !== sha256) {
+      await this.discard();
+      return this.#failed(ErrorCode.DIGEST_MISMATCH, 'the file arrived damaged (SHA-256 mismatch)');
+    }
+    const saving = this.#save(sink, digest);
+    saving.catch(() => {}); // Observed by the caller, in order.
+    return { saving };
+  }
+
+  /** The sender gave up on the file (its `code` and `message`): nothing of it is kept. */
+  async abort(code: string, message: string): Promise<FailedFile> {
+    if (!this.#sink) return this.#skipped();
+    await this.discard();
+    return this.#failed(code, message);
+  }
+
+  /** Lets the file go (the connection failed, or it was refused): nothing of it is kept. */
+  discard(): Promise<void> {
+    this.#discarding ??= (async () => {
+      await this.#sink?.abort();
+      if (this.#tempPath !== undefined) await this.#destination.discard(this.#tempPath);
+    })().catch(rethrowAsWriteError);
+    return this.#discarding;
+  }
+
+  /** Flushes a verified file and gives it its final name; on failure nothing is left of it. */
+  async #save(sink: FileSink, sha256: string): Promise<SavedFile | FailedFile> {
+    try {
+      await sink.finish(this.#fsync);
+      const path = await this.#destination.finalize(this.entry, this.#tempPath!);
+      return { path, offered: this.entry.path, size: this.entry.size, sha256 };
+    } catch (error) {
+      await this.discard();
+      const typed = asWriteError(error);
+      // A file that could not be flushed or named fails alone; the transfer goes on.
+      if (
+        typed instanceof FerryError &&
+        (typed.code === ErrorCode.NO_SPACE || typed.code === ErrorCode.WRITE_FAILED)
+      ) {
+        return this.#failed(typed.code, typed.message);
+      }
+      throw typed;
+    }
+  }
+
+  #skipped(): FailedFile {
+    return this.#failed(ErrorCode.WRITE_FAILED, SKIPPED_MESSAGE);
+  }
+
+  #failed(code: string, message: string): FailedFile {
+    return { offered: this.entry.path, code, message };
+  }
+}
+
+/** A disk error while saving becomes a typed error the sender is told about. */
+export function asWriteError(error: unknown): unknown {
+  if (error instanceof FerryError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new FerryError(ErrorCode.NO_SPACE, 'the receiving disk is full', { cause: error });
+  }
+  if (code === undefined) return error;
+  return new FerryError(ErrorCode.WRITE_FAILED, `the receiver could not write the file (${code})`, {
+    cause: error,
+  });
+}
+
+function rethrowAsWriteError(error: unknown): never {
+  throw asWriteError(error);
+}
