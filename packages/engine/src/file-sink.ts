@@ -21,6 +21,14 @@ interface Piece {
   readonly release: (() => void) | undefined;
 }
 
+/** Options of {@link FileSink}. */
+export interface FileSinkOptions {
+  /** Hears how many bytes left memory: written to the file, or dropped after a failure. */
+  readonly onWritten?: (bytes: number) => void;
+  /** Turns a failed write's system error into the error `write`, its waits and `finish` report. */
+  readonly typed?: (error: Error) => Error;
+}
+
 /**
  * One file being received: bytes are hashed as they arrive and written in order, at most
  * MAX_WRITE_BYTES per call, gathering small pieces into one writev. `write` returns a promise
@@ -47,10 +55,12 @@ export class FileSink {
   /** Waiting for the queue to empty. */
   #idleWaiters: (() => void)[] = [];
   #onWritten: ((bytes: number) => void) | undefined;
+  #typed: (error: Error) => Error;
 
-  constructor(handle: FileHandle, expected: number, onWritten?: (bytes: number) => void) {
+  constructor(handle: FileHandle, expected: number, options: FileSinkOptions = {}) {
     this.#handle = handle;
-    this.#onWritten = onWritten;
+    this.#onWritten = options.onWritten;
+    this.#typed = options.typed ?? ((error) => error);
     // Written through the numeric fd (callbacks, no promise per call); the handle owns and closes it.
     this.#fd = handle.fd;
     this.expected = expected;
@@ -132,7 +142,8 @@ export class FileSink {
       length += take;
     }
     this.#writing = true;
-    const done = (error: NodeJS.ErrnoException | null, written: number) => this.#written(error, written);
+    const done = (error: NodeJS.ErrnoException | null, written: number) =>
+      this.#written(error, written);
     if (parts.length === 1) fs.write(this.#fd, parts[0]!, 0, length, this.#position, done);
     else fs.writev(this.#fd, parts, this.#position, done);
   }
@@ -140,9 +151,10 @@ export class FileSink {
   #written(error: NodeJS.ErrnoException | null, written: number): void {
     this.#writing = false;
     // A write that took nothing would be retried forever (seen on some network file systems).
-    if (!error && written === 0) error = Object.assign(new Error('the file system took no bytes'), { code: 'EIO' });
+    if (!error && written === 0)
+      error = Object.assign(new Error('the file system took no bytes'), { code: 'EIO' });
     if (error) {
-      this.#error ??= error;
+      this.#error ??= this.#typed(error);
       this.#dropQueue();
     } else {
       this.#position += written;

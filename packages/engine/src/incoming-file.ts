@@ -70,7 +70,10 @@ export class IncomingFile {
     this.#onWritten = options.onWritten;
     if (opened) {
       this.#tempPath = opened.tempPath;
-      this.#sink = new FileSink(opened.handle, entry.size, options.onWritten);
+      this.#sink = new FileSink(opened.handle, entry.size, {
+        onWritten: options.onWritten,
+        typed: asWriteError,
+      });
     }
   }
 
@@ -127,13 +130,8 @@ export class IncomingFile {
       this.#onWritten?.(bytes.byteLength);
       return undefined;
     }
-    let wait: Promise<void> | undefined;
-    try {
-      wait = sink.write(bytes, release);
-    } catch (error) {
-      throw asWriteError(error);
-    }
-    return wait?.then(undefined, rethrowAsWriteError);
+    // A failed write's error is already typed by the sink: nothing is wrapped per write.
+    return sink.write(bytes, release);
   }
 
   /**
@@ -207,7 +205,7 @@ export class IncomingFile {
 }
 
 /** A disk error while saving becomes a typed error the sender is told about. */
-export function asWriteError(error: unknown): unknown {
+export function asWriteError<T>(error: T): T | FerryError {
   if (error instanceof FerryError) return error;
   const code = (error as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
