@@ -19,7 +19,7 @@ export {
   type UnsavableEntry,
 } from './destination-plan.ts';
 export { DestinationError, UnsavablePathError } from './errors.ts';
-export { FileSink, MAX_WRITE_BYTES } from './file-sink.ts';
+export { FileSink, type FileSinkOptions, MAX_WRITE_BYTES } from './file-sink.ts';
 export {
   asWriteError,
   type FailedFile,

@@ -57,7 +57,7 @@ export class SentFiles {
     if (this.#ackCount >= this.#sentCount || this.#expected[this.#ackCount] !== ack.id) {
       throw new ProtocolError(
         ErrorCode.UNEXPECTED_FRAME,
-        `FILE_ACK for file ${ack.id}, which is not the next one sent`,
+        `an acknowledgement for file ${ack.id}, which is not the next one sent`,
       );
     }
     this.#ackCount++;
