@@ -44,10 +44,52 @@ export const FrameType = {
   AUTH: 0x0d,
   AUTH_REPLY: 0x0e,
   AUTH_CONFIRM: 0x0f,
+  // Chat (PROTOCOL.md §12): only after WELCOME, which only a HELLO listing `chat` gets.
+  WELCOME: 0x10,
+  SAY: 0x11,
+  RELAY: 0x12,
+  JOINED: 0x13,
+  LEFT: 0x14,
+  BYE: 0x15,
+  PROPOSE: 0x16,
+  ACCEPT: 0x17,
+  DECLINE: 0x18,
+  TX_START: 0x19,
+  TX_DATA: 0x1a,
+  TX_END: 0x1b,
+  TX_ABORT: 0x1c,
+  TX_ACK: 0x1d,
+  CREDIT: 0x1e,
 } as const;
 
+/** Frame types of the chat extension (PROTOCOL.md §12). */
+export const CHAT_FRAME_TYPES: ReadonlySet<number> = new Set([
+  FrameType.WELCOME,
+  FrameType.SAY,
+  FrameType.RELAY,
+  FrameType.JOINED,
+  FrameType.LEFT,
+  FrameType.BYE,
+  FrameType.PROPOSE,
+  FrameType.ACCEPT,
+  FrameType.DECLINE,
+  FrameType.TX_START,
+  FrameType.TX_DATA,
+  FrameType.TX_END,
+  FrameType.TX_ABORT,
+  FrameType.TX_ACK,
+  FrameType.CREDIT,
+]);
+
+/** The HELLO feature token by which a receiver asks to join a conversation (§12). */
+export const CHAT_FEATURE = 'chat';
+
 /** Frame types allowed before authentication completes (besides ERROR); nothing else is. */
-export const AUTH_FRAME_TYPES: ReadonlySet<number> = new Set([FrameType.AUTH, FrameType.AUTH_REPLY, FrameType.AUTH_CONFIRM]);
+export const AUTH_FRAME_TYPES: ReadonlySet<number> = new Set([
+  FrameType.AUTH,
+  FrameType.AUTH_REPLY,
+  FrameType.AUTH_CONFIRM,
+]);
 
 /** One of the frame type values. */
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
@@ -113,6 +155,37 @@ export function limitsForOffer(fileCount: number, limits: Limits = LIMITS): Limi
   const request = REQUEST_BASE_BYTES + REQUEST_ITEM_BYTES * fileCount;
   return { ...limits, maxRequestPayloadBytes: Math.min(limits.maxRequestPayloadBytes, request) };
 }
+
+/**
+ * Limits of the chat extension (PROTOCOL.md §12). A peer past one of them is cut off with
+ * ERR_LIMIT_EXCEEDED; the conversation goes on for everyone else.
+ */
+export const CHAT = {
+  /** UTF-8 bytes of one message (SAY, RELAY), at least 1. */
+  maxTextBytes: 4 * KiB,
+  /** Messages (SAY) one peer may send per second, sustained. */
+  maxMessagesPerSecond: 10,
+  /** Messages one peer may send at once after a quiet spell (the token bucket's depth). */
+  messageBurst: 20,
+  /** Joiners in one conversation; one more gets ERROR instead of WELCOME. */
+  maxPeers: 32,
+  /** Proposals from one side of a connection that are not finished yet. */
+  maxOpenOffers: 8,
+  /** The largest offer id: a u32, because TX_DATA carries it in 4 bytes. */
+  maxOfferId: 0xffff_ffff,
+  /** TX_DATA payload bytes a proposer may send for an offer before any CREDIT. */
+  initialCreditBytes: 8 * MiB,
+  /** File bytes in one TX_DATA frame, at most (the frame adds a 4-byte offer id). */
+  maxTxDataBytes: 1 * MiB,
+  /** Control frames queued for one peer that is not reading, at most, before it is cut off. */
+  maxQueuedControlBytes: 1 * MiB,
+} as const;
+
+/** Bytes in front of a TX_DATA frame's file bytes: the frame header and the u32 offer id. */
+export const TX_DATA_HEADER_BYTES = 9;
+
+/** File bytes per TX_DATA frame a chat side writes: small, so a message never waits long. */
+export const CHAT_DATA_CHUNK_BYTES = 256 * KiB;
 
 /** The size of DATA frames a sender writes: the buffer size that keeps Node fast. */
 export const DATA_CHUNK_BYTES = 1 * MiB;

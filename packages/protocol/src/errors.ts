@@ -30,6 +30,8 @@ export const ErrorCode = {
   CODE_REQUIRED: 'ERR_CODE_REQUIRED',
   KEY_CHANGED: 'ERR_KEY_CHANGED',
   ACK_MISMATCH: 'ERR_ACK_MISMATCH',
+  /** One side asked for a conversation (§12) and the other holds a one-way transfer, or the reverse. */
+  MODE_MISMATCH: 'ERR_MODE_MISMATCH',
 } as const;
 
 /** One of Ferry's error codes. */

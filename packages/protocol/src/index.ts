@@ -1,5 +1,9 @@
 export {
   AUTH_FRAME_TYPES,
+  CHAT,
+  CHAT_DATA_CHUNK_BYTES,
+  CHAT_FEATURE,
+  CHAT_FRAME_TYPES,
   DATA_CHUNK_BYTES,
   DEFAULT_PORT,
   DIGEST,
@@ -18,6 +22,7 @@ export {
   REQUEST_ITEM_BYTES,
   SESSIONS,
   TIMEOUTS,
+  TX_DATA_HEADER_BYTES,
 } from './constants.ts';
 export {
   AuthError,
@@ -52,6 +57,11 @@ export {
   type Offer,
   type OfferEntry,
   type Request,
+  type Accept,
+  type Propose,
+  type TxAbort,
+  type TxAck,
+  type Welcome,
 } from './messages/schemas.ts';
 export {
   checkRelativePath,
@@ -62,8 +72,14 @@ export {
   validateOffer,
 } from './names.ts';
 export { MAX_KEY_EXPANSION } from './name-tree.ts';
-export { type LocalNames, localComponent, localNameFor, localNamesFor, type Renamed } from './local-names.ts';
-export { escapeForDisplay, truncateUtf8 } from './text.ts';
+export {
+  type LocalNames,
+  localComponent,
+  localNameFor,
+  localNamesFor,
+  type Renamed,
+} from './local-names.ts';
+export { chatTextProblem, escapeForDisplay, truncateUtf8 } from './text.ts';
 export {
   AddressSchema,
   LogLevelSchema,

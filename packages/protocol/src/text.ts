@@ -50,3 +50,22 @@ export function utf8Length(text: string): number {
   }
   return bytes;
 }
+
+/**
+ * What chat text (a message, or a name in a conversation) may not contain (PROTOCOL.md §12.2):
+ * C0 and C1 controls and DEL, line and paragraph separators, lone surrogates, and the
+ * characters that reorder text (bidi marks, embeddings, overrides and isolates). Other format
+ * characters, such as the zero-width joiner inside emoji, are allowed and escaped on display.
+ */
+const FORBIDDEN_CHAT_CHARS =
+  /[\p{Cc}\p{Zl}\p{Zp}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
+
+/** Why `text` is not valid chat text of at most `maxBytes` UTF-8 bytes, or undefined if it is. */
+export function chatTextProblem(text: string, maxBytes: number): string | undefined {
+  if (text.length === 0) return 'empty';
+  if (utf8Length(text) > maxBytes) return `longer than ${maxBytes} UTF-8 bytes`;
+  const bad = FORBIDDEN_CHAT_CHARS.exec(text);
+  if (bad)
+    return `contains the character U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which chat text may not hold`;
+  return undefined;
+}

@@ -476,6 +476,7 @@ async function receiveOne(
         if (wait) await wait;
         continue;
       }
+      if (incoming.kind !== 'message') throw unexpectedFrame(incoming);
       if (incoming.type === FrameType.FILE_ABORT && incoming.message.id === entry.id) {
         return await file.abort(incoming.message.code, incoming.message.message);
       }

@@ -1,5 +1,6 @@
 import {
   AUTH_FRAME_TYPES,
+  CHAT,
   FRAME_HEADER_BYTES,
   FRAME_TYPE_NAMES,
   FrameType,
@@ -32,6 +33,9 @@ export function maxPayloadFor(type: number, limits: Limits = LIMITS): number | u
   if (type === FrameType.OFFER) return limits.maxOfferPayloadBytes;
   if (type === FrameType.REQUEST) return limits.maxRequestPayloadBytes;
   if (type === FrameType.PING) return 0;
+  if (type === FrameType.TX_DATA) return 4 + CHAT.maxTxDataBytes;
+  if (type === FrameType.PROPOSE) return limits.maxOfferPayloadBytes;
+  if (type === FrameType.ACCEPT) return limits.maxRequestPayloadBytes;
   if (AUTH_FRAME_TYPES.has(type)) return limits.maxAuthPayloadBytes;
   return limits.maxControlPayloadBytes;
 }
@@ -64,7 +68,9 @@ export class FrameDecoder {
   /** True while a frame (or the preamble) has started but not finished. */
   get midFrame(): boolean {
     return (
-      this.#headerFill > 0 || this.#inPayload || (this.#preambleLeft > 0 && this.#preambleLeft < PREAMBLE_BYTES)
+      this.#headerFill > 0 ||
+      this.#inPayload ||
+      (this.#preambleLeft > 0 && this.#preambleLeft < PREAMBLE_BYTES)
     );
   }
 
@@ -184,7 +190,10 @@ export class FrameDecoder {
     const length = new DataView(this.#header.buffer).getUint32(1);
     const max = maxPayloadFor(type, this.#limits);
     if (max === undefined) {
-      throw new ProtocolError(ErrorCode.UNKNOWN_FRAME_TYPE, `unknown frame type 0x${type.toString(16)}`);
+      throw new ProtocolError(
+        ErrorCode.UNKNOWN_FRAME_TYPE,
+        `unknown frame type 0x${type.toString(16)}`,
+      );
     }
     if (length > max) {
       throw new LimitError(
@@ -193,6 +202,12 @@ export class FrameDecoder {
     }
     if (type === FrameType.DATA && length === 0) {
       throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'a DATA frame must carry at least one byte');
+    }
+    if (type === FrameType.TX_DATA && length <= 4) {
+      throw new ProtocolError(
+        ErrorCode.BAD_MESSAGE,
+        'a TX_DATA frame must carry an offer id and at least one byte',
+      );
     }
     this.#headerFill = 0;
     this.#type = type;

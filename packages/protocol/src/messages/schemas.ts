@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { FrameType, LIMITS } from '../constants.ts';
+import { CHAT, FrameType, LIMITS } from '../constants.ts';
+import { chatTextProblem } from '../text.ts';
 
 const utf8 = new TextEncoder();
 
@@ -82,6 +83,103 @@ export const ErrorMessageSchema = z.strictObject({
   message: utf8Max(LIMITS.maxErrorMessageBytes),
 });
 
+/** A chat offer id (§12): a u32 above 0, since TX_DATA carries it in 4 bytes. */
+const offerId = z.number().int().min(1).max(CHAT.maxOfferId);
+/** A chat peer id: the listener is 0, each joiner gets the next number. */
+const peerId = size();
+/** A key fingerprint in full (64 lowercase hex), or empty in a conversation without encryption. */
+const keyField = z
+  .string()
+  .regex(/^([0-9a-f]{64})?$/, 'a key fingerprint in lowercase hex, or empty');
+/** A chat name: 1 to 128 UTF-8 bytes of text a terminal shows as it is (§12.2). */
+const chatName = z.string().superRefine(chatTextRule(LIMITS.maxNameBytes));
+/** A chat message: 1 to 4 KiB of UTF-8 text a terminal shows as it is (§12.2). */
+const chatText = z.string().superRefine(chatTextRule(CHAT.maxTextBytes));
+
+function chatTextRule(max: number) {
+  return (value: string, context: z.RefinementCtx) => {
+    const problem = chatTextProblem(value, max);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  };
+}
+
+/** WELCOME, listener to joiner: the conversation, the joiner's name in it, who is there. */
+export const WelcomeSchema = z.strictObject({
+  session: z.string().regex(/^[0-9a-f]{32}$/),
+  sender: z.strictObject({ name: chatName, host: peerName }),
+  you: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  name: chatName,
+  peers: z
+    .array(z.strictObject({ peer: peerId, name: chatName, key: keyField }))
+    .max(CHAT.maxPeers),
+});
+
+/** SAY, either way: a message its sender wrote. */
+export const SaySchema = z.strictObject({ text: chatText });
+
+/** RELAY, listener to joiner: a message another joiner wrote. */
+export const RelaySchema = z.strictObject({ peer: peerId, text: chatText });
+
+/** JOINED, listener to joiner: someone joined. */
+export const JoinedSchema = z.strictObject({ peer: peerId, name: chatName, key: keyField });
+
+/** LEFT, listener to joiner: someone left, and how. */
+export const LeftSchema = z.strictObject({
+  peer: peerId,
+  reason: z.union([z.literal('quit'), z.literal('lost'), z.literal('cut-off')]),
+});
+
+/** BYE, either way: its sender leaves the conversation (the listener's ends it). */
+export const ByeSchema = z.strictObject({});
+
+/** PROPOSE, either way: files and folders on offer, with the proposer's id for them. */
+export const ProposeSchema = z.strictObject({
+  offer: offerId,
+  entries: z.array(OfferEntrySchema).max(LIMITS.maxEntries),
+});
+
+/** ACCEPT: which files of a proposal to send, like REQUEST. */
+export const AcceptSchema = z.strictObject({
+  offer: offerId,
+  files: z
+    .array(z.strictObject({ id: entryId, offset: size(LIMITS.maxFileSize) }))
+    .max(LIMITS.maxEntries),
+});
+
+/** DECLINE: nothing of a proposal is wanted, and why. */
+export const DeclineSchema = z.strictObject({ offer: offerId, code: errorCode });
+
+/** TX_START: TX_DATA frames for this file of this offer follow. */
+export const TxStartSchema = z.strictObject({
+  offer: offerId,
+  id: entryId,
+  offset: size(LIMITS.maxFileSize),
+  size: size(LIMITS.maxFileSize),
+});
+
+/** TX_END: the file's bytes are complete; its digest. */
+export const TxEndSchema = z.strictObject({ offer: offerId, id: entryId, sha256: hexDigest });
+
+/** TX_ABORT: the file cannot be sent; discard what arrived of it. */
+export const TxAbortSchema = z.strictObject({
+  offer: offerId,
+  id: entryId,
+  code: errorCode,
+  message: utf8Max(LIMITS.maxErrorMessageBytes),
+});
+
+/** TX_ACK: the file of this offer is saved intact, or it is not. */
+export const TxAckSchema = z.union([
+  z.strictObject({ offer: offerId, id: entryId, ok: z.literal(true), sha256: hexDigest }),
+  z.strictObject({ offer: offerId, id: entryId, ok: z.literal(false), code: errorCode }),
+]);
+
+/** CREDIT: the proposer may send this many more file bytes of this offer. */
+export const CreditSchema = z.strictObject({
+  offer: offerId,
+  bytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+});
+
 /** A SPAKE2 share: a P-256 point, SEC1 uncompressed, in lowercase hex. */
 const spakeShare = z.string().regex(/^04[0-9a-f]{128}$/, 'a P-256 point in uncompressed hex');
 /** A SPAKE2 confirmation: an HMAC-SHA256 in lowercase hex. */
@@ -128,6 +226,20 @@ export const MESSAGE_SCHEMAS = {
   [FrameType.AUTH]: AuthSchema,
   [FrameType.AUTH_REPLY]: AuthReplySchema,
   [FrameType.AUTH_CONFIRM]: AuthConfirmSchema,
+  [FrameType.WELCOME]: WelcomeSchema,
+  [FrameType.SAY]: SaySchema,
+  [FrameType.RELAY]: RelaySchema,
+  [FrameType.JOINED]: JoinedSchema,
+  [FrameType.LEFT]: LeftSchema,
+  [FrameType.BYE]: ByeSchema,
+  [FrameType.PROPOSE]: ProposeSchema,
+  [FrameType.ACCEPT]: AcceptSchema,
+  [FrameType.DECLINE]: DeclineSchema,
+  [FrameType.TX_START]: TxStartSchema,
+  [FrameType.TX_END]: TxEndSchema,
+  [FrameType.TX_ABORT]: TxAbortSchema,
+  [FrameType.TX_ACK]: TxAckSchema,
+  [FrameType.CREDIT]: CreditSchema,
 } as const;
 
 /** Frame types whose payload is a JSON message. */
@@ -148,3 +260,8 @@ export type Done = MessageOf<typeof FrameType.DONE>;
 export type ErrorMessage = MessageOf<typeof FrameType.ERROR>;
 export type Auth = MessageOf<typeof FrameType.AUTH>;
 export type AuthReply = MessageOf<typeof FrameType.AUTH_REPLY>;
+export type Welcome = MessageOf<typeof FrameType.WELCOME>;
+export type Propose = MessageOf<typeof FrameType.PROPOSE>;
+export type Accept = MessageOf<typeof FrameType.ACCEPT>;
+export type TxAck = MessageOf<typeof FrameType.TX_ACK>;
+export type TxAbort = MessageOf<typeof FrameType.TX_ABORT>;

@@ -1,5 +1,12 @@
 import type { Socket } from 'node:net';
-import { FRAME_HEADER_BYTES, FRAME_TYPE_NAMES, FrameType, LIMITS, type Limits, TIMEOUTS } from '../constants.ts';
+import {
+  FRAME_HEADER_BYTES,
+  FRAME_TYPE_NAMES,
+  FrameType,
+  LIMITS,
+  type Limits,
+  TIMEOUTS,
+} from '../constants.ts';
 import {
   ConnectionClosedError,
   ErrorCode,
@@ -24,14 +31,22 @@ import { SlabPool } from './slab-pool.ts';
 const LATE_MS = 1_000;
 /** One validated item read from a peer. */
 export type Incoming =
-  | { [T in MessageType]: { readonly kind: 'message'; readonly type: T; readonly message: MessageOf<T> } }[MessageType]
+  | {
+      [T in MessageType]: {
+        readonly kind: 'message';
+        readonly type: T;
+        readonly message: MessageOf<T>;
+      };
+    }[MessageType]
   | {
       readonly kind: 'data';
       readonly bytes: Uint8Array;
       /** With external reads: call once the bytes are used, so their memory is reused. */
       readonly release?: () => void;
     }
-  | { readonly kind: 'ping' };
+  | { readonly kind: 'ping' }
+  /** A chat TX_DATA frame (PROTOCOL.md §12): file bytes of one offer, in a buffer of their own. */
+  | { readonly kind: 'tx-data'; readonly offer: number; readonly bytes: Uint8Array };
 
 /** Queued DATA bytes at which the socket is paused, and below which it resumes. */
 const QUEUE_HIGH_BYTES = 4 * 1024 * 1024;
@@ -39,13 +54,28 @@ const QUEUE_LOW_BYTES = 1024 * 1024;
 /** Queued items (of any kind) at which the socket is paused. */
 const MAX_QUEUED_ITEMS = 1024;
 
-function toIncoming(event: Exclude<FrameEvent, { kind: 'data' }>): Incoming | { readonly kind: 'preamble' } {
+function toIncoming(
+  event: Exclude<FrameEvent, { kind: 'data' }>,
+): Incoming | { readonly kind: 'preamble' } {
   if (event.kind === 'preamble') return { kind: 'preamble' };
   if (event.type === FrameType.PING) return { kind: 'ping' };
-  if (isMessageType(event.type)) {
-    return { kind: 'message', type: event.type, message: decodeMessage(event.type, event.payload) } as Incoming;
+  if (event.type === FrameType.TX_DATA) {
+    const { payload } = event;
+    const offer = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
+    // Copied: the payload may be a view of a read buffer that is reused.
+    return { kind: 'tx-data', offer, bytes: Buffer.from(payload.subarray(4)) };
   }
-  throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${FRAME_TYPE_NAMES.get(event.type) ?? event.type} frame`);
+  if (isMessageType(event.type)) {
+    return {
+      kind: 'message',
+      type: event.type,
+      message: decodeMessage(event.type, event.payload),
+    } as Incoming;
+  }
+  throw new ProtocolError(
+    ErrorCode.UNEXPECTED_FRAME,
+    `unexpected ${FRAME_TYPE_NAMES.get(event.type) ?? event.type} frame`,
+  );
 }
 
 /** Slabs that DATA is copied into when the socket reads into one reused buffer. */
@@ -130,7 +160,10 @@ export class Connection {
 
   constructor(socket: Socket, options: ConnectionOptions = {}) {
     this.socket = socket;
-    this.#decoder = new FrameDecoder({ expectPreamble: !options.preambleDone, limits: options.limits ?? LIMITS });
+    this.#decoder = new FrameDecoder({
+      expectPreamble: !options.preambleDone,
+      limits: options.limits ?? LIMITS,
+    });
     this.#frameMs = options.frameMs ?? TIMEOUTS.frameMs;
     socket.on('error', (error) => {
       this.#error ??= error;
@@ -181,18 +214,23 @@ export class Connection {
     const { remoteAddress: raw, remotePort } = socket;
     if (!raw) return 'unknown';
     const remoteAddress = raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice(7) : raw;
-    return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+    return remoteAddress.includes(':')
+      ? `[${remoteAddress}]:${remotePort}`
+      : `${remoteAddress}:${remotePort}`;
   }
 
   /** Waits for the peer's preamble, no longer than `timeoutMs`. */
   async readPreamble(timeoutMs: number = TIMEOUTS.handshakeMs): Promise<void> {
     if (this.#preambleSeen) return;
-    const timer = !Number.isFinite(timeoutMs) ? undefined : setTimeout(() => {
-      this.destroy(new TimeoutError('no Ferry greeting in time'));
-    }, timeoutMs);
+    const timer = !Number.isFinite(timeoutMs)
+      ? undefined
+      : setTimeout(() => {
+          this.destroy(new TimeoutError('no Ferry greeting in time'));
+        }, timeoutMs);
     try {
       const first = await this.#next();
-      if (first === null) throw new ProtocolError(ErrorCode.TRUNCATED, 'the stream ended before the preamble');
+      if (first === null)
+        throw new ProtocolError(ErrorCode.TRUNCATED, 'the stream ended before the preamble');
       this.#preambleSeen = true;
     } finally {
       clearTimeout(timer);
@@ -203,7 +241,8 @@ export class Connection {
   async read(): Promise<Incoming | null> {
     await this.readPreamble();
     const next = await this.#next();
-    if (next !== null && next.kind === 'preamble') throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'a second preamble');
+    if (next !== null && next.kind === 'preamble')
+      throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'a second preamble');
     return next;
   }
 
@@ -215,7 +254,10 @@ export class Connection {
     const timer =
       deadlineMs === undefined
         ? undefined
-        : setTimeout(() => this.destroy(new TimeoutError(`no ${FRAME_TYPE_NAMES.get(type)} in time`)), deadlineMs);
+        : setTimeout(
+            () => this.destroy(new TimeoutError(`no ${FRAME_TYPE_NAMES.get(type)} in time`)),
+            deadlineMs,
+          );
     try {
       return await this.#expect(type);
     } finally {
@@ -235,8 +277,10 @@ export class Connection {
       const incoming = await this.read();
       if (incoming === null) throw new ConnectionClosedError('the peer closed the connection');
       if (incoming.kind === 'ping') continue;
-      if (incoming.kind === 'message' && incoming.type === FrameType.ERROR) throw peerError(incoming.message);
-      if (incoming.kind === 'message' && incoming.type === type) return incoming.message as MessageOf<T>;
+      if (incoming.kind === 'message' && incoming.type === FrameType.ERROR)
+        throw peerError(incoming.message);
+      if (incoming.kind === 'message' && incoming.type === type)
+        return incoming.message as MessageOf<T>;
       throw unexpectedFrame(incoming);
     }
   }
@@ -267,9 +311,19 @@ export class Connection {
    * `onFlushed` runs once the socket no longer needs `frame`.
    */
   sendDataInPlace(frame: Uint8Array, onFlushed?: () => void): Promise<void> {
+    return this.sendInPlace(FrameType.DATA, frame, onFlushed);
+  }
+
+  /**
+   * Sends a frame of `type` built in place, like {@link sendDataInPlace}: `frame` starts with
+   * FRAME_HEADER_BYTES of room for the header, then the payload (for TX_DATA, the offer id
+   * the caller wrote, then the file bytes).
+   */
+  sendInPlace(type: number, frame: Uint8Array, onFlushed?: () => void): Promise<void> {
     const payloadLength = frame.byteLength - FRAME_HEADER_BYTES;
-    if (payloadLength <= 0) throw new RangeError('a DATA frame built in place needs room for its header and a payload');
-    writeFrameHeader(frame, FrameType.DATA, payloadLength);
+    if (payloadLength <= 0)
+      throw new RangeError('a frame built in place needs room for its header and a payload');
+    writeFrameHeader(frame, type, payloadLength);
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return Promise.reject(this.#closedError());
     return this.#afterWrite(socket.write(frame, onFlushed));
@@ -367,7 +421,9 @@ export class Connection {
     // Backpressure: stop reading the socket while the caller has enough to chew on, counting
     // control frames too, so a flood of PINGs or OFFERs cannot fill memory either.
     const full =
-      this.#queue.length >= MAX_QUEUED_ITEMS || this.#queuedBytes >= QUEUE_HIGH_BYTES || Boolean(slabs?.low);
+      this.#queue.length >= MAX_QUEUED_ITEMS ||
+      this.#queuedBytes >= QUEUE_HIGH_BYTES ||
+      Boolean(slabs?.low);
     if (full && !this.#readPaused) {
       this.#readPaused = true;
       this.socket.pause();
@@ -380,7 +436,9 @@ export class Connection {
   #maybeResume(): void {
     if (!this.#readPaused || this.#stopped) return;
     const roomy =
-      this.#queue.length < MAX_QUEUED_ITEMS / 2 && this.#queuedBytes < QUEUE_LOW_BYTES && !this.#slabs?.low;
+      this.#queue.length < MAX_QUEUED_ITEMS / 2 &&
+      this.#queuedBytes < QUEUE_LOW_BYTES &&
+      !this.#slabs?.low;
     if (!roomy) return;
     this.#readPaused = false;
     // For an `onread` socket too, resume() starts reading again.
@@ -400,7 +458,8 @@ export class Connection {
         const firedAt = performance.now();
         setImmediate(() => {
           if (this.#closed) return;
-          if (this.#lastProgress < firedAt) this.#lastProgress = Math.min(firedAt, this.#lastProgress + late);
+          if (this.#lastProgress < firedAt)
+            this.#lastProgress = Math.min(firedAt, this.#lastProgress + late);
           this.#armIdle(0);
         });
         return;
@@ -474,7 +533,9 @@ export class Connection {
   #failSilence(event: FrameEvent): void {
     let error: Error;
     try {
-      error = silenceBroken(event.kind === 'data' ? { kind: 'data', bytes: event.bytes } : toIncoming(event));
+      error = silenceBroken(
+        event.kind === 'data' ? { kind: 'data', bytes: event.bytes } : toIncoming(event),
+      );
     } catch (decodeError) {
       error = decodeError as Error;
     }
@@ -488,7 +549,12 @@ export class Connection {
     }, this.#keepaliveMs);
     let onClose: (() => void) | undefined;
     const closed = new Promise<never>((_, reject) => {
-      onClose = () => reject(this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the peer went away'));
+      onClose = () =>
+        reject(
+          this.#error instanceof FerryError
+            ? this.#error
+            : new ConnectionClosedError('the peer went away'),
+        );
       this.socket.once('close', onClose);
     });
     try {
@@ -555,8 +621,6 @@ export class Connection {
     }
   }
 
-
-
   #armFrameTimer(): void {
     if (!this.#decoder.midFrame) {
       this.#clearFrameTimer();
@@ -600,7 +664,9 @@ export class Connection {
   }
 
   #closedError(): Error {
-    return this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the connection is closed');
+    return this.#error instanceof FerryError
+      ? this.#error
+      : new ConnectionClosedError('the connection is closed');
   }
 
   /** Waits for the socket to drain if the write just made filled it. */
@@ -621,7 +687,10 @@ export class Connection {
     const socket = this.socket;
     return new Promise((resolve, reject) => {
       // A peer that stops reading (a zero window) is cut off, however many PINGs it sends.
-      const stall = setTimeout(() => this.destroy(new TimeoutError('the peer stopped reading')), this.#idleMs);
+      const stall = setTimeout(
+        () => this.destroy(new TimeoutError('the peer stopped reading')),
+        this.#idleMs,
+      );
       const done = (error?: Error) => {
         clearTimeout(stall);
         socket.off('drain', onDrain);
@@ -634,7 +703,11 @@ export class Connection {
         done();
       };
       const onClose = () =>
-        done(this.#error instanceof FerryError ? this.#error : new ConnectionClosedError('the connection closed', { cause: this.#error }));
+        done(
+          this.#error instanceof FerryError
+            ? this.#error
+            : new ConnectionClosedError('the connection closed', { cause: this.#error }),
+        );
       socket.on('drain', onDrain);
       socket.on('close', onClose);
     });
@@ -649,15 +722,23 @@ export function peerError(message: ErrorMessage): PeerError {
 
 /** The error for what a peer sent while it had to keep silent: its own ERROR, or an unexpected frame. */
 function silenceBroken(incoming: Incoming | { readonly kind: 'preamble' }): Error {
-  if (incoming.kind === 'message' && incoming.type === FrameType.ERROR) return peerError(incoming.message);
-  if (incoming.kind === 'preamble') return new ProtocolError(ErrorCode.BAD_MESSAGE, 'a second preamble');
+  if (incoming.kind === 'message' && incoming.type === FrameType.ERROR)
+    return peerError(incoming.message);
+  if (incoming.kind === 'preamble')
+    return new ProtocolError(ErrorCode.BAD_MESSAGE, 'a second preamble');
   return unexpectedFrame(incoming);
 }
 
 /** The error to raise for an item that the current state does not allow. */
 export function unexpectedFrame(incoming: Incoming): ProtocolError {
   const what =
-    incoming.kind === 'message' ? `${FRAME_TYPE_NAMES.get(incoming.type)} frame` : incoming.kind === 'data' ? 'DATA frame' : 'PING';
+    incoming.kind === 'message'
+      ? `${FRAME_TYPE_NAMES.get(incoming.type)} frame`
+      : incoming.kind === 'data'
+        ? 'DATA frame'
+        : incoming.kind === 'tx-data'
+          ? 'TX_DATA frame'
+          : 'PING';
   return new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `unexpected ${what}`);
 }
 
