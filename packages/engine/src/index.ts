@@ -48,3 +48,8 @@ export {
 export { type FileSource, type OfferSource, openSource, scanOffer, type Skipped } from './scan.ts';
 export { type AckHooks, SentFiles } from './sent-files.ts';
 export { describeChange, type FileStamp, isOtherFile, stampOf } from './stamp.ts';
+export { type PreparedReceiving, prepareReceiving } from './receiving.ts';
+export type { ChatPeer, Conversation, ConversationEvents, Direction, IncomingOffer } from './chat/conversation.ts';
+export { ChatLink, type LinkEnd, type LinkEvents, type LinkOptions } from './chat/link.ts';
+export { ChatRoom, type JoinerInfo, type RoomOptions } from './chat/room.ts';
+export { JoinedConversation, type JoinedOptions } from './chat/joined.ts';

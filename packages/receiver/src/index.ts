@@ -2,3 +2,4 @@ export { main, EXIT } from './main.ts';
 export { defaultFolderIn } from './default-folder.ts';
 export { createReceiver, type Receiver, type ReceiverEvents, type ReceiveResult } from './receiver.ts';
 export { alternativeName, Destination } from '@ferry/engine';
+export { createJoiner, type Joiner, type JoinerOptions } from './chat.ts';

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import {
-  Destination,
+  type Destination,
   DestinationError,
   type DestinationReport,
   type FailedFile,
@@ -10,6 +10,7 @@ import {
   type PathLimits,
   type SavedFile,
   type SavingFile,
+  prepareReceiving,
 } from '@ferry/engine';
 import {
   AuthError,
@@ -156,7 +157,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
 
 async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>): Promise<ReceiveResult> {
   const logger = options.logger.child({ component: 'receiver' });
-  const { connection, deadline, secured } = await open(options, events, logger);
+  const { connection, deadline, secured } = await openSecured(options, events, logger);
   const onAbort = () => connection.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let destination: Destination | undefined;
@@ -203,28 +204,17 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
       return { outDir: undefined, saved: [], failed: [], declined: true };
     }
     // Checking and creating many folders takes a while: PINGs keep the sender waiting (K5).
-    const { plan, report, accepted } = decision.inspection ?? (await connection.whileBusy(inspect(decision.items, decision.outDir)));
-    if (!report.enoughSpace) {
-      throw new DestinationError(ErrorCode.NO_SPACE, `not enough free space in ${report.outDir}: the files and folders need about ${report.neededBytes} bytes`);
-    }
-    const outDir = plan.root;
-    destination = new Destination(outDir);
+    const inspection = decision.inspection ?? (await connection.whileBusy(inspect(decision.items, decision.outDir)));
     // Entries this folder cannot hold fail alone, before anything is requested (K9).
-    const notSaved: FailedFile[] = plan.unsavable.map((entry) => ({ offered: entry.offered, code: ErrorCode.WRITE_FAILED, message: entry.message }));
-    const unsavable = new Set(plan.unsavable.map((entry) => entry.offered));
-    const creatable = accepted.filter((entry) => !unsavable.has(entry.path));
-    for (const { entry, message } of await connection.whileBusy(destination.createDirs(creatable))) {
-      unsavable.add(entry.path);
-      notSaved.push({ offered: entry.path, code: ErrorCode.WRITE_FAILED, message });
-    }
-    const files = creatable.filter((entry) => entry.kind === 'file' && !unsavable.has(entry.path));
-    const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
+    const prepared = await prepareReceiving(inspection, (work) => connection.whileBusy(work));
+    destination = prepared.destination;
+    const { outDir, files, bytes, notSaved } = prepared;
     connection.releasePeerSilence();
     await connection.send(FrameType.REQUEST, { files: files.map((entry) => ({ id: entry.id, offset: 0 })) });
     events.emit('start', { outDir, files: files.length, bytes });
     for (const failure of notSaved) events.emit('file-failed', failure);
     logger.info({ files: files.length, bytes, notSaved: notSaved.length }, 'request sent');
-    const result = await receiveFiles(connection, destination, files, events, logger, options.fsync ?? false);
+    const result = await receiveFiles(connection, prepared.destination, files, events, logger, options.fsync ?? false);
     await connection.expect(FrameType.END);
     await connection.send(FrameType.DONE, { saved: result.saved.length, failed: result.failed.length });
     await connection.close();
@@ -255,7 +245,7 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
  * is closed while the user is asked (no stranger's connection waits on a person), and a second
  * connection must show the same sender key.
  */
-async function open(
+export async function openSecured(
   options: ReceiverOptions,
   events: Emitter<ReceiverEvents>,
   logger: Logger,

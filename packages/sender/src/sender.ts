@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import type { OfferSource } from '@ferry/engine';
+import type { ChatRoom, OfferSource } from '@ferry/engine';
 import {
+  CHAT_FEATURE,
   Emitter,
   ErrorCode,
   escapeForDisplay,
   FerryError,
+  FrameType,
+  LIMITS,
   LimitError,
   limitsForOffer,
   PAIRING,
@@ -126,6 +129,11 @@ export interface SenderOptions {
   readonly idleMs?: number;
   /** A frame from a receiver must be complete within this long, however it trickles in. */
   readonly frameMs?: number;
+  /**
+   * Hold a conversation (PROTOCOL.md §12) instead of a one-way transfer: each receiver whose
+   * HELLO asks for it joins this room; one that does not is refused with ERR_MODE_MISMATCH.
+   */
+  readonly chat?: ChatRoom | undefined;
 }
 
 /** A running sender. */
@@ -275,9 +283,28 @@ export function createSender(options: SenderOptions): Sender {
         idleMs: options.idleMs ?? TIMEOUTS.idleMs,
         frameMs: options.frameMs ?? TIMEOUTS.frameMs,
         preambleDone: true,
-        limits: limitsForOffer(options.offer.fileCount),
+        // In a conversation ACCEPTs answer the joiners' own proposals too: the general cap holds.
+        limits: options.chat ? LIMITS : limitsForOffer(options.offer.fileCount),
       });
       connections.set(socket, connection);
+      if (options.chat) {
+        const hello = await connection.expect(FrameType.HELLO, deadline.remaining);
+        deadline.clear();
+        pending.release();
+        if (!hello.features.includes(CHAT_FEATURE)) {
+          throw new FerryError(ErrorCode.MODE_MISMATCH, 'this sender holds a conversation: join it with ferry-receive --chat and the same address');
+        }
+        emitter.emit('hello', { client, peer, name: hello.name });
+        if (security.encryption && security.remember && security.trust && authenticated?.method === 'code') {
+          void rememberReceiver(security.trust, client, rememberedName(hello.name, host), authenticated.fingerprint, host, log);
+        }
+        await options.chat.admit(connection, hello, {
+          address: peer,
+          key: authenticated ? shortFingerprint(authenticated.fingerprint) : '',
+          keyHex: authenticated ? fingerprintHex(authenticated.fingerprint) : '',
+        });
+        return;
+      }
       const result = await runSession({
         connection,
         offer: options.offer,

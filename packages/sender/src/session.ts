@@ -2,9 +2,11 @@ import os from 'node:os';
 import { formatDuration } from '@ferry/cli';
 import { type FileFrames, type OfferSource, planRequest, plannedBytes, SentFiles, sendPlannedFiles } from '@ferry/engine';
 import {
+  CHAT_FEATURE,
   DATA_CHUNK_BYTES,
   FRAME_HEADER_BYTES,
   ErrorCode,
+  FerryError,
   FrameType,
   type Hello,
   LIMITS,
@@ -69,6 +71,10 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
       throw error;
     },
   );
+  if (hello.features.includes(CHAT_FEATURE)) {
+    // A receiver that asked for a conversation is told at once that this is not one (§12.1).
+    throw new FerryError(ErrorCode.MODE_MISMATCH, 'this sender only sends files, it holds no conversation: run ferry-receive without --chat');
+  }
   hooks.onHello(hello);
   // One deadline from HELLO to REQUEST, over sending the OFFER too: a receiver that reads the
   // OFFER slowly holds its place no longer than one that reads it at once (K3).

@@ -1,0 +1,130 @@
+import type { Emitter, Renamed, ValidatedOffer } from '@ferry/protocol';
+import type { DestinationReport } from '../inspection.ts';
+
+/**
+ * A conversation as one side sees it (PROTOCOL.md §12): the listener's room, or a joiner's
+ * link to it. Both apps' screens drive it through this interface alone.
+ */
+
+/** Someone in the conversation. Peer 0 is the listener; joiners are numbered from 1. */
+export interface ChatPeer {
+  readonly peer: number;
+  /** Their name in the conversation, unique in it (peer text: escape before showing). */
+  readonly name: string;
+  /** Their key's fingerprint as people see it (`A1B2 C3D4 E5F6 0718`), or '' in clear. */
+  readonly key: string;
+  /** Their address as `host:port`, where this side knows it ('' for other joiners). */
+  readonly address: string;
+  /** Offers with them that are being sent or received right now. */
+  readonly transfers: number;
+}
+
+/** Which way a transfer goes, seen from this side. */
+export type Direction = 'in' | 'out';
+
+/** An offer from a peer, waiting for this user's answer. `number` is local: `#1`, `#2`, … */
+export interface IncomingOffer {
+  readonly number: number;
+  readonly peer: number;
+  readonly name: string;
+  readonly offer: ValidatedOffer;
+  /** Names this system cannot store, and the name each would be saved under. */
+  readonly renamed: readonly Renamed[];
+  /** Folders it creates. */
+  readonly folders: number;
+}
+
+export interface ConversationEvents extends Record<string, unknown> {
+  /** This side is in: its name in the conversation and who else is there. */
+  ready: { self: ChatPeer; peers: readonly ChatPeer[] };
+  joined: ChatPeer;
+  /** `reason`: `quit` (said goodbye), `lost` (connection failed), `cut-off` (broke the rules). */
+  left: {
+    peer: number;
+    name: string;
+    reason: 'quit' | 'lost' | 'cut-off';
+    code?: string | undefined;
+    message?: string | undefined;
+  };
+  message: { peer: number; name: string; text: string };
+  offer: IncomingOffer;
+  /** Before accepting: what saving offer `number` into a folder would do. */
+  report: { number: number; report: DestinationReport };
+  /** A proposal of this side's was declined (`code` ERR_DECLINED, ERR_CANCELLED, …). */
+  declined: { number: number; peer: number; name: string; code: string };
+  /** A transfer began: an accepted incoming offer, or an outgoing one the peer accepted. */
+  'transfer-start': {
+    number: number;
+    direction: Direction;
+    peer: number;
+    name: string;
+    files: number;
+    bytes: number;
+    outDir?: string | undefined;
+  };
+  progress: { number: number; direction: Direction; bytes: number };
+  'file-saved': {
+    number: number;
+    peer: number;
+    path: string;
+    offered: string;
+    size: number;
+    sha256: string;
+  };
+  'file-failed': {
+    number: number;
+    direction: Direction;
+    peer: number;
+    offered: string;
+    code: string;
+    message: string;
+  };
+  'file-sent': { number: number; peer: number; path: string; size: number; sha256: string };
+  /** A transfer ended: every file accounted for, or the connection with its peer ended. */
+  'transfer-done': {
+    number: number;
+    direction: Direction;
+    peer: number;
+    name: string;
+    saved: number;
+    failed: number;
+    bytes: number;
+    ms: number;
+    code?: string | undefined;
+  };
+  /** The conversation ended for this side: this user quit, the listener closed it, or the link failed. */
+  ended: {
+    reason: 'quit' | 'closed' | 'lost' | 'cut-off';
+    by?: string | undefined;
+    code?: string | undefined;
+    message?: string | undefined;
+  };
+}
+
+/** What a user can do in a conversation. Every method is safe to call after it ended (no-op or rejects with a clear error). */
+export interface Conversation extends Emitter<ConversationEvents> {
+  /** This side as the others see it. */
+  readonly self: ChatPeer;
+  /** Everyone else in the conversation now. */
+  peers(): readonly ChatPeer[];
+  /** Sends a message to everyone. Throws a FerryError (ERR_BAD_MESSAGE) for text that may not travel. */
+  say(text: string): void;
+  /**
+   * Offers files and folders: to one peer (`to`), or to everyone (listener) / the listener
+   * (joiner). Resolves with the local numbers of the offers made; rejects with a FerryError a
+   * user can read (unreadable paths, too many open offers).
+   */
+  send(paths: readonly string[], to?: number): Promise<readonly number[]>;
+  /** Offers this user has not answered yet, oldest first. */
+  waiting(): readonly IncomingOffer[];
+  /** Checks a folder for an offer (emits `report`) without accepting. */
+  inspect(number: number, outDir: string): Promise<DestinationReport>;
+  /** Accepts offer `number` (all of it) into `outDir`. Rejects if it is not waiting, or the folder cannot take it. */
+  accept(number: number, outDir: string): Promise<void>;
+  /** Declines offer `number`. */
+  decline(number: number): Promise<void>;
+  /** Leaves (the listener: ends the conversation for everyone). Resolves once the goodbyes went out. */
+  quit(): Promise<void>;
+  /** Resolves when the conversation ended for this side (after `ended`). */
+  readonly done: Promise<ConversationEvents['ended']>;
+}

@@ -1,0 +1,725 @@
+import {
+  CHAT,
+  CHAT_DATA_CHUNK_BYTES,
+  ConnectionClosedError,
+  Emitter,
+  ErrorCode,
+  FerryError,
+  FrameType,
+  LimitError,
+  localNamesFor,
+  PeerError,
+  ProtocolError,
+  type Renamed,
+  shouldTellPeer,
+  TX_DATA_HEADER_BYTES,
+  type ValidatedEntry,
+  type ValidatedOffer,
+  validateOffer,
+} from '@ferry/protocol';
+import { type Connection, type Incoming, peerError, unexpectedFrame } from '@ferry/protocol/node';
+import type { Logger } from 'pino';
+import type { PathLimits } from '../destination-plan.ts';
+import {
+  type FailedFile,
+  IncomingFile,
+  type SavedFile,
+  type SavingFile,
+} from '../incoming-file.ts';
+import { type Inspection, inspectDestination } from '../inspection.ts';
+import {
+  type FileFrames,
+  type PlannedFile,
+  plannedBytes,
+  planRequest,
+  sendPlannedFiles,
+} from '../outgoing.ts';
+import { type PreparedReceiving, prepareReceiving } from '../receiving.ts';
+import type { OfferSource } from '../scan.ts';
+import { SentFiles } from '../sent-files.ts';
+import { Outbox } from './outbox.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+/** Bytes written to disk since the last CREDIT after which the next CREDIT goes out. */
+const GRANT_AFTER_BYTES = 2 * 1024 * 1024;
+
+/** Events of one chat connection, in the terms of its own frames (PROTOCOL.md §12). */
+export interface LinkEvents extends Record<string, unknown> {
+  say: { text: string };
+  relay: { peer: number; text: string };
+  joined: { peer: number; name: string; key: string };
+  left: { peer: number; reason: 'quit' | 'lost' | 'cut-off' };
+  /** The peer proposes files: validated whole (§6), with the names this system saves them under. */
+  proposal: {
+    offer: number;
+    validated: ValidatedOffer;
+    renamed: readonly Renamed[];
+    folders: number;
+  };
+  /** The peer declined one of our proposals. */
+  declined: { offer: number; code: string };
+  'send-start': { offer: number; files: number; bytes: number };
+  'send-progress': { offer: number; bytes: number };
+  'file-sent': { offer: number; path: string; size: number; sha256: string };
+  'send-file-failed': { offer: number; path: string; code: string };
+  'send-done': {
+    offer: number;
+    saved: number;
+    failed: number;
+    bytes: number;
+    code?: string | undefined;
+  };
+  'receive-start': { offer: number; outDir: string; files: number; bytes: number };
+  'receive-progress': { offer: number; bytes: number };
+  'file-saved': { offer: number } & SavedFile;
+  'file-failed': { offer: number } & FailedFile;
+  'receive-done': {
+    offer: number;
+    saved: number;
+    failed: number;
+    bytes: number;
+    code?: string | undefined;
+  };
+}
+
+/** How a link ended. */
+export type LinkEnd =
+  | { readonly kind: 'bye' }
+  | { readonly kind: 'quit' }
+  /** The peer sent ERROR (it cut us off, or failed), or the connection failed. */
+  | { readonly kind: 'lost'; readonly error: FerryError }
+  /** We cut the peer off for breaking the rules. */
+  | { readonly kind: 'cut-off'; readonly error: FerryError };
+
+/** Options of a {@link ChatLink}. */
+export interface LinkOptions {
+  readonly connection: Connection;
+  /** Which end of this connection we are: the listener relays and announces, the joiner hears. */
+  readonly role: 'listener' | 'joiner';
+  readonly logger: Logger;
+  /** Make each file durable on disk (fdatasync) before it gets its final name. */
+  readonly fsync?: boolean;
+  readonly pathLimits?: PathLimits;
+  readonly platform?: string;
+  /** A peer that takes nothing we queued for it for this long is cut off (ERR_TIMEOUT). */
+  readonly stallMs?: number;
+  /** PING after this long without sending anything. */
+  readonly keepaliveMs?: number;
+}
+
+interface OutgoingOffer {
+  readonly source: OfferSource;
+  state: 'proposed' | 'sending';
+  sent?: SentFiles;
+  bytes: number;
+}
+
+interface IncomingOffer {
+  readonly validated: ValidatedOffer;
+  readonly localPaths: readonly string[] | undefined;
+  readonly renamed: readonly Renamed[];
+  state: 'proposed' | 'accepting' | 'receiving';
+  prepared?: PreparedReceiving;
+  files: readonly ValidatedEntry[];
+  index: number;
+  current?: IncomingFile | undefined;
+  /** TX_DATA bytes the proposer may send: the initial credit plus every CREDIT. */
+  allowance: number;
+  taken: number;
+  ungranted: number;
+  acks: Promise<void>;
+  saved: number;
+  failed: number;
+  bytes: number;
+}
+
+/**
+ * One chat connection (PROTOCOL.md §12), either end: messages, proposals and transfers both
+ * ways. Every incoming proposal is validated whole and saved through the same path as
+ * ferry-receive's (IncomingFile, prepareReceiving); every outgoing one is sent through the same
+ * path as ferry-send's (sendPlannedFiles). A peer that breaks a rule is cut off with a typed
+ * ERROR; nothing it sent half is kept.
+ */
+export class ChatLink extends Emitter<LinkEvents> {
+  readonly connection: Connection;
+  #options: LinkOptions;
+  #logger: Logger;
+  #outbox: Outbox;
+  #outgoing = new Map<number, OutgoingOffer>();
+  #incoming = new Map<number, IncomingOffer>();
+  #lastOutgoing = 0;
+  #lastIncoming = 0;
+  #says: TokenBucket;
+  #relays: TokenBucket;
+  #ending: FerryError | undefined;
+  #quitting = false;
+  #keepalive: NodeJS.Timeout | undefined;
+  #finished: Promise<LinkEnd> | undefined;
+
+  constructor(options: LinkOptions) {
+    super();
+    this.#options = options;
+    this.connection = options.connection;
+    this.#logger = options.logger;
+    this.#outbox = new Outbox(options.connection, options.stallMs ?? 60_000, (error) =>
+      this.cutOff(error as FerryError),
+    );
+    this.#says = new TokenBucket(CHAT.maxMessagesPerSecond, CHAT.messageBurst);
+    this.#relays = new TokenBucket(
+      CHAT.maxMessagesPerSecond * CHAT.maxPeers,
+      CHAT.messageBurst * CHAT.maxPeers,
+    );
+  }
+
+  /** Offers with this peer being sent or received now. */
+  get transfers(): number {
+    let count = 0;
+    for (const offer of this.#outgoing.values()) if (offer.state === 'sending') count++;
+    for (const offer of this.#incoming.values()) if (offer.state === 'receiving') count++;
+    return count;
+  }
+
+  /** Our proposals to this peer that are not finished. */
+  get openOffers(): number {
+    return this.#outgoing.size;
+  }
+
+  /** Reads the peer until the link ends; never rejects. */
+  run(): Promise<LinkEnd> {
+    this.#finished ??= this.#run();
+    return this.#finished;
+  }
+
+  say(text: string): void {
+    this.#outbox.control(FrameType.SAY, { text });
+  }
+
+  relay(peer: number, text: string): void {
+    this.#outbox.control(FrameType.RELAY, { peer, text });
+  }
+
+  joined(peer: number, name: string, key: string): void {
+    this.#outbox.control(FrameType.JOINED, { peer, name, key });
+  }
+
+  left(peer: number, reason: 'quit' | 'lost' | 'cut-off'): void {
+    this.#outbox.control(FrameType.LEFT, { peer, reason });
+  }
+
+  /** Proposes `source` to the peer; returns the offer id. Throws LimitError when too many are open. */
+  propose(source: OfferSource): number {
+    if (this.#outgoing.size >= CHAT.maxOpenOffers) {
+      throw new LimitError(
+        `${CHAT.maxOpenOffers} offers to this peer are still open: wait for one to finish`,
+      );
+    }
+    const offer = ++this.#lastOutgoing;
+    this.#outgoing.set(offer, { source, state: 'proposed', bytes: 0 });
+    this.#outbox.control(FrameType.PROPOSE, { offer, entries: [...source.entries] });
+    return offer;
+  }
+
+  /** Checks a folder for the peer's proposal `offer`, all of it. */
+  inspect(offer: number, outDir: string): Promise<Inspection> {
+    const incoming = this.#incomingProposal(offer);
+    const items = incoming.validated.items.map((_, index) => index);
+    return inspectDestination(incoming.validated, items, outDir, {
+      localPaths: incoming.localPaths,
+      renamed: incoming.renamed,
+      limits: this.#options.pathLimits,
+    });
+  }
+
+  /**
+   * Accepts the peer's proposal `offer` into `outDir`: checks the folder (a folder without
+   * room rejects, and the proposal still waits), creates the folders, then sends ACCEPT.
+   */
+  async accept(offer: number, outDir: string, inspection?: Inspection): Promise<void> {
+    const incoming = this.#incomingProposal(offer);
+    incoming.state = 'accepting';
+    let prepared: PreparedReceiving;
+    try {
+      prepared = await prepareReceiving(inspection ?? (await this.inspect(offer, outDir)));
+    } catch (error) {
+      incoming.state = 'proposed';
+      throw error;
+    }
+    if (this.#ending || !this.#incoming.has(offer)) {
+      await prepared.destination.cleanup();
+      throw new ConnectionClosedError('the peer has gone');
+    }
+    incoming.prepared = prepared;
+    incoming.files = prepared.files;
+    incoming.state = 'receiving';
+    this.#outbox.control(FrameType.ACCEPT, {
+      offer,
+      files: prepared.files.map((entry) => ({ id: entry.id, offset: 0 })),
+    });
+    this.emit('receive-start', {
+      offer,
+      outDir: prepared.outDir,
+      files: prepared.files.length,
+      bytes: prepared.bytes,
+    });
+    for (const failure of prepared.notSaved) {
+      incoming.failed++;
+      this.emit('file-failed', { offer, ...failure });
+    }
+    if (prepared.files.length === 0) this.#finishIncoming(offer, incoming);
+  }
+
+  /** Declines the peer's proposal `offer`. */
+  decline(offer: number, code: string = ErrorCode.DECLINED): void {
+    const incoming = this.#incomingProposal(offer);
+    if (incoming.state !== 'proposed')
+      throw new FerryError(ErrorCode.UNEXPECTED_FRAME, 'that offer is already being received');
+    this.#incoming.delete(offer);
+    this.#outbox.control(FrameType.DECLINE, { offer, code });
+  }
+
+  /** Says goodbye (BYE) and closes; `run` ends with `quit`. */
+  async quit(): Promise<void> {
+    if (this.#quitting || this.#ending) return;
+    this.#quitting = true;
+    this.#outbox.control(FrameType.BYE, {});
+    await this.connection.close(1_000).catch(() => {});
+  }
+
+  /** Ends the link because the peer broke a rule: it is told why (ERROR), then closed. */
+  cutOff(error: FerryError): void {
+    if (this.#ending) return;
+    this.#ending = error;
+    this.#logger.warn({ code: error.code, reason: error.message }, 'peer cut off');
+    this.#outbox.close();
+    void this.connection.sendErrorAndClose(error);
+  }
+
+  #incomingProposal(offer: number): IncomingOffer {
+    const incoming = this.#incoming.get(offer);
+    if (!incoming)
+      throw new FerryError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `there is no offer ${offer} waiting from this peer`,
+      );
+    return incoming;
+  }
+
+  async #run(): Promise<LinkEnd> {
+    this.#armKeepalive();
+    let end: LinkEnd;
+    try {
+      end = await this.#read();
+    } catch (error) {
+      const typed =
+        error instanceof FerryError
+          ? error
+          : new FerryError(ErrorCode.INTERNAL, String(error), { cause: error });
+      if (this.#ending) end = { kind: 'cut-off', error: this.#ending };
+      else if (this.#quitting) end = { kind: 'quit' };
+      else if (error instanceof PeerError || !shouldTellPeer(typed))
+        end = { kind: 'lost', error: typed };
+      else {
+        this.cutOff(typed);
+        end = { kind: 'cut-off', error: typed };
+      }
+    }
+    clearTimeout(this.#keepalive);
+    this.#outbox.close();
+    await this.#abandon(end);
+    if (end.kind !== 'cut-off') this.connection.destroy();
+    return end;
+  }
+
+  /** Fails every transfer still open with this peer: partial files are discarded. */
+  async #abandon(end: LinkEnd): Promise<void> {
+    const code =
+      end.kind === 'lost' || end.kind === 'cut-off' ? end.error.code : ErrorCode.CONNECTION_CLOSED;
+    for (const [offer, outgoing] of this.#outgoing) {
+      if (outgoing.state === 'sending') {
+        const sent = outgoing.sent!;
+        this.emit('send-done', {
+          offer,
+          saved: sent.saved,
+          failed: sent.failed,
+          bytes: sent.bytes,
+          code,
+        });
+      }
+    }
+    this.#outgoing.clear();
+    const waits: Promise<unknown>[] = [];
+    for (const [offer, incoming] of this.#incoming) {
+      if (incoming.state !== 'receiving') continue;
+      if (incoming.current) waits.push(incoming.current.discard().catch(() => {}));
+      waits.push(
+        incoming.acks.then(() => {
+          this.emit('receive-done', {
+            offer,
+            saved: incoming.saved,
+            failed: incoming.failed,
+            bytes: incoming.bytes,
+            code,
+          });
+        }),
+      );
+    }
+    this.#incoming.clear();
+    await Promise.allSettled(waits);
+  }
+
+  async #read(): Promise<LinkEnd> {
+    for (;;) {
+      const incoming = await this.connection.read();
+      if (incoming === null) {
+        if (this.#quitting) return { kind: 'quit' };
+        return {
+          kind: 'lost',
+          error: new ConnectionClosedError('the peer closed the connection without saying goodbye'),
+        };
+      }
+      if (this.#ending) continue;
+      if (incoming.kind === 'ping') continue;
+      if (incoming.kind === 'tx-data') {
+        this.#onData(incoming.offer, incoming.bytes);
+        continue;
+      }
+      if (incoming.kind !== 'message') throw unexpectedFrame(incoming);
+      if (incoming.type === FrameType.BYE) return { kind: 'bye' };
+      await this.#onMessage(incoming);
+    }
+  }
+
+  async #onMessage(incoming: Extract<Incoming, { kind: 'message' }>): Promise<void> {
+    const joiner = this.#options.role === 'joiner';
+    switch (incoming.type) {
+      case FrameType.ERROR:
+        throw peerError(incoming.message);
+      case FrameType.SAY:
+        if (!this.#says.take())
+          throw new LimitError(`more than ${CHAT.maxMessagesPerSecond} messages a second`);
+        this.emit('say', { text: incoming.message.text });
+        return;
+      case FrameType.RELAY:
+        if (!joiner) break;
+        if (!this.#relays.take()) throw new LimitError('too many relayed messages a second');
+        this.emit('relay', incoming.message);
+        return;
+      case FrameType.JOINED:
+        if (!joiner) break;
+        this.emit('joined', incoming.message);
+        return;
+      case FrameType.LEFT:
+        if (!joiner) break;
+        this.emit('left', incoming.message);
+        return;
+      case FrameType.PROPOSE:
+        this.#onPropose(incoming.message.offer, incoming.message.entries);
+        return;
+      case FrameType.ACCEPT:
+        this.#onAccept(incoming.message.offer, incoming.message.files);
+        return;
+      case FrameType.DECLINE: {
+        const { offer, code } = incoming.message;
+        if (this.#outgoing.get(offer)?.state !== 'proposed') break;
+        this.#outgoing.delete(offer);
+        this.emit('declined', { offer, code });
+        return;
+      }
+      case FrameType.CREDIT: {
+        const { offer, bytes } = incoming.message;
+        if (offer > this.#lastOutgoing) break;
+        const outgoing = this.#outgoing.get(offer);
+        // CREDIT for a finished offer may cross its last TX_ACK: ignored.
+        if (outgoing?.state === 'proposed') break;
+        this.#outbox.credit(offer, bytes);
+        return;
+      }
+      case FrameType.TX_ACK: {
+        const ack = incoming.message;
+        const outgoing = this.#outgoing.get(ack.offer);
+        if (outgoing?.state !== 'sending') break;
+        outgoing.sent!.acknowledge(ack);
+        if (outgoing.sent!.complete) {
+          this.#outgoing.delete(ack.offer);
+          this.#outbox.closeStream(ack.offer);
+          const sent = outgoing.sent!;
+          this.emit('send-done', {
+            offer: ack.offer,
+            saved: sent.saved,
+            failed: sent.failed,
+            bytes: sent.bytes,
+          });
+        }
+        return;
+      }
+      case FrameType.TX_START:
+        await this.#onStart(incoming.message);
+        return;
+      case FrameType.TX_END: {
+        const { offer, id, sha256 } = incoming.message;
+        const receiving = this.#current(offer, id);
+        const file = receiving.current!;
+        receiving.current = undefined;
+        this.#acknowledge(offer, receiving, file.entry, await file.end(sha256));
+        return;
+      }
+      case FrameType.TX_ABORT: {
+        const { offer, id, code, message } = incoming.message;
+        const receiving = this.#current(offer, id);
+        const file = receiving.current!;
+        receiving.current = undefined;
+        this.#acknowledge(offer, receiving, file.entry, await file.abort(code, message));
+        return;
+      }
+      default:
+        break;
+    }
+    throw unexpectedFrame(incoming);
+  }
+
+  #onPropose(offer: number, entries: Parameters<typeof validateOffer>[0]): void {
+    if (offer <= this.#lastIncoming) {
+      throw new ProtocolError(
+        ErrorCode.BAD_MESSAGE,
+        `offer id ${offer} was already used: each PROPOSE needs a greater one`,
+      );
+    }
+    this.#lastIncoming = offer;
+    // Proposed or being received: finished and declined ones are gone from the map.
+    if (this.#incoming.size >= CHAT.maxOpenOffers)
+      throw new LimitError(`more than ${CHAT.maxOpenOffers} offers open at once`);
+    // The whole offer is checked before anything is shown or written (§6); an unsafe one cuts the peer off.
+    const validated = validateOffer(entries);
+    const local = localNamesFor(validated.entries, this.#options.platform ?? process.platform);
+    this.#incoming.set(offer, {
+      validated,
+      localPaths: local.paths,
+      renamed: local.renamed,
+      state: 'proposed',
+      files: [],
+      index: 0,
+      allowance: CHAT.initialCreditBytes,
+      taken: 0,
+      ungranted: 0,
+      acks: Promise.resolve(),
+      saved: 0,
+      failed: 0,
+      bytes: 0,
+    });
+    this.emit('proposal', {
+      offer,
+      validated,
+      renamed: local.renamed,
+      folders: validated.folderCount,
+    });
+  }
+
+  #onAccept(offer: number, files: readonly { id: number; offset: number }[]): void {
+    const outgoing = this.#outgoing.get(offer);
+    if (outgoing?.state !== 'proposed')
+      throw new ProtocolError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `ACCEPT for offer ${offer}, which is not waiting for an answer`,
+      );
+    if (files.some((file) => file.offset !== 0))
+      throw new ProtocolError(
+        ErrorCode.BAD_MESSAGE,
+        'ACCEPT with an offset: chat transfers start at 0',
+      );
+    const plan = planRequest(outgoing.source, files);
+    const sent = new SentFiles(outgoing.source, plan, {
+      onFileAcked: (path, size, sha256) => this.emit('file-sent', { offer, path, size, sha256 }),
+      onFileFailed: (path, code) => this.emit('send-file-failed', { offer, path, code }),
+    });
+    outgoing.state = 'sending';
+    outgoing.sent = sent;
+    this.#outbox.open(offer);
+    this.emit('send-start', { offer, files: plan.length, bytes: plannedBytes(plan) });
+    if (plan.length === 0) {
+      this.#outgoing.delete(offer);
+      this.#outbox.closeStream(offer);
+      this.emit('send-done', { offer, saved: 0, failed: 0, bytes: 0 });
+      return;
+    }
+    void this.#send(offer, plan, sent);
+  }
+
+  async #send(offer: number, plan: readonly PlannedFile[], sent: SentFiles): Promise<void> {
+    const outbox = this.#outbox;
+    const frames: FileFrames = {
+      start: async (file) => outbox.streamControl(offer, FrameType.TX_START, { offer, ...file }),
+      data: (frame, release) => outbox.data(offer, frame, release),
+      dataCopy: (bytes, release) => {
+        const frame = Buffer.allocUnsafe(TX_DATA_HEADER_BYTES + bytes.byteLength);
+        frame.set(bytes, TX_DATA_HEADER_BYTES);
+        release?.();
+        return outbox.data(offer, frame, () => {});
+      },
+      end: async (file) => outbox.streamControl(offer, FrameType.TX_END, { offer, ...file }),
+      abort: async (file) => outbox.streamControl(offer, FrameType.TX_ABORT, { offer, ...file }),
+    };
+    try {
+      await sendPlannedFiles(
+        frames,
+        plan,
+        {
+          onBytes: (bytes) => this.emit('send-progress', { offer, bytes }),
+          onSent: (id, sha256) => sent.sent(id, sha256),
+        },
+        { headerRoom: TX_DATA_HEADER_BYTES, chunkBytes: CHAT_DATA_CHUNK_BYTES },
+      );
+    } catch (error) {
+      // The link ended under the transfer: #abandon reports it.
+      this.#logger.debug({ offer, err: error }, 'sending stopped');
+    }
+  }
+
+  async #onStart(start: {
+    offer: number;
+    id: number;
+    offset: number;
+    size: number;
+  }): Promise<void> {
+    const receiving = this.#receiving(start.offer);
+    const entry = receiving.files[receiving.index];
+    if (
+      receiving.current ||
+      !entry ||
+      entry.id !== start.id ||
+      start.offset !== 0 ||
+      start.size !== entry.size
+    ) {
+      throw new ProtocolError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `TX_START for file ${start.id} of offer ${start.offer} does not match what was accepted`,
+      );
+    }
+    receiving.index++;
+    receiving.current = await IncomingFile.open(receiving.prepared!.destination, entry, {
+      fsync: this.#options.fsync ?? false,
+      onWritten: (bytes) => this.#grant(start.offer, receiving, bytes),
+    });
+  }
+
+  #onData(offer: number, bytes: Uint8Array): void {
+    const receiving = this.#receiving(offer);
+    const file = receiving.current;
+    if (!file)
+      throw new ProtocolError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `TX_DATA for offer ${offer} outside a file`,
+      );
+    receiving.taken += bytes.byteLength;
+    if (receiving.taken > receiving.allowance)
+      throw new LimitError(`TX_DATA for offer ${offer} past the credit granted`);
+    // Bytes past the announced size are refused and cut the peer off (SIZE_MISMATCH).
+    const wait = file.write(bytes);
+    // Flow control bounds what the disk may owe: the link keeps reading messages meanwhile.
+    wait?.catch((error: unknown) =>
+      this.cutOff(
+        error instanceof FerryError ? error : new FerryError(ErrorCode.WRITE_FAILED, String(error)),
+      ),
+    );
+    this.emit('receive-progress', { offer, bytes: bytes.byteLength });
+  }
+
+  #grant(offer: number, receiving: IncomingOffer, bytes: number): void {
+    receiving.ungranted += bytes;
+    if (receiving.ungranted < GRANT_AFTER_BYTES || !this.#incoming.has(offer)) return;
+    const grant = receiving.ungranted;
+    receiving.ungranted = 0;
+    receiving.allowance += grant;
+    this.#outbox.control(FrameType.CREDIT, { offer, bytes: grant });
+  }
+
+  #receiving(offer: number): IncomingOffer {
+    const receiving = this.#incoming.get(offer);
+    if (receiving?.state !== 'receiving') {
+      throw new ProtocolError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `a transfer frame for offer ${offer}, which was not accepted`,
+      );
+    }
+    return receiving;
+  }
+
+  #current(offer: number, id: number): IncomingOffer {
+    const receiving = this.#receiving(offer);
+    if (!receiving.current || receiving.current.entry.id !== id) {
+      throw new ProtocolError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `a frame for file ${id} of offer ${offer}, which is not the open one`,
+      );
+    }
+    return receiving;
+  }
+
+  /** Acknowledges files in order, each once it is saved (or failed). */
+  #acknowledge(
+    offer: number,
+    receiving: IncomingOffer,
+    entry: ValidatedEntry,
+    outcome: SavingFile | FailedFile,
+  ): void {
+    const previous = receiving.acks;
+    receiving.acks = (async () => {
+      const result = 'saving' in outcome ? await outcome.saving : outcome;
+      await previous;
+      if (!this.#incoming.has(offer)) return;
+      if ('code' in result) {
+        receiving.failed++;
+        this.emit('file-failed', { offer, ...result });
+        this.#outbox.control(FrameType.TX_ACK, {
+          offer,
+          id: entry.id,
+          ok: false,
+          code: result.code,
+        });
+      } else {
+        receiving.saved++;
+        receiving.bytes += result.size;
+        this.emit('file-saved', { offer, ...result });
+        this.#outbox.control(FrameType.TX_ACK, {
+          offer,
+          id: entry.id,
+          ok: true,
+          sha256: result.sha256,
+        });
+      }
+    })();
+    receiving.acks.catch((error: unknown) =>
+      this.cutOff(
+        error instanceof FerryError ? error : new FerryError(ErrorCode.WRITE_FAILED, String(error)),
+      ),
+    );
+    if (receiving.index >= receiving.files.length) this.#finishIncoming(offer, receiving);
+  }
+
+  #finishIncoming(offer: number, receiving: IncomingOffer): void {
+    void receiving.acks.then(
+      () => {
+        if (this.#incoming.get(offer) !== receiving) return;
+        this.#incoming.delete(offer);
+        this.emit('receive-done', {
+          offer,
+          saved: receiving.saved,
+          failed: receiving.failed,
+          bytes: receiving.bytes,
+        });
+      },
+      () => {},
+    );
+  }
+
+  #armKeepalive(): void {
+    const every = this.#options.keepaliveMs ?? 15_000;
+    let lastOut = this.connection.socket.bytesWritten;
+    this.#keepalive = setInterval(() => {
+      const now = this.connection.socket.bytesWritten;
+      if (now === lastOut && !this.#ending && !this.#quitting)
+        this.connection.ping().catch(() => {});
+      lastOut = this.connection.socket.bytesWritten;
+    }, every);
+    this.#keepalive.unref?.();
+  }
+}

@@ -1,0 +1,234 @@
+import {
+  CHAT,
+  chatTextProblem,
+  ErrorCode,
+  FerryError,
+  FrameType,
+  type Hello,
+  LIMITS,
+  LimitError,
+  ProtocolError,
+  truncateUtf8,
+} from '@ferry/protocol';
+import type { Connection } from '@ferry/protocol/node';
+import type { Logger } from 'pino';
+import type { PathLimits } from '../destination-plan.ts';
+import type { OfferSource } from '../scan.ts';
+import { ConversationBase } from './base.ts';
+import type { ChatPeer, Conversation } from './conversation.ts';
+import { ChatLink, type LinkEnd } from './link.ts';
+
+/** Options of a {@link ChatRoom}. */
+export interface RoomOptions {
+  /** The listener's name in the conversation. */
+  readonly name: string;
+  /** This machine's name, shown to joiners. */
+  readonly host: string;
+  /** 32 hex digits identifying this conversation. */
+  readonly session: string;
+  /** The listener's key as people see it, or '' in clear. */
+  readonly key: string;
+  readonly logger: Logger;
+  /** Files offered to each joiner as it joins (ferry-send --chat PATH...). */
+  readonly offer?: OfferSource | undefined;
+  readonly fsync?: boolean;
+  readonly pathLimits?: PathLimits;
+  readonly platform?: string;
+  readonly stallMs?: number;
+  readonly keepaliveMs?: number;
+  /** Joiners at once, at most (`CHAT.maxPeers`). */
+  readonly maxPeers?: number;
+}
+
+/** Who a joiner is, as the listener learnt it while securing the connection. */
+export interface JoinerInfo {
+  /** `host:port`. */
+  readonly address: string;
+  /** The key as people see it, or '' in clear. */
+  readonly key: string;
+  /** The key's full fingerprint in hex, or '' in clear (sent to the others in JOINED). */
+  readonly keyHex: string;
+}
+
+interface Member extends ChatPeer {
+  readonly link: ChatLink;
+  readonly keyHex: string;
+}
+
+/**
+ * The listener's side of a conversation (PROTOCOL.md §12): the joiners, a star around this
+ * side. It relays each joiner's messages to the others, tells everyone who comes and goes, and
+ * lets its user talk and send to everyone or to one joiner.
+ */
+export class ChatRoom extends ConversationBase implements Conversation {
+  #options: RoomOptions;
+  #members = new Map<number, Member>();
+  #nextPeer = 1;
+  #quitting = false;
+
+  constructor(options: RoomOptions) {
+    super();
+    this.#options = options;
+  }
+
+  get self(): ChatPeer {
+    let transfers = 0;
+    for (const member of this.#members.values()) transfers += member.link.transfers;
+    return { peer: 0, name: this.#options.name, key: this.#options.key, address: '', transfers };
+  }
+
+  peers(): readonly ChatPeer[] {
+    return [...this.#members.values()].map(({ peer, name, key, address, link }) => ({
+      peer,
+      name,
+      key,
+      address,
+      transfers: link.transfers,
+    }));
+  }
+
+  /** Emits `ready`: the room is open (call once the listener is listening). */
+  open(): void {
+    this.emit('ready', { self: this.self, peers: [] });
+  }
+
+  /**
+   * Takes a joiner whose HELLO asked for the conversation: answers WELCOME, runs its link until
+   * it leaves, and tells the others. Resolves when it has left; throws (for the caller to tell
+   * the joiner) when it cannot join.
+   */
+  async admit(connection: Connection, hello: Hello, info: JoinerInfo): Promise<void> {
+    if (this.#quitting || this.ended)
+      throw new FerryError(ErrorCode.CONNECTION_CLOSED, 'the conversation has ended');
+    if (this.#members.size >= (this.#options.maxPeers ?? CHAT.maxPeers)) {
+      throw new LimitError(
+        `the conversation is full (${this.#options.maxPeers ?? CHAT.maxPeers} people): try again later`,
+      );
+    }
+    const problem = chatTextProblem(hello.name, LIMITS.maxNameBytes);
+    if (problem)
+      throw new ProtocolError(
+        ErrorCode.BAD_MESSAGE,
+        `a name in a conversation may not be ${problem}`,
+      );
+    const peer = this.#nextPeer++;
+    const name = this.#uniqueName(hello.name);
+    const others = [...this.#members.values()];
+    await connection.send(FrameType.WELCOME, {
+      session: this.#options.session,
+      sender: {
+        name: this.#options.name,
+        host: truncateUtf8(this.#options.host, LIMITS.maxNameBytes),
+      },
+      you: peer,
+      name,
+      peers: others.map((member) => ({ peer: member.peer, name: member.name, key: member.keyHex })),
+    });
+    const link = new ChatLink({
+      connection,
+      role: 'listener',
+      logger: this.#options.logger.child({ peer, name }),
+      fsync: this.#options.fsync,
+      pathLimits: this.#options.pathLimits,
+      platform: this.#options.platform,
+      stallMs: this.#options.stallMs,
+      keepaliveMs: this.#options.keepaliveMs,
+    });
+    const member: Member = {
+      peer,
+      name,
+      key: info.key,
+      keyHex: info.keyHex,
+      address: info.address,
+      transfers: 0,
+      link,
+    };
+    this.#members.set(peer, member);
+    this.attach(link, () => ({ peer, name }));
+    link.on('say', ({ text }) => {
+      this.emit('message', { peer, name, text });
+      for (const other of this.#members.values())
+        if (other.peer !== peer) other.link.relay(peer, text);
+    });
+    for (const other of others) other.link.joined(peer, name, info.keyHex);
+    this.emit('joined', { peer, name, key: info.key, address: info.address, transfers: 0 });
+    const running = link.run();
+    if (this.#options.offer && this.#options.offer.entries.length > 0) {
+      try {
+        this.propose(link, { peer, name }, this.#options.offer);
+      } catch (error) {
+        this.#options.logger.warn({ err: error }, 'could not offer the files to a joiner');
+      }
+    }
+    const end = await running;
+    this.#members.delete(peer);
+    this.detach(link);
+    if (this.#quitting) return;
+    const reason = leaveReason(end);
+    for (const other of this.#members.values()) other.link.left(peer, reason);
+    const error = end.kind === 'lost' || end.kind === 'cut-off' ? end.error : undefined;
+    this.emit('left', { peer, name, reason, code: error?.code, message: error?.message });
+  }
+
+  say(text: string): void {
+    this.checkText(text);
+    if (this.ended) throw new FerryError(ErrorCode.CONNECTION_CLOSED, 'the conversation has ended');
+    for (const member of this.#members.values()) member.link.say(text);
+  }
+
+  async send(paths: readonly string[], to?: number): Promise<readonly number[]> {
+    if (this.ended) throw new FerryError(ErrorCode.CONNECTION_CLOSED, 'the conversation has ended');
+    const targets =
+      to === undefined
+        ? [...this.#members.values()]
+        : [this.#members.get(to)].filter((member) => member !== undefined);
+    if (to !== undefined && targets.length === 0) {
+      throw new FerryError(
+        ErrorCode.UNEXPECTED_FRAME,
+        `nobody with number ${to} is in the conversation: /peers lists who is`,
+      );
+    }
+    if (targets.length === 0)
+      throw new FerryError(
+        ErrorCode.UNEXPECTED_FRAME,
+        'nobody has joined yet: wait for someone to join',
+      );
+    const full = targets.filter((member) => member.link.openOffers >= CHAT.maxOpenOffers);
+    if (full.length > 0) {
+      throw new LimitError(
+        `${CHAT.maxOpenOffers} offers to ${full.map((member) => member.name).join(', ')} are still open: wait for one to finish`,
+      );
+    }
+    const source = await this.scan(paths);
+    return targets
+      .filter((member) => this.#members.has(member.peer))
+      .map((member) => this.propose(member.link, member, source));
+  }
+
+  /** Ends the conversation for everyone: BYE to each joiner, then their connections close. */
+  async quit(): Promise<void> {
+    if (this.#quitting) return this.done.then(() => {});
+    this.#quitting = true;
+    const links = [...this.#members.values()].map((member) => member.link);
+    await Promise.allSettled(links.map((link) => link.quit()));
+    this.end({ reason: 'quit' });
+  }
+
+  #uniqueName(wanted: string): string {
+    const taken = new Set([
+      this.#options.name,
+      ...[...this.#members.values()].map((member) => member.name),
+    ]);
+    if (!taken.has(wanted)) return wanted;
+    for (let n = 2; ; n++) {
+      const suffix = `-${n}`;
+      const candidate = truncateUtf8(wanted, LIMITS.maxNameBytes - suffix.length) + suffix;
+      if (!taken.has(candidate)) return candidate;
+    }
+  }
+}
+
+function leaveReason(end: LinkEnd): 'quit' | 'lost' | 'cut-off' {
+  if (end.kind === 'bye' || end.kind === 'quit') return 'quit';
+  return end.kind;
+}
