@@ -5,11 +5,27 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FRAME_HEADER_BYTES, FrameType, LIMITS, type Limits, PREAMBLE_BYTES } from '../../src/constants.ts';
+import {
+  FRAME_HEADER_BYTES,
+  FrameType,
+  LIMITS,
+  type Limits,
+  PREAMBLE_BYTES,
+} from '../../src/constants.ts';
 import { ErrorCode, FerryError, LimitError } from '../../src/errors.ts';
 import { FrameDecoder, type FrameEvent, maxPayloadFor } from '../../src/frame/decoder.ts';
 import { decodeMessage, isMessageType } from '../../src/messages/codec.ts';
-import { byteByByte, concat, decodeChunks, frame, header, plain, preamble, splitAt, thrown } from '../helpers.ts';
+import {
+  byteByByte,
+  concat,
+  decodeChunks,
+  frame,
+  header,
+  plain,
+  preamble,
+  splitAt,
+  thrown,
+} from '../helpers.ts';
 
 /** Caps small enough that random frames reach them, and every cap differs from the others. */
 const SMALL: Limits = {
@@ -31,10 +47,31 @@ interface FrameSpec {
   readonly payload: Uint8Array;
 }
 
-/** A valid frame of `type` under `limits`: at its cap now and then, and DATA never empty. */
-function frameOf(type: number, limits: Limits, longest = Number.POSITIVE_INFINITY): fc.Arbitrary<FrameSpec> {
-  const cap = Math.min(maxPayloadFor(type, limits)!, longest);
-  const min = type === FrameType.DATA ? 1 : 0;
+/** The shortest payload a frame of `type` may carry: DATA one byte, TX_DATA an offer id and one byte. */
+function minPayloadFor(type: number): number {
+  if (type === FrameType.DATA) return 1;
+  if (type === FrameType.TX_DATA) return 5;
+  return 0;
+}
+
+/**
+ * TX_DATA's cap (a u32 offer id and 1 MiB) does not follow the lowered limits; random frames
+ * stay this short so the streams stay small. The decoder tests check that cap exactly.
+ */
+const TX_DATA_LONGEST = 64;
+
+/** A valid frame of `type` under `limits`: at its cap now and then, DATA and TX_DATA never too short. */
+function frameOf(
+  type: number,
+  limits: Limits,
+  longest = Number.POSITIVE_INFINITY,
+): fc.Arbitrary<FrameSpec> {
+  const cap = Math.min(
+    maxPayloadFor(type, limits)!,
+    longest,
+    type === FrameType.TX_DATA ? TX_DATA_LONGEST : Number.POSITIVE_INFINITY,
+  );
+  const min = minPayloadFor(type);
   return fc
     .oneof(fc.constant(cap), fc.constant(min), fc.integer({ min, max: cap }))
     .chain((length) => fc.uint8Array({ minLength: length, maxLength: length }))
@@ -48,7 +85,10 @@ function frameOf(type: number, limits: Limits, longest = Number.POSITIVE_INFINIT
 function validStream(limits: Limits, longest?: number) {
   const anyFrame = fc.constantFrom(...KNOWN_TYPES).chain((type) => frameOf(type, limits, longest));
   return fc
-    .tuple(fc.tuple(...KNOWN_TYPES.map((type) => frameOf(type, limits, longest))), fc.array(anyFrame, { maxLength: 8 }))
+    .tuple(
+      fc.tuple(...KNOWN_TYPES.map((type) => frameOf(type, limits, longest))),
+      fc.array(anyFrame, { maxLength: 8 }),
+    )
     .chain(([everyType, more]) => {
       const all = [...everyType, ...more];
       return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length });
@@ -58,14 +98,19 @@ function validStream(limits: Limits, longest?: number) {
 
 /** The bytes of a stream. */
 function streamBytes(stream: { flags: number; frames: readonly FrameSpec[] }): Uint8Array {
-  return concat(preamble(1, stream.flags), ...stream.frames.map((spec) => frame(spec.type, spec.payload)));
+  return concat(
+    preamble(1, stream.flags),
+    ...stream.frames.map((spec) => frame(spec.type, spec.payload)),
+  );
 }
 
 /** The events a correct decoder must produce for a stream, in comparable form. */
 function expectedEvents(stream: { flags: number; frames: readonly FrameSpec[] }) {
   const events: FrameEvent[] = [{ kind: 'preamble', version: 1, flags: stream.flags }];
   for (const { type, payload } of stream.frames) {
-    events.push(type === FrameType.DATA ? { kind: 'data', bytes: payload } : { kind: 'frame', type, payload });
+    events.push(
+      type === FrameType.DATA ? { kind: 'data', bytes: payload } : { kind: 'frame', type, payload },
+    );
   }
   return plain(events);
 }
@@ -86,7 +131,12 @@ function headerOffsets(frames: readonly FrameSpec[]): number[] {
  * exact count a faithful decoder holds (partial preamble, partial header, or the control
  * payload so far; DATA is passed on, never held), and the cap that bounds it.
  */
-function modelBuffer(bytes: Uint8Array, consumed: number, limits: Limits, withPreamble: boolean): { held: number; bound: number } {
+function modelBuffer(
+  bytes: Uint8Array,
+  consumed: number,
+  limits: Limits,
+  withPreamble: boolean,
+): { held: number; bound: number } {
   const start = withPreamble ? PREAMBLE_BYTES : 0;
   if (consumed < start) return { held: consumed, bound: PREAMBLE_BYTES };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -123,7 +173,9 @@ function feedChecked(
       events.push(...decoder.push(chunk));
     } catch (error) {
       // Even a refused header was never followed by buffering of its payload.
-      expect(decoder.bufferedBytes).toBeLessThanOrEqual(Math.max(PREAMBLE_BYTES, FRAME_HEADER_BYTES));
+      expect(decoder.bufferedBytes).toBeLessThanOrEqual(
+        Math.max(PREAMBLE_BYTES, FRAME_HEADER_BYTES),
+      );
       return { events, error, consumed, failedChunk: chunk };
     }
     consumed += chunk.byteLength;
@@ -144,7 +196,28 @@ const cuts = fc.array(fc.nat({ max: 1500 }), { maxLength: 24 });
 
 /** A frame length that sits on or next to a boundary, or anywhere. */
 const hostileLength = fc.oneof(
-  fc.constantFrom(0, 1, 12, 13, 16, 17, 24, 25, 32, 33, 48, 49, 512, 513, 65_536, 65_537),
+  fc.constantFrom(
+    0,
+    1,
+    4,
+    5,
+    12,
+    13,
+    16,
+    17,
+    24,
+    25,
+    32,
+    33,
+    48,
+    49,
+    512,
+    513,
+    65_536,
+    65_537,
+    1_048_580,
+    1_048_581,
+  ),
   fc.constantFrom(0x7fff_ffff, TOP_BIT, TOP_BIT + 1, U32_MAX - 1, U32_MAX),
   fc.nat({ max: 60 }),
   fc.integer({ min: 0, max: U32_MAX }),
@@ -158,7 +231,9 @@ const soup = fc
       fc
         .tuple(fc.oneof(fc.constantFrom(...KNOWN_TYPES), fc.nat({ max: 0xff })), hostileLength)
         .chain(([type, length]) =>
-          fc.uint8Array({ maxLength: Math.min(length, 60) }).map((payload) => concat(header(type, length), payload)),
+          fc
+            .uint8Array({ maxLength: Math.min(length, 60) })
+            .map((payload) => concat(header(type, length), payload)),
         ),
     ),
     { maxLength: 10 },
@@ -166,7 +241,10 @@ const soup = fc
   .map((parts) => concat(...parts));
 
 /** Where a model of the framing rules says `bytes` (no preamble) must first fail, if anywhere. */
-function firstFault(bytes: Uint8Array, limits: Limits): { at: number; code: string } | { at: -1; midFrame: boolean } {
+function firstFault(
+  bytes: Uint8Array,
+  limits: Limits,
+): { at: number; code: string } | { at: -1; midFrame: boolean } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
   while (at < bytes.byteLength) {
@@ -177,7 +255,7 @@ function firstFault(bytes: Uint8Array, limits: Limits): { at: number; code: stri
     const max = maxPayloadFor(type, limits);
     if (max === undefined) return { at: last, code: ErrorCode.UNKNOWN_FRAME_TYPE };
     if (length > max) return { at: last, code: ErrorCode.LIMIT_EXCEEDED };
-    if (type === FrameType.DATA && length === 0) return { at: last, code: ErrorCode.BAD_MESSAGE };
+    if (length < minPayloadFor(type)) return { at: last, code: ErrorCode.BAD_MESSAGE };
     at += FRAME_HEADER_BYTES + length;
   }
   return { at: -1, midFrame: at > bytes.byteLength };
@@ -185,8 +263,10 @@ function firstFault(bytes: Uint8Array, limits: Limits): { at: number; code: stri
 
 function assertWithinCaps(events: readonly FrameEvent[], limits: Limits): void {
   for (const event of events) {
-    if (event.kind === 'frame') expect(event.payload.byteLength).toBeLessThanOrEqual(maxPayloadFor(event.type, limits)!);
-    if (event.kind === 'data') expect(event.bytes.byteLength).toBeLessThanOrEqual(limits.maxDataPayloadBytes);
+    if (event.kind === 'frame')
+      expect(event.payload.byteLength).toBeLessThanOrEqual(maxPayloadFor(event.type, limits)!);
+    if (event.kind === 'data')
+      expect(event.bytes.byteLength).toBeLessThanOrEqual(limits.maxDataPayloadBytes);
   }
 }
 
@@ -227,13 +307,22 @@ describe.each([
           minLength: stream.frames.length,
           maxLength: stream.frames.length,
         })
-        .map((inside) => ({ stream, points: headerOffsets(stream.frames).map((offset, i) => offset + inside[i]!) })),
+        .map((inside) => ({
+          stream,
+          points: headerOffsets(stream.frames).map((offset, i) => offset + inside[i]!),
+        })),
     );
     fc.assert(
       fc.property(headerCuts, cuts, ({ stream, points }, more) => {
         const bytes = streamBytes(stream);
         const decoder = new FrameDecoder(options);
-        const { events, error } = feedChecked(decoder, bytes, splitAt(bytes, [...points, ...more]), limits, true);
+        const { events, error } = feedChecked(
+          decoder,
+          bytes,
+          splitAt(bytes, [...points, ...more]),
+          limits,
+          true,
+        );
         expect(error).toBeUndefined();
         decoder.end();
         expect(plain(events)).toEqual(expectedEvents(stream));
@@ -262,7 +351,9 @@ describe.each([
         const bytes = streamBytes(stream);
         const expected = expectedEvents(stream);
         for (let cut = 0; cut <= bytes.byteLength; cut++) {
-          expect(decodeChunks([bytes.subarray(0, cut), bytes.subarray(cut)], options)).toEqual(expected);
+          expect(decodeChunks([bytes.subarray(0, cut), bytes.subarray(cut)], options)).toEqual(
+            expected,
+          );
         }
       }),
       { numRuns: 25 },
@@ -276,7 +367,11 @@ describe.each([
         const stop = seed % (bytes.byteLength + 1);
         const decoder = new FrameDecoder(options);
         decoder.push(bytes.subarray(0, stop));
-        const boundaries = new Set([PREAMBLE_BYTES, ...headerOffsets(stream.frames), bytes.byteLength]);
+        const boundaries = new Set([
+          PREAMBLE_BYTES,
+          ...headerOffsets(stream.frames),
+          bytes.byteLength,
+        ]);
         if (boundaries.has(stop)) {
           expect(() => decoder.end()).not.toThrow();
         } else {
@@ -305,7 +400,9 @@ describe('FrameDecoder properties, byte soup', () => {
             failure = error;
             break;
           }
-          expect(decoder.bufferedBytes).toBeLessThanOrEqual(modelBuffer(bytes, index + 1, SMALL, false).bound);
+          expect(decoder.bufferedBytes).toBeLessThanOrEqual(
+            modelBuffer(bytes, index + 1, SMALL, false).bound,
+          );
         }
         assertWithinCaps(events, SMALL);
         expect(failedAt).toBe(fault.at);
@@ -325,56 +422,75 @@ describe('FrameDecoder properties, byte soup', () => {
   it.each([
     { name: 'lowered caps', limits: SMALL },
     { name: 'default caps', limits: LIMITS },
-  ])('A1, A7: fails byte soup in the chunk that holds the faulty header, however split, holding no more than the cap ($name)', ({ limits }) => {
-    fc.assert(
-      fc.property(soup, cuts, (bytes, points) => {
-        const fault = firstFault(bytes, limits);
-        const decoder = new FrameDecoder({ limits });
-        const { events, error, consumed, failedChunk } = feedChecked(decoder, bytes, splitAt(bytes, points), limits, false);
-        assertWithinCaps(events, limits);
-        if (error === undefined) {
-          expect(fault.at).toBe(-1);
-          return;
-        }
-        expectTypedError(error);
-        expect(error).toMatchObject({ code: (fault as { code: string }).code });
-        // The chunk that failed is the one holding the faulty header's last byte.
-        expect(fault.at).toBeGreaterThanOrEqual(consumed);
-        expect(fault.at).toBeLessThan(consumed + failedChunk!.byteLength);
-        // Once failed, it stays failed, still with a typed error.
-        expectTypedError(thrown(() => decoder.push(Uint8Array.of(FrameType.PING, 0, 0, 0, 0))));
-      }),
-      { numRuns: 500 },
-    );
-  });
+  ])(
+    'A1, A7: fails byte soup in the chunk that holds the faulty header, however split, holding no more than the cap ($name)',
+    ({ limits }) => {
+      fc.assert(
+        fc.property(soup, cuts, (bytes, points) => {
+          const fault = firstFault(bytes, limits);
+          const decoder = new FrameDecoder({ limits });
+          const { events, error, consumed, failedChunk } = feedChecked(
+            decoder,
+            bytes,
+            splitAt(bytes, points),
+            limits,
+            false,
+          );
+          assertWithinCaps(events, limits);
+          if (error === undefined) {
+            expect(fault.at).toBe(-1);
+            return;
+          }
+          expectTypedError(error);
+          expect(error).toMatchObject({ code: (fault as { code: string }).code });
+          // The chunk that failed is the one holding the faulty header's last byte.
+          expect(fault.at).toBeGreaterThanOrEqual(consumed);
+          expect(fault.at).toBeLessThan(consumed + failedChunk!.byteLength);
+          // Once failed, it stays failed, still with a typed error.
+          expectTypedError(thrown(() => decoder.push(Uint8Array.of(FrameType.PING, 0, 0, 0, 0))));
+        }),
+        { numRuns: 500 },
+      );
+    },
+  );
 
   it.each([
     { name: 'lowered caps', limits: SMALL },
     { name: 'default caps', limits: LIMITS },
-  ])('decodes random bytes, with or without a preamble, or throws a typed FerryError and nothing else ($name)', ({ limits }) => {
-    const randomBytes = fc.oneof(fc.uint8Array({ maxLength: 300 }), soup);
-    fc.assert(
-      fc.property(fc.boolean(), randomBytes, cuts, (expectPreamble, random, points) => {
-        const bytes = expectPreamble ? concat(preamble(), random) : random;
-        const decoder = new FrameDecoder({ expectPreamble, limits });
-        const { events, error } = feedChecked(decoder, bytes, splitAt(bytes, points), limits, expectPreamble);
-        assertWithinCaps(events, limits);
-        if (error !== undefined) {
-          expectTypedError(error);
-          return;
-        }
-        try {
-          for (const event of events) {
-            if (event.kind === 'frame' && isMessageType(event.type)) decodeMessage(event.type, event.payload);
+  ])(
+    'decodes random bytes, with or without a preamble, or throws a typed FerryError and nothing else ($name)',
+    ({ limits }) => {
+      const randomBytes = fc.oneof(fc.uint8Array({ maxLength: 300 }), soup);
+      fc.assert(
+        fc.property(fc.boolean(), randomBytes, cuts, (expectPreamble, random, points) => {
+          const bytes = expectPreamble ? concat(preamble(), random) : random;
+          const decoder = new FrameDecoder({ expectPreamble, limits });
+          const { events, error } = feedChecked(
+            decoder,
+            bytes,
+            splitAt(bytes, points),
+            limits,
+            expectPreamble,
+          );
+          assertWithinCaps(events, limits);
+          if (error !== undefined) {
+            expectTypedError(error);
+            return;
           }
-          decoder.end();
-        } catch (caught) {
-          expectTypedError(caught);
-        }
-      }),
-      { numRuns: 500 },
-    );
-  });
+          try {
+            for (const event of events) {
+              if (event.kind === 'frame' && isMessageType(event.type))
+                decodeMessage(event.type, event.payload);
+            }
+            decoder.end();
+          } catch (caught) {
+            expectTypedError(caught);
+          }
+        }),
+        { numRuns: 500 },
+      );
+    },
+  );
 
   it('A13: refuses a stream whose first bytes are not the magic at the first wrong byte, holding at most the preamble', () => {
     fc.assert(
@@ -404,15 +520,23 @@ describe('FrameDecoder properties, unsigned lengths', () => {
 
   it('A3: refuses every length with the top bit set as too long (never negative), from the header alone', () => {
     fc.assert(
-      fc.property(fc.nat({ max: 0xff }), topBitLength, fc.uint8Array({ maxLength: 32 }), fc.constantFrom(SMALL, LIMITS), (type, length, tail, limits) => {
-        const decoder = new FrameDecoder({ limits });
-        const error = thrown(() => decoder.push(concat(header(type, length), tail)));
-        expect(error).toMatchObject({
-          code: KNOWN_TYPES.includes(type) ? ErrorCode.LIMIT_EXCEEDED : ErrorCode.UNKNOWN_FRAME_TYPE,
-        });
-        if (KNOWN_TYPES.includes(type)) expect(error).toBeInstanceOf(LimitError);
-        expect(decoder.bufferedBytes).toBeLessThanOrEqual(FRAME_HEADER_BYTES);
-      }),
+      fc.property(
+        fc.nat({ max: 0xff }),
+        topBitLength,
+        fc.uint8Array({ maxLength: 32 }),
+        fc.constantFrom(SMALL, LIMITS),
+        (type, length, tail, limits) => {
+          const decoder = new FrameDecoder({ limits });
+          const error = thrown(() => decoder.push(concat(header(type, length), tail)));
+          expect(error).toMatchObject({
+            code: KNOWN_TYPES.includes(type)
+              ? ErrorCode.LIMIT_EXCEEDED
+              : ErrorCode.UNKNOWN_FRAME_TYPE,
+          });
+          if (KNOWN_TYPES.includes(type)) expect(error).toBeInstanceOf(LimitError);
+          expect(decoder.bufferedBytes).toBeLessThanOrEqual(FRAME_HEADER_BYTES);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -426,21 +550,34 @@ describe('FrameDecoder properties, unsigned lengths', () => {
       maxOfferPayloadBytes: U32_MAX,
       maxDataPayloadBytes: U32_MAX,
     };
-    const types = KNOWN_TYPES.filter((type) => type !== FrameType.PING);
+    // PING's cap is 0 and TX_DATA's a fixed 1 MiB + 4: neither follows the limits.
+    const types = KNOWN_TYPES.filter(
+      (type) => type !== FrameType.PING && type !== FrameType.TX_DATA,
+    );
     fc.assert(
-      fc.property(fc.constantFrom(...types), topBitLength, fc.uint8Array({ maxLength: 64 }), cuts, (type, length, body, points) => {
-        const decoder = new FrameDecoder({ limits: huge });
-        const events: FrameEvent[] = [];
-        for (const chunk of splitAt(concat(header(type, length), body), points)) events.push(...decoder.push(chunk));
-        // Nothing is complete: the frame still wants length - body bytes, a positive number.
-        expect(events.every((event) => event.kind === 'data')).toBe(true);
-        const passed = events.reduce((sum, event) => sum + (event.kind === 'data' ? event.bytes.byteLength : 0), 0);
-        expect(passed + decoder.bufferedBytes).toBe(body.byteLength);
-        expect(decoder.bufferedBytes).toBe(type === FrameType.DATA ? 0 : body.byteLength);
-        expect(decoder.midFrame).toBe(true);
-        expect(decoder.framesCompleted).toBe(0);
-        expect(thrown(() => decoder.end())).toMatchObject({ code: ErrorCode.TRUNCATED });
-      }),
+      fc.property(
+        fc.constantFrom(...types),
+        topBitLength,
+        fc.uint8Array({ maxLength: 64 }),
+        cuts,
+        (type, length, body, points) => {
+          const decoder = new FrameDecoder({ limits: huge });
+          const events: FrameEvent[] = [];
+          for (const chunk of splitAt(concat(header(type, length), body), points))
+            events.push(...decoder.push(chunk));
+          // Nothing is complete: the frame still wants length - body bytes, a positive number.
+          expect(events.every((event) => event.kind === 'data')).toBe(true);
+          const passed = events.reduce(
+            (sum, event) => sum + (event.kind === 'data' ? event.bytes.byteLength : 0),
+            0,
+          );
+          expect(passed + decoder.bufferedBytes).toBe(body.byteLength);
+          expect(decoder.bufferedBytes).toBe(type === FrameType.DATA ? 0 : body.byteLength);
+          expect(decoder.midFrame).toBe(true);
+          expect(decoder.framesCompleted).toBe(0);
+          expect(thrown(() => decoder.end())).toMatchObject({ code: ErrorCode.TRUNCATED });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -463,7 +600,11 @@ describe('FrameDecoder.bufferedBytes (A1)', () => {
 
   it('holds at most a header when a length over the cap is refused', () => {
     const decoder = new FrameDecoder();
-    thrown(() => decoder.push(concat(header(FrameType.OFFER, LIMITS.maxOfferPayloadBytes + 1), new Uint8Array(4096))));
+    thrown(() =>
+      decoder.push(
+        concat(header(FrameType.OFFER, LIMITS.maxOfferPayloadBytes + 1), new Uint8Array(4096)),
+      ),
+    );
     expect(decoder.bufferedBytes).toBeLessThanOrEqual(FRAME_HEADER_BYTES);
   });
 
