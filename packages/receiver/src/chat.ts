@@ -59,6 +59,8 @@ async function join(
     throw error;
   }
   deadline.clear();
+  // A quiet conversation lives on the listener's PINGs, unlike a one-way transfer.
+  connection.countPingsAsLife();
   const listenerKey = secured.peer ? shortFingerprint(secured.peer.fingerprint) : '';
   const own = options.security.encryption
     ? shortFingerprint(options.security.identity.fingerprint)

@@ -151,6 +151,10 @@ export class ChatLink extends Emitter<LinkEvents> {
   #lastIncoming = 0;
   #says: TokenBucket;
   #relays: TokenBucket;
+  /** Our own messages, paced to the rate the peer allows. */
+  #pace = new TokenBucket(CHAT.maxMessagesPerSecond, CHAT.messageBurst);
+  #sayQueue: string[] = [];
+  #sayTimer: NodeJS.Timeout | undefined;
   #ending: FerryError | undefined;
   #quitting = false;
   #keepalive: NodeJS.Timeout | undefined;
@@ -190,8 +194,28 @@ export class ChatLink extends Emitter<LinkEvents> {
     return this.#finished;
   }
 
+  /**
+   * Sends a message. Messages beyond the rate the peer allows (§12: 10 a second, 20 at once)
+   * wait here, in order, rather than get this side cut off for a pasted paragraph.
+   */
   say(text: string): void {
-    this.#outbox.control(FrameType.SAY, { text });
+    this.#sayQueue.push(text);
+    this.#flushSays();
+  }
+
+  #flushSays(): void {
+    clearTimeout(this.#sayTimer);
+    this.#sayTimer = undefined;
+    while (this.#sayQueue.length > 0 && !this.#ending) {
+      if (!this.#pace.take()) {
+        this.#sayTimer = setTimeout(
+          () => this.#flushSays(),
+          Math.ceil(1000 / CHAT.maxMessagesPerSecond),
+        );
+        return;
+      }
+      this.#outbox.control(FrameType.SAY, { text: this.#sayQueue.shift()! });
+    }
   }
 
   relay(peer: number, text: string): void {
@@ -280,6 +304,10 @@ export class ChatLink extends Emitter<LinkEvents> {
   /** Says goodbye (BYE) and closes; `run` ends with `quit`. */
   async quit(): Promise<void> {
     if (this.#quitting || this.#ending) return;
+    // Messages still waiting for their turn go out before the goodbye.
+    while (this.#sayQueue.length > 0 && !this.#ending && !this.connection.socket.destroyed) {
+      await new Promise((resolve) => setTimeout(resolve, 1000 / CHAT.maxMessagesPerSecond));
+    }
     this.#quitting = true;
     this.#outbox.control(FrameType.BYE, {});
     await this.connection.close(1_000).catch(() => {});
@@ -324,6 +352,7 @@ export class ChatLink extends Emitter<LinkEvents> {
       }
     }
     clearTimeout(this.#keepalive);
+    clearTimeout(this.#sayTimer);
     this.#outbox.close();
     await this.#abandon(end);
     if (end.kind !== 'cut-off') this.connection.destroy();

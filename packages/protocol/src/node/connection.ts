@@ -194,6 +194,14 @@ export class Connection {
     }
   }
 
+  /**
+   * From now on the peer's PINGs count as life (see {@link ConnectionOptions.pingIsProgress}):
+   * a conversation may be quiet for a long time, and both sides PING while it is (§12).
+   */
+  countPingsAsLife(): void {
+    this.#pingIsProgress = true;
+  }
+
   /** Whether the peer's preamble arrived and was valid: only then may an ERROR frame be sent. */
   get greeted(): boolean {
     return this.#preambleSeen;
