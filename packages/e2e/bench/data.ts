@@ -11,7 +11,8 @@ export async function writeRandomFile(file: string, bytes: number): Promise<void
   const cipher = createCipheriv('aes-128-ctr', randomBytes(16), randomBytes(16));
   const zeros = Buffer.alloc(MiB);
   async function* chunks() {
-    for (let left = bytes; left > 0; left -= MiB) yield cipher.update(zeros.subarray(0, Math.min(MiB, left)));
+    for (let left = bytes; left > 0; left -= MiB)
+      yield cipher.update(zeros.subarray(0, Math.min(MiB, left)));
   }
   await pipeline(chunks(), createWriteStream(file, { highWaterMark: MiB }));
 }
@@ -46,4 +47,10 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The `q` quantile (0 < q <= 1) of a non-empty list, by the nearest-rank method. */
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
 }

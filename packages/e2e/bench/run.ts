@@ -1,7 +1,9 @@
 /**
  * `pnpm bench`: Ferry's real CLIs over loopback against baselines measured in the same run.
  * Prints MB/s (10^6 bytes per second), medians over rounds, Ferry's ratio to each baseline,
- * and the receiver's peak RSS. Timings live here, never in tests.
+ * and the receiver's peak RSS; for a conversation, the 1 GiB transfer against the one-way one
+ * and how long messages take meanwhile, with the bars they must meet. Timings live here,
+ * never in tests.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -9,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadOrCreateIdentity } from '@ferry/protocol/node';
-import { median, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
+import { median, percentile, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
 import { commandExists, EventProcess, freePort, RECEIVE_BIN, SEND_BIN, startShell, timeShell } from './procs.ts';
 import { startSshd } from './sshd.ts';
 
@@ -19,18 +21,31 @@ const { values } = parseArgs({
     'skip-4g': { type: 'boolean', default: false },
     'skip-small': { type: 'boolean', default: false },
     'skip-big': { type: 'boolean', default: false },
+    'skip-chat': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
 const GiB = 1024 ** 3;
 const NODE_PIPE = new URL('./node-pipe.mjs', import.meta.url).pathname;
 const NODE_TLS_PIPE = new URL('./node-tls-pipe.mjs', import.meta.url).pathname;
+/** The two sides of a conversation, each a process run through tsx (see chat-listener.ts). */
+const CHAT_LISTENER = [
+  '--import',
+  import.meta.resolve('tsx'),
+  new URL('./chat-listener.ts', import.meta.url).pathname,
+];
+const CHAT_JOINER = ['--import', import.meta.resolve('tsx'), new URL('./chat-joiner.ts', import.meta.url).pathname];
+/** The bars of a conversation (PROTOCOL.md §12): messages are not held up, files not slowed. */
+const CHAT_BARS = { p99Ms: 100, ratio: 0.9 };
 const hasNc = commandExists('nc') && /OpenBSD/i.test(ncHelp());
 
 interface Row {
   readonly method: string;
   readonly ms: number[];
   readonly rssKb?: number[];
+  /** Conversations only: each message's latency in ms, all rounds together; and how many were said. */
+  readonly latencies?: number[];
+  said?: number;
 }
 
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-bench-'));
@@ -40,12 +55,15 @@ const receiverConfig = path.join(root, 'receiver-config');
 const sshd = await startSshd(path.join(root, 'ssh'));
 try {
   console.log(`Ferry benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
+  console.log(`load average at the start: ${loadAverage()}`);
   console.log(`rounds: ${rounds}${hasNc ? '' : '; nc (OpenBSD) not installed: its baselines are left out'}`);
   console.log(sshd.ok ? `scp: ${sshd.version}, to an sshd on 127.0.0.1\n` : `scp: left out (${sshd.reason})\n`);
   if (!values['skip-big']) {
     const big = path.join(root, 'big.bin');
     await writeRandomFile(big, GiB);
-    await report('1 GiB random file', GiB, await bigFile(big, GiB));
+    const rows = await bigFile(big, GiB);
+    await report('1 GiB random file', GiB, rows);
+    if (!values['skip-chat']) reportChat(GiB, rows);
     await fs.rm(big);
   }
 
@@ -75,6 +93,12 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
     { method: 'Ferry (encrypted)', ms: [], rssKb: [] },
     { method: 'Ferry --no-encryption', ms: [], rssKb: [] },
     { method: 'Ferry --fsync', ms: [], rssKb: [] },
+    ...(values['skip-chat']
+      ? []
+      : [
+          { method: 'Ferry chat (encrypted)', ms: [], rssKb: [], latencies: [], said: 0 },
+          { method: 'Ferry chat --no-encryption', ms: [], rssKb: [], latencies: [], said: 0 },
+        ]),
     { method: 'Node pipe, 1 MiB buffers', ms: [], rssKb: [] },
     { method: 'Node TLS pipe + SHA-256', ms: [], rssKb: [] },
   ];
@@ -86,7 +110,13 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
       const out = await freshDir('out');
       await warmPageCache(out, bytes);
       const dest = path.join(out, 'copy.bin');
-      if (row.method.startsWith('Ferry')) {
+      if (row.method.startsWith('Ferry chat')) {
+        const run = await chat(source, out, row.method.includes('no-encryption') ? ['--no-encryption'] : []);
+        row.ms.push(run.ms);
+        row.rssKb!.push(run.rssKb);
+        row.latencies!.push(...run.latencies);
+        row.said! += run.said;
+      } else if (row.method.startsWith('Ferry')) {
         const flags = row.method.includes('fsync') ? ['--fsync'] : row.method.includes('no-encryption') ? ['--no-encryption'] : [];
         const run = await ferry([source], out, flags);
         row.ms.push(run.ms);
@@ -170,6 +200,43 @@ async function ferry(paths: string[], out: string, flags: string[] = []): Promis
   }
 }
 
+/**
+ * One conversation through two processes, encrypted and paired like {@link ferry} unless
+ * `flags` has `--no-encryption`: the listener offers `source` to the joiner, which accepts it
+ * into `out`, and says a message every 100 ms while it moves. `ms` is timed like the one-way
+ * transfer's: from the joiner's start (it accepted) to its done (the file saved and verified).
+ */
+async function chat(
+  source: string,
+  out: string,
+  flags: string[],
+): Promise<{ ms: number; rssKb: number; latencies: number[]; said: number }> {
+  const clear = flags.includes('--no-encryption');
+  const listener = new EventProcess([...CHAT_LISTENER, source, ...flags], { ...process.env, FERRY_CONFIG_DIR: senderConfig });
+  try {
+    const { port } = await listener.waitFor('listening');
+    const code = clear ? undefined : String((await listener.waitFor('code')).code);
+    const joiner = new EventProcess([...CHAT_JOINER, String(port), out, ...flags], {
+      ...process.env,
+      FERRY_CONFIG_DIR: receiverConfig,
+      ...(code ? { FERRY_CODE: code } : {}),
+    });
+    try {
+      const start = await joiner.waitFor('start');
+      const done = await joiner.waitFor('done');
+      await joiner.success();
+      const { said } = await listener.waitFor('done');
+      await listener.success();
+      const latencies = joiner.events.filter((e) => e.event === 'message').map((e) => Number(e.ms));
+      return { ms: done.at - start.at, rssKb: joiner.peakRssKb, latencies, said: Number(said) };
+    } finally {
+      joiner.kill();
+    }
+  } finally {
+    listener.kill();
+  }
+}
+
 /** `listen` receives on a free port through nc; `produce` feeds the sending nc. */
 async function ncTransfer(listen: string, produce: string): Promise<number> {
   const port = await freePort();
@@ -198,6 +265,46 @@ async function report(title: string, bytes: number, rows: Row[]): Promise<void> 
   const clear = rows.find((row) => row.method === 'Ferry --no-encryption');
   if (clear) console.log(`  ${ferryRow.method} / ${clear.method}: ${ratioTo(clear)}`);
   console.log('');
+}
+
+/** The conversation's figures against the one-way transfer of the same rounds, and its bars. */
+function reportChat(bytes: number, rows: Row[]): void {
+  console.log(`Conversation: 1 GiB listener to joiner, a message every 100 ms (median of ${rounds})`);
+  console.log(`  load average after the rounds: ${loadAverage()}`);
+  for (const [mode, oneWayMethod] of [
+    ['(encrypted)', 'Ferry (encrypted)'],
+    ['--no-encryption', 'Ferry --no-encryption'],
+  ] as const) {
+    const chatRow = rows.find((row) => row.method === `Ferry chat ${mode}`);
+    const oneWay = rows.find((row) => row.method === oneWayMethod);
+    if (!chatRow || !oneWay) continue;
+    const ratio = median(oneWay.ms) / median(chatRow.ms);
+    const lat = chatRow.latencies!;
+    const p99 = percentile(lat, 0.99);
+    console.log(`  ${chatRow.method}: ${mbps(bytes, median(chatRow.ms))} MB/s, one-way ${mbps(bytes, median(oneWay.ms))} MB/s`);
+    console.log(`    chat / one-way: ${ratio.toFixed(2)}`);
+    console.log(
+      `    message latency: median ${median(lat).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms`,
+    );
+    console.log(`    messages: ${lat.length} arrived of ${chatRow.said} said`);
+    if (mode === '(encrypted)') {
+      console.log(`  bar: message p99 < ${CHAT_BARS.p99Ms} ms${passFail(p99 < CHAT_BARS.p99Ms && lat.length === chatRow.said)}`);
+      console.log(`  bar: chat / one-way >= ${CHAT_BARS.ratio}${passFail(ratio >= CHAT_BARS.ratio)}`);
+    }
+  }
+  console.log('  (the conversation runs through tsx: its peak RSS is not comparable to the apps\')');
+  console.log('');
+}
+
+function passFail(ok: boolean): string {
+  return ok ? ': PASS' : ': FAIL';
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((load) => load.toFixed(2))
+    .join(' ');
 }
 
 async function freshDir(name: string): Promise<string> {
