@@ -26,6 +26,8 @@ export interface Relay {
   readonly accepted: () => number;
   /** Why the relay's own handshakes failed, if they did. */
   readonly errors: readonly unknown[];
+  /** Resets every connection through the relay (RST both ways): a network that failed. */
+  readonly cut: () => void;
 }
 
 /** Every byte recorded, both directions, for searching. */
@@ -79,7 +81,10 @@ async function startRelay(handle: Handler): Promise<Relay> {
     });
   });
   const { port, address } = await listenOnLoopback(server, sockets, 'relay');
-  return { port, address, recording, accepted: () => accepted, errors };
+  const cut = () => {
+    for (const socket of sockets) if (!socket.destroyed) socket.resetAndDestroy();
+  };
+  return { port, address, recording, accepted: () => accepted, errors, cut };
 }
 
 /**

@@ -400,6 +400,8 @@ export class ChatLink extends Emitter<LinkEvents> {
     for (;;) {
       const incoming = await this.connection.read();
       if (incoming === null) {
+        // We cut the peer off and it closed: that, not a lost connection, is how the link ended.
+        if (this.#ending) return { kind: 'cut-off', error: this.#ending };
         if (this.#quitting) return { kind: 'quit' };
         return {
           kind: 'lost',

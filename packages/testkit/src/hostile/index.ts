@@ -29,3 +29,11 @@ export {
   type Raw,
   toBytes,
 } from './wire.ts';
+export {
+  type ChatPeerOptions,
+  connectChatPeer,
+  joinChatByHand,
+  type ScriptedListener,
+  startScriptedListener,
+  txDataFrame,
+} from './chat.ts';
