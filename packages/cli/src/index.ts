@@ -6,6 +6,25 @@ export {
   parseCommandLine,
   usageHint,
 } from './args.ts';
+export {
+  CHAT_COMMANDS,
+  type ChatCommand,
+  type ChatTarget,
+  type ParsedLine,
+  parseChatLine,
+  splitWords,
+} from './chat/commands.ts';
+export {
+  ChatJsonCommandSchema,
+  type ChatJsonCommand,
+  type ParsedJsonCommand,
+  parseJsonCommand,
+} from './chat/json-commands.ts';
+export { jsonEventFor, type JsonOut, peerFields } from './chat/json-output.ts';
+export { type ChatEventName, ChatView, type ChatViewOptions, LISTED_FILES } from './chat/render.ts';
+export { BAD_COMMAND, type ChatIo, type ChatOptions, findPeer, runChat } from './chat/run-chat.ts';
+export { type ChatScreen, LinePrompt, PlainScreen, type ScreenInput } from './chat/screen.ts';
+export { defaultFolderIn, expandHome, prepareDefaultFolder } from './default-folder.ts';
 export { UsageError } from './errors.ts';
 export { EXIT, type ExitCode } from './exit.ts';
 export type { Io, OutputStream } from './io.ts';
@@ -33,10 +52,14 @@ export {
   type RememberedEvent,
   rememberedLines,
 } from './render.ts';
+export { type OfferView, offerLines, SEE_ALL } from './offer-lines.ts';
+export { reportFields, reportLines } from './report-lines.ts';
 export { runProcess } from './run-process.ts';
 export { StatusLine } from './status-line.ts';
 export { describeSystemError } from './system-error.ts';
 export {
+  CHAT_JSON_EVENTS,
+  type ChatJsonEvent,
   jsonEventProblem,
   RECEIVER_JSON_EVENTS,
   type ReceiverJsonEvent,

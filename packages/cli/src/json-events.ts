@@ -124,6 +124,111 @@ export const RECEIVER_JSON_EVENTS = {
   error: z.strictObject({ code: z.string(), message: z.string() }),
 } as const;
 
+const direction = z.enum(['in', 'out']);
+/** A key in a conversation: as everywhere, or '' for a peer in clear. */
+const chatKey = z.union([key, z.literal('')]);
+const chatPeer = z.strictObject({
+  peer: count,
+  name: z.string(),
+  key: chatKey,
+  address: z.string(),
+  transfers: count,
+});
+const offerNumber = count;
+
+/**
+ * `ferry-send --chat --json` and `ferry-receive --chat --json`, by event name. `offer` is this
+ * side's number of an offer (`#1`); `peer` a number in the conversation (0 is the listener).
+ */
+export const CHAT_JSON_EVENTS = {
+  'chat-ready': z.strictObject({
+    peer: count,
+    name: z.string(),
+    key: chatKey,
+    peers: z.array(chatPeer),
+  }),
+  joined: chatPeer,
+  left: z.strictObject({
+    peer: count,
+    name: z.string(),
+    reason: z.enum(['quit', 'lost', 'cut-off']),
+    code: code.optional(),
+    message: z.string().optional(),
+  }),
+  message: z.strictObject({ from: z.string(), peer: count, text: z.string() }),
+  offer: z.strictObject({
+    offer: offerNumber,
+    from: z.string(),
+    peer: count,
+    files: count,
+    bytes: count,
+    items: RECEIVER_JSON_EVENTS.offer.shape.items,
+    entries: RECEIVER_JSON_EVENTS.offer.shape.entries,
+    hidden: z.array(z.string()),
+    folders: count,
+    renamed: z.array(renamed),
+  }),
+  report: RECEIVER_JSON_EVENTS.report.extend({ offer: offerNumber }),
+  declined: z.strictObject({ offer: offerNumber, peer: count, name: z.string(), code }),
+  'transfer-start': z.strictObject({
+    offer: offerNumber,
+    direction,
+    peer: count,
+    name: z.string(),
+    files: count,
+    bytes: count,
+    out: z.string().optional(),
+  }),
+  progress: z.strictObject({ offer: offerNumber, direction, bytes: count }),
+  'file-saved': z.strictObject({
+    offer: offerNumber,
+    peer: count,
+    path: z.string(),
+    offered: z.string(),
+    size: count,
+    sha256,
+  }),
+  'file-failed': z.strictObject({
+    offer: offerNumber,
+    direction,
+    peer: count,
+    offered: z.string(),
+    code,
+    message: z.string(),
+  }),
+  'file-sent': z.strictObject({
+    offer: offerNumber,
+    peer: count,
+    path: z.string(),
+    size: count,
+    sha256,
+  }),
+  'transfer-done': z.strictObject({
+    offer: offerNumber,
+    direction,
+    peer: count,
+    name: z.string(),
+    files: count,
+    failed: count,
+    bytes: count,
+    ms: z.number().nonnegative(),
+    code: code.optional(),
+  }),
+  peers: z.strictObject({ peers: z.array(chatPeer) }),
+  ended: z.strictObject({
+    reason: z.enum(['quit', 'closed', 'lost', 'cut-off']),
+    by: z.string().optional(),
+    code: code.optional(),
+    message: z.string().optional(),
+  }),
+  error: z.strictObject({ code: z.string(), message: z.string() }),
+} as const;
+
+/** The fields of one chat `--json` event, as the apps print them. */
+export type ChatJsonEvent<K extends keyof typeof CHAT_JSON_EVENTS> = z.input<
+  (typeof CHAT_JSON_EVENTS)[K]
+>;
+
 /** The fields of one `ferry-send --json` event, as the app prints them. */
 export type SenderJsonEvent<K extends keyof typeof SENDER_JSON_EVENTS> = z.input<(typeof SENDER_JSON_EVENTS)[K]>;
 

@@ -1,10 +1,8 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { formatBytes } from '@ferry/cli';
+import { expandHome, formatBytes, prepareDefaultFolder } from '@ferry/cli';
 import { folderProblem, hiddenTopLevel, type Inspection } from '@ferry/engine';
 import { escapeForDisplay, type ValidatedOffer } from '@ferry/protocol';
-import { prepareDefaultFolder } from './default-folder.ts';
 import { AdvisedUsageError, DestinationError } from './errors.ts';
 import type { Decision, Inspect } from './receiver.ts';
 import type { Prompter } from './ui/prompts.ts';
@@ -185,11 +183,4 @@ function listed(names: readonly string[]): string {
 async function isHomeFolder(dir: string, home: string): Promise<boolean> {
   const realHome = await fs.realpath(home).catch(() => path.resolve(home));
   return dir === realHome;
-}
-
-/** `~` and `~/x` are the home folder; other paths are resolved from the current folder. */
-export function expandHome(folder: string, home: string = os.homedir()): string {
-  if (folder === '~') return home;
-  if (folder.startsWith('~/') || folder.startsWith('~\\')) return path.join(home, folder.slice(2));
-  return path.resolve(folder);
 }

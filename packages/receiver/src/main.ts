@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { createFail, createLogger, EXIT, type Io, printHelpOrVersion, plural, usageHint } from '@ferry/cli';
+import { createFail, createLogger, defaultFolderIn, EXIT, expandHome, type Io, printHelpOrVersion, plural, usageHint } from '@ferry/cli';
 import { folderProblem } from '@ferry/engine';
 import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
 import {
@@ -12,8 +12,7 @@ import {
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
-import { createDecide, type DecideState, expandHome } from './decide.ts';
-import { defaultFolderIn } from './default-folder.ts';
+import { createDecide, type DecideState } from './decide.ts';
 import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
 import { createReceiver, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';

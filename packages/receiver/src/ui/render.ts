@@ -11,12 +11,15 @@ import {
   type RECEIVER_JSON_EVENTS,
   type ReceiverJsonEvent,
   summarizeLines,
+  offerLines,
   rememberedLines,
+  reportFields,
+  reportLines,
+  SEE_ALL,
   StatusLine,
 } from '@ferry/cli';
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import { hiddenTopLevel } from '@ferry/engine';
-import { reportFields, reportLines } from './report.ts';
 import type { ReceiveResult, Receiver } from '../receiver.ts';
 
 /** Prints the closing summary; `cancelled` when the user cancelled a prompt. */
@@ -26,9 +29,6 @@ export type Summarise = (result: ReceiveResult, cancelled: boolean) => void;
 export function renderReceiver(receiver: Receiver, io: Io, json: boolean, verbose = false): Summarise {
   return json ? renderJson(receiver, io) : renderText(receiver, io, verbose);
 }
-
-/** Said under a cut list: how to see all of it. */
-const SEE_ALL = ' (--verbose lists them all)';
 
 function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
   const status = StatusLine.for(io.stdout);
@@ -61,23 +61,8 @@ function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
     for (const line of rememberedLines(event, 'sender', 'ferry-receive', note)) status.print(line);
   });
   receiver.on('offer', ({ offer, sender, renamed, folders }) => {
-    const files = plural(offer.fileCount, 'file');
-    status.print(`${esc(sender.name)} on ${esc(sender.host)} offers ${files} (${formatBytes(offer.totalBytes)}):`);
-    // A long offer is summarised, in natural order, so the key and the prompt stay on screen.
-    const entries = [...offer.entries].sort((a, b) => comparePathsNaturally(a.path, b.path));
-    const lines = entries.map((entry) =>
-      entry.kind === 'dir' ? `  ${esc(entry.path)}/` : `  ${esc(entry.path)}  ${formatBytes(entry.size)}`,
-    );
-    for (const line of summarizeLines(lines, verbose, SEE_ALL)) status.print(line);
-    const folderCount = folders > 0 ? `, ${plural(folders, 'folder')}` : '';
-    status.print(`Total: ${files}, ${formatBytes(offer.totalBytes)}${folderCount}, in ${plural(offer.items.length, 'item')}.`);
-    if (renamed.length > 0) status.print('Names this system cannot store, saved as:');
-    for (const { offered, local } of renamed) status.print(`  ${esc(offered)}  ->  ${esc(local)}`);
-    const hidden = hiddenTopLevel(offer);
-    if (hidden.length > 0) {
-      status.print(`Hidden names at the top level: ${hidden.map(esc).join(', ')}`);
-      status.print('  Saved into a home folder they would take effect: choose a folder of their own.');
-    }
+    const from = `${esc(sender.name)} on ${esc(sender.host)}`;
+    for (const line of offerLines({ from, offer, renamed, folders, verbose })) status.print(line);
   });
   receiver.on('report', (report) => {
     for (const line of reportLines(report)) status.print(line);

@@ -1,4 +1,6 @@
-import { formatBytes, plural, type ReceiverJsonEvent } from '@ferry/cli';
+import { formatBytes } from './progress.ts';
+import { plural } from './render.ts';
+import type { ReceiverJsonEvent } from './json-events.ts';
 import { escapeForDisplay as esc } from '@ferry/protocol';
 import type { DestinationReport } from '@ferry/engine';
 

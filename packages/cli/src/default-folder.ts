@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { DestinationError } from '@ferry/engine';
 import { ErrorCode } from '@ferry/protocol';
-import { DestinationError } from './errors.ts';
 
 /**
  * The folder used when none is named: `Downloads` in the home folder. Never the home folder
@@ -34,4 +35,11 @@ export async function prepareDefaultFolder(folder: string, home: string): Promis
       `the default folder ${folder} leads to ${real}, where arriving names could take effect`,
     );
   }
+}
+
+/** `~` and `~/x` are the home folder; other paths are resolved from the current folder. */
+export function expandHome(folder: string, home: string = os.homedir()): string {
+  if (folder === '~') return home;
+  if (folder.startsWith('~/') || folder.startsWith('~\\')) return path.join(home, folder.slice(2));
+  return path.resolve(folder);
 }
