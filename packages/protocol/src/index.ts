@@ -38,7 +38,13 @@ export {
   TimeoutError,
   UnsafeOfferError,
 } from './errors.ts';
-export { concatFrame, encodeFrame, encodeFrameHeader, encodePreamble } from './frame/encode.ts';
+export {
+  concatFrame,
+  encodeFrame,
+  encodeFrameHeader,
+  encodePreamble,
+  writeTxDataOffer,
+} from './frame/encode.ts';
 export { FrameDecoder, type FrameEvent, maxPayloadFor } from './frame/decoder.ts';
 export { decodeMessage, encodeMessage, isMessageType } from './messages/codec.ts';
 export {

@@ -7,45 +7,83 @@ import { fromHex, toHex } from './helpers.ts';
 import { derivePasswordScalar, Spake2 } from '../src/node/spake2.ts';
 import { UnsafeOfferError } from '../src/errors.ts';
 import { validateOffer } from '../src/names.ts';
-import { VECTORS } from './vectors/inputs.ts';
+import { chatTextMarkdown } from './vectors/chat-text.ts';
+import { CHAT_VECTORS, VECTORS } from './vectors/inputs.ts';
 import { PAIRING_VECTOR, pairingMarkdown } from './vectors/pairing.ts';
 
 const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
 
 /** The hex bytes PROTOCOL.md shows under `<!-- vector: name -->`. */
 function documented(name: string): { hex: string; json: string | undefined } | undefined {
-  const match = new RegExp(`<!-- vector: ${name} -->\\n[^\\n]*\\n\\n(?:Payload: \`([^\\n]*)\`\\n\\n)?\`\`\`text\\n([0-9a-f \\n]*)\`\`\``).exec(doc);
+  const match = new RegExp(
+    `<!-- vector: ${name} -->\\n[^\\n]*\\n\\n(?:Payload: \`([^\\n]*)\`\\n\\n)?\`\`\`text\\n([0-9a-f \\n]*)\`\`\``,
+  ).exec(doc);
   if (!match) return undefined;
   return { json: match[1], hex: toHex(fromHex(match[2]!)) };
+}
+
+/** Every frame vector: §10.1's, then §12.10's. */
+const ALL_VECTORS = [...VECTORS, ...CHAT_VECTORS];
+
+/** The text between `<!-- name:start -->` and `<!-- name:end -->`. */
+function block(name: string): string | undefined {
+  return new RegExp(`<!-- ${name}:start -->\n([\\s\\S]*?)<!-- ${name}:end -->`).exec(doc)?.[1];
 }
 
 describe('PROTOCOL.md test vectors', () => {
   it('lists every vector exactly once, and no other', () => {
     const names = [...doc.matchAll(/<!-- vector: (\w+) -->/g)].map((match) => match[1]);
-    expect(names).toEqual(VECTORS.map((vector) => vector.name));
+    expect(names).toEqual(ALL_VECTORS.map((vector) => vector.name));
   });
 
-  it.each(VECTORS)('shows the bytes the encoder produces for $name', ({ name, bytes, json }) => {
-    const shown = documented(name);
-    expect(shown).toBeDefined();
-    expect(shown?.hex).toBe(toHex(bytes));
-    expect(shown?.json).toBe(json);
+  it('shows §10.1 vectors in §10.1 and chat vectors in §12.10', () => {
+    const names = (text: string | undefined) =>
+      [...(text ?? '').matchAll(/<!-- vector: (\w+) -->/g)].map((match) => match[1]);
+    expect(names(block('vectors'))).toEqual(VECTORS.map((vector) => vector.name));
+    expect(names(block('chat-vectors'))).toEqual(CHAT_VECTORS.map((vector) => vector.name));
   });
 
-  it.each(VECTORS.filter((vector) => !vector.name.startsWith('PREAMBLE')))('decodes the $name vector', ({ bytes, json }) => {
-    const decoder = new FrameDecoder();
-    const events = decoder.push(bytes);
-    decoder.end();
-    expect(events).toHaveLength(1);
-    const [event] = events;
-    if (event?.kind === 'frame' && isMessageType(event.type)) {
-      expect(decodeMessage(event.type, event.payload)).toEqual(JSON.parse(json!));
-    } else if (event?.kind === 'frame') {
-      expect(event.type).toBe(FrameType.PING);
-    } else {
-      expect(event?.kind).toBe('data');
-    }
+  it('gives every frame type at least one vector', () => {
+    const types = new Set(
+      ALL_VECTORS.filter((vector) => !vector.name.startsWith('PREAMBLE')).map(
+        (vector) => vector.bytes[0],
+      ),
+    );
+    expect([...types].sort((a, b) => a! - b!)).toEqual(
+      [...Object.values(FrameType)].sort((a, b) => a - b),
+    );
   });
+
+  it.each(ALL_VECTORS)(
+    'shows the bytes the encoder produces for $name',
+    ({ name, bytes, json }) => {
+      const shown = documented(name);
+      expect(shown).toBeDefined();
+      expect(shown?.hex).toBe(toHex(bytes));
+      expect(shown?.json).toBe(json);
+    },
+  );
+
+  it.each(ALL_VECTORS.filter((vector) => !vector.name.startsWith('PREAMBLE')))(
+    'decodes the $name vector',
+    ({ bytes, json }) => {
+      const decoder = new FrameDecoder();
+      const events = decoder.push(bytes);
+      decoder.end();
+      expect(events).toHaveLength(1);
+      const [event] = events;
+      if (event?.kind === 'frame' && isMessageType(event.type)) {
+        expect(decodeMessage(event.type, event.payload)).toEqual(JSON.parse(json!));
+      } else if (event?.kind === 'frame' && event.type === FrameType.TX_DATA) {
+        // The offer id, u32 BE, then the file bytes: offer 1 and `hello`.
+        expect(toHex(event.payload)).toBe('0000000168656c6c6f');
+      } else if (event?.kind === 'frame') {
+        expect(event.type).toBe(FrameType.PING);
+      } else {
+        expect(event?.kind).toBe('data');
+      }
+    },
+  );
 });
 
 describe('PROTOCOL.md §10.1 OFFER_REFUSED', () => {
@@ -58,7 +96,9 @@ describe('PROTOCOL.md §10.1 OFFER_REFUSED', () => {
 });
 
 describe('PROTOCOL.md §10.2 pairing vector', () => {
-  const block = /<!-- pairing-vector:start -->\n([\s\S]*?)<!-- pairing-vector:end -->/.exec(doc)?.[1];
+  const block = /<!-- pairing-vector:start -->\n([\s\S]*?)<!-- pairing-vector:end -->/.exec(
+    doc,
+  )?.[1];
 
   it('S1: shows exactly the values the implementation computes, from the typed code to cA and cB', () => {
     expect(block).toBe(pairingMarkdown(PAIRING_VECTOR));
@@ -104,6 +144,14 @@ describe('PROTOCOL.md §10.2 pairing vector', () => {
       parts.push(toHex(tt.subarray(at + 8, at + 8 + length)));
       at += 8 + length;
     }
-    expect(parts).toEqual(['idA', 'idB', 'pA', 'pB', 'K', 'w'].map((name) => PAIRING_VECTOR.get(name)));
+    expect(parts).toEqual(
+      ['idA', 'idB', 'pA', 'pB', 'K', 'w'].map((name) => PAIRING_VECTOR.get(name)),
+    );
+  });
+});
+
+describe('PROTOCOL.md §12.2 chat text vectors', () => {
+  it('shows exactly the table the vectors make', () => {
+    expect(block('chat-text')).toBe(chatTextMarkdown());
   });
 });

@@ -1,4 +1,4 @@
-import { FRAME_HEADER_BYTES, MAGIC, PREAMBLE_BYTES, PROTOCOL_VERSION } from '../constants.ts';
+import { CHAT, FRAME_HEADER_BYTES, MAGIC, PREAMBLE_BYTES, PROTOCOL_VERSION } from '../constants.ts';
 
 /** The preamble each side sends first: magic, version, flags (PROTOCOL.md §2). */
 export function encodePreamble(version: number = PROTOCOL_VERSION, flags = 0): Uint8Array {
@@ -24,6 +24,21 @@ export function writeFrameHeader(target: Uint8Array, type: number, payloadLength
   }
   target[0] = type;
   new DataView(target.buffer, target.byteOffset, FRAME_HEADER_BYTES).setUint32(1, payloadLength);
+}
+
+/**
+ * Writes a TX_DATA frame's offer id (u32 BE) after the room for its header (PROTOCOL.md §12.3):
+ * `frame` is then ready for `Connection.sendInPlace(FrameType.TX_DATA, frame)`, which writes
+ * the header, once its file bytes follow from TX_DATA_HEADER_BYTES on.
+ */
+export function writeTxDataOffer(frame: Uint8Array, offer: number): void {
+  if (!Number.isInteger(offer) || offer < 1 || offer > CHAT.maxOfferId) {
+    throw new RangeError(`offer id out of range: ${offer}`);
+  }
+  new DataView(frame.buffer, frame.byteOffset, frame.byteLength).setUint32(
+    FRAME_HEADER_BYTES,
+    offer,
+  );
 }
 
 /** A whole frame as `[header, payload]`, so the payload is never copied. */

@@ -85,8 +85,8 @@ export const ErrorMessageSchema = z.strictObject({
 
 /** A chat offer id (§12): a u32 above 0, since TX_DATA carries it in 4 bytes. */
 const offerId = z.number().int().min(1).max(CHAT.maxOfferId);
-/** A chat peer id: the listener is 0, each joiner gets the next number. */
-const peerId = size();
+/** A joiner's peer id: 1, 2, 3, … (the listener is 0, which never travels). */
+const peerId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 /** A key fingerprint in full (64 lowercase hex), or empty in a conversation without encryption. */
 const keyField = z
   .string()
@@ -107,7 +107,7 @@ function chatTextRule(max: number) {
 export const WelcomeSchema = z.strictObject({
   session: z.string().regex(/^[0-9a-f]{32}$/),
   sender: z.strictObject({ name: chatName, host: peerName }),
-  you: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  you: peerId,
   name: chatName,
   peers: z
     .array(z.strictObject({ peer: peerId, name: chatName, key: keyField }))

@@ -301,7 +301,7 @@ describe('FrameDecoder hostile frames', () => {
   });
 
   it.each([0, 1, 4])(
-    'rejects a TX_DATA frame of %i bytes: it needs the offer id and at least one byte',
+    'A5: rejects a TX_DATA frame of %i bytes: it needs the offer id and at least one byte',
     (length) => {
       expectCode(
         thrown(() => new FrameDecoder().push(header(FrameType.TX_DATA, length))),

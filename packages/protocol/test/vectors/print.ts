@@ -1,11 +1,13 @@
 /**
- * Prints PROTOCOL.md §10's test vectors, or with `--write` replaces them in PROTOCOL.md
- * between the `vectors:start` and `vectors:end` markers (frames, §10.1) and the
- * `pairing-vector:start` and `pairing-vector:end` markers (the pairing, §10.2).
+ * Prints PROTOCOL.md's test vectors, or with `--write` replaces them in PROTOCOL.md
+ * between the `vectors:start` and `vectors:end` markers (frames, §10.1), the
+ * `pairing-vector:start` and `pairing-vector:end` markers (the pairing, §10.2), and the
+ * `chat-vectors` and `chat-text` markers (the chat extension's frames and text, §12.9).
  * Run from packages/protocol: `npx tsx test/vectors/print.ts --write`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { VECTORS, vectorMarkdown } from './inputs.ts';
+import { chatTextMarkdown } from './chat-text.ts';
+import { CHAT_VECTORS, VECTORS, vectorMarkdown } from './inputs.ts';
 import { pairingMarkdown } from './pairing.ts';
 
 const blocks = [
@@ -18,6 +20,16 @@ const blocks = [
     start: '<!-- pairing-vector:start -->',
     end: '<!-- pairing-vector:end -->',
     body: pairingMarkdown(),
+  },
+  {
+    start: '<!-- chat-vectors:start -->',
+    end: '<!-- chat-vectors:end -->',
+    body: CHAT_VECTORS.map(vectorMarkdown).join('\n'),
+  },
+  {
+    start: '<!-- chat-text:start -->',
+    end: '<!-- chat-text:end -->',
+    body: chatTextMarkdown(),
   },
 ];
 
