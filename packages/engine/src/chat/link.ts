@@ -411,7 +411,7 @@ export class ChatLink extends Emitter<LinkEvents> {
       if (this.#ending) continue;
       if (incoming.kind === 'ping') continue;
       if (incoming.kind === 'tx-data') {
-        this.#onData(incoming.offer, incoming.bytes);
+        this.#onData(incoming.offer, incoming.bytes, incoming.release);
         continue;
       }
       if (incoming.kind !== 'message') throw unexpectedFrame(incoming);
@@ -632,7 +632,8 @@ export class ChatLink extends Emitter<LinkEvents> {
     });
   }
 
-  #onData(offer: number, bytes: Uint8Array): void {
+  /** `release` gives the bytes' buffer back to the connection once they are in the file. */
+  #onData(offer: number, bytes: Uint8Array, release: (() => void) | undefined): void {
     const receiving = this.#receiving(offer);
     const file = receiving.current;
     if (!file)
@@ -644,7 +645,7 @@ export class ChatLink extends Emitter<LinkEvents> {
     if (receiving.taken > receiving.allowance)
       throw new LimitError(`TX_DATA for offer ${offer} past the credit granted`);
     // Bytes past the announced size are refused and cut the peer off (SIZE_MISMATCH).
-    const wait = file.write(bytes);
+    const wait = file.write(bytes, release);
     // Flow control bounds what the disk may owe: the link keeps reading messages meanwhile.
     wait?.catch((error: unknown) =>
       this.cutOff(

@@ -24,6 +24,11 @@ export interface FrameDecoderOptions {
   /** Expect the 12-byte preamble before the first frame. */
   readonly expectPreamble?: boolean;
   readonly limits?: Limits;
+  /**
+   * Gives the memory a TX_DATA payload of `bytes` is gathered in (default: a new buffer), so
+   * the caller may hand out memory it reuses once the file bytes are on disk.
+   */
+  readonly allocate?: (bytes: number) => Uint8Array;
 }
 
 /** The largest payload a frame of `type` may announce, or undefined for an unknown type. */
@@ -56,12 +61,19 @@ export class FrameDecoder {
   #inPayload = false;
   #parts: Uint8Array[] = [];
   #partsBytes = 0;
+  /**
+   * A TX_DATA frame's payload, filled as its bytes arrive: one buffer of the announced length
+   * (at most 4 + 1 MiB), taken when the first byte arrives, so file bytes are copied once.
+   */
+  #txPayload: Uint8Array | undefined;
+  #allocate: (bytes: number) => Uint8Array;
   #frames = 0;
   #failed = false;
   #beforeFailure: FrameEvent[] = [];
 
   constructor(options: FrameDecoderOptions = {}) {
     this.#limits = options.limits ?? LIMITS;
+    this.#allocate = options.allocate ?? ((bytes) => new Uint8Array(bytes));
     this.#preambleLeft = options.expectPreamble ? PREAMBLE_BYTES : 0;
   }
 
@@ -86,7 +98,8 @@ export class FrameDecoder {
 
   /**
    * Bytes held between calls for the unfinished preamble, header or control payload. DATA is
-   * never held, so this stays within the current frame's cap plus its header (A1).
+   * never held, so this stays within the current frame's cap plus its header (A1). (A TX_DATA
+   * frame's buffer has its announced length, within its cap, from its first payload byte on.)
    */
   get bufferedBytes(): number {
     const preamble = this.#preambleLeft > 0 ? PREAMBLE_BYTES - this.#preambleLeft : 0;
@@ -143,6 +156,10 @@ export class FrameDecoder {
         this.#remaining -= take;
         if (this.#type === FrameType.DATA) {
           events.push({ kind: 'data', bytes: piece });
+        } else if (this.#type === FrameType.TX_DATA) {
+          this.#txPayload ??= this.#allocate(this.#remaining + take);
+          this.#txPayload.set(piece, this.#partsBytes);
+          this.#partsBytes += take;
         } else {
           // A part kept past this call is copied: the caller may reuse its chunk. (Not with
           // `piece.slice()`: on a Buffer that is a view, not a copy.)
@@ -219,7 +236,13 @@ export class FrameDecoder {
   #finishFrame(events: FrameEvent[]): void {
     this.#inPayload = false;
     this.#frames++;
-    if (this.#type !== FrameType.DATA) {
+    if (this.#type === FrameType.TX_DATA) {
+      // Its own memory, never a view of the caller's chunk: the receiver may keep it.
+      const payload = this.#txPayload!;
+      this.#txPayload = undefined;
+      this.#partsBytes = 0;
+      events.push({ kind: 'frame', type: this.#type, payload });
+    } else if (this.#type !== FrameType.DATA) {
       events.push({ kind: 'frame', type: this.#type, payload: this.#takeParts() });
     }
   }

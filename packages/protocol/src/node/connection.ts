@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import {
+  CHAT_DATA_CHUNK_BYTES,
   FRAME_HEADER_BYTES,
   FRAME_TYPE_NAMES,
   FrameType,
@@ -45,8 +46,16 @@ export type Incoming =
       readonly release?: () => void;
     }
   | { readonly kind: 'ping' }
-  /** A chat TX_DATA frame (PROTOCOL.md §12): file bytes of one offer, in a buffer of their own. */
-  | { readonly kind: 'tx-data'; readonly offer: number; readonly bytes: Uint8Array };
+  /**
+   * A chat TX_DATA frame (PROTOCOL.md §12): file bytes of one offer, in a buffer of their own.
+   * `release`, once the bytes are used, lets the connection reuse the buffer for a later frame.
+   */
+  | {
+      readonly kind: 'tx-data';
+      readonly offer: number;
+      readonly bytes: Uint8Array;
+      readonly release?: () => void;
+    };
 
 /** Queued DATA bytes at which the socket is paused, and below which it resumes. */
 const QUEUE_HIGH_BYTES = 4 * 1024 * 1024;
@@ -56,14 +65,17 @@ const MAX_QUEUED_ITEMS = 1024;
 
 function toIncoming(
   event: Exclude<FrameEvent, { kind: 'data' }>,
+  txBuffers?: TxBuffers,
 ): Incoming | { readonly kind: 'preamble' } {
   if (event.kind === 'preamble') return { kind: 'preamble' };
   if (event.type === FrameType.PING) return { kind: 'ping' };
   if (event.type === FrameType.TX_DATA) {
     const { payload } = event;
     const offer = new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0);
-    // Copied: the payload may be a view of a read buffer that is reused.
-    return { kind: 'tx-data', offer, bytes: Buffer.from(payload.subarray(4)) };
+    // Not copied: the decoder gathers a TX_DATA payload in memory of its own.
+    const bytes = payload.subarray(4);
+    const release = txBuffers?.releaser(payload);
+    return release ? { kind: 'tx-data', offer, bytes, release } : { kind: 'tx-data', offer, bytes };
   }
   if (isMessageType(event.type)) {
     return {
@@ -76,6 +88,46 @@ function toIncoming(
     ErrorCode.UNEXPECTED_FRAME,
     `unexpected ${FRAME_TYPE_NAMES.get(event.type) ?? event.type} frame`,
   );
+}
+
+/** The TX_DATA payload that {@link TxBuffers} reuses: our own chunk size and its offer id. */
+const TX_BUFFER_BYTES = 4 + CHAT_DATA_CHUNK_BYTES;
+/** Free TX_DATA buffers kept for reuse, at most. */
+const MAX_FREE_TX_BUFFERS = 32;
+
+/**
+ * The buffers TX_DATA payloads are gathered in, reused once their bytes are on disk: a fresh
+ * buffer per frame costs page faults and garbage collection on every 256 KiB of a file. A
+ * payload up to TX_BUFFER_BYTES gets a pooled buffer; a larger one (another implementation
+ * may send up to 1 MiB) a buffer of its own. Memory in use stays bounded by the credit (§12).
+ */
+class TxBuffers {
+  #free: ArrayBuffer[] = [];
+  #pooled = new WeakSet<ArrayBuffer>();
+
+  allocate(bytes: number): Uint8Array {
+    if (bytes > TX_BUFFER_BYTES) return new Uint8Array(bytes);
+    const buffer = this.#free.pop() ?? this.#create();
+    return new Uint8Array(buffer, 0, bytes);
+  }
+
+  /** Gives `payload`'s buffer back for reuse, once: for a payload this pool gave out. */
+  releaser(payload: Uint8Array): (() => void) | undefined {
+    const buffer = payload.buffer as ArrayBuffer;
+    if (!this.#pooled.has(buffer)) return undefined;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (this.#free.length < MAX_FREE_TX_BUFFERS) this.#free.push(buffer);
+    };
+  }
+
+  #create(): ArrayBuffer {
+    const buffer = new ArrayBuffer(TX_BUFFER_BYTES);
+    this.#pooled.add(buffer);
+    return buffer;
+  }
 }
 
 /** Slabs that DATA is copied into when the socket reads into one reused buffer. */
@@ -124,6 +176,7 @@ export interface ConnectionOptions {
 export class Connection {
   readonly socket: Socket;
   #decoder: FrameDecoder;
+  #txBuffers = new TxBuffers();
   #queue: (Incoming | { readonly kind: 'preamble' })[] = [];
   #slabs: SlabPool | undefined;
   #stopped = false;
@@ -163,6 +216,7 @@ export class Connection {
     this.#decoder = new FrameDecoder({
       expectPreamble: !options.preambleDone,
       limits: options.limits ?? LIMITS,
+      allocate: (bytes) => this.#txBuffers.allocate(bytes),
     });
     this.#frameMs = options.frameMs ?? TIMEOUTS.frameMs;
     socket.on('error', (error) => {
@@ -407,7 +461,7 @@ export class Connection {
       slabs?.flush(this.#emitData);
       try {
         // Decoded now: with external reads the payload is only valid during this call.
-        this.#queue.push(toIncoming(event));
+        this.#queue.push(toIncoming(event, this.#txBuffers));
       } catch (error) {
         this.#fail(error as Error);
         return;
