@@ -11,6 +11,7 @@ import {
   header,
   preamble,
   thrown,
+  toHex,
   utf8Bytes,
 } from '../helpers.ts';
 
@@ -316,6 +317,21 @@ describe('FrameDecoder hostile frames', () => {
     expect(decodeChunks([frame(FrameType.TX_DATA, payload)])).toEqual([
       { kind: 'frame', type: FrameType.TX_DATA, payload: '0000000161' },
     ]);
+  });
+
+  it('gathers a TX_DATA payload in memory from `allocate`, never a view of the chunk it came in', () => {
+    const sizes: number[] = [];
+    const decoder = new FrameDecoder({
+      allocate: (bytes) => {
+        sizes.push(bytes);
+        return new Uint8Array(bytes);
+      },
+    });
+    const chunk = frame(FrameType.TX_DATA, Uint8Array.of(0, 0, 0, 2, 0x61, 0x62));
+    const [event] = decoder.push(chunk);
+    chunk.fill(0);
+    expect(sizes).toEqual([6]);
+    expect(event?.kind === 'frame' && toHex(event.payload)).toBe('000000026162');
   });
 
   it('rejects a PING that announces a payload', () => {

@@ -170,6 +170,57 @@ describe('Connection', { timeout: 5_000 }, () => {
     }
   });
 
+  /** A TX_DATA frame: the offer id, then `bytes`. */
+  function txData(offer: number, bytes: Uint8Array): Uint8Array {
+    const payload = new Uint8Array(4 + bytes.byteLength);
+    new DataView(payload.buffer).setUint32(0, offer);
+    payload.set(bytes, 4);
+    return frame(FrameType.TX_DATA, payload);
+  }
+
+  it('with external reads, hands on a TX_DATA frame that came in many reads whole, in memory of its own', async () => {
+    const { conn } = await withRawPeer({ preambleDone: true, externalReads: true });
+    const first = new Uint8Array(256 * 1024).map((_, i) => i % 253);
+    const second = new Uint8Array(100 * 1024).map((_, i) => i % 241);
+    // The reused read buffer is zeroed after each read: what the items hold must not change.
+    feedInReads(conn, concat(txData(7, first), txData(9, second), frame(FrameType.BYE, '{}')));
+    const items = [await conn.read(), await conn.read()];
+    expect(items.map((item) => item?.kind === 'tx-data' && item.offer)).toEqual([7, 9]);
+    const [a, b] = items as { bytes: Uint8Array }[];
+    expect(toHex(a!.bytes)).toBe(toHex(first));
+    expect(toHex(b!.bytes)).toBe(toHex(second));
+    expect(await conn.read()).toEqual({ kind: 'message', type: FrameType.BYE, message: {} });
+  });
+
+  it('reuses a TX_DATA frame’s memory once its bytes are released, and never memory still in use', async () => {
+    const { conn } = await withRawPeer({ preambleDone: true, externalReads: true });
+    const chunk = (seed: number) => new Uint8Array(256 * 1024).map((_, i) => (i + seed) % 251);
+    const read = async () => {
+      const item = await conn.read();
+      if (item?.kind !== 'tx-data') throw new Error(`expected TX_DATA, got ${item?.kind}`);
+      return item;
+    };
+    feedInReads(conn, txData(1, chunk(1)));
+    const kept = await read();
+    feedInReads(conn, txData(1, chunk(2)));
+    const released = await read();
+    // The first is still in use: the second went elsewhere, and the first is intact.
+    expect(released.bytes.buffer).not.toBe(kept.bytes.buffer);
+    released.release!();
+    released.release!();
+    feedInReads(conn, txData(1, chunk(3)));
+    const reused = await read();
+    feedInReads(conn, txData(1, chunk(4)));
+    const fresh = await read();
+    // Released twice, given out once: the third reuses it, the fourth gets memory of its own.
+    expect(reused.bytes.buffer).toBe(released.bytes.buffer);
+    expect(fresh.bytes.buffer).not.toBe(reused.bytes.buffer);
+    expect(fresh.bytes.buffer).not.toBe(kept.bytes.buffer);
+    expect(toHex(kept.bytes)).toBe(toHex(chunk(1)));
+    expect(toHex(reused.bytes)).toBe(toHex(chunk(3)));
+    expect(toHex(fresh.bytes)).toBe(toHex(chunk(4)));
+  });
+
   it('carries a large DATA frame intact while honouring backpressure', async () => {
     const { sender, receiver } = await connectionPair();
     const big = new Uint8Array(4 * 1024 * 1024);
