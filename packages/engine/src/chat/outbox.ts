@@ -1,5 +1,6 @@
 import {
   CHAT,
+  ConnectionClosedError,
   FrameType,
   LimitError,
   type MessageOf,
@@ -18,6 +19,8 @@ type Item =
       readonly frame: Buffer;
       readonly release: () => void;
       readonly written: () => void;
+      /** The frame will never be written: the transfer or the connection ended first. */
+      readonly dropped: (error: Error) => void;
     }
   | { readonly kind: 'control'; readonly send: () => void };
 
@@ -83,8 +86,7 @@ export class Outbox {
     const stream = this.#streams.get(offer);
     if (!stream) return;
     if (drop) {
-      for (const item of stream.items) if (item.kind === 'data') item.release();
-      stream.items.length = 0;
+      dropItems(stream, new ConnectionClosedError('the transfer has ended'));
     }
     if (stream.items.length === 0) this.#remove(offer);
     else stream.items.push({ kind: 'control', send: () => this.#remove(offer) });
@@ -113,8 +115,8 @@ export class Outbox {
       return Promise.reject(new TimeoutError('the transfer has ended'));
     }
     frame.writeUInt32BE(offer, 5);
-    return new Promise<void>((written) => {
-      stream.items.push({ kind: 'data', frame, release, written });
+    return new Promise<void>((written, dropped) => {
+      stream.items.push({ kind: 'data', frame, release, written, dropped });
       this.#pump();
     });
   }
@@ -131,10 +133,10 @@ export class Outbox {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#starveTimer);
-    for (const stream of this.#streams.values()) {
-      for (const item of stream.items) if (item.kind === 'data') item.release();
-      stream.items.length = 0;
-    }
+    // A sender waiting for its frame to be written is told it never will be, so it stops
+    // and closes its file.
+    const closed = new ConnectionClosedError('the connection has ended');
+    for (const stream of this.#streams.values()) dropItems(stream, closed);
     this.#streams.clear();
     this.#order = [];
   }
@@ -216,5 +218,15 @@ export class Outbox {
       else this.#pump();
     }, left + 10);
     this.#starveTimer.unref?.();
+  }
+}
+
+/** Gives back a stream's queued buffers and fails whoever waits for them to be written. */
+function dropItems(stream: Stream, error: Error): void {
+  const items = stream.items.splice(0);
+  for (const item of items) {
+    if (item.kind !== 'data') continue;
+    item.release();
+    item.dropped(error);
   }
 }
