@@ -182,4 +182,24 @@ describe('chat outbox', () => {
     expect(await failure).toMatchObject({ code: 'ERR_TIMEOUT' });
     box.close();
   });
+
+  it('cuts the peer off with ERR_TIMEOUT when file data written to it stays unflushed for stallMs', async () => {
+    const { box, connection, failure, failures } = outbox(50);
+    box.open(1);
+    queue(box, 1, 8);
+    // A megabyte goes out and the peer reads none of it: it is neither starved nor flushing.
+    expect(connection.data()).toHaveLength(4);
+    expect(await failure).toMatchObject({ code: 'ERR_TIMEOUT' });
+    expect(failures).toHaveLength(1);
+    box.close();
+  });
+
+  it('does not cut off a peer that keeps reading, however long the transfer', () => {
+    const { box, connection, failures } = outbox(60_000);
+    box.open(1);
+    queue(box, 1, CHAT.initialCreditBytes / CHAT_DATA_CHUNK_BYTES);
+    connection.drain();
+    expect(failures).toEqual([]);
+    box.close();
+  });
 });

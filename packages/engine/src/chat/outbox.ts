@@ -47,6 +47,9 @@ export class Outbox {
   #unflushed = 0;
   #stallMs: number;
   #starveTimer: NodeJS.Timeout | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
+  /** When file data in the socket last flushed (or started waiting to). */
+  #lastFlush = 0;
   #closed = false;
   #fail: (error: Error) => void;
 
@@ -133,6 +136,7 @@ export class Outbox {
   close(): void {
     this.#closed = true;
     clearTimeout(this.#starveTimer);
+    clearTimeout(this.#stallTimer);
     // A sender waiting for its frame to be written is told it never will be, so it stops
     // and closes its file.
     const closed = new ConnectionClosedError('the connection has ended');
@@ -185,15 +189,40 @@ export class Outbox {
 
   #write(item: Extract<Item, { kind: 'data' }>): void {
     const size = item.frame.byteLength;
+    if (this.#unflushed === 0) this.#lastFlush = performance.now();
     this.#unflushed += size;
+    this.#watchStalled();
     this.#connection
       .sendInPlace(FrameType.TX_DATA, item.frame, () => {
         this.#unflushed -= size;
+        this.#lastFlush = performance.now();
         item.release();
         this.#pump();
       })
       .catch(() => {});
     item.written();
+  }
+
+  /**
+   * File data that stays unflushed for `stallMs` means the peer stopped reading (T7). The
+   * socket's own high-water mark is above what this writer keeps unflushed, so the
+   * connection's drain timer would never start: this watch is the one that sees it.
+   */
+  #watchStalled(): void {
+    if (this.#stallTimer) return;
+    const check = (): void => {
+      this.#stallTimer = undefined;
+      if (this.#closed || this.#unflushed === 0) return;
+      const quiet = performance.now() - this.#lastFlush;
+      if (quiet >= this.#stallMs) {
+        this.#fail(new TimeoutError('the peer stopped reading what is sent to it'));
+        return;
+      }
+      this.#stallTimer = setTimeout(check, this.#stallMs - quiet + 10);
+      this.#stallTimer.unref?.();
+    };
+    this.#stallTimer = setTimeout(check, this.#stallMs + 10);
+    this.#stallTimer.unref?.();
   }
 
   /** A transfer that waits for credit longer than `stallMs` means the peer stopped taking it (C7). */
