@@ -225,7 +225,7 @@ export class Outbox {
     this.#stallTimer.unref?.();
   }
 
-  /** A transfer that waits for credit longer than `stallMs` means the peer stopped taking it (C7). */
+  /** A transfer that waits for credit longer than `stallMs` means the peer stopped taking it (T7). */
   #watchStarving(starved: boolean): void {
     clearTimeout(this.#starveTimer);
     this.#starveTimer = undefined;
