@@ -1,0 +1,88 @@
+/**
+ * PROTOCOL.md's tables of frame types (§3.1) and chat limits (§7) say what the code does: the
+ * same types, names and caps, and the same values as `CHAT`.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CHAT, CHAT_FRAME_TYPES, FRAME_TYPE_NAMES } from '../src/constants.ts';
+import { maxPayloadFor } from '../src/frame/decoder.ts';
+
+const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
+
+/** The lines of the section that starts with `heading`, up to the next heading. */
+function section(heading: string): string {
+  const start = doc.indexOf(`\n${heading}\n`);
+  expect(start).toBeGreaterThan(0);
+  const rest = doc.slice(start + heading.length + 2);
+  const end = rest.search(/\n#{2,3} /);
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+/** A size as §3.1 writes a cap: `64 KiB`, `32 MiB`, `512 B`, `1 MiB + 4 B`, `0`. */
+function parseCap(cell: string): number | undefined {
+  const match = /^(\d+)(?: (B|KiB|MiB))?(?: \+ (\d+) B)?(?: |$)/.exec(cell);
+  if (!match || cell.includes('per file')) return undefined;
+  const unit = { B: 1, KiB: 1024, MiB: 1024 * 1024 }[match[2] ?? 'B']!;
+  return Number(match[1]) * unit + Number(match[3] ?? 0);
+}
+
+describe('PROTOCOL.md §3.1 frame types', () => {
+  const rows = [
+    ...section('### 3.1 Frame types').matchAll(
+      /^\| `0x([0-9A-F]{2})` \| (\w+) \| [^|]+ \| [^|]+ \| ([^|]+) \|$/gm,
+    ),
+  ].map(([, hex, name, cap]) => ({
+    type: Number.parseInt(hex!, 16),
+    name: name!,
+    cap: cap!.trim(),
+  }));
+
+  it('lists every frame type the code knows, under its name, and no other', () => {
+    expect(rows.map(({ type, name }) => [type, name])).toEqual(
+      [...FRAME_TYPE_NAMES].sort(([a], [b]) => a - b),
+    );
+  });
+
+  it('gives every type the cap the decoder applies', () => {
+    let checked = 0;
+    for (const { type, cap } of rows) {
+      const bytes = parseCap(cap);
+      if (bytes === undefined) continue;
+      expect({ type, cap: bytes }).toEqual({ type, cap: maxPayloadFor(type) });
+      checked++;
+    }
+    // Only REQUEST's cap, which depends on the offer, is written in words.
+    expect(checked).toBe(rows.length - 1);
+  });
+
+  it('lists the chat types 0x10 to 0x1E, and says the rest is unassigned', () => {
+    expect(rows.filter(({ type }) => CHAT_FRAME_TYPES.has(type))).toHaveLength(15);
+    expect(section('### 3.1 Frame types')).toContain(
+      'Type `0x00` and `0x1F`–`0xFF` are unassigned.',
+    );
+  });
+});
+
+describe('PROTOCOL.md §7 chat limits', () => {
+  const table =
+    /^Chat limits \(`CHAT`[\s\S]*?\n\n([\s\S]*?)\n\n/m.exec(
+      section('## 7. Timeouts and limits'),
+    )?.[1] ?? '';
+  /** Each `name` of the table's first column with the number in the second, in order. */
+  const values = new Map<string, number>();
+  for (const [, names, cell] of table.matchAll(/^\| ((?:`\w+`(?:, )?)+) \| ([^|]+) \|/gm)) {
+    const keys = [...names!.matchAll(/`(\w+)`/g)].map((match) => match[1]!);
+    const numbers = cell!
+      .replace(/\(.*?\)/g, '')
+      .split(',')
+      .map((part) => part.trim());
+    keys.forEach((key, i) => {
+      const text = numbers[i]!;
+      values.set(key, text === '2³²−1' ? 2 ** 32 - 1 : Number(text.replace(/ /g, '')));
+    });
+  }
+
+  it('lists every limit of CHAT with its value', () => {
+    expect(Object.fromEntries(values)).toEqual({ ...CHAT });
+  });
+});
