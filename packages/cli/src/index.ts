@@ -6,6 +6,7 @@ export {
   parseCommandLine,
   usageHint,
 } from './args.ts';
+export { ChatOutput } from './chat/chat-output.ts';
 export {
   CHAT_COMMANDS,
   type ChatCommand,

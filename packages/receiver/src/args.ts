@@ -7,6 +7,7 @@ export type Command = { kind: 'run'; config: ReceiverConfig } | InfoCommand;
 
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-receive [options] <host>[:port]
+       ferry-receive --chat [options] <host>[:port]
 
 Connects to a ferry-send on another machine, shows what it offers, and saves
 exact, verified copies. The port defaults to 7878; write IPv6 addresses as
@@ -18,7 +19,12 @@ think. The code is never taken from the command line (other users could see
 it there): type it when asked, set FERRY_CODE, or pass --code-stdin and write
 it to stdin.
 
+With --chat, joins the conversation that ferry-send --chat holds: type
+messages, send files with /send, answer offers with /accept or /decline
+(/help lists the commands).
+
 Options:
+      --chat            join a conversation (see above)
   -o, --out <dir>       save into this folder (otherwise you are asked; the
                         default is ~/Downloads, created if missing)
   -y, --yes             take everything on offer without asking
@@ -84,6 +90,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     remember: values.remember,
     codeStdin: values['code-stdin'],
     verbose: values.verbose,
+    chat: values.chat,
   };
   const result = ReceiverConfigSchema.safeParse(input);
   if (!result.success) throw configUsageError(result.error, input, { address: ADDRESS_RULE });
@@ -91,6 +98,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
 }
 
 const FLAGS = {
+  chat: { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   yes: { type: 'boolean', short: 'y' },
   fsync: { type: 'boolean' },

@@ -1,6 +1,7 @@
 import os from 'node:os';
+import readline from 'node:readline';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { createFail, createLogger, defaultFolderIn, EXIT, expandHome, type Io, printHelpOrVersion, plural, usageHint } from '@ferry/cli';
+import { createFail, createLogger, defaultFolderIn, EXIT, expandHome, type Io, printHelpOrVersion, plural, runChat, usageHint } from '@ferry/cli';
 import { folderProblem } from '@ferry/engine';
 import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
 import {
@@ -12,6 +13,7 @@ import {
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
+import { createJoiner } from './chat.ts';
 import { createDecide, type DecideState } from './decide.ts';
 import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
 import { createReceiver, type ReceiverSecurity } from './receiver.ts';
@@ -55,7 +57,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     const { config } = command;
     json = config.json;
     const interactive = Boolean(io.stdin.isTTY) && !json && !config.codeStdin;
-    if (!config.yes && !interactive) {
+    // In a conversation offers wait for /accept (or a JSON command): nothing needs a terminal.
+    if (!config.yes && !interactive && !config.chat) {
       throw new UsageError(
         json
           ? '--json never prompts: pass --yes to take everything (and --out DIR to choose the folder)'
@@ -69,7 +72,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     const promptOutput = io.stdout.isTTY || !io.stderr.isTTY ? io.stdout : io.stderr;
     const prompter = options.prompter ?? createTerminalPrompter(io.stdin, promptOutput as unknown as Writable);
     // A folder named on the command line is checked before anything else happens (U3).
-    if (!interactive && config.out !== undefined) await checkNamedFolder(expandHome(config.out, home));
+    if ((!interactive || config.chat) && config.out !== undefined) await checkNamedFolder(expandHome(config.out, home));
     // A prompt cancelled (Ctrl-C or Esc) is an interruption; choosing no items is a decline.
     const decide = createDecide({ yes: config.yes, out: config.out, interactive, home, defaultFolder, prompter }, state);
     const askCode = async (prompts?: AbortSignal) => {
@@ -77,12 +80,14 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       codeCancelled = code === null;
       return code;
     };
+    // In a conversation stdin goes on after the code: its lines are commands, read by the chat.
+    const lines = config.chat && config.codeStdin ? readLines(io.stdin) : undefined;
     const security: ReceiverSecurity = config.encryption
       ? {
           encryption: true,
           identity: await loadOrCreateIdentity(dir),
           trust: await TrustStore.open(dir, 'sender'),
-          code: await codeGivenUpFront(config.codeStdin, io, signal),
+          code: await codeGivenUpFront(config.codeStdin, io, signal, lines),
           askCode: interactive ? askCode : undefined,
           remember: config.remember,
         }
@@ -90,6 +95,25 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     // --timeout bounds every wait on the sender; connecting and the greeting keep their shorter
     // deadline, since no person is waited for there and a LAN answers in milliseconds.
     const waitMs = config.timeout === undefined ? undefined : Math.round(config.timeout * 1000);
+    if (config.chat) {
+      const joiner = createJoiner({
+        security,
+        host: config.address.host,
+        port: config.address.port,
+        name: config.name,
+        logger,
+        connectTimeoutMs: Math.min(config.connectTimeoutMs, waitMs ?? Number.POSITIVE_INFINITY),
+        handshakeMs: Math.min(TIMEOUTS.handshakeMs, waitMs ?? Number.POSITIVE_INFINITY),
+        idleMs: waitMs,
+        frameMs: waitMs,
+        fsync: config.fsync,
+        signal,
+      });
+      renderReceiver(joiner, io, json, config.verbose);
+      const conversation = await joiner.join();
+      const { yes, out, verbose } = config;
+      return await runChat(conversation, { io, role: 'joiner', json, yes, out, home, defaultFolder, verbose, signal, lines });
+    }
     const receiver = createReceiver({
       security,
       host: config.address.host,
@@ -148,6 +172,10 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
           : `the sender stopped or the connection was cut: ${interruptedMessage(kept).replace(/^interrupted: /, '')}`;
       return fail(EXIT.failure, error.code, `${what} (${error.code})`, 'Run ferry-receive again (with a new code if ferry-send was restarted) to get the rest.');
     }
+    if (error instanceof FerryError && error.code === ErrorCode.MODE_MISMATCH) {
+      // One side holds a conversation and the other does not: the message says which to run.
+      return fail(EXIT.failure, error.code, escapeForDisplay(error.message));
+    }
     if (error instanceof FerryError) return fail(EXIT.failure, error.code, `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`);
     return fail(EXIT.failure, 'ERR_INTERNAL', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
@@ -157,8 +185,14 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
  * The code from FERRY_CODE or, with --code-stdin, the first line of stdin; undefined if
  * neither. A malformed code is a usage error that never repeats what was given.
  */
-async function codeGivenUpFront(fromStdin: boolean, io: ReceiverIo, signal: AbortSignal): Promise<string | undefined> {
-  const given = fromStdin ? await readFirstLine(io.stdin, signal) : io.env.FERRY_CODE;
+async function codeGivenUpFront(
+  fromStdin: boolean,
+  io: ReceiverIo,
+  signal: AbortSignal,
+  lines?: AsyncIterator<string>,
+): Promise<string | undefined> {
+  const first = lines ? await lines.next() : undefined;
+  const given = first ? (first.done ? '' : first.value.slice(0, 256)) : fromStdin ? await readFirstLine(io.stdin, signal) : io.env.FERRY_CODE;
   if (given === undefined || (!fromStdin && given === '')) return undefined;
   const code = normalizeCode(given);
   if (code === undefined) {
@@ -180,6 +214,11 @@ async function readFirstLine(stream: Readable, signal: AbortSignal): Promise<str
     if (/[\r\n]/.test(text) || text.length >= 256) break;
   }
   return text.split(/\r?\n/)[0]!.slice(0, 256);
+}
+
+/** The lines of a stream, read once: the first can be a pairing code, the rest chat commands. */
+function readLines(stream: Readable): AsyncIterator<string> {
+  return readline.createInterface({ input: stream, terminal: false, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator]();
 }
 
 /** Where the transfer was saving, and how many files it had saved and verified. */

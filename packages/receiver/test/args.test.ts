@@ -178,3 +178,25 @@ describe('U4: the help fits an 80-column terminal', () => {
     expect(wide).toEqual([]);
   });
 });
+
+describe('parseReceiverArgs --chat', () => {
+  it('joins a conversation, with the usual flags', () => {
+    const command = parseReceiverArgs(['--chat', '--out', 'in', '--yes', '--json', '--name', 'bob', '127.0.0.1:9000']);
+    expect(command.kind === 'run' && command.config).toMatchObject({
+      chat: true,
+      out: 'in',
+      yes: true,
+      json: true,
+      name: 'bob',
+      address: { host: '127.0.0.1', port: 9000 },
+    });
+  });
+
+  it('still needs exactly one address', () => {
+    expect(usageErrorOf(['--chat']).message).toMatch(/name the sender/);
+  });
+
+  it('lists --chat in the help', () => {
+    expect(USAGE).toContain('--chat');
+  });
+});

@@ -1,18 +1,28 @@
 import { configUsageError, type InfoCommand, infoCommand, parseCommandLine } from '@ferry/cli';
 import { type SenderConfig, SenderConfigSchema } from '@ferry/protocol';
+import { UsageError } from './errors.ts';
 
 /** What the command line asks for: run, or print help or the version. */
 export type Command = { kind: 'run'; config: SenderConfig } | InfoCommand;
 
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-send [options] <file|folder>...
+       ferry-send --chat [options] [file|folder...]
 
 Offers files and folders to receivers on the same network. Run ferry-receive
 on the other machine with one of the addresses this prints, and give it the
 pairing code this prints. Transfers are encrypted (TLS 1.3); the code proves
 both sides are the machines you think, and works for one pairing.
 
+With --chat, holds a conversation instead: people join it with
+ferry-receive --chat, everyone types messages, and files go either way
+(/help lists the commands). Files named here are offered to each one who joins.
+
 Options:
+      --chat            hold a conversation (see above)
+  -o, --out <dir>       with --chat: save accepted files here when /accept
+                        names no folder (default ~/Downloads)
+  -y, --yes             with --chat: accept every offer without asking
   -p, --port <n>        port to listen on (default 7878; 0 picks a free port)
       --host <address>  listen on this address only (default: all interfaces)
       --once            stop after the first receiver has taken its files
@@ -50,13 +60,27 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     encryption: !values['no-encryption'],
     remember: values.remember,
     timeout: values.timeout,
+    chat: values.chat,
+    out: values.out,
+    yes: values.yes,
   };
+  if (values.chat && values.once) {
+    throw new UsageError('--once stops after one transfer, but a conversation goes on until you /quit: leave out --once');
+  }
+  for (const flag of ['out', 'yes'] as const) {
+    if (values[flag] !== undefined && !values.chat) {
+      throw new UsageError(`--${flag} is for a conversation (--chat): without it, the receiver chooses where to save`);
+    }
+  }
   const result = SenderConfigSchema.safeParse(input);
   if (!result.success) throw configUsageError(result.error, input);
   return { kind: 'run', config: result.data };
 }
 
 const FLAGS = {
+  chat: { type: 'boolean' },
+  out: { type: 'string', short: 'o' },
+  yes: { type: 'boolean', short: 'y' },
   port: { type: 'string', short: 'p' },
   host: { type: 'string' },
   once: { type: 'boolean' },

@@ -1,5 +1,18 @@
-import { createFail, createLogger, EXIT, type Io, printHelpOrVersion, usageHint } from '@ferry/cli';
-import { scanOffer } from '@ferry/engine';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Readable } from 'node:stream';
+import {
+  ChatOutput,
+  createFail,
+  createLogger,
+  EXIT,
+  expandHome,
+  type Io,
+  printHelpOrVersion,
+  runChat,
+  usageHint,
+} from '@ferry/cli';
+import { ChatRoom, folderProblem, scanOffer } from '@ferry/engine';
 import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -8,6 +21,7 @@ import {
   loadOrCreateIdentity,
   localUserName,
   runPeersCommand,
+  shortFingerprint,
   TrustStore,
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
@@ -18,14 +32,23 @@ import { renderSender } from './ui/render.ts';
 
 export { EXIT };
 
-/** Options for tests: an injected logger. */
+/** Options for tests: an injected logger, a fixed home and default folder. */
 export interface MainOptions {
   readonly logger?: Logger;
   readonly version?: string;
+  /** The user's home folder; `os.homedir()` by default. */
+  readonly home?: string;
+  /** The folder a conversation saves into when none is named; `Downloads` in the home folder by default. */
+  readonly defaultFolder?: string;
+}
+
+/** The sender's streams; a conversation (--chat) also reads its commands from stdin. */
+export interface SenderIo extends Io {
+  readonly stdin?: Readable & { readonly isTTY?: boolean };
 }
 
 /** Runs `ferry-send` with `argv` until it stops or `signal` aborts; returns the exit code. */
-export async function main(argv: readonly string[], io: Io, signal: AbortSignal, options: MainOptions = {}): Promise<number> {
+export async function main(argv: readonly string[], io: SenderIo, signal: AbortSignal, options: MainOptions = {}): Promise<number> {
   let json = argv.includes('--json');
   const fail = createFail('ferry-send', io, () => json);
   try {
@@ -51,6 +74,40 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     // --timeout bounds every wait on a receiver, but never stretches the pre-auth deadline:
     // a stranger must not hold one of the few unauthenticated slots longer (E1, A12).
     const waitMs = config.timeout === undefined ? undefined : Math.round(config.timeout * 1000);
+    if (config.chat) {
+      const stdin = io.stdin;
+      if (!stdin) throw new UsageError('--chat reads what you type from stdin, and there is none');
+      const home = options.home ?? os.homedir();
+      if (config.out !== undefined) await checkNamedFolder(expandHome(config.out, home));
+      const name = config.name ?? localUserName(io.env);
+      const room = new ChatRoom({
+        name,
+        host: os.hostname(),
+        session: randomBytes(16).toString('hex'),
+        key: security.encryption ? shortFingerprint(security.identity.fingerprint) : '',
+        logger,
+        offer,
+        stallMs: waitMs,
+      });
+      // The addresses, codes and refusals keep coming while people talk: above the prompt.
+      const output = new ChatOutput(io.stdout);
+      const sender = createSender({
+        security,
+        offer,
+        host: config.host,
+        port: config.port,
+        name,
+        logger,
+        idleMs: waitMs,
+        frameMs: waitMs,
+        handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
+        chat: room,
+      });
+      renderSender(sender, offer, { ...io, stdout: output }, json, false, true);
+      if (signal.aborted) return EXIT.interrupted;
+      await sender.listen();
+      return await holdConversation(room, sender, { ...io, stdin }, output, config, home, options, signal);
+    }
     const sender = createSender({
       security,
       offer,
@@ -93,6 +150,44 @@ export async function main(argv: readonly string[], io: Io, signal: AbortSignal,
     if (error instanceof FerryError) return fail(EXIT.failure, 'ERR_FAILED', escapeForDisplay(error.message));
     return fail(EXIT.failure, 'ERR_FAILED', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
+}
+
+/** Runs the conversation until it ends, then stops listening; returns the exit code. */
+async function holdConversation(
+  room: ChatRoom,
+  sender: { close(abort?: boolean): Promise<void>; readonly stopped: Promise<void> },
+  io: SenderIo & { readonly stdin: Readable & { readonly isTTY?: boolean } },
+  output: ChatOutput,
+  config: { json: boolean; yes?: boolean | undefined; out?: string | undefined },
+  home: string,
+  options: MainOptions,
+  signal: AbortSignal,
+): Promise<number> {
+  room.open();
+  try {
+    return await runChat(room, {
+      io,
+      role: 'listener',
+      json: config.json,
+      yes: config.yes ?? false,
+      out: config.out,
+      home,
+      defaultFolder: options.defaultFolder,
+      signal,
+      output,
+    });
+  } finally {
+    await sender.close(true);
+    await sender.stopped;
+  }
+}
+
+/** Refuses, with exit 2 and what to do, a folder given with --out that cannot be saved into. */
+async function checkNamedFolder(dir: string): Promise<void> {
+  const problem = await folderProblem(dir);
+  if (problem === 'missing') throw new UsageError(`--out: the folder ${dir} does not exist; create it first, or name another folder`);
+  if (problem === 'not-a-folder') throw new UsageError(`--out: ${dir} is not a folder`);
+  if (problem === 'not-writable') throw new UsageError(`--out: the folder ${dir} is not writable`);
 }
 
 function listenHint(error: ListenError): string | undefined {

@@ -156,3 +156,26 @@ describe('U4: the help fits an 80-column terminal', () => {
     expect(wide).toEqual([]);
   });
 });
+
+describe('parseSenderArgs --chat', () => {
+  it('holds a conversation with no paths, or offers the ones given to each who joins', () => {
+    const bare = parseSenderArgs(['--chat']);
+    expect(bare.kind === 'run' && [bare.config.chat, bare.config.paths]).toEqual([true, []]);
+    const withFiles = parseSenderArgs(['--chat', '-o', 'in', '-y', 'a.txt']);
+    expect(withFiles.kind === 'run' && withFiles.config).toMatchObject({ chat: true, out: 'in', yes: true, paths: ['a.txt'] });
+  });
+
+  it('still needs paths without --chat', () => {
+    expect(usageErrorOf([]).message).toMatch(/at least one file/);
+  });
+
+  it('refuses --once with --chat, and --out or --yes without it', () => {
+    expect(usageErrorOf(['--chat', '--once']).message).toMatch(/--once/);
+    expect(usageErrorOf(['--out', 'in', 'a.txt']).message).toMatch(/--out is for a conversation/);
+    expect(usageErrorOf(['--yes', 'a.txt']).message).toMatch(/--yes is for a conversation/);
+  });
+
+  it('lists --chat in the help', () => {
+    expect(USAGE).toContain('--chat');
+  });
+});

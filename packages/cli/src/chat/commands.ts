@@ -34,10 +34,10 @@ export type ParsedLine =
 
 /** The commands and what each does, as `/help` lists them. */
 export const CHAT_COMMANDS: readonly (readonly [usage: string, what: string])[] = [
-  ['TEXT', 'say TEXT to everyone (start it with // to say a line that starts with /)'],
-  ['/send [@name|@N] PATH...', 'offer files and folders (quote a path with spaces: "my file")'],
-  ['/accept [#N] [DIR]', 'take offer #N (the oldest waiting one without #N) into DIR'],
-  ['/decline [#N]', 'refuse offer #N (the oldest waiting one without #N)'],
+  ['TEXT', 'say TEXT to everyone; //TEXT says "/TEXT"'],
+  ['/send [@name|@N] PATH...', 'offer files and folders; quote "a path" with spaces'],
+  ['/accept [#N] [DIR]', 'take offer #N (the oldest without #N) into DIR'],
+  ['/decline [#N]', 'refuse offer #N (the oldest without #N)'],
   ['/peers', 'list who is in the conversation'],
   ['/help', 'show this list'],
   ['/quit', 'leave the conversation (Ctrl-C does the same)'],

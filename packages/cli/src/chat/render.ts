@@ -110,7 +110,7 @@ export class ChatView {
   /** The `/help` list. */
   help(): string[] {
     const lines = ['Commands:'];
-    for (const [usage, what] of CHAT_COMMANDS) lines.push(`  ${usage.padEnd(26)} ${what}`);
+    for (const [usage, what] of CHAT_COMMANDS) lines.push(`  ${usage.padEnd(24)} ${what}`);
     return this.fit(lines);
   }
 
@@ -129,7 +129,7 @@ export class ChatView {
       const who = peers.length === 0 ? '' : `, with ${listNames(peers.map((peer) => peer.name))}`;
       const opening =
         this.#options.role === 'listener'
-          ? `* The conversation is open: you are ${esc(self.name)}. Others join with ferry-receive --chat.`
+          ? `* The conversation is open; you are ${esc(self.name)}.`
           : `* You joined the conversation as ${esc(self.name)}${who}.`;
       return [opening, 'Type a message and press Enter; /help lists the commands.'];
     },
@@ -196,10 +196,7 @@ export class ChatView {
     ],
     'transfer-done': ({ number, direction, name, saved, failed, bytes, ms, code }) => {
       this.#flights.delete(this.#flightKey(number, direction));
-      const took =
-        ms > 0 && !code
-          ? ` in ${formatDuration(ms / 1000)} (${formatBytes((bytes * 1000) / ms)}/s)`
-          : '';
+      const took = code ? '' : ` ${transferTime(bytes, ms)}`;
       const moved = `${plural(saved, 'file')} (${formatBytes(bytes)})`;
       const notMoved =
         failed > 0
@@ -212,7 +209,7 @@ export class ChatView {
         const tail = code
           ? '; any partly received file was removed.'
           : saved > 0
-            ? ', verified with SHA-256.'
+            ? ', SHA-256 verified.'
             : '.';
         return [`${head} ${moved}${took}${notMoved}${tail}`];
       }
@@ -245,6 +242,13 @@ export class ChatView {
       }
     },
   };
+}
+
+/** `in 2.7s (128 MiB/s)`; no rate for a transfer too short to measure one. */
+function transferTime(bytes: number, ms: number): string {
+  if (ms < 100) return 'in less than 0.1s';
+  const time = ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(ms / 1000);
+  return `in ${time} (${formatBytes((bytes * 1000) / ms)}/s)`;
 }
 
 /** `key A1B2 C3D4 E5F6 0718`, or that the peer is in clear. */

@@ -15,6 +15,7 @@ import { defaultFolderIn, expandHome, prepareDefaultFolder } from '../default-fo
 import { EXIT } from '../exit.ts';
 import type { Io } from '../io.ts';
 import { PROGRESS_EVERY_MS } from '../render.ts';
+import type { ChatOutput } from './chat-output.ts';
 import { type ChatCommand, type ChatTarget, parseChatLine } from './commands.ts';
 import { parseJsonCommand } from './json-commands.ts';
 import { jsonEventFor, type JsonOut, peerFields } from './json-output.ts';
@@ -48,6 +49,10 @@ export interface ChatOptions {
   readonly screen?: (input: ScreenInput) => ChatScreen;
   /** Monotonic milliseconds; `performance.now` by default. */
   readonly now?: () => number;
+  /** Lines of stdin already being read (after a pairing code read from it); stdin otherwise. */
+  readonly lines?: AsyncIterator<string> | undefined;
+  /** Where the app's other views write: printed above the input while the conversation runs. */
+  readonly output?: ChatOutput | undefined;
 }
 
 /** `error` event code for a command line that cannot be read. */
@@ -77,7 +82,8 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
     interrupt: () => quit(true),
     end: () => quit(false),
   };
-  const screen = options.screen?.(input) ?? chooseScreen(io, json, input);
+  const screen = options.screen?.(input) ?? chooseScreen(io, json, input, options.lines);
+  options.output?.route(screen);
   /** The offer folder `--yes` takes without asking, or undefined to ask. */
   const autoAccept = (offer: IncomingOffer): string | undefined => {
     if (!options.yes) return undefined;
@@ -266,11 +272,13 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
         paths.map((path) => expandHome(path, options.home)),
         peer?.peer,
       );
+      // A joiner's offers go to the listener (peer 0).
+      const listener = conversation.peers().find((other) => other.peer === 0);
       const target = peer
         ? esc(peer.name)
         : options.role === 'listener'
           ? 'everyone'
-          : 'the conversation';
+          : esc(listener?.name ?? 'the host');
       if (!json)
         say(
           view.fit([
@@ -303,14 +311,20 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
     signal.removeEventListener('abort', onAbort);
     for (const off of unsubscribe) off();
     screen.close();
+    options.output?.route(undefined);
   }
 }
 
 /** A prompt on a terminal, plain lines through pipes, JSON lines with --json. */
-function chooseScreen(io: ChatIo, json: boolean, input: ScreenInput): ChatScreen {
-  if (!json && io.stdin.isTTY && io.stdout.isTTY)
+function chooseScreen(
+  io: ChatIo,
+  json: boolean,
+  input: ScreenInput,
+  lines: AsyncIterator<string> | undefined,
+): ChatScreen {
+  if (!lines && !json && io.stdin.isTTY && io.stdout.isTTY)
     return new LinePrompt(io.stdin, io.stdout as unknown as Writable, input);
-  return new PlainScreen(io.stdin, io.stdout, input, json);
+  return new PlainScreen(lines ?? io.stdin, io.stdout, input, json);
 }
 
 /** A peer by number, or by name: exactly as shown, or ignoring case when only one matches. */

@@ -4,7 +4,7 @@
  */
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { DEFAULT_COLUMNS } from '../fit.ts';
+import { DEFAULT_COLUMNS, visibleLength } from '../fit.ts';
 import type { OutputStream } from '../io.ts';
 import { StatusLine } from '../status-line.ts';
 
@@ -54,6 +54,7 @@ export class LinePrompt implements ChatScreen {
       historySize: 100,
     });
     this.#rl.on('line', (line) => {
+      this.#commit(`${prompt}${line}`);
       events.line(line);
       if (!this.#closed) this.#rl.prompt();
     });
@@ -107,6 +108,19 @@ export class LinePrompt implements ChatScreen {
     this.#rl.prompt(true);
   }
 
+  /**
+   * After Enter the typed line stays on screen, but below the status line: it is moved above
+   * it, so the status line stays just above the next prompt.
+   */
+  #commit(typed: string): void {
+    if (this.#status === undefined) return;
+    const rows = Math.max(1, Math.ceil(visibleLength(typed) / this.width));
+    readline.moveCursor(this.#out, 0, -rows - 1);
+    readline.cursorTo(this.#out, 0);
+    readline.clearScreenDown(this.#out);
+    this.#out.write(`${typed}\n${this.#status}\n`);
+  }
+
   /** Moves to where the status line (or the prompt) starts and clears everything below. */
   #clearInput(): void {
     const { rows } = this.#rl.getCursorPos();
@@ -122,16 +136,32 @@ export class LinePrompt implements ChatScreen {
  * With `raw` (JSON lines) every line is written as it is, never wrapped, and there is no status.
  */
 export class PlainScreen implements ChatScreen {
-  readonly #rl: readline.Interface;
+  readonly #rl: readline.Interface | undefined;
   readonly #out: OutputStream;
   readonly #line: StatusLine;
   readonly #raw: boolean;
   #closed = false;
 
-  constructor(input: Readable, output: OutputStream, events: ScreenInput, raw = false) {
+  /** `input`: a stream, or lines already being read from one. */
+  constructor(
+    input: Readable | AsyncIterator<string>,
+    output: OutputStream,
+    events: ScreenInput,
+    raw = false,
+  ) {
     this.#out = output;
     this.#raw = raw;
     this.#line = StatusLine.for(output);
+    const ended = () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      events.end();
+    };
+    if (!('on' in input)) {
+      this.#rl = undefined;
+      void this.#read(input, events).then(ended, ended);
+      return;
+    }
     this.#rl = readline.createInterface({
       input,
       terminal: false,
@@ -140,11 +170,13 @@ export class PlainScreen implements ChatScreen {
     this.#rl.on('line', (line) => {
       if (!this.#closed) events.line(line);
     });
-    this.#rl.on('close', () => {
-      if (this.#closed) return;
-      this.#closed = true;
-      events.end();
-    });
+    this.#rl.on('close', ended);
+  }
+
+  async #read(lines: AsyncIterator<string>, events: ScreenInput): Promise<void> {
+    for (let next = await lines.next(); !next.done && !this.#closed; next = await lines.next()) {
+      events.line(next.value);
+    }
   }
 
   get width(): number | undefined {
@@ -169,6 +201,6 @@ export class PlainScreen implements ChatScreen {
     if (this.#closed) return;
     this.#closed = true;
     this.#line.clear();
-    this.#rl.close();
+    this.#rl?.close();
   }
 }

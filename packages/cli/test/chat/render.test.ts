@@ -237,7 +237,7 @@ describe('ChatView', () => {
         bytes: 4 * 1024 * 1024,
         ms: 2000,
       }),
-    ).toEqual(['Saved #1 from bob: 2 files (4.00 MiB) in 2s (2.00 MiB/s), verified with SHA-256.']);
+    ).toEqual(['Saved #1 from bob: 2 files (4.00 MiB) in 2.0s (2.00 MiB/s), SHA-256 verified.']);
     const stopped = lines(chat, 'transfer-done', {
       number: 1,
       direction: 'out',

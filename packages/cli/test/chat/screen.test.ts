@@ -82,6 +82,17 @@ describe('LinePrompt', () => {
     expect(terminal.cursor()).toEqual({ row: 1, col: 5 });
   });
 
+  it('keeps a line typed while the status line shows above the status line, after Enter', async () => {
+    const { screen, terminal, typed, type, enter } = prompt();
+    screen.status('#1 from bob 10%');
+    await type('hi');
+    await enter();
+    expect(typed).toEqual(['hi']);
+    expect(terminal.lines()).toEqual(['> hi', '#1 from bob 10%', '>']);
+    screen.print(['[bob] hello']);
+    expect(terminal.lines()).toEqual(['> hi', '[bob] hello', '#1 from bob 10%', '>']);
+  });
+
   it('redraws an input longer than the terminal is wide without leaving pieces of it behind', async () => {
     const { screen, terminal, type } = prompt(20);
     await type('x'.repeat(30));

@@ -32,7 +32,8 @@ const DisplayNameSchema = z
 
 /** Configuration of `ferry-send`, after its arguments are parsed. */
 export const SenderConfigSchema = z.strictObject({
-  paths: z.array(z.string().min(1)).min(1, 'name at least one file or folder to offer'),
+  /** Files and folders to offer; in a conversation (chat), offered to each one who joins, or none. */
+  paths: z.array(z.string().min(1)),
   host: z.string().min(1).optional(),
   port: PortSchema.default(DEFAULT_PORT),
   once: z.boolean().default(false),
@@ -45,6 +46,16 @@ export const SenderConfigSchema = z.strictObject({
   remember: z.boolean().default(false),
   /** Seconds without progress from a receiver before its session ends; see TimeoutSecondsSchema. */
   timeout: TimeoutSecondsSchema.optional(),
+  /** Hold a conversation that receivers join with --chat (PROTOCOL.md §12). */
+  chat: z.boolean().optional(),
+  /** In a conversation: where accepted offers are saved when no folder is named. */
+  out: z.string().min(1).optional(),
+  /** In a conversation: accept every offer without asking. */
+  yes: z.boolean().optional(),
+}).superRefine((config, ctx) => {
+  if (!config.chat && config.paths.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['paths'], message: 'name at least one file or folder to offer' });
+  }
 });
 
 /** Configuration of `ferry-send`. */
@@ -91,6 +102,8 @@ export const ReceiverConfigSchema = z.strictObject({
   verbose: z.boolean().default(false),
   /** Seconds without progress from the sender before giving up; see TimeoutSecondsSchema. */
   timeout: TimeoutSecondsSchema.optional(),
+  /** Join the conversation the sender holds (PROTOCOL.md §12) instead of taking an offer. */
+  chat: z.boolean().optional(),
 });
 
 /** Configuration of `ferry-receive`. */

@@ -26,11 +26,11 @@ import type { ReceiveResult, Receiver } from '../receiver.ts';
 export type Summarise = (result: ReceiveResult, cancelled: boolean) => void;
 
 /** Renders a receiver's events for people or as JSON lines; returns the summary printer. */
-export function renderReceiver(receiver: Receiver, io: Io, json: boolean, verbose = false): Summarise {
+export function renderReceiver(receiver: Pick<Receiver, 'on'>, io: Io, json: boolean, verbose = false): Summarise {
   return json ? renderJson(receiver, io) : renderText(receiver, io, verbose);
 }
 
-function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
+function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): Summarise {
   const status = StatusLine.for(io.stdout);
   const tty = Boolean(io.stdout.isTTY);
   let meter: ProgressMeter | undefined;
@@ -108,7 +108,7 @@ function renderText(receiver: Receiver, io: Io, verbose: boolean): Summarise {
   };
 }
 
-function renderJson(receiver: Receiver, io: Io): Summarise {
+function renderJson(receiver: Pick<Receiver, 'on'>, io: Io): Summarise {
   // Every event is printed as RECEIVER_JSON_EVENTS declares it, which the README documents.
   const print = <K extends keyof typeof RECEIVER_JSON_EVENTS>(event: K, fields: ReceiverJsonEvent<K>) =>
     io.stdout.write(toJsonLine(event, fields));

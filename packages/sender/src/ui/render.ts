@@ -26,7 +26,7 @@ export interface SenderView {
 }
 
 /** Renders a sender's events: text for people (a live line on a terminal), or JSON lines. */
-export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean, once = false): SenderView {
+export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean, once = false, chat = false): SenderView {
   const view = {
     interrupted: false,
     interrupt() {
@@ -53,23 +53,30 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   };
   let currentCode: string | undefined;
 
+  // In a conversation people join with --chat; the conversation's screen says who joined.
+  const receive = chat ? 'ferry-receive --chat' : 'ferry-receive';
   sender.on('listening', ({ port, addresses, encryption }) => {
     const items = new Set(offer.entries.map((e) => e.path.split('/')[0]));
-    status.print(`Offering ${plural(offer.fileCount, 'file')} (${formatBytes(offer.totalBytes)}) in ${plural(items.size, 'item')}.`);
+    const offering = `${plural(offer.fileCount, 'file')} (${formatBytes(offer.totalBytes)}) in ${plural(items.size, 'item')}`;
+    if (!chat) status.print(`Offering ${offering}.`);
+    else status.print(offer.fileCount === 0 && items.size === 0 ? 'Holding a conversation.' : `Holding a conversation; offering ${offering} to each one who joins.`);
     for (const skipped of offer.skipped) status.print(`  skipped ${esc(skipped.path)}: ${skipped.reason}`);
     if (addresses.length === 0) {
       status.print(`Listening on port ${port}, but this machine has no network address other than loopback.`);
-      status.print(`On this machine: ferry-receive 127.0.0.1:${port}`);
+      status.print(`On this machine: ${receive} 127.0.0.1:${port}`);
     } else {
       status.print('On the other machine, run one of:');
-      for (const a of addresses) status.print(`  ferry-receive ${formatHostPort(a.address, port)}${a.interface ? `    (${a.interface})` : ''}`);
+      for (const a of addresses) status.print(`  ${receive} ${formatHostPort(a.address, port)}${a.interface ? `    (${a.interface})` : ''}`);
     }
     if (!encryption) {
-      for (const line of encryptionOffWarning('these files in transit, and anyone who can reach this port can take them without a code.')) {
+      const exposed = chat
+        ? 'this conversation and its files in transit, and anyone who can reach this port can join without a code.'
+        : 'these files in transit, and anyone who can reach this port can take them without a code.';
+      for (const line of encryptionOffWarning(exposed)) {
         status.print(line);
       }
     }
-    status.print('Waiting for receivers. Press Ctrl-C to stop.');
+    if (!chat) status.print('Waiting for receivers. Press Ctrl-C to stop.');
   });
   let key = '';
   sender.on('listening', ({ fingerprint }) => {
@@ -128,6 +135,7 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
       c.name = name;
       c.shown = ++receivers;
     }
+    if (chat) return;
     status.print(`${label(client)} connected${c?.auth ? ` (${c.auth})` : ''}`);
   });
   sender.on('request', ({ client, files, bytes }) => {
