@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { jsonEventProblem, RECEIVER_JSON_EVENTS, SENDER_JSON_EVENTS } from '../src/json-events.ts';
+import { CHAT_JSON_EVENTS, jsonEventProblem, RECEIVER_JSON_EVENTS, SENDER_JSON_EVENTS } from '../src/json-events.ts';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
 
@@ -41,6 +41,7 @@ describe('the README documents the --json events exactly as the apps print them'
   it.each([
     ['ferry-send', '`ferry-send` prints', SENDER_JSON_EVENTS],
     ['ferry-receive', '`ferry-receive` prints', RECEIVER_JSON_EVENTS],
+    ['a conversation', '`ferry-send --chat` and `ferry-receive --chat` print', CHAT_JSON_EVENTS],
   ] as const)('S6: %s: the same events, each with the same fields', (_, heading, events) => {
     const readmeEvents = documented(heading);
     const schemaEvents = declared(events);
@@ -50,7 +51,7 @@ describe('the README documents the --json events exactly as the apps print them'
 
   it('S6: one field name, one type: counts are numbers in every event, `out` is the folder', () => {
     const types = new Map<string, Set<string>>();
-    for (const events of [SENDER_JSON_EVENTS, RECEIVER_JSON_EVENTS]) {
+    for (const events of [SENDER_JSON_EVENTS, RECEIVER_JSON_EVENTS, CHAT_JSON_EVENTS]) {
       for (const schema of Object.values(events)) {
         for (const [field, type] of Object.entries(schema.shape as Record<string, { def: { type: string; innerType?: { def: { type: string } } } }>)) {
           const base = type.def.innerType?.def.type ?? type.def.type;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseJsonCommand } from '../../src/chat/json-commands.ts';
 
@@ -43,6 +44,15 @@ describe('parseJsonCommand', () => {
     expect(command('{"cmd":"decline","offer":1}')).toEqual({ kind: 'decline', offer: 1 });
     expect(command('{"cmd":"peers"}')).toEqual({ kind: 'peers' });
     expect(command(' {"cmd":"quit"}\r')).toEqual({ kind: 'quit' });
+  });
+
+  it("reads every command line the README's Talk section shows", () => {
+    const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Talking from a script'));
+    const block = /```json\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const lines = block.split('\n').filter((line) => line !== '');
+    expect(lines.map((line) => JSON.parse(line).cmd)).toEqual(['say', 'send', 'accept', 'decline', 'peers', 'quit']);
+    for (const line of lines) expect(parseJsonCommand(line).ok, line).toBe(true);
   });
 
   it('reads a blank line as nothing to do', () => {
