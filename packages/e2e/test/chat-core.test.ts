@@ -51,6 +51,42 @@ async function bigFile(label: string, bytes: number) {
   return { dir, file };
 }
 
+/** An encrypted listener (alice) whose joiners pair with the code it shows, each with a key of its own. */
+async function startPairedRoom() {
+  const aliceConfig = await makeTempDir('alice-config');
+  const aliceIdentity = await loadOrCreateIdentity(aliceConfig);
+  const started = await startRoom({
+    room: { key: shortFingerprint(aliceIdentity.fingerprint) },
+    sender: {
+      security: {
+        encryption: true,
+        identity: aliceIdentity,
+        trust: await TrustStore.open(aliceConfig, 'receiver'),
+        pairing: new PairingCodes(derivePasswordScalar),
+        remember: false,
+      },
+    },
+  });
+  let paired = 0;
+  /** Joins as `name` with a new key, pairing with the code shown now (each code pairs once). */
+  const pairedJoin = async (name: string) => {
+    const config = await makeTempDir(`${paired}-config`);
+    const identity = await loadOrCreateIdentity(config);
+    const code = normalizeCode((await started.senderLog.waitFor('code', paired++)).code)!;
+    const joiner = await join(started.port, name, {
+      security: {
+        encryption: true,
+        identity,
+        trust: await TrustStore.open(config, 'sender'),
+        code,
+        remember: false,
+      },
+    });
+    return { joiner, identity };
+  };
+  return { ...started, aliceIdentity, pairedJoin };
+}
+
 describe('chat core', () => {
   it("messages go both ways, and the listener relays each joiner's to the others only", async () => {
     const { room, log, port } = await startRoom();
@@ -371,32 +407,8 @@ describe('chat core', () => {
   });
 
   it('pairs a joiner with the code when encrypted: keys shown, messages and a file both ways', async () => {
-    const aliceConfig = await makeTempDir('alice-config');
-    const bobConfig = await makeTempDir('bob-config');
-    const aliceIdentity = await loadOrCreateIdentity(aliceConfig);
-    const bobIdentity = await loadOrCreateIdentity(bobConfig);
-    const { room, log, senderLog, port } = await startRoom({
-      room: { key: shortFingerprint(aliceIdentity.fingerprint) },
-      sender: {
-        security: {
-          encryption: true,
-          identity: aliceIdentity,
-          trust: await TrustStore.open(aliceConfig, 'receiver'),
-          pairing: new PairingCodes(derivePasswordScalar),
-          remember: false,
-        },
-      },
-    });
-    const code = normalizeCode((await senderLog.waitFor('code')).code)!;
-    const bob = await join(port, 'bob', {
-      security: {
-        encryption: true,
-        identity: bobIdentity,
-        trust: await TrustStore.open(bobConfig, 'sender'),
-        code,
-        remember: false,
-      },
-    });
+    const { room, log, aliceIdentity, pairedJoin } = await startPairedRoom();
+    const { joiner: bob, identity: bobIdentity } = await pairedJoin('bob');
     const joined = await log.waitFor('joined');
     expect(joined.key).toBe(shortFingerprint(bobIdentity.fingerprint));
     expect(bob.conversation.peers()[0]).toMatchObject({
@@ -426,5 +438,49 @@ describe('chat core', () => {
       failed: 0,
     });
     expect(await hashTree(aliceDir)).toEqual(await hashTree(fromBob.dir));
+  });
+  it('J2: a look-alike name is told apart by its key, shown when it joins and in the list of peers', async () => {
+    const { room, log, pairedJoin } = await startPairedRoom();
+    const bob = await pairedJoin('bob');
+    // A zero-width space: it looks like bob, it is another name, with another key.
+    const impostor = await pairedJoin('bob\u200b');
+    const again = await pairedJoin('bob');
+    expect(impostor.joiner.conversation.self.name).toBe('bob\u200b');
+    expect(again.joiner.conversation.self.name).toBe('bob-2');
+    await log.waitFor('joined', 2);
+    const keys = [bob, impostor, again].map(({ identity }) =>
+      shortFingerprint(identity.fingerprint),
+    );
+    expect(new Set(keys).size).toBe(3);
+    expect(room.peers().map(({ name, key }) => ({ name, key }))).toEqual([
+      { name: 'bob', key: keys[0] },
+      { name: 'bob\u200b', key: keys[1] },
+      { name: 'bob-2', key: keys[2] },
+    ]);
+    // Bob hears each one join with its key, and lists them so.
+    expect(await bob.joiner.log.waitFor('joined')).toMatchObject({
+      name: 'bob\u200b',
+      key: keys[1],
+    });
+    expect(await bob.joiner.log.waitFor('joined', 1)).toMatchObject({
+      name: 'bob-2',
+      key: keys[2],
+    });
+    expect(
+      bob.joiner.conversation
+        .peers()
+        .map(({ name, key }) => ({ name, key }))
+        .slice(1),
+    ).toEqual([
+      { name: 'bob\u200b', key: keys[1] },
+      { name: 'bob-2', key: keys[2] },
+    ]);
+    // And the one who joined last learns everyone's key from WELCOME.
+    expect(
+      again.joiner.conversation
+        .peers()
+        .map(({ key }) => key)
+        .slice(1),
+    ).toEqual([keys[0], keys[1]]);
   });
 });

@@ -17,7 +17,7 @@ import {
   startScriptedListener,
   txDataFrame,
 } from '@ferry/testkit/hostile';
-import { silentLogger, within } from '@ferry/testkit/unit';
+import { sha256, silentLogger, within } from '@ferry/testkit/unit';
 import { describe, expect, it } from 'vitest';
 import { type StartRoomOptions, acceptAll, join, startRoom } from '../src/chat-core.ts';
 import { createJoiner } from '@ferry/receiver';
@@ -236,34 +236,71 @@ describe('hostile chat peers', () => {
 
   it('T5: transfer frames for an offer nobody accepted are cut off with ERR_UNEXPECTED_FRAME; nothing is written', async () => {
     const ctx = await roomWithBob();
-    const cases: ((peer: HostilePeer) => Promise<void>)[] = [
-      // TX_DATA for an offer never proposed.
-      (peer) => peer.write(txDataFrame(9, 'hello')),
-      // TX_START for a proposal waiting for an answer.
-      async (peer) => {
-        await peer.send(FrameType.PROPOSE, { offer: 1, entries: [file('a.txt')] });
-        await ctx.log.waitFor('offer', ctx.log.all('offer').length);
-        await peer.send(FrameType.TX_START, { offer: 1, id: 0, offset: 0, size: 5 });
-      },
-      // TX_DATA for a proposal waiting for an answer.
-      async (peer) => {
-        await peer.send(FrameType.PROPOSE, { offer: 1, entries: [file('a.txt')] });
-        await ctx.log.waitFor('offer', ctx.log.all('offer').length);
-        await peer.write(txDataFrame(1, 'hello'));
-      },
+    const elsewhere = await makeTempDir('elsewhere');
+    /** Proposes `a.txt` (5 bytes) as offer 1; resolves with the room's local number for it. */
+    const propose = async (peer: HostilePeer) => {
+      const seen = ctx.log.all('offer').length;
+      await peer.send(FrameType.PROPOSE, { offer: 1, entries: [file('a.txt')] });
+      return (await ctx.log.waitFor('offer', seen)).number;
+    };
+    const start = { offer: 1, id: 0, offset: 0, size: 5 };
+    const cases: [string, (peer: HostilePeer) => Promise<void>][] = [
+      ['TX_DATA for an offer never proposed', (peer) => peer.write(txDataFrame(9, 'hello'))],
+      [
+        'TX_START for a proposal waiting for an answer',
+        async (peer) => {
+          await propose(peer);
+          await peer.send(FrameType.TX_START, start);
+        },
+      ],
+      [
+        'TX_DATA for a proposal waiting for an answer',
+        async (peer) => {
+          await propose(peer);
+          await peer.write(txDataFrame(1, 'hello'));
+        },
+      ],
+      [
+        'TX_END for a proposal waiting for an answer',
+        async (peer) => {
+          await propose(peer);
+          await peer.send(FrameType.TX_END, { offer: 1, id: 0, sha256: sha256('hello') });
+        },
+      ],
+      [
+        'TX_START for a declined proposal',
+        async (peer) => {
+          await ctx.room.decline(await propose(peer));
+          await peer.expect(FrameType.DECLINE);
+          await peer.send(FrameType.TX_START, start);
+        },
+      ],
+      [
+        'TX_DATA for a finished transfer',
+        async (peer) => {
+          await ctx.room.accept(await propose(peer), elsewhere);
+          await peer.expect(FrameType.ACCEPT);
+          await peer.send(FrameType.TX_START, start);
+          await peer.write(txDataFrame(1, 'hello'));
+          await peer.send(FrameType.TX_END, { offer: 1, id: 0, sha256: sha256('hello') });
+          expect(await peer.expect(FrameType.TX_ACK)).toMatchObject({ offer: 1, id: 0, ok: true });
+          await peer.write(txDataFrame(1, 'again'));
+        },
+      ],
     ];
-    for (const [i, script] of cases.entries()) {
+    for (const [i, [what, script]] of cases.entries()) {
       const { peer } = await joinChatByHand(ctx.port, { encryption: false, name: `mallory${i}` });
       await script(peer);
       await cutOffWith(peer, 'ERR_UNEXPECTED_FRAME');
-      expect(await ctx.log.waitFor('left', i)).toMatchObject({
+      expect(await ctx.log.waitFor('left', i), what).toMatchObject({
         reason: 'cut-off',
         code: 'ERR_UNEXPECTED_FRAME',
       });
     }
-    // Its proposals are withdrawn with it.
+    // Its proposals are withdrawn with it; the finished one is saved whole, and nothing else.
     expect(ctx.room.waiting()).toEqual([]);
-    expect(ctx.log.all('transfer-start')).toEqual([]);
+    expect(await listTree(elsewhere)).toEqual(['a.txt']);
+    expect(await fs.readFile(path.join(elsewhere, 'a.txt'), 'utf8')).toBe('hello');
     await stillWorks(ctx);
   });
 
@@ -271,8 +308,9 @@ describe('hostile chat peers', () => {
     const ctx = await roomWithBob();
     for (const [i, second] of [5, 4].entries()) {
       const { peer } = await joinChatByHand(ctx.port, { encryption: false, name: `mallory${i}` });
+      const seen = ctx.log.all('offer').length;
       await peer.send(FrameType.PROPOSE, { offer: 5, entries: [file('a.txt')] });
-      await ctx.log.waitFor('offer', i);
+      await ctx.log.waitFor('offer', seen);
       await peer.send(FrameType.PROPOSE, { offer: second, entries: [file('b.txt')] });
       await cutOffWith(peer, 'ERR_BAD_MESSAGE');
       expect(await ctx.log.waitFor('left', i)).toMatchObject({
@@ -333,6 +371,132 @@ describe('hostile chat peers', () => {
     // Reading again, it finds its connection closed.
     peer.socket.resume();
     await peer.allFrames();
+    await stillWorks(ctx);
+  });
+  it("J6: peer ids are the listener's, 1, 2, 3 in join order and never reused; a joiner cannot speak for another", async () => {
+    const ctx = await roomWithBob();
+    const carol = await join(ctx.port, 'carol');
+    expect(ctx.bob.conversation.self.peer).toBe(1);
+    expect(carol.conversation.self.peer).toBe(2);
+    await carol.conversation.quit();
+    expect(await ctx.log.waitFor('left')).toMatchObject({ peer: 2, name: 'carol', reason: 'quit' });
+    // Frames only the listener sends: a joiner that sends them is cut off.
+    const claims: [number, object][] = [
+      [FrameType.RELAY, { peer: 1, text: 'I am bob' }],
+      [FrameType.JOINED, { peer: 1, name: 'bob', key: '' }],
+      [FrameType.LEFT, { peer: 1, reason: 'quit' }],
+      [
+        FrameType.WELCOME,
+        {
+          session: '0'.repeat(32),
+          sender: { name: 'x', host: 'x' },
+          you: 1,
+          name: 'bob',
+          peers: [],
+        },
+      ],
+    ];
+    for (const [i, [type, message]] of claims.entries()) {
+      const { peer, welcome } = await joinChatByHand(ctx.port, {
+        encryption: false,
+        name: `mallory${i}`,
+      });
+      // Never 2 again: each joiner gets the next id.
+      expect(welcome.you).toBe(3 + i);
+      expect(welcome.peers).toEqual([{ peer: 1, name: 'bob', key: '' }]);
+      await peer.write(frameOf(type, message));
+      await cutOffWith(peer, 'ERR_UNEXPECTED_FRAME');
+      expect(await ctx.log.waitFor('left', 1 + i)).toMatchObject({
+        peer: 3 + i,
+        reason: 'cut-off',
+      });
+    }
+    expect(ctx.bob.log.all('message')).toEqual([]);
+    // Bob heard of nobody leaving but carol and the four offenders: never of himself.
+    await ctx.bob.log.waitFor('left', 4);
+    expect(ctx.bob.log.all('left').map((left) => left.peer)).toEqual([2, 3, 4, 5, 6]);
+    await stillWorks(ctx);
+  });
+
+  it('answers for an offer that is not open (ACCEPT, DECLINE, CREDIT) are ERR_UNEXPECTED_FRAME; a 9th open proposal ERR_LIMIT_EXCEEDED', async () => {
+    const ctx = await roomWithBob();
+    const tiny = await makeTempDir('tiny');
+    await fs.writeFile(path.join(tiny, 't.txt'), 'tiny');
+    /** The room proposes t.txt to `name`, who reads the PROPOSE: its offer id. */
+    const proposed = async (peer: HostilePeer, name: string) => {
+      const to = ctx.room.peers().find((p) => p.name === name)!.peer;
+      await ctx.room.send([path.join(tiny, 't.txt')], to);
+      return (await peer.expect(FrameType.PROPOSE)).offer;
+    };
+    const cases: [string, string, (peer: HostilePeer, name: string) => Promise<void>][] = [
+      [
+        'ACCEPT, nothing proposed',
+        'ERR_UNEXPECTED_FRAME',
+        (peer) => peer.send(FrameType.ACCEPT, { offer: 1, files: [] }),
+      ],
+      [
+        'DECLINE, nothing proposed',
+        'ERR_UNEXPECTED_FRAME',
+        (peer) => peer.send(FrameType.DECLINE, { offer: 1, code: 'ERR_DECLINED' }),
+      ],
+      [
+        'CREDIT, nothing proposed',
+        'ERR_UNEXPECTED_FRAME',
+        (peer) => peer.send(FrameType.CREDIT, { offer: 1, bytes: 1 }),
+      ],
+      [
+        'CREDIT for a proposal not accepted',
+        'ERR_UNEXPECTED_FRAME',
+        async (peer, name) => {
+          const offer = await proposed(peer, name);
+          await peer.send(FrameType.CREDIT, { offer, bytes: 1 });
+        },
+      ],
+      [
+        'ACCEPT twice',
+        'ERR_UNEXPECTED_FRAME',
+        async (peer, name) => {
+          const offer = await proposed(peer, name);
+          await peer.send(FrameType.ACCEPT, { offer, files: [{ id: 0, offset: 0 }] });
+          await peer.expect(FrameType.TX_START);
+          await peer.send(FrameType.ACCEPT, { offer, files: [{ id: 0, offset: 0 }] });
+        },
+      ],
+      [
+        'DECLINE after ACCEPT',
+        'ERR_UNEXPECTED_FRAME',
+        async (peer, name) => {
+          const offer = await proposed(peer, name);
+          await peer.send(FrameType.ACCEPT, { offer, files: [{ id: 0, offset: 0 }] });
+          await peer.expect(FrameType.TX_START);
+          await peer.send(FrameType.DECLINE, { offer, code: 'ERR_DECLINED' });
+        },
+      ],
+      [
+        'nine proposals open at once',
+        'ERR_LIMIT_EXCEEDED',
+        async (peer) => {
+          for (let offer = 1; offer <= CHAT.maxOpenOffers + 1; offer++)
+            await peer.send(FrameType.PROPOSE, { offer, entries: [file(`f${offer}.txt`)] });
+        },
+      ],
+    ];
+    for (const [i, [what, code, script]] of cases.entries()) {
+      const name = `mallory${i}`;
+      const { peer } = await joinChatByHand(ctx.port, { encryption: false, name });
+      await script(peer, name);
+      await cutOffWith(peer, code);
+      expect(await ctx.log.waitFor('left', i), what).toMatchObject({
+        name,
+        reason: 'cut-off',
+        code,
+      });
+    }
+    // Eight proposals were shown, and withdrawn with their proposer.
+    expect(ctx.log.all('offer').filter((offer) => offer.name === 'mallory6')).toHaveLength(
+      CHAT.maxOpenOffers,
+    );
+    expect(ctx.room.waiting()).toEqual([]);
     await stillWorks(ctx);
   });
 });
