@@ -1,16 +1,6 @@
-/** Formats a byte count with binary prefixes: `0 B`, `1.5 KiB`, `3.21 GiB`. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(bytes)} B`;
-  const digits = value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${units[unit]}`;
-}
+import { formatBytes } from '@ferry/protocol';
+
+export { formatBytes };
 
 /** Formats seconds as `42s`, `3m05s` or `2h07m`; `--` when unknown. */
 export function formatDuration(seconds: number): string {

@@ -225,11 +225,11 @@ describe('framing (A)', () => {
     await expectStillServes(sender, src);
   });
 
-  it('A7: a frame of an unassigned type (0x10) is refused with ERR_UNKNOWN_FRAME_TYPE', async () => {
+  it('A7: a frame of an unassigned type (0x1f) is refused with ERR_UNKNOWN_FRAME_TYPE', async () => {
     const { sender, src } = await realSender();
     const peer = await hostileReceiver(sender);
     await greet(peer);
-    await peer.write(frame(0x10, '{}'));
+    await peer.write(frame(0x1f, '{}'));
     await expectRefused(sender, peer, 'ERR_UNKNOWN_FRAME_TYPE');
     await expectStillServes(sender, src);
   });
@@ -301,7 +301,7 @@ describe('framing (A)', () => {
       messageFrame(FrameType.FILE_ACK, { id: 0, ok: true, sha256: file.sha256 }),
       messageFrame(FrameType.DONE, { saved: 1, failed: 0 }),
       messageFrame(FrameType.REQUEST, { files: [{ id: 1, offset: 0 }] }),
-      frame(0x10, 'garbage'),
+      frame(0x1f, 'garbage'),
     );
     expect(await sender.waitForEvent('session-complete', (e) => e.client === 1)).toMatchObject({ files: 1, failed: 0 });
     await peer.allFrames();

@@ -3,7 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { formatBytes } from '@ferry/cli';
+import { formatBytes } from '@ferry/protocol';
 import { ErrorCode, FerryError, type ValidatedEntry } from '@ferry/protocol';
 import { resolveInside } from '@ferry/protocol/node';
 import { DestinationError, UnsavablePathError } from './errors.ts';

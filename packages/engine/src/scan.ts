@@ -1,7 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { describeSystemError, UsageError } from '@ferry/cli';
+import { describeSystemError, UsageError } from '@ferry/protocol';
 import {
   checkRelativePath,
   collisionKey,

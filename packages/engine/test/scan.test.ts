@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, realpath, rename, stat, symlink, writeFile } fr
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '@ferry/cli';
+import { UsageError } from '@ferry/protocol';
 import { openSource, scanOffer } from '../src/scan.ts';
 import { stampOf } from '../src/stamp.ts';
 import { runCleanup, tempDir, within } from '@ferry/testkit/unit';

@@ -85,7 +85,9 @@ export {
   localNamesFor,
   type Renamed,
 } from './local-names.ts';
-export { chatTextProblem, escapeForDisplay, truncateUtf8 } from './text.ts';
+export { chatTextProblem, escapeForDisplay, formatBytes, truncateUtf8 } from './text.ts';
+export { describeSystemError } from './system-error.ts';
+export { UsageError } from './usage-error.ts';
 export {
   AddressSchema,
   LogLevelSchema,

@@ -111,7 +111,8 @@ describe('offer limits (LIMITS)', () => {
     const entries = Array.from({ length: LIMITS.maxEntries }, (_, i) => ({ kind: 'dir' as const, path: `d${i}` }));
     expect(validateOffer(entries).entries).toHaveLength(LIMITS.maxEntries);
     expectUnsafe(() => validateOffer([...entries, { kind: 'dir', path: 'one-more' }]));
-  });
+    // Two validations of 200,000 entries: seconds on a loaded machine, not the default 5.
+  }, 60_000);
 
   it('B6 maxComponentBytes: a component of exactly 255 UTF-8 bytes is accepted, 256 refused, counting bytes', () => {
     const atLimit = `${'é'.repeat(127)}a`;

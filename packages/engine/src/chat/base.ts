@@ -1,4 +1,4 @@
-import { UsageError } from '@ferry/cli';
+import { UsageError } from '@ferry/protocol';
 import { CHAT, chatTextProblem, Emitter, ErrorCode, FerryError } from '@ferry/protocol';
 import type { DestinationReport } from '../inspection.ts';
 import { type OfferSource, scanOffer } from '../scan.ts';
