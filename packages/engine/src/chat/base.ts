@@ -89,7 +89,10 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
   protected checkText(text: string): void {
     const problem = chatTextProblem(text, CHAT.maxTextBytes);
     if (problem)
-      throw new FerryError(ErrorCode.BAD_MESSAGE, `that message cannot be sent: it is ${problem}`);
+      throw new FerryError(
+        ErrorCode.BAD_MESSAGE,
+        `that message ${asClause(problem)}: change it and send it again`,
+      );
   }
 
   /** Reads what the user offers, once for every peer it goes to. */
@@ -295,4 +298,9 @@ function describeCode(code: string): string {
     default:
       return `the receiver did not save it (${code})`;
   }
+}
+
+/** A problem of chatTextProblem as the rest of a sentence: `is empty`, `contains ...`. */
+export function asClause(problem: string): string {
+  return problem.startsWith('contains') ? problem : `is ${problem}`;
 }

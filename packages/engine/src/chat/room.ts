@@ -14,7 +14,7 @@ import type { Connection } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import type { PathLimits } from '../destination-plan.ts';
 import type { OfferSource } from '../scan.ts';
-import { ConversationBase } from './base.ts';
+import { asClause, ConversationBase } from './base.ts';
 import type { ChatPeer, Conversation } from './conversation.ts';
 import { ChatLink, type LinkEnd } from './link.ts';
 
@@ -109,7 +109,7 @@ export class ChatRoom extends ConversationBase implements Conversation {
     if (problem)
       throw new ProtocolError(
         ErrorCode.BAD_MESSAGE,
-        `a name in a conversation may not be ${problem}`,
+        `that name ${asClause(problem)}: join again with another --name`,
       );
     const peer = this.#nextPeer++;
     const name = this.#uniqueName(hello.name);
