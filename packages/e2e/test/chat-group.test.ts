@@ -145,6 +145,11 @@ describe('a message beside a large file', () => {
     alice.say('said during the transfer');
     // And the other way, against the flow of data.
     bob.say('said back during the transfer');
+    // Meanwhile peers counts the transfer in flight.
+    bob.command({ cmd: 'peers' });
+    expect((await bob.waitForEvent('peers')).peers).toEqual([
+      expect.objectContaining({ peer: 0, name: 'alice', transfers: 1 }),
+    ]);
 
     await bob.waitForEvent('transfer-done', (e) => e.direction === 'in', {
       timeoutMs: WAIT.bigTransferMs,

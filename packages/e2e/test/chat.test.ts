@@ -100,7 +100,7 @@ describe('a conversation on terminals', () => {
     expect(await fs.readdir(aliceHome)).toEqual([]);
   });
 
-  it('/peers lists the other side: name, address, key and transfers in flight', async () => {
+  it('/peers lists the other side: name, address, key and transfers in flight (none here)', async () => {
     const { alice, bob, aliceHome, bobHome } = await twoPeers();
     const bobKey = shortFingerprint(
       (await loadOrCreateIdentity(bob.terminal.configDir)).fingerprint,
