@@ -124,6 +124,33 @@ describe('hostile chat peers', () => {
     await stillWorks(ctx);
   });
 
+  it('T1: a listener flooding SAY or RELAY is cut off by the joiner with ERR_LIMIT_EXCEEDED', async () => {
+    const floods: [string, Buffer[]][] = [
+      [
+        'SAY',
+        Array.from({ length: CHAT.messageBurst + 5 }, (_, i) =>
+          frameOf(FrameType.SAY, { text: `spam ${i}` }),
+        ),
+      ],
+      [
+        'RELAY',
+        Array.from({ length: CHAT.messageBurst * CHAT.maxPeers + 5 }, (_, i) =>
+          frameOf(FrameType.RELAY, { peer: 1 + (i % 5), text: `spam ${i}` }),
+        ),
+      ],
+    ];
+    for (const [what, flood] of floods) {
+      const listener = await startScriptedListener((peer) => peer.write(...flood), {
+        encryption: false,
+      });
+      const bob = await join(listener.port, 'bob');
+      const ended = await within(bob.conversation.done, `bob to cut off a ${what} flood`);
+      expect(ended, what).toMatchObject({ reason: 'cut-off', code: 'ERR_LIMIT_EXCEEDED' });
+      expect(bob.log.all('message').length).toBeLessThan(flood.length);
+      await cutOffWith(await listener.peer(), 'ERR_LIMIT_EXCEEDED');
+    }
+  });
+
   it('T2: a message of 4097 UTF-8 bytes is cut off with ERR_BAD_MESSAGE; 4096 bytes pass', async () => {
     const ctx = await roomWithBob();
     const { peer } = await joinChatByHand(ctx.port, { encryption: false });
