@@ -14,7 +14,7 @@ import {
   startPtyListener,
 } from '@ferry/testkit/chat';
 import { hashTree, makeTempDir, WAIT, writeFileAt, writeRandomFile } from '@ferry/testkit/harness';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 
 /** alice listening (encrypted) and bob joined with her code; both prompts up. */
 async function twoPeers(): Promise<{
@@ -100,22 +100,35 @@ describe('a conversation on terminals', () => {
     expect(await fs.readdir(aliceHome)).toEqual([]);
   });
 
-  it('/peers lists the other side: name, address, key and transfers in flight (none here)', async () => {
-    const { alice, bob, aliceHome, bobHome } = await twoPeers();
+  it('/peers lists the other side: name, address, key and transfers in flight', async () => {
+    const { alice, bob } = await twoPeers();
     const bobKey = shortFingerprint(
       (await loadOrCreateIdentity(bob.terminal.configDir)).fingerprint,
     );
     const aliceKey = shortFingerprint(
       (await loadOrCreateIdentity(alice.terminal.configDir)).fingerprint,
     );
-    expect(aliceHome).not.toBe(bobHome);
+    const row = (peer: number, name: string, key: string, transfers: number) =>
+      new RegExp(`\\n {2}${peer} +${name} +127\\.0\\.0\\.1:\\d+ +${key} +${transfers}\\r?\\n`);
 
     alice.line('/peers');
     await alice.expect('You are alice (peer 0).');
-    await alice.expect(new RegExp(`\\n {2}1 +bob +127\\.0\\.0\\.1:\\d+ +${bobKey} +0\\r?\\n`));
+    await alice.expect(row(1, 'bob', bobKey, 0));
     bob.line('/peers');
     await bob.expect('You are bob (peer 1).');
-    await bob.expect(new RegExp(`\\n {2}0 +alice +127\\.0\\.0\\.1:\\d+ +${aliceKey} +0\\r?\\n`));
+    await bob.expect(row(0, 'alice', aliceKey, 0));
+
+    // While the run's 256 MiB file moves, each side counts it.
+    const into = await makeTempDir('into-bob');
+    alice.line(`/send ${inject('bigFile').path}`);
+    await bob.expect('Type /accept #1 [DIR] or /decline #1.');
+    bob.line(`/accept #1 ${into}`);
+    await bob.expect('Saving #1 from alice');
+    bob.line('/peers');
+    await bob.expect(row(0, 'alice', aliceKey, 1));
+    alice.line('/peers');
+    await alice.expect(row(1, 'bob', bobKey, 1));
+    await bob.expect('Saved #1 from alice', WAIT.bigTransferMs);
   });
 
   it('/quit on the joining side: the listener sees "bob has left" and goes on', async () => {
