@@ -25,8 +25,11 @@ export const LISTED_FILES = 5;
 export interface ChatViewOptions {
   /** Which side this is: the listener holds the conversation, a joiner joined it. */
   readonly role: 'listener' | 'joiner';
-  /** Columns to fit; undefined writes plain lines, unwrapped (not a terminal). */
-  readonly width?: number | undefined;
+  /**
+   * Columns to fit, or a function asked each time (a terminal can be resized); undefined
+   * writes plain lines, unwrapped (not a terminal).
+   */
+  readonly width?: number | (() => number | undefined) | undefined;
   /** List every file, with its SHA-256. */
   readonly verbose?: boolean;
   /** The folder an offer is accepted into without asking (`--yes`), or undefined to ask. */
@@ -84,8 +87,9 @@ export class ChatView {
     const entries: { label: string; snapshot: ProgressSnapshot }[] = [];
     for (const flight of this.#flights.values())
       entries.push({ label: flight.label, snapshot: flight.meter.snapshot(now) });
-    const line = formatProgressLine(entries, this.#options.width);
-    return this.#options.width === undefined ? line : truncate(line, this.#options.width - 1);
+    const width = this.#width();
+    const line = formatProgressLine(entries, width);
+    return width === undefined ? line : truncate(line, width - 1);
   }
 
   /** The `/peers` table: number, name, address, key and transfers in flight of everyone else. */
@@ -116,8 +120,13 @@ export class ChatView {
 
   /** Lines fitted to the width: wrapped at spaces on a terminal, as they are otherwise. */
   fit(lines: readonly string[]): string[] {
-    const width = this.#options.width;
+    const width = this.#width();
     return width === undefined ? [...lines] : lines.flatMap((line) => wrapLine(line, width));
+  }
+
+  #width(): number | undefined {
+    const width = this.#options.width;
+    return typeof width === 'function' ? width() : width;
   }
 
   #flightKey(number: number, direction: Direction): string {

@@ -93,7 +93,7 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
   };
   const view = new ChatView({
     role: options.role,
-    width: screen.width,
+    width: () => screen.width,
     verbose: options.verbose,
     autoAccept,
     now,

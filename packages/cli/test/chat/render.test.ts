@@ -331,6 +331,17 @@ describe('ChatView', () => {
       expect(help).toContain(command);
   });
 
+  it('fits to the width the terminal has now, after a resize', () => {
+    let columns = 80;
+    const { chat } = view({ width: () => columns });
+    const text = 'word '.repeat(10).trim();
+    expect(chat.lines('message', { peer: 1, name: 'bob', text })).toHaveLength(1);
+    columns = 20;
+    const narrow = chat.lines('message', { peer: 1, name: 'bob', text });
+    expect(narrow.length).toBeGreaterThan(1);
+    for (const line of narrow) expect(visibleLength(line)).toBeLessThanOrEqual(20);
+  });
+
   it('writes plain lines, never wrapped, without a terminal', () => {
     const { chat } = view({ width: undefined });
     const text = 'y '.repeat(100);
