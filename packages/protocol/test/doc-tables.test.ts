@@ -1,11 +1,21 @@
 /**
- * PROTOCOL.md's tables of frame types (§3.1) and chat limits (§7) say what the code does: the
- * same types, names and caps, and the same values as `CHAT`.
+ * PROTOCOL.md's tables of frame types (§3.1), chat limits (§7) and error codes (§8) say what
+ * the code does: the same types, names and caps, the same values as `CHAT`, the same codes. And
+ * the TX_DATA offer id is written where §12.3.11 says.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CHAT, CHAT_FRAME_TYPES, FRAME_TYPE_NAMES } from '../src/constants.ts';
-import { maxPayloadFor } from '../src/frame/decoder.ts';
+import {
+  CHAT,
+  CHAT_FRAME_TYPES,
+  FRAME_HEADER_BYTES,
+  FRAME_TYPE_NAMES,
+  FrameType,
+  TX_DATA_HEADER_BYTES,
+} from '../src/constants.ts';
+import { ErrorCode } from '../src/errors.ts';
+import { writeFrameHeader, writeTxDataOffer } from '../src/frame/encode.ts';
+import { FrameDecoder, maxPayloadFor } from '../src/frame/decoder.ts';
 
 const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
 
@@ -84,5 +94,45 @@ describe('PROTOCOL.md §7 chat limits', () => {
 
   it('lists every limit of CHAT with its value', () => {
     expect(Object.fromEntries(values)).toEqual({ ...CHAT });
+  });
+});
+
+describe('PROTOCOL.md §8 error codes', () => {
+  it('lists every code of ErrorCode once, and no other', () => {
+    const listed = [...section('## 8. Error codes').matchAll(/^\| `(ERR_[A-Z0-9_]+)` \|/gm)].map(
+      (match) => match[1],
+    );
+    expect(listed.sort()).toEqual(Object.values(ErrorCode).sort());
+  });
+});
+
+describe('writeTxDataOffer (§12.3.11)', () => {
+  it('writes the offer id as a u32 BE after the header, for a frame the decoder reads back', () => {
+    const frame = new Uint8Array(TX_DATA_HEADER_BYTES + 3).fill(0xee);
+    frame.set([1, 2, 3], TX_DATA_HEADER_BYTES);
+    writeTxDataOffer(frame, 0x0102_0304);
+    writeFrameHeader(frame, FrameType.TX_DATA, frame.byteLength - FRAME_HEADER_BYTES);
+    const [event] = new FrameDecoder().push(frame);
+    expect(event).toEqual({
+      kind: 'frame',
+      type: FrameType.TX_DATA,
+      payload: Uint8Array.of(1, 2, 3, 4, 1, 2, 3),
+    });
+  });
+
+  it.each([0, -1, 1.5, CHAT.maxOfferId + 1, Number.NaN])('refuses the offer id %s', (offer) => {
+    expect(() => writeTxDataOffer(new Uint8Array(TX_DATA_HEADER_BYTES + 1), offer)).toThrow(
+      RangeError,
+    );
+  });
+
+  it('takes offer ids 1 and 2^32-1', () => {
+    const frame = new Uint8Array(TX_DATA_HEADER_BYTES + 1);
+    writeTxDataOffer(frame, CHAT.maxOfferId);
+    expect([...frame.subarray(FRAME_HEADER_BYTES, TX_DATA_HEADER_BYTES)]).toEqual([
+      0xff, 0xff, 0xff, 0xff,
+    ]);
+    writeTxDataOffer(frame, 1);
+    expect([...frame.subarray(FRAME_HEADER_BYTES, TX_DATA_HEADER_BYTES)]).toEqual([0, 0, 0, 1]);
   });
 });
