@@ -3,6 +3,7 @@
  * sender core, joiners made by the receiver core. Messages, relays, proposals both ways,
  * several transfers at once, fairness and credit, joiners that come, go and get lost.
  */
+import { readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -388,11 +389,31 @@ describe('chat core', () => {
     expect(await carol.log.waitFor('message')).toMatchObject({ name: 'alice', text: 'so am I' });
   });
 
-  it('the listener quitting ends the conversation for every joiner with closed', async () => {
+  it('the listener quitting mid-transfer ends the conversation for every joiner with closed, leaving no partial file', async () => {
     const { room, log, port } = await startRoom();
     const bob = await join(port, 'bob');
     const carol = await join(port, 'carol');
     await log.waitFor('joined', 1);
+    const aliceDir = await makeTempDir('alice-in');
+    const bobDir = await makeTempDir('bob-in');
+    acceptAll(room, aliceDir);
+    acceptAll(bob.conversation, bobDir);
+    const down = await bigFile('down', 32 * MiB);
+    const up = await bigFile('up', 32 * MiB);
+    const bobPeer = room.peers().find((peer) => peer.name === 'bob')!.peer;
+    // What each folder holds at the moment its side reports the transfer over.
+    const atDone: string[][] = [];
+    bob.conversation.on('transfer-done', (done) => {
+      if (done.direction === 'in') atDone.push(readdirSync(bobDir));
+    });
+    room.on('transfer-done', (done) => {
+      if (done.direction === 'in') atDone.push(readdirSync(aliceDir));
+    });
+    await room.send([down.file], bobPeer);
+    await bob.conversation.send([up.file]);
+    await bob.log.waitFor('progress');
+    await log.waitFor('transfer-start', 1);
+    await log.waitFor('progress');
     await room.quit();
     expect(await within(bob.conversation.done, 'bob to leave')).toEqual({
       reason: 'closed',
@@ -404,6 +425,20 @@ describe('chat core', () => {
     });
     expect(await within(room.done, 'the room to end')).toEqual({ reason: 'quit' });
     expect(() => bob.conversation.say('anyone?')).toThrow(/ended/);
+    // Both transfers ended unfinished: nothing of them is left on either side.
+    for (const done of [...bob.log.all('transfer-done'), ...log.all('transfer-done')])
+      expect(done.code).toBeDefined();
+    expect(await listTree(bobDir)).toEqual([]);
+    await within(
+      (async () => {
+        // The room's side of bob's upload ends as its link closes, after the room has ended.
+        while (log.all('transfer-done').filter((done) => done.direction === 'in').length === 0)
+          await log.waitFor('transfer-done', log.all('transfer-done').length);
+      })(),
+      "the room to end bob's upload",
+    );
+    expect(await listTree(aliceDir)).toEqual([]);
+    expect(atDone).toEqual([[], []]);
   });
 
   it('pairs a joiner with the code when encrypted: keys shown, messages and a file both ways', async () => {

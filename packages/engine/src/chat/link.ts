@@ -379,9 +379,10 @@ export class ChatLink extends Emitter<LinkEvents> {
     const waits: Promise<unknown>[] = [];
     for (const [offer, incoming] of this.#incoming) {
       if (incoming.state !== 'receiving') continue;
-      if (incoming.current) waits.push(incoming.current.discard().catch(() => {}));
+      // The partial file is gone before the transfer is reported over.
+      const discarded = incoming.current?.discard().catch(() => {});
       waits.push(
-        incoming.acks.then(() => {
+        Promise.all([discarded, incoming.acks]).then(() => {
           this.emit('receive-done', {
             offer,
             saved: incoming.saved,
