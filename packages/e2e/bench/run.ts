@@ -285,7 +285,9 @@ function reportChat(bytes: number, rows: Row[]): void {
     const lat = chatRow.latencies!;
     const p99 = percentile(lat, 0.99);
     console.log(`  ${chatRow.method}: ${mbps(bytes, median(chatRow.ms))} MB/s, one-way ${mbps(bytes, median(oneWay.ms))} MB/s`);
-    console.log(`    chat / one-way: ${ratio.toFixed(2)}`);
+    // Each round's pair ran back to back: their ratios show how much the load moved meanwhile.
+    const perRound = chatRow.ms.map((ms, round) => (oneWay.ms[round]! / ms).toFixed(2)).join(' ');
+    console.log(`    chat / one-way: ${ratio.toFixed(2)} (round by round: ${perRound})`);
     console.log(
       `    message latency: median ${median(lat).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms`,
     );
