@@ -4,7 +4,7 @@
  * monotonic time it arrived less the time the listener said it (both process.hrtime, one clock
  * on one machine).
  *
- * `node --import tsx chat-joiner.ts PORT OUT [--no-encryption]`, with FERRY_CONFIG_DIR (and
+ * `node chat-peer.mjs joiner PORT OUT [--no-encryption]`, with FERRY_CONFIG_DIR (and
  * FERRY_CODE when pairing) set; prints JSON lines: `start`, `message` {seq, ms}, `done` {bytes}.
  */
 import { createLogger } from '@ferry/cli';

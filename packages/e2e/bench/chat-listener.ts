@@ -5,7 +5,7 @@
  * `CLOCK_MONOTONIC` (process.hrtime) is one clock for every process on a machine, so the
  * joiner can subtract. 100 ms is the sustained rate a peer may say messages at (CHAT limits).
  *
- * `node --import tsx chat-listener.ts FILE [--no-encryption]`, with FERRY_CONFIG_DIR set; prints
+ * `node chat-peer.mjs listener FILE [--no-encryption]`, with FERRY_CONFIG_DIR set; prints
  * JSON lines:
  * `listening` {port}, `code` {code}, `start`, `done` {said}.
  */

@@ -30,13 +30,10 @@ const rounds = Number(values.rounds);
 const GiB = 1024 ** 3;
 const NODE_PIPE = new URL('./node-pipe.mjs', import.meta.url).pathname;
 const NODE_TLS_PIPE = new URL('./node-tls-pipe.mjs', import.meta.url).pathname;
-/** The two sides of a conversation, each a process run through tsx (see chat-listener.ts). */
-const CHAT_LISTENER = [
-  '--import',
-  import.meta.resolve('tsx'),
-  new URL('./chat-listener.ts', import.meta.url).pathname,
-];
-const CHAT_JOINER = ['--import', import.meta.resolve('tsx'), new URL('./chat-joiner.ts', import.meta.url).pathname];
+/** The two sides of a conversation, each a process bundled like the apps (see chat-peer.mjs). */
+const CHAT_PEER = new URL('./chat-peer.mjs', import.meta.url).pathname;
+const CHAT_LISTENER = [CHAT_PEER, 'listener'];
+const CHAT_JOINER = [CHAT_PEER, 'joiner'];
 /** The bars of a conversation (PROTOCOL.md §12): messages are not held up, files not slowed. */
 const CHAT_BARS = { p99Ms: 100, ratio: 0.9 };
 const hasNc = commandExists('nc') && /OpenBSD/i.test(ncHelp());
@@ -285,7 +282,7 @@ function reportChat(bytes: number, rows: Row[]): void {
     const lat = chatRow.latencies!;
     const p99 = percentile(lat, 0.99);
     console.log(`  ${chatRow.method}: ${mbps(bytes, median(chatRow.ms))} MB/s, one-way ${mbps(bytes, median(oneWay.ms))} MB/s`);
-    // Each round's pair ran back to back: their ratios show how much the load moved meanwhile.
+    // Both ran in the same round, minutes apart at most: the spread shows how the load moved.
     const perRound = chatRow.ms.map((ms, round) => (oneWay.ms[round]! / ms).toFixed(2)).join(' ');
     console.log(`    chat / one-way: ${ratio.toFixed(2)} (round by round: ${perRound})`);
     console.log(
@@ -297,7 +294,6 @@ function reportChat(bytes: number, rows: Row[]): void {
       console.log(`  bar: chat / one-way >= ${CHAT_BARS.ratio}${passFail(ratio >= CHAT_BARS.ratio)}`);
     }
   }
-  console.log('  (the conversation runs through tsx: its peak RSS is not comparable to the apps\')');
   console.log('');
 }
 
