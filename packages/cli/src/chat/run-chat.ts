@@ -156,9 +156,10 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
     seen.at = at;
     emit(['progress', { offer: number, direction, bytes: seen.bytes }]);
   });
-  on('file-saved');
-  on('file-failed');
-  on('file-sent');
+  // A file's end redraws the status line with the bytes as they are, not as last shown.
+  on('file-saved', () => showStatus(true));
+  on('file-failed', () => showStatus(true));
+  on('file-sent', () => showStatus(true));
   on('transfer-done', ({ number, direction }) => {
     moved.delete(`${direction}${number}`);
     showStatus(true);
