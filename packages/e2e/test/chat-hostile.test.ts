@@ -331,6 +331,22 @@ describe('hostile chat peers', () => {
     await stillWorks(ctx);
   });
 
+  it('T5: a listener sending transfer frames for an offer the joiner never accepted is cut off', async () => {
+    const listener = await startScriptedListener(
+      async (peer) => {
+        await peer.send(FrameType.PROPOSE, { offer: 1, entries: [file('a.txt')] });
+        await peer.send(FrameType.TX_START, { offer: 1, id: 0, offset: 0, size: 5 });
+        await peer.write(txDataFrame(1, 'hello'));
+      },
+      { encryption: false },
+    );
+    const bob = await join(listener.port, 'bob');
+    const ended = await within(bob.conversation.done, 'bob to cut the listener off');
+    expect(ended).toMatchObject({ reason: 'cut-off', code: 'ERR_UNEXPECTED_FRAME' });
+    expect(bob.conversation.waiting()).toEqual([]);
+    await cutOffWith(await listener.peer(), 'ERR_UNEXPECTED_FRAME');
+  });
+
   it('T6: a reused or lower offer id is cut off with ERR_BAD_MESSAGE', async () => {
     const ctx = await roomWithBob();
     for (const [i, second] of [5, 4].entries()) {
