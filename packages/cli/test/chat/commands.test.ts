@@ -104,7 +104,7 @@ describe('parseChatLine', () => {
     expect(problem('/x')).toContain('//');
   });
 
-  it('C3: escapes what was typed in the command name it shows back', () => {
+  it('T3: escapes what was typed in the command name it shows back', () => {
     const shown = problem('/\x1b[2Jx');
     expect(shown).not.toContain('\x1b');
     expect(shown).toContain('\\x1b');

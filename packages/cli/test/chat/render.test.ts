@@ -27,7 +27,7 @@ describe('ChatView', () => {
     ]);
   });
 
-  it('C3: escapes ESC, CSI, CR, backspace, U+202E and every control in messages and names', () => {
+  it('T3: escapes ESC, CSI, CR, backspace, U+202E and every control in messages and names', () => {
     const { chat } = view({ width: undefined });
     const [line] = lines(chat, 'message', { peer: 1, name: `bob${HOSTILE}`, text: HOSTILE });
     expect(line).not.toMatch(ACTS_ON_TERMINAL);
@@ -38,7 +38,7 @@ describe('ChatView', () => {
     expect(line).toContain('\\x9b');
   });
 
-  it('C3: no event shows a peer string raw', () => {
+  it('T3: no event shows a peer string raw', () => {
     const { chat } = view({ width: undefined });
     const bad = peer(1, HOSTILE, { address: '10.0.0.1:1' });
     const events: [ChatEventName, unknown][] = [
