@@ -81,19 +81,22 @@ function queue(box: Outbox, offer: number, count: number) {
   return { promises, released };
 }
 
+/** TX_DATA frames that fit in the unflushed megabyte. */
+const IN_FLIGHT = (1024 * 1024) / CHAT_DATA_CHUNK_BYTES;
+
 describe('chat outbox', () => {
   it('writes at most 1 MiB of file data unflushed, and a message goes out at once, ahead of the rest', () => {
     const { box, connection } = outbox();
     box.open(1);
     queue(box, 1, 12);
-    // 1 MiB of 256 KiB chunks: four frames, then it waits for the socket.
+    // 1 MiB in chunks of CHAT_DATA_CHUNK_BYTES, then it waits for the socket.
     expect(connection.data()).toHaveLength((1024 * 1024) / CHAT_DATA_CHUNK_BYTES);
     box.control(FrameType.SAY, { text: 'hi' });
     expect(connection.written.at(-1)).toEqual({ type: FrameType.SAY });
     connection.drain();
     expect(connection.data()).toHaveLength(12);
     const say = connection.written.findIndex((frame) => frame.type === FrameType.SAY);
-    expect(say).toBe(4);
+    expect(say).toBe(IN_FLIGHT);
   });
 
   it('gives the transfers turns, one data frame each', () => {
@@ -107,13 +110,13 @@ describe('chat outbox', () => {
     connection.drain();
     const order = connection.data().map((frame) => frame.offer!);
     // Offer 1 was alone when its first frames came: it filled the unflushed megabyte.
-    expect(order.slice(0, 4)).toEqual([1, 1, 1, 1]);
+    expect(order.slice(0, IN_FLIGHT)).toEqual(Array(IN_FLIGHT).fill(1));
     const left = new Map([
-      [1, 2],
+      [1, 6 - IN_FLIGHT],
       [2, 6],
       [3, 2],
     ]);
-    const rest = order.slice(4);
+    const rest = order.slice(IN_FLIGHT);
     for (const [i, offer] of rest.entries()) {
       // A transfer goes twice in a row only when no other has a frame waiting.
       if (i > 0 && offer === rest[i - 1])
@@ -188,7 +191,7 @@ describe('chat outbox', () => {
     box.open(1);
     queue(box, 1, 8);
     // A megabyte goes out and the peer reads none of it: it is neither starved nor flushing.
-    expect(connection.data()).toHaveLength(4);
+    expect(connection.data()).toHaveLength(IN_FLIGHT);
     expect(await failure).toMatchObject({ code: 'ERR_TIMEOUT' });
     expect(failures).toHaveLength(1);
     box.close();

@@ -184,8 +184,11 @@ export const CHAT = {
 /** Bytes in front of a TX_DATA frame's file bytes: the frame header and the u32 offer id. */
 export const TX_DATA_HEADER_BYTES = 9;
 
-/** File bytes per TX_DATA frame a chat side writes: small, so a message never waits long. */
-export const CHAT_DATA_CHUNK_BYTES = 256 * KiB;
+/**
+ * File bytes per TX_DATA frame a chat side writes: two of them are in flight at most, so a
+ * message waits behind about one one-way DATA frame (1 MiB), and the reads stay large.
+ */
+export const CHAT_DATA_CHUNK_BYTES = 512 * KiB;
 
 /** The size of DATA frames a sender writes: the buffer size that keeps Node fast. */
 export const DATA_CHUNK_BYTES = 1 * MiB;
