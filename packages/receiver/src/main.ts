@@ -95,26 +95,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     // --timeout bounds every wait on the sender; connecting and the greeting keep their shorter
     // deadline, since no person is waited for there and a LAN answers in milliseconds.
     const waitMs = config.timeout === undefined ? undefined : Math.round(config.timeout * 1000);
-    if (config.chat) {
-      const joiner = createJoiner({
-        security,
-        host: config.address.host,
-        port: config.address.port,
-        name: config.name,
-        logger,
-        connectTimeoutMs: Math.min(config.connectTimeoutMs, waitMs ?? Number.POSITIVE_INFINITY),
-        handshakeMs: Math.min(TIMEOUTS.handshakeMs, waitMs ?? Number.POSITIVE_INFINITY),
-        idleMs: waitMs,
-        frameMs: waitMs,
-        fsync: config.fsync,
-        signal,
-      });
-      renderReceiver(joiner, io, json, config.verbose);
-      const conversation = await joiner.join();
-      const { yes, out, verbose } = config;
-      return await runChat(conversation, { io, role: 'joiner', json, yes, out, home, defaultFolder, verbose, signal, lines });
-    }
-    const receiver = createReceiver({
+    // The same connection, pairing and waits for a conversation as for a transfer.
+    const link = {
       security,
       host: config.address.host,
       port: config.address.port,
@@ -125,9 +107,16 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       idleMs: waitMs,
       frameMs: waitMs,
       fsync: config.fsync,
-      decide,
       signal,
-    });
+    };
+    if (config.chat) {
+      const joiner = createJoiner(link);
+      renderReceiver(joiner, io, json, config.verbose);
+      const conversation = await joiner.join();
+      const { yes, out, verbose } = config;
+      return await runChat(conversation, { io, role: 'joiner', json, yes, out, home, defaultFolder, verbose, signal, lines });
+    }
+    const receiver = createReceiver({ ...link, decide });
     const summarise = renderReceiver(receiver, io, json, config.verbose);
     receiver.on('start', ({ outDir }) => {
       kept.outDir = outDir;
