@@ -159,6 +159,8 @@ export class ChatLink extends Emitter<LinkEvents> {
   #quitting = false;
   #keepalive: NodeJS.Timeout | undefined;
   #finished: Promise<LinkEnd> | undefined;
+  /** The link has ended: what fails afterwards (a write of an abandoned file) cuts nobody off. */
+  #over = false;
 
   constructor(options: LinkOptions) {
     super();
@@ -315,7 +317,7 @@ export class ChatLink extends Emitter<LinkEvents> {
 
   /** Ends the link because the peer broke a rule: it is told why (ERROR), then closed. */
   cutOff(error: FerryError): void {
-    if (this.#ending) return;
+    if (this.#ending || this.#over) return;
     this.#ending = error;
     this.#logger.warn({ code: error.code, reason: error.message }, 'peer cut off');
     this.#outbox.close();
@@ -351,6 +353,7 @@ export class ChatLink extends Emitter<LinkEvents> {
         end = { kind: 'cut-off', error: typed };
       }
     }
+    this.#over = true;
     clearTimeout(this.#keepalive);
     clearTimeout(this.#sayTimer);
     this.#outbox.close();
