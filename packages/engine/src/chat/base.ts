@@ -217,12 +217,10 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
       bytes: number,
       code?: string,
     ) => {
-      const startedAt = (() => {
-        const number = numberOf(direction, offer);
-        return number === undefined ? undefined : this.#numbers.get(number)?.startedAt;
-      })();
-      const number = finish(direction, offer);
+      const number = numberOf(direction, offer);
       if (number === undefined) return;
+      const startedAt = this.#numbers.get(number)?.startedAt;
+      finish(direction, offer);
       const who = peer();
       const ms = startedAt === undefined ? 0 : Math.round(performance.now() - startedAt);
       this.emit('transfer-done', {

@@ -1,13 +1,12 @@
 import { CHAT, ErrorCode, FerryError, LimitError, type Welcome } from '@ferry/protocol';
 import { type Connection, shortFingerprint } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
-import type { PathLimits } from '../destination-plan.ts';
 import { ConversationBase } from './base.ts';
 import type { ChatPeer, Conversation } from './conversation.ts';
-import { ChatLink } from './link.ts';
+import { ChatLink, type LinkSettings, linkSettings } from './link.ts';
 
 /** Options of a {@link JoinedConversation}. */
-export interface JoinedOptions {
+export interface JoinedOptions extends LinkSettings {
   /** The connection to the listener, after its WELCOME. */
   readonly connection: Connection;
   readonly welcome: Welcome;
@@ -16,11 +15,6 @@ export interface JoinedOptions {
   /** This side's own key as people see it ('' in clear). */
   readonly key: string;
   readonly logger: Logger;
-  readonly fsync?: boolean;
-  readonly pathLimits?: PathLimits;
-  readonly platform?: string;
-  readonly stallMs?: number;
-  readonly keepaliveMs?: number;
 }
 
 /**
@@ -40,14 +34,10 @@ export class JoinedConversation extends ConversationBase implements Conversation
     for (const peer of welcome.peers)
       this.#roster.set(peer.peer, { name: peer.name, key: displayKey(peer.key) });
     this.#link = new ChatLink({
+      ...linkSettings(options),
       connection: options.connection,
       role: 'joiner',
       logger: options.logger,
-      fsync: options.fsync,
-      pathLimits: options.pathLimits,
-      platform: options.platform,
-      stallMs: options.stallMs,
-      keepaliveMs: options.keepaliveMs,
     });
     const listener = { peer: 0, name: welcome.sender.name };
     this.attach(this.#link, () => listener);

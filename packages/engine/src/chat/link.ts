@@ -91,20 +91,30 @@ export type LinkEnd =
   /** We cut the peer off for breaking the rules. */
   | { readonly kind: 'cut-off'; readonly error: FerryError };
 
+/** How a link saves and how long it waits: what the room and a joiner pass on to each link. */
+export interface LinkSettings {
+  /** Make each file durable on disk (fdatasync) before it gets its final name. */
+  readonly fsync?: boolean | undefined;
+  readonly pathLimits?: PathLimits | undefined;
+  readonly platform?: string | undefined;
+  /** A peer that takes nothing we queued for it for this long is cut off (ERR_TIMEOUT). */
+  readonly stallMs?: number | undefined;
+  /** PING after this long without sending anything. */
+  readonly keepaliveMs?: number | undefined;
+}
+
+/** The settings of `options`, and nothing else of it. */
+export function linkSettings(options: LinkSettings): LinkSettings {
+  const { fsync, pathLimits, platform, stallMs, keepaliveMs } = options;
+  return { fsync, pathLimits, platform, stallMs, keepaliveMs };
+}
+
 /** Options of a {@link ChatLink}. */
-export interface LinkOptions {
+export interface LinkOptions extends LinkSettings {
   readonly connection: Connection;
   /** Which end of this connection we are: the listener relays and announces, the joiner hears. */
   readonly role: 'listener' | 'joiner';
   readonly logger: Logger;
-  /** Make each file durable on disk (fdatasync) before it gets its final name. */
-  readonly fsync?: boolean;
-  readonly pathLimits?: PathLimits;
-  readonly platform?: string;
-  /** A peer that takes nothing we queued for it for this long is cut off (ERR_TIMEOUT). */
-  readonly stallMs?: number;
-  /** PING after this long without sending anything. */
-  readonly keepaliveMs?: number;
 }
 
 interface OutgoingOffer {

@@ -12,14 +12,13 @@ import {
 } from '@ferry/protocol';
 import type { Connection } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
-import type { PathLimits } from '../destination-plan.ts';
 import type { OfferSource } from '../scan.ts';
 import { asClause, ConversationBase } from './base.ts';
 import type { ChatPeer, Conversation } from './conversation.ts';
-import { ChatLink, type LinkEnd } from './link.ts';
+import { ChatLink, type LinkEnd, type LinkSettings, linkSettings } from './link.ts';
 
 /** Options of a {@link ChatRoom}. */
-export interface RoomOptions {
+export interface RoomOptions extends LinkSettings {
   /** The listener's name in the conversation. */
   readonly name: string;
   /** This machine's name, shown to joiners. */
@@ -31,11 +30,6 @@ export interface RoomOptions {
   readonly logger: Logger;
   /** Files offered to each joiner as it joins (ferry-send --chat PATH...). */
   readonly offer?: OfferSource | undefined;
-  readonly fsync?: boolean;
-  readonly pathLimits?: PathLimits;
-  readonly platform?: string;
-  readonly stallMs?: number;
-  readonly keepaliveMs?: number;
   /** Joiners at once, at most (`CHAT.maxPeers`). */
   readonly maxPeers?: number;
 }
@@ -128,11 +122,7 @@ export class ChatRoom extends ConversationBase implements Conversation {
       connection,
       role: 'listener',
       logger: this.#options.logger.child({ peer, name }),
-      fsync: this.#options.fsync,
-      pathLimits: this.#options.pathLimits,
-      platform: this.#options.platform,
-      stallMs: this.#options.stallMs,
-      keepaliveMs: this.#options.keepaliveMs,
+      ...linkSettings(this.#options),
     });
     const member: Member = {
       peer,
