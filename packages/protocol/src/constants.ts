@@ -84,6 +84,15 @@ export const CHAT_FRAME_TYPES: ReadonlySet<number> = new Set([
 /** The HELLO feature token by which a receiver asks to join a conversation (§12). */
 export const CHAT_FEATURE = 'chat';
 
+/** The HELLO feature token by which a receiver asks for resumable transfers (§13). */
+export const RESUME_FEATURE = 'resume';
+
+/**
+ * The TLS exporter label of a reconnection proof (§13.4): AUTH `resume` proves the ticket
+ * bound to the new TLS session, so a recorded proof is worth nothing on another connection.
+ */
+export const RESUME_EXPORTER_LABEL = 'EXPORTER-ferry-resume-v1';
+
 /** Frame types allowed before authentication completes (besides ERROR); nothing else is. */
 export const AUTH_FRAME_TYPES: ReadonlySet<number> = new Set([
   FrameType.AUTH,
@@ -254,6 +263,25 @@ export const SESSIONS = {
   maxDeciding: 16,
   /** Of those, from one remote address. */
   maxDecidingPerHost: 4,
+} as const;
+
+/** What bounds resuming (§13): reconnection tickets, the receiver's state record, retrying. */
+export const RESUME = {
+  /** Random bytes of a reconnection ticket (OFFER `resume.ticket`, 64 hex digits). */
+  ticketBytes: 32,
+  /** A ticket dies this long after the last connection that used it ended. */
+  ticketMs: 600_000,
+  /** Live tickets a sender keeps at most; the oldest goes first. */
+  maxTickets: 64,
+  /** Bytes of a receiver's state record at most; a larger one is not read. */
+  maxStateBytes: 65_536,
+  /** How long a receiver tries to reconnect after losing the sender, by default (`--retry`). */
+  retryMs: 60_000,
+  /** The longest `--retry` allowed. */
+  maxRetryMs: 3_600_000,
+  /** The first wait before reconnecting; it doubles up to `backoffMaxMs`. */
+  backoffFirstMs: 250,
+  backoffMaxMs: 5_000,
 } as const;
 
 /** Digest algorithm of FILE_END and FILE_ACK, and its length in bytes. */

@@ -34,18 +34,37 @@ export const OfferEntrySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('dir'), path: z.string() }),
 ]);
 
-/** OFFER, sender to receiver: everything on offer, as relative paths. */
-export const OfferSchema = z.strictObject({
+const offerFields = {
   session: z.string().regex(/^[0-9a-f]{32}$/),
   sender: z.strictObject({ name: peerName, host: peerName }),
   entries: z.array(OfferEntrySchema).max(LIMITS.maxEntries),
-});
+};
+
+/**
+ * OFFER, sender to receiver: everything on offer, as relative paths. With `resume` (only when
+ * HELLO listed it, §13) the sender honours REQUEST prefixes and gives a reconnection ticket:
+ * 64 hex digits when encrypted, empty in clear.
+ */
+export const OfferSchema = z.union([
+  z.strictObject(offerFields),
+  z.strictObject({
+    ...offerFields,
+    resume: z.strictObject({ ticket: z.string().regex(/^([0-9a-f]{64})?$/, 'a ticket in lowercase hex, or empty') }),
+  }),
+]);
+
+/**
+ * One file of a REQUEST: from byte 0, or (resuming, §13) from `offset` with the SHA-256 of the
+ * `offset` bytes the receiver holds. Which combinations are allowed is checked by the sender.
+ */
+export const RequestItemSchema = z.union([
+  z.strictObject({ id: entryId, offset: size(LIMITS.maxFileSize) }),
+  z.strictObject({ id: entryId, offset: size(LIMITS.maxFileSize), prefix: hexDigest }),
+]);
 
 /** REQUEST, receiver to sender: which files to send, in order, each from an offset. */
 export const RequestSchema = z.strictObject({
-  files: z
-    .array(z.strictObject({ id: entryId, offset: size(LIMITS.maxFileSize) }))
-    .max(LIMITS.maxEntries),
+  files: z.array(RequestItemSchema).max(LIMITS.maxEntries),
 });
 
 /** FILE_START, sender to receiver: DATA frames for this file follow. */
@@ -187,11 +206,13 @@ const spakeConfirmation = z.string().regex(/^[0-9a-f]{64}$/, 'an HMAC-SHA256 in 
 
 /**
  * AUTH, receiver to sender, first inside TLS: authenticate by a key both sides remember, or by
- * the pairing code through SPAKE2 (the receiver's share).
+ * the pairing code through SPAKE2 (the receiver's share), or by the proof of a reconnection
+ * ticket (§13).
  */
 export const AuthSchema = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('trusted') }),
   z.strictObject({ method: z.literal('code'), share: spakeShare }),
+  z.strictObject({ method: z.literal('resume'), proof: spakeConfirmation }),
 ]);
 
 /**
@@ -252,6 +273,7 @@ export type Hello = MessageOf<typeof FrameType.HELLO>;
 export type Offer = MessageOf<typeof FrameType.OFFER>;
 export type OfferEntry = z.infer<typeof OfferEntrySchema>;
 export type Request = MessageOf<typeof FrameType.REQUEST>;
+export type RequestItem = z.infer<typeof RequestItemSchema>;
 export type FileStart = MessageOf<typeof FrameType.FILE_START>;
 export type FileEnd = MessageOf<typeof FrameType.FILE_END>;
 export type FileAbort = MessageOf<typeof FrameType.FILE_ABORT>;

@@ -261,16 +261,19 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
   }
   try {
     let auth = await channel.next(FrameType.AUTH);
-    if (auth.method === 'trusted') {
-      // The list may have changed since this sender started (--forget in another process).
-      await security.trust?.refresh().catch((error: unknown) => security.onTrustError?.(error));
-      const remembered = security.trust?.byFingerprint(fingerprint);
-      if (remembered) {
-        channel.send(FrameType.AUTH_REPLY, { result: 'ok' });
-        channel.detach();
-        return { socket: secure, encrypted: true, peer: { fingerprint, method: 'trusted', rememberedAs: remembered.name } };
+    if (auth.method === 'trusted' || auth.method === 'resume') {
+      if (auth.method === 'trusted') {
+        // The list may have changed since this sender started (--forget in another process).
+        await security.trust?.refresh().catch((error: unknown) => security.onTrustError?.(error));
+        const remembered = security.trust?.byFingerprint(fingerprint);
+        if (remembered) {
+          channel.send(FrameType.AUTH_REPLY, { result: 'ok' });
+          channel.detach();
+          return { socket: secure, encrypted: true, peer: { fingerprint, method: 'trusted', rememberedAs: remembered.name } };
+        }
       }
-      // An unknown or forgotten key learns nothing but that a code is needed (G12).
+      // An unknown or forgotten key, or a ticket this sender does not hold, learns nothing but
+      // that a code is needed (G12, §13).
       channel.send(FrameType.AUTH_REPLY, { result: 'code-needed' });
       auth = await channel.next(FrameType.AUTH);
       if (auth.method !== 'code') throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'a second AUTH that is not a pairing attempt');
