@@ -2,8 +2,10 @@
  * `pnpm bench`: Ferry's real CLIs over loopback against baselines measured in the same run.
  * Prints MB/s (10^6 bytes per second), medians over rounds, Ferry's ratio to each baseline,
  * and the receiver's peak RSS; for a conversation, the 1 GiB transfer against the one-way one
- * and how long messages take meanwhile, with the bars they must meet. Timings live here,
- * never in tests.
+ * and how long messages take meanwhile, with the bars they must meet; for resuming, the 1 GiB
+ * transfer cut at half-way and finished by the receiver's reconnection: the bytes sent in all
+ * against the file's size, and the time from the cut to the end. Timings live here, never in
+ * tests.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -11,8 +13,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadOrCreateIdentity } from '@ferry/protocol/node';
+import { disposeAll } from '@ferry/testkit/cleanup';
+import { startCutRelay } from '@ferry/testkit/cut-relay';
 import { median, percentile, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
-import { commandExists, EventProcess, freePort, RECEIVE_BIN, SEND_BIN, startShell, timeShell } from './procs.ts';
+import {
+  commandExists,
+  EventProcess,
+  freePort,
+  RECEIVE_BIN,
+  SEND_BIN,
+  startShell,
+  timeShell,
+} from './procs.ts';
 import { startSshd } from './sshd.ts';
 
 const { values } = parseArgs({
@@ -24,6 +36,8 @@ const { values } = parseArgs({
     'skip-chat': { type: 'boolean', default: false },
     // Only the 1 GiB file through Ferry, one-way and in a conversation: the chat figures, fast.
     'chat-only': { type: 'boolean', default: false },
+    // Only the 1 GiB file through Ferry (encrypted) and the Node pipe, then cut and resumed.
+    'resume-only': { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -36,6 +50,10 @@ const CHAT_LISTENER = [CHAT_PEER, 'listener'];
 const CHAT_JOINER = [CHAT_PEER, 'joiner'];
 /** The bars of a conversation (PROTOCOL.md §12): messages are not held up, files not slowed. */
 const CHAT_BARS = { p99Ms: 100, ratio: 0.9 };
+/** The bar of a resumed transfer (PROTOCOL.md §13): at most this much more than the file is sent. */
+const RESUME_BAR_EXTRA = 8 * 1024 ** 2;
+const resumeOnly = values['resume-only'];
+const chatOnly = values['chat-only'];
 const hasNc = commandExists('nc') && /OpenBSD/i.test(ncHelp());
 
 interface Row {
@@ -53,37 +71,50 @@ const senderConfig = path.join(root, 'sender-config');
 const receiverConfig = path.join(root, 'receiver-config');
 const sshd = await startSshd(path.join(root, 'ssh'));
 try {
-  console.log(`Ferry benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`);
+  console.log(
+    `Ferry benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}, Node ${process.version}`,
+  );
   console.log(`load average at the start: ${loadAverage()}`);
-  console.log(`rounds: ${rounds}${hasNc ? '' : '; nc (OpenBSD) not installed: its baselines are left out'}`);
-  console.log(sshd.ok ? `scp: ${sshd.version}, to an sshd on 127.0.0.1\n` : `scp: left out (${sshd.reason})\n`);
+  console.log(
+    `rounds: ${rounds}${hasNc ? '' : '; nc (OpenBSD) not installed: its baselines are left out'}`,
+  );
+  console.log(
+    sshd.ok
+      ? `scp: ${sshd.version}, to an sshd on 127.0.0.1\n`
+      : `scp: left out (${sshd.reason})\n`,
+  );
   if (!values['skip-big']) {
     const big = path.join(root, 'big.bin');
     await writeRandomFile(big, GiB);
     const rows = await bigFile(big, GiB);
     await report('1 GiB random file', GiB, rows);
-    if (!values['skip-chat']) reportChat(GiB, rows);
+    if (!values['skip-chat'] && !resumeOnly) reportChat(GiB, rows);
+    if (!chatOnly) await reportResume(big, GiB);
     await fs.rm(big);
   }
 
-  if (!values['skip-small'] && !values['chat-only']) {
+  if (!values['skip-small'] && !chatOnly && !resumeOnly) {
     const small = path.join(root, 'small');
     await writeSmallFiles(small, 10_000, 4096);
     await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small));
     await fs.rm(small, { recursive: true });
   }
 
-  if (!values['skip-4g'] && !values['chat-only']) {
+  if (!values['skip-4g'] && !chatOnly && !resumeOnly) {
     const huge = path.join(root, 'huge.bin');
     await writeRandomFile(huge, 4 * GiB);
     const out = await freshDir('out-4g');
     await warmPageCache(out, 4 * GiB);
     const run = await ferry([huge], out);
-    console.log(`4 GiB file: Ferry ${mbps(4 * GiB, run.ms)} MB/s, receiver peak RSS ${mb(run.rssKb)} MB\n`);
+    console.log(
+      `4 GiB file: Ferry ${mbps(4 * GiB, run.ms)} MB/s, receiver peak RSS ${mb(run.rssKb)} MB\n`,
+    );
     await fs.rm(huge);
   }
 } finally {
   sshd.stop();
+  // The resume rows' relays.
+  await disposeAll();
   await fs.rm(root, { recursive: true, force: true });
 }
 
@@ -92,7 +123,7 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
     { method: 'Ferry (encrypted)', ms: [], rssKb: [] },
     { method: 'Ferry --no-encryption', ms: [], rssKb: [] },
     { method: 'Ferry --fsync', ms: [], rssKb: [] },
-    ...(values['skip-chat']
+    ...(values['skip-chat'] || resumeOnly
       ? []
       : [
           { method: 'Ferry chat (encrypted)', ms: [], rssKb: [], latencies: [], said: 0 },
@@ -101,30 +132,54 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
     { method: 'Node pipe, 1 MiB buffers', ms: [], rssKb: [] },
     { method: 'Node TLS pipe + SHA-256', ms: [], rssKb: [] },
   ];
-  if (values['chat-only']) rows.splice(0, rows.length, ...rows.filter((row) => !row.method.includes('fsync') && row.method.startsWith('Ferry')));
+  if (chatOnly)
+    rows.splice(
+      0,
+      rows.length,
+      ...rows.filter((row) => !row.method.includes('fsync') && row.method.startsWith('Ferry')),
+    );
+  // The ratio that resume bookkeeping must keep: Ferry encrypted against the Node pipe.
+  if (resumeOnly)
+    rows.splice(
+      0,
+      rows.length,
+      ...rows.filter(
+        (row) => row.method === 'Ferry (encrypted)' || row.method.startsWith('Node pipe'),
+      ),
+    );
   const tlsFiles = await tlsKeyFiles();
-  if (hasNc) rows.push({ method: 'nc', ms: [] });
-  if (sshd.ok) rows.push({ method: 'scp -c aes128-gcm', ms: [] });
+  if (hasNc && !resumeOnly) rows.push({ method: 'nc', ms: [] });
+  if (sshd.ok && !resumeOnly) rows.push({ method: 'scp -c aes128-gcm', ms: [] });
   for (let round = 0; round < rounds; round++) {
     for (const row of rows) {
       const out = await freshDir('out');
       await warmPageCache(out, bytes);
       const dest = path.join(out, 'copy.bin');
       if (row.method.startsWith('Ferry chat')) {
-        const run = await chat(source, out, row.method.includes('no-encryption') ? ['--no-encryption'] : []);
+        const run = await chat(
+          source,
+          out,
+          row.method.includes('no-encryption') ? ['--no-encryption'] : [],
+        );
         row.ms.push(run.ms);
         row.rssKb!.push(run.rssKb);
         row.latencies!.push(...run.latencies);
         row.said! += run.said;
       } else if (row.method.startsWith('Ferry')) {
-        const flags = row.method.includes('fsync') ? ['--fsync'] : row.method.includes('no-encryption') ? ['--no-encryption'] : [];
+        const flags = row.method.includes('fsync')
+          ? ['--fsync']
+          : row.method.includes('no-encryption')
+            ? ['--no-encryption']
+            : [];
         const run = await ferry([source], out, flags);
         row.ms.push(run.ms);
         row.rssKb!.push(run.rssKb);
       } else if (row.method.startsWith('scp')) {
         if (sshd.ok) row.ms.push(await sshd.scp(source, dest));
       } else if (row.method.startsWith('Node')) {
-        const args = row.method.includes('TLS') ? [NODE_TLS_PIPE, source, dest, ...tlsFiles] : [NODE_PIPE, source, dest];
+        const args = row.method.includes('TLS')
+          ? [NODE_TLS_PIPE, source, dest, ...tlsFiles]
+          : [NODE_PIPE, source, dest];
         const pipe = new EventProcess(args);
         const done = await pipe.waitFor('done');
         await pipe.success();
@@ -171,7 +226,11 @@ async function smallFiles(source: string): Promise<Row[]> {
  * Encrypted and paired with the sender's code unless `--no-encryption` is among `flags`
  * (then both sides get it); `--fsync` goes to the receiver.
  */
-async function ferry(paths: string[], out: string, flags: string[] = []): Promise<{ ms: number; rssKb: number }> {
+async function ferry(
+  paths: string[],
+  out: string,
+  flags: string[] = [],
+): Promise<{ ms: number; rssKb: number }> {
   const clear = flags.includes('--no-encryption');
   const senderFlags = clear ? ['--no-encryption'] : [];
   const sender = new EventProcess(
@@ -181,11 +240,14 @@ async function ferry(paths: string[], out: string, flags: string[] = []): Promis
   try {
     const { port } = await sender.waitFor('listening');
     const code = clear ? undefined : String((await sender.waitFor('code')).code);
-    const receiver = new EventProcess([RECEIVE_BIN, '--json', '--yes', ...flags, '--out', out, `127.0.0.1:${port}`], {
-      ...process.env,
-      FERRY_CONFIG_DIR: receiverConfig,
-      ...(code ? { FERRY_CODE: code } : {}),
-    });
+    const receiver = new EventProcess(
+      [RECEIVE_BIN, '--json', '--yes', ...flags, '--out', out, `127.0.0.1:${port}`],
+      {
+        ...process.env,
+        FERRY_CONFIG_DIR: receiverConfig,
+        ...(code ? { FERRY_CODE: code } : {}),
+      },
+    );
     try {
       const start = await receiver.waitFor('start');
       const done = await receiver.waitFor('done');
@@ -212,7 +274,10 @@ async function chat(
   flags: string[],
 ): Promise<{ ms: number; rssKb: number; latencies: number[]; said: number }> {
   const clear = flags.includes('--no-encryption');
-  const listener = new EventProcess([...CHAT_LISTENER, source, ...flags], { ...process.env, FERRY_CONFIG_DIR: senderConfig });
+  const listener = new EventProcess([...CHAT_LISTENER, source, ...flags], {
+    ...process.env,
+    FERRY_CONFIG_DIR: senderConfig,
+  });
   try {
     const { port } = await listener.waitFor('listening');
     const code = clear ? undefined : String((await listener.waitFor('code')).code);
@@ -261,7 +326,15 @@ async function report(title: string, bytes: number, rows: Row[]): Promise<void> 
     console.log(`  ${row.method.padEnd(26)} ${mbps(bytes, median(row.ms)).padStart(7)} MB/s${rss}`);
   }
   const ratioTo = (other: Row) => (median(other.ms) / median(ferryRow.ms)).toFixed(2);
-  for (const baseline of baselines) console.log(`  ${ferryRow.method} / ${baseline.method}: ${ratioTo(baseline)}`);
+  for (const baseline of baselines) {
+    // Round by round as well: on a shared host the spread shows how far one median can be trusted.
+    const perRound = baseline.ms
+      .map((ms, round) => (ms / ferryRow.ms[round]!).toFixed(2))
+      .join(' ');
+    console.log(
+      `  ${ferryRow.method} / ${baseline.method}: ${ratioTo(baseline)} (round by round: ${perRound})`,
+    );
+  }
   const clear = rows.find((row) => row.method === 'Ferry --no-encryption');
   if (clear) console.log(`  ${ferryRow.method} / ${clear.method}: ${ratioTo(clear)}`);
   console.log('');
@@ -269,7 +342,9 @@ async function report(title: string, bytes: number, rows: Row[]): Promise<void> 
 
 /** The conversation's figures against the one-way transfer of the same rounds, and its bars. */
 function reportChat(bytes: number, rows: Row[]): void {
-  console.log(`Conversation: 1 GiB listener to joiner, a message every 100 ms (median of ${rounds})`);
+  console.log(
+    `Conversation: 1 GiB listener to joiner, a message every 100 ms (median of ${rounds})`,
+  );
   console.log(`  load average after the rounds: ${loadAverage()}`);
   for (const [mode, oneWayMethod] of [
     ['(encrypted)', 'Ferry (encrypted)'],
@@ -281,7 +356,9 @@ function reportChat(bytes: number, rows: Row[]): void {
     const ratio = median(oneWay.ms) / median(chatRow.ms);
     const lat = chatRow.latencies!;
     const p99 = percentile(lat, 0.99);
-    console.log(`  ${chatRow.method}: ${mbps(bytes, median(chatRow.ms))} MB/s, one-way ${mbps(bytes, median(oneWay.ms))} MB/s`);
+    console.log(
+      `  ${chatRow.method}: ${mbps(bytes, median(chatRow.ms))} MB/s, one-way ${mbps(bytes, median(oneWay.ms))} MB/s`,
+    );
     // Both ran in the same round, minutes apart at most: the spread shows how the load moved.
     const perRound = chatRow.ms.map((ms, round) => (oneWay.ms[round]! / ms).toFixed(2)).join(' ');
     console.log(`    chat / one-way: ${ratio.toFixed(2)} (round by round: ${perRound})`);
@@ -290,11 +367,117 @@ function reportChat(bytes: number, rows: Row[]): void {
     );
     console.log(`    messages: ${lat.length} arrived of ${chatRow.said} said`);
     if (mode === '(encrypted)') {
-      console.log(`  bar: message p99 < ${CHAT_BARS.p99Ms} ms${passFail(p99 < CHAT_BARS.p99Ms && lat.length === chatRow.said)}`);
-      console.log(`  bar: chat / one-way >= ${CHAT_BARS.ratio}${passFail(ratio >= CHAT_BARS.ratio)}`);
+      console.log(
+        `  bar: message p99 < ${CHAT_BARS.p99Ms} ms${passFail(p99 < CHAT_BARS.p99Ms && lat.length === chatRow.said)}`,
+      );
+      console.log(
+        `  bar: chat / one-way >= ${CHAT_BARS.ratio}${passFail(ratio >= CHAT_BARS.ratio)}`,
+      );
     }
   }
   console.log('');
+}
+
+/**
+ * The 1 GiB file through a relay that resets the connection once half of it (counted in the
+ * sender's bytes on the wire, TLS included) has passed; the receiver reconnects by itself and
+ * resumes. Prints, per round and as medians, the sender's bytes over both connections against
+ * the file's size, with the bar, and the time from the cut to the receiver's `done`.
+ */
+async function reportResume(source: string, bytes: number): Promise<void> {
+  const runs: { sent: number; afterCutMs: number; ms: number; connections: number }[] = [];
+  console.log(
+    `Resume: 1 GiB, the connection reset at 50% and resumed by reconnecting (${rounds} rounds)`,
+  );
+  for (let round = 0; round < rounds; round++) {
+    const out = await freshDir('out');
+    await warmPageCache(out, bytes);
+    try {
+      const run = await resumedTransfer(source, out, Math.floor(bytes / 2));
+      runs.push(run);
+      console.log(
+        `  round ${round + 1}: sent ${mib(run.sent)} MiB over ${run.connections} connections (+${mib(run.sent - bytes)} MiB), finished ${(run.afterCutMs / 1000).toFixed(2)} s after the cut, ${(run.ms / 1000).toFixed(2)} s in all`,
+      );
+    } catch (error) {
+      console.log(
+        `  round ${round + 1}: did not resume: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+      );
+    }
+  }
+  if (runs.length > 0) {
+    const sent = median(runs.map((run) => run.sent));
+    const worst = Math.max(...runs.map((run) => run.sent));
+    console.log(
+      `  bytes sent (median): ${mib(sent)} MiB for a ${mib(bytes)} MiB file (+${mib(sent - bytes)} MiB)`,
+    );
+    console.log(
+      `  time to finish after the cut (median): ${(median(runs.map((run) => run.afterCutMs)) / 1000).toFixed(2)} s`,
+    );
+    console.log(
+      `  bar: every round sent <= 1 GiB + ${mib(RESUME_BAR_EXTRA)} MiB${passFail(runs.length === rounds && worst <= bytes + RESUME_BAR_EXTRA)}`,
+    );
+  } else {
+    console.log(`  bar: sent <= 1 GiB + ${mib(RESUME_BAR_EXTRA)} MiB: FAIL (no round resumed)`);
+  }
+  console.log('');
+}
+
+/**
+ * One transfer of `source` into `out`, encrypted and paired like {@link ferry}, through a relay
+ * that resets the first connection after `cutAt` bytes from the sender. `sent` counts the
+ * sender's bytes on every connection, handshakes and TLS included.
+ */
+async function resumedTransfer(
+  source: string,
+  out: string,
+  cutAt: number,
+): Promise<{ sent: number; afterCutMs: number; ms: number; connections: number }> {
+  const sender = new EventProcess(
+    [SEND_BIN, '--json', '--once', '--host', '127.0.0.1', '--port', '0', source],
+    {
+      ...process.env,
+      FERRY_CONFIG_DIR: senderConfig,
+    },
+  );
+  try {
+    const { port } = await sender.waitFor('listening');
+    const code = String((await sender.waitFor('code')).code);
+    const relay = await startCutRelay(Number(port), [cutAt]);
+    let cutAtMs = 0;
+    const cut = relay.cutFired(0).then(() => {
+      cutAtMs = performance.now();
+    });
+    const receiver = new EventProcess(
+      [RECEIVE_BIN, '--json', '--yes', '--out', out, relay.address],
+      {
+        ...process.env,
+        FERRY_CONFIG_DIR: receiverConfig,
+        FERRY_CODE: code,
+      },
+    );
+    try {
+      const start = await receiver.waitFor('start');
+      const done = await receiver.waitFor('done');
+      await receiver.success();
+      await cut;
+      if (!receiver.events.some((event) => event.event === 'resumed'))
+        throw new Error('the receiver finished without a "resumed" event');
+      return {
+        sent: relay.fromSender(),
+        afterCutMs: done.at - cutAtMs,
+        ms: done.at - start.at,
+        connections: relay.connections.length,
+      };
+    } finally {
+      receiver.kill();
+    }
+  } finally {
+    sender.kill();
+  }
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1024 ** 2).toFixed(1);
 }
 
 function passFail(ok: boolean): string {
@@ -324,7 +507,6 @@ function mb(kb: number): string {
   return (kb / 1024).toFixed(0);
 }
 
-
 function ncHelp(): string {
   try {
     return execFileSync('sh', ['-c', 'nc -h 2>&1 || true'], { encoding: 'utf8' });
@@ -332,7 +514,6 @@ function ncHelp(): string {
     return '';
   }
 }
-
 
 /** Polls /proc/net/tcp until something listens on `port` (nc prints nothing when ready). */
 async function waitForListen(port: number): Promise<void> {
