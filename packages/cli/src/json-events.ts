@@ -33,7 +33,7 @@ export const SENDER_JSON_EVENTS = {
   authenticated: z.strictObject({
     client: count,
     peer: z.string(),
-    method: z.enum(['trusted', 'code']),
+    method: z.enum(['trusted', 'code', 'resume']),
     fingerprint: key,
     rememberedAs: z.string().optional(),
   }),
@@ -67,7 +67,7 @@ export const RECEIVER_JSON_EVENTS = {
   'code-needed': z.strictObject({ fingerprint: key }),
   secured: z.strictObject({
     encrypted: z.boolean(),
-    method: z.enum(['trusted', 'code']).optional(),
+    method: z.enum(['trusted', 'code', 'resume']).optional(),
     fingerprint: key.optional(),
     rememberedAs: z.string().optional(),
   }),

@@ -6,128 +6,36 @@
  */
 import { createHash, scryptSync, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 import { p256 } from '@noble/curves/nist.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FrameType, PAIRING, PreambleFlag } from '../src/constants.ts';
+import { FrameType, PAIRING } from '../src/constants.ts';
 import { AuthError, ErrorCode, type FerryError } from '../src/errors.ts';
 import { concatFrame, encodePreamble } from '../src/frame/encode.ts';
 import { encodeMessage } from '../src/messages/codec.ts';
-import { normalizeCode } from '../src/pairing/code.ts';
-import { PairingCodes } from '../src/pairing/codes.ts';
-import { type Identity, loadOrCreateIdentity, shortFingerprint } from '../src/node/identity.ts';
+import { type Identity, shortFingerprint } from '../src/node/identity.ts';
 import { Connection } from '../src/node/connection.ts';
-import { Deadline, exchangePreamble, type Secured, secureClient, secureServer } from '../src/node/secure.ts';
+import { Deadline, exchangePreamble } from '../src/node/secure.ts';
 import { derivePasswordScalar, Spake2 } from '../src/node/spake2.ts';
-import { type PeerRole, TrustStore } from '../src/node/trust.ts';
+import { TrustStore } from '../src/node/trust.ts';
+import {
+  cleanups,
+  client,
+  codes,
+  connect,
+  errorOf,
+  machine,
+  nextFrame,
+  rawTlsClient,
+  runCleanups,
+  server,
+  serverSide,
+  within,
+} from './secure-kit.ts';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+afterEach(runCleanups);
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-secure-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** A machine: its identity and the peers of one role it remembered, in a folder of its own. */
-async function machine(trusts: PeerRole): Promise<{ identity: Identity; trust: TrustStore; dir: string }> {
-  const dir = await tempDir();
-  return { identity: await loadOrCreateIdentity(dir), trust: await TrustStore.open(dir, trusts), dir };
-}
-
-/** Sender codes whose current code the test can read. */
-function codes(): { pairing: PairingCodes; current: () => string; events: { event: string; payload: unknown }[] } {
-  const pairing = new PairingCodes(derivePasswordScalar);
-  let code = '';
-  const events: { event: string; payload: unknown }[] = [];
-  pairing.on('code', (event) => {
-    code = normalizeCode(event.code)!;
-    events.push({ event: 'code', payload: event });
-  });
-  pairing.on('attempt-failed', (event) => events.push({ event: 'attempt-failed', payload: event }));
-  pairing.on('closed', (event) => events.push({ event: 'closed', payload: event }));
-  pairing.start();
-  return { pairing, current: () => code, events };
-}
-
-/** Bounded: a hung handshake fails the test instead of hanging it. */
-function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-type ServerResult = { secured: Secured } | { error: unknown };
-
-/** A listening server that runs the sender's side on every connection. */
-async function server(run: (socket: net.Socket, deadline: Deadline) => Promise<Secured>) {
-  const results: Promise<ServerResult>[] = [];
-  const sockets = new Set<net.Socket>();
-  const listener = net.createServer((socket) => {
-    sockets.add(socket);
-    const deadline = new Deadline(5_000, socket, 'test deadline');
-    results.push(
-      run(socket, deadline)
-        .then((secured) => ({ secured }))
-        .catch((error: unknown) => ({ error }))
-        .finally(() => deadline.clear()),
-    );
-  });
-  listener.listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  cleanups.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => listener.close(resolve));
-  });
-  const { port } = listener.address() as AddressInfo;
-  return {
-    port,
-    async result(index = 0): Promise<ServerResult> {
-      for (let i = 0; i < 200 && !results[index]; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      return within(results[index]!, 'the server side');
-    },
-  };
-}
-
-async function connect(port: number): Promise<net.Socket> {
-  const socket = net.connect(port, '127.0.0.1');
-  await once(socket, 'connect');
-  cleanups.push(() => socket.destroy());
-  return socket;
-}
-
-/** Runs the receiver's side of one connection. */
-async function client(port: number, security: Omit<Parameters<typeof secureClient>[1], 'host'> & { host?: string }) {
-  const socket = await connect(port);
-  const deadline = new Deadline(5_000, socket, 'test deadline');
-  try {
-    await exchangePreamble({ socket }, 'client', true, deadline);
-    return await within(secureClient(socket, { host: '127.0.0.1', ...security }, deadline), 'the client side');
-  } finally {
-    deadline.clear();
-  }
-}
-
-function serverSide(identity: Identity, options: { trust?: TrustStore; pairing?: PairingCodes } = {}) {
-  return async (socket: net.Socket, deadline: Deadline) => {
-    await exchangePreamble({ socket }, 'server', true, deadline);
-    return secureServer(socket, { identity, ...options }, deadline);
-  };
-}
-
-function errorOf(result: ServerResult): FerryError {
-  if (!('error' in result)) throw new Error('the server side succeeded');
-  return result.error as FerryError;
-}
 
 describe('pairing with a one-time code', () => {
   it('authenticates both keys with the right code, and the channel carries bytes both ways', async () => {
@@ -465,18 +373,6 @@ describe('modes and frames before authentication', () => {
     socket.destroy();
   });
 
-  /** A TLS client that passes the preamble and then writes raw frames. */
-  async function rawTlsClient(port: number, identity: Identity) {
-    const socket = await connect(port);
-    socket.write(encodePreamble(1, PreambleFlag.TLS));
-    await once(socket, 'data');
-    const secure = tls.connect({ socket, key: identity.key, cert: identity.cert, rejectUnauthorized: false, minVersion: 'TLSv1.3' });
-    await once(secure, 'secureConnect');
-    secure.on('error', () => {});
-    cleanups.push(() => secure.destroy());
-    return secure;
-  }
-
   it('G8: an application frame before authentication is refused', async () => {
     const sender = await machine('receiver');
     const receiver = await machine('sender');
@@ -544,12 +440,6 @@ describe('modes and frames before authentication', () => {
     secure.write(concatFrame(FrameType.AUTH, Buffer.from(JSON.stringify({ method: 'code', share: `04${'00'.repeat(64)}` }))));
     expect(errorOf(await listening.result()).code).toBe(ErrorCode.BAD_MESSAGE);
   });
-
-  /** The next frame the raw client receives, decoded as JSON. */
-  async function nextFrame(secure: tls.TLSSocket): Promise<{ type: number; message: Record<string, string> }> {
-    const [chunk] = (await within(once(secure, 'data'), 'a frame')) as [Buffer];
-    return { type: chunk[0]!, message: JSON.parse(chunk.subarray(5).toString('utf8')) };
-  }
 
   it('S1: a share that is w·M for the right code is refused as a wrong code and costs an attempt', async () => {
     const sender = await machine('receiver');

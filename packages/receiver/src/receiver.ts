@@ -37,6 +37,7 @@ import {
   Connection,
   canReadIntoUserBuffer,
   Deadline,
+  type AuthMethod,
   derivePasswordScalar,
   exchangePreamble,
   type Identity,
@@ -72,7 +73,7 @@ export interface ReceiverEvents extends Record<string, unknown> {
   /** The link is secured: how the sender proved itself, and its key. */
   secured: {
     encrypted: boolean;
-    method: 'trusted' | 'code' | undefined;
+    method: AuthMethod | undefined;
     fingerprint: string | undefined;
     /** For a sender let in by key: the name this user remembered it under (not the one it claims). */
     rememberedAs?: string | undefined;

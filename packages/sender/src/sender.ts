@@ -18,6 +18,7 @@ import {
   TIMEOUTS,
 } from '@ferry/protocol';
 import {
+  type AuthMethod,
   Connection,
   Deadline,
   exchangePreamble,
@@ -47,7 +48,7 @@ export interface SenderEvents extends Record<string, unknown> {
   'trust-error': { message: string };
   connected: { client: number; peer: string };
   /** `rememberedAs`: for a receiver let in by key, the name this user remembered it under. */
-  authenticated: { client: number; peer: string; method: 'trusted' | 'code'; fingerprint: string; rememberedAs?: string | undefined };
+  authenticated: { client: number; peer: string; method: AuthMethod; fingerprint: string; rememberedAs?: string | undefined };
   /** `failed`: the list could not be read or saved; `reason` says why and how to fix it. */
   remembered: {
     client: number;

@@ -14,6 +14,7 @@ export {
 } from './identity.ts';
 export { type PeersCommand, runPeersCommand } from './peers-command.ts';
 export {
+  type AuthMethod,
   type ClientOutcome,
   type ClientSecurity,
   Deadline,
@@ -25,5 +26,6 @@ export {
   type ServerSecurity,
 } from './secure.ts';
 export { derivePasswordScalar, Spake2, Spake2Error } from './spake2.ts';
+export { resumeProof, Ticket, TicketStore, type TicketStoreOptions } from './tickets.ts';
 export { type PeerRole, type RememberResult, rememberedName, type TrustedPeer, TrustStore, TrustStoreError } from './trust.ts';
 export { canReadIntoUserBuffer, readIntoUserBuffer, type UserBufferReader } from './user-buffer.ts';

@@ -10,6 +10,7 @@ import {
   PREAMBLE_BYTES,
   PreambleFlag,
   PROTOCOL_VERSION,
+  RESUME_EXPORTER_LABEL,
 } from '../constants.ts';
 import { AuthError, ConnectionClosedError, ErrorCode, FerryError, ProtocolError, TimeoutError } from '../errors.ts';
 import { FrameDecoder, type FrameEvent } from '../frame/decoder.ts';
@@ -21,6 +22,7 @@ import { truncateUtf8 } from '../text.ts';
 import { explainSocketError, peerError } from './connection.ts';
 import { fingerprintHex, type Identity, peerFingerprint, shortFingerprint } from './identity.ts';
 import { Spake2, Spake2Error } from './spake2.ts';
+import { resumeProof, type Ticket, type TicketStore } from './tickets.ts';
 import type { TrustStore } from './trust.ts';
 
 /** The TLS exporter label that binds a SPAKE2 exchange to one TLS session (RFC 8446 §7.5). */
@@ -167,13 +169,17 @@ export interface Secured {
   readonly socket: Socket;
   readonly encrypted: boolean;
   /**
-   * The authenticated peer: its key's fingerprint, how it proved itself, and, when it was let in
-   * by key, the name it is remembered under here (which may differ from the name it claims).
+   * The authenticated peer: its key's fingerprint, how it proved itself, when it was let in by
+   * key the name it is remembered under here (which may differ from the name it claims), and,
+   * on the sender's side of a reconnection (§13.4), the ticket it proved.
    */
   readonly peer:
-    | { readonly fingerprint: Uint8Array; readonly method: 'trusted' | 'code'; readonly rememberedAs?: string }
+    | { readonly fingerprint: Uint8Array; readonly method: AuthMethod; readonly rememberedAs?: string; readonly ticket?: Ticket }
     | undefined;
 }
+
+/** How a peer proved itself: a remembered key, a pairing code, or a reconnection ticket (§13.4). */
+export type AuthMethod = 'trusted' | 'code' | 'resume';
 
 /** The sender's side of security. */
 export interface ServerSecurity {
@@ -186,6 +192,8 @@ export interface ServerSecurity {
   readonly connection?: number | undefined;
   /** Told when the list of remembered receivers cannot be read again (nobody is then let in by key). */
   readonly onTrustError?: ((error: unknown) => void) | undefined;
+  /** The reconnection tickets this sender gave; without them AUTH `resume` always needs a code. */
+  readonly tickets?: TicketStore | undefined;
 }
 
 /** The receiver's side of security. */
@@ -198,6 +206,11 @@ export interface ClientSecurity {
   readonly password?: bigint | undefined;
   /** The key the sender showed on the connection before this one (the code was asked between). */
   readonly expectFingerprint?: Uint8Array | undefined;
+  /**
+   * The reconnection ticket that sender gave (OFFER `resume`, §13.4): used only together with
+   * `expectFingerprint`, so it is proved to no other key.
+   */
+  readonly ticket?: Uint8Array | undefined;
 }
 
 /** The receiver's outcome: secured, or the sender wants a code that the user has not given yet. */
@@ -262,7 +275,17 @@ export async function secureServer(socket: Socket, security: ServerSecurity, dea
   try {
     let auth = await channel.next(FrameType.AUTH);
     if (auth.method === 'trusted' || auth.method === 'resume') {
-      if (auth.method === 'trusted') {
+      if (auth.method === 'resume') {
+        // Not counted as a pairing attempt: a 256-bit ticket cannot be guessed (§13.4).
+        const ticket = security.tickets?.verify(fingerprint, auth.proof, resumeExporter(secure));
+        if (ticket) {
+          channel.send(FrameType.AUTH_REPLY, { result: 'ok' });
+          channel.detach();
+          const rememberedAs = security.trust?.byFingerprint(fingerprint)?.name;
+          const peer = { fingerprint, method: 'resume', ticket, ...(rememberedAs === undefined ? {} : { rememberedAs }) } as const;
+          return { socket: secure, encrypted: true, peer };
+        }
+      } else {
         // The list may have changed since this sender started (--forget in another process).
         await security.trust?.refresh().catch((error: unknown) => security.onTrustError?.(error));
         const remembered = security.trust?.byFingerprint(fingerprint);
@@ -354,7 +377,18 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
         );
       }
     }
-    if (remembered) {
+    if (security.ticket && security.expectFingerprint) {
+      // The key was checked above: the ticket is proved only to the sender that gave it.
+      const proof = hex(resumeProof(security.ticket, resumeExporter(secure)));
+      channel.send(FrameType.AUTH, { method: 'resume', proof });
+      const reply = await channel.next(FrameType.AUTH_REPLY);
+      if (reply.result === 'ok') {
+        channel.detach();
+        const peer = { fingerprint, method: 'resume', ...(remembered ? { rememberedAs: remembered.name } : {}) } as const;
+        return { kind: 'secured', secured: { socket: secure, encrypted: true, peer } };
+      }
+      if (reply.result !== 'code-needed') throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'an AUTH_REPLY out of turn');
+    } else if (remembered) {
       channel.send(FrameType.AUTH, { method: 'trusted' });
       const reply = await channel.next(FrameType.AUTH_REPLY);
       if (reply.result === 'ok') {
@@ -415,6 +449,11 @@ function finishSpake(spake: Spake2, share: string) {
 
 function exporter(socket: tls.TLSSocket): Uint8Array {
   return socket.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.alloc(0));
+}
+
+/** The value a resume proof covers: this TLS session's exporter of RESUME_EXPORTER_LABEL (§13.4). */
+function resumeExporter(socket: tls.TLSSocket): Uint8Array {
+  return socket.exportKeyingMaterial(32, RESUME_EXPORTER_LABEL, Buffer.alloc(0));
 }
 
 /** Waits for the TLS handshake; its failures become AuthError(ERR_TLS_FAILED). */

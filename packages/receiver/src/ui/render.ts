@@ -53,7 +53,9 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
     const how =
       method === 'trusted'
         ? ` (encrypted; remembered sender "${esc(rememberedAs ?? '?')}", key ${fingerprint})`
-        : ` (encrypted; paired with the code, sender key ${fingerprint})`;
+        : method === 'resume'
+          ? ` (encrypted; reconnected with this transfer's ticket, sender key ${fingerprint})`
+          : ` (encrypted; paired with the code, sender key ${fingerprint})`;
     status.print(`Connected to ${address}${how}.`);
   });
   receiver.on('remembered', (event) => {

@@ -120,7 +120,9 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
       c.auth =
         method === 'trusted'
           ? `remembered as "${esc(rememberedAs ?? '?')}", key ${fingerprint}`
-          : `paired with the code, key ${fingerprint}`;
+          : method === 'resume'
+            ? `reconnected with its transfer's ticket, key ${fingerprint}`
+            : `paired with the code, key ${fingerprint}`;
     }
   });
   sender.on('remembered', (event) => {
