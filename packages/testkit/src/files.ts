@@ -106,3 +106,54 @@ export async function listTree(root: string): Promise<string[]> {
   const entries = await fs.readdir(root, { recursive: true });
   return entries.map((entry) => entry.split(path.sep).join('/')).sort();
 }
+
+/**
+ * Writes `count` files of random bytes under `root`, 100 to a folder (`d0/f000.bin`, ...), their
+ * sizes from 0 to `maxSize` bytes picked by `random` (a seeded PRNG: the same sizes every run).
+ * Returns their total size.
+ */
+export async function writeSmallFiles(
+  root: string,
+  count: number,
+  maxSize: number,
+  random: () => number,
+): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const folder = path.join(root, `d${Math.floor(i / 100)}`);
+    if (i % 100 === 0) await fs.mkdir(folder, { recursive: true });
+    const size = Math.floor(random() * (maxSize + 1));
+    const content = Buffer.allocUnsafe(size);
+    await fillRandom(content);
+    await fs.writeFile(path.join(folder, `f${String(i).padStart(3, '0')}.bin`), content, {
+      flag: 'wx',
+    });
+    total += size;
+  }
+  return total;
+}
+
+/** What Ferry's partial folders (`.ferry-partial-*`) at the top of `dir` hold, as found on disk. */
+export interface PartialData {
+  /** The partial folders' names. */
+  readonly dirs: readonly string[];
+  /** Partial files (`*.part`) in them, over all folders. */
+  readonly files: number;
+  /** Their lengths added up. */
+  readonly bytes: number;
+}
+
+/** Lists the partial folders at the top of `dir` and adds up the partial files they hold. */
+export async function partialData(dir: string): Promise<PartialData> {
+  const dirs = (await fs.readdir(dir)).filter((name) => name.startsWith('.ferry-partial-')).sort();
+  let files = 0;
+  let bytes = 0;
+  for (const name of dirs) {
+    for (const entry of await fs.readdir(path.join(dir, name))) {
+      if (!entry.endsWith('.part')) continue;
+      files++;
+      bytes += (await fs.lstat(path.join(dir, name, entry))).size;
+    }
+  }
+  return { dirs, files, bytes };
+}

@@ -9,9 +9,12 @@ export {
   hashTree,
   listTree,
   makeTempDir,
+  type PartialData,
+  partialData,
   type TreeEntry,
   writeFileAt,
   writeRandomFile,
+  writeSmallFiles,
 } from './files.ts';
 export type { ExitInfo, JsonEvent } from './output-log.ts';
 
