@@ -52,6 +52,8 @@ export const SENDER_JSON_EVENTS = {
     ms: z.number().nonnegative(),
   }),
   'session-failed': z.strictObject({ client: count, peer: z.string(), code, message: z.string() }),
+  'session-resumed': z.strictObject({ client: count, peer: z.string(), files: count, skippedBytes: count }),
+  'file-restarted': z.strictObject({ client: count, path: z.string(), reason: z.enum(['changed']) }),
   refused: z.strictObject({ peer: z.string(), reason: z.string() }),
   stopped: z.strictObject({ reason: z.enum(['once', 'interrupted']) }),
   error: z.strictObject({ code: z.string(), message: z.string() }),

@@ -40,15 +40,25 @@ const SAMPLE_EVERY_MS = 250;
  * milliseconds), so the meter itself never reads a clock.
  */
 export class ProgressMeter {
-  readonly total: number;
   readonly startedAt: number;
+  #total: number;
   #bytes = 0;
   #samples: { at: number; bytes: number }[];
 
   constructor(total: number, nowMs: number) {
-    this.total = total;
+    this.#total = total;
     this.startedAt = nowMs;
     this.#samples = [{ at: nowMs, bytes: 0 }];
+  }
+
+  /** Bytes to move in all. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** More bytes to move than first said (a resumed file that starts over from byte 0). */
+  grow(bytes: number): void {
+    this.#total += bytes;
   }
 
   /** Bytes moved so far. */

@@ -1,15 +1,26 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { ErrorCode, FerryError, IntegrityError, ProtocolError } from '@ferry/protocol';
+import {
+  ErrorCode,
+  FerryError,
+  IntegrityError,
+  ProtocolError,
+  type RequestItem,
+} from '@ferry/protocol';
 import { BufferPool } from './buffer-pool.ts';
 import { type FileSource, type OfferSource, openSource } from './scan.ts';
-import { describeChange, type FileStamp, stampOf } from './stamp.ts';
+import { ChunkReader, checkUnchanged, readWhole } from './source-reader.ts';
 
-/** A requested file: which one, where it starts, and where it is read from. */
+/**
+ * A requested file: which one, where it starts, and where it is read from. With `prefix` (a
+ * resumed file, PROTOCOL.md §13) the receiver holds bytes `0 … offset−1` whose SHA-256 that is:
+ * the file goes out from `offset` only if the sender's own bytes have that digest.
+ */
 export interface PlannedFile {
   readonly id: number;
   readonly offset: number;
   readonly source: FileSource;
+  readonly prefix?: string;
 }
 
 /**
@@ -39,6 +50,10 @@ export interface OutgoingHooks {
   onBytes(bytes: number): void;
   /** A file ends: with its digest when sent whole, without when aborted; before its last frame. */
   onSent(id: number, sha256?: string): void;
+  /** A resumed file's prefix matched: `bytes` (its offset) are not sent again. Before FILE_START. */
+  onResumed?(id: number, bytes: number): void;
+  /** A resumed file's prefix did not match: it goes out whole from byte 0. Before FILE_START. */
+  onRestarted?(id: number): void;
 }
 
 /** Options of {@link sendPlannedFiles}. */
@@ -49,21 +64,36 @@ export interface OutgoingOptions {
   readonly chunkBytes: number;
   /** Read buffers: enough to keep the link busy while the next chunk is read; 8 by default. */
   readonly readBuffers?: number;
+  /**
+   * Wraps local work during which nothing is sent (hashing a resumed file's prefix), so the
+   * caller keeps its link alive meanwhile (PING) and can end the wait if the link fails.
+   */
+  readonly busy?: <T>(work: Promise<T>) => Promise<T>;
 }
 
 /** Read buffers per transfer by default. */
 const READ_BUFFERS = 8;
 
+/** Options of {@link planRequest}. */
+export interface PlanOptions {
+  /** The offer carried `resume` (§13): items with a prefix are allowed. */
+  readonly resume?: boolean;
+}
+
 /**
- * Checks a request (REQUEST's or ACCEPT's `files`) against the offer: every id a file of it,
- * none twice, no offset past the end. Throws a ProtocolError otherwise.
+ * Checks a request (REQUEST's or ACCEPT's `files`) against the offer: every id a file of it
+ * (ERR_UNKNOWN_FILE), none twice, no offset past the end, an offset past 0 only with the digest
+ * of the prefix held, and a prefix only when resume was offered (ERR_BAD_MESSAGE otherwise).
  */
 export function planRequest(
   offer: OfferSource,
-  files: readonly { readonly id: number; readonly offset: number }[],
+  files: readonly RequestItem[],
+  options: PlanOptions = {},
 ): PlannedFile[] {
   const seen = new Set<number>();
-  return files.map(({ id, offset }) => {
+  return files.map((item) => {
+    const { id, offset } = item;
+    const prefix = 'prefix' in item ? item.prefix : undefined;
     const source = offer.sources.get(id);
     if (!source)
       throw new ProtocolError(
@@ -71,23 +101,39 @@ export function planRequest(
         `requested id ${id} is not a file of the offer`,
       );
     if (seen.has(id)) throw new ProtocolError(ErrorCode.BAD_MESSAGE, `file ${id} requested twice`);
+    seen.add(id);
+    if (prefix !== undefined && !options.resume)
+      throw new ProtocolError(
+        ErrorCode.BAD_MESSAGE,
+        `file ${id} requested with a prefix, but resuming was not offered`,
+      );
+    if (prefix === undefined && offset > 0)
+      throw new ProtocolError(
+        ErrorCode.BAD_MESSAGE,
+        `file ${id} requested from an offset without the digest of the bytes held`,
+      );
+    if (prefix !== undefined && offset === 0)
+      throw new ProtocolError(
+        ErrorCode.BAD_MESSAGE,
+        `file ${id} requested with a prefix of no bytes`,
+      );
     if (offset > source.size)
       throw new ProtocolError(ErrorCode.BAD_MESSAGE, `offset past the end of file ${id}`);
-    seen.add(id);
-    return { id, offset, source };
+    return prefix === undefined ? { id, offset, source } : { id, offset, source, prefix };
   });
 }
 
-/** The bytes a plan carries: each file's size past its offset. */
+/** The bytes a plan carries: each file's size past its offset (every prefix matching). */
 export function plannedBytes(plan: readonly PlannedFile[]): number {
   return plan.reduce((sum, file) => sum + file.source.size - file.offset, 0);
 }
 
 /**
  * Sends every planned file in order, back to back: small files read ahead whole several at
- * once, large ones in chunks through a pool of reused buffers with one read ahead. A file whose
- * source fails or changes is aborted and the next one goes on; any other error (the frames
- * failing) rejects.
+ * once, large ones in chunks through a pool of reused buffers with one read ahead. A resumed
+ * file's prefix is read and hashed first (nothing goes out before the comparison): it then
+ * goes out from its offset, or whole from 0 when the prefix differs. A file whose source fails
+ * or changes is aborted and the next one goes on; any other error (the frames failing) rejects.
  */
 export async function sendPlannedFiles(
   frames: FileFrames,
@@ -105,7 +151,7 @@ export async function sendPlannedFiles(
   for (const [index, file] of plan.entries()) {
     const prefetched = readAhead.take(index);
     if (prefetched) await sendSmallFile(frames, file, prefetched, hooks);
-    else await sendFile(frames, file, hooks, pool, options.headerRoom);
+    else await sendFile(frames, file, hooks, pool, options);
   }
 }
 
@@ -115,67 +161,44 @@ async function sendFile(
   file: PlannedFile,
   hooks: OutgoingHooks,
   pool: BufferPool,
-  headerRoom: number,
+  options: OutgoingOptions,
 ): Promise<void> {
-  const { id, offset, source } = file;
+  const { id, source } = file;
+  const { headerRoom } = options;
   let handle: FileHandle | undefined;
   let started = false;
-  let next: Promise<{ buffer: Buffer; bytesRead: number }> | undefined;
+  let reader: ChunkReader | undefined;
   try {
     const opened = await openSource(source);
     handle = opened.handle;
     const { stamp } = opened;
-    started = true;
-    await frames.start({ id, offset, size: source.size });
-    const hash = createHash('sha256');
-    const file = handle;
-    // One read ahead: the next chunk comes off the disk (in libuv's pool) while this one is
-    // hashed and handed to the link.
-    const readAt = async (position: number): Promise<{ buffer: Buffer; bytesRead: number }> => {
-      const buffer = await pool.acquire();
-      try {
-        const room = pool.size - headerRoom;
-        const { bytesRead } = await file.read(
-          buffer,
-          headerRoom,
-          Math.min(room, source.size - position),
-          position,
-        );
-        return { buffer, bytesRead };
-      } catch (error) {
-        pool.release(buffer);
-        throw error;
-      }
-    };
-    let position = 0;
-    next = source.size > 0 ? readAt(0) : undefined;
-    while (next) {
-      const { buffer, bytesRead } = await next;
-      next = undefined;
-      if (bytesRead === 0) {
-        pool.release(buffer);
-        throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
-      }
-      const end = position + bytesRead;
-      if (end < source.size) {
-        next = readAt(end);
-        next.catch(() => {}); // Awaited on the next turn, or in `finally`.
-      }
-      const chunk = buffer.subarray(headerRoom, headerRoom + bytesRead);
-      hash.update(chunk);
-      if (position >= offset) {
-        await frames.data(buffer.subarray(0, headerRoom + bytesRead), () => pool.release(buffer));
-        hooks.onBytes(bytesRead);
-      } else if (end > offset) {
-        // Resuming inside this chunk: only its tail goes out.
-        const fresh = chunk.subarray(offset - position);
-        await frames.dataCopy(fresh, () => pool.release(buffer));
-        hooks.onBytes(fresh.byteLength);
+    let hash = createHash('sha256');
+    let from = file.offset;
+    if (file.prefix !== undefined) {
+      hash = await readPrefix(handle, file.offset, pool, options);
+      if (hash.copy().digest('hex') === file.prefix) {
+        hooks.onResumed?.(id, file.offset);
       } else {
-        pool.release(buffer);
+        // The source changed, or the receiver's bytes are not what it thinks: start over.
+        hooks.onRestarted?.(id);
+        hash = createHash('sha256');
+        from = 0;
       }
-      position = end;
     }
+    started = true;
+    await frames.start({ id, offset: from, size: source.size });
+    reader = new ChunkReader(handle, pool, headerRoom, from, source.size);
+    for (;;) {
+      const chunk = await reader.next();
+      if (!chunk) break;
+      const { buffer, bytes } = chunk;
+      hash.update(bytes);
+      await frames.data(buffer.subarray(0, headerRoom + bytes.byteLength), () =>
+        pool.release(buffer),
+      );
+      hooks.onBytes(bytes.byteLength);
+    }
+    // The same checks after the whole file, prefix included: it was read from this open file.
     await checkUnchanged(handle, stamp);
     const sha256 = hash.digest('hex');
     hooks.onSent(id, sha256);
@@ -184,9 +207,44 @@ async function sendFile(
     await abortFile(frames, file, error, started, hooks);
   } finally {
     // A read still in flight must finish before the file closes; its buffer goes back.
-    const pending = await next?.catch(() => undefined);
-    if (pending) pool.release(pending.buffer);
+    await reader?.close();
     await handle?.close();
+  }
+}
+
+/**
+ * Reads and hashes bytes `0 … length−1` of an open file, in the caller's busy wrapper: nothing
+ * is sent meanwhile. The hash is returned unfinished, to go on over the rest of the file. If
+ * the wait ends early (the link failed), the reading stops before the file may close.
+ */
+async function readPrefix(
+  handle: FileHandle,
+  length: number,
+  pool: BufferPool,
+  options: OutgoingOptions,
+): Promise<Hash> {
+  const stop = { stopped: false };
+  const work = (async () => {
+    const hash = createHash('sha256');
+    const reader = new ChunkReader(handle, pool, options.headerRoom, 0, length);
+    try {
+      while (!stop.stopped) {
+        const chunk = await reader.next();
+        if (!chunk) return hash;
+        hash.update(chunk.bytes);
+        pool.release(chunk.buffer);
+      }
+      throw new Error('stopped');
+    } finally {
+      await reader.close();
+    }
+  })();
+  try {
+    return await (options.busy ? options.busy(work) : work);
+  } catch (error) {
+    stop.stopped = true;
+    await work.catch(() => {});
+    throw error;
   }
 }
 
@@ -229,7 +287,7 @@ class ReadAhead {
     this.#next = Math.max(this.#next, index);
     while (this.#next < this.#plan.length && this.#next < index + READ_AHEAD_FILES) {
       const file = this.#plan[this.#next]!;
-      if (file.offset === 0 && file.source.size <= this.#smallBytes) {
+      if (file.source.size <= this.#smallBytes) {
         const read = readWhole(file.source);
         read.catch(() => {}); // Observed when the file's turn comes.
         this.#reads.set(this.#next, read);
@@ -240,42 +298,6 @@ class ReadAhead {
     this.#reads.delete(index);
     return read;
   }
-}
-
-/** Reads a whole (small) source file, checking it still has the size it was offered with. */
-async function readWhole(source: FileSource): Promise<Buffer> {
-  const { handle, stamp } = await openSource(source);
-  try {
-    const buffer = Buffer.allocUnsafe(source.size);
-    let position = 0;
-    while (position < source.size) {
-      const { bytesRead } = await handle.read(buffer, position, source.size - position, position);
-      if (bytesRead === 0)
-        throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
-      position += bytesRead;
-    }
-    await checkUnchanged(handle, stamp);
-    return buffer;
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * After the last read, before the end of the file: the open file must still exist (C7) and be
- * exactly as it was opened. A rewrite in place keeps the size and mixes old and new bytes, and
- * its mtime can be put back; its change time cannot (K12).
- */
-async function checkUnchanged(handle: FileHandle, opened: FileStamp): Promise<void> {
-  const now = await handle.stat({ bigint: true });
-  if (now.nlink === 0n)
-    throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was deleted while it was sent');
-  const change = describeChange(opened, stampOf(now));
-  if (change)
-    throw new IntegrityError(
-      ErrorCode.SOURCE_CHANGED,
-      `the file changed while it was sent: ${change}`,
-    );
 }
 
 /** Sends a file read ahead whole: its start, one data frame, its end. */
@@ -293,12 +315,28 @@ async function sendSmallFile(
     return;
   }
   const { id, source } = file;
-  await frames.start({ id, offset: 0, size: source.size });
-  if (data.byteLength > 0) {
-    await frames.dataCopy(data);
-    hooks.onBytes(data.byteLength);
+  const hash = createHash('sha256');
+  let from = 0;
+  if (file.prefix !== undefined) {
+    // Read whole already: the prefix is compared from memory, and hashed once either way.
+    hash.update(data.subarray(0, file.offset));
+    if (hash.copy().digest('hex') === file.prefix) {
+      from = file.offset;
+      hooks.onResumed?.(id, file.offset);
+    } else {
+      hooks.onRestarted?.(id);
+    }
+    hash.update(data.subarray(file.offset));
+  } else {
+    hash.update(data);
   }
-  const sha256 = createHash('sha256').update(data).digest('hex');
+  await frames.start({ id, offset: from, size: source.size });
+  const fresh = data.subarray(from);
+  if (fresh.byteLength > 0) {
+    await frames.dataCopy(fresh);
+    hooks.onBytes(fresh.byteLength);
+  }
+  const sha256 = hash.digest('hex');
   hooks.onSent(id, sha256);
   await frames.end({ id, sha256 });
 }

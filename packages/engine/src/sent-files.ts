@@ -42,6 +42,11 @@ export class SentFiles {
     return this.#ackCount === this.#expected.length;
   }
 
+  /** A resumed file's prefix did not match: it is carried whole, from byte 0. */
+  restarted(id: number): void {
+    if (this.#offsets.has(id)) this.#offsets.set(id, 0);
+  }
+
   /** Records a file as sent in full (with its digest) or aborted (without one). */
   sent(id: number, sha256?: string): void {
     if (this.#expected[this.#sentCount] !== id) return;

@@ -64,7 +64,18 @@ export interface SenderEvents extends Record<string, unknown> {
   'file-failed': { client: number; path: string; code: string };
   /** `ms`: the transfer's time, from REQUEST to DONE. */
   'session-complete': { client: number; peer: string; files: number; failed: number; bytes: number; ms: number };
-  'session-failed': { client: number; peer: string; code: string; message: string };
+  /**
+   * `resumable`: the connection was lost after REQUEST in a session that offered resuming, so
+   * the receiver can reconnect and go on (the terminal says so; `--json` prints no such field).
+   */
+  'session-failed': { client: number; peer: string; code: string; message: string; resumable?: boolean };
+  /** The receiver held the first bytes of `files` files, proved by their digests: `skippedBytes` are not sent again. */
+  'session-resumed': { client: number; peer: string; files: number; skippedBytes: number };
+  /**
+   * The receiver's prefix of a file did not match (the source changed, or its copy differs): the
+   * file goes out whole from byte 0. `bytes`: what that adds to the request's bytes (not in `--json`).
+   */
+  'file-restarted': { client: number; path: string; reason: 'changed'; bytes?: number };
   refused: { peer: string; reason: string };
 }
 
@@ -94,6 +105,9 @@ const REFUSALS = {
   decidingPerHost: 'too many receivers from one address choosing what to take',
   decidingDropped: 'dropped to make room: its address has the most receivers choosing what to take',
 } as const;
+
+/** The codes of a session that ended because the link was lost, not because anyone broke a rule. */
+const LOST_CONNECTION: ReadonlySet<string> = new Set([ErrorCode.CONNECTION_CLOSED, ErrorCode.TRUNCATED, ErrorCode.TIMEOUT]);
 
 /** What a receiver refused for want of a place is told. */
 const BUSY_MESSAGE = 'the sender has too many receivers choosing what to take; try again in a few minutes';
@@ -260,6 +274,8 @@ export function createSender(options: SenderOptions): Sender {
     const log = logger.child({ client, peer });
     // The transfer is timed from REQUEST: the time its user spent choosing is not its speed (U1).
     let requestedAt: number | undefined;
+    // Resuming was offered to this receiver (§13): after a lost connection it may come back.
+    let resumeOffered = false;
     emitter.emit('connected', { client, peer });
     // One deadline from accept to HELLO: preamble, TLS, authentication and greeting (E1).
     const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, socket, 'the receiver did not authenticate and greet in time');
@@ -315,6 +331,13 @@ export function createSender(options: SenderOptions): Sender {
         handshakeMs: deadline.remaining,
         decidingMs: options.decidingMs ?? TIMEOUTS.decidingMs,
         finishingMs: options.finishingMs ?? TIMEOUTS.finishingMs,
+        resumeTicket: security.encryption
+          ? undefined
+          : () => {
+              resumeOffered = true;
+              // In clear a reconnection needs no proof: the ticket is empty (§13).
+              return '';
+            },
         hooks: {
           onHello: (hello) => {
             deadline.clear();
@@ -345,6 +368,14 @@ export function createSender(options: SenderOptions): Sender {
           onBytes: (bytes) => emitter.emit('progress', { client, bytes }),
           onFileAcked: (path, size, sha256) => emitter.emit('file-sent', { client, path, size, sha256 }),
           onFileFailed: (path, code) => emitter.emit('file-failed', { client, path, code }),
+          onResumed: (files, skippedBytes) => {
+            log.info({ files, skippedBytes }, 'session resumed');
+            emitter.emit('session-resumed', { client, peer, files, skippedBytes });
+          },
+          onRestarted: (path, bytes) => {
+            log.info({ path, bytes }, 'file restarted');
+            emitter.emit('file-restarted', { client, path, reason: 'changed', bytes });
+          },
         },
       });
       const ms = Math.round(now() - (requestedAt ?? now()));
@@ -357,7 +388,9 @@ export function createSender(options: SenderOptions): Sender {
       // The message may quote the peer: escaped, like everything shown or logged from it.
       log.warn({ code, message: escapeForDisplay(message) }, 'session failed');
       // A connection refused or dropped to make room was reported as refused already.
-      if (!admission.refused) emitter.emit('session-failed', { client, peer, code, message });
+      // A lost link after REQUEST, when resuming was offered: the receiver can come back for the rest.
+      const resumable = resumeOffered && requestedAt !== undefined && LOST_CONNECTION.has(code);
+      if (!admission.refused) emitter.emit('session-failed', { client, peer, code, message, resumable });
       // Tell the receiver why, if the link still works; then drop it. Before authentication
       // the security layer has already said what it may.
       if (connection && shouldTellPeer(error) && connection.greeted && !connection.socket.destroyed) {

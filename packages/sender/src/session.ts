@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { formatDuration } from '@ferry/cli';
-import { type FileFrames, type OfferSource, planRequest, plannedBytes, SentFiles, sendPlannedFiles } from '@ferry/engine';
+import { type FileFrames, type OfferSource, type PlannedFile, planRequest, plannedBytes, SentFiles, sendPlannedFiles } from '@ferry/engine';
 import {
   CHAT_FEATURE,
   DATA_CHUNK_BYTES,
@@ -12,6 +12,7 @@ import {
   LIMITS,
   PeerError,
   ProtocolError,
+  RESUME_FEATURE,
   shouldTellPeer,
   TIMEOUTS,
   TimeoutError,
@@ -27,6 +28,10 @@ export interface SessionHooks {
   onBytes(bytes: number): void;
   onFileAcked(path: string, size: number, sha256: string): void;
   onFileFailed(path: string, code: string): void;
+  /** The prefixes the receiver holds were compared: `files` matched, and `bytes` are not sent again. */
+  onResumed(files: number, bytes: number): void;
+  /** A resumed file's prefix did not match: it goes out whole from byte 0, `bytes` more than planned. */
+  onRestarted(path: string, bytes: number): void;
 }
 
 /** The outcome of one receiver's session. */
@@ -49,6 +54,11 @@ export interface SessionOptions {
   readonly decidingMs?: number;
   /** DONE must come within this long after END, however often the receiver PINGs. */
   readonly finishingMs?: number;
+  /**
+   * Resuming is offered (§13) when HELLO lists it: this gives the ticket OFFER carries (64 hex
+   * digits, or '' in clear). Without it the sender never offers resuming.
+   */
+  readonly resumeTicket?: (() => string) | undefined;
 }
 
 /**
@@ -76,6 +86,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     throw new FerryError(ErrorCode.MODE_MISMATCH, 'this sender only sends files, it holds no conversation: run ferry-receive without --chat');
   }
   hooks.onHello(hello);
+  const resume = options.resumeTicket !== undefined && hello.features.includes(RESUME_FEATURE);
   // One deadline from HELLO to REQUEST, over sending the OFFER too: a receiver that reads the
   // OFFER slowly holds its place no longer than one that reads it at once (K3).
   const decidingMs = options.decidingMs ?? TIMEOUTS.decidingMs;
@@ -85,6 +96,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         session: options.session,
         sender: { name: truncateUtf8(options.name, LIMITS.maxNameBytes), host: truncateUtf8(os.hostname(), LIMITS.maxNameBytes) },
         entries: [...offer.entries],
+        // Only to a receiver that listed resume: others refuse a field they do not know (§9).
+        ...(resume ? { resume: { ticket: options.resumeTicket!() } } : {}),
       });
       // However short our --timeout, as long as the receiver PINGs while its user chooses.
       return connection.whilePeerBusy(() => connection.expect(FrameType.REQUEST));
@@ -92,16 +105,33 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     decidingMs,
     () => timedOut(connection, `no choice was made within ${formatDuration(decidingMs / 1000)} of the offer; connect again to choose`),
   );
-  const plan = planRequest(offer, request.files);
+  const plan = planRequest(offer, request.files, { resume });
   hooks.onRequest(plan.length, plannedBytes(plan));
   logger.debug({ files: plan.length }, 'request accepted');
 
   const acks = new SentFiles(offer, plan, hooks);
   const reading = readAcks(connection, acks);
+  const prefixes = new PrefixTally(plan, hooks);
+  const offsets = new Map(plan.map((file) => [file.id, file.offset]));
   const sending = (async () => {
     const onBytes = (bytes: number) => hooks.onBytes(bytes);
-    const onSent = (id: number, sha256?: string) => acks.sent(id, sha256);
-    await sendPlannedFiles(fileFrames(connection), plan, { onBytes, onSent }, { headerRoom: FRAME_HEADER_BYTES, chunkBytes: DATA_CHUNK_BYTES });
+    const onSent = (id: number, sha256?: string) => {
+      prefixes.concluded(id);
+      acks.sent(id, sha256);
+    };
+    const onResumed = (id: number, bytes: number) => prefixes.matched(id, bytes);
+    const onRestarted = (id: number) => {
+      acks.restarted(id);
+      hooks.onRestarted(offer.entries[id]!.path, offsets.get(id) ?? 0);
+      prefixes.concluded(id);
+    };
+    await sendPlannedFiles(
+      fileFrames(connection),
+      plan,
+      { onBytes, onSent, onResumed, onRestarted },
+      // Hashing a resumed file's prefix sends nothing: PINGs keep the link alive meanwhile (§7).
+      { headerRoom: FRAME_HEADER_BYTES, chunkBytes: DATA_CHUNK_BYTES, busy: (work) => connection.whileBusy(work) },
+    );
     await connection.send(FrameType.END, {});
   })();
   try {
@@ -129,6 +159,34 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   }
   await connection.close();
   return { files: acks.saved, failed: acks.failed, bytes: acks.bytes };
+}
+
+/**
+ * Counts a request's prefix items as the sender compares them, and tells the hooks once, when
+ * the last of them is settled (matched, started over, or aborted), how many matched and the
+ * bytes that are therefore not sent again.
+ */
+class PrefixTally {
+  readonly #pending: Set<number>;
+  readonly #hooks: SessionHooks;
+  #files = 0;
+  #bytes = 0;
+
+  constructor(plan: readonly PlannedFile[], hooks: SessionHooks) {
+    this.#pending = new Set(plan.flatMap((file) => (file.prefix === undefined ? [] : [file.id])));
+    this.#hooks = hooks;
+  }
+
+  matched(id: number, bytes: number): void {
+    this.#files++;
+    this.#bytes += bytes;
+    this.concluded(id);
+  }
+
+  concluded(id: number): void {
+    if (!this.#pending.delete(id) || this.#pending.size > 0) return;
+    if (this.#files > 0) this.#hooks.onResumed(this.#files, this.#bytes);
+  }
 }
 
 /** One-way transfer frames over the connection: FILE_START, DATA, FILE_END, FILE_ABORT. */

@@ -45,6 +45,8 @@ export const SENDER_EVENTS: readonly (keyof SenderEvents)[] = [
   'file-failed',
   'session-complete',
   'session-failed',
+  'session-resumed',
+  'file-restarted',
   'refused',
 ];
 

@@ -12,6 +12,7 @@ import {
   isMessageType,
   type MessageOf,
   type MessageType,
+  RESUME_FEATURE,
 } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReceiver } from '../../receiver/src/receiver.ts';
@@ -235,11 +236,13 @@ describe('createSender', () => {
     expect((await client.frames()).at(-1)).toMatchObject({ type: FrameType.ERROR, message: { code: 'ERR_ACK_MISMATCH' } });
   });
 
-  it('S6: after a request from an offset, request and session-complete count the same bytes', async () => {
+  it('S6: after a request from an offset (resuming), request and session-complete count the same bytes', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
     const client = await rawClient(port);
     const upToEnd = framesUntil(client.socket, FrameType.END);
-    write(client.socket, encodePreamble(), frame(FrameType.HELLO, HELLO), frame(FrameType.REQUEST, { files: [{ id: 0, offset: 2 }] }));
+    const hello = { ...HELLO, features: [RESUME_FEATURE] };
+    const prefix = createHash('sha256').update('al').digest('hex');
+    write(client.socket, encodePreamble(), frame(FrameType.HELLO, hello), frame(FrameType.REQUEST, { files: [{ id: 0, offset: 2, prefix }] }));
     const fileEnd = (await upToEnd).find((f) => f.type === FrameType.FILE_END)!.message as MessageOf<typeof FrameType.FILE_END>;
     write(client.socket, frame(FrameType.FILE_ACK, { id: 0, ok: true, sha256: fileEnd.sha256 }), frame(FrameType.DONE, { saved: 1, failed: 0 }));
     const complete = await log.waitFor('session-complete');

@@ -169,12 +169,20 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   sender.on('file-failed', ({ client, path, code }) => {
     status.print(`${label(client)} did not save ${esc(path)} (${esc(code)})`);
   });
+  sender.on('session-resumed', ({ client, files, skippedBytes }) => {
+    status.print(`${label(client)} resumed: ${plural(files, 'file')}, ${formatBytes(skippedBytes)} not sent again; sending the rest`);
+  });
+  sender.on('file-restarted', ({ client, path, bytes }) => {
+    // Sent whole after all: the progress counts the bytes that now travel too.
+    if (bytes) clients.get(client)?.meter?.grow(bytes);
+    status.print(`${label(client)} gets ${esc(path)} again from its start: it changed since the interrupted transfer, or the receiver's part differs`);
+  });
   sender.on('session-complete', ({ client, files, failed, bytes, ms }) => {
     const failures = failed > 0 ? `, ${failed} failed` : '';
     status.print(`${label(client)} took ${plural(files, 'file')} (${formatBytes(bytes)}) ${formatTransferTime(bytes, ms)}${failures}`);
     clients.delete(client);
   });
-  sender.on('session-failed', ({ client, code, message }) => {
+  sender.on('session-failed', ({ client, code, message, resumable }) => {
     const c = clients.get(client);
     const who = label(client);
     clients.delete(client);
@@ -196,6 +204,8 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     // Its user interrupted it (Ctrl-C): not a choice, and not a failure of this side.
     else if (code === 'ERR_CANCELLED' && !c?.meter) status.print(`${who} took nothing: its user cancelled before choosing`);
     else if (code === 'ERR_CANCELLED') status.print(`${who} stopped: its user cancelled; it keeps only the files it had finished`);
+    // Its ticket stays live: the receiver reconnects by itself, or its user runs it again.
+    else if (resumable) status.print(`${who} lost the connection; it can reconnect to resume.`);
     else status.print(`${who} failed: ${esc(message)} (${esc(code)})`);
   });
   sender.on('trust-error', ({ message }) => {
@@ -240,7 +250,9 @@ function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
   forward('refused', (e) => e);
   for (const event of ['session-complete', 'session-failed'] as const) sender.on(event, ({ client }) => totals.delete(client));
   forward('session-complete', (e) => e);
-  forward('session-failed', (e) => e);
+  forward('session-failed', ({ client, peer, code, message }) => ({ client, peer, code, message }));
+  forward('session-resumed', (e) => e);
+  forward('file-restarted', ({ client, path, reason }) => ({ client, path, reason }));
 }
 
 /**

@@ -1,0 +1,113 @@
+import type { FileHandle } from 'node:fs/promises';
+import { ErrorCode, IntegrityError } from '@ferry/protocol';
+import type { BufferPool } from './buffer-pool.ts';
+import { type FileSource, openSource } from './scan.ts';
+import { describeChange, type FileStamp, stampOf } from './stamp.ts';
+
+/** One chunk read into a pool buffer: its bytes start `headerRoom` bytes into `buffer`. */
+export interface Chunk {
+  readonly buffer: Buffer;
+  /** The file bytes read, a view into `buffer`. */
+  readonly bytes: Buffer;
+}
+
+/**
+ * Reads bytes `from … to−1` of an open source file in pool buffers, with one read ahead: the
+ * next chunk comes off the disk (in libuv's pool) while this one is hashed and handed on. A file
+ * that ends early has shrunk: SOURCE_CHANGED. `close()` waits for a read still in flight.
+ */
+export class ChunkReader {
+  readonly #handle: FileHandle;
+  readonly #pool: BufferPool;
+  readonly #headerRoom: number;
+  readonly #to: number;
+  #position: number;
+  #next: Promise<Chunk> | undefined;
+
+  constructor(handle: FileHandle, pool: BufferPool, headerRoom: number, from: number, to: number) {
+    this.#handle = handle;
+    this.#pool = pool;
+    this.#headerRoom = headerRoom;
+    this.#position = from;
+    this.#to = to;
+    this.#next = from < to ? this.#read(from) : undefined;
+  }
+
+  /** The next chunk, or undefined once `to` is reached. The caller releases its buffer. */
+  async next(): Promise<Chunk | undefined> {
+    const pending = this.#next;
+    if (!pending) return undefined;
+    this.#next = undefined;
+    const chunk = await pending;
+    if (chunk.bytes.byteLength === 0) {
+      this.#pool.release(chunk.buffer);
+      throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
+    }
+    this.#position += chunk.bytes.byteLength;
+    if (this.#position < this.#to) {
+      this.#next = this.#read(this.#position);
+      this.#next.catch(() => {}); // Awaited by the next call, or by close().
+    }
+    return chunk;
+  }
+
+  /** Waits for a read still in flight and gives its buffer back: then the file may close. */
+  async close(): Promise<void> {
+    const pending = await this.#next?.catch(() => undefined);
+    this.#next = undefined;
+    if (pending) this.#pool.release(pending.buffer);
+  }
+
+  async #read(position: number): Promise<Chunk> {
+    const buffer = await this.#pool.acquire();
+    try {
+      const room = this.#pool.size - this.#headerRoom;
+      const { bytesRead } = await this.#handle.read(
+        buffer,
+        this.#headerRoom,
+        Math.min(room, this.#to - position),
+        position,
+      );
+      return { buffer, bytes: buffer.subarray(this.#headerRoom, this.#headerRoom + bytesRead) };
+    } catch (error) {
+      this.#pool.release(buffer);
+      throw error;
+    }
+  }
+}
+
+/** Reads a whole (small) source file, checking it still has the size it was offered with. */
+export async function readWhole(source: FileSource): Promise<Buffer> {
+  const { handle, stamp } = await openSource(source);
+  try {
+    const buffer = Buffer.allocUnsafe(source.size);
+    let position = 0;
+    while (position < source.size) {
+      const { bytesRead } = await handle.read(buffer, position, source.size - position, position);
+      if (bytesRead === 0)
+        throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
+      position += bytesRead;
+    }
+    await checkUnchanged(handle, stamp);
+    return buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * After the last read, before the end of the file: the open file must still exist (C7) and be
+ * exactly as it was opened. A rewrite in place keeps the size and mixes old and new bytes, and
+ * its mtime can be put back; its change time cannot (K12).
+ */
+export async function checkUnchanged(handle: FileHandle, opened: FileStamp): Promise<void> {
+  const now = await handle.stat({ bigint: true });
+  if (now.nlink === 0n)
+    throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was deleted while it was sent');
+  const change = describeChange(opened, stampOf(now));
+  if (change)
+    throw new IntegrityError(
+      ErrorCode.SOURCE_CHANGED,
+      `the file changed while it was sent: ${change}`,
+    );
+}

@@ -1,0 +1,278 @@
+/**
+ * The sender's side of resuming (PROTOCOL.md §13) against a raw receiver in clear: OFFER's
+ * `resume` only for a HELLO that lists it, REQUEST prefixes checked before anything is sent, a
+ * prefix that differs answered with the whole file from byte 0, hostile requests refused, and
+ * the sender serving the next receiver every time.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  concatFrame,
+  encodeMessage,
+  encodePreamble,
+  FrameDecoder,
+  FrameType,
+  type MessageOf,
+  type MessageType,
+  RESUME_FEATURE,
+  type RequestItem,
+} from '@ferry/protocol';
+import { scanOffer } from '@ferry/engine';
+import { afterEach, describe, expect, it } from 'vitest';
+import { renderSender } from '../src/ui/render.ts';
+import { fakeIo, rawClient, receiveAll, runCleanup, startSender, within } from './helpers.ts';
+import { sha256 } from '@ferry/testkit/unit';
+
+afterEach(runCleanup);
+
+function frame<T extends MessageType>(type: T, message: MessageOf<T>): Uint8Array {
+  return concatFrame(type, encodeMessage(type, message));
+}
+
+/** What a raw receiver saw: control frames decoded, and each file's DATA bytes joined. */
+interface Seen {
+  readonly type: number;
+  readonly message?: unknown;
+  bytes?: Buffer;
+}
+
+/**
+ * A raw receiver: sends the preamble and HELLO (listing `features`), then records what comes
+ * back. `until(type)` waits for the next frame of that type; `file(id)` is one file as sent.
+ */
+async function rawReceiver(port: number, features: string[] = [RESUME_FEATURE]) {
+  const client = await rawClient(port);
+  const decoder = new FrameDecoder({ expectPreamble: true });
+  const seen: Seen[] = [];
+  const waiters = new Set<() => void>();
+  client.socket.on('data', (chunk: Buffer) => {
+    for (const event of decoder.push(chunk)) {
+      if (event.kind === 'frame') {
+        const payload = Buffer.from(event.payload).toString('utf8');
+        seen.push({
+          type: event.type,
+          message: event.type === FrameType.DATA ? undefined : JSON.parse(payload),
+        });
+      } else if (event.kind === 'data') {
+        const last = seen.at(-1);
+        if (last?.type === FrameType.DATA) last.bytes = Buffer.concat([last.bytes!, event.bytes]);
+        else seen.push({ type: FrameType.DATA, bytes: Buffer.from(event.bytes) });
+      }
+    }
+    for (const waiter of waiters) waiter();
+  });
+  client.socket.write(encodePreamble());
+  client.socket.write(frame(FrameType.HELLO, { software: 'raw-test/1', name: 'raw', features }));
+  const until = <T extends MessageType>(type: T): Promise<MessageOf<T>> =>
+    within(
+      new Promise((resolve) => {
+        const check = () => {
+          const found = seen.find((item) => item.type === type);
+          if (!found) return;
+          waiters.delete(check);
+          resolve(found.message as MessageOf<T>);
+        };
+        waiters.add(check);
+        check();
+      }),
+      `a frame of type ${type}`,
+    );
+  /** The frames of file `id` as they came, from FILE_START to FILE_END. */
+  const file = (id: number) => {
+    const start = seen.findIndex(
+      (item) => item.type === FrameType.FILE_START && (item.message as { id: number }).id === id,
+    );
+    const end = seen.findIndex((item, index) => index > start && item.type === FrameType.FILE_END);
+    const frames = seen.slice(start, end + 1);
+    return {
+      start: frames[0]!.message as MessageOf<typeof FrameType.FILE_START>,
+      data: Buffer.concat(frames.flatMap((item) => (item.bytes ? [item.bytes] : []))),
+      dataFrames: frames.filter((item) => item.type === FrameType.DATA).length,
+      sha256: (frames.at(-1)!.message as MessageOf<typeof FrameType.FILE_END>).sha256,
+    };
+  };
+  const request = (files: RequestItem[]) =>
+    client.socket.write(frame(FrameType.REQUEST, { files }));
+  /** Acknowledges every file as saved with the digest sent, then DONE. */
+  const finish = async (ids: number[]) => {
+    await until(FrameType.END);
+    for (const id of ids)
+      client.socket.write(frame(FrameType.FILE_ACK, { id, ok: true, sha256: file(id).sha256 }));
+    client.socket.end(frame(FrameType.DONE, { saved: ids.length, failed: 0 }));
+  };
+  return { client, seen, until, file, request, finish };
+}
+
+/** A sender offering one random file of `size` bytes; returns it and its content. */
+async function senderOfOne(size: number, options: Parameters<typeof startSender>[1] = {}) {
+  const data = randomBytes(size);
+  const started = await startSender({ 'f.bin': data }, options);
+  return { ...started, data };
+}
+
+/** The sender refused the receiver with `code` (told in an ERROR frame) and serves the next one. */
+async function expectRefusedAndServing(
+  started: Awaited<ReturnType<typeof senderOfOne>>,
+  peer: Awaited<ReturnType<typeof rawReceiver>>,
+  code: string,
+) {
+  expect(await started.log.waitFor('session-failed')).toMatchObject({ code });
+  const frames = peer.seen.map((item) => item.type);
+  await peer.client.allBytes();
+  expect(peer.seen.filter((item) => item.type === FrameType.FILE_START)).toEqual([]);
+  expect(peer.seen.at(-1)).toMatchObject({ type: FrameType.ERROR, message: { code } });
+  expect(frames[0]).toBe(FrameType.OFFER);
+  const { out, result } = await receiveAll(started.port);
+  expect(result.failed).toEqual([]);
+  expect((await readFile(path.join(out, 'f.bin'))).equals(started.data)).toBe(true);
+}
+
+const MiB = 1024 * 1024;
+
+describe('the sender resuming (§13)', () => {
+  it('offers resuming, with an empty ticket in clear, only to a receiver whose HELLO lists it', async () => {
+    const { port } = await senderOfOne(10);
+    const resuming = await rawReceiver(port);
+    expect(await resuming.until(FrameType.OFFER)).toMatchObject({ resume: { ticket: '' } });
+    const plain = await rawReceiver(port, []);
+    expect(Object.keys(await plain.until(FrameType.OFFER))).not.toContain('resume');
+  });
+
+  it('sends only what follows a matching prefix, with the whole digest, and reports the bytes not sent again', async () => {
+    const started = await senderOfOne(2 * MiB + 333);
+    const { data, port, log } = started;
+    const offset = MiB + 7;
+    const peer = await rawReceiver(port);
+    await peer.until(FrameType.OFFER);
+    peer.request([{ id: 0, offset, prefix: sha256(data.subarray(0, offset)) }]);
+    await peer.finish([0]);
+    const sent = peer.file(0);
+    expect(sent.start).toEqual({ id: 0, offset, size: data.byteLength });
+    expect(sent.data.equals(data.subarray(offset))).toBe(true);
+    expect(sent.sha256).toBe(sha256(data));
+    expect(await log.waitFor('session-resumed')).toMatchObject({ files: 1, skippedBytes: offset });
+    expect(await log.waitFor('session-complete')).toMatchObject({
+      files: 1,
+      bytes: data.byteLength - offset,
+    });
+    expect(log.all('request')).toMatchObject([{ files: 1, bytes: data.byteLength - offset }]);
+    // Progress counts only the bytes really sent.
+    expect(log.all('progress').reduce((sum, e) => sum + e.bytes, 0)).toBe(data.byteLength - offset);
+    expect(log.all('file-restarted')).toEqual([]);
+  });
+
+  it('D2: a file the receiver holds whole gets FILE_START at its size, no DATA, and FILE_END with its digest', async () => {
+    const { data, port, log } = await senderOfOne(5000);
+    const peer = await rawReceiver(port);
+    await peer.until(FrameType.OFFER);
+    peer.request([{ id: 0, offset: data.byteLength, prefix: sha256(data) }]);
+    await peer.finish([0]);
+    const sent = peer.file(0);
+    expect(sent.start).toEqual({ id: 0, offset: data.byteLength, size: data.byteLength });
+    expect(sent.dataFrames).toBe(0);
+    expect(sent.sha256).toBe(sha256(data));
+    expect(await log.waitFor('session-complete')).toMatchObject({ files: 1, bytes: 0 });
+    expect(await log.waitFor('session-resumed')).toMatchObject({
+      files: 1,
+      skippedBytes: data.byteLength,
+    });
+  });
+
+  it.each([
+    ['D4: the source changed since the interrupted transfer (same size, other bytes)', 'changed'],
+    ['D5: the receiver holds a forged or edited prefix', 'forged'],
+  ])(
+    '%s: the sender starts that file over from 0, the receiver gets the true content, and the sender serves on',
+    async (_, how) => {
+      const started = await senderOfOne(MiB + 100);
+      const { data, port, log } = started;
+      const offset = 700_000;
+      const held = how === 'changed' ? randomBytes(offset) : Buffer.from(data.subarray(0, offset));
+      if (how === 'forged') held[offset - 1]! ^= 1;
+      const peer = await rawReceiver(port);
+      await peer.until(FrameType.OFFER);
+      peer.request([{ id: 0, offset, prefix: sha256(held) }]);
+      await peer.finish([0]);
+      const sent = peer.file(0);
+      expect(sent.start).toEqual({ id: 0, offset: 0, size: data.byteLength });
+      expect(sent.data.equals(data)).toBe(true);
+      expect(sent.sha256).toBe(sha256(data));
+      expect(await log.waitFor('file-restarted')).toMatchObject({
+        path: 'f.bin',
+        reason: 'changed',
+      });
+      expect(await log.waitFor('session-complete')).toMatchObject({
+        files: 1,
+        bytes: data.byteLength,
+      });
+      expect(log.all('session-resumed')).toEqual([]);
+      const { out, result } = await receiveAll(port);
+      expect(result.failed).toEqual([]);
+      expect((await readFile(path.join(out, 'f.bin'))).equals(data)).toBe(true);
+    },
+  );
+
+  it('D7: a REQUEST for an id that is not in the offer, with a prefix, is refused with ERR_UNKNOWN_FILE', async () => {
+    const started = await senderOfOne(100);
+    const peer = await rawReceiver(started.port);
+    await peer.until(FrameType.OFFER);
+    peer.request([{ id: 5, offset: 10, prefix: sha256(started.data.subarray(0, 10)) }]);
+    await expectRefusedAndServing(started, peer, 'ERR_UNKNOWN_FILE');
+  });
+
+  it('D1: an offset past the end of the file, with a prefix, is refused with ERR_BAD_MESSAGE', async () => {
+    const started = await senderOfOne(100);
+    const peer = await rawReceiver(started.port);
+    await peer.until(FrameType.OFFER);
+    peer.request([{ id: 0, offset: 101, prefix: sha256(started.data) }]);
+    await expectRefusedAndServing(started, peer, 'ERR_BAD_MESSAGE');
+  });
+
+  it('D1: a prefix from a receiver whose HELLO did not list resume is refused with ERR_BAD_MESSAGE', async () => {
+    const started = await senderOfOne(100);
+    const peer = await rawReceiver(started.port, []);
+    await peer.until(FrameType.OFFER);
+    peer.request([{ id: 0, offset: 10, prefix: sha256(started.data.subarray(0, 10)) }]);
+    await expectRefusedAndServing(started, peer, 'ERR_BAD_MESSAGE');
+  });
+
+  it('D1: an offset past 0 without a prefix is refused with ERR_BAD_MESSAGE', async () => {
+    const started = await senderOfOne(100);
+    const peer = await rawReceiver(started.port);
+    await peer.until(FrameType.OFFER);
+    peer.request([{ id: 0, offset: 10 }]);
+    await expectRefusedAndServing(started, peer, 'ERR_BAD_MESSAGE');
+  });
+
+  it('says that a receiver that lost the connection after its request can reconnect to resume', async () => {
+    const { port, log, sender, dir } = await senderOfOne(64 * MiB);
+    const io = fakeIo();
+    renderSender(sender, await scanOffer([path.join(dir, 'f.bin')]), io, false);
+    const peer = await rawReceiver(port);
+    await peer.until(FrameType.OFFER);
+    peer.request([{ id: 0, offset: 0 }]);
+    await peer.until(FrameType.FILE_START);
+    peer.client.socket.destroy();
+    expect(await log.waitFor('session-failed')).toMatchObject({ resumable: true });
+    const line = io.stdout.lines.find((text) => text.includes('lost the connection'));
+    expect(line).toMatch(
+      /^#1 127\.0\.0\.1:\d+ \(raw\) lost the connection; it can reconnect to resume\.$/,
+    );
+    expect(line!.length).toBeLessThanOrEqual(80);
+  });
+
+  it('F1: with once, a session cut short leaves the sender running for the receiver to come back; it stops after a complete one', async () => {
+    const { port, log, sender, data } = await senderOfOne(64 * MiB, { once: true });
+    const peer = await rawReceiver(port, []);
+    await peer.until(FrameType.OFFER);
+    peer.request([{ id: 0, offset: 0 }]);
+    await peer.until(FrameType.FILE_START);
+    peer.client.socket.destroy();
+    expect(await log.waitFor('session-failed')).toMatchObject({ resumable: false });
+    const { out, result } = await receiveAll(port);
+    expect(result.failed).toEqual([]);
+    expect((await readFile(path.join(out, 'f.bin'))).equals(data)).toBe(true);
+    await within(sender.stopped, 'the sender to stop after the complete transfer');
+  });
+});
