@@ -133,6 +133,8 @@ export interface DestinationPlan {
 export interface PlanOptions {
   /** The file system's limits; found from `root` by default. */
   readonly limits?: PathLimits | undefined;
+  /** Top-level names entered as they are (adopted), and the local name of each: never renamed. */
+  readonly adopted?: ReadonlyMap<string, string> | undefined;
 }
 
 /**
@@ -155,7 +157,7 @@ export async function planDestination(
     const entry = entries[index]!;
     const [top, ...rest] = entry.components as [string, ...string[]];
     if (!tops.has(top)) {
-      const free = await freeName(root, top);
+      const free = options.adopted?.get(top) ?? (await freeName(root, top));
       tops.set(top, free);
       const isFolder = rest.length > 0 || entry.kind === 'dir';
       if (free !== undefined && free !== top)

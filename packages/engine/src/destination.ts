@@ -7,12 +7,15 @@ import { formatBytes } from '@ferry/protocol';
 import { ErrorCode, FerryError, type ValidatedEntry } from '@ferry/protocol';
 import { resolveInside } from '@ferry/protocol/node';
 import { DestinationError, UnsavablePathError } from './errors.ts';
+import type { PartialStore } from './partials.ts';
+import type { TopClaim } from './resume-state.ts';
 
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
 /** Alternative names tried for one taken name: `name (1)` to `name (999)`. */
 export const MAX_RENAME_ATTEMPTS = 1000;
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+const WRITE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 
 /** Resolves the chosen folder once (a symlinked folder is fine), and checks it can be written. */
 export async function openDestination(dir: string): Promise<string> {
@@ -20,20 +23,27 @@ export async function openDestination(dir: string): Promise<string> {
   try {
     real = await fs.realpath(dir);
   } catch (cause) {
-    throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} does not exist`, { cause });
+    throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} does not exist`, {
+      cause,
+    });
   }
   const stats = await fs.stat(real);
-  if (!stats.isDirectory()) throw new DestinationError(ErrorCode.WRITE_FAILED, `${dir} is not a folder`);
+  if (!stats.isDirectory())
+    throw new DestinationError(ErrorCode.WRITE_FAILED, `${dir} is not a folder`);
   try {
     await fs.access(real, constants.W_OK);
   } catch (cause) {
-    throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} is not writable`, { cause });
+    throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} is not writable`, {
+      cause,
+    });
   }
   return real;
 }
 
 /** Why a folder cannot be saved into, checked when it is chosen (U3); undefined when it can. */
-export async function folderProblem(dir: string): Promise<'missing' | 'not-a-folder' | 'not-writable' | undefined> {
+export async function folderProblem(
+  dir: string,
+): Promise<'missing' | 'not-a-folder' | 'not-writable' | undefined> {
   const stats = await fs.stat(dir).catch((error: NodeJS.ErrnoException) => error);
   if (stats instanceof Error) return stats.code === 'ENOENT' ? 'missing' : 'not-writable';
   if (!stats.isDirectory()) return 'not-a-folder';
@@ -65,25 +75,57 @@ export function alternativeName(name: string, n: number): string {
   return hasExtension ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
 }
 
+/** Options of {@link Destination}. */
+export interface DestinationOptions {
+  /** Replaces the random temporary names, for tests. */
+  readonly tempName?: () => string;
+  /**
+   * The partial folder files are written in (one-way transfers, PROTOCOL.md §13); without it,
+   * each file is written under a temporary name beside its final one (chat).
+   */
+  readonly partials?: PartialStore | undefined;
+  /**
+   * Top-level folders that exist and are entered instead of getting `name (n)`: offered name →
+   * the local name. Only for a folder a state record claims, or one holding every file offered
+   * under it already (see inspectDestination).
+   */
+  readonly adopt?: ReadonlyMap<string, string> | undefined;
+}
+
+/** What is left after a failure in the middle of a transfer, to resume from. */
+export interface KeptPartials {
+  readonly dir: string;
+  /** Partial files that hold bytes, and how many. */
+  readonly files: number;
+  readonly heldBytes: number;
+}
+
 /**
  * Writes one accepted offer below a destination folder. Every top-level item gets a name that
- * is free when claimed (`name (1).ext` otherwise); folders are created one component at a
- * time and only below folders this transfer created; files are written under hidden temporary
- * names with O_EXCL|O_NOFOLLOW and reach their final name only through {@link finalize}.
+ * is free when claimed (`name (1).ext` otherwise) unless it is adopted; folders are created one
+ * component at a time and only below folders this transfer created or adopted; files are
+ * written under hidden names with O_EXCL|O_NOFOLLOW (in the transfer's partial folder, or
+ * beside their final name) and reach their final name only through {@link finalize}.
  */
 export class Destination {
   readonly root: string;
+  /** The partial folder of this transfer, if files are written there. */
+  readonly partials: PartialStore | undefined;
   /** Final path of each top-level name, once claimed. */
   #topLevel = new Map<string, string>();
   /** Folders this transfer created, with their identity, in creation order. */
   #createdDirs = new Map<string, Stats>();
+  /** Folders that existed and were entered (adopted), with their identity. */
+  #adoptedDirs = new Map<string, Stats>();
+  #adopt: ReadonlyMap<string, string>;
   #temps = new Set<string>();
   #tempName: () => string;
 
-  /** `tempName` replaces the random temporary names, for tests. */
-  constructor(root: string, options: { tempName?: () => string } = {}) {
+  constructor(root: string, options: DestinationOptions = {}) {
     this.root = root;
     this.#tempName = options.tempName ?? randomTempName;
+    this.partials = options.partials;
+    this.#adopt = options.adopt ?? new Map();
   }
 
   /**
@@ -92,12 +134,16 @@ export class Destination {
    * a name it cannot store) is returned with the reason, and only it fails (K9); any other
    * error fails the whole transfer. Yields to the event loop as it goes (K5).
    */
-  async createDirs(entries: readonly ValidatedEntry[]): Promise<{ entry: ValidatedEntry; message: string }[]> {
+  async createDirs(
+    entries: readonly ValidatedEntry[],
+  ): Promise<{ entry: ValidatedEntry; message: string }[]> {
     const failed: { entry: ValidatedEntry; message: string }[] = [];
     for (let index = 0; index < entries.length; index++) {
       const entry = entries[index]!;
       try {
-        await this.#ensureDir(entry.kind === 'dir' ? entry.components : entry.components.slice(0, -1));
+        await this.#ensureDir(
+          entry.kind === 'dir' ? entry.components : entry.components.slice(0, -1),
+        );
       } catch (error) {
         if (!(error instanceof UnsavablePathError)) throw error;
         failed.push({ entry, message: error.message });
@@ -107,8 +153,12 @@ export class Destination {
     return failed;
   }
 
-  /** Opens a temporary file beside where the entry will be saved. */
+  /** Opens a new, empty temporary file for the entry: in the partial folder, or beside where it will be saved. */
   async openTemp(entry: ValidatedEntry): Promise<{ handle: fs.FileHandle; tempPath: string }> {
+    if (this.partials) {
+      const { handle, path: tempPath } = await this.partials.openFresh(entry.path);
+      return { handle, tempPath };
+    }
     const parent = await this.#ensureDir(entry.components.slice(0, -1));
     // Nobody can guess the next name (K10); a name that exists anyway (planted, or a link) is
     // never opened through: O_EXCL refuses it, and another random name is tried.
@@ -119,28 +169,91 @@ export class Destination {
         this.#temps.add(tempPath);
         return { handle, tempPath };
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_TEMP_ATTEMPTS) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_TEMP_ATTEMPTS)
+          throw error;
       }
     }
   }
 
   /**
+   * Opens the partial file the entry's first `offset` bytes are held in, to go on writing after
+   * them; what follows `offset` is cut off. Rejects (WRITE_FAILED) when it is no longer there
+   * whole, or cannot be trusted.
+   */
+  async openHeld(
+    entry: ValidatedEntry,
+    offset: number,
+  ): Promise<{ handle: fs.FileHandle; tempPath: string }> {
+    const opened = await this.partials?.openHeld(entry.path);
+    if (!opened) throw new FerryError(ErrorCode.WRITE_FAILED, 'the partly received file is gone');
+    const stats = await opened.handle.stat();
+    if (stats.size < offset) {
+      await opened.handle.close();
+      throw new FerryError(ErrorCode.WRITE_FAILED, 'the partly received file shrank');
+    }
+    if (stats.size > offset) await opened.handle.truncate(offset);
+    this.#temps.add(opened.path);
+    return { handle: opened.handle, tempPath: opened.path };
+  }
+
+  /**
    * Moves a verified temporary file to its final name without ever replacing an existing file:
    * a hard link claims the name atomically (EEXIST means taken: try the next alternative).
+   * From the partial folder, where the final folder is another mount (EXDEV), the file is
+   * first copied to a temporary name beside its final one.
    */
   async finalize(entry: ValidatedEntry, tempPath: string): Promise<string> {
     const parentComponents = entry.components.slice(0, -1);
     const parent = await this.#checkedParent(parentComponents);
     const name = entry.components.at(-1)!;
+    let source = tempPath;
     for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
       // `parent` is where the folders really are: a taken top-level name became `name (1)`.
       const finalPath = path.join(parent, alternativeName(name, n));
-      if (await claim(tempPath, finalPath)) {
+      const claimed = await claim(source, finalPath, source !== tempPath || !this.partials);
+      if (claimed === 'cross-device') {
+        source = await this.#copyBeside(tempPath, parent);
+        n--;
+        continue;
+      }
+      if (claimed) {
+        if (source !== tempPath) await fs.rm(tempPath, { force: true });
         this.#temps.delete(tempPath);
+        this.#temps.delete(source);
         return finalPath;
       }
     }
     throw new FerryError(ErrorCode.WRITE_FAILED, `no free name for ${name}`);
+  }
+
+  /** Copies a partial file to a new temporary name in `parent` (O_EXCL: nothing there is written through). */
+  async #copyBeside(tempPath: string, parent: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const beside = path.join(parent, this.#tempName());
+      try {
+        await fs.copyFile(tempPath, beside, constants.COPYFILE_EXCL);
+        this.#temps.add(beside);
+        return beside;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_TEMP_ATTEMPTS)
+          throw error;
+      }
+    }
+  }
+
+  /** The top-level folders this transfer uses (created or adopted), as the state record lists them. */
+  async topClaims(): Promise<TopClaim[]> {
+    const claims: TopClaim[] = [];
+    for (const [offered, dir] of this.#topLevel) {
+      const stats = await fs.lstat(dir, { bigint: true });
+      claims.push({
+        offered,
+        local: path.basename(dir),
+        dev: stats.dev.toString(),
+        ino: stats.ino.toString(),
+      });
+    }
+    return claims;
   }
 
   /** Deletes one temporary file of this transfer. */
@@ -149,13 +262,34 @@ export class Destination {
     await fs.rm(tempPath, { force: true });
   }
 
-  /** After a failure: deletes every temporary file, and every created folder left empty. */
+  /**
+   * After a failure with nothing worth resuming: deletes every temporary file, every created
+   * folder left empty, and the partial folder if this run made it.
+   */
   async cleanup(): Promise<void> {
     await Promise.all([...this.#temps].map((temp) => fs.rm(temp, { force: true }).catch(() => {})));
     this.#temps.clear();
+    if (this.partials?.created) await this.partials.remove().catch(() => {});
     for (const dir of [...this.#createdDirs.keys()].reverse()) {
       await fs.rmdir(dir).catch(() => {});
     }
+  }
+
+  /**
+   * After a failure in the middle of a transfer: the partial folder stays, with its record and
+   * the partial files that hold bytes (empty ones go), and so do the folders made for it, so
+   * that running the same command again resumes. Undefined without a partial folder.
+   */
+  async keep(): Promise<KeptPartials | undefined> {
+    if (!this.partials) return undefined;
+    await this.partials.dropEmpty();
+    return { dir: this.partials.dir, ...(await this.partials.holding()) };
+  }
+
+  /** After a transfer that concluded every file: the partial folder goes. */
+  async complete(): Promise<void> {
+    this.#temps.clear();
+    await this.partials?.remove();
   }
 
   /** Top-level folders are claimed with an exclusive mkdir; the ones below are all new. */
@@ -164,17 +298,31 @@ export class Destination {
     const [top, ...rest] = components as [string, ...string[]];
     let current = this.#topLevel.get(top) ?? (await this.#claimTopDir(top));
     for (const component of rest) {
+      const parent = current;
       current = path.join(current, component);
-      if (this.#createdDirs.has(current)) continue;
-      await fs.mkdir(current, DIR_MODE).catch((error: NodeJS.ErrnoException) => {
-        throw folderError(current, error);
-      });
-      this.#createdDirs.set(current, await fs.lstat(current));
+      if (this.#createdDirs.has(current) || this.#adoptedDirs.has(current)) continue;
+      const made = await fs.mkdir(current, DIR_MODE).then(
+        () => true,
+        (error: NodeJS.ErrnoException) => {
+          // Inside an adopted folder, a folder that exists is entered if it is a real one.
+          if (error.code === 'EEXIST' && this.#adoptedDirs.has(parent)) return false;
+          throw folderError(current, error);
+        },
+      );
+      if (made) this.#createdDirs.set(current, await fs.lstat(current));
+      else this.#adoptedDirs.set(current, await realDir(current));
     }
     return current;
   }
 
   async #claimTopDir(name: string): Promise<string> {
+    const adopted = this.#adopt.get(name);
+    if (adopted !== undefined) {
+      const dir = resolveInside(this.root, [adopted]);
+      this.#adoptedDirs.set(dir, await realDir(dir));
+      this.#topLevel.set(name, dir);
+      return dir;
+    }
     for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
       const candidate = resolveInside(this.root, [alternativeName(name, n)]);
       try {
@@ -199,11 +347,15 @@ export class Destination {
     const parent = await this.#ensureDir(components);
     for (let depth = 1; depth <= components.length; depth++) {
       const dir = await this.#ensureDir(components.slice(0, depth));
-      const recorded = this.#createdDirs.get(dir);
+      const recorded = this.#createdDirs.get(dir) ?? this.#adoptedDirs.get(dir);
       const now = await fs.lstat(dir).catch(() => undefined);
-      const same = recorded && now?.isDirectory() && now.ino === recorded.ino && now.dev === recorded.dev;
+      const same =
+        recorded && now?.isDirectory() && now.ino === recorded.ino && now.dev === recorded.dev;
       if (!same) {
-        throw new DestinationError(ErrorCode.WRITE_FAILED, `the folder ${dir} was changed by something else during the transfer`);
+        throw new DestinationError(
+          ErrorCode.WRITE_FAILED,
+          `the folder ${dir} was changed by something else during the transfer`,
+        );
       }
     }
     return parent;
@@ -215,15 +367,29 @@ const PATH_ERRORS = new Set(['ENAMETOOLONG', 'EILSEQ', 'EINVAL']);
 
 /** True when `error` is about the path itself, not the folder or the disk. */
 export function isPathError(error: unknown): boolean {
-  return error instanceof UnsavablePathError || PATH_ERRORS.has((error as NodeJS.ErrnoException)?.code ?? '');
+  return (
+    error instanceof UnsavablePathError ||
+    PATH_ERRORS.has((error as NodeJS.ErrnoException)?.code ?? '')
+  );
 }
 
 function folderError(folder: string, error: NodeJS.ErrnoException): Error {
   if (PATH_ERRORS.has(error.code ?? '')) {
-    const why = error.code === 'ENAMETOOLONG' ? 'its name or path is too long for this file system' : 'this file system cannot store its name';
-    return new UnsavablePathError(ErrorCode.WRITE_FAILED, `cannot create a folder: ${why} (${error.code})`, { cause: error });
+    const why =
+      error.code === 'ENAMETOOLONG'
+        ? 'its name or path is too long for this file system'
+        : 'this file system cannot store its name';
+    return new UnsavablePathError(
+      ErrorCode.WRITE_FAILED,
+      `cannot create a folder: ${why} (${error.code})`,
+      { cause: error },
+    );
   }
-  return new DestinationError(ErrorCode.WRITE_FAILED, `cannot create the folder ${folder} (${error.code})`, { cause: error });
+  return new DestinationError(
+    ErrorCode.WRITE_FAILED,
+    `cannot create the folder ${folder} (${error.code})`,
+    { cause: error },
+  );
 }
 
 /** Random names tried for one temporary file before giving up: a collision is already 2^-128. */
@@ -237,8 +403,23 @@ export function randomTempName(): string {
   return `.ferry-${randomBytes(16).toString('hex')}.part`;
 }
 
-/** Claims `finalPath` for the file at `tempPath`; false when the name is taken. */
-async function claim(tempPath: string, finalPath: string): Promise<boolean> {
+/** The identity of a folder that must be a real one (not a symlink); DestinationError otherwise. */
+async function realDir(dir: string): Promise<Stats> {
+  const stats = await fs.lstat(dir).catch(() => undefined);
+  if (!stats?.isDirectory())
+    throw new DestinationError(ErrorCode.WRITE_FAILED, `${dir} is not a real folder`);
+  return stats;
+}
+
+/**
+ * Claims `finalPath` for the file at `tempPath`; false when the name is taken. A file in the
+ * partial folder (`sameFolder` false) that cannot be linked across mounts says `cross-device`.
+ */
+async function claim(
+  tempPath: string,
+  finalPath: string,
+  sameFolder = true,
+): Promise<boolean | 'cross-device'> {
   try {
     await fs.link(tempPath, finalPath);
     await fs.unlink(tempPath);
@@ -246,7 +427,15 @@ async function claim(tempPath: string, finalPath: string): Promise<boolean> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw error;
+    if (code === 'EXDEV' && !sameFolder) return 'cross-device';
+    if (
+      code !== 'EPERM' &&
+      code !== 'ENOTSUP' &&
+      code !== 'EOPNOTSUPP' &&
+      code !== 'ENOSYS' &&
+      code !== 'EXDEV'
+    )
+      throw error;
   }
   // File systems without hard links (FAT, some network shares): check, then rename.
   const existing = await fs.lstat(finalPath).catch(() => undefined);

@@ -27,6 +27,10 @@ export interface FileSinkOptions {
   readonly onWritten?: (bytes: number) => void;
   /** Turns a failed write's system error into the error `write`, its waits and `finish` report. */
   readonly typed?: (error: Error) => Error;
+  /** Where writing starts: the bytes before it are already in the file (resuming), counted as received. */
+  readonly position?: number;
+  /** The hash of the bytes before `position`, to go on with; a new one by default. */
+  readonly hash?: Hash;
 }
 
 /**
@@ -41,7 +45,7 @@ export class FileSink {
   received = 0;
   #handle: FileHandle;
   #fd: number;
-  #hash: Hash = createHash('sha256');
+  #hash: Hash;
   #queue: Piece[] = [];
   #queuedBytes = 0;
   #position = 0;
@@ -50,6 +54,7 @@ export class FileSink {
   #closed = false;
   #closing: Promise<void> | undefined;
   #error: Error | undefined;
+  #writeFailed = false;
   /** Waiting for the queue to fall below the high-water mark. */
   #drainWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   /** Waiting for the queue to empty. */
@@ -64,6 +69,25 @@ export class FileSink {
     // Written through the numeric fd (callbacks, no promise per call); the handle owns and closes it.
     this.#fd = handle.fd;
     this.expected = expected;
+    this.#position = options.position ?? 0;
+    this.received = this.#position;
+    this.#hash = options.hash ?? createHash('sha256');
+  }
+
+  /** True once a write failed: what the file holds is not to be trusted. */
+  get failed(): boolean {
+    return this.#writeFailed;
+  }
+
+  /** Drops every byte of the file (truncated to 0) and starts over with a new hash; only before anything new was written. */
+  async restart(): Promise<void> {
+    await this.#idle();
+    if (this.#error || this.#closed)
+      throw this.#error ?? new Error('the file is already being closed');
+    await this.#handle.truncate(0);
+    this.#position = 0;
+    this.received = 0;
+    this.#hash = createHash('sha256');
   }
 
   /** Bytes taken and not yet written to the file. */
@@ -154,6 +178,7 @@ export class FileSink {
     if (!error && written === 0)
       error = Object.assign(new Error('the file system took no bytes'), { code: 'EIO' });
     if (error) {
+      this.#writeFailed = true;
       this.#error ??= this.#typed(error);
       this.#dropQueue();
     } else {

@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { ErrorCode, FerryError, IntegrityError, type ValidatedEntry } from '@ferry/protocol';
 import { type Destination, isPathError } from './destination.ts';
@@ -11,6 +12,11 @@ export interface SavedFile {
   readonly sha256: string;
 }
 
+/** A file that was already there whole (same path, size and digest): nothing was written. */
+export interface PresentFile extends SavedFile {
+  readonly present: true;
+}
+
 /** A file that was not saved, and why. */
 export interface FailedFile {
   readonly offered: string;
@@ -19,12 +25,13 @@ export interface FailedFile {
 }
 
 /**
- * A file whose bytes all arrived and verified: it is being flushed and given its final name.
+ * A file whose bytes all arrived and verified: it is being flushed and given its final name
+ * (or, a PresentFile, it was already there whole).
  * `saving` resolves to the saved file, or to a failure that concerns this file only (the disk
  * filled up, the name could not be claimed); it rejects when the whole transfer must stop.
  */
 export interface SavingFile {
-  readonly saving: Promise<SavedFile | FailedFile>;
+  readonly saving: Promise<SavedFile | PresentFile | FailedFile>;
 }
 
 /** Options of {@link IncomingFile.open}. */
@@ -36,6 +43,14 @@ export interface IncomingOptions {
    * file system cannot take, a failed file). A flow-controlled caller grants credit from it.
    */
   readonly onWritten?: (bytes: number) => void;
+  /**
+   * Resuming: the first `offset` bytes are held already, `hash` has hashed them. Without
+   * `presentAt` they are in the transfer's partial file and writing goes on after them; with
+   * it (`offset` is the size) they are the file at `presentAt`, which nothing writes to.
+   */
+  readonly resumeFrom?:
+    | { readonly offset: number; readonly hash: Hash; readonly presentAt?: string | undefined }
+    | undefined;
 }
 
 const SKIPPED_MESSAGE = 'cannot create the file: its name or path is too long for this file system';
@@ -57,6 +72,8 @@ export class IncomingFile {
   /** Bytes taken by a file that is only counted (no sink). */
   #counted = 0;
   #discarding: Promise<void> | undefined;
+  /** The file already there whole, and the hash of its bytes, until the sender says otherwise. */
+  #present: { path: string; hash: Hash } | undefined;
 
   private constructor(
     destination: Destination,
@@ -68,13 +85,22 @@ export class IncomingFile {
     this.#destination = destination;
     this.#fsync = options.fsync ?? false;
     this.#onWritten = options.onWritten;
-    if (opened) {
-      this.#tempPath = opened.tempPath;
-      this.#sink = new FileSink(opened.handle, entry.size, {
-        onWritten: options.onWritten,
-        typed: asWriteError,
-      });
-    }
+    const resume = options.resumeFrom;
+    if (resume?.presentAt !== undefined)
+      this.#present = { path: resume.presentAt, hash: resume.hash };
+    if (opened) this.#attach(opened, resume);
+  }
+
+  #attach(
+    opened: { handle: FileHandle; tempPath: string },
+    resume?: IncomingOptions['resumeFrom'],
+  ): void {
+    this.#tempPath = opened.tempPath;
+    this.#sink = new FileSink(opened.handle, this.entry.size, {
+      onWritten: this.#onWritten,
+      typed: asWriteError,
+      ...(resume ? { position: resume.offset, hash: resume.hash } : {}),
+    });
   }
 
   /**
@@ -87,7 +113,13 @@ export class IncomingFile {
     entry: ValidatedEntry,
     options: IncomingOptions = {},
   ): Promise<IncomingFile> {
-    const opened = await destination.openTemp(entry).catch((error: unknown) => {
+    const resume = options.resumeFrom;
+    if (resume?.presentAt !== undefined)
+      return new IncomingFile(destination, entry, undefined, options);
+    const opening = resume
+      ? destination.openHeld(entry, resume.offset)
+      : destination.openTemp(entry);
+    const opened = await opening.catch((error: unknown) => {
       if (isPathError(error)) return undefined;
       throw asWriteError(error);
     });
@@ -96,7 +128,30 @@ export class IncomingFile {
 
   /** False for a file this file system cannot take: its bytes are only counted. */
   get writable(): boolean {
-    return this.#sink !== undefined;
+    return this.#sink !== undefined || this.#present !== undefined;
+  }
+
+  /** True while the file is one already there whole: the sender confirmed it, no byte is written. */
+  get present(): boolean {
+    return this.#present !== undefined;
+  }
+
+  /**
+   * The sender starts the file over from byte 0 (FILE_START offset 0 after a prefix request):
+   * what was held is dropped and a new hash begins. A file already there is left as it is, and
+   * the new one is written to a partial file of its own.
+   */
+  async restart(): Promise<void> {
+    if (this.#present) {
+      this.#present = undefined;
+      const opened = await this.#destination.openTemp(this.entry).catch((error: unknown) => {
+        throw asWriteError(error);
+      });
+      this.#attach(opened);
+      return;
+    }
+    await this.#sink?.restart().catch(rethrowAsWriteError);
+    this.#counted = 0;
   }
 
   /** Bytes taken so far. */
@@ -117,7 +172,10 @@ export class IncomingFile {
    */
   write(bytes: Uint8Array, release?: () => void): Promise<void> | undefined {
     const sink = this.#sink;
-    if (bytes.byteLength > this.entry.size - (sink ? sink.received : this.#counted)) {
+    if (
+      this.#present ||
+      bytes.byteLength > this.entry.size - (sink ? sink.received : this.#counted)
+    ) {
       release?.();
       throw new IntegrityError(
         ErrorCode.SIZE_MISMATCH,
@@ -140,6 +198,24 @@ export class IncomingFile {
    * discarded and comes back as a failure (SIZE_MISMATCH, DIGEST_MISMATCH).
    */
   async end(sha256: string): Promise<SavingFile | FailedFile> {
+    const present = this.#present;
+    if (present) {
+      // The file there is left as it is either way: it is the user's, whatever it holds.
+      const digest = present.hash.digest('hex');
+      if (digest !== sha256)
+        return this.#failed(
+          ErrorCode.DIGEST_MISMATCH,
+          'the file already there differs from the one sent (SHA-256 mismatch)',
+        );
+      const file: PresentFile = {
+        present: true,
+        path: present.path,
+        offered: this.entry.path,
+        size: this.entry.size,
+        sha256,
+      };
+      return { saving: Promise.resolve(file) };
+    }
     const sink = this.#sink;
     if (!sink) return this.#skipped();
     if (sink.received !== this.entry.size) {
@@ -161,6 +237,7 @@ export class IncomingFile {
 
   /** The sender gave up on the file (its `code` and `message`): nothing of it is kept. */
   async abort(code: string, message: string): Promise<FailedFile> {
+    if (this.#present) return this.#failed(code, message);
     if (!this.#sink) return this.#skipped();
     await this.discard();
     return this.#failed(code, message);
@@ -173,6 +250,18 @@ export class IncomingFile {
       if (this.#tempPath !== undefined) await this.#destination.discard(this.#tempPath);
     })().catch(rethrowAsWriteError);
     return this.#discarding;
+  }
+
+  /**
+   * The transfer stopped in the middle of this file (the connection failed): in a partial
+   * folder, the bytes written so far stay (they are contiguous from byte 0) to resume from,
+   * unless a write failed; otherwise nothing of the file is kept, as with {@link discard}.
+   */
+  async suspend(): Promise<void> {
+    const sink = this.#sink;
+    if (!this.#destination.partials || !sink) return this.discard();
+    await sink.abort();
+    if (sink.failed) await this.discard();
   }
 
   /** Flushes a verified file and gives it its final name; on failure nothing is left of it. */

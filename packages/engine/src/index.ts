@@ -3,7 +3,9 @@ export {
   alternativeName,
   checkFreeSpace,
   Destination,
+  type DestinationOptions,
   folderProblem,
+  type KeptPartials,
   isPathError,
   MAX_RENAME_ATTEMPTS,
   openDestination,
@@ -25,6 +27,7 @@ export {
   type FailedFile,
   IncomingFile,
   type IncomingOptions,
+  type PresentFile,
   type SavedFile,
   type SavingFile,
 } from './incoming-file.ts';
@@ -48,8 +51,41 @@ export {
 export { type FileSource, type OfferSource, openSource, scanOffer, type Skipped } from './scan.ts';
 export { type AckHooks, SentFiles } from './sent-files.ts';
 export { describeChange, type FileStamp, isOtherFile, stampOf } from './stamp.ts';
-export { type PreparedReceiving, prepareReceiving } from './receiving.ts';
-export type { ChatPeer, Conversation, ConversationEvents, Direction, IncomingOffer } from './chat/conversation.ts';
+export {
+  type HeldPrefix,
+  type PrepareOptions,
+  type PreparedReceiving,
+  prepareReceiving,
+} from './receiving.ts';
+export {
+  cleanPartials,
+  type KeptPartialDir,
+  type OpenedPartial,
+  PartialStore,
+} from './partials.ts';
+export { type Busy, hashPrefix, PREFIX_READ_BYTES } from './prefix-hash.ts';
+export { planResume, type ResumeOptions, type ResumePlan } from './resume-plan.ts';
+export {
+  type FoundState,
+  matchResumeState,
+  type OwnerOptions,
+  PARTIAL_DIR_PREFIX,
+  partialName,
+  readResumeStates,
+  type ResumeSender,
+  type ResumeState,
+  ResumeStateSchema,
+  STATE_FILE,
+  type TopClaim,
+  writeResumeState,
+} from './resume-state.ts';
+export type {
+  ChatPeer,
+  Conversation,
+  ConversationEvents,
+  Direction,
+  IncomingOffer,
+} from './chat/conversation.ts';
 export { ChatLink, type LinkEnd, type LinkEvents, type LinkOptions } from './chat/link.ts';
 export { ChatRoom, type JoinerInfo, type RoomOptions } from './chat/room.ts';
 export { JoinedConversation, type JoinedOptions } from './chat/joined.ts';

@@ -8,6 +8,7 @@ import {
   type UnsavableEntry,
 } from './destination-plan.ts';
 import { hiddenTopLevel } from './offer-report.ts';
+import { planResume, type ResumeOptions, type ResumePlan } from './resume-plan.ts';
 
 /** What the user sees before accepting (U9): what saving the chosen items into a folder would do. */
 export interface DestinationReport {
@@ -33,6 +34,15 @@ export interface DestinationReport {
   readonly hidden: readonly string[];
   /** Entries this folder's file system cannot hold (path or name too long, file too large): only they fail. */
   readonly unsavable: readonly UnsavableEntry[];
+  /**
+   * Resuming (the sender honours prefixes): the files a record of this sender holds partly,
+   * the bytes held, and those files' full size; undefined when there are none.
+   */
+  readonly resumable?:
+    | { readonly files: number; readonly heldBytes: number; readonly totalBytes: number }
+    | undefined;
+  /** Files already there with the offered size, before the sender confirms their digest. */
+  readonly present?: { readonly files: number; readonly bytes: number } | undefined;
 }
 
 /** A report with the plan behind it and the entries it covers. */
@@ -40,6 +50,8 @@ export interface Inspection {
   readonly report: DestinationReport;
   readonly plan: DestinationPlan;
   readonly accepted: readonly ValidatedEntry[];
+  /** What resuming found, when inspected with `resume`. */
+  readonly resume?: ResumePlan | undefined;
 }
 
 /** Entries of the chosen top-level items, in offer order. */
@@ -55,6 +67,11 @@ export interface InspectOptions {
   /** The entries stored under another name on this system. */
   readonly renamed?: readonly Renamed[];
   readonly limits?: PathLimits | undefined;
+  /**
+   * The sender honours prefixes (its OFFER has `resume`): its partial data and the files
+   * already there are looked for, and the transfer's files are written in a partial folder.
+   */
+  readonly resume?: ResumeOptions | undefined;
 }
 
 /**
@@ -75,13 +92,24 @@ export async function inspectDestination(
     return path === entry.path ? entry : { ...entry, path, components: path.split('/') };
   });
   const chosen = new Set(acceptedEntries(offer, items).map((entry) => entry.path));
-  const plan = await planDestination(root, accepted, { limits });
+  const resume = options.resume ? await planResume(root, accepted, options.resume) : undefined;
+  // A present top-level file keeps its name unless the sender says it differs.
+  const adopted = new Map(resume?.adopt);
+  for (const entry of resume && resume.present.size > 0 ? accepted : []) {
+    if (entry.components.length === 1 && resume?.present.has(entry.id))
+      adopted.set(entry.path, entry.path);
+  }
+  const plan = await planDestination(root, accepted, { limits, adopted });
   const files = accepted.filter((entry) => entry.kind === 'file');
   const freeAfter = plan.freeBytes === undefined ? undefined : plan.freeBytes - plan.neededBytes;
   const inodesFit = plan.freeInodes === undefined || files.length + plan.folders <= plan.freeInodes;
+  const sizeOf = new Map(files.map((entry) => [entry.id, entry.size]));
+  const sum = (ids: Iterable<number>) =>
+    [...ids].reduce((total, id) => total + (sizeOf.get(id) ?? 0), 0);
   return {
     plan,
     accepted,
+    resume,
     report: {
       outDir: root,
       files: files.length,
@@ -92,9 +120,24 @@ export async function inspectDestination(
       freeAfter,
       enoughSpace: (freeAfter === undefined || freeAfter >= 0) && inodesFit,
       renamed: plan.renamed,
-      systemNames: (options.renamed ?? []).filter((name) => chosen.has(name.offered)).map(({ offered, local }) => ({ offered, savedAs: local })),
+      systemNames: (options.renamed ?? [])
+        .filter((name) => chosen.has(name.offered))
+        .map(({ offered, local }) => ({ offered, savedAs: local })),
       hidden: hiddenTopLevel(offer, items),
       unsavable: plan.unsavable,
+      ...(resume
+        ? {
+            resumable:
+              resume.held.size > 0
+                ? {
+                    files: resume.held.size,
+                    heldBytes: [...resume.held.values()].reduce((a, b) => a + b, 0),
+                    totalBytes: sum(resume.held.keys()),
+                  }
+                : undefined,
+            present: { files: resume.present.size, bytes: sum(resume.present.keys()) },
+          }
+        : {}),
     },
   };
 }

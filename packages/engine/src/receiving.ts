@@ -1,8 +1,23 @@
-import { ErrorCode, type ValidatedEntry } from '@ferry/protocol';
+import type { Hash } from 'node:crypto';
+import { constants } from 'node:fs';
+import fs from 'node:fs/promises';
+import { ErrorCode, type RequestItem, type ValidatedEntry } from '@ferry/protocol';
 import { Destination } from './destination.ts';
 import { DestinationError } from './errors.ts';
-import type { FailedFile } from './incoming-file.ts';
+import type { FailedFile, PresentFile } from './incoming-file.ts';
 import type { Inspection } from './inspection.ts';
+import { PartialStore } from './partials.ts';
+import { type Busy, hashPrefix } from './prefix-hash.ts';
+import type { ResumePlan } from './resume-plan.ts';
+import { writeResumeState } from './resume-state.ts';
+
+/** What is held of a requested file: IncomingOptions.resumeFrom for it. */
+export interface HeldPrefix {
+  readonly offset: number;
+  readonly hash: Hash;
+  /** The file already there whole, when it is that (not a partial file). */
+  readonly presentAt?: string | undefined;
+}
 
 /** A destination made ready for the accepted entries of an offer: what to request, and what already failed. */
 export interface PreparedReceiving {
@@ -15,26 +30,54 @@ export interface PreparedReceiving {
   readonly bytes: number;
   /** Entries this folder cannot hold, or whose folder could not be created: they fail alone (K9). */
   readonly notSaved: readonly FailedFile[];
+  /** The REQUEST's items, one per file of `files`, in order: from 0, or from a held prefix. */
+  readonly requests: readonly RequestItem[];
+  /** What is held of the files asked for from a prefix, by entry id. */
+  readonly held: ReadonlyMap<number, HeldPrefix>;
+  /** Partial files resumed (present files not counted), and their bytes not sent again. */
+  readonly resumed: { readonly files: number; readonly heldBytes: number };
+  /** Empty files already there: nothing to ask for, they are concluded now. */
+  readonly present: readonly PresentFile[];
+}
+
+/** Options of {@link prepareReceiving}. */
+export interface PrepareOptions {
+  /** Resume from a matching record's partial data (the default); false deletes it and starts fresh. */
+  readonly resume?: boolean | undefined;
 }
 
 /**
  * Makes the chosen folder ready for an accepted offer, the same way in every app: refuses a
  * folder without room (NO_SPACE), creates the folders, and sets apart the entries this file
- * system cannot hold so that only they fail. `busy` wraps the slow part (creating many folders)
- * so a caller can keep its link alive meanwhile (K5).
+ * system cannot hold so that only they fail. With an inspection made for resuming, files are
+ * written in a partial folder with its state record, and each file held in part or already
+ * there is asked for from its prefix, hashed from disk. `busy` wraps the slow parts (creating
+ * many folders, hashing) so a caller can keep its link alive meanwhile (K5).
  */
 export async function prepareReceiving(
   inspection: Inspection,
-  busy: <T>(work: Promise<T>) => Promise<T> = (work) => work,
+  busy: Busy = (work) => work,
+  options: PrepareOptions = {},
 ): Promise<PreparedReceiving> {
-  const { plan, report, accepted } = inspection;
+  const { plan, report, accepted, resume } = inspection;
   if (!report.enoughSpace) {
     throw new DestinationError(
       ErrorCode.NO_SPACE,
       `not enough free space in ${report.outDir}: the files and folders need about ${report.neededBytes} bytes`,
     );
   }
-  const destination = new Destination(plan.root);
+  const resuming = resume !== undefined && resume.found !== undefined && (options.resume ?? true);
+  let partials: PartialStore | undefined;
+  if (resume) {
+    const owner = { uid: resume.options.uid };
+    // A declined resume starts fresh: what was held goes first.
+    if (resume.found && !resuming) await PartialStore.adopt(resume.found, owner).remove();
+    partials =
+      resuming && resume.found
+        ? PartialStore.adopt(resume.found, owner)
+        : await PartialStore.create(plan.root, owner);
+  }
+  const destination = new Destination(plan.root, { partials, adopt: resume?.adopt });
   const notSaved: FailedFile[] = plan.unsavable.map((entry) => ({
     offered: entry.offered,
     code: ErrorCode.WRITE_FAILED,
@@ -47,12 +90,122 @@ export async function prepareReceiving(
       unsavable.add(entry.path);
       notSaved.push({ offered: entry.path, code: ErrorCode.WRITE_FAILED, message });
     }
+    const candidates = creatable.filter(
+      (entry) => entry.kind === 'file' && !unsavable.has(entry.path),
+    );
+    if (!resume || !partials) {
+      const bytes = candidates.reduce((sum, entry) => sum + entry.size, 0);
+      const requests = candidates.map((entry) => ({ id: entry.id, offset: 0 }));
+      return {
+        destination,
+        outDir: plan.root,
+        files: candidates,
+        bytes,
+        notSaved,
+        requests,
+        held: new Map(),
+        resumed: { files: 0, heldBytes: 0 },
+        present: [],
+      };
+    }
+    const sender = resume.options;
+    await writeResumeState(partials.dir, {
+      version: 1,
+      root: plan.root,
+      sender: { key: sender.senderKey, name: sender.senderName, host: sender.senderHost },
+      // A sender that gave no session is recorded under zeros: the record only informs.
+      session: sender.session ?? '0'.repeat(32),
+      created: new Date().toISOString(),
+      tops: await destination.topClaims(),
+    });
+    const asked = await askFor(candidates, resume, resuming ? partials : undefined, busy);
+    return { destination, outDir: plan.root, notSaved, ...asked };
   } catch (error) {
     // Nothing of a destination that could not be made ready is left behind.
     await destination.cleanup();
     throw error;
   }
-  const files = creatable.filter((entry) => entry.kind === 'file' && !unsavable.has(entry.path));
-  const bytes = files.reduce((sum, entry) => sum + entry.size, 0);
-  return { destination, outDir: plan.root, files, bytes, notSaved };
+}
+
+/** The REQUEST for `files`: each from its held prefix (partial or present) when there is one, else from 0. */
+async function askFor(
+  files: readonly ValidatedEntry[],
+  resume: ResumePlan,
+  store: PartialStore | undefined,
+  busy: Busy,
+) {
+  const requested: ValidatedEntry[] = [];
+  const requests: RequestItem[] = [];
+  const held = new Map<number, HeldPrefix>();
+  const present: PresentFile[] = [];
+  let resumed = { files: 0, heldBytes: 0 };
+  for (const entry of files) {
+    const presentAt = resume.present.get(entry.id);
+    if (presentAt !== undefined && entry.size === 0) {
+      // Nothing to prove of an empty file: it is there.
+      present.push({
+        present: true,
+        path: presentAt,
+        offered: entry.path,
+        size: 0,
+        sha256: EMPTY_SHA256,
+      });
+      continue;
+    }
+    requested.push(entry);
+    const length =
+      presentAt !== undefined ? entry.size : store ? resume.held.get(entry.id) : undefined;
+    const prefix =
+      length === undefined
+        ? undefined
+        : await hashHeld(
+            presentAt ?? store?.pathOf(entry.path),
+            length,
+            busy,
+            presentAt === undefined ? store : undefined,
+            entry,
+          );
+    if (!prefix || length === undefined) {
+      requests.push({ id: entry.id, offset: 0 });
+      continue;
+    }
+    requests.push({ id: entry.id, offset: length, prefix: prefix.digest });
+    held.set(entry.id, { offset: length, hash: prefix.hash, presentAt });
+    if (presentAt === undefined)
+      resumed = { files: resumed.files + 1, heldBytes: resumed.heldBytes + length };
+  }
+  const bytes = requested.reduce((sum, entry) => sum + entry.size, 0);
+  return { files: requested, bytes, requests, held, resumed, present };
+}
+
+/** SHA-256 of no bytes. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * Hashes the first `length` bytes held of a file: its partial (opened as the store trusts it),
+ * or the file already there (no link followed, regular, still that size). Undefined when it
+ * cannot be read as expected: the file is then asked for from 0.
+ */
+async function hashHeld(
+  file: string | undefined,
+  length: number,
+  busy: Busy,
+  store: PartialStore | undefined,
+  entry: ValidatedEntry,
+) {
+  if (file === undefined) return undefined;
+  const handle = store
+    ? (await store.openHeld(entry.path))?.handle
+    : await fs.open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size < length || (!store && stats.size !== length))
+      return undefined;
+    return await hashPrefix(handle, length, busy);
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
+  }
 }

@@ -8,9 +8,12 @@ import {
   type Inspection,
   inspectDestination,
   type PathLimits,
+  type PreparedReceiving,
+  type PresentFile,
   type SavedFile,
   type SavingFile,
   prepareReceiving,
+  type ResumeOptions,
 } from '@ferry/engine';
 import {
   AuthError,
@@ -23,6 +26,8 @@ import {
   LIMITS,
   type Offer,
   ProtocolError,
+  RESUME_FEATURE,
+  type RequestItem,
   shouldTellPeer,
   TIMEOUTS,
   truncateUtf8,
@@ -40,6 +45,7 @@ import {
   type AuthMethod,
   derivePasswordScalar,
   exchangePreamble,
+  fingerprintHex,
   type Identity,
   localUserName,
   peerError,
@@ -61,6 +67,11 @@ export interface Decision {
   readonly outDir: string;
   /** The inspection of `outDir` for `items` the user saw, if any; otherwise it is made now. */
   readonly inspection?: Inspection | undefined;
+  /**
+   * Resume from the partial data found there (`resume-found`): the default. False deletes it
+   * and starts those files fresh.
+   */
+  readonly resume?: boolean | undefined;
 }
 
 /** Checks a folder for the chosen items and reports it (the `report` event); see inspectDestination. */
@@ -79,17 +90,48 @@ export interface ReceiverEvents extends Record<string, unknown> {
     rememberedAs?: string | undefined;
   };
   /** `failed`: the list could not be read or saved; `reason` says why and how to fix it. */
-  remembered: { name: string; fingerprint: string; result: 'added' | 'updated' | 'conflict' | 'failed'; reason?: string };
+  remembered: {
+    name: string;
+    fingerprint: string;
+    result: 'added' | 'updated' | 'conflict' | 'failed';
+    reason?: string;
+  };
   /** A TCP connection to the sender is up (the first event; again after `code-needed`). */
   connected: { address: string };
   /** `renamed`: names this system cannot store, and the name each is saved under; `folders`: how many the offer creates. */
-  offer: { offer: ValidatedOffer; sender: Offer['sender']; renamed: readonly Renamed[]; folders: number };
+  offer: {
+    offer: ValidatedOffer;
+    sender: Offer['sender'];
+    renamed: readonly Renamed[];
+    folders: number;
+  };
   /** Before accepting: what saving the chosen items into the chosen folder would do (U9). */
   report: DestinationReport;
-  start: { outDir: string; files: number; bytes: number };
+  /** `bytes`: the requested files' full size; `resumedBytes` of it are held already and not sent again; `presentFiles` are asked about as already there. */
+  start: {
+    outDir: string;
+    files: number;
+    bytes: number;
+    resumedBytes: number;
+    presentFiles: number;
+  };
   progress: { bytes: number };
   'file-saved': SavedFile;
   'file-failed': FailedFile;
+  /** Partial data of this sender was found in the folder (before the user accepts). */
+  'resume-found': { files: number; heldBytes: number; totalBytes: number };
+  /** The file was already there whole (same path, size and digest): nothing was written. */
+  'file-present': { path: string; offered: string; size: number; sha256: string };
+  /** The sender starts a file over from byte 0: it changed since the interrupted transfer, or the part kept here differs. */
+  'file-restarted': { offered: string; reason: 'changed' };
+  /** The connection to the sender was lost; reconnecting for up to `retryMs`. */
+  'connection-lost': { code: string; message: string; retryMs: number };
+  /** Trying to reconnect, after waiting `delayMs`. */
+  reconnecting: { attempt: number; delayMs: number };
+  /** Reconnected: `files` continue, `heldBytes` are not sent again. */
+  resumed: { files: number; heldBytes: number };
+  /** The transfer stopped midway: its partial data stays in `dir` for a rerun to resume (or --clean). */
+  'partial-kept': { dir: string; files: number; heldBytes: number };
 }
 
 /** The outcome of a transfer that ran to its end (some files may still have failed). */
@@ -97,7 +139,21 @@ export interface ReceiveResult {
   readonly outDir: string | undefined;
   readonly saved: readonly SavedFile[];
   readonly failed: readonly FailedFile[];
+  /** Files already there whole: nothing was written for them. */
+  readonly present: readonly PresentFile[];
   readonly declined: boolean;
+}
+
+/**
+ * What a sender that honours resuming gave in its OFFER, kept in memory only (never written,
+ * never logged): enough to reconnect to it and find the transfer again.
+ */
+export interface OfferedResume {
+  /** The reconnection ticket (64 hex digits; empty in clear). A secret. */
+  readonly ticket: string;
+  readonly session: string;
+  /** The sender key's full fingerprint (64 hex digits); empty in clear. */
+  readonly senderKey: string;
 }
 
 /** How the connection is secured: TLS with pairing by default; in clear only when asked for. */
@@ -137,7 +193,12 @@ export interface ReceiverOptions {
    * Asks the user; `null` declines the offer (the user chose nothing), `'cancelled'` says the
    * user interrupted the question (Ctrl-C). `inspect` checks a folder and reports on it.
    */
-  readonly decide: (offer: ValidatedOffer, sender: Offer['sender'], signal: AbortSignal, inspect: Inspect) => Promise<Decision | 'cancelled' | null>;
+  readonly decide: (
+    offer: ValidatedOffer,
+    sender: Offer['sender'],
+    signal: AbortSignal,
+    inspect: Inspect,
+  ) => Promise<Decision | 'cancelled' | null>;
   /** How often PING goes out while this side is busy; `TIMEOUTS.keepaliveMs` by default. */
   readonly keepaliveMs?: number;
   /** The destination's path limits, when they cannot be found from the folder (and in tests). */
@@ -148,37 +209,90 @@ export interface ReceiverOptions {
 /** A headless receiver: emits events and never writes to the terminal. */
 export interface Receiver extends Emitter<ReceiverEvents> {
   run(): Promise<ReceiveResult>;
+  /** What the sender gave for resuming, once its OFFER arrived with `resume`; in memory only. */
+  readonly offered: OfferedResume | undefined;
 }
 
 /** Creates a receiver for one transfer from the sender at `host:port`. */
 export function createReceiver(options: ReceiverOptions): Receiver {
   const emitter = new Emitter<ReceiverEvents>();
-  return Object.assign(emitter, { run: () => receive(options, emitter) });
+  const memory: { offered?: OfferedResume } = {};
+  return Object.defineProperty(
+    Object.assign(emitter, { run: () => receive(options, emitter, memory) }),
+    'offered',
+    {
+      get: () => memory.offered,
+      enumerable: true,
+    },
+  ) as Receiver;
 }
 
-async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>): Promise<ReceiveResult> {
+async function receive(
+  options: ReceiverOptions,
+  events: Emitter<ReceiverEvents>,
+  memory: { offered?: OfferedResume },
+): Promise<ReceiveResult> {
   const logger = options.logger.child({ component: 'receiver' });
   const { connection, deadline, secured } = await openSecured(options, events, logger);
   const onAbort = () => connection.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let destination: Destination | undefined;
+  let requested = false;
   try {
     const offerMessage = await handshake(connection, options, deadline);
     // DECIDING (PROTOCOL.md §5.1): until REQUEST, the sender may send nothing but PING.
     connection.requirePeerSilence();
     deadline.clear();
     const security = options.security;
-    if (security.encryption && security.remember && security.trust && secured.peer?.method === 'code') {
-      await rememberSender(security.trust, offerMessage.sender, secured.peer.fingerprint, options.host, events, logger);
+    if (
+      security.encryption &&
+      security.remember &&
+      security.trust &&
+      secured.peer?.method === 'code'
+    ) {
+      await rememberSender(
+        security.trust,
+        offerMessage.sender,
+        secured.peer.fingerprint,
+        options.host,
+        events,
+        logger,
+      );
     }
     const offer = validateOffer(offerMessage.entries);
+    // A sender that honours prefixes (§13) says so with `resume`; any other gets offsets 0 only.
+    const resumeFor = resumeOptions(offerMessage, secured);
+    if ('resume' in offerMessage) {
+      memory.offered = {
+        ticket: offerMessage.resume.ticket,
+        session: offerMessage.session,
+        senderKey: resumeFor?.senderKey ?? '',
+      };
+    }
     // Names this system cannot store are saved under the names shown now, never renamed silently.
     const local = localNamesFor(offer.entries, options.platform ?? process.platform);
     // Folders cost disk and time whatever the sizes say (K4): validation counts them, up to maxFolders.
-    events.emit('offer', { offer, sender: offerMessage.sender, renamed: local.renamed, folders: offer.folderCount });
+    events.emit('offer', {
+      offer,
+      sender: offerMessage.sender,
+      renamed: local.renamed,
+      folders: offer.folderCount,
+    });
     const inspect: Inspect = async (items, outDir) => {
-      const inspection = await inspectDestination(offer, items, outDir, { localPaths: local.paths, renamed: local.renamed, limits: options.pathLimits });
+      const inspection = await inspectDestination(offer, items, outDir, {
+        localPaths: local.paths,
+        renamed: local.renamed,
+        limits: options.pathLimits,
+        resume: resumeFor,
+      });
       events.emit('report', inspection.report);
+      const resumable = inspection.report.resumable;
+      if (resumable)
+        events.emit('resume-found', {
+          files: resumable.files,
+          heldBytes: resumable.heldBytes,
+          totalBytes: resumable.totalBytes,
+        });
       return inspection;
     };
     // The prompts stop if the sender goes away while the user is choosing.
@@ -190,49 +304,102 @@ async function receive(options: ReceiverOptions, events: Emitter<ReceiverEvents>
     connection.socket.once('end', onSenderEnd);
     if (connection.socket.readableEnded) onSenderEnd();
     try {
-      decision = await connection.whileBusy(options.decide(offer, offerMessage.sender, prompts.signal, inspect));
+      decision = await connection.whileBusy(
+        options.decide(offer, offerMessage.sender, prompts.signal, inspect),
+      );
     } finally {
       connection.socket.off('end', onSenderEnd);
       prompts.abort();
     }
     if (decision === 'cancelled') {
       // The sender tells its user the receiver was interrupted, not that it chose nothing.
-      await connection.sendErrorAndClose(new FerryError(ErrorCode.CANCELLED, 'the receiver was cancelled before choosing'));
-      return { outDir: undefined, saved: [], failed: [], declined: true };
+      await connection.sendErrorAndClose(
+        new FerryError(ErrorCode.CANCELLED, 'the receiver was cancelled before choosing'),
+      );
+      return { outDir: undefined, saved: [], failed: [], present: [], declined: true };
     }
     if (!decision || decision.items.length === 0) {
-      await connection.sendErrorAndClose(new FerryError(ErrorCode.DECLINED, 'the receiver declined the offer'));
-      return { outDir: undefined, saved: [], failed: [], declined: true };
+      await connection.sendErrorAndClose(
+        new FerryError(ErrorCode.DECLINED, 'the receiver declined the offer'),
+      );
+      return { outDir: undefined, saved: [], failed: [], present: [], declined: true };
     }
     // Checking and creating many folders takes a while: PINGs keep the sender waiting (K5).
-    const inspection = decision.inspection ?? (await connection.whileBusy(inspect(decision.items, decision.outDir)));
+    const inspection =
+      decision.inspection ?? (await connection.whileBusy(inspect(decision.items, decision.outDir)));
     // Entries this folder cannot hold fail alone, before anything is requested (K9).
-    const prepared = await prepareReceiving(inspection, (work) => connection.whileBusy(work));
+    // Held prefixes are hashed from disk here, PINGs going out meanwhile (§13).
+    const prepared = await prepareReceiving(inspection, (work) => connection.whileBusy(work), {
+      resume: decision.resume ?? true,
+    });
     destination = prepared.destination;
     const { outDir, files, bytes, notSaved } = prepared;
     connection.releasePeerSilence();
-    await connection.send(FrameType.REQUEST, { files: files.map((entry) => ({ id: entry.id, offset: 0 })) });
-    events.emit('start', { outDir, files: files.length, bytes });
+    await connection.send(FrameType.REQUEST, { files: [...prepared.requests] });
+    requested = true;
+    const presentFiles = prepared.requests.filter(
+      (item) => prepared.held.get(item.id)?.presentAt !== undefined,
+    ).length;
+    events.emit('start', {
+      outDir,
+      files: files.length,
+      bytes,
+      resumedBytes: prepared.resumed.heldBytes,
+      presentFiles,
+    });
     for (const failure of notSaved) events.emit('file-failed', failure);
-    logger.info({ files: files.length, bytes, notSaved: notSaved.length }, 'request sent');
-    const result = await receiveFiles(connection, prepared.destination, files, events, logger, options.fsync ?? false);
+    for (const file of prepared.present) events.emit('file-present', presentEvent(file));
+    logger.info(
+      {
+        files: files.length,
+        bytes,
+        notSaved: notSaved.length,
+        resumed: prepared.resumed.files,
+        present: presentFiles,
+      },
+      'request sent',
+    );
+    const result = await receiveFiles(connection, prepared, events, logger, options.fsync ?? false);
     await connection.expect(FrameType.END);
-    await connection.send(FrameType.DONE, { saved: result.saved.length, failed: result.failed.length });
+    const present = [...prepared.present, ...result.present];
+    await connection.send(FrameType.DONE, {
+      saved: result.saved.length + present.length,
+      failed: result.failed.length,
+    });
     await connection.close();
-    return { outDir, saved: result.saved, failed: [...notSaved, ...result.failed], declined: false };
+    // Every file is concluded: the partial data has served.
+    await prepared.destination
+      .complete()
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not remove the partial folder'),
+      );
+    return {
+      outDir,
+      saved: result.saved,
+      failed: [...notSaved, ...result.failed],
+      present,
+      declined: false,
+    };
   } catch (error) {
     deadline.clear();
-    await destination?.cleanup();
+    // After REQUEST, what was received stays to resume from; before, nothing of this run is left.
+    const kept = requested ? await destination?.keep().catch(() => undefined) : undefined;
+    if (kept) events.emit('partial-kept', kept);
+    else await destination?.cleanup();
     if (options.signal?.aborted) {
       connection.destroy();
       throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
     }
     if (error instanceof UnsafeOfferError) {
-      logger.warn({ code: error.code, path: escapeForDisplay(error.path), reason: error.message }, 'offer refused');
+      logger.warn(
+        { code: error.code, path: escapeForDisplay(error.path), reason: error.message },
+        'offer refused',
+      );
     }
     // Something that is not Ferry gets nothing more than our preamble; a sender never learns
     // this machine's paths, so a problem with the folder is told in general words.
-    if (shouldTellPeer(error) && connection.greeted) await connection.sendErrorAndClose(forThePeer(error));
+    if (shouldTellPeer(error) && connection.greeted)
+      await connection.sendErrorAndClose(forThePeer(error));
     connection.destroy();
     throw error;
   } finally {
@@ -252,35 +419,68 @@ export async function openSecured(
   logger: Logger,
 ): Promise<{ connection: Connection; deadline: Deadline; secured: Secured }> {
   const security = options.security;
-  let password = security.encryption && security.code !== undefined ? await derivePasswordScalar(security.code) : undefined;
+  let password =
+    security.encryption && security.code !== undefined
+      ? await derivePasswordScalar(security.code)
+      : undefined;
   let expectFingerprint: Uint8Array | undefined;
   for (;;) {
-    const connected = await connectTo(options.host, options.port, options.connectTimeoutMs ?? TIMEOUTS.connectMs, {
-      signal: options.signal,
-      onread: !security.encryption,
-    });
+    const connected = await connectTo(
+      options.host,
+      options.port,
+      options.connectTimeoutMs ?? TIMEOUTS.connectMs,
+      {
+        signal: options.signal,
+        onread: !security.encryption,
+      },
+    );
     // Each TCP connection is announced before it is secured (S6): a second one follows code-needed.
     events.emit('connected', { address: Connection.describeRemote(connected.socket) });
     // One deadline for the whole greeting: preamble, TLS, authentication, then the OFFER.
-    const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, connected.socket, 'the sender did not complete its greeting in time');
-    const onAbort = () => connected.socket.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
+    const deadline = new Deadline(
+      options.handshakeMs ?? TIMEOUTS.handshakeMs,
+      connected.socket,
+      'the sender did not complete its greeting in time',
+    );
+    const onAbort = () =>
+      connected.socket.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const { leftover } = await exchangePreamble(connected, 'client', security.encryption, deadline).catch((error: unknown) => {
+      const { leftover } = await exchangePreamble(
+        connected,
+        'client',
+        security.encryption,
+        deadline,
+      ).catch((error: unknown) => {
         throw notFerry(error);
       });
       if (!security.encryption) {
         // The sender has no user to wait for: only its data, not its PINGs, keeps the link alive.
-        const connection = new Connection(connected.socket, { ...waits(options), externalReads: true, pingIsProgress: false, preambleDone: true });
+        const connection = new Connection(connected.socket, {
+          ...waits(options),
+          externalReads: true,
+          pingIsProgress: false,
+          preambleDone: true,
+        });
         // Defined: the socket was opened with `onread` because encryption is off.
         connected.setReader!((chunk) => connection.feed(chunk));
         if (leftover.byteLength > 0) connection.feed(leftover);
         events.emit('secured', { encrypted: false, method: undefined, fingerprint: undefined });
-        return { connection, deadline, secured: { socket: connected.socket, encrypted: false, peer: undefined } };
+        return {
+          connection,
+          deadline,
+          secured: { socket: connected.socket, encrypted: false, peer: undefined },
+        };
       }
       const outcome = await secureClient(
         connected.socket,
-        { identity: security.identity, trust: security.trust, host: options.host, password, expectFingerprint },
+        {
+          identity: security.identity,
+          trust: security.trust,
+          host: options.host,
+          password,
+          expectFingerprint,
+        },
         deadline,
       );
       if (outcome.kind === 'secured') {
@@ -297,7 +497,11 @@ export async function openSecured(
         return { connection, deadline, secured };
       }
       deadline.clear();
-      if (password !== undefined) throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'the sender asked for a pairing code twice');
+      if (password !== undefined)
+        throw new ProtocolError(
+          ErrorCode.UNEXPECTED_FRAME,
+          'the sender asked for a pairing code twice',
+        );
       events.emit('code-needed', { fingerprint: shortFingerprint(outcome.fingerprint) });
       const code = security.askCode ? await security.askCode(options.signal) : null;
       if (options.signal?.aborted) throw new FerryError(ErrorCode.CANCELLED, 'interrupted');
@@ -312,7 +516,8 @@ export async function openSecured(
     } catch (error) {
       deadline.clear();
       connected.socket.destroy();
-      if (options.signal?.aborted) throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
+      if (options.signal?.aborted)
+        throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
       throw error;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
@@ -332,7 +537,9 @@ function connectionOverTls(socket: Socket, options: ReceiverOptions): Connection
   const base = { ...waits(options), pingIsProgress: false, preambleDone: true };
   if (!canReadIntoUserBuffer(socket)) return new Connection(socket, { ...base, coalesce: true });
   const connection = new Connection(socket, { ...base, externalReads: true });
-  readIntoUserBuffer(socket, Buffer.allocUnsafeSlow(TLS_READ_BUFFER_BYTES), (chunk) => connection.feed(chunk));
+  readIntoUserBuffer(socket, Buffer.allocUnsafeSlow(TLS_READ_BUFFER_BYTES), (chunk) =>
+    connection.feed(chunk),
+  );
   return connection;
 }
 
@@ -363,11 +570,15 @@ function notFerry(error: unknown): unknown {
 }
 
 /** HELLO, then the sender's OFFER, within what is left of the greeting's deadline. */
-async function handshake(connection: Connection, options: ReceiverOptions, deadline: Deadline): Promise<Offer> {
+async function handshake(
+  connection: Connection,
+  options: ReceiverOptions,
+  deadline: Deadline,
+): Promise<Offer> {
   await connection.send(FrameType.HELLO, {
     software: 'ferry-receive/0.1.0',
     name: truncateUtf8(options.name ?? localUserName(), LIMITS.maxNameBytes),
-    features: [],
+    features: [RESUME_FEATURE],
   });
   return connection.expect(FrameType.OFFER, deadline.remaining);
 }
@@ -394,21 +605,51 @@ async function rememberSender(
   }
 }
 
+/** Who the sender is for finding its partial data; undefined for a sender that does not honour prefixes. */
+function resumeOptions(offer: Offer, secured: Secured): ResumeOptions | undefined {
+  if (!('resume' in offer)) return undefined;
+  const senderKey = secured.peer ? fingerprintHex(secured.peer.fingerprint) : '';
+  return {
+    senderKey,
+    senderName: offer.sender.name,
+    senderHost: offer.sender.host,
+    session: offer.session,
+  };
+}
+
+function isPresent(file: SavedFile | PresentFile): file is PresentFile {
+  return 'present' in file && file.present === true;
+}
+
+function presentEvent(file: PresentFile): ReceiverEvents['file-present'] {
+  return { path: file.path, offered: file.offered, size: file.size, sha256: file.sha256 };
+}
+
+/** True when FILE_START's offset is the one asked for, or 0 after asking from a prefix (start over). */
+function startMatches(request: RequestItem, offset: number): boolean {
+  return offset === request.offset || (offset === 0 && 'prefix' in request);
+}
+
 async function receiveFiles(
   connection: Connection,
-  destination: Destination,
-  files: readonly ValidatedEntry[],
+  prepared: PreparedReceiving,
   events: Emitter<ReceiverEvents>,
   logger: Logger,
   fsync: boolean,
-): Promise<{ saved: SavedFile[]; failed: FailedFile[] }> {
+): Promise<{ saved: SavedFile[]; failed: FailedFile[]; present: PresentFile[] }> {
+  const { destination, files, requests } = prepared;
   const saved: SavedFile[] = [];
   const failed: FailedFile[] = [];
+  const present: PresentFile[] = [];
   // Files verified in memory are flushed and renamed in the background, so the disk's
   // latency overlaps the next files' bytes; acknowledgements still go out in order.
   const inFlight: Promise<void>[] = [];
   let previous: Promise<void> = Promise.resolve();
-  const acknowledge = async (entry: ValidatedEntry, outcome: FailedFile | SavingFile, before: Promise<void>) => {
+  const acknowledge = async (
+    entry: ValidatedEntry,
+    outcome: FailedFile | SavingFile,
+    before: Promise<void>,
+  ) => {
     const result = 'saving' in outcome ? await outcome.saving : outcome;
     await before;
     if ('code' in result) {
@@ -416,6 +657,10 @@ async function receiveFiles(
       logger.warn({ file: entry.path, code: result.code }, 'file not saved');
       events.emit('file-failed', result);
       await connection.send(FrameType.FILE_ACK, { id: entry.id, ok: false, code: result.code });
+    } else if (isPresent(result)) {
+      present.push(result);
+      events.emit('file-present', presentEvent(result));
+      await connection.send(FrameType.FILE_ACK, { id: entry.id, ok: true, sha256: result.sha256 });
     } else {
       saved.push(result);
       events.emit('file-saved', result);
@@ -423,12 +668,28 @@ async function receiveFiles(
     }
   };
   try {
-    for (const entry of files) {
+    for (const [index, entry] of files.entries()) {
       const start = await connection.expect(FrameType.FILE_START);
-      if (start.id !== entry.id || start.offset !== 0 || start.size !== entry.size) {
-        throw new ProtocolError(ErrorCode.UNEXPECTED_FRAME, `FILE_START for file ${start.id} does not match the request`);
+      const request = requests[index]!;
+      if (
+        start.id !== entry.id ||
+        !startMatches(request, start.offset) ||
+        start.size !== entry.size
+      ) {
+        throw new ProtocolError(
+          ErrorCode.UNEXPECTED_FRAME,
+          `FILE_START for file ${start.id} does not match the request`,
+        );
       }
-      const outcome = await receiveOne(connection, destination, entry, events, fsync);
+      const held = prepared.held.get(entry.id);
+      const file = await IncomingFile.open(destination, entry, { fsync, resumeFrom: held });
+      if (held && start.offset === 0) {
+        // The sender's prefix differs from what is held here: the whole file comes again.
+        await file.restart();
+        logger.info({ file: entry.path, held: held.offset }, 'file starts over');
+        events.emit('file-restarted', { offered: entry.path, reason: 'changed' });
+      }
+      const outcome = await receiveOne(connection, file, events);
       previous = acknowledge(entry, outcome, previous);
       previous.catch(() => {}); // Observed below, in order.
       inFlight.push(previous);
@@ -439,7 +700,7 @@ async function receiveFiles(
     // Never leave a save running behind a failure: cleanup must see what it left.
     await Promise.allSettled(inFlight);
   }
-  return { saved, failed };
+  return { saved, failed, present };
 }
 
 /** Files verified and waiting for their data to be flushed and renamed, at most. */
@@ -448,18 +709,17 @@ const MAX_SAVING = 16;
 /** Receives one file's DATA up to FILE_END or FILE_ABORT; saves it only if it verifies. */
 async function receiveOne(
   connection: Connection,
-  destination: Destination,
-  entry: ValidatedEntry,
+  file: IncomingFile,
   events: Emitter<ReceiverEvents>,
-  fsync: boolean,
 ): Promise<FailedFile | SavingFile> {
-  const file = await IncomingFile.open(destination, entry, { fsync });
+  const entry = file.entry;
   // A file this file system cannot take has its bytes let go by, and shows no progress.
   const progress = file.writable;
   try {
     for (;;) {
       const incoming = await connection.read();
-      if (incoming === null) throw new ProtocolError(ErrorCode.TRUNCATED, 'the sender closed the connection mid-file');
+      if (incoming === null)
+        throw new ProtocolError(ErrorCode.TRUNCATED, 'the sender closed the connection mid-file');
       if (incoming.kind === 'ping') continue;
       if (incoming.kind === 'data') {
         const wait = file.write(incoming.bytes, incoming.release);
@@ -478,15 +738,19 @@ async function receiveOne(
       throw unexpectedFrame(incoming);
     }
   } catch (error) {
-    await file.discard();
+    // The bytes written so far stay in the partial folder, to resume from (D9).
+    await file.suspend();
     throw error;
   }
 }
 
 /** What the sender is told about a local failure: the code, and no local path. */
 function forThePeer(error: FerryError): FerryError {
-  if (error.code === ErrorCode.NO_SPACE) return new FerryError(error.code, 'the receiver has too little free space for the files');
-  if (error instanceof DestinationError) return new FerryError(error.code, 'the receiver cannot save into the folder it chose');
-  if (error.code === ErrorCode.WRITE_FAILED) return new FerryError(error.code, 'the receiver could not write the files');
+  if (error.code === ErrorCode.NO_SPACE)
+    return new FerryError(error.code, 'the receiver has too little free space for the files');
+  if (error instanceof DestinationError)
+    return new FerryError(error.code, 'the receiver cannot save into the folder it chose');
+  if (error.code === ErrorCode.WRITE_FAILED)
+    return new FerryError(error.code, 'the receiver could not write the files');
   return error;
 }

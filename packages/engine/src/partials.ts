@@ -1,0 +1,227 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import fs, { type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCode, FerryError } from '@ferry/protocol';
+import {
+  currentUid,
+  type FoundState,
+  isPartialDirName,
+  isPartialFileName,
+  type OwnerOptions,
+  PARTIAL_DIR_PREFIX,
+  partialDirProblem,
+  partialName,
+  randomPartialDirName,
+  STATE_FILE,
+} from './resume-state.ts';
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const CREATE_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
+const PARTIAL_MODE = 0o600;
+const DIR_MODE = 0o700;
+/** Names tried for a new partial folder or a spare partial file: a collision is already 2^-128. */
+const MAX_ATTEMPTS = 8;
+
+/** A partial file opened for writing. */
+export interface OpenedPartial {
+  readonly handle: FileHandle;
+  readonly path: string;
+}
+
+/**
+ * The partial folder of one transfer, `<dest>/.ferry-partial-<32 hex>/` (0700): its record,
+ * and one partial file per file entry, named by {@link partialName} so that a rerun finds it.
+ */
+export class PartialStore {
+  readonly dir: string;
+  /** True when this run made the folder (a failure before REQUEST removes it). */
+  readonly created: boolean;
+  readonly #owner: OwnerOptions;
+
+  private constructor(dir: string, created: boolean, owner: OwnerOptions) {
+    this.dir = dir;
+    this.created = created;
+    this.#owner = owner;
+  }
+
+  /** Creates a new partial folder in `root`, exclusively (a name that exists is never entered). */
+  static async create(root: string, owner: OwnerOptions = {}): Promise<PartialStore> {
+    for (let attempt = 1; ; attempt++) {
+      const dir = path.join(root, randomPartialDirName());
+      try {
+        await fs.mkdir(dir, DIR_MODE);
+        // The mode asked for is masked by the umask; the folder must be ours alone whatever it is.
+        await fs.chmod(dir, DIR_MODE);
+        return new PartialStore(dir, true, owner);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_ATTEMPTS)
+          throw error;
+      }
+    }
+  }
+
+  /** The partial folder of a record found by readResumeStates. */
+  static adopt(found: FoundState, owner: OwnerOptions = {}): PartialStore {
+    return new PartialStore(found.dir, false, owner);
+  }
+
+  /** Where the partial file of the entry saved at `localPath` is. */
+  pathOf(localPath: string): string {
+    return path.join(this.dir, partialName(localPath));
+  }
+
+  /**
+   * How many bytes the partial of `localPath` holds, when it can be trusted: a regular file of
+   * ours with one link, opened without following a link. Undefined when there is none or it
+   * cannot be trusted (a symlink, a hard link, another user's).
+   */
+  async held(localPath: string): Promise<number | undefined> {
+    const handle = await this.#openExisting(localPath, constants.O_RDONLY);
+    if (!handle) return undefined;
+    try {
+      return (await handle.stat()).size;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Opens the trusted partial of `localPath` for reading and writing; undefined when there is none to trust. */
+  async openHeld(localPath: string): Promise<OpenedPartial | undefined> {
+    const handle = await this.#openExisting(localPath, constants.O_RDWR);
+    return handle ? { handle, path: this.pathOf(localPath) } : undefined;
+  }
+
+  /**
+   * Opens a new, empty partial for `localPath`. A trusted partial there is replaced; anything
+   * else at that name (a symlink, a hard link, another user's file) is left alone and the file
+   * is written under a spare random name in this folder instead.
+   */
+  async openFresh(localPath: string): Promise<OpenedPartial> {
+    const own = this.pathOf(localPath);
+    const existing = await this.#openExisting(localPath, constants.O_RDONLY).catch(() => undefined);
+    if (existing) {
+      await existing.close();
+      await fs.rm(own, { force: true });
+    }
+    try {
+      return { handle: await fs.open(own, CREATE_FLAGS, PARTIAL_MODE), path: own };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    for (let attempt = 1; ; attempt++) {
+      const spare = path.join(this.dir, `${randomBytes(16).toString('hex')}.part`);
+      try {
+        return { handle: await fs.open(spare, CREATE_FLAGS, PARTIAL_MODE), path: spare };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_ATTEMPTS)
+          throw error;
+      }
+    }
+  }
+
+  /** The partial files held now (non-empty), and their bytes. */
+  async holding(): Promise<{ files: number; heldBytes: number }> {
+    let files = 0;
+    let heldBytes = 0;
+    for (const name of await fs.readdir(this.dir).catch(() => [] as string[])) {
+      if (!isPartialFileName(name)) continue;
+      const stats = await fs.lstat(path.join(this.dir, name)).catch(() => undefined);
+      if (!stats?.isFile() || stats.size === 0) continue;
+      files++;
+      heldBytes += stats.size;
+    }
+    return { files, heldBytes };
+  }
+
+  /** Deletes the empty partial files, which hold nothing worth resuming. */
+  async dropEmpty(): Promise<void> {
+    for (const name of await fs.readdir(this.dir).catch(() => [] as string[])) {
+      if (!isPartialFileName(name)) continue;
+      const file = path.join(this.dir, name);
+      const stats = await fs.lstat(file).catch(() => undefined);
+      if (stats?.isFile() && stats.size === 0) await fs.rm(file, { force: true });
+    }
+  }
+
+  /** Deletes the partial folder and everything in it. */
+  async remove(): Promise<void> {
+    await fs.rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Opens the partial of `localPath` if it can be trusted: regular, one link, ours. */
+  async #openExisting(localPath: string, flags: number): Promise<FileHandle | undefined> {
+    let handle: FileHandle;
+    try {
+      // O_NOFOLLOW: a symlink at this name is refused (ELOOP), never followed.
+      handle = await fs.open(this.pathOf(localPath), flags | NOFOLLOW);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (
+        code === 'ENOENT' ||
+        code === 'ELOOP' ||
+        code === 'EMLINK' ||
+        code === 'EISDIR' ||
+        code === 'EACCES' ||
+        code === 'EPERM'
+      )
+        return undefined;
+      throw new FerryError(ErrorCode.WRITE_FAILED, `cannot open a partial file (${code})`, {
+        cause: error,
+      });
+    }
+    const stats = await handle.stat();
+    const uid = currentUid(this.#owner);
+    if (!stats.isFile() || stats.nlink !== 1 || (uid !== undefined && stats.uid !== uid)) {
+      await handle.close();
+      return undefined;
+    }
+    return handle;
+  }
+}
+
+/** Why a partial folder is left by `--clean`. */
+export interface KeptPartialDir {
+  readonly path: string;
+  readonly reason: string;
+}
+
+/**
+ * `ferry-receive --clean`: removes every `.ferry-partial-*` folder at the top of `folder` that is
+ * ours (owner, 0700, holding only `state.json` and `*.part` regular files); the others are
+ * left, each with the reason.
+ */
+export async function cleanPartials(
+  folder: string,
+  owner: OwnerOptions = {},
+): Promise<{ removed: string[]; kept: KeptPartialDir[] }> {
+  const removed: string[] = [];
+  const kept: KeptPartialDir[] = [];
+  const names = (await fs.readdir(folder))
+    .filter((name) => name.startsWith(PARTIAL_DIR_PREFIX))
+    .sort();
+  for (const name of names) {
+    const dir = path.join(folder, name);
+    const reason = !isPartialDirName(name)
+      ? 'its name is not one Ferry gives'
+      : ((await partialDirProblem(dir, owner)) ?? (await contentProblem(dir)));
+    if (reason) {
+      kept.push({ path: dir, reason });
+      continue;
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return { removed, kept };
+}
+
+/** Why a partial folder holds something Ferry did not put there, or undefined. */
+async function contentProblem(dir: string): Promise<string | undefined> {
+  for (const name of await fs.readdir(dir)) {
+    const stats = await fs.lstat(path.join(dir, name));
+    if (!stats.isFile()) return `it holds ${name}, which is not a regular file`;
+    if (name !== STATE_FILE && !isPartialFileName(name))
+      return `it holds ${name}, which Ferry does not write`;
+  }
+  return undefined;
+}

@@ -1,0 +1,116 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ValidatedEntry } from '@ferry/protocol';
+import { PartialStore } from './partials.ts';
+import {
+  type FoundState,
+  matchResumeState,
+  type OwnerOptions,
+  readResumeStates,
+  type ResumeSender,
+} from './resume-state.ts';
+
+/** Who the offer comes from, to find its partial data (InspectOptions.resume). */
+export interface ResumeOptions extends ResumeSender {
+  /** The OFFER's session, written in the state record. */
+  readonly session?: string | undefined;
+  /** Stands for this process's user (tests). */
+  readonly uid?: number | undefined;
+}
+
+/** What resuming found in a folder, before anything is asked for. */
+export interface ResumePlan {
+  readonly options: ResumeOptions;
+  /** The newest record of this sender, if any. */
+  readonly found: FoundState | undefined;
+  /** Top-level folders entered as they are: offered name → local name. */
+  readonly adopt: ReadonlyMap<string, string>;
+  /** Files already there with the offered size (present candidates): entry id → their path. */
+  readonly present: ReadonlyMap<number, string>;
+  /** Files whose partial holds 1 to size bytes: entry id → bytes held. */
+  readonly held: ReadonlyMap<number, number>;
+}
+
+/**
+ * Finds, for the accepted entries (under their local paths) in the real folder `root`, the
+ * sender's partial data and the files already there. A top-level folder that exists is entered
+ * only if the record claims it (same identity) or it holds every file offered under it, as a
+ * present candidate; otherwise it gets `name (n)` as always.
+ */
+export async function planResume(
+  root: string,
+  accepted: readonly ValidatedEntry[],
+  options: ResumeOptions,
+): Promise<ResumePlan> {
+  const owner: OwnerOptions = { uid: options.uid };
+  const { states } = await readResumeStates(root, owner);
+  const found = matchResumeState(states, options);
+  const claims = new Map(found?.tops.map((claim) => [claim.offered, claim.local]));
+  const groups = new Map<string, ValidatedEntry[]>();
+  for (const entry of accepted) {
+    const top = entry.components[0]!;
+    const group = groups.get(top);
+    if (group) group.push(entry);
+    else groups.set(top, [entry]);
+  }
+  const adopt = new Map<string, string>();
+  const present = new Map<number, string>();
+  for (const [top, entries] of groups) {
+    const only = entries[0]!;
+    if (entries.length === 1 && only.kind === 'file' && only.components.length === 1) {
+      const at = await presentAt(root, [top], only.size);
+      if (at) present.set(only.id, at);
+      continue;
+    }
+    const claimed = claims.get(top);
+    const files = entries.filter((entry) => entry.kind === 'file');
+    const found = new Map<number, string>();
+    for (const entry of files) {
+      const at = await presentAt(root, [claimed ?? top, ...entry.components.slice(1)], entry.size);
+      if (at) found.set(entry.id, at);
+    }
+    let enter = claimed !== undefined;
+    if (!enter && files.length > 0 && found.size === files.length) {
+      // Every folder offered must be there too: entering writes nothing new then.
+      enter = true;
+      for (const entry of entries)
+        if (entry.kind === 'dir' && !(await isRealDirPath(root, entry.components))) enter = false;
+    }
+    if (!enter) continue;
+    adopt.set(top, claimed ?? top);
+    for (const [id, at] of found) present.set(id, at);
+  }
+  const held = new Map<number, number>();
+  if (found) {
+    const store = PartialStore.adopt(found, owner);
+    for (const entry of accepted) {
+      if (entry.kind !== 'file' || present.has(entry.id)) continue;
+      const length = await store.held(entry.path);
+      if (length !== undefined && length > 0 && length <= entry.size) held.set(entry.id, length);
+    }
+  }
+  return { options, found, adopt, present, held };
+}
+
+/** The path of a regular file of `size` bytes at `components` below `root`, with real folders on the way; undefined otherwise. */
+async function presentAt(
+  root: string,
+  components: readonly string[],
+  size: number,
+): Promise<string | undefined> {
+  if (!(await isRealDirPath(root, components.slice(0, -1)))) return undefined;
+  const file = path.join(root, ...components);
+  const stats = await fs.lstat(file).catch(() => undefined);
+  return stats?.isFile() && stats.size === size ? file : undefined;
+}
+
+/** True when every component below `root` is a real folder (no symlink on the way). */
+async function isRealDirPath(root: string, components: readonly string[]): Promise<boolean> {
+  let current = root;
+  for (const component of components) {
+    current = path.join(current, component);
+    const stats = await fs.lstat(current).catch(() => undefined);
+    if (!stats?.isDirectory()) return false;
+  }
+  return true;
+}
