@@ -51,13 +51,9 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
   for (const given of paths) {
     const absolute = path.resolve(given);
     const name = path.basename(absolute);
-    if (name === '')
-      throw new UsageError(`cannot offer a file system root: ${escapeForDisplay(given)}`);
+    if (name === '') throw new UsageError(`cannot offer a file system root: ${escapeForDisplay(given)}`);
     const key = collisionKey(name);
-    if (roots.has(key))
-      throw new UsageError(
-        `two offered items are both named "${escapeForDisplay(name)}"; rename one or offer their folder`,
-      );
+    if (roots.has(key)) throw new UsageError(`two offered items are both named "${escapeForDisplay(name)}"; rename one or offer their folder`);
     roots.add(key);
     let stats: Stats;
     try {
@@ -69,9 +65,7 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
       checkRelativePath(name);
     } catch {
       // Only names no receiver may take (a control character or a backslash) stop the sender.
-      throw new UsageError(
-        `"${escapeForDisplay(name)}" cannot be sent: its name has a control character or a backslash; rename it first`,
-      );
+      throw new UsageError(`"${escapeForDisplay(name)}" cannot be sent: its name has a control character or a backslash; rename it first`);
     }
     // A link named on the command line is the user's choice: follow it, once, here.
     const real = await fs.realpath(absolute);
@@ -116,10 +110,7 @@ class Scan {
     try {
       names = (await fs.readdir(dir)).sort();
     } catch (cause) {
-      this.skipped.push({
-        path: relative,
-        reason: `folder not readable: ${describeSystemError(cause)}`,
-      });
+      this.skipped.push({ path: relative, reason: `folder not readable: ${describeSystemError(cause)}` });
       return;
     }
     for (const name of names) {
@@ -131,10 +122,7 @@ class Scan {
         continue;
       }
       if (this.entries.length >= LIMITS.maxEntries) {
-        this.skipped.push({
-          path: childRelative,
-          reason: `more than ${LIMITS.maxEntries} entries`,
-        });
+        this.skipped.push({ path: childRelative, reason: `more than ${LIMITS.maxEntries} entries` });
         continue;
       }
       const stats = await fs.lstat(absolute).catch(() => undefined);
@@ -158,10 +146,8 @@ class Scan {
     const inside = target !== undefined && isInside(rootReal, target);
     const stats = inside ? await fs.stat(target).catch(() => undefined) : undefined;
     if (!target) this.skipped.push({ path: relative, reason: 'broken symlink' });
-    else if (!inside)
-      this.skipped.push({ path: relative, reason: 'symlink leads outside the offered folder' });
-    else if (!stats?.isFile())
-      this.skipped.push({ path: relative, reason: 'symlink to a folder is not followed' });
+    else if (!inside) this.skipped.push({ path: relative, reason: 'symlink leads outside the offered folder' });
+    else if (!stats?.isFile()) this.skipped.push({ path: relative, reason: 'symlink to a folder is not followed' });
     else this.#addProbed(relative, await probeFile(target));
   }
 
@@ -192,13 +178,7 @@ class Scan {
       throw new UsageError(`cannot offer these files: ${(error as FerryError).message}`);
     }
     const fileCount = this.sources.size;
-    return {
-      entries: this.entries,
-      sources: this.sources,
-      skipped: this.skipped,
-      fileCount,
-      totalBytes: this.#total,
-    };
+    return { entries: this.entries, sources: this.sources, skipped: this.skipped, fileCount, totalBytes: this.#total };
   }
 }
 
@@ -209,12 +189,7 @@ function pathKey(components: readonly string[]): string {
 
 function isInside(root: string, candidate: string): boolean {
   const relative = path.relative(root, candidate);
-  return (
-    relative !== '' &&
-    !relative.startsWith(`..${path.sep}`) &&
-    relative !== '..' &&
-    !path.isAbsolute(relative)
-  );
+  return relative !== '' && !relative.startsWith(`..${path.sep}`) && relative !== '..' && !path.isAbsolute(relative);
 }
 
 /** Why a file found while scanning is not offered: the reason listed, and the system error. */
@@ -262,9 +237,7 @@ function unreadable(cause: unknown): string {
  * and any other file put in its place, even through a swapped parent folder (dev/inode), and
  * any change since the offer (size, mtime, ctime). Returns the open file and its stamp.
  */
-export async function openSource(
-  source: FileSource,
-): Promise<{ handle: fs.FileHandle; stamp: FileStamp }> {
+export async function openSource(source: FileSource): Promise<{ handle: fs.FileHandle; stamp: FileStamp }> {
   const handle = await fs.open(source.absolute, OPEN_FLAGS);
   let stamp: FileStamp;
   try {
@@ -274,15 +247,10 @@ export async function openSource(
     throw error;
   }
   // Any change since the offer, even at the same size with its mtime put back (§5.2, K12).
-  const change = isOtherFile(source.stamp, stamp)
-    ? 'it was replaced'
-    : describeChange(source.stamp, stamp);
+  const change = isOtherFile(source.stamp, stamp) ? 'it was replaced' : describeChange(source.stamp, stamp);
   if (change) {
     await handle.close();
-    throw new IntegrityError(
-      ErrorCode.SOURCE_CHANGED,
-      `the file changed since it was offered: ${change}`,
-    );
+    throw new IntegrityError(ErrorCode.SOURCE_CHANGED, `the file changed since it was offered: ${change}`);
   }
   return { handle, stamp };
 }

@@ -65,9 +65,7 @@ const ADDRESS_FLAGS = {
 export function parseReceiverArgs(argv: readonly string[]): Command {
   // Refused by name, and never echoed: the value may be the code itself (G9).
   if (argv.some((arg) => /^--?(pairing-)?code(=|$)/.test(arg))) {
-    throw new UsageError(
-      'the pairing code is never taken from the command line, where other users can see it: type it when asked, set FERRY_CODE, or use --code-stdin',
-    );
+    throw new UsageError('the pairing code is never taken from the command line, where other users can see it: type it when asked, set FERRY_CODE, or use --code-stdin');
   }
   const { values, positionals } = parseCommandLine(argv, FLAGS, ADDRESS_FLAGS);
   const info = infoCommand(values);

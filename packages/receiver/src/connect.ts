@@ -28,12 +28,7 @@ export interface ConnectOptions {
  * Opens a TCP connection within `timeoutMs`; failures become a ConnectError with a reason.
  * Only an `onread` connection has `setReader`; otherwise read the socket's `data` events.
  */
-export function connectTo(
-  host: string,
-  port: number,
-  timeoutMs: number,
-  options: ConnectOptions = {},
-): Promise<ConnectedSocket> {
+export function connectTo(host: string, port: number, timeoutMs: number, options: ConnectOptions = {}): Promise<ConnectedSocket> {
   const { signal } = options;
   return new Promise((resolve, reject) => {
     let reader: ((chunk: Uint8Array) => boolean) | undefined;
@@ -77,13 +72,7 @@ export function connectTo(
     const onError = (error: NodeJS.ErrnoException) => finish(explain(error, where));
     const onAbort = () => finish(new ConnectError('other', 'interrupted'));
     const timer = setTimeout(
-      () =>
-        finish(
-          new ConnectError(
-            'timeout',
-            `timed out connecting to ${where} after ${Math.round(timeoutMs / 1000)} s`,
-          ),
-        ),
+      () => finish(new ConnectError('timeout', `timed out connecting to ${where} after ${Math.round(timeoutMs / 1000)} s`)),
       timeoutMs,
     );
     socket.once('connect', onConnect);
@@ -94,31 +83,19 @@ export function connectTo(
 function explain(error: NodeJS.ErrnoException, where: string): ConnectError {
   switch (error.code) {
     case 'ECONNREFUSED':
-      return new ConnectError(
-        'refused',
-        `connection refused by ${where}: no ferry-send is listening there`,
-        { cause: error },
-      );
+      return new ConnectError('refused', `connection refused by ${where}: no ferry-send is listening there`, { cause: error });
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'EHOSTDOWN':
     case 'ENETDOWN':
-      return new ConnectError('unreachable', `${where} is unreachable from this machine`, {
-        cause: error,
-      });
+      return new ConnectError('unreachable', `${where} is unreachable from this machine`, { cause: error });
     case 'ETIMEDOUT':
       return new ConnectError('timeout', `timed out connecting to ${where}`, { cause: error });
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NONAME':
-      return new ConnectError('not-found', `cannot resolve the host name in ${where}`, {
-        cause: error,
-      });
+      return new ConnectError('not-found', `cannot resolve the host name in ${where}`, { cause: error });
     default:
-      return new ConnectError(
-        'other',
-        `cannot connect to ${where}: ${error.code ?? error.message}`,
-        { cause: error },
-      );
+      return new ConnectError('other', `cannot connect to ${where}: ${error.code ?? error.message}`, { cause: error });
   }
 }

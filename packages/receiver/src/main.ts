@@ -1,28 +1,9 @@
 import os from 'node:os';
 import readline from 'node:readline';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import {
-  createFail,
-  createLogger,
-  defaultFolderIn,
-  EXIT,
-  expandHome,
-  type Io,
-  printHelpOrVersion,
-  plural,
-  runChat,
-  usageHint,
-} from '@ferry/cli';
+import { createFail, createLogger, defaultFolderIn, EXIT, expandHome, type Io, printHelpOrVersion, plural, runChat, usageHint } from '@ferry/cli';
 import { folderProblem } from '@ferry/engine';
-import {
-  AuthError,
-  ErrorCode,
-  escapeForDisplay,
-  FerryError,
-  normalizeCode,
-  TIMEOUTS,
-  UnsafeOfferError,
-} from '@ferry/protocol';
+import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
 import {
   ConfigFileError,
   configDir,
@@ -34,13 +15,7 @@ import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
 import { createJoiner } from './chat.ts';
 import { createDecide, type DecideState } from './decide.ts';
-import {
-  AdvisedUsageError,
-  ConnectError,
-  DestinationError,
-  NotFerryError,
-  UsageError,
-} from './errors.ts';
+import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
 import { createReceiver, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
 import { renderReceiver } from './ui/render.ts';
@@ -64,12 +39,7 @@ export interface MainOptions {
 }
 
 /** Runs `ferry-receive` with `argv`; returns the exit code. */
-export async function main(
-  argv: readonly string[],
-  io: ReceiverIo,
-  signal: AbortSignal,
-  options: MainOptions = {},
-): Promise<number> {
+export async function main(argv: readonly string[], io: ReceiverIo, signal: AbortSignal, options: MainOptions = {}): Promise<number> {
   let json = argv.includes('--json');
   const fail = createFail('ferry-receive', io, () => json);
   // Ctrl-C or Esc at the code prompt is an interruption, not a missing code.
@@ -80,17 +50,10 @@ export async function main(
   try {
     const command = parseReceiverArgs(argv);
     if (command.kind === 'help' || command.kind === 'version') {
-      return printHelpOrVersion(
-        command.kind,
-        'ferry-receive',
-        USAGE,
-        options.version ?? '0.1.0',
-        io.stdout,
-      );
+      return printHelpOrVersion(command.kind, 'ferry-receive', USAGE, options.version ?? '0.1.0', io.stdout);
     }
     const dir = configDir(io.env);
-    if (command.kind === 'peers' || command.kind === 'forget')
-      return await runPeersCommand(command, dir, io.stdout, json, 'sender');
+    if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'sender');
     const { config } = command;
     json = config.json;
     const interactive = Boolean(io.stdin.isTTY) && !json && !config.codeStdin;
@@ -107,16 +70,11 @@ export async function main(
     const defaultFolder = options.defaultFolder ?? defaultFolderIn(home);
     // Questions go to the terminal: with stdout redirected to a file they are drawn on stderr.
     const promptOutput = io.stdout.isTTY || !io.stderr.isTTY ? io.stdout : io.stderr;
-    const prompter =
-      options.prompter ?? createTerminalPrompter(io.stdin, promptOutput as unknown as Writable);
+    const prompter = options.prompter ?? createTerminalPrompter(io.stdin, promptOutput as unknown as Writable);
     // A folder named on the command line is checked before anything else happens (U3).
-    if ((!interactive || config.chat) && config.out !== undefined)
-      await checkNamedFolder(expandHome(config.out, home));
+    if ((!interactive || config.chat) && config.out !== undefined) await checkNamedFolder(expandHome(config.out, home));
     // A prompt cancelled (Ctrl-C or Esc) is an interruption; choosing no items is a decline.
-    const decide = createDecide(
-      { yes: config.yes, out: config.out, interactive, home, defaultFolder, prompter },
-      state,
-    );
+    const decide = createDecide({ yes: config.yes, out: config.out, interactive, home, defaultFolder, prompter }, state);
     const askCode = async (prompts?: AbortSignal) => {
       const code = await prompter.askCode(prompts);
       codeCancelled = code === null;
@@ -156,18 +114,7 @@ export async function main(
       renderReceiver(joiner, io, json, config.verbose);
       const conversation = await joiner.join();
       const { yes, out, verbose } = config;
-      return await runChat(conversation, {
-        io,
-        role: 'joiner',
-        json,
-        yes,
-        out,
-        home,
-        defaultFolder,
-        verbose,
-        signal,
-        lines,
-      });
+      return await runChat(conversation, { io, role: 'joiner', json, yes, out, home, defaultFolder, verbose, signal, lines });
     }
     const receiver = createReceiver({ ...link, decide });
     const summarise = renderReceiver(receiver, io, json, config.verbose);
@@ -187,81 +134,39 @@ export async function main(
     // A folder found unusable without a terminal is a usage problem: exit 2, with its hint (U3).
     const error = thrown instanceof DestinationError && state.refusal ? state.refusal : thrown;
     if (error instanceof UsageError) {
-      return fail(
-        EXIT.usage,
-        'ERR_USAGE',
-        error.message,
-        error instanceof AdvisedUsageError ? error.hint : usageHint(USAGE, 'ferry-receive'),
-      );
+      return fail(EXIT.usage, 'ERR_USAGE', error.message, error instanceof AdvisedUsageError ? error.hint : usageHint(USAGE, 'ferry-receive'));
     }
     if (signal.aborted || (error instanceof FerryError && error.code === ErrorCode.CANCELLED)) {
       return fail(EXIT.interrupted, ErrorCode.CANCELLED, interruptedMessage(kept));
     }
     if (error instanceof AuthError && error.code === ErrorCode.CODE_REQUIRED) {
-      if (codeCancelled)
-        return fail(
-          EXIT.interrupted,
-          ErrorCode.CANCELLED,
-          'cancelled at the pairing code prompt; nothing was received',
-        );
+      if (codeCancelled) return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'cancelled at the pairing code prompt; nothing was received');
       // Without a terminal the code can only come from a flag or the environment: a usage error.
-      return fail(
-        EXIT.usage,
-        error.code,
-        escapeForDisplay(error.message),
-        usageHint(USAGE, 'ferry-receive'),
-      );
+      return fail(EXIT.usage, error.code, escapeForDisplay(error.message), usageHint(USAGE, 'ferry-receive'));
     }
-    if (error instanceof ConfigFileError)
-      return fail(EXIT.failure, 'ERR_CONFIG', escapeForDisplay(error.message));
-    if (error instanceof AuthError)
-      return fail(EXIT.failure, error.code, escapeForDisplay(error.message), authHint(error));
-    if (
-      error instanceof ConnectError ||
-      error instanceof NotFerryError ||
-      error instanceof DestinationError
-    ) {
+    if (error instanceof ConfigFileError) return fail(EXIT.failure, 'ERR_CONFIG', escapeForDisplay(error.message));
+    if (error instanceof AuthError) return fail(EXIT.failure, error.code, escapeForDisplay(error.message), authHint(error));
+    if (error instanceof ConnectError || error instanceof NotFerryError || error instanceof DestinationError) {
       return fail(EXIT.failure, error.code, escapeForDisplay(error.message), hintFor(error));
     }
     if (error instanceof UnsafeOfferError) {
       const name = escapeForDisplay(error.path);
-      return fail(
-        EXIT.failure,
-        error.code,
-        `refused the whole offer, nothing was written: ${escapeForDisplay(error.message)}${name ? `: "${name}"` : ''}`,
-      );
+      return fail(EXIT.failure, error.code, `refused the whole offer, nothing was written: ${escapeForDisplay(error.message)}${name ? `: "${name}"` : ''}`);
     }
-    if (
-      error instanceof FerryError &&
-      (error.code === ErrorCode.TRUNCATED || error.code === ErrorCode.CONNECTION_CLOSED)
-    ) {
+    if (error instanceof FerryError && (error.code === ErrorCode.TRUNCATED || error.code === ErrorCode.CONNECTION_CLOSED)) {
       // The sender stopped (Ctrl-C) or the network dropped: say so, and what is left (U5).
       const what =
         kept.outDir === undefined
           ? 'the sender went away before you chose; nothing was saved'
           : `the sender stopped or the connection was cut: ${interruptedMessage(kept).replace(/^interrupted: /, '')}`;
-      return fail(
-        EXIT.failure,
-        error.code,
-        `${what} (${error.code})`,
-        'Run ferry-receive again (with a new code if ferry-send was restarted) to get the rest.',
-      );
+      return fail(EXIT.failure, error.code, `${what} (${error.code})`, 'Run ferry-receive again (with a new code if ferry-send was restarted) to get the rest.');
     }
     if (error instanceof FerryError && error.code === ErrorCode.MODE_MISMATCH) {
       // One side holds a conversation and the other does not: the message says which to run.
       return fail(EXIT.failure, error.code, escapeForDisplay(error.message));
     }
-    if (error instanceof FerryError)
-      return fail(
-        EXIT.failure,
-        error.code,
-        `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`,
-      );
-    return fail(
-      EXIT.failure,
-      'ERR_INTERNAL',
-      `unexpected error: ${(error as Error)?.stack ?? String(error)}`,
-    );
+    if (error instanceof FerryError) return fail(EXIT.failure, error.code, `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`);
+    return fail(EXIT.failure, 'ERR_INTERNAL', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
 }
 
@@ -276,13 +181,7 @@ async function codeGivenUpFront(
   lines?: AsyncIterator<string>,
 ): Promise<string | undefined> {
   const first = lines ? await lines.next() : undefined;
-  const given = first
-    ? first.done
-      ? ''
-      : first.value.slice(0, 256)
-    : fromStdin
-      ? await readFirstLine(io.stdin, signal)
-      : io.env.FERRY_CODE;
+  const given = first ? (first.done ? '' : first.value.slice(0, 256)) : fromStdin ? await readFirstLine(io.stdin, signal) : io.env.FERRY_CODE;
   if (given === undefined || (!fromStdin && given === '')) return undefined;
   const code = normalizeCode(given);
   if (code === undefined) {
@@ -308,9 +207,7 @@ async function readFirstLine(stream: Readable, signal: AbortSignal): Promise<str
 
 /** The lines of a stream, read once: the first can be a pairing code, the rest chat commands. */
 function readLines(stream: Readable): AsyncIterator<string> {
-  return readline
-    .createInterface({ input: stream, terminal: false, crlfDelay: Number.POSITIVE_INFINITY })
-    [Symbol.asyncIterator]();
+  return readline.createInterface({ input: stream, terminal: false, crlfDelay: Number.POSITIVE_INFINITY })[Symbol.asyncIterator]();
 }
 
 /** Where the transfer was saving, and how many files it had saved and verified. */
@@ -323,10 +220,7 @@ interface Kept {
 function interruptedMessage(kept: Kept): string {
   if (kept.outDir === undefined) return 'interrupted; nothing was saved';
   const where = escapeForDisplay(kept.outDir);
-  const files =
-    kept.files === 0
-      ? 'nothing was saved'
-      : `kept the ${plural(kept.files, 'file')} already saved and verified`;
+  const files = kept.files === 0 ? 'nothing was saved' : `kept the ${plural(kept.files, 'file')} already saved and verified`;
   return `interrupted: ${files} in ${where}; any partly received file was removed`;
 }
 
@@ -357,16 +251,7 @@ function hintFor(error: FerryError): string | undefined {
 /** Refuses, with exit 2 and what to do, a folder given with --out that cannot be saved into. */
 async function checkNamedFolder(dir: string): Promise<void> {
   const problem = await folderProblem(dir);
-  if (problem === 'missing')
-    throw new AdvisedUsageError(
-      `--out: the folder ${dir} does not exist`,
-      'Create it first, or name another folder.',
-    );
-  if (problem === 'not-a-folder')
-    throw new AdvisedUsageError(`--out: ${dir} is not a folder`, 'Name a folder.');
-  if (problem === 'not-writable')
-    throw new AdvisedUsageError(
-      `--out: the folder ${dir} is not writable`,
-      'Name a folder you can write to.',
-    );
+  if (problem === 'missing') throw new AdvisedUsageError(`--out: the folder ${dir} does not exist`, 'Create it first, or name another folder.');
+  if (problem === 'not-a-folder') throw new AdvisedUsageError(`--out: ${dir} is not a folder`, 'Name a folder.');
+  if (problem === 'not-writable') throw new AdvisedUsageError(`--out: the folder ${dir} is not writable`, 'Name a folder you can write to.');
 }

@@ -51,8 +51,7 @@ export function createTerminalPrompter(input: Readable, output: Writable): Promp
       const answer = await text({
         message: 'Pairing code shown by ferry-send:',
         placeholder: '1234-5678',
-        validate: (value) =>
-          normalizeCode(value ?? '') ? undefined : 'A pairing code is 8 digits, like 1234-5678.',
+        validate: (value) => (normalizeCode(value ?? '') ? undefined : 'A pairing code is 8 digits, like 1234-5678.'),
         input,
         output,
         signal,

@@ -26,12 +26,7 @@ import type { ReceiveResult, Receiver } from '../receiver.ts';
 export type Summarise = (result: ReceiveResult, cancelled: boolean) => void;
 
 /** Renders a receiver's events for people or as JSON lines; returns the summary printer. */
-export function renderReceiver(
-  receiver: Pick<Receiver, 'on'>,
-  io: Io,
-  json: boolean,
-  verbose = false,
-): Summarise {
+export function renderReceiver(receiver: Pick<Receiver, 'on'>, io: Io, json: boolean, verbose = false): Summarise {
   return json ? renderJson(receiver, io) : renderText(receiver, io, verbose);
 }
 
@@ -49,10 +44,7 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
   });
   receiver.on('secured', ({ encrypted, method, fingerprint, rememberedAs }) => {
     if (!encrypted) {
-      for (const line of encryptionOffWarning(
-        'this transfer, and nothing proves who the sender is.',
-      ))
-        status.print(line);
+      for (const line of encryptionOffWarning('this transfer, and nothing proves who the sender is.')) status.print(line);
       status.print(`Connected to ${address}.`);
       return;
     }
@@ -97,31 +89,22 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
   return (result, cancelled) => {
     status.clear();
     if (result.declined) {
-      io.stdout.write(
-        cancelled
-          ? 'Cancelled; nothing was saved.\n'
-          : 'You chose no items, so nothing was saved.\n',
-      );
+      io.stdout.write(cancelled ? 'Cancelled; nothing was saved.\n' : 'You chose no items, so nothing was saved.\n');
       return;
     }
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
     const saved = plural(result.saved.length, 'file');
     // Every digest was checked; the digests themselves are for --verbose and --json.
     if (!verbose) {
-      status.print(
-        `Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}, each verified with SHA-256.`,
-      );
+      status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}, each verified with SHA-256.`);
     } else {
       status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}:`);
       const files = [...result.saved].sort((a, b) => comparePathsNaturally(a.path, b.path));
-      for (const file of files)
-        status.print(`  ${esc(file.path)}  ${formatBytes(file.size)}  sha256:${file.sha256}`);
+      for (const file of files) status.print(`  ${esc(file.path)}  ${formatBytes(file.size)}  sha256:${file.sha256}`);
     }
     if (result.failed.length > 0) {
       status.print(`${plural(result.failed.length, 'file')} not saved:`);
-      const lines = result.failed.map(
-        (file) => `  ${esc(file.offered)}: ${esc(file.message)} (${esc(file.code)})`,
-      );
+      const lines = result.failed.map((file) => `  ${esc(file.offered)}: ${esc(file.message)} (${esc(file.code)})`);
       for (const line of summarizeLines(lines, verbose, SEE_ALL)) status.print(line);
     }
   };
@@ -129,10 +112,8 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
 
 function renderJson(receiver: Pick<Receiver, 'on'>, io: Io): Summarise {
   // Every event is printed as RECEIVER_JSON_EVENTS declares it, which the README documents.
-  const print = <K extends keyof typeof RECEIVER_JSON_EVENTS>(
-    event: K,
-    fields: ReceiverJsonEvent<K>,
-  ) => io.stdout.write(toJsonLine(event, fields));
+  const print = <K extends keyof typeof RECEIVER_JSON_EVENTS>(event: K, fields: ReceiverJsonEvent<K>) =>
+    io.stdout.write(toJsonLine(event, fields));
   let total = 0;
   let shownAt = 0;
   receiver.on('code-needed', (e) => print('code-needed', e));
@@ -145,15 +126,8 @@ function renderJson(receiver: Pick<Receiver, 'on'>, io: Io): Summarise {
       sender,
       files: offer.fileCount,
       bytes: offer.totalBytes,
-      items: offer.items.map(({ name, kind, fileCount, bytes }) => ({
-        name,
-        kind,
-        files: fileCount,
-        bytes,
-      })),
-      entries: offer.entries.map(({ path, kind, size }) =>
-        kind === 'dir' ? { path, kind } : { path, kind, size },
-      ),
+      items: offer.items.map(({ name, kind, fileCount, bytes }) => ({ name, kind, files: fileCount, bytes })),
+      entries: offer.entries.map(({ path, kind, size }) => (kind === 'dir' ? { path, kind } : { path, kind, size })),
       hidden: hiddenTopLevel(offer),
     }),
   );
