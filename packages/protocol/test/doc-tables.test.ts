@@ -1,6 +1,7 @@
 /**
- * PROTOCOL.md's tables of frame types (§3.1), chat limits (§7) and error codes (§8) say what
- * the code does: the same types, names and caps, the same values as `CHAT`, the same codes. And
+ * PROTOCOL.md's tables of frame types (§3.1), chat and resume limits (§7) and error codes (§8)
+ * say what the code does: the same types, names and caps, the same values as `CHAT` and
+ * `RESUME`, the same codes. And
  * the TX_DATA offer id is written where §12.3.11 says.
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import {
   FRAME_HEADER_BYTES,
   FRAME_TYPE_NAMES,
   FrameType,
+  RESUME,
   TX_DATA_HEADER_BYTES,
 } from '../src/constants.ts';
 import { ErrorCode } from '../src/errors.ts';
@@ -73,12 +75,15 @@ describe('PROTOCOL.md §3.1 frame types', () => {
   });
 });
 
-describe('PROTOCOL.md §7 chat limits', () => {
+/**
+ * The table of §7 that follows the paragraph starting `<title> (\`<NAME>\``: each `name` of its
+ * first column with the number in the second, in order.
+ */
+function limitsTable(title: string, constant: string): Record<string, number> {
   const table =
-    /^Chat limits \(`CHAT`[\s\S]*?\n\n([\s\S]*?)\n\n/m.exec(
+    new RegExp(`^${title} \\(\`${constant}\`[\\s\\S]*?\\n\\n([\\s\\S]*?)\\n\\n`, 'm').exec(
       section('## 7. Timeouts and limits'),
     )?.[1] ?? '';
-  /** Each `name` of the table's first column with the number in the second, in order. */
   const values = new Map<string, number>();
   for (const [, names, cell] of table.matchAll(/^\| ((?:`\w+`(?:, )?)+) \| ([^|]+) \|/gm)) {
     const keys = [...names!.matchAll(/`(\w+)`/g)].map((match) => match[1]!);
@@ -91,9 +96,18 @@ describe('PROTOCOL.md §7 chat limits', () => {
       values.set(key, text === '2³²−1' ? 2 ** 32 - 1 : Number(text.replace(/ /g, '')));
     });
   }
+  return Object.fromEntries(values);
+}
 
+describe('PROTOCOL.md §7 chat limits', () => {
   it('lists every limit of CHAT with its value', () => {
-    expect(Object.fromEntries(values)).toEqual({ ...CHAT });
+    expect(limitsTable('Chat limits', 'CHAT')).toEqual({ ...CHAT });
+  });
+});
+
+describe('PROTOCOL.md §7 resume limits', () => {
+  it('lists every limit of RESUME with its value', () => {
+    expect(limitsTable('Resume limits', 'RESUME')).toEqual({ ...RESUME });
   });
 });
 

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FrameType } from '../src/constants.ts';
+import { FrameType, LIMITS, limitsForOffer } from '../src/constants.ts';
 import { FrameDecoder } from '../src/frame/decoder.ts';
 import { decodeMessage, isMessageType } from '../src/messages/codec.ts';
 import { fromHex, toHex } from './helpers.ts';
@@ -10,6 +11,8 @@ import { validateOffer } from '../src/names.ts';
 import { chatTextMarkdown } from './vectors/chat-text.ts';
 import { CHAT_VECTORS, VECTORS } from './vectors/inputs.ts';
 import { PAIRING_VECTOR, pairingMarkdown } from './vectors/pairing.ts';
+import { RESUME_PROOF_VECTOR, RESUME_VECTORS, resumeProofMarkdown } from './vectors/resume.ts';
+import { resumeProof } from '../src/node/tickets.ts';
 
 const doc = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
 
@@ -22,8 +25,8 @@ function documented(name: string): { hex: string; json: string | undefined } | u
   return { json: match[1], hex: toHex(fromHex(match[2]!)) };
 }
 
-/** Every frame vector: §10.1's, then §12.10's. */
-const ALL_VECTORS = [...VECTORS, ...CHAT_VECTORS];
+/** Every frame vector: §10.1's, then §12.10's, then §13.10's. */
+const ALL_VECTORS = [...VECTORS, ...CHAT_VECTORS, ...RESUME_VECTORS];
 
 /** The text between `<!-- name:start -->` and `<!-- name:end -->`. */
 function block(name: string): string | undefined {
@@ -36,11 +39,12 @@ describe('PROTOCOL.md test vectors', () => {
     expect(names).toEqual(ALL_VECTORS.map((vector) => vector.name));
   });
 
-  it('shows §10.1 vectors in §10.1 and chat vectors in §12.10', () => {
+  it('shows §10.1 vectors in §10.1, chat vectors in §12.10 and resume vectors in §13.10', () => {
     const names = (text: string | undefined) =>
       [...(text ?? '').matchAll(/<!-- vector: (\w+) -->/g)].map((match) => match[1]);
     expect(names(block('vectors'))).toEqual(VECTORS.map((vector) => vector.name));
     expect(names(block('chat-vectors'))).toEqual(CHAT_VECTORS.map((vector) => vector.name));
+    expect(names(block('resume-vectors'))).toEqual(RESUME_VECTORS.map((vector) => vector.name));
   });
 
   it('gives every frame type at least one vector', () => {
@@ -153,5 +157,45 @@ describe('PROTOCOL.md §10.2 pairing vector', () => {
 describe('PROTOCOL.md §12.2 chat text vectors', () => {
   it('shows exactly the table the vectors make', () => {
     expect(block('chat-text')).toBe(chatTextMarkdown());
+  });
+});
+
+describe('PROTOCOL.md §13 resume vectors', () => {
+  const vector = (name: string) => RESUME_VECTORS.find((candidate) => candidate.name === name)!;
+
+  it('D6: shows the proof vector exactly as computed from its ticket and exporter value', () => {
+    expect(block('resume-proof')).toBe(resumeProofMarkdown());
+  });
+
+  it('D6: resumeProof gives the documented proof for the documented ticket and exporter value', () => {
+    const { ticket, exported, proof } = RESUME_PROOF_VECTOR;
+    expect(toHex(resumeProof(fromHex(ticket), fromHex(exported)))).toBe(proof);
+  });
+
+  it('D6: the OFFER_RESUME vector carries the ticket and AUTH_RESUME the proof of the proof vector', () => {
+    expect(JSON.parse(vector('OFFER_RESUME').json!).resume).toEqual({
+      ticket: RESUME_PROOF_VECTOR.ticket,
+    });
+    expect(JSON.parse(vector('AUTH_RESUME').json!)).toEqual({
+      method: 'resume',
+      proof: RESUME_PROOF_VECTOR.proof,
+    });
+  });
+
+  it('the REQUEST_RESUME prefix is the SHA-256 of the first offset bytes of the file', () => {
+    const [item] = JSON.parse(vector('REQUEST_RESUME').json!).files as {
+      offset: number;
+      prefix: string;
+    }[];
+    expect(item!.prefix).toBe(
+      createHash('sha256').update('hello'.slice(0, item!.offset)).digest('hex'),
+    );
+  });
+
+  it('a prefix item of the largest id and offset fits REQUEST_ITEM_BYTES, so one per offered file fits the cap', () => {
+    const item = { id: LIMITS.maxEntries - 1, offset: LIMITS.maxFileSize, prefix: 'f'.repeat(64) };
+    const files = Array.from({ length: 3 }, () => item);
+    const bytes = new TextEncoder().encode(JSON.stringify({ files })).byteLength;
+    expect(bytes).toBeLessThanOrEqual(limitsForOffer(3).maxRequestPayloadBytes);
   });
 });
