@@ -28,6 +28,8 @@ import {
   type Secured,
   secureServer,
   shortFingerprint,
+  type Ticket,
+  TicketStore,
   type TrustStore,
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
@@ -149,6 +151,11 @@ export interface SenderOptions {
    * HELLO asks for it joins this room; one that does not is refused with ERR_MODE_MISMATCH.
    */
   readonly chat?: ChatRoom | undefined;
+  /**
+   * The reconnection tickets of this run (§13.4); a store of its own unless a test injects one.
+   * Encrypted only: in clear a receiver reconnects without proof.
+   */
+  readonly tickets?: TicketStore | undefined;
 }
 
 /** A running sender. */
@@ -185,6 +192,8 @@ export function createSender(options: SenderOptions): Sender {
   // Sessions that greeted and have not chosen yet (K3): in clear mode anyone gets this far.
   const decidingSlots = new AddressSlots(options.maxDeciding ?? SESSIONS.maxDeciding, options.maxDecidingPerHost ?? SESSIONS.maxDecidingPerHost);
   const security = options.security;
+  // One store per run, in memory only: the tickets die with this process.
+  const tickets = security.encryption ? (options.tickets ?? new TicketStore()) : undefined;
   const session = randomBytes(16).toString('hex');
   // Every accepted socket until it closes, authenticated or not, so close(true) reaches all.
   const sockets = new Set<net.Socket>();
@@ -276,6 +285,9 @@ export function createSender(options: SenderOptions): Sender {
     let requestedAt: number | undefined;
     // Resuming was offered to this receiver (§13): after a lost connection it may come back.
     let resumeOffered = false;
+    // The reconnection ticket this connection uses, if any; `done`: its session got DONE.
+    let ticket: Ticket | undefined;
+    let done = false;
     emitter.emit('connected', { client, peer });
     // One deadline from accept to HELLO: preamble, TLS, authentication and greeting (E1).
     const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, socket, 'the receiver did not authenticate and greet in time');
@@ -283,9 +295,14 @@ export function createSender(options: SenderOptions): Sender {
     try {
       await exchangePreamble({ socket }, 'server', security.encryption, deadline);
       const secured: Secured = security.encryption
-        ? await secureServer(socket, { ...security, connection: client, onTrustError: reportTrustError }, deadline)
+        ? await secureServer(socket, { ...security, connection: client, onTrustError: reportTrustError, tickets }, deadline)
         : { socket, encrypted: false, peer: undefined };
       const authenticated = secured.peer;
+      if (authenticated?.ticket && tickets) {
+        // Let in by its ticket: the connection uses it, and the session offers it again.
+        ticket = authenticated.ticket;
+        tickets.using(ticket);
+      }
       if (authenticated) {
         log.info({ method: authenticated.method, key: shortFingerprint(authenticated.fingerprint) }, 'receiver authenticated');
         emitter.emit('authenticated', {
@@ -331,13 +348,16 @@ export function createSender(options: SenderOptions): Sender {
         handshakeMs: deadline.remaining,
         decidingMs: options.decidingMs ?? TIMEOUTS.decidingMs,
         finishingMs: options.finishingMs ?? TIMEOUTS.finishingMs,
-        resumeTicket: security.encryption
-          ? undefined
-          : () => {
-              resumeOffered = true;
-              // In clear a reconnection needs no proof: the ticket is empty (§13).
-              return '';
-            },
+        resumeTicket: () => {
+          resumeOffered = true;
+          // In clear a reconnection needs no proof: the ticket is empty (§13).
+          if (!tickets || !authenticated) return '';
+          if (!ticket) {
+            ticket = tickets.issue(authenticated.fingerprint);
+            tickets.using(ticket);
+          }
+          return ticket.hex;
+        },
         hooks: {
           onHello: (hello) => {
             deadline.clear();
@@ -378,6 +398,7 @@ export function createSender(options: SenderOptions): Sender {
           },
         },
       });
+      done = true;
       const ms = Math.round(now() - (requestedAt ?? now()));
       log.info({ ...result, ms }, 'session complete');
       emitter.emit('session-complete', { client, peer, ...result, ms });
@@ -404,6 +425,11 @@ export function createSender(options: SenderOptions): Sender {
         socket.destroy();
       }
     } finally {
+      // A completed transfer needs no reconnection; otherwise the ticket lives on for ticketMs.
+      if (ticket) {
+        if (done) tickets?.complete(ticket);
+        else tickets?.ended(ticket);
+      }
       deadline.clear();
       deciding?.release();
       connections.delete(socket);

@@ -5,8 +5,19 @@
  * the sender serving the next receiver every time.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import net, { type Socket } from 'node:net';
 import path from 'node:path';
+import {
+  Deadline,
+  derivePasswordScalar,
+  exchangePreamble,
+  type Identity,
+  loadOrCreateIdentity,
+  secureClient,
+  TicketStore,
+} from '@ferry/protocol/node';
 import {
   concatFrame,
   encodeMessage,
@@ -15,13 +26,26 @@ import {
   FrameType,
   type MessageOf,
   type MessageType,
+  normalizeCode,
+  PairingCodes,
   RESUME_FEATURE,
   type RequestItem,
 } from '@ferry/protocol';
 import { scanOffer } from '@ferry/engine';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderSender } from '../src/ui/render.ts';
-import { fakeIo, rawClient, receiveAll, runCleanup, startSender, within } from './helpers.ts';
+import {
+  fakeIo,
+  onCleanup,
+  rawClient,
+  receiveAll,
+  runCleanup,
+  startSender,
+  startSenderOffering,
+  tempDir,
+  WAIT_MS,
+  within,
+} from './helpers.ts';
 import { sha256 } from '@ferry/testkit/unit';
 
 afterEach(runCleanup);
@@ -38,22 +62,29 @@ interface Seen {
 }
 
 /**
- * A raw receiver: sends the preamble and HELLO (listing `features`), then records what comes
- * back. `until(type)` waits for the next frame of that type; `file(id)` is one file as sent.
+ * A raw receiver in clear: sends the preamble and HELLO (listing `features`), then records what
+ * comes back (see {@link recorder}).
  */
 async function rawReceiver(port: number, features: string[] = [RESUME_FEATURE]) {
   const client = await rawClient(port);
-  const decoder = new FrameDecoder({ expectPreamble: true });
+  client.socket.write(encodePreamble());
+  return { client, ...recorder(client.socket, true, features) };
+}
+
+/**
+ * Sends HELLO (listing `features`) on `socket` and records what comes back: control frames
+ * decoded, DATA bytes joined. `until(type)` waits for the first frame of that type; `file(id)`
+ * is one file as sent; `finish(ids)` acknowledges those files as saved, then DONE.
+ */
+function recorder(socket: Socket, expectPreamble: boolean, features: string[]) {
+  const decoder = new FrameDecoder({ expectPreamble });
   const seen: Seen[] = [];
   const waiters = new Set<() => void>();
-  client.socket.on('data', (chunk: Buffer) => {
+  socket.on('data', (chunk: Buffer) => {
     for (const event of decoder.push(chunk)) {
       if (event.kind === 'frame') {
         const payload = Buffer.from(event.payload).toString('utf8');
-        seen.push({
-          type: event.type,
-          message: event.type === FrameType.DATA ? undefined : JSON.parse(payload),
-        });
+        seen.push({ type: event.type, message: JSON.parse(payload) });
       } else if (event.kind === 'data') {
         const last = seen.at(-1);
         if (last?.type === FrameType.DATA) last.bytes = Buffer.concat([last.bytes!, event.bytes]);
@@ -62,8 +93,7 @@ async function rawReceiver(port: number, features: string[] = [RESUME_FEATURE]) 
     }
     for (const waiter of waiters) waiter();
   });
-  client.socket.write(encodePreamble());
-  client.socket.write(frame(FrameType.HELLO, { software: 'raw-test/1', name: 'raw', features }));
+  socket.write(frame(FrameType.HELLO, { software: 'raw-test/1', name: 'raw', features }));
   const until = <T extends MessageType>(type: T): Promise<MessageOf<T>> =>
     within(
       new Promise((resolve) => {
@@ -92,16 +122,14 @@ async function rawReceiver(port: number, features: string[] = [RESUME_FEATURE]) 
       sha256: (frames.at(-1)!.message as MessageOf<typeof FrameType.FILE_END>).sha256,
     };
   };
-  const request = (files: RequestItem[]) =>
-    client.socket.write(frame(FrameType.REQUEST, { files }));
-  /** Acknowledges every file as saved with the digest sent, then DONE. */
+  const request = (files: RequestItem[]) => socket.write(frame(FrameType.REQUEST, { files }));
   const finish = async (ids: number[]) => {
     await until(FrameType.END);
     for (const id of ids)
-      client.socket.write(frame(FrameType.FILE_ACK, { id, ok: true, sha256: file(id).sha256 }));
-    client.socket.end(frame(FrameType.DONE, { saved: ids.length, failed: 0 }));
+      socket.write(frame(FrameType.FILE_ACK, { id, ok: true, sha256: file(id).sha256 }));
+    socket.end(frame(FrameType.DONE, { saved: ids.length, failed: 0 }));
   };
-  return { client, seen, until, file, request, finish };
+  return { seen, until, file, request, finish };
 }
 
 /** A sender offering one random file of `size` bytes; returns it and its content. */
@@ -274,5 +302,106 @@ describe('the sender resuming (§13)', () => {
     expect(result.failed).toEqual([]);
     expect((await readFile(path.join(out, 'f.bin'))).equals(data)).toBe(true);
     await within(sender.stopped, 'the sender to stop after the complete transfer');
+  });
+});
+
+/**
+ * A receiver's connection to the encrypting sender at `port` with `identity`: paired with
+ * `code`, or proving `ticket` to the sender key `sender`. Once secured it says HELLO listing
+ * resume and records what comes back.
+ */
+async function secureReceiver(
+  port: number,
+  identity: Identity,
+  how: { code?: string; ticket?: string; sender: Uint8Array },
+) {
+  const tcp = net.connect({ host: '127.0.0.1', port });
+  tcp.on('error', () => {});
+  onCleanup('secure receiver', () => {
+    tcp.destroy();
+  });
+  await once(tcp, 'connect');
+  const deadline = new Deadline(WAIT_MS, tcp, 'the handshake');
+  let outcome: Awaited<ReturnType<typeof secureClient>>;
+  try {
+    await exchangePreamble({ socket: tcp }, 'client', true, deadline);
+    outcome = await secureClient(
+      tcp,
+      {
+        identity,
+        host: '127.0.0.1',
+        password: how.code === undefined ? undefined : await derivePasswordScalar(how.code),
+        expectFingerprint: how.sender,
+        ticket: how.ticket === undefined ? undefined : Buffer.from(how.ticket, 'hex'),
+      },
+      deadline,
+    );
+  } finally {
+    deadline.clear();
+  }
+  if (outcome.kind !== 'secured') return { outcome, socket: undefined, peer: undefined };
+  const socket = outcome.secured.socket;
+  socket.on('error', () => {});
+  const peer = recorder(socket, false, [RESUME_FEATURE]);
+  socket.resume();
+  return { outcome, socket, peer };
+}
+
+describe('reconnection tickets of the sender (§13.4)', () => {
+  it('gives the paired receiver a ticket, keeps it after a lost connection, lets the receiver back in with it without a code, and drops it on DONE', async () => {
+    const senderIdentity = await loadOrCreateIdentity(await tempDir());
+    const receiverIdentity = await loadOrCreateIdentity(await tempDir());
+    const tickets = new TicketStore();
+    const dir = await tempDir();
+    const data = randomBytes(64 * MiB);
+    await writeFile(path.join(dir, 'f.bin'), data);
+    const { log, port } = await startSenderOffering([path.join(dir, 'f.bin')], {
+      security: {
+        encryption: true,
+        identity: senderIdentity,
+        pairing: new PairingCodes(derivePasswordScalar),
+      },
+      tickets,
+    });
+    const code = normalizeCode((await log.waitFor('code')).code)!;
+    const sender = senderIdentity.fingerprint;
+
+    const first = await secureReceiver(port, receiverIdentity, { code, sender });
+    const offered = await first.peer!.until(FrameType.OFFER);
+    expect(offered).toMatchObject({ resume: { ticket: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    const ticket = (offered as { resume: { ticket: string } }).resume.ticket;
+    first.peer!.request([{ id: 0, offset: 0 }]);
+    await first.peer!.until(FrameType.FILE_START);
+    first.socket!.destroy();
+    expect(await log.waitFor('session-failed')).toMatchObject({ client: 1, resumable: true });
+    expect(tickets.size).toBe(1);
+
+    // The same receiver comes back with its ticket: no code, the same ticket offered again.
+    const second = await secureReceiver(port, receiverIdentity, { ticket, sender });
+    expect(second.outcome).toMatchObject({
+      kind: 'secured',
+      secured: { peer: { method: 'resume' } },
+    });
+    expect(await log.waitFor('authenticated', 1)).toMatchObject({ client: 2, method: 'resume' });
+    expect(await second.peer!.until(FrameType.OFFER)).toMatchObject({ resume: { ticket } });
+    const held = data.byteLength - 1000;
+    second.peer!.request([{ id: 0, offset: held, prefix: sha256(data.subarray(0, held)) }]);
+    await second.peer!.finish([0]);
+    expect(second.peer!.file(0).data.equals(data.subarray(held))).toBe(true);
+    expect(await log.waitFor('session-resumed')).toMatchObject({
+      client: 2,
+      files: 1,
+      skippedBytes: held,
+    });
+    expect(await log.waitFor('session-complete')).toMatchObject({
+      client: 2,
+      files: 1,
+      bytes: 1000,
+    });
+    expect(tickets.size).toBe(0);
+
+    // Its transfer is complete: the ticket lets nobody in any more.
+    const third = await secureReceiver(port, receiverIdentity, { ticket, sender });
+    expect(third.outcome.kind).toBe('code-needed');
   });
 });
