@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
@@ -264,15 +264,31 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     expect(jsonEvents(second.stdout).at(-1)).toMatchObject({ saved: [{ path: path.join(out, 'x (1).txt'), offered: 'x.txt' }] });
   });
 
-  it('H5: receiving a folder twice puts the second copy in "name (1)"', async () => {
+  it('H5: receiving a folder twice, the second time with a file of another size, puts the second copy in "name (1)"', async () => {
+    const root = await tempDir();
+    await mkdir(path.join(root, 'docs'));
+    await writeFile(path.join(root, 'docs/a.txt'), 'A');
+    const out = await tempDir();
+    expect((await runReceive(['--yes', '--out', out, (await startRealSender([path.join(root, 'docs')])).address])).code).toBe(EXIT.ok);
+    await writeFile(path.join(root, 'docs/a.txt'), 'AB');
+    expect((await runReceive(['--yes', '--out', out, (await startRealSender([path.join(root, 'docs')])).address])).code).toBe(EXIT.ok);
+    expect(await listTree(out)).toEqual(['docs (1)/', 'docs (1)/a.txt', 'docs/', 'docs/a.txt']);
+    expect(await readFile(path.join(out, 'docs/a.txt'), 'utf8')).toBe('A');
+  });
+
+  it('D2: receiving the same folder twice finds every file already there: nothing is written, no partial folder stays', async () => {
     const root = await tempDir();
     await mkdir(path.join(root, 'docs'));
     await writeFile(path.join(root, 'docs/a.txt'), 'A');
     const { address } = await startRealSender([path.join(root, 'docs')]);
     const out = await tempDir();
     expect((await runReceive(['--yes', '--out', out, address])).code).toBe(EXIT.ok);
-    expect((await runReceive(['--yes', '--out', out, address])).code).toBe(EXIT.ok);
-    expect(await listTree(out)).toEqual(['docs (1)/', 'docs (1)/a.txt', 'docs/', 'docs/a.txt']);
+    const before = await stat(path.join(out, 'docs/a.txt'));
+    const second = await runReceive(['--json', '--yes', '--out', out, address]);
+    expect(second.code).toBe(EXIT.ok);
+    expect(await listTree(out)).toEqual(['docs/', 'docs/a.txt']);
+    expect((await stat(path.join(out, 'docs/a.txt'))).mtimeMs).toBe(before.mtimeMs);
+    expect(jsonEvents(second.stdout).at(-1)).toMatchObject({ saved: [], failed: 0 });
   });
 });
 
