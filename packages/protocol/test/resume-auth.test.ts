@@ -197,6 +197,18 @@ describe('AUTH resume', () => {
     expect(errorOf(await listening.result()).code).toBe(ErrorCode.KEY_CHANGED);
   });
 
+  it('D6: a client given a ticket without the key it came from never proves it', async () => {
+    const { sender, receiver, tickets, ticket } = await setup();
+    const listening = await server(serverSide(sender.identity, { tickets }));
+    // Had the proof been sent, this sender would have let the receiver in.
+    const outcome = await client(listening.port, {
+      identity: receiver.identity,
+      ticket: ticket.secret,
+    });
+    expect(outcome.kind).toBe('code-needed');
+    expect(errorOf(await listening.result()).code).toBe(ErrorCode.CONNECTION_CLOSED);
+  });
+
   it('D6: a malformed proof is refused by the schema before any ticket is tried', async () => {
     const { sender, receiver, tickets } = await setup();
     const listening = await server(serverSide(sender.identity, { tickets }));
