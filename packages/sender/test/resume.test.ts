@@ -249,6 +249,15 @@ describe('the sender resuming (§13)', () => {
     await expectRefusedAndServing(started, peer, 'ERR_UNKNOWN_FILE');
   });
 
+  it('D7: a REQUEST item naming a path beside its id is refused with ERR_BAD_MESSAGE: files are named by id only', async () => {
+    const started = await senderOfOne(100);
+    const peer = await rawReceiver(started.port);
+    await peer.until(FrameType.OFFER);
+    const json = JSON.stringify({ files: [{ id: 0, offset: 0, path: '../../etc/passwd' }] });
+    peer.client.socket.write(concatFrame(FrameType.REQUEST, Buffer.from(json)));
+    await expectRefusedAndServing(started, peer, 'ERR_BAD_MESSAGE');
+  });
+
   it('D1: an offset past the end of the file, with a prefix, is refused with ERR_BAD_MESSAGE', async () => {
     const started = await senderOfOne(100);
     const peer = await rawReceiver(started.port);
@@ -288,6 +297,39 @@ describe('the sender resuming (§13)', () => {
       /^#1 127\.0\.0\.1:\d+ \(raw\) lost the connection; it can reconnect to resume\.$/,
     );
     expect(line!.length).toBeLessThanOrEqual(80);
+  });
+
+  it('shows a resumed session and a file sent whole again on one line each', async () => {
+    const big = randomBytes(MiB + 5);
+    const small = Buffer.from('the small file');
+    const { port, log, sender, dir } = await startSender({ 'big.bin': big, 'small.txt': small });
+    const io = fakeIo();
+    const offer = await scanOffer([path.join(dir, 'big.bin'), path.join(dir, 'small.txt')]);
+    renderSender(sender, offer, io, false);
+    const id = (name: string) => offer.entries.findIndex((entry) => entry.path === name);
+    const peer = await rawReceiver(port);
+    await peer.until(FrameType.OFFER);
+    peer.request([
+      { id: id('big.bin'), offset: MiB, prefix: sha256(big.subarray(0, MiB)) },
+      { id: id('small.txt'), offset: 3, prefix: sha256('xyz') },
+    ]);
+    await peer.finish([id('big.bin'), id('small.txt')]);
+    expect(await log.waitFor('session-complete')).toMatchObject({
+      files: 2,
+      bytes: 5 + small.byteLength,
+    });
+    // Progress counts what now travels: the bytes past the matched prefix, and the whole restarted file.
+    expect(io.stdout.lines).toContainEqual(expect.stringMatching(/ 100% 19 B of 19 B /));
+    const lines = io.stdout.lines.filter((line) => line.startsWith('#1 ') && !line.includes('%'));
+    expect(lines).toEqual([
+      expect.stringMatching(/^#1 127\.0\.0\.1:\d+ \(raw\) connected$/),
+      expect.stringMatching(/ is taking 2 files \(16 B\)$/),
+      expect.stringMatching(
+        / gets small\.txt whole, from its first byte: it changed since the interrupted transfer, or the receiver's part differs$/,
+      ),
+      expect.stringMatching(/ resumed: 1 file, 1\.00 MiB not sent again$/),
+      expect.stringMatching(/ took 2 files \(19 B\) in /),
+    ]);
   });
 
   it('F1: with once, a session cut short leaves the sender running for the receiver to come back; it stops after a complete one', async () => {

@@ -170,12 +170,12 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     status.print(`${label(client)} did not save ${esc(path)} (${esc(code)})`);
   });
   sender.on('session-resumed', ({ client, files, skippedBytes }) => {
-    status.print(`${label(client)} resumed: ${plural(files, 'file')}, ${formatBytes(skippedBytes)} not sent again; sending the rest`);
+    status.print(`${label(client)} resumed: ${plural(files, 'file')}, ${formatBytes(skippedBytes)} not sent again`);
   });
   sender.on('file-restarted', ({ client, path, bytes }) => {
     // Sent whole after all: the progress counts the bytes that now travel too.
     if (bytes) clients.get(client)?.meter?.grow(bytes);
-    status.print(`${label(client)} gets ${esc(path)} again from its start: it changed since the interrupted transfer, or the receiver's part differs`);
+    status.print(`${label(client)} gets ${esc(path)} whole, from its first byte: it changed since the interrupted transfer, or the receiver's part differs`);
   });
   sender.on('session-complete', ({ client, files, failed, bytes, ms }) => {
     const failures = failed > 0 ? `, ${failed} failed` : '';
