@@ -55,6 +55,7 @@ export {
   type HeldPrefix,
   type PrepareOptions,
   type PreparedReceiving,
+  prepareAgain,
   prepareReceiving,
 } from './receiving.ts';
 export {

@@ -127,10 +127,35 @@ export async function prepareReceiving(
   }
 }
 
+/**
+ * The REQUEST again after a reconnect (§13), for `files` not concluded yet: each from what its
+ * partial holds now, or for a file already there from its digest, proven as a rerun proves
+ * them. Nobody is asked: the user accepted already.
+ */
+export async function prepareAgain(
+  prepared: Pick<PreparedReceiving, 'destination' | 'held'>,
+  files: readonly ValidatedEntry[],
+  busy: Busy = (work) => work,
+): Promise<Pick<PreparedReceiving, 'files' | 'bytes' | 'requests' | 'held' | 'resumed' | 'present'>> {
+  const store = prepared.destination.partials;
+  const present = new Map<number, string>();
+  const held = new Map<number, number>();
+  for (const entry of files) {
+    const presentAt = prepared.held.get(entry.id)?.presentAt;
+    if (presentAt !== undefined) {
+      present.set(entry.id, presentAt);
+      continue;
+    }
+    const length = await store?.held(entry.path);
+    if (length !== undefined && length > 0 && length <= entry.size) held.set(entry.id, length);
+  }
+  return askFor(files, { present, held }, store, busy);
+}
+
 /** The REQUEST for `files`: each from its held prefix (partial or present) when there is one, else from 0. */
 async function askFor(
   files: readonly ValidatedEntry[],
-  resume: ResumePlan,
+  resume: Pick<ResumePlan, 'present' | 'held'>,
   store: PartialStore | undefined,
   busy: Busy,
 ) {

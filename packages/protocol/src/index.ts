@@ -97,8 +97,10 @@ export {
   AddressSchema,
   LogLevelSchema,
   PortSchema,
+  ReceiverCleanSchema,
   type ReceiverConfig,
   ReceiverConfigSchema,
+  RetrySecondsSchema,
   type SenderConfig,
   SenderConfigSchema,
 } from './config/schemas.ts';

@@ -2,7 +2,10 @@ import { configUsageError, type InfoCommand, infoCommand, parseCommandLine } fro
 import { type ReceiverConfig, ReceiverConfigSchema } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
-/** What the command line asks for: run, or print help or the version. */
+/**
+ * What the command line asks for: run, print help or the version, list or forget peers, or
+ * remove the partial data left in a folder (`--clean`).
+ */
 export type Command = { kind: 'run'; config: ReceiverConfig } | InfoCommand;
 
 /** Usage text; every flag is listed here and in the README. */
@@ -36,6 +39,10 @@ Options:
       --remember        remember this sender after pairing, so next time
                         needs no code (the sender must remember you too:
                         ferry-send --remember)
+      --retry <s>       when the connection breaks mid-transfer, keep
+                        reconnecting for this many seconds and continue
+                        where it stopped (default 60, from 0 to 3600; 0
+                        turns it off)
       --peers           list the remembered senders and exit
       --forget <peer>   forget a remembered sender (name or key) and exit
       --no-encryption   receive in clear, to measure raw speed; only works
@@ -51,6 +58,9 @@ Options:
   -h, --help            show this help
   -v, --version         show the version
 `;
+
+const RETRY_RULE =
+  '--retry must be a number of seconds from 0 to 3600, like 60 or 2.5 (0 turns reconnecting off)';
 
 const ADDRESS_RULE =
   'the sender address must be host or host:port, as ferry-send prints it (like 192.168.1.20:7878, or [fe80::1]:7878 for IPv6)';
@@ -91,9 +101,11 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
     codeStdin: values['code-stdin'],
     verbose: values.verbose,
     chat: values.chat,
+    retry: values.retry,
   };
   const result = ReceiverConfigSchema.safeParse(input);
-  if (!result.success) throw configUsageError(result.error, input, { address: ADDRESS_RULE });
+  if (!result.success)
+    throw configUsageError(result.error, input, { address: ADDRESS_RULE, retry: RETRY_RULE });
   return { kind: 'run', config: result.data };
 }
 
@@ -104,6 +116,7 @@ const FLAGS = {
   fsync: { type: 'boolean' },
   name: { type: 'string' },
   timeout: { type: 'string' },
+  retry: { type: 'string' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   'log-level': { type: 'string' },

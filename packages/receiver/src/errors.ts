@@ -28,3 +28,11 @@ export class ConnectError extends FerryError {
 export class NotFerryError extends FerryError {
   override name = 'NotFerryError';
 }
+
+/**
+ * The transfer stopped after the connection broke and could not be resumed: the window of
+ * `--retry` ran out, the sender no longer knows the transfer, or its offer changed (§13).
+ */
+export class ResumeStoppedError extends FerryError {
+  override name = 'ResumeStoppedError';
+}

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
 import { createJoiner } from './chat.ts';
 import { createDecide, type DecideState } from './decide.ts';
-import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, UsageError } from './errors.ts';
+import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, ResumeStoppedError, UsageError } from './errors.ts';
 import { createReceiver, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
 import { renderReceiver } from './ui/render.ts';
@@ -45,7 +45,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
   // Ctrl-C or Esc at the code prompt is an interruption, not a missing code.
   let codeCancelled = false;
   // What an interruption leaves behind, to confirm it to the user.
-  const kept: Kept = { outDir: undefined, files: 0 };
+  const kept: Kept = { outDir: undefined, files: 0, partial: false };
   const state: DecideState = { cancelled: false, refusal: undefined };
   try {
     const command = parseReceiverArgs(argv);
@@ -116,13 +116,17 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       const { yes, out, verbose } = config;
       return await runChat(conversation, { io, role: 'joiner', json, yes, out, home, defaultFolder, verbose, signal, lines });
     }
-    const receiver = createReceiver({ ...link, decide });
+    // --retry: how long a transfer whose connection broke keeps reconnecting (0: not at all).
+    const receiver = createReceiver({ ...link, decide, retryMs: Math.round(config.retry * 1000) });
     const summarise = renderReceiver(receiver, io, json, config.verbose);
     receiver.on('start', ({ outDir }) => {
       kept.outDir = outDir;
     });
     receiver.on('file-saved', () => {
       kept.files++;
+    });
+    receiver.on('partial-kept', () => {
+      kept.partial = true;
     });
     const result = await receiver.run();
     if (state.refusal) throw state.refusal;
@@ -152,6 +156,10 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     if (error instanceof UnsafeOfferError) {
       const name = escapeForDisplay(error.path);
       return fail(EXIT.failure, error.code, `refused the whole offer, nothing was written: ${escapeForDisplay(error.message)}${name ? `: "${name}"` : ''}`);
+    }
+    if (error instanceof ResumeStoppedError) {
+      // The connection broke and the transfer could not be resumed: the message says what to do.
+      return fail(EXIT.failure, error.code, escapeForDisplay(error.message));
     }
     if (error instanceof FerryError && (error.code === ErrorCode.TRUNCATED || error.code === ErrorCode.CONNECTION_CLOSED)) {
       // The sender stopped (Ctrl-C) or the network dropped: say so, and what is left (U5).
@@ -214,6 +222,8 @@ function readLines(stream: Readable): AsyncIterator<string> {
 interface Kept {
   outDir: string | undefined;
   files: number;
+  /** Partial data was kept to resume from (its own line said where). */
+  partial: boolean;
 }
 
 /** The confirmation after Ctrl-C: what is kept, and that the partial file is gone. */
@@ -221,7 +231,10 @@ function interruptedMessage(kept: Kept): string {
   if (kept.outDir === undefined) return 'interrupted; nothing was saved';
   const where = escapeForDisplay(kept.outDir);
   const files = kept.files === 0 ? 'nothing was saved' : `kept the ${plural(kept.files, 'file')} already saved and verified`;
-  return `interrupted: ${files} in ${where}; any partly received file was removed`;
+  const partial = kept.partial
+    ? 'the files partly received are kept: run the same command again to resume'
+    : 'any partly received file was removed';
+  return `interrupted: ${files} in ${where}; ${partial}`;
 }
 
 function authHint(error: AuthError): string | undefined {

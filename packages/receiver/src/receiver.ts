@@ -12,6 +12,7 @@ import {
   type PresentFile,
   type SavedFile,
   type SavingFile,
+  prepareAgain,
   prepareReceiving,
   type ResumeOptions,
 } from '@ferry/engine';
@@ -58,8 +59,9 @@ import {
   unexpectedFrame,
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
-import { connectTo } from './connect.ts';
-import { NotFerryError } from './errors.ts';
+import { type ConnectedSocket, connectTo } from './connect.ts';
+import { NotFerryError, ResumeStoppedError } from './errors.ts';
+import { type Outcomes, type Round, transferWithReconnect } from './reconnect.ts';
 
 /** What the user chose: which top-level items (by index), and the folder to save them in. */
 export interface Decision {
@@ -203,6 +205,13 @@ export interface ReceiverOptions {
   readonly keepaliveMs?: number;
   /** The destination's path limits, when they cannot be found from the folder (and in tests). */
   readonly pathLimits?: PathLimits;
+  /**
+   * How long to keep reconnecting after the connection breaks mid-transfer (§13); 0 turns it
+   * off. `RESUME.retryMs` by default.
+   */
+  readonly retryMs?: number;
+  /** The first wait before reconnecting, and the longest; RESUME's backoff by default. */
+  readonly backoff?: { readonly firstMs: number; readonly maxMs: number };
   readonly signal?: AbortSignal;
 }
 
@@ -234,7 +243,9 @@ async function receive(
 ): Promise<ReceiveResult> {
   const logger = options.logger.child({ component: 'receiver' });
   const { connection, deadline, secured } = await openSecured(options, events, logger);
-  const onAbort = () => connection.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
+  // The connection in use: after a reconnect (§13), the new one.
+  const link = { connection };
+  const onAbort = () => link.connection.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let destination: Destination | undefined;
   let requested = false;
@@ -359,14 +370,32 @@ async function receive(
       },
       'request sent',
     );
-    const result = await receiveFiles(connection, prepared, events, logger, options.fsync ?? false);
-    await connection.expect(FrameType.END);
-    const present = [...prepared.present, ...result.present];
-    await connection.send(FrameType.DONE, {
-      saved: result.saved.length + present.length,
-      failed: result.failed.length,
+    const fsync = options.fsync ?? false;
+    // Each file's outcome, across every connection the transfer takes.
+    const outcomes: Outcomes = {
+      saved: [],
+      present: [...prepared.present],
+      failed: [],
+      concluded: new Set(),
+    };
+    const busy = <T>(work: Promise<T>) => link.connection.whileBusy(work);
+    await transferWithReconnect({
+      options,
+      events,
+      logger,
+      link,
+      offer: offerMessage,
+      senderKey: secured.peer?.fingerprint,
+      first: prepared,
+      outcomes,
+      receive: (on, round) => receiveFiles(on, round, outcomes, events, logger, fsync),
+      // After a reconnect, the same proof of what is held as a rerun makes, nobody asked.
+      plan: async (files) => ({
+        destination: prepared.destination,
+        ...(await prepareAgain(prepared, files, busy)),
+      }),
+      reconnect: (resume, connectTimeoutMs) => reopen(options, resume, connectTimeoutMs),
     });
-    await connection.close();
     // Every file is concluded: the partial data has served.
     await prepared.destination
       .complete()
@@ -375,9 +404,9 @@ async function receive(
       );
     return {
       outDir,
-      saved: result.saved,
-      failed: [...notSaved, ...result.failed],
-      present,
+      saved: outcomes.saved,
+      failed: [...notSaved, ...outcomes.failed],
+      present: outcomes.present,
       declined: false,
     };
   } catch (error) {
@@ -386,8 +415,9 @@ async function receive(
     const kept = requested ? await destination?.keep().catch(() => undefined) : undefined;
     if (kept) events.emit('partial-kept', kept);
     else await destination?.cleanup();
+    const current = link.connection;
     if (options.signal?.aborted) {
-      connection.destroy();
+      current.destroy();
       throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
     }
     if (error instanceof UnsafeOfferError) {
@@ -398,9 +428,9 @@ async function receive(
     }
     // Something that is not Ferry gets nothing more than our preamble; a sender never learns
     // this machine's paths, so a problem with the folder is told in general words.
-    if (shouldTellPeer(error) && connection.greeted)
-      await connection.sendErrorAndClose(forThePeer(error));
-    connection.destroy();
+    if (shouldTellPeer(error) && current.greeted)
+      await current.sendErrorAndClose(forThePeer(error));
+    current.destroy();
     throw error;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
@@ -455,16 +485,7 @@ export async function openSecured(
         throw notFerry(error);
       });
       if (!security.encryption) {
-        // The sender has no user to wait for: only its data, not its PINGs, keeps the link alive.
-        const connection = new Connection(connected.socket, {
-          ...waits(options),
-          externalReads: true,
-          pingIsProgress: false,
-          preambleDone: true,
-        });
-        // Defined: the socket was opened with `onread` because encryption is off.
-        connected.setReader!((chunk) => connection.feed(chunk));
-        if (leftover.byteLength > 0) connection.feed(leftover);
+        const connection = connectionInClear(connected, leftover, options);
         events.emit('secured', { encrypted: false, method: undefined, fingerprint: undefined });
         return {
           connection,
@@ -523,6 +544,94 @@ export async function openSecured(
       options.signal?.removeEventListener('abort', onAbort);
     }
   }
+}
+
+/**
+ * Connects again after the connection broke mid-transfer (§13): preambles, then TLS proving the
+ * ticket (AUTH `resume`) to the sender key seen first, or nothing more in clear; then HELLO and
+ * the sender's OFFER. Nothing is shown and nobody is asked: a sender that wants a code no
+ * longer knows this transfer, which stops it.
+ */
+export async function reopen(
+  options: ReceiverOptions,
+  resume: { readonly ticket: string; readonly fingerprint: Uint8Array | undefined },
+  connectTimeoutMs: number,
+): Promise<{ connection: Connection; offer: Offer }> {
+  const security = options.security;
+  const connected = await connectTo(options.host, options.port, connectTimeoutMs, {
+    signal: options.signal,
+    onread: !security.encryption,
+  });
+  const deadline = new Deadline(
+    options.handshakeMs ?? TIMEOUTS.handshakeMs,
+    connected.socket,
+    'the sender did not complete its greeting in time',
+  );
+  const onAbort = () =>
+    connected.socket.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { leftover } = await exchangePreamble(
+      connected,
+      'client',
+      security.encryption,
+      deadline,
+    ).catch((error: unknown) => {
+      throw notFerry(error);
+    });
+    let connection: Connection;
+    if (!security.encryption) connection = connectionInClear(connected, leftover, options);
+    else {
+      // The ticket goes only to the key it came from: another key is ERR_KEY_CHANGED (D6).
+      const outcome = await secureClient(
+        connected.socket,
+        {
+          identity: security.identity,
+          host: options.host,
+          expectFingerprint: resume.fingerprint,
+          ticket: Buffer.from(resume.ticket, 'hex'),
+        },
+        deadline,
+      );
+      if (outcome.kind !== 'secured') {
+        throw new ResumeStoppedError(
+          ErrorCode.CODE_REQUIRED,
+          'the sender no longer knows this transfer (it was restarted?): run ferry-receive again with its new code to resume',
+        );
+      }
+      connection = connectionOverTls(outcome.secured.socket, options);
+    }
+    const offer = await handshake(connection, options, deadline);
+    deadline.clear();
+    return { connection, offer };
+  } catch (error) {
+    deadline.clear();
+    connected.socket.destroy();
+    if (options.signal?.aborted)
+      throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
+    throw error;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The application connection in clear: reads go from the socket's one buffer to frames. */
+function connectionInClear(
+  connected: ConnectedSocket,
+  leftover: Uint8Array,
+  options: ReceiverOptions,
+): Connection {
+  // The sender has no user to wait for: only its data, not its PINGs, keeps the link alive.
+  const connection = new Connection(connected.socket, {
+    ...waits(options),
+    externalReads: true,
+    pingIsProgress: false,
+    preambleDone: true,
+  });
+  // Defined: the socket was opened with `onread` because encryption is off.
+  connected.setReader!((chunk) => connection.feed(chunk));
+  if (leftover.byteLength > 0) connection.feed(leftover);
+  return connection;
 }
 
 /** Bytes a TLS socket may decrypt into at once: one TLS record is at most 16 KiB. */
@@ -630,17 +739,21 @@ function startMatches(request: RequestItem, offset: number): boolean {
   return offset === request.offset || (offset === 0 && 'prefix' in request);
 }
 
+/**
+ * Receives the files of `round`, in order, on `connection`; each file's outcome goes into
+ * `outcomes` as soon as it is known, so a connection lost later leaves it concluded (§13: it is
+ * not asked for again).
+ */
 async function receiveFiles(
   connection: Connection,
-  prepared: PreparedReceiving,
+  round: Round,
+  outcomes: Outcomes,
   events: Emitter<ReceiverEvents>,
   logger: Logger,
   fsync: boolean,
-): Promise<{ saved: SavedFile[]; failed: FailedFile[]; present: PresentFile[] }> {
-  const { destination, files, requests } = prepared;
-  const saved: SavedFile[] = [];
-  const failed: FailedFile[] = [];
-  const present: PresentFile[] = [];
+): Promise<void> {
+  const { destination, files, requests } = round;
+  const { saved, failed, present } = outcomes;
   // Files verified in memory are flushed and renamed in the background, so the disk's
   // latency overlaps the next files' bytes; acknowledgements still go out in order.
   const inFlight: Promise<void>[] = [];
@@ -651,7 +764,9 @@ async function receiveFiles(
     before: Promise<void>,
   ) => {
     const result = 'saving' in outcome ? await outcome.saving : outcome;
-    await before;
+    // A file saved is concluded even when the acknowledgement before it could not go out.
+    await before.catch(() => {});
+    outcomes.concluded.add(entry.id);
     if ('code' in result) {
       failed.push(result);
       logger.warn({ file: entry.path, code: result.code }, 'file not saved');
@@ -681,7 +796,7 @@ async function receiveFiles(
           `FILE_START for file ${start.id} does not match the request`,
         );
       }
-      const held = prepared.held.get(entry.id);
+      const held = round.held.get(entry.id);
       const file = await IncomingFile.open(destination, entry, { fsync, resumeFrom: held });
       if (held && start.offset === 0) {
         // The sender's prefix differs from what is held here: the whole file comes again.
@@ -697,10 +812,9 @@ async function receiveFiles(
     }
     await connection.whileBusy(Promise.all(inFlight));
   } finally {
-    // Never leave a save running behind a failure: cleanup must see what it left.
+    // Never leave a save running behind a failure: cleanup (or a reconnect) must see what it left.
     await Promise.allSettled(inFlight);
   }
-  return { saved, failed, present };
 }
 
 /** Files verified and waiting for their data to be flushed and renamed, at most. */

@@ -1,3 +1,4 @@
+import { RESUME } from '@ferry/protocol';
 import { describe, expect, it } from 'vitest';
 import { parseReceiverArgs, USAGE } from '../src/args.ts';
 import { UsageError } from '../src/errors.ts';
@@ -31,6 +32,7 @@ describe('parseReceiverArgs', () => {
       remember: false,
       codeStdin: false,
       verbose: false,
+      retry: 60,
     });
   });
 
@@ -54,6 +56,7 @@ describe('parseReceiverArgs', () => {
       remember: true,
       codeStdin: true,
       verbose: true,
+      retry: 60,
     });
   });
 
@@ -85,8 +88,22 @@ describe('parseReceiverArgs', () => {
 
   it('lists every flag in the usage text', () => {
     for (const flag of [
-      '--out', '--yes', '--fsync', '--name', '--timeout', '--json', '--log-level', '--help', '--version',
-      '--code-stdin', '--remember', '--peers', '--forget', '--no-encryption', '--verbose',
+      '--out',
+      '--yes',
+      '--fsync',
+      '--name',
+      '--timeout',
+      '--json',
+      '--log-level',
+      '--help',
+      '--version',
+      '--code-stdin',
+      '--remember',
+      '--peers',
+      '--forget',
+      '--no-encryption',
+      '--verbose',
+      '--retry',
     ]) {
       expect(USAGE).toContain(flag);
     }
@@ -128,6 +145,27 @@ describe('parseReceiverArgs', () => {
   it('rejects an empty --out, naming the flag', () => {
     expect(usageErrorOf(['--out=', 'host']).message).toContain('--out');
   });
+});
+
+describe('parseReceiverArgs --retry', () => {
+  it('F5: --retry reconnects for RESUME.retryMs (60 s) by default', () => {
+    expect(config(['h']).retry).toBe(RESUME.retryMs / 1000);
+  });
+
+  it('F5: accepts --retry at its bounds, 0 (off) and 3600 s, and decimals', () => {
+    expect(config(['--retry', '0', 'h']).retry).toBe(0);
+    expect(config(['--retry', '3600', 'h']).retry).toBe(3600);
+    expect(config(['--retry=2.5', 'h']).retry).toBe(2.5);
+  });
+
+  it.each([['-1'], ['3600.001'], ['3601'], ['abc'], ['1e3'], ['60s'], ['0x10'], ['']])(
+    'U12: rejects --retry %j, saying what it allows',
+    (value) => {
+      expect(usageErrorOf([`--retry=${value}`, 'host']).message).toBe(
+        `--retry must be a number of seconds from 0 to 3600, like 60 or 2.5 (0 turns reconnecting off), not "${value}"`,
+      );
+    },
+  );
 });
 
 describe('parseReceiverArgs addresses', () => {

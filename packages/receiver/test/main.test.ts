@@ -288,7 +288,7 @@ describe('main (ferry-receive) transfers from the real sender', () => {
     expect(second.code).toBe(EXIT.ok);
     expect(await listTree(out)).toEqual(['docs/', 'docs/a.txt']);
     expect((await stat(path.join(out, 'docs/a.txt'))).mtimeMs).toBe(before.mtimeMs);
-    expect(jsonEvents(second.stdout).at(-1)).toMatchObject({ saved: [], failed: 0 });
+    expect(jsonEvents(second.stdout).at(-1)).toMatchObject({ saved: [], present: 1, failed: 0 });
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_PORT, LIMITS } from '../constants.ts';
+import { DEFAULT_PORT, LIMITS, RESUME } from '../constants.ts';
 
 /** pino log levels a user may choose; `silent` is the default. */
 export const LogLevelSchema = z.enum(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace']);
@@ -20,6 +20,25 @@ export const TimeoutSecondsSchema = z
     z.string().regex(/^\d{1,4}(\.\d{1,3})?$/, 'a number of seconds, from 1 to 3600').transform(Number),
   ])
   .pipe(z.number().min(1, 'at least 1 second').max(3600, 'at most 3600 seconds (one hour)'));
+
+/**
+ * `--retry`: seconds the receiver keeps reconnecting after losing the sender mid-transfer, from
+ * 0 (never) to RESUME.maxRetryMs / 1000 (decimals allowed); RESUME.retryMs / 1000 by default.
+ */
+export const RetrySecondsSchema = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\d{1,4}(\.\d{1,3})?$/, 'a number of seconds, from 0 to 3600')
+      .transform(Number),
+  ])
+  .pipe(
+    z
+      .number()
+      .min(0, 'at least 0 seconds')
+      .max(RESUME.maxRetryMs / 1000, 'at most 3600 seconds (one hour)'),
+  );
 
 /** A display name: at most 64 characters, and within the wire's UTF-8 byte limit. */
 const DisplayNameSchema = z
@@ -104,6 +123,14 @@ export const ReceiverConfigSchema = z.strictObject({
   timeout: TimeoutSecondsSchema.optional(),
   /** Join the conversation the sender holds (PROTOCOL.md §12) instead of taking an offer. */
   chat: z.boolean().optional(),
+  /** Seconds to keep reconnecting after the connection breaks mid-transfer; 0 turns it off. */
+  retry: RetrySecondsSchema.default(RESUME.retryMs / 1000),
+});
+
+/** `ferry-receive --clean <folder>`: remove the partial data left in a folder, then exit. */
+export const ReceiverCleanSchema = z.strictObject({
+  clean: z.string().min(1),
+  json: z.boolean().default(false),
 });
 
 /** Configuration of `ferry-receive`. */

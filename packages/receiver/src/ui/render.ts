@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   encryptionOffWarning,
   formatBytes,
@@ -21,6 +22,7 @@ import {
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import { hiddenTopLevel } from '@ferry/engine';
 import type { ReceiveResult, Receiver } from '../receiver.ts';
+import { formatSeconds } from '../reconnect.ts';
 
 /** Prints the closing summary; `cancelled` when the user cancelled a prompt. */
 export type Summarise = (result: ReceiveResult, cancelled: boolean) => void;
@@ -69,10 +71,20 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
   receiver.on('report', (report) => {
     for (const line of reportLines(report)) status.print(line);
   });
-  receiver.on('start', ({ outDir, files, bytes }) => {
-    meter = new ProgressMeter(bytes, performance.now());
+  receiver.on('resume-found', ({ files, heldBytes, totalBytes }) => {
+    status.print(
+      `${partlyReceived(files, heldBytes, totalBytes)} here by an interrupted transfer from this sender.`,
+    );
+  });
+  receiver.on('start', ({ outDir, files, bytes, resumedBytes }) => {
+    // Only the bytes still missing travel: progress counts those.
+    meter = new ProgressMeter(Math.max(0, bytes - resumedBytes), performance.now());
     pacer = new ProgressPacer(tty ? PROGRESS_EVERY_MS.tty : PROGRESS_EVERY_MS.plain);
-    status.print(`Saving ${plural(files, 'file')} (${formatBytes(bytes)}) to ${outDir}`);
+    const held =
+      resumedBytes > 0
+        ? `; resuming, ${formatBytes(resumedBytes)} already here is not sent again.`
+        : '';
+    status.print(`Saving ${plural(files, 'file')} (${formatBytes(bytes)}) to ${outDir}${held}`);
   });
   receiver.on('progress', ({ bytes }) => {
     if (!meter || !pacer) return;
@@ -86,6 +98,35 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
   receiver.on('file-failed', ({ offered, code, message }) => {
     status.print(`Not saved: ${esc(offered)}: ${esc(message)} (${esc(code)})`);
   });
+  // Each one is counted in the summary; a long list of them is for --verbose.
+  if (verbose) {
+    receiver.on('file-present', ({ path, size }) => {
+      status.print(`Already there: ${esc(path)} (${formatBytes(size)}); nothing written.`);
+    });
+  }
+  receiver.on('file-restarted', ({ offered }) => {
+    status.print(
+      `Starting over: ${esc(offered)} changed since the interrupted transfer, or the part kept here differs; receiving it whole.`,
+    );
+  });
+  receiver.on('connection-lost', ({ message, code, retryMs }) => {
+    status.print(
+      `Lost the connection to the sender (${esc(message)}, ${esc(code)}); reconnecting for up to ${formatSeconds(retryMs)}...`,
+    );
+  });
+  receiver.on('reconnecting', ({ attempt, delayMs }) => {
+    const line = `Reconnecting (attempt ${attempt}) in ${formatSeconds(delayMs)}; Ctrl-C stops and keeps what arrived.`;
+    if (tty) status.show(line);
+    else status.print(line);
+  });
+  receiver.on('resumed', ({ files, heldBytes }) => {
+    status.print(
+      `Reconnected: resuming ${plural(files, 'file')}, ${formatBytes(heldBytes)} not sent again.`,
+    );
+  });
+  receiver.on('partial-kept', ({ dir, files }) => {
+    status.print(keptLines(dir, files));
+  });
   return (result, cancelled) => {
     status.clear();
     if (result.declined) {
@@ -94,11 +135,13 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
     }
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
     const saved = plural(result.saved.length, 'file');
+    // Files already there, whole, are counted apart: nothing was written for them.
+    const present = result.present.length > 0 ? `, ${result.present.length} already there` : '';
     // Every digest was checked; the digests themselves are for --verbose and --json.
     if (!verbose) {
-      status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}, each verified with SHA-256.`);
+      status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}${present}, each verified with SHA-256.`);
     } else {
-      status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}:`);
+      status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}${present}:`);
       const files = [...result.saved].sort((a, b) => comparePathsNaturally(a.path, b.path));
       for (const file of files) status.print(`  ${esc(file.path)}  ${formatBytes(file.size)}  sha256:${file.sha256}`);
     }
@@ -132,7 +175,10 @@ function renderJson(receiver: Pick<Receiver, 'on'>, io: Io): Summarise {
     }),
   );
   receiver.on('report', (report) => print('report', reportFields(report)));
-  receiver.on('start', ({ outDir, files, bytes }) => print('start', { out: outDir, files, bytes }));
+  receiver.on('resume-found', (e) => print('resume-found', e));
+  receiver.on('start', ({ outDir, files, bytes, resumedBytes, presentFiles }) =>
+    print('start', { out: outDir, files, bytes, resumedBytes, presentFiles }),
+  );
   receiver.on('progress', ({ bytes }) => {
     total += bytes;
     const now = performance.now();
@@ -142,6 +188,14 @@ function renderJson(receiver: Pick<Receiver, 'on'>, io: Io): Summarise {
   });
   receiver.on('file-saved', (e) => print('file-saved', e));
   receiver.on('file-failed', (e) => print('file-failed', e));
+  receiver.on('file-present', ({ path, offered, size, sha256 }) =>
+    print('file-present', { path, offered, size, sha256 }),
+  );
+  receiver.on('file-restarted', (e) => print('file-restarted', e));
+  receiver.on('connection-lost', (e) => print('connection-lost', e));
+  receiver.on('reconnecting', (e) => print('reconnecting', e));
+  receiver.on('resumed', (e) => print('resumed', e));
+  receiver.on('partial-kept', (e) => print('partial-kept', e));
   return (result, cancelled) => {
     const bytes = result.saved.reduce((sum, file) => sum + file.size, 0);
     print('done', {
@@ -149,10 +203,29 @@ function renderJson(receiver: Pick<Receiver, 'on'>, io: Io): Summarise {
       declined: result.declined,
       cancelled,
       files: result.saved.length,
+      present: result.present.length,
       failed: result.failed.length,
       bytes,
       saved: [...result.saved],
       failures: [...result.failed],
     });
   };
+}
+
+/** `3 files partly received (2.10 GiB of 4.00 GiB)`. */
+export function partlyReceived(files: number, heldBytes: number, totalBytes: number): string {
+  return `${plural(files, 'file')} partly received (${formatBytes(heldBytes)} of ${formatBytes(totalBytes)})`;
+}
+
+/** What a stopped transfer left, and the two ways on: run again to resume, or --clean. */
+export function keptLines(dir: string, files: number): string {
+  const folder = shellWord(path.dirname(dir));
+  const what = files === 1 ? '1 file partly received is' : `${files} files partly received are`;
+  return `${what} kept in ${esc(dir)}: run the same command again to resume, or ferry-receive --clean ${folder} to remove them.`;
+}
+
+/** A local path as one shell word: quoted when it holds anything a shell would split or expand. */
+function shellWord(text: string): string {
+  const shown = esc(text);
+  return /^[\w@%+=:,./~-]+$/.test(shown) ? shown : `"${shown.replace(/(["\\$`])/g, '\\$1')}"`;
 }

@@ -42,10 +42,15 @@ export interface FakePeer {
 
 /**
  * A hostile (or merely scripted) sender on 127.0.0.1 port 0: sends its preamble at once,
- * decodes what the receiver sends, and runs `script` for the first connection (later ones are
- * closed). `script` errors surface through `done`. Stopped after the test.
+ * decodes what the receiver sends, and runs `script` for the first connection, then each of
+ * `later` for the next ones, in order (a receiver reconnecting, §13); connections beyond those
+ * are closed. Script errors surface through `done`. Stopped after the test.
  */
-export async function startFakeSender(script: (peer: FakePeer) => Promise<void>) {
+export async function startFakeSender(
+  script: (peer: FakePeer) => Promise<void>,
+  later: readonly ((peer: FakePeer) => Promise<void>)[] = [],
+) {
+  const scripts = [script, ...later];
   let resolveDone!: () => void;
   let rejectDone!: (error: unknown) => void;
   const done = new Promise<void>((resolve, reject) => {
@@ -53,27 +58,40 @@ export async function startFakeSender(script: (peer: FakePeer) => Promise<void>)
     rejectDone = reject;
   });
   done.catch(() => {});
-  let peer: FakePeer | undefined;
+  const peers: FakePeer[] = [];
+  let finished = 0;
   const server = await startFakeServer((socket) => {
-    if (peer) {
+    const next = scripts[peers.length];
+    if (!next) {
       socket.destroy();
       return;
     }
-    peer = createPeer(socket);
-    script(peer).then(resolveDone, rejectDone);
+    const peer = createPeer(socket);
+    peers.push(peer);
+    next(peer).then(() => {
+      if (++finished === scripts.length) resolveDone();
+    }, rejectDone);
   });
+  const peer = () => peers[0];
   return {
     ...server,
-    /** The script's outcome, bounded. */
+    /** Every connection's peer so far, in order. */
+    peers: peers as readonly FakePeer[],
+    /** Every script's outcome, bounded. */
     done: () =>
-      within(done, 'the fake sender script', () => `frames: ${JSON.stringify(peer?.frames ?? [])}`),
+      within(
+        done,
+        'the fake sender script',
+        () => `frames: ${JSON.stringify(peers.map((p) => p.frames))}`,
+      ),
     /** Every frame the receiver sent, once it has closed the connection. */
     frames: async () => {
-      if (!peer) throw new Error('nobody connected to the fake sender');
-      await within(peer.closed, 'the receiver to close the connection', () =>
-        JSON.stringify(peer?.frames),
+      const first = peer();
+      if (!first) throw new Error('nobody connected to the fake sender');
+      await within(first.closed, 'the receiver to close the connection', () =>
+        JSON.stringify(first.frames),
       );
-      return peer.frames;
+      return first.frames;
     },
   };
 }
