@@ -652,3 +652,62 @@ describe('display (J)', () => {
     expect(stdout.split('\n').filter((line) => line.startsWith('{'))).toEqual([]);
   });
 });
+
+describe('resuming (D)', () => {
+  const RESUMING = { ...HELLO, features: ['resume'] };
+
+  /** Greets listing resume; the OFFER then carries this receiver's ticket. */
+  async function greetResuming(peer: HostilePeer): Promise<MessageOf<typeof FrameType.OFFER>> {
+    await peer.send(FrameType.HELLO, RESUMING);
+    const offer = await peer.expect(FrameType.OFFER);
+    expect(offer).toMatchObject({ resume: { ticket: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    return offer;
+  }
+
+  it('D5: a forged prefix for b.bin is answered with FILE_START at 0 and the true content; the sender says so and serves on', async () => {
+    const { sender, src } = await realSender();
+    const peer = await hostileReceiver(sender);
+    const offer = await greetResuming(peer);
+    const id = offer.entries.findIndex((entry) => entry.path === 'b.bin');
+    await peer.send(FrameType.REQUEST, { files: [{ id, offset: 10_000, prefix: sha256('not what the sender has') }] });
+    // Started over: FILE_START at 0, then every byte of the file as it is.
+    expect(await peer.expect(FrameType.FILE_START)).toEqual({ id, offset: 0, size: 20 * 1024 });
+    const parts: Uint8Array[] = [];
+    let next = await peer.next();
+    for (; next?.type === FrameType.DATA; next = await peer.next()) parts.push(next.payload);
+    expect(next?.type).toBe(FrameType.FILE_END);
+    const file = { bytes: Buffer.concat(parts), sha256: (next!.message as MessageOf<typeof FrameType.FILE_END>).sha256 };
+    const content = await fs.readFile(path.join(src, 'b.bin'));
+    expect(file.bytes.equals(content)).toBe(true);
+    expect(file.sha256).toBe(sha256(content));
+    expect(await sender.waitForEvent('file-restarted', (e) => e.client === 1, WAIT.reactMs)).toMatchObject({ path: 'b.bin', reason: 'changed' });
+    await peer.expect(FrameType.END);
+    await peer.send(FrameType.FILE_ACK, { id, ok: true, sha256: file.sha256 });
+    await peer.send(FrameType.DONE, { saved: 1, failed: 0 });
+    expect(await sender.waitForEvent('session-complete', (e) => e.client === 1, WAIT.reactMs)).toMatchObject({ files: 1, bytes: 20 * 1024 });
+    await expectStillServes(sender, src);
+  });
+
+  it.each([
+    ['D7: an id that is not in the offer', 'ERR_UNKNOWN_FILE', (offer: MessageOf<typeof FrameType.OFFER>) => ({ id: offer.entries.length, offset: 1, prefix: sha256('a') })],
+    ['D1: an offset past the end of the file', 'ERR_BAD_MESSAGE', (offer: MessageOf<typeof FrameType.OFFER>) => ({ id: offer.entries.findIndex((entry) => entry.path === 'a.txt'), offset: 7, prefix: sha256('alpha\n') })],
+  ])('%s, with a prefix, is refused with %s before any file is read; the sender serves on', async (_, code, item) => {
+    const { sender, src } = await realSender();
+    const peer = await hostileReceiver(sender);
+    const offer = await greetResuming(peer);
+    await peer.send(FrameType.REQUEST, { files: [item(offer)] });
+    await expectRefused(sender, peer, code);
+    expect(peer.types()).toEqual([FrameType.OFFER, FrameType.ERROR]);
+    await expectStillServes(sender, src);
+  });
+
+  it('D1: prefix items from a receiver whose HELLO did not list resume are refused with ERR_BAD_MESSAGE', async () => {
+    const { sender, src } = await realSender();
+    const peer = await hostileReceiver(sender);
+    const offer = await greet(peer);
+    expect(Object.keys(offer)).not.toContain('resume');
+    await peer.send(FrameType.REQUEST, { files: [{ id: 0, offset: 2, prefix: sha256('al') }] });
+    await expectRefused(sender, peer, 'ERR_BAD_MESSAGE');
+    await expectStillServes(sender, src);
+  });
+});
