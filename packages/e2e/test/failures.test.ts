@@ -10,10 +10,12 @@ import {
   type JsonEvent,
   listTree,
   makeTempDir,
+  partialData,
   receiveAll,
   receiverMidTransfer,
   runReceiver,
   startSender,
+  strayAfterCut,
   WAIT,
 } from '@ferry/testkit/harness';
 
@@ -130,7 +132,7 @@ describe('a hostile sender', () => {
 });
 
 describe('a transfer that is cut off', () => {
-  it('leaves no file and no .part behind when the sender is killed mid-transfer', async () => {
+  it('D9: keeps only its partial folder (state.json and .part files), nothing under a final name, when the sender is killed mid-transfer', async () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const out = await makeTempDir('out');
@@ -142,10 +144,11 @@ describe('a transfer that is cut off', () => {
     assertExit(run, 1);
     expect(run.last).toMatchObject({ event: 'error' });
     expect(run.events.some((e) => e.event === 'file-saved')).toBe(false);
-    expect(await listTree(out)).toEqual([]);
+    expect(await strayAfterCut(out)).toEqual([]);
+    expect((await partialData(out)).dirs).toHaveLength(1);
   });
 
-  it('leaves no file, .part or created folder behind on Ctrl-C (SIGINT) mid-transfer, and exits 130', async () => {
+  it('keeps only its partial folder and the folders it created, nothing under a final name, on Ctrl-C (SIGINT) mid-transfer, and exits 130', async () => {
     const folder = await bigFolder();
     const sender = await startSender([folder]);
     const out = await makeTempDir('out');
@@ -156,7 +159,8 @@ describe('a transfer that is cut off', () => {
 
     assertExit(run, 130);
     expect(run.last).toMatchObject({ event: 'error', code: 'ERR_CANCELLED' });
-    expect(await listTree(out)).toEqual([]);
+    expect(await strayAfterCut(out)).toEqual([]);
+    expect((await partialData(out)).dirs).toHaveLength(1);
     const failed = await sender.waitForEvent('session-failed', (e) => e.client === 1, WAIT.reactMs);
     expect(sender.process.running).toBe(true);
     expect(eventsAfter(sender.events, failed, 1)).toEqual([]);
@@ -179,9 +183,7 @@ describe('a transfer that is cut off', () => {
       'big.bin': { kind: 'file', size: big.size, sha256: big.sha256 },
     });
     // A killed receiver cannot clean up; but nothing may sit under the final name.
-    expect(
-      (await listTree(outA)).filter((name) => !/^\.ferry-[0-9a-f]{32}\.part$/.test(name)),
-    ).toEqual([]);
+    expect(await strayAfterCut(outA)).toEqual([]);
     await sender.waitForEvent('session-complete', (e) => e.client === 2, WAIT.reactMs);
     expect(eventsAfter(sender.events, failed, 1)).toEqual([]);
     expect(sender.process.running).toBe(true);
@@ -201,7 +203,7 @@ describe('ferry-send interrupted with SIGINT', () => {
     expect(sender.events.at(-1)).toEqual({ event: 'stopped', reason: 'interrupted' });
   });
 
-  it('exits 130 mid-transfer, and the receiver exits 1 keeping nothing', async () => {
+  it('exits 130 mid-transfer, and the receiver exits 1 keeping only its partial data', async () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const out = await makeTempDir('out');
@@ -216,7 +218,8 @@ describe('ferry-send interrupted with SIGINT', () => {
       reason: 'interrupted',
     });
     assertExit(run, 1);
-    expect(await listTree(out)).toEqual([]);
+    expect(await strayAfterCut(out)).toEqual([]);
+    expect((await partialData(out)).dirs).toHaveLength(1);
   });
 });
 

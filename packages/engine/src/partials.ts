@@ -120,6 +120,12 @@ export class PartialStore {
     }
   }
 
+  /** Deletes the trusted partial of `localPath` if it cannot be resumed from: empty, or longer than the file's `size` (D1). */
+  async dropUnusable(localPath: string, size: number): Promise<void> {
+    const length = await this.held(localPath);
+    if (length !== undefined && (length === 0 || length > size)) await fs.rm(this.pathOf(localPath), { force: true });
+  }
+
   /** The partial files held now (non-empty), and their bytes. */
   async holding(): Promise<{ files: number; heldBytes: number }> {
     let files = 0;

@@ -191,6 +191,7 @@ async function askFor(
             entry,
           );
     if (!prefix || length === undefined) {
+      if (store && presentAt === undefined) await store.dropUnusable(entry.path, entry.size);
       requests.push({ id: entry.id, offset: 0 });
       continue;
     }

@@ -398,6 +398,7 @@ describe('inspecting and preparing a resumed transfer', () => {
     expect(inspection.report.resumable).toBeUndefined();
     const prepared = await prepareReceiving(inspection);
     expect(prepared.requests).toEqual([{ id: 0, offset: 0 }]);
+    expect(await readdir(store.dir)).toEqual([STATE_FILE]);
     const file = await IncomingFile.open(prepared.destination, prepared.files[0]!);
     await file.write(Buffer.from('fives'));
     await settle(await file.end(sha256('fives')));

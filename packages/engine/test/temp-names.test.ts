@@ -3,6 +3,8 @@ import path from 'node:path';
 import { type ValidatedEntry, validateOffer } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Destination } from '../src/destination.ts';
+import { PartialStore } from '../src/partials.ts';
+import { partialName } from '../src/resume-state.ts';
 import { listTree, runCleanup, tempDir } from '@ferry/testkit/unit';
 
 afterEach(runCleanup);
@@ -66,5 +68,22 @@ describe('Destination temporary names', () => {
     await destination.finalize(a!, tempPath);
     expect(await readFile(victim, 'utf8')).toBe('untouched');
     expect(await listTree(out)).toEqual(['.ferry-planted.part', 'a.txt']);
+  });
+
+  it('K10: a one-way transfer writes its files inside its 0700 partial folder (128 random bits), never beside their final name', async () => {
+    const out = await tempDir();
+    const store = await PartialStore.create(out);
+    const destination = new Destination(out, { partials: store });
+    const [a] = files('docs/a.txt');
+    await destination.createDirs([a!]);
+    const { handle, tempPath } = await destination.openTemp(a!);
+    await handle.writeFile('a');
+    await handle.close();
+    expect(tempPath).toBe(path.join(store.dir, partialName('docs/a.txt')));
+    expect(path.basename(store.dir)).toMatch(/^\.ferry-partial-[0-9a-f]{32}$/);
+    expect(await listTree(path.join(out, 'docs'))).toEqual([]);
+    expect(await destination.finalize(a!, tempPath)).toBe(path.join(out, 'docs', 'a.txt'));
+    await destination.complete();
+    expect(await listTree(out)).toEqual(['docs/', 'docs/a.txt']);
   });
 });

@@ -11,6 +11,7 @@ export {
   makeTempDir,
   type PartialData,
   partialData,
+  strayAfterCut,
   type TreeEntry,
   writeFileAt,
   writeRandomFile,
