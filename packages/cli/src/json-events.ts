@@ -138,6 +138,7 @@ export const RECEIVER_JSON_EVENTS = {
     failures: z.array(failedFile),
   }),
 
+  clean: z.strictObject({ dir: z.string(), result: z.enum(['removed', 'left']), reason: z.string().optional() }),
   error: z.strictObject({ code: z.string(), message: z.string() }),
 } as const;
 

@@ -1,12 +1,15 @@
 import { configUsageError, type InfoCommand, infoCommand, parseCommandLine } from '@ferry/cli';
-import { type ReceiverConfig, ReceiverConfigSchema } from '@ferry/protocol';
+import { ReceiverCleanSchema, type ReceiverConfig, ReceiverConfigSchema } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
 /**
  * What the command line asks for: run, print help or the version, list or forget peers, or
  * remove the partial data left in a folder (`--clean`).
  */
-export type Command = { kind: 'run'; config: ReceiverConfig } | InfoCommand;
+export type Command =
+  | { kind: 'run'; config: ReceiverConfig }
+  | { kind: 'clean'; folder: string; json: boolean }
+  | InfoCommand;
 
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-receive [options] <host>[:port]
@@ -43,6 +46,8 @@ Options:
                         reconnecting for this many seconds and continue
                         where it stopped (default 60, from 0 to 3600; 0
                         turns it off)
+      --clean <dir>     remove the partly received files that interrupted
+                        transfers left in <dir>, and exit
       --peers           list the remembered senders and exit
       --forget <peer>   forget a remembered sender (name or key) and exit
       --no-encryption   receive in clear, to measure raw speed; only works
@@ -62,6 +67,8 @@ Options:
 const RETRY_RULE =
   '--retry must be a number of seconds from 0 to 3600, like 60 or 2.5 (0 turns reconnecting off)';
 
+const CLEAN_RULE = '--clean must name a folder';
+
 const ADDRESS_RULE =
   'the sender address must be host or host:port, as ferry-send prints it (like 192.168.1.20:7878, or [fe80::1]:7878 for IPv6)';
 
@@ -80,6 +87,17 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   const { values, positionals } = parseCommandLine(argv, FLAGS, ADDRESS_FLAGS);
   const info = infoCommand(values);
   if (info) return info;
+  if (values.clean !== undefined) {
+    if (positionals.length > 0) {
+      throw new UsageError(
+        '--clean takes only the folder to clean: give no sender address with it',
+      );
+    }
+    const clean = ReceiverCleanSchema.safeParse({ clean: values.clean, json: values.json });
+    if (!clean.success)
+      throw configUsageError(clean.error, { clean: values.clean }, { clean: CLEAN_RULE });
+    return { kind: 'clean', folder: clean.data.clean, json: clean.data.json };
+  }
   if (positionals.length !== 1) {
     throw new UsageError(
       positionals.length === 0
@@ -117,6 +135,7 @@ const FLAGS = {
   name: { type: 'string' },
   timeout: { type: 'string' },
   retry: { type: 'string' },
+  clean: { type: 'string' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   'log-level': { type: 'string' },

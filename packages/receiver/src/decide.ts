@@ -6,6 +6,7 @@ import { escapeForDisplay, type ValidatedOffer } from '@ferry/protocol';
 import { AdvisedUsageError, DestinationError } from './errors.ts';
 import type { Decision, Inspect } from './receiver.ts';
 import type { Prompter } from './ui/prompts.ts';
+import { partlyReceived } from './ui/render.ts';
 
 /** Folders asked for, at most, before giving up on one that can be used. */
 const MAX_FOLDER_ASKS = 10;
@@ -116,6 +117,23 @@ export function createDecide(settings: DecideSettings, state: DecideState) {
           return 'cancelled';
         }
         if (!go) continue;
+      }
+      // Partial data of this sender is here: resuming is the default; no starts those files fresh.
+      const resumable = inspection.report.resumable;
+      if (resumable) {
+        // A prompter that cannot ask keeps the default.
+        const resume = !settings.prompter.confirm
+          ? true
+          : await prompter.confirm(
+              `${partlyReceived(resumable.files, resumable.heldBytes, resumable.totalBytes)}; resume?`,
+              true,
+              prompts,
+            );
+        if (resume === null) {
+          state.cancelled = true;
+          return 'cancelled';
+        }
+        return { items, outDir, inspection, resume };
       }
       return { items, outDir, inspection };
     }

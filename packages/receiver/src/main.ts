@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import { parseReceiverArgs, USAGE } from './args.ts';
 import { createJoiner } from './chat.ts';
+import { runCleanCommand } from './clean.ts';
 import { createDecide, type DecideState } from './decide.ts';
 import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, ResumeStoppedError, UsageError } from './errors.ts';
 import { createReceiver, type ReceiverSecurity } from './receiver.ts';
@@ -54,6 +55,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     }
     const dir = configDir(io.env);
     if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'sender');
+    if (command.kind === 'clean') return await runCleanCommand(expandHome(command.folder, options.home ?? os.homedir()), io, command.json);
     const { config } = command;
     json = config.json;
     const interactive = Boolean(io.stdin.isTTY) && !json && !config.codeStdin;

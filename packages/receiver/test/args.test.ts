@@ -104,6 +104,7 @@ describe('parseReceiverArgs', () => {
       '--no-encryption',
       '--verbose',
       '--retry',
+      '--clean',
     ]) {
       expect(USAGE).toContain(flag);
     }
@@ -166,6 +167,31 @@ describe('parseReceiverArgs --retry', () => {
       );
     },
   );
+});
+
+describe('parseReceiverArgs --clean', () => {
+  it('D5: reads --clean as a command of its own, with --json', () => {
+    expect(parseReceiverArgs(['--clean', 'dl'])).toEqual({
+      kind: 'clean',
+      folder: 'dl',
+      json: false,
+    });
+    expect(parseReceiverArgs(['--clean=dl', '--json'])).toEqual({
+      kind: 'clean',
+      folder: 'dl',
+      json: true,
+    });
+  });
+
+  it('U12: refuses --clean with a sender address or without a folder', () => {
+    expect(usageErrorOf(['--clean', 'dl', 'host']).message).toContain('no sender address');
+    expect(usageErrorOf(['--clean=']).message).toBe('--clean must name a folder, not ""');
+    expect(usageErrorOf(['--clean']).message).toBe('--clean needs a value');
+  });
+
+  it('--help wins over --clean', () => {
+    expect(parseReceiverArgs(['--clean', 'dl', '--help'])).toEqual({ kind: 'help' });
+  });
 });
 
 describe('parseReceiverArgs addresses', () => {

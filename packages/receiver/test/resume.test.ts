@@ -120,7 +120,10 @@ describe('resuming a transfer from the partial data on disk', () => {
       peer.socket.destroy();
     });
     const out = await realpath(await tempDir());
-    expect((await runReceive(['--yes', '--out', out, cut.address])).code).toBe(EXIT.failure);
+    // --retry 0: the receiver stops at the cut, as if it had been stopped, and is run again.
+    expect((await runReceive(['--retry', '0', '--yes', '--out', out, cut.address])).code).toBe(
+      EXIT.failure,
+    );
     await cut.done();
     const [folder, ...others] = await partialFolders(out);
     expect(others).toEqual([]);
@@ -275,7 +278,10 @@ describe('resuming a transfer from the partial data on disk', () => {
       peer.socket.destroy();
     });
     const out = await realpath(await tempDir());
-    expect((await runReceive(['--yes', '--out', out, cut.address])).code).toBe(EXIT.failure);
+    // --retry 0: the receiver stops at the cut, as if it had been stopped, and is run again.
+    expect((await runReceive(['--retry', '0', '--yes', '--out', out, cut.address])).code).toBe(
+      EXIT.failure,
+    );
     await cut.done();
     expect((await readFile(path.join(out, 'docs/a.bin'))).equals(a)).toBe(true);
 
@@ -326,6 +332,8 @@ describe('resuming a transfer from the partial data on disk', () => {
   /** The receiver core, accepting everything into `out`, with `resume` as the user's answer. */
   function receiverInto(port: number, out: string, resume?: boolean) {
     const receiver = clearReceiver(port, {
+      // A cut stops the transfer (no reconnect), as a receiver that was stopped.
+      retryMs: 0,
       decide: async (_offer, _sender, _signal, inspect) => ({
         items: [0],
         outDir: out,
