@@ -44,6 +44,8 @@ export interface PreparedReceiving {
 export interface PrepareOptions {
   /** Resume from a matching record's partial data (the default); false deletes it and starts fresh. */
   readonly resume?: boolean | undefined;
+  /** Entry ids concluded already (saved, already there, or failed for good, as on a reconnection): not requested again. */
+  readonly exclude?: ReadonlySet<number> | undefined;
 }
 
 /**
@@ -91,7 +93,7 @@ export async function prepareReceiving(
       notSaved.push({ offered: entry.path, code: ErrorCode.WRITE_FAILED, message });
     }
     const candidates = creatable.filter(
-      (entry) => entry.kind === 'file' && !unsavable.has(entry.path),
+      (entry) => entry.kind === 'file' && !unsavable.has(entry.path) && !options.exclude?.has(entry.id),
     );
     if (!resume || !partials) {
       const bytes = candidates.reduce((sum, entry) => sum + entry.size, 0);

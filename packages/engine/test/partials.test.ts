@@ -434,4 +434,15 @@ describe('inspecting and preparing a resumed transfer', () => {
     const prepared = await prepareReceiving(inspection);
     expect(prepared.requests).toEqual([{ id: 0, offset: 4, prefix: sha256('0123') }]);
   });
+
+  it('a reconnection asks again only for the files not concluded (exclude), from what its own partial folder holds', async () => {
+    const { root, store } = await heldState({ 'b.txt': 'bb' });
+    await writeFile(path.join(root, 'a.txt'), 'saved');
+    const offer = offerOf({ kind: 'file', path: 'a.txt', size: 5 }, { kind: 'file', path: 'b.txt', size: 4 });
+    const inspection = await inspectDestination(offer, [0, 1], root, { resume: SENDER });
+    const prepared = await prepareReceiving(inspection, undefined, { exclude: new Set([0]) });
+    expect(prepared.files.map((entry) => entry.path)).toEqual(['b.txt']);
+    expect(prepared.requests).toEqual([{ id: 1, offset: 2, prefix: sha256('bb') }]);
+    expect(prepared.destination.partials?.dir).toBe(store.dir);
+  });
 });
