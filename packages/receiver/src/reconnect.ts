@@ -100,14 +100,16 @@ export async function transferWithReconnect(ctx: TransferContext): Promise<void>
   const retryMs = options.retryMs ?? RESUME.retryMs;
   let ticket = ticketOf(ctx.offer);
   let round = ctx.first;
+  // DONE counts the files of its own session: after a reconnect, those of the new connection.
+  let counted = { saved: 0, failed: 0 };
   for (;;) {
     const connection = ctx.link.connection;
     try {
       await ctx.receive(connection, round);
       await connection.expect(FrameType.END);
       await connection.send(FrameType.DONE, {
-        saved: outcomes.saved.length + outcomes.present.length,
-        failed: outcomes.failed.length,
+        saved: outcomes.saved.length + outcomes.present.length - counted.saved,
+        failed: outcomes.failed.length - counted.failed,
       });
       await connection.close();
       return;
@@ -133,6 +135,10 @@ export async function transferWithReconnect(ctx: TransferContext): Promise<void>
         error,
       );
       ctx.link.connection = next.connection;
+      counted = {
+        saved: outcomes.saved.length + outcomes.present.length,
+        failed: outcomes.failed.length,
+      };
       ticket = ticketOf(next.offer) ?? ticket;
       const files = ctx.first.files.filter((entry) => !outcomes.concluded.has(entry.id));
       // Hashing what is held takes a while for big files: PINGs keep the sender waiting meanwhile.

@@ -55,9 +55,9 @@ async function offer(peer: FakePeer, entries = ENTRIES, session = SESSION): Prom
 
 /**
  * Serves one REQUEST as a sender honouring §13: a prefix item that matches is continued from its
- * offset, anything else is sent whole from byte 0. Returns the request.
+ * offset, anything else is sent whole from byte 0. Returns the request and the DONE.
  */
-async function serve(peer: FakePeer): Promise<MessageOf<typeof FrameType.REQUEST>> {
+async function serve(peer: FakePeer) {
   const request = await peer.expect(FrameType.REQUEST);
   for (const item of request.files) {
     const content = CONTENT[item.id]!;
@@ -69,8 +69,7 @@ async function serve(peer: FakePeer): Promise<MessageOf<typeof FrameType.REQUEST
     await peer.expect(FrameType.FILE_ACK);
   }
   peer.send(FrameType.END, {});
-  await peer.expect(FrameType.DONE);
-  return request;
+  return { request, done: await peer.expect(FrameType.DONE) };
 }
 
 /** The first connection: a.txt whole and acknowledged, then half of b.bin, then the link is cut. */
@@ -109,10 +108,11 @@ async function receiver(
 describe('the receiver reconnects after losing the sender mid-transfer (§13)', () => {
   it('F1: the link cut mid-file reconnects by itself, requests only the unfinished file, and saves it byte-identical', async () => {
     let resumedRequest: MessageOf<typeof FrameType.REQUEST> | undefined;
+    let done: MessageOf<typeof FrameType.DONE> | undefined;
     const sender = await startFakeSender(cutInSecondFile, [
       async (peer) => {
         await offer(peer);
-        resumedRequest = await serve(peer);
+        ({ request: resumedRequest, done } = await serve(peer));
       },
     ]);
     const out = await tempDir();
@@ -139,6 +139,8 @@ describe('the receiver reconnects after losing the sender mid-transfer (§13)', 
     expect(lost).toMatchObject({ retryMs: 5_000 });
     expect([ErrorCode.TRUNCATED, ErrorCode.CONNECTION_CLOSED]).toContain(lost?.code);
     expect(log.all('resumed')).toEqual([{ files: 1, heldBytes: item.offset }]);
+    // DONE counts the files of its own session, which the sender checks against its FILE_ACKs.
+    expect(done).toEqual({ saved: 1, failed: 0 });
     // a.txt was concluded before the cut: reported once, never received twice.
     expect(log.all('file-saved').length).toBe(2);
   });

@@ -76,7 +76,7 @@ describe('U4: the receiver shows what happens on a resume, in 80 columns', () =>
       '3 files partly received (2.10 GiB of 4.00 GiB) here by an interrupted transfer',
     );
     expect(flat).toContain(
-      'Saving 5 files (4.00 GiB) to /home/u/Downloads; resuming, 2.10 GiB already here is not sent again.',
+      'Saving 5 files (4.00 GiB) to /home/u/Downloads; resuming, 2.10 GiB already here is not sent again; 1 may be there already, checked first',
     );
     expect(flat).toContain(
       'Starting over: c.bin changed since the interrupted transfer, or the part kept',
@@ -96,6 +96,25 @@ describe('U4: the receiver shows what happens on a resume, in 80 columns', () =>
     // "Already there" files are counted, not listed, without --verbose.
     expect(flat).not.toContain('photos/b.jpg');
     for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(80);
+  });
+
+  it('D2: a receive that finds every file already there says nothing was saved, and why', () => {
+    const events = new Emitter<ReceiverEvents>();
+    const stdout = new FakeOutput();
+    const summarise = renderReceiver(events, { stdout, stderr: new FakeOutput(), env: {} }, false);
+    events.emit('partial-kept', {
+      dir: '/d/.ferry-partial-0123456789abcdef0123456789abcdef',
+      files: 1,
+      heldBytes: 9,
+    });
+    summarise(
+      { outDir: '/d', saved: [], present: [present, present], failed: [], declined: false },
+      false,
+    );
+    expect(stdout.lines).toEqual([
+      '1 file partly received is kept in /d/.ferry-partial-0123456789abcdef0123456789abcdef: run the same command again to resume, or ferry-receive --clean /d to remove it.',
+      'Nothing to save: all 2 files are already there in /d, each verified with SHA-256.',
+    ]);
   });
 
   it('U4: --verbose lists each file already there', () => {

@@ -76,19 +76,22 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
       `${partlyReceived(files, heldBytes, totalBytes)} here by an interrupted transfer from this sender.`,
     );
   });
-  receiver.on('start', ({ outDir, files, bytes, resumedBytes }) => {
+  receiver.on('start', ({ outDir, files, bytes, resumedBytes, presentFiles }) => {
     // Only the bytes still missing travel: progress counts those.
     meter = new ProgressMeter(Math.max(0, bytes - resumedBytes), performance.now());
     pacer = new ProgressPacer(tty ? PROGRESS_EVERY_MS.tty : PROGRESS_EVERY_MS.plain);
     const held =
       resumedBytes > 0
-        ? `; resuming, ${formatBytes(resumedBytes)} already here is not sent again.`
+        ? `; resuming, ${formatBytes(resumedBytes)} already here is not sent again`
         : '';
-    status.print(`Saving ${plural(files, 'file')} (${formatBytes(bytes)}) to ${outDir}${held}`);
+    // Files of the same name and size are proven by their SHA-256 before anything is written.
+    const there = presentFiles > 0 ? `; ${presentFiles} may be there already, checked first` : '';
+    status.print(`Saving ${plural(files, 'file')} (${formatBytes(bytes)}) to ${outDir}${held}${there}`);
   });
   receiver.on('progress', ({ bytes }) => {
     if (!meter || !pacer) return;
-    meter.add(bytes);
+    // After a reconnect the bytes since what reached the disk come again: never past 100%.
+    meter.add(Math.min(bytes, Math.max(0, meter.total - meter.bytes)));
     const snapshot = pacer.next(meter, performance.now());
     if (!snapshot) return;
     const line = formatProgress(snapshot);
@@ -138,7 +141,9 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
     // Files already there, whole, are counted apart: nothing was written for them.
     const present = result.present.length > 0 ? `, ${result.present.length} already there` : '';
     // Every digest was checked; the digests themselves are for --verbose and --json.
-    if (!verbose) {
+    if (result.saved.length === 0 && result.present.length > 0 && result.failed.length === 0) {
+      status.print(`Nothing to save: all ${plural(result.present.length, 'file')} are already there in ${result.outDir}, each verified with SHA-256.`);
+    } else if (!verbose) {
       status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}${present}, each verified with SHA-256.`);
     } else {
       status.print(`Saved ${saved} (${formatBytes(bytes)}) to ${result.outDir}${present}:`);
@@ -220,8 +225,8 @@ export function partlyReceived(files: number, heldBytes: number, totalBytes: num
 /** What a stopped transfer left, and the two ways on: run again to resume, or --clean. */
 export function keptLines(dir: string, files: number): string {
   const folder = shellWord(path.dirname(dir));
-  const what = files === 1 ? '1 file partly received is' : `${files} files partly received are`;
-  return `${what} kept in ${esc(dir)}: run the same command again to resume, or ferry-receive --clean ${folder} to remove them.`;
+  const [what, them] = files === 1 ? ['1 file partly received is', 'it'] : [`${files} files partly received are`, 'them'];
+  return `${what} kept in ${esc(dir)}: run the same command again to resume, or ferry-receive --clean ${folder} to remove ${them}.`;
 }
 
 /** A local path as one shell word: quoted when it holds anything a shell would split or expand. */
