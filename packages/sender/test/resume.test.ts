@@ -32,6 +32,8 @@ import {
   type RequestItem,
 } from '@ferry/protocol';
 import { scanOffer } from '@ferry/engine';
+import { startCutRelay } from '@ferry/testkit/cut-relay';
+import { createReceiver } from '../../receiver/src/receiver.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderSender } from '../src/ui/render.ts';
 import {
@@ -41,6 +43,7 @@ import {
   receiveAll,
   runCleanup,
   startSender,
+  silentLogger,
   startSenderOffering,
   tempDir,
   WAIT_MS,
@@ -445,5 +448,61 @@ describe('reconnection tickets of the sender (§13.4)', () => {
     // Its transfer is complete: the ticket lets nobody in any more.
     const third = await secureReceiver(port, receiverIdentity, { ticket, sender });
     expect(third.outcome.kind).toBe('code-needed');
+  });
+});
+
+describe('the sender and the real receiver, cut mid-file (F1)', { timeout: 40_000 }, () => {
+  it('F1: the receiver reconnects with its ticket, the sender checks the held prefix and sends only the rest; the file arrives intact', async () => {
+    const senderIdentity = await loadOrCreateIdentity(await tempDir());
+    const receiverIdentity = await loadOrCreateIdentity(await tempDir());
+    const dir = await tempDir();
+    const data = randomBytes(24 * MiB);
+    await writeFile(path.join(dir, 'f.bin'), data);
+    const { log, port } = await startSenderOffering([path.join(dir, 'f.bin')], {
+      security: {
+        encryption: true,
+        identity: senderIdentity,
+        pairing: new PairingCodes(derivePasswordScalar),
+      },
+    });
+    const code = normalizeCode((await log.waitFor('code')).code)!;
+    // The first connection is cut 10 MiB into the sender's bytes; the next one is not.
+    const relay = await startCutRelay(port, [10 * MiB]);
+    const out = await tempDir();
+    const receiver = createReceiver({
+      security: { encryption: true, identity: receiverIdentity, code, remember: false },
+      host: '127.0.0.1',
+      port: relay.port,
+      name: 'bob',
+      logger: silentLogger,
+      retryMs: 20_000,
+      backoff: { firstMs: 10, maxMs: 100 },
+      decide: async (offer) => ({ items: offer.items.map((_, index) => index), outDir: out }),
+    });
+    const result = await within(
+      receiver.run(),
+      'the receiver to finish after reconnecting',
+      () => JSON.stringify(log.all('session-failed')),
+      30_000,
+    );
+    expect(result.failed).toEqual([]);
+    expect((await readFile(path.join(out, 'f.bin'))).equals(data)).toBe(true);
+
+    expect(await log.waitFor('session-failed')).toMatchObject({ client: 1, resumable: true });
+    expect(await log.waitFor('authenticated', 1)).toMatchObject({ client: 2, method: 'resume' });
+    const resumed = await log.waitFor('session-resumed');
+    expect(resumed).toMatchObject({ client: 2, files: 1 });
+    expect(resumed.skippedBytes).toBeGreaterThan(0);
+    expect(await log.waitFor('session-complete')).toMatchObject({
+      client: 2,
+      files: 1,
+      bytes: data.byteLength - resumed.skippedBytes,
+    });
+    // Only what the receiver had not written was sent again.
+    expect(relay.connections).toHaveLength(2);
+    expect(relay.connections[1]!.fromSender).toBeLessThan(
+      data.byteLength - resumed.skippedBytes + MiB,
+    );
+    expect(log.all('file-restarted')).toEqual([]);
   });
 });
