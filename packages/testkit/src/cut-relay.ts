@@ -97,6 +97,15 @@ export async function startCutRelay(
       closed,
     };
     connections.push(connection);
+    // Backpressure both ways, as a network has: what the relay has read it has delivered, or
+    // is delivering, so its counts are bytes on their way and never a backlog held here.
+    const relay = (from: Socket, to: Socket, chunk: Buffer) => {
+      if (to.write(chunk)) return;
+      from.pause();
+      to.once('drain', () => {
+        if (!connection.cut) from.resume();
+      });
+    };
     const reset = () => {
       connection.cut = true;
       for (const socket of [down, up]) if (!socket.destroyed) socket.resetAndDestroy();
@@ -107,7 +116,7 @@ export async function startCutRelay(
         if (connection.cut) return;
         connection.fromReceiver += chunk.byteLength;
         totalFromReceiver += chunk.byteLength;
-        up.write(chunk);
+        relay(down, up, chunk);
       });
       up.on('data', (chunk: Buffer) => {
         if (connection.cut) return;
@@ -115,7 +124,7 @@ export async function startCutRelay(
         if (chunk.byteLength < room) {
           connection.fromSender += chunk.byteLength;
           senderBytes(chunk.byteLength);
-          down.write(chunk);
+          relay(up, down, chunk);
           return;
         }
         const head = chunk.subarray(0, room);
