@@ -1,7 +1,7 @@
 import type { Hash } from 'node:crypto';
 import { constants } from 'node:fs';
-import fs from 'node:fs/promises';
-import { ErrorCode, type RequestItem, type ValidatedEntry } from '@ferry/protocol';
+import fs, { type FileHandle } from 'node:fs/promises';
+import { ErrorCode, FerryError, type RequestItem, type ValidatedEntry } from '@ferry/protocol';
 import { Destination } from './destination.ts';
 import { DestinationError } from './errors.ts';
 import type { FailedFile, PresentFile } from './incoming-file.ts';
@@ -93,7 +93,8 @@ export async function prepareReceiving(
       notSaved.push({ offered: entry.path, code: ErrorCode.WRITE_FAILED, message });
     }
     const candidates = creatable.filter(
-      (entry) => entry.kind === 'file' && !unsavable.has(entry.path) && !options.exclude?.has(entry.id),
+      (entry) =>
+        entry.kind === 'file' && !unsavable.has(entry.path) && !options.exclude?.has(entry.id),
     );
     if (!resume || !partials) {
       const bytes = candidates.reduce((sum, entry) => sum + entry.size, 0);
@@ -138,7 +139,9 @@ export async function prepareAgain(
   prepared: Pick<PreparedReceiving, 'destination' | 'held'>,
   files: readonly ValidatedEntry[],
   busy: Busy = (work) => work,
-): Promise<Pick<PreparedReceiving, 'files' | 'bytes' | 'requests' | 'held' | 'resumed' | 'present'>> {
+): Promise<
+  Pick<PreparedReceiving, 'files' | 'bytes' | 'requests' | 'held' | 'resumed' | 'present'>
+> {
   const store = prepared.destination.partials;
   const present = new Map<number, string>();
   const held = new Map<number, number>();
@@ -180,18 +183,12 @@ async function askFor(
       continue;
     }
     requested.push(entry);
-    const length =
-      presentAt !== undefined ? entry.size : store ? resume.held.get(entry.id) : undefined;
+    const length = presentAt !== undefined ? entry.size : resume.held.get(entry.id);
+    const handle = length === undefined ? undefined : await openHeldBytes(entry, presentAt, store);
     const prefix =
-      length === undefined
-        ? undefined
-        : await hashHeld(
-            presentAt ?? store?.pathOf(entry.path),
-            length,
-            busy,
-            presentAt === undefined ? store : undefined,
-            entry,
-          );
+      handle && length !== undefined
+        ? await hashHeld(handle, length, presentAt !== undefined, busy)
+        : undefined;
     if (!prefix || length === undefined) {
       if (store && presentAt === undefined) await store.dropUnusable(entry.path, entry.size);
       requests.push({ id: entry.id, offset: 0 });
@@ -210,29 +207,40 @@ async function askFor(
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
- * Hashes the first `length` bytes held of a file: its partial (opened as the store trusts it),
- * or the file already there (no link followed, regular, still that size). Undefined when it
- * cannot be read as expected: the file is then asked for from 0.
+ * Opens what is held of `entry`: the file already there (its last component not followed), or
+ * its partial as the store trusts it; undefined when there is nothing to open.
  */
-async function hashHeld(
-  file: string | undefined,
-  length: number,
-  busy: Busy,
-  store: PartialStore | undefined,
+async function openHeldBytes(
   entry: ValidatedEntry,
-) {
-  if (file === undefined) return undefined;
-  const handle = store
-    ? (await store.openHeld(entry.path))?.handle
-    : await fs.open(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0)).catch(() => undefined);
-  if (!handle) return undefined;
+  presentAt: string | undefined,
+  store: PartialStore | undefined,
+): Promise<FileHandle | undefined> {
+  if (presentAt !== undefined) {
+    return fs
+      .open(presentAt, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0))
+      .catch(() => undefined);
+  }
+  return (await store?.openHeld(entry.path))?.handle;
+}
+
+/**
+ * Hashes the first `length` bytes of an open file and closes it. The file must still be a
+ * regular one holding that many bytes (exactly that many for a file already there); otherwise,
+ * or when it cannot be read, undefined: the file is then asked for from 0.
+ */
+async function hashHeld(handle: FileHandle, length: number, exact: boolean, busy: Busy) {
   try {
     const stats = await handle.stat();
-    if (!stats.isFile() || stats.size < length || (!store && stats.size !== length))
+    if (!stats.isFile() || stats.size < length || (exact && stats.size !== length))
       return undefined;
     return await hashPrefix(handle, length, busy);
-  } catch {
-    return undefined;
+  } catch (error) {
+    // A file that cannot be read is asked for whole; a connection that failed meanwhile is not hidden.
+    const unreadable =
+      (error as NodeJS.ErrnoException)?.syscall !== undefined ||
+      (error instanceof FerryError && error.code === ErrorCode.WRITE_FAILED);
+    if (unreadable) return undefined;
+    throw error;
   } finally {
     await handle.close();
   }

@@ -9,6 +9,7 @@ import {
   readFile,
   realpath,
   symlink,
+  rename,
   truncate,
   writeFile,
 } from 'node:fs/promises';
@@ -438,11 +439,39 @@ describe('inspecting and preparing a resumed transfer', () => {
   it('a reconnection asks again only for the files not concluded (exclude), from what its own partial folder holds', async () => {
     const { root, store } = await heldState({ 'b.txt': 'bb' });
     await writeFile(path.join(root, 'a.txt'), 'saved');
-    const offer = offerOf({ kind: 'file', path: 'a.txt', size: 5 }, { kind: 'file', path: 'b.txt', size: 4 });
+    const offer = offerOf(
+      { kind: 'file', path: 'a.txt', size: 5 },
+      { kind: 'file', path: 'b.txt', size: 4 },
+    );
     const inspection = await inspectDestination(offer, [0, 1], root, { resume: SENDER });
     const prepared = await prepareReceiving(inspection, undefined, { exclude: new Set([0]) });
     expect(prepared.files.map((entry) => entry.path)).toEqual(['b.txt']);
     expect(prepared.requests).toEqual([{ id: 1, offset: 2, prefix: sha256('bb') }]);
     expect(prepared.destination.partials?.dir).toBe(store.dir);
+  });
+
+  it('D5: an adopted folder swapped for a symlink during the transfer is refused before a final name; nothing is written through it', async () => {
+    const out = await realpath(await tempDir());
+    await mkdir(path.join(out, 'docs/sub'), { recursive: true });
+    await writeFile(path.join(out, 'docs/sub/a.txt'), 'alpha');
+    const offer = offerOf({ kind: 'file', path: 'docs/sub/a.txt', size: 5 });
+    const prepared = await prepareReceiving(
+      await inspectDestination(offer, [0], out, { resume: SENDER }),
+    );
+    expect(prepared.requests).toEqual([{ id: 0, offset: 5, prefix: sha256('alpha') }]);
+    // The sender says its file differs: the new one is written, then named beside the old one.
+    const file = await IncomingFile.open(prepared.destination, prepared.files[0]!, {
+      resumeFrom: prepared.held.get(0),
+    });
+    await file.restart();
+    await file.write(Buffer.from('other'));
+    const elsewhere = await tempDir();
+    await rename(path.join(out, 'docs/sub'), path.join(out, 'docs/moved'));
+    await symlink(elsewhere, path.join(out, 'docs/sub'));
+    expect(await settle(await file.end(sha256('other')))).toMatchObject({
+      code: ErrorCode.WRITE_FAILED,
+    });
+    expect(await listTree(elsewhere)).toEqual([]);
+    expect(await readFile(path.join(out, 'docs/moved/a.txt'), 'utf8')).toBe('alpha');
   });
 });
