@@ -18,7 +18,11 @@ import {
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const CREATE_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
-const PARTIAL_MODE = 0o600;
+/**
+ * A partial file becomes the saved file itself (by link), so it is created with the mode saved
+ * files get, less the umask (H8); nobody else reaches it meanwhile: its folder is 0700.
+ */
+const PARTIAL_MODE = 0o644;
 const DIR_MODE = 0o700;
 /** Names tried for a new partial folder or a spare partial file: a collision is already 2^-128. */
 const MAX_ATTEMPTS = 8;

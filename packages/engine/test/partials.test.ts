@@ -187,6 +187,24 @@ describe('IncomingFile resuming', () => {
     expect(await readdir(store.dir)).toEqual([STATE_FILE]);
   });
 
+  it('H8: a file saved through its partial has mode 0o644 minus the umask, never executable', async () => {
+    const content = randomBytes(1000);
+    for (const [mask, expected] of [[0o022, 0o644], [0o077, 0o600]] as const) {
+      const previous = process.umask(mask);
+      try {
+        const { store } = await heldState();
+        const destination = new Destination(store.dir.slice(0, store.dir.lastIndexOf(path.sep)), { partials: store });
+        const file = await IncomingFile.open(destination, fileEntry(`f-${mask}.sh`, content.length));
+        await file.write(content);
+        const saved = (await settle(await file.end(sha256(content)))) as SavedFile;
+        const mode = (await lstat(saved.path)).mode & 0o7777;
+        expect(mode).toBe(expected);
+      } finally {
+        process.umask(previous);
+      }
+    }
+  });
+
   it('restart() drops the held bytes and starts a new hash: the new content is saved whole', async () => {
     const content = Buffer.from('the source changed since then');
     const { root, file } = await resumed(Buffer.from('an older text of other bytes.'), 10);
