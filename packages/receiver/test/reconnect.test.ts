@@ -5,9 +5,22 @@
  * backoff each stop it with a clear error.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ErrorCode, FrameType, type MessageOf, type OfferEntry } from '@ferry/protocol';
+import { scanOffer } from '@ferry/engine';
+import {
+  ErrorCode,
+  FrameType,
+  type MessageOf,
+  normalizeCode,
+  type OfferEntry,
+  PairingCodes,
+} from '@ferry/protocol';
+import { derivePasswordScalar, loadOrCreateIdentity } from '@ferry/protocol/node';
+import { startCutRelay } from '@ferry/testkit/cut-relay';
+import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
+import { ResumeStoppedError } from '../src/errors.ts';
+import { createReceiver } from '../src/receiver.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Decision, ReceiverEvents } from '../src/receiver.ts';
 import {
@@ -15,6 +28,8 @@ import {
   EventLog,
   type FakePeer,
   listTree,
+  onCleanup,
+  silentLogger,
   runCleanup,
   sha256,
   startFakeSender,
@@ -24,6 +39,7 @@ import {
 
 afterEach(runCleanup);
 
+const MiB = 1024 * 1024;
 const SESSION = randomBytes(16).toString('hex');
 const SENDER = { name: 'scripted', host: 'box' };
 /** Fast backoff: the loop's timing is the same, only shorter. */
@@ -331,5 +347,74 @@ describe('the receiver reconnects after losing the sender mid-transfer (§13)', 
     expect((error as Error).name).toBe('PeerError');
     expect(log.all('connection-lost').length > 0).toBe(false);
     expect(sender.peers.length).toBe(1);
+  });
+
+  it('F5: after the sender restarted (same key, its tickets gone) the reconnect needs a code: it stops with what to do, the partial data kept', async () => {
+    const senderIdentity = await loadOrCreateIdentity(await tempDir());
+    const receiverIdentity = await loadOrCreateIdentity(await tempDir());
+    const dir = await tempDir();
+    const data = randomBytes(8 * MiB);
+    await writeFile(path.join(dir, 'f.bin'), data);
+    const start = async () => {
+      const sender = createSender({
+        security: {
+          encryption: true,
+          identity: senderIdentity,
+          pairing: new PairingCodes(derivePasswordScalar),
+        },
+        offer: await scanOffer([path.join(dir, 'f.bin')]),
+        host: '127.0.0.1',
+        port: 0,
+        name: 'alice',
+        logger: silentLogger,
+      });
+      const log = new EventLog<SenderEvents>(sender, [
+        'listening',
+        'code',
+        'authenticated',
+        'session-failed',
+      ]);
+      onCleanup('sender', () => sender.close(true));
+      await within(sender.listen(), 'the sender to listen');
+      return { log, port: (await log.waitFor('listening')).port };
+    };
+    const first = await start();
+    // The same machine and key after a restart: a new run, whose tickets are new.
+    const restarted = await start();
+    const code = normalizeCode((await first.log.waitFor('code')).code)!;
+    const relay = await startCutRelay(first.port, [2 * MiB]);
+    const out = await tempDir();
+    const r = createReceiver({
+      security: { encryption: true, identity: receiverIdentity, code },
+      host: '127.0.0.1',
+      port: relay.port,
+      name: 'bob',
+      logger: silentLogger,
+      retryMs: 20_000,
+      backoff: BACKOFF,
+      decide: async () => ({ items: [0], outDir: out }),
+    });
+    const log = new EventLog<ReceiverEvents>(r, [...EVENTS]);
+    // Once REQUEST is out, the next connections reach the restarted sender.
+    r.on('start', () => relay.retarget(restarted.port));
+    const error = await within(
+      r.run().then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      ),
+      'the receiver to stop',
+    );
+    expect(error).toBeInstanceOf(ResumeStoppedError);
+    expect((error as Error).message).toBe(
+      'the sender no longer knows this transfer (it was restarted?): run ferry-receive again with its new code to resume',
+    );
+    expect(log.all('connection-lost')).toHaveLength(1);
+    expect(log.all('resumed')).toEqual([]);
+    // The restarted sender saw the receiver's key, offered a code, and let nothing in.
+    expect(restarted.log.all('authenticated')).toEqual([]);
+    const [kept] = log.all('partial-kept');
+    expect(kept).toMatchObject({ files: 1 });
+    expect(kept!.heldBytes).toBeGreaterThan(0);
+    expect(kept!.heldBytes).toBeLessThanOrEqual(2 * MiB);
   });
 });
