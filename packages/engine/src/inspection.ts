@@ -18,7 +18,7 @@ export interface DestinationReport {
   readonly bytes: number;
   /** Folders that will be created. */
   readonly folders: number;
-  /** Disk the files and folders take, estimated: files in whole 4 KiB blocks, folders 4 KiB each. */
+  /** Disk the files and folders take, estimated: files in whole 4 KiB blocks, folders 4 KiB each; resuming, less what is held already. */
   readonly neededBytes: number;
   /** Free space for this user now, when the system says. */
   readonly freeBytes: number | undefined;
@@ -101,7 +101,9 @@ export async function inspectDestination(
   }
   const plan = await planDestination(root, accepted, { limits, adopted });
   const files = accepted.filter((entry) => entry.kind === 'file');
-  const freeAfter = plan.freeBytes === undefined ? undefined : plan.freeBytes - plan.neededBytes;
+  // What is held already (partials, files already there) takes no more disk.
+  const neededBytes = plan.neededBytes - (resume ? heldDisk(files, resume) : 0);
+  const freeAfter = plan.freeBytes === undefined ? undefined : plan.freeBytes - neededBytes;
   const inodesFit = plan.freeInodes === undefined || files.length + plan.folders <= plan.freeInodes;
   const sizeOf = new Map(files.map((entry) => [entry.id, entry.size]));
   const sum = (ids: Iterable<number>) =>
@@ -115,7 +117,7 @@ export async function inspectDestination(
       files: files.length,
       bytes: files.reduce((sum, entry) => sum + entry.size, 0),
       folders: plan.folders,
-      neededBytes: plan.neededBytes,
+      neededBytes,
       freeBytes: plan.freeBytes,
       freeAfter,
       enoughSpace: (freeAfter === undefined || freeAfter >= 0) && inodesFit,
@@ -140,4 +142,14 @@ export async function inspectDestination(
         : {}),
     },
   };
+}
+
+/** Disk the held bytes already take, in whole 4 KiB blocks as the plan counts files. */
+function heldDisk(files: readonly ValidatedEntry[], resume: ResumePlan): number {
+  let bytes = 0;
+  for (const entry of files) {
+    const held = resume.present.has(entry.id) ? entry.size : (resume.held.get(entry.id) ?? 0);
+    bytes += Math.floor(held / 4096) * 4096;
+  }
+  return bytes;
 }

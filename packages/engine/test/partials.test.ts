@@ -492,4 +492,17 @@ describe('inspecting and preparing a resumed transfer', () => {
     expect(await listTree(elsewhere)).toEqual([]);
     expect(await readFile(path.join(out, 'docs/moved/a.txt'), 'utf8')).toBe('alpha');
   });
+
+  it('counts the held bytes as taken already: a resumed transfer needs disk only for what is missing', async () => {
+    const held = Buffer.alloc(64 * 1024, 7);
+    const { root } = await heldState({ 'big.bin': held });
+    await writeFile(path.join(root, 'there.bin'), Buffer.alloc(8192, 1));
+    const offer = offerOf(
+      { kind: 'file', path: 'big.bin', size: 256 * 1024 },
+      { kind: 'file', path: 'there.bin', size: 8192 },
+    );
+    const fresh = await inspectDestination(offer, [0, 1], root);
+    const resumed = await inspectDestination(offer, [0, 1], root, { resume: SENDER });
+    expect(fresh.report.neededBytes - resumed.report.neededBytes).toBe(64 * 1024 + 8192);
+  });
 });
