@@ -193,6 +193,27 @@ describe('the sender resuming (§13)', () => {
     expect(log.all('file-restarted')).toEqual([]);
   });
 
+  it.each([
+    ['1 byte', 1],
+    ['one DATA frame − 1', MiB - 1],
+    ['exactly one DATA frame', MiB],
+    ['one DATA frame + 1', MiB + 1],
+    ['size − 1', 3 * MiB + 10],
+  ])(
+    'D3: a receiver holding %s gets exactly the rest (DATA frames are 1 MiB), byte for byte',
+    async (_, offset) => {
+      const { data, port } = await senderOfOne(3 * MiB + 11);
+      const peer = await rawReceiver(port);
+      await peer.until(FrameType.OFFER);
+      peer.request([{ id: 0, offset, prefix: sha256(data.subarray(0, offset)) }]);
+      await peer.finish([0]);
+      const sent = peer.file(0);
+      expect(sent.start).toEqual({ id: 0, offset, size: data.byteLength });
+      expect(Buffer.concat([data.subarray(0, offset), sent.data]).equals(data)).toBe(true);
+      expect(sent.sha256).toBe(sha256(data));
+    },
+  );
+
   it('D2: a file the receiver holds whole gets FILE_START at its size, no DATA, and FILE_END with its digest', async () => {
     const { data, port, log } = await senderOfOne(5000);
     const peer = await rawReceiver(port);
