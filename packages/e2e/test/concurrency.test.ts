@@ -7,6 +7,7 @@ import {
   finishReceiver,
   hashTree,
   makeTempDir,
+  partialData,
   receiveAll,
   receiverMidTransfer,
   startReceiver,
@@ -55,35 +56,75 @@ describe('one sender serving two receivers', () => {
     expect(sender.events.filter((e) => e.event === 'session-failed')).toEqual([]);
   });
 
-  it('J5: two receivers saving the same file into one folder at once both finish, one under "name (1)", neither overwritten', async () => {
+  it('J5: two receivers saving the same file into one folder at once both finish, under "name (1)" and "name (2)", nothing overwritten', async () => {
     const src = await makeTempDir('src');
     const file = path.join(src, 'clip.mp4');
     await writeRandomFile(file, 8 * MiB);
     await writeFileAt(src, 'notes/a.txt', 'alpha');
     const sender = await startSender([file, path.join(src, 'notes')]);
     const out = await makeTempDir('shared-out');
+    // Files of the same names with other content are there already (one of the same size, so
+    // it is asked about by its digest first): neither receiver finds its files already there,
+    // and both race for the next free names.
+    await writeRandomFile(path.join(out, 'clip.mp4'), 8 * MiB);
+    await writeFileAt(out, 'notes/a.txt', 'older notes');
+    const before = await hashTree(out);
 
-    const first = await startReceiver(['--yes', '--json', '--out', out, sender.address], { code: sender });
-    const second = await startReceiver(['--yes', '--json', '--code-stdin', '--out', out, sender.address], {
-      stdin: 'pipe',
+    const first = await startReceiver(['--yes', '--json', '--out', out, sender.address], {
+      code: sender,
     });
+    const second = await startReceiver(
+      ['--yes', '--json', '--code-stdin', '--out', out, sender.address],
+      { stdin: 'pipe' },
+    );
     const next = await sender.waitForEvent('code', (e) => e.reason === 'used');
     second.child.stdin!.end(`${next.code}\n`);
-    const [runA, runB] = await Promise.all([finishReceiver(first, WAIT.transferMs), finishReceiver(second, WAIT.transferMs)]);
+    const [runA, runB] = await Promise.all([
+      finishReceiver(first, WAIT.transferMs),
+      finishReceiver(second, WAIT.transferMs),
+    ]);
 
     assertExit(runA, 0);
     assertExit(runB, 0);
-    const copy = (await hashTree(src))['clip.mp4'];
-    const note = (await hashTree(src))['notes/a.txt'];
-    // Each name was claimed once: the loser of each race took the next free alternative.
+    const sent = await hashTree(src);
+    // Each name was claimed once: the loser of each race took the next free alternative. No
+    // partial folder is left.
     expect(await hashTree(out)).toEqual({
-      'clip.mp4': copy,
-      'clip (1).mp4': copy,
-      notes: { kind: 'dir' },
-      'notes/a.txt': note,
+      ...before,
+      'clip (1).mp4': sent['clip.mp4'],
+      'clip (2).mp4': sent['clip.mp4'],
       'notes (1)': { kind: 'dir' },
-      'notes (1)/a.txt': note,
+      'notes (1)/a.txt': sent['notes/a.txt'],
+      'notes (2)': { kind: 'dir' },
+      'notes (2)/a.txt': sent['notes/a.txt'],
     });
+    for (const run of [runA, runB])
+      expect(run.events.filter((e) => e.event === 'file-present')).toEqual([]);
+  });
+
+  it('J5: a receiver started into the folder of another one mid-transfer never takes its partial folder: each keeps its own', async () => {
+    const big = inject('bigFile');
+    const sender = await startSender([big.path]);
+    const out = await makeTempDir('shared-out');
+    const first = await receiverMidTransfer(sender, out);
+    // Held mid-transfer: its partial folder, with its record and part, is in use.
+    first.signal('SIGSTOP');
+    let second: Awaited<ReturnType<typeof receiveAll>>;
+    try {
+      expect((await partialData(out)).dirs).toHaveLength(1);
+      second = await receiveAll(sender, out, { timeoutMs: WAIT.bigTransferMs });
+    } finally {
+      first.signal('SIGCONT');
+    }
+    const runA = await finishReceiver(first, WAIT.bigTransferMs);
+
+    assertExit(second, 0);
+    assertExit(runA, 0);
+    // The second found nothing to resume from: the same sender's record was the first's.
+    expect(second.events.filter((e) => e.event === 'resume-found')).toEqual([]);
+    expect(second.events.find((e) => e.event === 'start')).toMatchObject({ resumedBytes: 0 });
+    const copy = { kind: 'file', size: big.size, sha256: big.sha256 };
+    expect(await hashTree(out)).toEqual({ 'big.bin': copy, 'big (1).bin': copy });
   });
 
   it('keeps serving a second receiver while the first is stalled mid-transfer', async () => {

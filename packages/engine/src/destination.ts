@@ -270,6 +270,7 @@ export class Destination {
     await Promise.all([...this.#temps].map((temp) => fs.rm(temp, { force: true }).catch(() => {})));
     this.#temps.clear();
     if (this.partials?.created) await this.partials.remove().catch(() => {});
+    else await this.partials?.release().catch(() => {});
     for (const dir of [...this.#createdDirs.keys()].reverse()) {
       await fs.rmdir(dir).catch(() => {});
     }
@@ -278,12 +279,16 @@ export class Destination {
   /**
    * After a failure in the middle of a transfer: the partial folder stays, with its record and
    * the partial files that hold bytes (empty ones go), and so do the folders made for it, so
-   * that running the same command again resumes. Undefined without a partial folder.
+   * that running the same command again resumes; its lock is given up. Undefined without a
+   * partial folder.
    */
   async keep(): Promise<KeptPartials | undefined> {
     if (!this.partials) return undefined;
     await this.partials.dropEmpty();
-    return { dir: this.partials.dir, ...(await this.partials.holding()) };
+    const held = await this.partials.holding();
+    // A rerun may take the folder now.
+    await this.partials.release();
+    return { dir: this.partials.dir, ...held };
   }
 
   /** After a transfer that concluded every file: the partial folder goes. */

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, FerryError } from '@ferry/protocol';
+import { LOCK_FILE, lockedBy, releaseLock, takeLock } from './partial-lock.ts';
 import {
   currentUid,
   type FoundState,
@@ -49,25 +50,55 @@ export class PartialStore {
     this.#owner = owner;
   }
 
-  /** Creates a new partial folder in `root`, exclusively (a name that exists is never entered). */
+  /**
+   * Creates a new partial folder in `root`, exclusively (a name that exists is never entered),
+   * locked by this process.
+   */
   static async create(root: string, owner: OwnerOptions = {}): Promise<PartialStore> {
     for (let attempt = 1; ; attempt++) {
       const dir = path.join(root, randomPartialDirName());
       try {
         await fs.mkdir(dir, DIR_MODE);
-        // The mode asked for is masked by the umask; the folder must be ours alone whatever it is.
-        await fs.chmod(dir, DIR_MODE);
-        return new PartialStore(dir, true, owner);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_ATTEMPTS)
           throw error;
+        continue;
+      }
+      try {
+        // The mode asked for is masked by the umask; the folder must be ours alone whatever it is.
+        await fs.chmod(dir, DIR_MODE);
+        if (!(await takeLock(dir)))
+          throw new Error('a new partial folder was locked by another process');
+        return new PartialStore(dir, true, owner);
+      } catch (error) {
+        await fs.rm(dir, { recursive: true, force: true }).catch(() => {});
+        throw error;
       }
     }
   }
 
-  /** The partial folder of a record found by readResumeStates. */
+  /**
+   * The partial folder of a record found by readResumeStates, without its lock: for reading
+   * what it holds. A receiver that writes there takes it with {@link PartialStore.claim}.
+   */
   static adopt(found: FoundState, owner: OwnerOptions = {}): PartialStore {
     return new PartialStore(found.dir, false, owner);
+  }
+
+  /**
+   * Takes the partial folder of a record found by readResumeStates for this process: locks it,
+   * taking over a stale lock. Undefined when a running receiver holds it (it is left to that one).
+   */
+  static async claim(
+    found: FoundState,
+    owner: OwnerOptions = {},
+  ): Promise<PartialStore | undefined> {
+    return (await takeLock(found.dir)) ? new PartialStore(found.dir, false, owner) : undefined;
+  }
+
+  /** Gives up this process's lock of the folder, leaving what it holds for a rerun. */
+  async release(): Promise<void> {
+    await releaseLock(this.dir);
   }
 
   /** Where the partial file of the entry saved at `localPath` is. */
@@ -127,7 +158,8 @@ export class PartialStore {
   /** Deletes the trusted partial of `localPath` if it cannot be resumed from: empty, or longer than the file's `size` (D1). */
   async dropUnusable(localPath: string, size: number): Promise<void> {
     const length = await this.held(localPath);
-    if (length !== undefined && (length === 0 || length > size)) await fs.rm(this.pathOf(localPath), { force: true });
+    if (length !== undefined && (length === 0 || length > size))
+      await fs.rm(this.pathOf(localPath), { force: true });
   }
 
   /** The partial files held now (non-empty), and their bytes. */
@@ -194,12 +226,15 @@ export class PartialStore {
 export interface KeptPartialDir {
   readonly path: string;
   readonly reason: string;
+  /** The id of the running process receiving into it, when that is why it is left (-1: a lock Ferry did not write). */
+  readonly inUseBy?: number | undefined;
 }
 
 /**
  * `ferry-receive --clean`: removes every `.ferry-partial-*` folder at the top of `folder` that is
- * ours (owner, 0700, holding only `state.json` and `*.part` regular files); the others are
- * left, each with the reason.
+ * ours (owner, 0700, holding only `state.json`, `*.part`, its lock and temporary files of Ferry's,
+ * all regular files) and not in use by a running receiver; the others are left, each with the
+ * reason.
  */
 export async function cleanPartials(
   folder: string,
@@ -219,18 +254,38 @@ export async function cleanPartials(
       kept.push({ path: dir, reason });
       continue;
     }
+    const pid = await lockedBy(dir);
+    if (pid !== undefined) {
+      kept.push({
+        path: dir,
+        reason:
+          pid > 0
+            ? `a running ferry-receive (process ${pid}) is receiving into it`
+            : 'its lock is not one Ferry writes',
+        inUseBy: pid,
+      });
+      continue;
+    }
     await fs.rm(dir, { recursive: true, force: true });
     removed.push(dir);
   }
   return { removed, kept };
 }
 
+/** The temporary files Ferry writes in a partial folder before renaming or linking them (record, lock). */
+const TEMP_NAME = /^[0-9a-f]{32}\.tmp$/;
+
 /** Why a partial folder holds something Ferry did not put there, or undefined. */
 async function contentProblem(dir: string): Promise<string | undefined> {
   for (const name of await fs.readdir(dir)) {
     const stats = await fs.lstat(path.join(dir, name));
     if (!stats.isFile()) return `it holds ${name}, which is not a regular file`;
-    if (name !== STATE_FILE && !isPartialFileName(name))
+    if (
+      name !== STATE_FILE &&
+      name !== LOCK_FILE &&
+      !isPartialFileName(name) &&
+      !TEMP_NAME.test(name)
+    )
       return `it holds ${name}, which Ferry does not write`;
   }
   return undefined;

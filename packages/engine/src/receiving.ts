@@ -68,16 +68,17 @@ export async function prepareReceiving(
       `not enough free space in ${report.outDir}: the files and folders need about ${report.neededBytes} bytes`,
     );
   }
-  const resuming = resume !== undefined && resume.found !== undefined && (options.resume ?? true);
+  let resuming = false;
   let partials: PartialStore | undefined;
   if (resume) {
     const owner = { uid: resume.options.uid };
+    // The found folder is locked first: another receiver that took it since keeps it, and this
+    // one starts a folder of its own.
+    const claimed = resume.found ? await PartialStore.claim(resume.found, owner) : undefined;
+    resuming = claimed !== undefined && (options.resume ?? true);
     // A declined resume starts fresh: what was held goes first.
-    if (resume.found && !resuming) await PartialStore.adopt(resume.found, owner).remove();
-    partials =
-      resuming && resume.found
-        ? PartialStore.adopt(resume.found, owner)
-        : await PartialStore.create(plan.root, owner);
+    if (claimed && !resuming) await claimed.remove();
+    partials = resuming && claimed ? claimed : await PartialStore.create(plan.root, owner);
   }
   const destination = new Destination(plan.root, { partials, adopt: resume?.adopt });
   const notSaved: FailedFile[] = plan.unsavable.map((entry) => ({

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { RESUME } from '@ferry/protocol';
 import { z } from 'zod';
+import { lockedBy } from './partial-lock.ts';
 
 /** Every partial folder's name starts with this; 32 lowercase hex digits follow (PROTOCOL.md §13). */
 export const PARTIAL_DIR_PREFIX = '.ferry-partial-';
@@ -141,17 +142,19 @@ export async function readStateFile(dir: string, options: OwnerOptions = {}): Pr
 
 /**
  * The partial folders in `dest` (a real path) whose record can be used: ours, with a valid
- * record whose root is this very folder. `foreign` lists the other `.ferry-partial-*` entries,
- * which are never touched. A claim on a top-level folder is kept only if that folder is still
- * the one recorded (same device and inode, a real folder).
+ * record whose root is this very folder, and not locked by a running receiver. `foreign` lists
+ * the other `.ferry-partial-*` entries, which are never touched; `inUse` the valid ones that a
+ * running receiver holds (left to it). A claim on a top-level folder is kept only if that folder
+ * is still the one recorded (same device and inode, a real folder).
  */
 export async function readResumeStates(
   dest: string,
   options: OwnerOptions = {},
-): Promise<{ states: FoundState[]; foreign: string[] }> {
+): Promise<{ states: FoundState[]; foreign: string[]; inUse: string[] }> {
   const root = await fs.realpath(dest);
   const states: FoundState[] = [];
   const foreign: string[] = [];
+  const inUse: string[] = [];
   const names = (await fs.readdir(root))
     .filter((name) => name.startsWith(PARTIAL_DIR_PREFIX))
     .sort();
@@ -165,11 +168,15 @@ export async function readResumeStates(
       foreign.push(dir);
       continue;
     }
+    if ((await lockedBy(dir)) !== undefined) {
+      inUse.push(dir);
+      continue;
+    }
     const tops: TopClaim[] = [];
     for (const claim of state.tops) if (await claimHolds(root, claim)) tops.push(claim);
     states.push({ dir, state, tops });
   }
-  return { states, foreign };
+  return { states, foreign, inUse };
 }
 
 /** True when the claimed folder is still the one the transfer made: a real folder with the recorded identity. */

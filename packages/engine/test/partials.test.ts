@@ -20,6 +20,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Destination } from '../src/destination.ts';
 import { IncomingFile, type SavedFile } from '../src/incoming-file.ts';
 import { inspectDestination } from '../src/inspection.ts';
+import { LOCK_FILE } from '../src/partial-lock.ts';
 import { cleanPartials, PartialStore } from '../src/partials.ts';
 import { hashPrefix, PREFIX_READ_BYTES } from '../src/prefix-hash.ts';
 import { prepareReceiving } from '../src/receiving.ts';
@@ -52,6 +53,8 @@ function fileEntry(p: string, size: number): ValidatedEntry {
 async function heldState(parts: Record<string, Uint8Array | string> = {}) {
   const root = await realpath(await tempDir());
   const store = await PartialStore.create(root);
+  // Left as an interrupted run leaves it: its lock given up.
+  await store.release();
   await writeResumeState(store.dir, {
     version: 1,
     root,
@@ -297,6 +300,8 @@ describe('cleanPartials (--clean)', () => {
     const extra = await PartialStore.create(root);
     await writeFile(path.join(extra.dir, 'notes.txt'), 'keep me');
     await mkdir(path.join(root, '.ferry-partial-x'));
+    // Left as interrupted runs leave them.
+    for (const store of [mine, open_, extra]) await store.release();
     const { removed, kept } = await cleanPartials(root);
     expect(removed).toEqual([mine.dir]);
     const reasons = new Map(kept.map((entry) => [entry.path, entry.reason]));
@@ -305,6 +310,82 @@ describe('cleanPartials (--clean)', () => {
     if (process.platform !== 'win32') expect(reasons.get(open_.dir)).toMatch(/permissions/);
     expect(await readFile(path.join(extra.dir, 'notes.txt'), 'utf8')).toBe('keep me');
     expect((await cleanPartials(ours.root)).removed).toEqual([ours.store.dir]);
+  });
+});
+
+describe('the lock of a partial folder', () => {
+  it('J5: a folder a running receiver holds is never adopted by another; the second starts its own', async () => {
+    const { root, store } = await heldState({ 'a.txt': 'ab' });
+    const offer = offerOf({ kind: 'file', path: 'a.txt', size: 5 });
+    const first = await prepareReceiving(
+      await inspectDestination(offer, [0], root, { resume: SENDER }),
+    );
+    expect(first.destination.partials?.dir).toBe(store.dir);
+    expect((await readFile(path.join(store.dir, LOCK_FILE), 'utf8')).trim()).toBe(
+      String(process.pid),
+    );
+    // While the first runs, its folder is found in use, not resumable.
+    const inspection = await inspectDestination(offer, [0], root, { resume: SENDER });
+    expect(inspection.report.resumable).toBeUndefined();
+    const second = await prepareReceiving(inspection);
+    expect(second.requests).toEqual([{ id: 0, offset: 0 }]);
+    expect(second.destination.partials?.dir).not.toBe(store.dir);
+    expect(await readFile(store.pathOf('a.txt'), 'utf8')).toBe('ab');
+    // Even when the second had found the folder before the first took it, it takes its own.
+    const found = (await readResumeStates(root)).inUse;
+    expect(found.sort()).toEqual([store.dir, second.destination.partials?.dir].sort());
+    expect(
+      await PartialStore.claim({ dir: store.dir, state: {} as never, tops: [] }),
+    ).toBeUndefined();
+    // --clean leaves both, in use; after the first keeps its data (a failure), a rerun may take it.
+    const cleaned = await cleanPartials(root);
+    expect(cleaned.removed).toEqual([]);
+    expect(cleaned.kept.map((entry) => entry.inUseBy)).toEqual([process.pid, process.pid]);
+    expect(cleaned.kept[0]?.reason).toMatch(/running ferry-receive/);
+    expect(await first.destination.keep()).toMatchObject({
+      dir: store.dir,
+      files: 1,
+      heldBytes: 2,
+    });
+    expect(await readdir(store.dir)).not.toContain(LOCK_FILE);
+    expect((await readResumeStates(root)).states.map((state) => state.dir)).toEqual([store.dir]);
+    await second.destination.cleanup();
+    expect(await readdir(root)).toEqual([path.basename(store.dir)]);
+  });
+
+  it('J5: a lock whose process is gone is stale: the folder is resumed, and --clean removes it', async () => {
+    const { root, store } = await heldState({ 'a.txt': 'ab' });
+    // A process id that cannot run: above the largest any system gives.
+    await writeFile(path.join(store.dir, LOCK_FILE), '4294967\n', { mode: 0o600 });
+    const offer = offerOf({ kind: 'file', path: 'a.txt', size: 5 });
+    const inspection = await inspectDestination(offer, [0], root, { resume: SENDER });
+    expect(inspection.report.resumable).toEqual({ files: 1, heldBytes: 2, totalBytes: 5 });
+    const prepared = await prepareReceiving(inspection);
+    expect(prepared.destination.partials?.dir).toBe(store.dir);
+    expect(prepared.requests).toEqual([{ id: 0, offset: 2, prefix: sha256('ab') }]);
+    expect((await readFile(path.join(store.dir, LOCK_FILE), 'utf8')).trim()).toBe(
+      String(process.pid),
+    );
+    await prepared.destination.keep();
+    await writeFile(path.join(store.dir, LOCK_FILE), '4294967\n', { mode: 0o600 });
+    expect(await cleanPartials(root)).toEqual({ removed: [store.dir], kept: [] });
+  });
+
+  it('J5: a lock Ferry did not write counts as held: nothing adopts or removes that folder', async () => {
+    const { root, store } = await heldState({ 'a.txt': 'ab' });
+    await writeFile(path.join(store.dir, LOCK_FILE), 'not a pid', { mode: 0o600 });
+    const inspection = await inspectDestination(
+      offerOf({ kind: 'file', path: 'a.txt', size: 5 }),
+      [0],
+      root,
+      { resume: SENDER },
+    );
+    expect(inspection.report.resumable).toBeUndefined();
+    const { removed, kept } = await cleanPartials(root);
+    expect(removed).toEqual([]);
+    expect(kept).toEqual([
+      { path: store.dir, reason: 'its lock is not one Ferry writes', inUseBy: -1 },
+    ]);
   });
 });
 
@@ -417,12 +498,12 @@ describe('inspecting and preparing a resumed transfer', () => {
     expect(inspection.report.resumable).toBeUndefined();
     const prepared = await prepareReceiving(inspection);
     expect(prepared.requests).toEqual([{ id: 0, offset: 0 }]);
-    expect(await readdir(store.dir)).toEqual([STATE_FILE]);
+    expect(await readdir(store.dir)).toEqual([LOCK_FILE, STATE_FILE]);
     const file = await IncomingFile.open(prepared.destination, prepared.files[0]!);
     await file.write(Buffer.from('fives'));
     await settle(await file.end(sha256('fives')));
     expect(await readFile(path.join(root, 'a.txt'), 'utf8')).toBe('fives');
-    expect(await readdir(store.dir)).toEqual([STATE_FILE]);
+    expect(await readdir(store.dir)).toEqual([LOCK_FILE, STATE_FILE]);
   });
 
   it('a declined resume deletes the held partial folder and starts fresh in a new one', async () => {
@@ -433,9 +514,12 @@ describe('inspecting and preparing a resumed transfer', () => {
     const prepared = await prepareReceiving(inspection, undefined, { resume: false });
     expect(prepared.requests).toEqual([{ id: 0, offset: 0 }]);
     expect(prepared.destination.partials?.dir).not.toBe(store.dir);
-    expect((await readResumeStates(root)).states.map((found) => found.dir)).toEqual([
-      prepared.destination.partials?.dir,
-    ]);
+    // The new folder is this running transfer's: found, and left to it.
+    expect(await readResumeStates(root)).toEqual({
+      states: [],
+      foreign: [],
+      inUse: [prepared.destination.partials?.dir],
+    });
     // A failure before REQUEST leaves nothing of this run.
     await prepared.destination.cleanup();
     expect(await listTree(root)).toEqual([]);

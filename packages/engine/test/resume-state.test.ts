@@ -40,10 +40,17 @@ function record(root: string, overrides: Partial<ResumeState> = {}): ResumeState
   };
 }
 
+/** A partial folder that an interrupted run left (its lock given up). */
+async function leftBehind(root: string) {
+  const store = await PartialStore.create(root);
+  await store.release();
+  return store;
+}
+
 /** A partial folder in a new destination, with a valid record. */
 async function withRecord(overrides: Partial<ResumeState> = {}) {
   const root = await realpath(await tempDir());
-  const store = await PartialStore.create(root);
+  const store = await leftBehind(root);
   await writeResumeState(store.dir, record(root, overrides));
   return { root, dir: store.dir, state: path.join(store.dir, STATE_FILE) };
 }
@@ -84,7 +91,7 @@ describe('the state record (state.json)', () => {
       const { root, dir, state } = await withRecord();
       const { chown } = await import('node:fs/promises');
       await chown(state, 65534, 65534);
-      expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir] });
+      expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir], inUse: [] });
     },
   );
 
@@ -93,7 +100,7 @@ describe('the state record (state.json)', () => {
     async () => {
       const { root, dir } = await withRecord();
       await chmod(dir, 0o750);
-      expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir] });
+      expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir], inUse: [] });
     },
   );
 
@@ -102,7 +109,7 @@ describe('the state record (state.json)', () => {
     async () => {
       const { root, dir, state } = await withRecord();
       await chmod(state, 0o620);
-      expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir] });
+      expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir], inUse: [] });
     },
   );
 
@@ -123,7 +130,7 @@ describe('the state record (state.json)', () => {
       JSON.stringify({ ...record(root), version: 2 }),
     ]) {
       await rewrite(state, text);
-      expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir] });
+      expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir], inUse: [] });
     }
     await rewrite(state, JSON.stringify(record(root)));
     expect((await readResumeStates(root)).states).toHaveLength(1);
@@ -132,7 +139,7 @@ describe('the state record (state.json)', () => {
   it('D5: a record whose root is another folder is ignored (resuming into a different folder)', async () => {
     const other = await realpath(await tempDir());
     const { root, dir } = await withRecord({ root: other });
-    expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir] });
+    expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir], inUse: [] });
   });
 
   it('D5: a partial folder moved here from another destination is ignored: its root names the old one', async () => {
@@ -140,7 +147,7 @@ describe('the state record (state.json)', () => {
     const elsewhere = await realpath(await tempDir());
     const moved = path.join(elsewhere, path.basename(dir));
     await rename(dir, moved);
-    expect(await readResumeStates(elsewhere)).toEqual({ states: [], foreign: [moved] });
+    expect(await readResumeStates(elsewhere)).toEqual({ states: [], foreign: [moved], inUse: [] });
   });
 
   it('D5: a record replaced by a symlink is not followed, and ignored', async () => {
@@ -149,7 +156,7 @@ describe('the state record (state.json)', () => {
     await writeFile(real, JSON.stringify(record(root)), { mode: 0o600 });
     await rename(state, `${state}.old`);
     await symlink(real, state);
-    expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir] });
+    expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir], inUse: [] });
   });
 
   it('D5: a partial folder that is a symlink to a folder of ours is ignored', async () => {
@@ -157,7 +164,7 @@ describe('the state record (state.json)', () => {
     const outside = path.join(await tempDir(), 'moved');
     await rename(dir, outside);
     await symlink(outside, dir);
-    expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir] });
+    expect(await readResumeStates(root)).toEqual({ states: [], foreign: [dir], inUse: [] });
   });
 
   it('D5: a tops claim is kept while its folder is the one recorded; another folder under that name drops the claim', async () => {
@@ -170,7 +177,7 @@ describe('the state record (state.json)', () => {
       dev: stats.dev.toString(),
       ino: stats.ino.toString(),
     };
-    const store = await PartialStore.create(root);
+    const store = await leftBehind(root);
     await writeResumeState(
       store.dir,
       record(root, { tops: [claim, { ...claim, offered: 'music', local: 'music' }] }),
@@ -188,7 +195,7 @@ describe('the state record (state.json)', () => {
     const root = await realpath(await tempDir());
     const stats = await lstat(root, { bigint: true });
     const { root: _, ...rest } = record(root);
-    const store = await PartialStore.create(root);
+    const store = await leftBehind(root);
     await writeResumeState(store.dir, {
       root,
       ...rest,
@@ -203,6 +210,7 @@ describe('the state record (state.json)', () => {
     expect(await readResumeStates(root)).toEqual({
       states: [],
       foreign: [path.join(root, '.ferry-partial-mine')],
+      inUse: [],
     });
   });
 
@@ -216,11 +224,11 @@ describe('the state record (state.json)', () => {
 describe('matching a record to an offer', () => {
   it('matches by sender key when encrypted, the newest record winning', async () => {
     const root = await realpath(await tempDir());
-    const older = await PartialStore.create(root);
+    const older = await leftBehind(root);
     await writeResumeState(older.dir, record(root, { created: '2026-01-01T00:00:00.000Z' }));
-    const newer = await PartialStore.create(root);
+    const newer = await leftBehind(root);
     await writeResumeState(newer.dir, record(root, { created: '2026-02-01T00:00:00.000Z' }));
-    const other = await PartialStore.create(root);
+    const other = await leftBehind(root);
     await writeResumeState(
       other.dir,
       record(root, {
@@ -243,12 +251,12 @@ describe('matching a record to an offer', () => {
 
   it('matches by name and host in clear mode, never a record with a key', async () => {
     const root = await realpath(await tempDir());
-    const clear = await PartialStore.create(root);
+    const clear = await leftBehind(root);
     await writeResumeState(
       clear.dir,
       record(root, { sender: { key: '', name: 'alice', host: 'laptop' } }),
     );
-    await writeResumeState((await PartialStore.create(root)).dir, record(root));
+    await writeResumeState((await leftBehind(root)).dir, record(root));
     const { states } = await readResumeStates(root);
     expect(
       matchResumeState(states, { senderKey: '', senderName: 'alice', senderHost: 'laptop' })?.dir,

@@ -34,9 +34,11 @@ export async function runCleanCommand(folder: string, io: Io, json: boolean): Pr
   const out = StatusLine.for(io.stdout);
   for (const dir of removed)
     out.print(`Removed ${esc(dir)}: partial data of an interrupted transfer.`);
-  for (const { path, reason } of kept) {
+  for (const { path, reason, inUseBy } of kept) {
     out.print(
-      `Left ${esc(path)}: ${esc(reason)}. Ferry did not make it as it is, so it is not removed; look at it yourself.`,
+      inUseBy !== undefined && inUseBy > 0
+        ? `Left ${esc(path)}: ${esc(reason)}. Run --clean again once that transfer has ended.`
+        : `Left ${esc(path)}: ${esc(reason)}. Ferry did not make it as it is, so it is not removed; look at it yourself.`,
     );
   }
   if (removed.length === 0 && kept.length === 0) {

@@ -18,6 +18,8 @@ async function leftovers() {
   const ours = await PartialStore.create(out);
   await writeFile(path.join(ours.dir, 'state.json'), '{}', { mode: 0o600 });
   await writeFile(ours.pathOf('big.bin'), 'part', { mode: 0o600 });
+  // Left as an interrupted run leaves it: its lock given up.
+  await ours.release();
   const open = path.join(out, '.ferry-partial-0123456789abcdef0123456789abcdef');
   await mkdir(open, { mode: 0o700 });
   await chmod(open, 0o700);
@@ -57,6 +59,32 @@ describe('ferry-receive --clean', () => {
         reason: 'it holds notes.txt, which Ferry does not write',
       },
     ]);
+  });
+
+  it('J5: leaves a partial folder that a running ferry-receive holds, and says so', async () => {
+    const out = await realpath(await tempDir());
+    const running = await PartialStore.create(out);
+    await writeFile(running.pathOf('big.bin'), 'part', { mode: 0o600 });
+    const run = await runReceive(['--clean', out]);
+    expect(run.code).toBe(EXIT.ok);
+    expect(run.stdout.text).toBe(
+      `Left ${running.dir}: a running ferry-receive (process ${process.pid}) is receiving into it. Run --clean again once that transfer has ended.\n`,
+    );
+    const json = await runReceive(['--clean', out, '--json']);
+    expect(jsonEvents(json.stdout)).toEqual([
+      {
+        event: 'clean',
+        dir: running.dir,
+        result: 'left',
+        reason: `a running ferry-receive (process ${process.pid}) is receiving into it`,
+      },
+    ]);
+    await running.release();
+    const after = await runReceive(['--clean', out]);
+    expect(after.stdout.text).toContain(
+      `Removed ${running.dir}: partial data of an interrupted transfer.`,
+    );
+    expect(await listTree(out)).toEqual([]);
   });
 
   it('D5: a folder without partial data says there is nothing to remove', async () => {

@@ -91,6 +91,8 @@ async function honestSender(files: Record<string, Buffer>) {
 async function heldPartials(parts: Record<string, Buffer | string>) {
   const out = await realpath(await tempDir());
   const store = await PartialStore.create(out);
+  // Left as an interrupted run leaves it: its lock given up.
+  await store.release();
   await writeResumeState(store.dir, {
     version: 1,
     root: out,

@@ -161,17 +161,26 @@ export async function partialData(dir: string): Promise<PartialData> {
 /**
  * What a transfer cut after its REQUEST may leave in `dir` (PROTOCOL.md §13.8) is its partial
  * folders, holding only `state.json` and `*.part` regular files, and the folders it created.
+ * A receiver that was killed (`killed`) could not give up its `lock`, which may stay too.
  * Returns everything else found: a file under a final name, or anything in a partial folder
  * that Ferry does not write. Empty when the cut left only what it may.
  */
-export async function strayAfterCut(dir: string): Promise<string[]> {
+export async function strayAfterCut(
+  dir: string,
+  { killed = false }: { killed?: boolean } = {},
+): Promise<string[]> {
   const stray: string[] = [];
   for (const entry of await fs.readdir(dir, { recursive: true, withFileTypes: true })) {
     const relative = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep);
     const inPartial = relative[0]!.startsWith('.ferry-partial-');
     if (inPartial && relative.length === 1 && entry.isDirectory()) continue;
     if (inPartial) {
-      const ours = relative.length === 2 && entry.isFile() && (entry.name === 'state.json' || /^[0-9a-f]{32}\.part$/.test(entry.name));
+      const ours =
+        relative.length === 2 &&
+        entry.isFile() &&
+        (entry.name === 'state.json' ||
+          /^[0-9a-f]{32}\.part$/.test(entry.name) ||
+          (killed && entry.name === 'lock'));
       if (!ours) stray.push(relative.join('/'));
     } else if (!entry.isDirectory()) stray.push(relative.join('/'));
   }

@@ -278,17 +278,21 @@ export function receiveAll(
 }
 
 /**
- * `ferry-receive --yes --json --out <outDir> <address>` started from `sender` (with its code
- * when it encrypts), returned once it reports progress: a transfer under way, for a test to
- * interrupt. Offer a file large enough to still be under way then (the run's big file).
+ * `ferry-receive --yes --json [args] --out <outDir> <address>` started from `sender` (with its
+ * code when it encrypts), returned once it reports progress: a transfer under way, for a test
+ * to interrupt. Offer a file large enough to still be under way then (the run's big file).
  */
 export async function receiverMidTransfer(
   sender: RunningSender,
   outDir: string,
+  args: readonly string[] = [],
 ): Promise<CliProcess> {
-  const receiver = await startReceiver(['--yes', '--json', '--out', outDir, sender.address], {
-    code: sender.encryption ? sender : undefined,
-  });
+  const receiver = await startReceiver(
+    ['--yes', '--json', ...args, '--out', outDir, sender.address],
+    {
+      code: sender.encryption ? sender : undefined,
+    },
+  );
   await receiver.waitForEvent('progress', WAIT.startMs);
   return receiver;
 }
