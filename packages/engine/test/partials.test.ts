@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import {
   chmod,
   link,
@@ -16,7 +17,7 @@ import {
 import path from 'node:path';
 import { ErrorCode, type ValidatedEntry, validateOffer } from '@ferry/protocol';
 import { listTree, runCleanup, sha256, tempDir } from '@ferry/testkit/unit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Destination } from '../src/destination.ts';
 import { IncomingFile, type SavedFile } from '../src/incoming-file.ts';
 import { inspectDestination } from '../src/inspection.ts';
@@ -192,12 +193,20 @@ describe('IncomingFile resuming', () => {
 
   it('H8: a file saved through its partial has mode 0o644 minus the umask, never executable', async () => {
     const content = randomBytes(1000);
-    for (const [mask, expected] of [[0o022, 0o644], [0o077, 0o600]] as const) {
+    for (const [mask, expected] of [
+      [0o022, 0o644],
+      [0o077, 0o600],
+    ] as const) {
       const previous = process.umask(mask);
       try {
         const { store } = await heldState();
-        const destination = new Destination(store.dir.slice(0, store.dir.lastIndexOf(path.sep)), { partials: store });
-        const file = await IncomingFile.open(destination, fileEntry(`f-${mask}.sh`, content.length));
+        const destination = new Destination(store.dir.slice(0, store.dir.lastIndexOf(path.sep)), {
+          partials: store,
+        });
+        const file = await IncomingFile.open(
+          destination,
+          fileEntry(`f-${mask}.sh`, content.length),
+        );
         await file.write(content);
         const saved = (await settle(await file.end(sha256(content)))) as SavedFile;
         const mode = (await lstat(saved.path)).mode & 0o7777;
@@ -588,5 +597,35 @@ describe('inspecting and preparing a resumed transfer', () => {
     const fresh = await inspectDestination(offer, [0, 1], root);
     const resumed = await inspectDestination(offer, [0, 1], root, { resume: SENDER });
     expect(fresh.report.neededBytes - resumed.report.neededBytes).toBe(64 * 1024 + 8192);
+  });
+
+  it('a final folder on another mount (EXDEV): the file is copied beside its final name, then claimed without replacing anything', async () => {
+    const root = await realpath(await tempDir());
+    await writeFile(path.join(root, 'a.txt'), 'theirs');
+    const store = await PartialStore.create(root);
+    const destination = new Destination(root, { partials: store });
+    const entry = fileEntry('a.txt', 4);
+    const file = await IncomingFile.open(destination, entry);
+    await file.write(Buffer.from('ours'));
+    const realLink = fs.link;
+    const spy = vi.spyOn(fs, 'link').mockImplementation(async (from, to) => {
+      if (String(from).startsWith(store.dir))
+        throw Object.assign(new Error('cross-device link'), { code: 'EXDEV' });
+      return realLink(from, to);
+    });
+    try {
+      const saved = (await settle(await file.end(sha256('ours')))) as SavedFile;
+      expect(saved.path).toBe(path.join(root, 'a (1).txt'));
+      // Linked from the partial folder first (refused), then from a copy beside the final name.
+      const sources = spy.mock.calls.map(([from]) => path.dirname(String(from)));
+      expect(sources[0]).toBe(store.dir);
+      expect(sources.at(-1)).toBe(root);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await readFile(path.join(root, 'a.txt'), 'utf8')).toBe('theirs');
+    expect(await readFile(path.join(root, 'a (1).txt'), 'utf8')).toBe('ours');
+    expect(await readdir(store.dir)).toEqual([]);
+    expect(await listTree(root)).toEqual([path.basename(store.dir) + '/', 'a (1).txt', 'a.txt']);
   });
 });
