@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 /** Absolute paths of the two CLIs, run as real processes. */
 export const SEND_BIN = fileURLToPath(new URL('../../sender/bin/ferry-send.mjs', import.meta.url));
-export const RECEIVE_BIN = fileURLToPath(new URL('../../receiver/bin/ferry-receive.mjs', import.meta.url));
+export const RECEIVE_BIN = fileURLToPath(
+  new URL('../../receiver/bin/ferry-receive.mjs', import.meta.url),
+);
 
 /** A JSON event with the monotonic time the bench saw it. */
 export interface SeenEvent {
@@ -21,6 +23,11 @@ export class EventProcess {
   readonly events: SeenEvent[] = [];
   readonly exited: Promise<number | null>;
   peakRssKb = 0;
+  /**
+   * CPU time (user + system) used so far, in seconds, sampled with the RSS: steadier than wall
+   * time on a busy host. The last sample comes at most 50 ms before the exit.
+   */
+  cpuSeconds = 0;
   #stderr = '';
   #waiters: { event: string; resolve: (e: SeenEvent) => void }[] = [];
   #rssTimer: NodeJS.Timeout;
@@ -30,7 +37,8 @@ export class EventProcess {
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const seen = { at: performance.now(), ...(JSON.parse(line) as { event: string }) };
       this.events.push(seen);
-      for (const waiter of this.#waiters.filter((w) => w.event === seen.event)) waiter.resolve(seen);
+      for (const waiter of this.#waiters.filter((w) => w.event === seen.event))
+        waiter.resolve(seen);
       this.#waiters = this.#waiters.filter((w) => w.event !== seen.event);
     });
     this.child.stderr!.on('data', (chunk: Buffer) => {
@@ -51,7 +59,10 @@ export class EventProcess {
     const seen = this.events.find((e) => e.event === event);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${event} event; stderr: ${this.#stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no ${event} event; stderr: ${this.#stderr}`)),
+        timeoutMs,
+      );
       this.#waiters.push({
         event,
         resolve: (e) => {
@@ -69,7 +80,8 @@ export class EventProcess {
   /** Waits for exit and insists on status 0. */
   async success(): Promise<void> {
     const code = await this.exited;
-    if (code !== 0) throw new Error(`${this.child.spawnargs.join(' ')} exited ${code}: ${this.#stderr}`);
+    if (code !== 0)
+      throw new Error(`${this.child.spawnargs.join(' ')} exited ${code}: ${this.#stderr}`);
   }
 
   kill(): void {
@@ -81,6 +93,12 @@ export class EventProcess {
       const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       if (kb > this.peakRssKb) this.peakRssKb = kb;
+      // Fields 14 and 15 of /proc/PID/stat, in clock ticks (100 a second on Linux), after the
+      // command name, which may hold spaces and ends at the last ')'.
+      const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      if (Number.isFinite(ticks)) this.cpuSeconds = ticks / 100;
     } catch {
       // The process is gone, or this is not Linux.
     }
@@ -105,7 +123,10 @@ export function timeShell(command: string): Promise<number> {
 
 /** Starts a shell command in the background. */
 export function startShell(command: string): { exited: Promise<number | null>; kill(): void } {
-  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+  const child = spawn('sh', ['-c', command], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true,
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return {
     exited,

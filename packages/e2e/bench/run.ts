@@ -38,6 +38,9 @@ const { values } = parseArgs({
     'chat-only': { type: 'boolean', default: false },
     // Only the 1 GiB file through Ferry (encrypted) and the Node pipe, then cut and resumed.
     'resume-only': { type: 'boolean', default: false },
+    // Another checkout of Ferry (installed), whose CLIs send the 1 GiB file encrypted in the same
+    // rounds: a before/after comparison under the same load.
+    compare: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -54,12 +57,22 @@ const CHAT_BARS = { p99Ms: 100, ratio: 0.9 };
 const RESUME_BAR_EXTRA = 8 * 1024 ** 2;
 const resumeOnly = values['resume-only'];
 const chatOnly = values['chat-only'];
+/** The row of the other checkout's CLIs, with `--compare`. */
+const COMPARED = 'Ferry (encrypted), --compare';
+const comparedBins = values.compare
+  ? {
+      send: path.resolve(values.compare, 'packages/sender/bin/ferry-send.mjs'),
+      receive: path.resolve(values.compare, 'packages/receiver/bin/ferry-receive.mjs'),
+    }
+  : undefined;
 const hasNc = commandExists('nc') && /OpenBSD/i.test(ncHelp());
 
 interface Row {
   readonly method: string;
   readonly ms: number[];
   readonly rssKb?: number[];
+  /** One-way Ferry transfers: CPU-seconds of both processes, each round. */
+  readonly cpuS?: number[];
   /** Conversations only: each message's latency in ms, all rounds together; and how many were said. */
   readonly latencies?: number[];
   said?: number;
@@ -120,7 +133,7 @@ try {
 
 async function bigFile(source: string, bytes: number): Promise<Row[]> {
   const rows: Row[] = [
-    { method: 'Ferry (encrypted)', ms: [], rssKb: [] },
+    { method: 'Ferry (encrypted)', ms: [], rssKb: [], cpuS: [] },
     { method: 'Ferry --no-encryption', ms: [], rssKb: [] },
     { method: 'Ferry --fsync', ms: [], rssKb: [] },
     ...(values['skip-chat'] || resumeOnly
@@ -147,6 +160,7 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
         (row) => row.method === 'Ferry (encrypted)' || row.method.startsWith('Node pipe'),
       ),
     );
+  if (comparedBins) rows.splice(1, 0, { method: COMPARED, ms: [], rssKb: [], cpuS: [] });
   const tlsFiles = await tlsKeyFiles();
   if (hasNc && !resumeOnly) rows.push({ method: 'nc', ms: [] });
   if (sshd.ok && !resumeOnly) rows.push({ method: 'scp -c aes128-gcm', ms: [] });
@@ -171,9 +185,15 @@ async function bigFile(source: string, bytes: number): Promise<Row[]> {
           : row.method.includes('no-encryption')
             ? ['--no-encryption']
             : [];
-        const run = await ferry([source], out, flags);
+        const run = await ferry(
+          [source],
+          out,
+          flags,
+          row.method === COMPARED ? comparedBins : undefined,
+        );
         row.ms.push(run.ms);
         row.rssKb!.push(run.rssKb);
+        row.cpuS?.push(run.cpuS);
       } else if (row.method.startsWith('scp')) {
         if (sshd.ok) row.ms.push(await sshd.scp(source, dest));
       } else if (row.method.startsWith('Node')) {
@@ -230,18 +250,19 @@ async function ferry(
   paths: string[],
   out: string,
   flags: string[] = [],
-): Promise<{ ms: number; rssKb: number }> {
+  bins = { send: SEND_BIN, receive: RECEIVE_BIN },
+): Promise<{ ms: number; rssKb: number; cpuS: number }> {
   const clear = flags.includes('--no-encryption');
   const senderFlags = clear ? ['--no-encryption'] : [];
   const sender = new EventProcess(
-    [SEND_BIN, '--json', '--once', '--host', '127.0.0.1', '--port', '0', ...senderFlags, ...paths],
+    [bins.send, '--json', '--once', '--host', '127.0.0.1', '--port', '0', ...senderFlags, ...paths],
     { ...process.env, FERRY_CONFIG_DIR: senderConfig },
   );
   try {
     const { port } = await sender.waitFor('listening');
     const code = clear ? undefined : String((await sender.waitFor('code')).code);
     const receiver = new EventProcess(
-      [RECEIVE_BIN, '--json', '--yes', ...flags, '--out', out, `127.0.0.1:${port}`],
+      [bins.receive, '--json', '--yes', ...flags, '--out', out, `127.0.0.1:${port}`],
       {
         ...process.env,
         FERRY_CONFIG_DIR: receiverConfig,
@@ -253,7 +274,11 @@ async function ferry(
       const done = await receiver.waitFor('done');
       await receiver.success();
       await sender.success();
-      return { ms: done.at - start.at, rssKb: receiver.peakRssKb };
+      return {
+        ms: done.at - start.at,
+        rssKb: receiver.peakRssKb,
+        cpuS: receiver.cpuSeconds + sender.cpuSeconds,
+      };
     } finally {
       receiver.kill();
     }
@@ -326,15 +351,29 @@ async function report(title: string, bytes: number, rows: Row[]): Promise<void> 
     console.log(`  ${row.method.padEnd(26)} ${mbps(bytes, median(row.ms)).padStart(7)} MB/s${rss}`);
   }
   const ratioTo = (other: Row) => (median(other.ms) / median(ferryRow.ms)).toFixed(2);
+  // Round by round as well: on a shared host the spread shows how far one median can be trusted.
+  const ratioLine = (row: Row, baseline: Row) => {
+    const perRound = baseline.ms.map((ms, round) => (ms / row.ms[round]!).toFixed(2)).join(' ');
+    const ratio = (median(baseline.ms) / median(row.ms)).toFixed(2);
+    console.log(`  ${row.method} / ${baseline.method}: ${ratio} (round by round: ${perRound})`);
+  };
+  const compared = rows.find((row) => row.method === COMPARED);
   for (const baseline of baselines) {
-    // Round by round as well: on a shared host the spread shows how far one median can be trusted.
-    const perRound = baseline.ms
-      .map((ms, round) => (ms / ferryRow.ms[round]!).toFixed(2))
-      .join(' ');
+    ratioLine(ferryRow, baseline);
+    if (compared) ratioLine(compared, baseline);
+  }
+  if (compared) ratioLine(ferryRow, compared);
+  // CPU time, steadier than wall time when others share the host (start-up included).
+  for (const row of rows.filter((r) => r.cpuS && r.cpuS.length > 0)) {
+    const perRound = row.cpuS!.map((s) => s.toFixed(1)).join(' ');
     console.log(
-      `  ${ferryRow.method} / ${baseline.method}: ${ratioTo(baseline)} (round by round: ${perRound})`,
+      `  ${row.method}: ${median(row.cpuS!).toFixed(2)} CPU-seconds, both processes (round by round: ${perRound})`,
     );
   }
+  if (compared && ferryRow.cpuS)
+    console.log(
+      `  CPU-seconds, ${ferryRow.method} / ${compared.method}: ${(median(ferryRow.cpuS) / median(compared.cpuS!)).toFixed(3)}`,
+    );
   const clear = rows.find((row) => row.method === 'Ferry --no-encryption');
   if (clear) console.log(`  ${ferryRow.method} / ${clear.method}: ${ratioTo(clear)}`);
   console.log('');
