@@ -132,20 +132,29 @@ describe('a hostile sender', () => {
 });
 
 describe('a transfer that is cut off', () => {
-  it('D9: keeps only its partial folder (state.json and .part files), nothing under a final name, when the sender is killed mid-transfer', async () => {
+  it("D9: with --retry 0, ends with the lost connection's error and keeps only its partial folder (state.json and .part files), nothing under a final name, when the sender is killed mid-transfer", async () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const out = await makeTempDir('out');
-    const receiver = await receiverMidTransfer(sender, out);
+    // Without reconnecting: the failure itself is what is pinned here.
+    const receiver = await receiverMidTransfer(sender, out, ['--retry', '0']);
 
     sender.process.signal('SIGKILL');
     const run = await finishReceiver(receiver, WAIT.reactMs);
 
     assertExit(run, 1);
     expect(run.last).toMatchObject({ event: 'error' });
+    expect(['ERR_TRUNCATED', 'ERR_CONNECTION_CLOSED']).toContain(run.last?.code);
     expect(run.events.some((e) => e.event === 'file-saved')).toBe(false);
+    expect(run.events.some((e) => e.event === 'reconnecting')).toBe(false);
+    const kept = await partialData(out);
+    expect(run.events.find((e) => e.event === 'partial-kept')).toMatchObject({
+      dir: path.join(out, kept.dirs[0]!),
+      files: 1,
+      heldBytes: kept.bytes,
+    });
     expect(await strayAfterCut(out)).toEqual([]);
-    expect((await partialData(out)).dirs).toHaveLength(1);
+    expect(kept.dirs).toHaveLength(1);
   });
 
   it('keeps only its partial folder and the folders it created, nothing under a final name, on Ctrl-C (SIGINT) mid-transfer, and exits 130', async () => {
@@ -163,7 +172,7 @@ describe('a transfer that is cut off', () => {
     expect((await partialData(out)).dirs).toHaveLength(1);
     const failed = await sender.waitForEvent('session-failed', (e) => e.client === 1, WAIT.reactMs);
     expect(sender.process.running).toBe(true);
-    expect(eventsAfter(sender.events, failed, 1)).toEqual([]);
+    expect(eventsAfter(sender.events, failed, 1), JSON.stringify(sender.events)).toEqual([]);
   });
 
   it('reports a receiver killed mid-transfer and then serves the next receiver completely', async () => {
@@ -183,9 +192,9 @@ describe('a transfer that is cut off', () => {
       'big.bin': { kind: 'file', size: big.size, sha256: big.sha256 },
     });
     // A killed receiver cannot clean up; but nothing may sit under the final name.
-    expect(await strayAfterCut(outA)).toEqual([]);
+    expect(await strayAfterCut(outA, { killed: true })).toEqual([]);
     await sender.waitForEvent('session-complete', (e) => e.client === 2, WAIT.reactMs);
-    expect(eventsAfter(sender.events, failed, 1)).toEqual([]);
+    expect(eventsAfter(sender.events, failed, 1), JSON.stringify(sender.events)).toEqual([]);
     expect(sender.process.running).toBe(true);
     expect(await sender.stop()).toEqual({ code: 130, signal: null });
   });
@@ -203,11 +212,12 @@ describe('ferry-send interrupted with SIGINT', () => {
     expect(sender.events.at(-1)).toEqual({ event: 'stopped', reason: 'interrupted' });
   });
 
-  it('exits 130 mid-transfer, and the receiver exits 1 keeping only its partial data', async () => {
+  it('exits 130 mid-transfer, and the receiver (--retry 0) exits 1 keeping only its partial data', async () => {
     const big = inject('bigFile');
     const sender = await startSender([big.path]);
     const out = await makeTempDir('out');
-    const receiver = await receiverMidTransfer(sender, out);
+    // Without reconnecting: the receiver's failure is what is pinned here.
+    const receiver = await receiverMidTransfer(sender, out, ['--retry', '0']);
 
     const exit = await sender.stop();
     const run = await finishReceiver(receiver, WAIT.reactMs);
