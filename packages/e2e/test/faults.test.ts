@@ -132,7 +132,11 @@ describe('F1: resets at seeded byte offsets between a real ferry-send and ferry-
       const relay = await startFaultRelay(sender.port, offset, 'reset');
       const out = await makeTempDir('f1-out');
 
-      const run = await receiveAll(relay.address, out, { code: sender, args: TIMEOUT });
+      // --retry 0: a cut ends the transfer (reconnecting is tested in resume-reconnect).
+      const run = await receiveAll(relay.address, out, {
+        code: sender,
+        args: [...TIMEOUT, '--retry', '0'],
+      });
       await relay.reached;
 
       const code = expectCleanFailure(run);
