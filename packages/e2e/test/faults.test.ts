@@ -180,7 +180,12 @@ describe('F2: a peer that stalls with the connection open', () => {
     const out = await makeTempDir('f2-out');
     const started = performance.now();
 
-    const run = await receiveAll(relay.address, out, { code: sender, args: TIMEOUT, timeoutMs: CUT_WITHIN_MS });
+    // --retry 0: a timeout mid-file ends the transfer (reconnecting is tested in resume-reconnect).
+    const run = await receiveAll(relay.address, out, {
+      code: sender,
+      args: [...TIMEOUT, '--retry', '0'],
+      timeoutMs: CUT_WITHIN_MS,
+    });
     const [client] = clientsSince(sender, since);
     const senderCode = await sessionFailure(sender, client);
 
