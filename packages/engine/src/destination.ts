@@ -280,12 +280,14 @@ export class Destination {
    * After a failure in the middle of a transfer: the partial folder stays, with its record and
    * the partial files that hold bytes (empty ones go), and so do the folders made for it, so
    * that running the same command again resumes; its lock is given up. Undefined without a
-   * partial folder.
+   * partial folder, or when no partial file holds a byte (then {@link cleanup} is what fits).
    */
   async keep(): Promise<KeptPartials | undefined> {
     if (!this.partials) return undefined;
     await this.partials.dropEmpty();
     const held = await this.partials.holding();
+    // Nothing to resume from: the caller cleans up as after a failure before REQUEST.
+    if (held.files === 0) return undefined;
     // A rerun may take the folder now.
     await this.partials.release();
     return { dir: this.partials.dir, ...held };

@@ -296,6 +296,24 @@ describe('IncomingFile resuming', () => {
     await destination.complete();
     expect(await listTree(root)).toEqual([]);
   });
+
+  it('E7: a cut that leaves no partial holding a byte keeps nothing: keep() is undefined, and cleanup() removes the folders this run made', async () => {
+    const root = await realpath(await tempDir());
+    const store = await PartialStore.create(root);
+    const destination = new Destination(root, { partials: store });
+    const offer = offerOf(
+      { kind: 'dir', path: 'e7' },
+      { kind: 'file', path: 'e7/data.bin', size: 10 },
+    );
+    await destination.createDirs(offer.entries);
+    const file = await IncomingFile.open(destination, offer.entries[1]!);
+    await file.write(Buffer.from('12345'));
+    // The file fails for good (a full disk, say): its partial goes at once.
+    await file.abort('ERR_NO_SPACE', 'no space');
+    expect(await destination.keep()).toBeUndefined();
+    await destination.cleanup();
+    expect(await readdir(root)).toEqual([]);
+  });
 });
 
 describe('cleanPartials (--clean)', () => {
@@ -625,9 +643,13 @@ describe('inspecting and preparing a resumed transfer', () => {
     }
     expect(await readFile(path.join(root, 'a.txt'), 'utf8')).toBe('theirs');
     expect(await readFile(path.join(root, 'a (1).txt'), 'utf8')).toBe('ours');
-    expect((await readdir(store.dir)).filter((name) => name.endsWith('.part'))).toEqual([]);
-    expect(
-      (await listTree(root)).filter((name) => !name.startsWith(path.basename(store.dir))),
-    ).toEqual(['a (1).txt', 'a.txt']);
+    // Only the lock of the transfer, which still runs, is left in its partial folder.
+    expect(await readdir(store.dir)).toEqual([LOCK_FILE]);
+    expect(await listTree(root)).toEqual([
+      path.basename(store.dir) + '/',
+      `${path.basename(store.dir)}/${LOCK_FILE}`,
+      'a (1).txt',
+      'a.txt',
+    ]);
   });
 });
