@@ -86,7 +86,17 @@ const SOCKET_CODES: ReadonlySet<string> = new Set([
  */
 export function isConnectionLoss(error: unknown): boolean {
   if (error instanceof PeerError || error instanceof ResumeStoppedError) return false;
-  if (error instanceof FerryError) return LOST_CODES.has(error.code);
+  if (error instanceof FerryError) {
+    // A TLS handshake cut by a reset is the network failing, not the peer's key or proof.
+    return (
+      LOST_CODES.has(error.code) ||
+      (error.code === ErrorCode.TLS_FAILED && isSocketError(error.cause))
+    );
+  }
+  return isSocketError(error);
+}
+
+function isSocketError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' && SOCKET_CODES.has(code);
 }

@@ -9,9 +9,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { scanOffer } from '@ferry/engine';
 import {
+  AuthError,
+  ConnectionClosedError,
   ErrorCode,
+  FerryError,
   FrameType,
   type MessageOf,
+  PeerError,
+  ProtocolError,
   normalizeCode,
   type OfferEntry,
   PairingCodes,
@@ -20,6 +25,7 @@ import { derivePasswordScalar, loadOrCreateIdentity } from '@ferry/protocol/node
 import { startCutRelay } from '@ferry/testkit/cut-relay';
 import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
 import { ResumeStoppedError } from '../src/errors.ts';
+import { isConnectionLoss } from '../src/reconnect.ts';
 import { createReceiver } from '../src/receiver.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Decision, ReceiverEvents } from '../src/receiver.ts';
@@ -416,5 +422,28 @@ describe('the receiver reconnects after losing the sender mid-transfer (§13)', 
     expect(kept).toMatchObject({ files: 1 });
     expect(kept!.heldBytes).toBeGreaterThan(0);
     expect(kept!.heldBytes).toBeLessThanOrEqual(2 * MiB);
+  });
+
+  it('F5: what counts as losing the connection: ends, resets and silence; never an ERROR the sender sent or a protocol violation', () => {
+    const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    expect(
+      isConnectionLoss(new ProtocolError(ErrorCode.TRUNCATED, 'the stream ended inside a frame')),
+    ).toBe(true);
+    expect(isConnectionLoss(new ConnectionClosedError('the connection failed'))).toBe(true);
+    expect(isConnectionLoss(new FerryError(ErrorCode.TIMEOUT, 'no progress'))).toBe(true);
+    expect(isConnectionLoss(reset)).toBe(true);
+    expect(isConnectionLoss(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).toBe(true);
+    expect(
+      isConnectionLoss(new AuthError(ErrorCode.TLS_FAILED, 'TLS failed', { cause: reset })),
+    ).toBe(true);
+    expect(isConnectionLoss(new AuthError(ErrorCode.TLS_FAILED, 'bad certificate'))).toBe(false);
+    expect(isConnectionLoss(new AuthError(ErrorCode.KEY_CHANGED, 'another key'))).toBe(false);
+    expect(isConnectionLoss(new PeerError(ErrorCode.CONNECTION_CLOSED, 'the sender says so'))).toBe(
+      false,
+    );
+    expect(
+      isConnectionLoss(new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'unexpected DATA frame')),
+    ).toBe(false);
+    expect(isConnectionLoss(new FerryError(ErrorCode.CANCELLED, 'interrupted'))).toBe(false);
   });
 });
