@@ -77,7 +77,8 @@ describe('a transfer with --yes --out --json', () => {
 
   it('U8: delivers a:b.txt, CON.txt and "trailing space " inside a folder and named on the command line, between two Linux machines', async () => {
     const src = await makeTempDir('src');
-    for (const name of ['a:b.txt', 'CON.txt', 'trailing space ']) await writeFileAt(src, name, `${name}\n`);
+    for (const name of ['a:b.txt', 'CON.txt', 'trailing space '])
+      await writeFileAt(src, name, `${name}\n`);
     await writeFileAt(src, 'Share/a:b.txt', 'inside\n');
     await writeFileAt(src, 'Share/CON.txt', 'inside\n');
     await writeFileAt(src, 'Share/x.', 'inside\n');
@@ -85,7 +86,11 @@ describe('a transfer with --yes --out --json', () => {
     const out = await transferAll(src);
 
     expect(await hashTree(out)).toEqual(await hashTree(src));
-    expect((await fs.readdir(path.join(out, 'Share'))).sort()).toEqual(['CON.txt', 'a:b.txt', 'x.']);
+    expect((await fs.readdir(path.join(out, 'Share'))).sort()).toEqual([
+      'CON.txt',
+      'a:b.txt',
+      'x.',
+    ]);
   });
 
   it('recreates nested folders with Unicode names, and empty folders', async () => {
@@ -181,14 +186,17 @@ describe('a receiver saving into a folder that already has the name', () => {
     const source = await hashFile(path.join(src, 'report.pdf'));
     const sender = await startSender([path.join(src, 'report.pdf')]);
     const out = await makeTempDir('out');
-
-    assertExit(await receiveAll(sender, out), 0);
+    // Another file of that name and size is there: asked about by its digest, it differs, so it
+    // is not "already there", and the offered one gets a new name.
     const firstPath = path.join(out, 'report.pdf');
+    await writeRandomFile(firstPath, 50_000);
+    const existing = await hashFile(firstPath);
     const first = await fs.stat(firstPath);
     const second = await receiveAll(sender, out);
     assertExit(second, 0);
 
-    expect(await hashTree(out)).toEqual({ 'report.pdf': source, 'report (1).pdf': source });
+    expect(await hashTree(out)).toEqual({ 'report.pdf': existing, 'report (1).pdf': source });
+    expect(second.events.filter((e) => e.event === 'file-present')).toEqual([]);
     const after = await fs.stat(firstPath);
     expect({ ino: after.ino, mtimeMs: after.mtimeMs }).toEqual({
       ino: first.ino,
