@@ -90,6 +90,12 @@ export interface DestinationOptions {
    * under it already (see inspectDestination).
    */
   readonly adopt?: ReadonlyMap<string, string> | undefined;
+  /**
+   * The adopted folders a state record claims (an earlier run of this transfer created them), by
+   * offered name: entered only while they keep the recorded identity, and claimed again in the
+   * new record. The other adopted folders are never claimed: each new offer is judged again.
+   */
+  readonly claims?: ReadonlyMap<string, TopClaim> | undefined;
 }
 
 /** What is left after a failure in the middle of a transfer, to resume from. */
@@ -118,6 +124,7 @@ export class Destination {
   /** Folders that existed and were entered (adopted), with their identity. */
   #adoptedDirs = new Map<string, Stats>();
   #adopt: ReadonlyMap<string, string>;
+  #claims: ReadonlyMap<string, TopClaim>;
   #temps = new Set<string>();
   #tempName: () => string;
 
@@ -126,6 +133,7 @@ export class Destination {
     this.#tempName = options.tempName ?? randomTempName;
     this.partials = options.partials;
     this.#adopt = options.adopt ?? new Map();
+    this.#claims = options.claims ?? new Map();
   }
 
   /**
@@ -241,10 +249,15 @@ export class Destination {
     }
   }
 
-  /** The top-level folders this transfer uses (created or adopted), as the state record lists them. */
+  /**
+   * The top-level folders this transfer created (in this run, or in an earlier one whose record
+   * claims them), as the state record lists them. A folder that existed and was entered because
+   * it held every offered file is not one: a rerun judges it again against its own offer.
+   */
   async topClaims(): Promise<TopClaim[]> {
     const claims: TopClaim[] = [];
     for (const [offered, dir] of this.#topLevel) {
+      if (!this.#createdDirs.has(dir) && !this.#claims.has(offered)) continue;
       const stats = await fs.lstat(dir, { bigint: true });
       claims.push({
         offered,
@@ -280,14 +293,19 @@ export class Destination {
    * After a failure in the middle of a transfer: the partial folder stays, with its record and
    * the partial files that hold bytes (empty ones go), and so do the folders made for it, so
    * that running the same command again resumes; its lock is given up. Undefined without a
-   * partial folder, or when no partial file holds a byte (then {@link cleanup} is what fits).
+   * partial folder, or when no partial file holds a byte: then the partial folder and its record
+   * are removed here, and {@link cleanup} does the rest.
    */
   async keep(): Promise<KeptPartials | undefined> {
     if (!this.partials) return undefined;
     await this.partials.dropEmpty();
     const held = await this.partials.holding();
-    // Nothing to resume from: the caller cleans up as after a failure before REQUEST.
-    if (held.files === 0) return undefined;
+    if (held.files === 0) {
+      // Nothing to resume from: the folder and its record go (a record left behind would claim
+      // folders for a rerun); the caller cleans up the rest as after a failure before REQUEST.
+      await this.partials.remove();
+      return undefined;
+    }
     // A rerun may take the folder now.
     await this.partials.release();
     return { dir: this.partials.dir, ...held };
@@ -326,7 +344,22 @@ export class Destination {
     const adopted = this.#adopt.get(name);
     if (adopted !== undefined) {
       const dir = resolveInside(this.root, [adopted]);
-      this.#adoptedDirs.set(dir, await realDir(dir));
+      const stats = await realDir(dir);
+      const claim = this.#claims.get(name);
+      // A claimed folder is entered only while it is still the one recorded, checked now.
+      if (claim) {
+        const now = await fs.lstat(dir, { bigint: true }).catch(() => undefined);
+        if (
+          !now?.isDirectory() ||
+          now.dev.toString() !== claim.dev ||
+          now.ino.toString() !== claim.ino
+        )
+          throw new DestinationError(
+            ErrorCode.WRITE_FAILED,
+            `the folder ${dir} was changed by something else since the interrupted transfer`,
+          );
+      }
+      this.#adoptedDirs.set(dir, stats);
       this.#topLevel.set(name, dir);
       return dir;
     }

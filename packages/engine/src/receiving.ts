@@ -80,7 +80,11 @@ export async function prepareReceiving(
     if (claimed && !resuming) await claimed.remove();
     partials = resuming && claimed ? claimed : await PartialStore.create(plan.root, owner);
   }
-  const destination = new Destination(plan.root, { partials, adopt: resume?.adopt });
+  const destination = new Destination(plan.root, {
+    partials,
+    adopt: resume?.adopt,
+    claims: resume?.claims,
+  });
   const notSaved: FailedFile[] = plan.unsavable.map((entry) => ({
     offered: entry.offered,
     code: ErrorCode.WRITE_FAILED,

@@ -8,6 +8,7 @@ import {
   type OwnerOptions,
   readResumeStates,
   type ResumeSender,
+  type TopClaim,
 } from './resume-state.ts';
 
 /** Who the offer comes from, to find its partial data (InspectOptions.resume). */
@@ -25,6 +26,11 @@ export interface ResumePlan {
   readonly found: FoundState | undefined;
   /** Top-level folders entered as they are: offered name → local name. */
   readonly adopt: ReadonlyMap<string, string>;
+  /**
+   * The record's claims among them (folders an earlier run of this transfer created), by offered
+   * name: written again in the new record, and checked again when entered.
+   */
+  readonly claims: ReadonlyMap<string, TopClaim>;
   /** Files already there with the offered size (present candidates): entry id → their path. */
   readonly present: ReadonlyMap<number, string>;
   /** Files whose partial holds 1 to size bytes: entry id → bytes held. */
@@ -45,7 +51,7 @@ export async function planResume(
   const owner: OwnerOptions = { uid: options.uid };
   const { states } = await readResumeStates(root, owner);
   const found = matchResumeState(states, options);
-  const claims = new Map(found?.tops.map((claim) => [claim.offered, claim.local]));
+  const records = new Map(found?.tops.map((claim) => [claim.offered, claim]));
   const groups = new Map<string, ValidatedEntry[]>();
   for (const entry of accepted) {
     const top = entry.components[0]!;
@@ -54,6 +60,7 @@ export async function planResume(
     else groups.set(top, [entry]);
   }
   const adopt = new Map<string, string>();
+  const claims = new Map<string, TopClaim>();
   const present = new Map<number, string>();
   for (const [top, entries] of groups) {
     const only = entries[0]!;
@@ -62,7 +69,8 @@ export async function planResume(
       if (at) present.set(only.id, at);
       continue;
     }
-    const claimed = claims.get(top);
+    const record = records.get(top);
+    const claimed = record?.local;
     const files = entries.filter((entry) => entry.kind === 'file');
     const found = new Map<number, string>();
     for (const entry of files) {
@@ -78,6 +86,7 @@ export async function planResume(
     }
     if (!enter) continue;
     adopt.set(top, claimed ?? top);
+    if (record) claims.set(top, record);
     for (const [id, at] of found) present.set(id, at);
   }
   const held = new Map<number, number>();
@@ -89,7 +98,7 @@ export async function planResume(
       if (length !== undefined && length > 0 && length <= entry.size) held.set(entry.id, length);
     }
   }
-  return { options, found, adopt, present, held };
+  return { options, found, adopt, claims, present, held };
 }
 
 /** The path of a regular file of `size` bytes at `components` below `root`, with real folders on the way; undefined otherwise. */

@@ -316,6 +316,86 @@ describe('IncomingFile resuming', () => {
   });
 });
 
+describe('what a state record claims', () => {
+  it('D5: a folder entered because its offered files were already there is never claimed: a rerun offering a new file there saves it under "cfg (1)/"', async () => {
+    const root = await realpath(await tempDir());
+    await mkdir(path.join(root, 'cfg'));
+    await writeFile(path.join(root, 'cfg/empty'), '');
+    const first = await prepareReceiving(
+      await inspectDestination(offerOf({ kind: 'file', path: 'cfg/empty', size: 0 }), [0], root, {
+        resume: SENDER,
+      }),
+    );
+    expect(first.present.map((file) => file.offered)).toEqual(['cfg/empty']);
+    const record = JSON.parse(
+      await readFile(path.join(first.destination.partials!.dir, STATE_FILE), 'utf8'),
+    );
+    expect(record.tops).toEqual([]);
+    // The run is killed after REQUEST: its folder and record stay as they are.
+    await first.destination.partials!.release();
+    const offer = offerOf({ kind: 'file', path: 'cfg/autostart.desktop', size: 4 });
+    const inspection = await inspectDestination(offer, [0], root, { resume: SENDER });
+    expect(inspection.report.renamed).toEqual([{ offered: 'cfg/', savedAs: 'cfg (1)/' }]);
+    const second = await prepareReceiving(inspection);
+    const file = await IncomingFile.open(second.destination, offer.entries[0]!);
+    await file.write(Buffer.from('evil'));
+    const saved = (await settle(await file.end(sha256('evil')))) as SavedFile;
+    expect(saved.path).toBe(path.join(root, 'cfg (1)/autostart.desktop'));
+    expect(await readdir(path.join(root, 'cfg'))).toEqual(['empty']);
+  });
+
+  it('D5: a folder this transfer created stays claimed across reruns, and is checked again when entered', async () => {
+    const root = await realpath(await tempDir());
+    const offer = offerOf({ kind: 'file', path: 'photos/a.jpg', size: 4 });
+    const first = await prepareReceiving(
+      await inspectDestination(offer, [0], root, { resume: SENDER }),
+    );
+    const file = await IncomingFile.open(first.destination, offer.entries[0]!);
+    await file.write(Buffer.from('ab'));
+    await file.suspend();
+    expect(await first.destination.keep()).toMatchObject({ files: 1, heldBytes: 2 });
+    const stats = await lstat(path.join(root, 'photos'), { bigint: true });
+    const claim = {
+      offered: 'photos',
+      local: 'photos',
+      dev: stats.dev.toString(),
+      ino: stats.ino.toString(),
+    };
+    const dir = first.destination.partials!.dir;
+    expect(JSON.parse(await readFile(path.join(dir, STATE_FILE), 'utf8')).tops).toEqual([claim]);
+    // The second run enters it from the record, and claims it again.
+    const inspection = await inspectDestination(offer, [0], root, { resume: SENDER });
+    expect(inspection.report.renamed).toEqual([]);
+    const second = await prepareReceiving(inspection);
+    expect(second.requests).toEqual([{ id: 0, offset: 2, prefix: sha256('ab') }]);
+    expect(JSON.parse(await readFile(path.join(dir, STATE_FILE), 'utf8')).tops).toEqual([claim]);
+    await second.destination.keep();
+    // Swapped for another folder between the inspection and the moment it is entered: refused.
+    const third = await inspectDestination(offer, [0], root, { resume: SENDER });
+    await rename(path.join(root, 'photos'), path.join(root, 'moved'));
+    await mkdir(path.join(root, 'photos'));
+    await expect(prepareReceiving(third)).rejects.toMatchObject({
+      code: ErrorCode.WRITE_FAILED,
+      message: expect.stringMatching(/changed by something else/),
+    });
+    expect(await readdir(path.join(root, 'photos'))).toEqual([]);
+  });
+
+  it('D5: a resumed partial folder that ends up holding no partial byte is removed by keep(), record and all', async () => {
+    const { root, store } = await heldState({ 'a.txt': 'ab' });
+    const prepared = await prepareReceiving(
+      await inspectDestination(offerOf({ kind: 'file', path: 'a.txt', size: 5 }), [0], root, {
+        resume: SENDER,
+      }),
+    );
+    expect(prepared.destination.partials?.dir).toBe(store.dir);
+    await prepared.destination.discard(store.pathOf('a.txt'));
+    expect(await prepared.destination.keep()).toBeUndefined();
+    await prepared.destination.cleanup();
+    expect(await readdir(root)).toEqual([]);
+  });
+});
+
 describe('cleanPartials (--clean)', () => {
   it('D5: removes our partial folders and leaves the others, each with the reason', async () => {
     const root = await realpath(await tempDir());
