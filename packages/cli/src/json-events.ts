@@ -120,7 +120,7 @@ export const RECEIVER_JSON_EVENTS = {
   progress: z.strictObject({ bytes: count }),
   'file-saved': savedFile,
   'file-present': savedFile,
-  'file-restarted': z.strictObject({ offered: z.string(), reason: z.literal('changed') }),
+  'file-restarted': z.strictObject({ offered: z.string(), reason: z.enum(['changed', 'differs']) }),
   'file-failed': failedFile,
   'connection-lost': z.strictObject({ code, message: z.string(), retryMs: count }),
   reconnecting: z.strictObject({ attempt: count, delayMs: count }),

@@ -125,7 +125,8 @@ export interface ReceiverEvents extends Record<string, unknown> {
   /** The file was already there whole (same path, size and digest): nothing was written. */
   'file-present': { path: string; offered: string; size: number; sha256: string };
   /** The sender starts a file over from byte 0: it changed since the interrupted transfer, or the part kept here differs. */
-  'file-restarted': { offered: string; reason: 'changed' };
+  /** `changed`: the part kept here is not the sender's file now; `differs`: a file of that name here is another file. */
+  'file-restarted': { offered: string; reason: 'changed' | 'differs' };
   /** The connection to the sender was lost; reconnecting for up to `retryMs`. */
   'connection-lost': { code: string; message: string; retryMs: number };
   /** Trying to reconnect, after waiting `delayMs`. */
@@ -231,7 +232,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
     'offered',
     {
       get: () => memory.offered,
-      enumerable: true,
+      // Holds the ticket, a secret: left out of anything that lists or prints the receiver.
+      enumerable: false,
     },
   ) as Receiver;
 }
@@ -274,11 +276,11 @@ async function receive(
     // A sender that honours prefixes (§13) says so with `resume`; any other gets offsets 0 only.
     const resumeFor = resumeOptions(offerMessage, secured);
     if ('resume' in offerMessage) {
-      memory.offered = {
+      memory.offered = hideTicket({
         ticket: offerMessage.resume.ticket,
         session: offerMessage.session,
         senderKey: resumeFor?.senderKey ?? '',
-      };
+      });
     }
     // Names this system cannot store are saved under the names shown now, never renamed silently.
     const local = localNamesFor(offer.entries, options.platform ?? process.platform);
@@ -799,10 +801,12 @@ async function receiveFiles(
       const held = round.held.get(entry.id);
       const file = await IncomingFile.open(destination, entry, { fsync, resumeFrom: held });
       if (held && start.offset === 0) {
-        // The sender's prefix differs from what is held here: the whole file comes again.
+        // The sender's prefix differs from what is held here: the whole file comes again. A file
+        // of that name already here is another file: the sender's is saved beside it.
         await file.restart();
-        logger.info({ file: entry.path, held: held.offset }, 'file starts over');
-        events.emit('file-restarted', { offered: entry.path, reason: 'changed' });
+        const reason = held.presentAt === undefined ? 'changed' : 'differs';
+        logger.info({ file: entry.path, held: held.offset, reason }, 'file starts over');
+        events.emit('file-restarted', { offered: entry.path, reason });
       }
       const outcome = await receiveOne(connection, file, events);
       previous = acknowledge(entry, outcome, previous);
@@ -867,4 +871,9 @@ function forThePeer(error: FerryError): FerryError {
   if (error.code === ErrorCode.WRITE_FAILED)
     return new FerryError(error.code, 'the receiver could not write the files');
   return error;
+}
+
+/** The ticket of `offered` stays readable but is left out of JSON, logs and inspection. */
+function hideTicket(offered: OfferedResume): OfferedResume {
+  return Object.defineProperty({ ...offered }, 'ticket', { value: offered.ticket, enumerable: false });
 }

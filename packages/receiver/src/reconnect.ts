@@ -108,13 +108,29 @@ function isSocketError(error: unknown): boolean {
 export async function transferWithReconnect(ctx: TransferContext): Promise<void> {
   const { options, events, logger, outcomes } = ctx;
   const retryMs = options.retryMs ?? RESUME.retryMs;
-  let ticket = ticketOf(ctx.offer);
+  // A ticket proves nothing without the sender key it came from: none, no reconnecting.
+  let ticket = ticketOf(ctx.offer, ctx.senderKey);
   let round = ctx.first;
   // DONE counts the files of its own session: after a reconnect, those of the new connection.
-  let counted = { saved: 0, failed: 0 };
+  // Files concluded before the first REQUEST (empty ones already here) were never requested.
+  let counted = {
+    saved: outcomes.saved.length + outcomes.present.length,
+    failed: outcomes.failed.length,
+  };
+  // After a reconnect: the files still to ask for on the new connection.
+  let pending: readonly ValidatedEntry[] | undefined;
   for (;;) {
     const connection = ctx.link.connection;
     try {
+      if (pending) {
+        // Hashing what is held takes a while for big files: PINGs keep the sender waiting.
+        round = await ctx.plan(pending);
+        connection.releasePeerSilence();
+        await connection.send(FrameType.REQUEST, { files: [...round.requests] });
+        logger.info({ files: pending.length, heldBytes: round.resumed.heldBytes }, 'resumed');
+        events.emit('resumed', { files: pending.length, heldBytes: round.resumed.heldBytes });
+        pending = undefined;
+      }
       await ctx.receive(connection, round);
       await connection.expect(FrameType.END);
       await connection.send(FrameType.DONE, {
@@ -149,15 +165,8 @@ export async function transferWithReconnect(ctx: TransferContext): Promise<void>
         saved: outcomes.saved.length + outcomes.present.length,
         failed: outcomes.failed.length,
       };
-      ticket = ticketOf(next.offer) ?? ticket;
-      const files = ctx.first.files.filter((entry) => !outcomes.concluded.has(entry.id));
-      // Hashing what is held takes a while for big files: PINGs keep the sender waiting meanwhile.
-      round = await ctx.plan(files);
-      next.connection.releasePeerSilence();
-      await next.connection.send(FrameType.REQUEST, { files: [...round.requests] });
-      const heldBytes = round.resumed.heldBytes;
-      logger.info({ files: files.length, heldBytes }, 'resumed');
-      events.emit('resumed', { files: files.length, heldBytes });
+      ticket = ticketOf(next.offer, ctx.senderKey) ?? ticket;
+      pending = ctx.first.files.filter((entry) => !outcomes.concluded.has(entry.id));
     }
   }
 }
@@ -240,9 +249,14 @@ export function formatSeconds(ms: number): string {
   return `${Math.round(ms / 100) / 10} s`;
 }
 
-/** The OFFER's reconnection ticket (`''` in clear), or undefined from a sender without §13. */
-function ticketOf(offer: Offer): string | undefined {
-  return 'resume' in offer ? offer.resume.ticket : undefined;
+/**
+ * The OFFER's reconnection ticket (`''` in clear), or undefined from a sender without §13, and
+ * from an encrypted sender that gave none (an empty ticket: it takes no reconnection, §13.1).
+ */
+function ticketOf(offer: Offer, senderKey: Uint8Array | undefined): string | undefined {
+  if (!('resume' in offer)) return undefined;
+  const { ticket } = offer.resume;
+  return senderKey !== undefined && ticket === '' ? undefined : ticket;
 }
 
 /** A code as the events carry it: the error's, or ERR_CONNECTION_CLOSED for a socket error. */

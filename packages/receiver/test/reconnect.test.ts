@@ -11,6 +11,7 @@ import { scanOffer } from '@ferry/engine';
 import {
   AuthError,
   ConnectionClosedError,
+  Emitter,
   ErrorCode,
   FerryError,
   FrameType,
@@ -21,14 +22,14 @@ import {
   type OfferEntry,
   PairingCodes,
 } from '@ferry/protocol';
-import { derivePasswordScalar, loadOrCreateIdentity } from '@ferry/protocol/node';
+import { type Connection, derivePasswordScalar, loadOrCreateIdentity } from '@ferry/protocol/node';
 import { startCutRelay } from '@ferry/testkit/cut-relay';
 import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
 import { ResumeStoppedError } from '../src/errors.ts';
-import { isConnectionLoss } from '../src/reconnect.ts';
+import { isConnectionLoss, type Round, transferWithReconnect } from '../src/reconnect.ts';
 import { createReceiver } from '../src/receiver.ts';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Decision, ReceiverEvents } from '../src/receiver.ts';
+import type { Decision, ReceiverEvents, ReceiverOptions } from '../src/receiver.ts';
 import {
   clearReceiver,
   EventLog,
@@ -445,5 +446,33 @@ describe('the receiver reconnects after losing the sender mid-transfer (§13)', 
       isConnectionLoss(new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'unexpected DATA frame')),
     ).toBe(false);
     expect(isConnectionLoss(new FerryError(ErrorCode.CANCELLED, 'interrupted'))).toBe(false);
+  });
+});
+
+describe('a ticket that cannot be proved', () => {
+  it('F5: an encrypted OFFER with an empty ticket gets no reconnection: the loss is reported as it is, no AUTH resume is tried', async () => {
+    const lost = new ConnectionClosedError('the connection failed');
+    let reconnects = 0;
+    const connection = { destroy() {} } as unknown as Connection;
+    const run = transferWithReconnect({
+      options: { retryMs: 60_000, backoff: BACKOFF } as unknown as ReceiverOptions,
+      events: new Emitter<ReceiverEvents>(),
+      logger: silentLogger,
+      link: { connection },
+      offer: { session: SESSION, sender: SENDER, entries: [], resume: { ticket: '' } },
+      senderKey: new Uint8Array(32),
+      first: {} as Round,
+      outcomes: { saved: [], present: [], failed: [], concluded: new Set() },
+      receive: async () => {
+        throw lost;
+      },
+      plan: async () => ({}) as Round,
+      reconnect: async () => {
+        reconnects++;
+        throw lost;
+      },
+    });
+    await expect(run).rejects.toBe(lost);
+    expect(reconnects).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import {
   link,
   lstat,
+  mkdir,
   readdir,
   readFile,
   realpath,
@@ -14,6 +15,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import { PartialStore, writeResumeState } from '@ferry/engine';
 import {
   ErrorCode,
@@ -383,7 +385,7 @@ describe('resuming a transfer from the partial data on disk', () => {
     const held = await readFile(store.pathOf('f.bin'));
     expect(kept?.heldBytes).toBe(held.length);
     expect(held.equals(content.subarray(0, held.length))).toBe(true);
-    expect(receiver.offered).toEqual({ ticket: '', session: SESSION, senderKey: '' });
+    expect({ ...receiver.offered, ticket: receiver.offered?.ticket }).toEqual({ ticket: '', session: SESSION, senderKey: '' });
   });
 
   it('a declined resume (Decision.resume false) deletes the partial data and asks for every file from 0', async () => {
@@ -427,5 +429,70 @@ describe('resuming a transfer from the partial data on disk', () => {
     expect(result.present).toEqual([{ present: true, ...present }]);
     expect(result.saved).toEqual([]);
     expect(done).toEqual({ saved: 1, failed: 0 });
+  });
+  it('D2: empty files already there are concluded here, never asked for, and DONE counts only what was asked for', async () => {
+    const out = await realpath(await tempDir());
+    await mkdir(path.join(out, 't'));
+    await writeFile(path.join(out, 't/empty'), '');
+    await writeFile(path.join(out, 't/x.txt'), 'same bytes');
+    let request: RequestItem[] = [];
+    let done: unknown;
+    const sender = await startFakeSender(async (peer) => {
+      await offerResumable(peer, [
+        { kind: 'file', path: 't/empty', size: 0 },
+        { kind: 'file', path: 't/x.txt', size: 10 },
+      ]);
+      request = (await peer.expect(FrameType.REQUEST)).files;
+      peer.send(FrameType.FILE_START, { id: 1, offset: 10, size: 10 });
+      peer.send(FrameType.FILE_END, { id: 1, sha256: sha256('same bytes') });
+      await peer.expect(FrameType.FILE_ACK);
+      done = await endSession(peer);
+    });
+    const { receiver } = receiverInto(sender.port, out);
+    const result = await receiver.run();
+    await sender.done();
+    expect(request).toEqual([{ id: 1, offset: 10, prefix: sha256('same bytes') }]);
+    expect(result.present.map((file) => file.offered).sort()).toEqual(['t/empty', 't/x.txt']);
+    expect(done).toEqual({ saved: 1, failed: 0 });
+  });
+
+  it("D2: a file of that name here with other bytes is told apart from a changed source (reason differs) and saved as \"name (1)\"", async () => {
+    const out = await realpath(await tempDir());
+    await writeFile(path.join(out, 'x.txt'), 'old bytes!');
+    const sender = await honestSender({ 'x.txt': Buffer.from('new bytes!') });
+    const { receiver, log } = receiverInto(sender.port, out);
+    await receiver.run();
+    await sender.done();
+    expect(log.all('file-restarted')).toEqual([{ offered: 'x.txt', reason: 'differs' }]);
+    expect(await readFile(path.join(out, 'x.txt'), 'utf8')).toBe('old bytes!');
+    expect(await readFile(path.join(out, 'x (1).txt'), 'utf8')).toBe('new bytes!');
+  });
+
+  it('D6: the reconnection ticket the receiver holds never shows when it is listed, serialised or inspected', async () => {
+    const out = await realpath(await tempDir());
+    const ticket = 'ab'.repeat(32);
+    const sender = await startFakeSender(async (peer) => {
+      await peer.expect(FrameType.HELLO);
+      peer.send(FrameType.OFFER, {
+        session: SESSION,
+        sender: SENDER,
+        entries: [{ kind: 'file', path: 'x.txt', size: 2 }],
+        resume: { ticket },
+      });
+      await peer.expect(FrameType.REQUEST);
+      peer.send(FrameType.FILE_START, { id: 0, offset: 0, size: 2 });
+      peer.data(Buffer.from('hi'));
+      peer.send(FrameType.FILE_END, { id: 0, sha256: sha256('hi') });
+      await peer.expect(FrameType.FILE_ACK);
+      await endSession(peer);
+    });
+    const { receiver } = receiverInto(sender.port, out);
+    await receiver.run();
+    await sender.done();
+    expect(receiver.offered?.ticket).toBe(ticket);
+    expect(Object.keys(receiver)).not.toContain('offered');
+    expect(JSON.stringify(receiver.offered)).not.toContain(ticket);
+    expect(inspect(receiver, { depth: 5 })).not.toContain(ticket);
+    expect(inspect(receiver.offered, { depth: 5 })).not.toContain(ticket);
   });
 });

@@ -107,9 +107,11 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
       status.print(`Already there: ${esc(path)} (${formatBytes(size)}); nothing written.`);
     });
   }
-  receiver.on('file-restarted', ({ offered }) => {
+  receiver.on('file-restarted', ({ offered, reason }) => {
     status.print(
-      `Starting over: ${esc(offered)} changed since the interrupted transfer, or the part kept here differs; receiving it whole.`,
+      reason === 'differs'
+        ? `Not the same file: ${esc(offered)} here differs from the sender's; receiving it whole, to save under a new name.`
+        : `Starting over: ${esc(offered)} changed since the interrupted transfer, or the part kept here differs; receiving it whole.`,
     );
   });
   receiver.on('connection-lost', ({ message, code, retryMs }) => {
