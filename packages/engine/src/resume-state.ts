@@ -218,15 +218,20 @@ export function matchResumeState(
   return matching[0];
 }
 
-/** Writes the record of the partial folder `dir` atomically (a new file, then rename), readable by its owner only. */
-export async function writeResumeState(dir: string, state: ResumeState): Promise<void> {
-  const valid = ResumeStateSchema.parse(state);
+/**
+ * Writes the record of the partial folder `dir` atomically (a new file, then rename), readable by
+ * its owner only, and never longer than RESUME.maxStateBytes (the reader refuses a longer one):
+ * the `tops` claims that do not fit are left out (a rerun then saves those folders under
+ * `name (1)`). Returns the claims written.
+ */
+export async function writeResumeState(dir: string, state: ResumeState): Promise<TopClaim[]> {
+  const valid = fitRecord(ResumeStateSchema.parse(state));
   const temp = path.join(dir, `${randomBytes(16).toString('hex')}.tmp`);
   const flags =
     constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
   const handle = await fs.open(temp, flags, 0o600);
   try {
-    await handle.writeFile(`${JSON.stringify(valid)}\n`);
+    await handle.writeFile(recordText(valid));
   } finally {
     await handle.close();
   }
@@ -234,4 +239,28 @@ export async function writeResumeState(dir: string, state: ResumeState): Promise
     await fs.rm(temp, { force: true });
     throw error;
   });
+  return valid.tops;
+}
+
+/** The record as written: its JSON and a newline. */
+function recordText(state: ResumeState): string {
+  return `${JSON.stringify(state)}\n`;
+}
+
+/** `state` with the `tops` claims that fit within RESUME.maxStateBytes, in order; throws if even none fit. */
+function fitRecord(state: ResumeState): ResumeState {
+  if (Buffer.byteLength(recordText(state)) <= RESUME.maxStateBytes) return state;
+  // `tops` is the last field: each claim adds its JSON and a comma between claims.
+  let left = RESUME.maxStateBytes - Buffer.byteLength(recordText({ ...state, tops: [] }));
+  const tops: TopClaim[] = [];
+  for (const claim of state.tops) {
+    const cost = Buffer.byteLength(JSON.stringify(claim)) + (tops.length > 0 ? 1 : 0);
+    if (cost > left) continue;
+    tops.push(claim);
+    left -= cost;
+  }
+  const fitted = { ...state, tops };
+  if (Buffer.byteLength(recordText(fitted)) > RESUME.maxStateBytes)
+    throw new Error(`the state record cannot be kept within ${RESUME.maxStateBytes} bytes`);
+  return fitted;
 }

@@ -122,6 +122,36 @@ describe('the state record (state.json)', () => {
     expect((await readResumeStates(root)).states).toEqual([]);
   });
 
+  it(`D5: a record with more tops claims than fit in maxStateBytes is written without the claims that do not fit, and reads back`, async () => {
+    const root = await realpath(await tempDir());
+    const store = await leftBehind(root);
+    const tops = [];
+    for (let i = 0; i < 700; i++) {
+      // 60 bytes of UTF-8 each: the limit counts bytes, not characters.
+      const name = `${String(i).padStart(4, '0')}-${'é'.repeat(28)}`;
+      await mkdir(path.join(root, name));
+      const stats = await lstat(path.join(root, name), { bigint: true });
+      tops.push({
+        offered: name,
+        local: name,
+        dev: stats.dev.toString(),
+        ino: stats.ino.toString(),
+      });
+    }
+    const written = await writeResumeState(store.dir, record(root, { tops }));
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.length).toBeLessThan(tops.length);
+    expect(written).toEqual(tops.slice(0, written.length));
+    const text = await readFile(path.join(store.dir, STATE_FILE));
+    expect(text.length).toBeLessThanOrEqual(RESUME.maxStateBytes);
+    // One more claim would not have fitted.
+    expect(
+      text.length + Buffer.byteLength(JSON.stringify(tops[written.length])) + 1,
+    ).toBeGreaterThan(RESUME.maxStateBytes);
+    const { states } = await readResumeStates(root);
+    expect(states.map((found) => found.tops)).toEqual([written]);
+  });
+
   it('D5: a record that is not JSON, has an unknown field, or another version is ignored', async () => {
     const { root, dir, state } = await withRecord();
     for (const text of [
