@@ -101,12 +101,18 @@ export async function planResume(
   return { options, found, adopt, claims, present, held };
 }
 
-/** The path of a regular file of `size` bytes at `components` below `root`, with real folders on the way; undefined otherwise. */
+/**
+ * The path of a regular file of `size` bytes at `components` below `root`, with real folders on
+ * the way; undefined otherwise. A path with a hidden component (one starting with `.`) is never
+ * a candidate: asking the sender about it would tell it that such a file (a key, a PIN) exists
+ * here and its digest (§2.4); it is received as a new file instead.
+ */
 async function presentAt(
   root: string,
   components: readonly string[],
   size: number,
 ): Promise<string | undefined> {
+  if (components.some((component) => component.startsWith('.'))) return undefined;
   if (!(await isRealDirPath(root, components.slice(0, -1)))) return undefined;
   const file = path.join(root, ...components);
   const stats = await fs.lstat(file).catch(() => undefined);

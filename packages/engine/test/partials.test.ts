@@ -517,6 +517,32 @@ describe('inspecting and preparing a resumed transfer', () => {
     expect(await listTree(home)).toEqual(['.ssh/', '.ssh/authorized_keys']);
   });
 
+  it('D5: a file already there under a hidden name (or below a hidden folder) is never asked about: it is received as a new file', async () => {
+    const home = await realpath(await tempDir());
+    await mkdir(path.join(home, '.ssh'));
+    await writeFile(path.join(home, '.ssh/authorized_keys'), 'ssh-ed25519 AAAA');
+    await writeFile(path.join(home, '.pin'), '1234');
+    await mkdir(path.join(home, 'docs'));
+    await writeFile(path.join(home, 'docs/.pin'), '5678');
+    await writeFile(path.join(home, 'docs/a.txt'), 'alpha');
+    const offer = offerOf(
+      { kind: 'file', path: '.ssh/authorized_keys', size: 16 },
+      { kind: 'file', path: '.pin', size: 4 },
+      { kind: 'file', path: 'docs/.pin', size: 4 },
+      { kind: 'file', path: 'docs/a.txt', size: 5 },
+    );
+    const inspection = await inspectDestination(offer, [0, 1, 2], home, { resume: SENDER });
+    expect(inspection.report.present).toEqual({ files: 0, bytes: 0 });
+    expect(inspection.report.renamed).toEqual([
+      { offered: '.ssh/', savedAs: '.ssh (1)/' },
+      { offered: '.pin', savedAs: '.pin (1)' },
+      { offered: 'docs/', savedAs: 'docs (1)/' },
+    ]);
+    const prepared = await prepareReceiving(inspection);
+    expect(prepared.requests).toEqual(offer.entries.map((entry) => ({ id: entry.id, offset: 0 })));
+    await prepared.destination.cleanup();
+  });
+
   it('D2: an existing folder holding every offered file with its size is entered; each is asked about by its digest', async () => {
     const out = await realpath(await tempDir());
     await mkdir(path.join(out, 'docs/sub'), { recursive: true });
