@@ -98,6 +98,12 @@ export interface DestinationOptions {
   readonly claims?: ReadonlyMap<string, TopClaim> | undefined;
 }
 
+/** A file's device and inode. */
+interface FileIdentity {
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
+
 /** What is left after a failure in the middle of a transfer, to resume from. */
 export interface KeptPartials {
   readonly dir: string;
@@ -126,6 +132,8 @@ export class Destination {
   #adopt: ReadonlyMap<string, string>;
   #claims: ReadonlyMap<string, TopClaim>;
   #temps = new Set<string>();
+  /** The identity (device, inode) of each temporary file, from the handle its bytes are written through. */
+  #identities = new Map<string, FileIdentity>();
   #tempName: () => string;
 
   constructor(root: string, options: DestinationOptions = {}) {
@@ -165,6 +173,7 @@ export class Destination {
   async openTemp(entry: ValidatedEntry): Promise<{ handle: fs.FileHandle; tempPath: string }> {
     if (this.partials) {
       const { handle, path: tempPath } = await this.partials.openFresh(entry.path);
+      await this.#remember(tempPath, handle);
       return { handle, tempPath };
     }
     const parent = await this.#ensureDir(entry.components.slice(0, -1));
@@ -175,6 +184,7 @@ export class Destination {
       try {
         const handle = await fs.open(tempPath, WRITE_FLAGS, FILE_MODE);
         this.#temps.add(tempPath);
+        await this.#remember(tempPath, handle);
         return { handle, tempPath };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_TEMP_ATTEMPTS)
@@ -201,6 +211,7 @@ export class Destination {
     }
     if (stats.size > offset) await opened.handle.truncate(offset);
     this.#temps.add(opened.path);
+    await this.#remember(opened.path, opened.handle);
     return { handle: opened.handle, tempPath: opened.path };
   }
 
@@ -214,6 +225,14 @@ export class Destination {
     const parentComponents = entry.components.slice(0, -1);
     const parent = await this.#checkedParent(parentComponents);
     const name = entry.components.at(-1)!;
+    // The bytes at `tempPath` must still be the ones written through our handle: in a folder
+    // others can write, the partial folder could have been swapped for one holding their file.
+    if (!(await this.#isOurs(tempPath))) {
+      throw new DestinationError(
+        ErrorCode.WRITE_FAILED,
+        `the partly received file of ${name} was replaced by something else during the transfer`,
+      );
+    }
     let source = tempPath;
     for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
       // `parent` is where the folders really are: a taken top-level name became `name (1)`.
@@ -228,6 +247,7 @@ export class Destination {
         if (source !== tempPath) await fs.rm(tempPath, { force: true });
         this.#temps.delete(tempPath);
         this.#temps.delete(source);
+        this.#identities.delete(tempPath);
         return finalPath;
       }
     }
@@ -272,7 +292,28 @@ export class Destination {
   /** Deletes one temporary file of this transfer. */
   async discard(tempPath: string): Promise<void> {
     this.#temps.delete(tempPath);
-    await fs.rm(tempPath, { force: true });
+    // A file put in its place by something else is not ours to delete.
+    const ours = await this.#isOurs(tempPath);
+    this.#identities.delete(tempPath);
+    if (ours) await fs.rm(tempPath, { force: true });
+  }
+
+  /** Keeps the identity of the file open as `handle` at `tempPath`. */
+  async #remember(tempPath: string, handle: fs.FileHandle): Promise<void> {
+    const stats = await handle.stat({ bigint: true });
+    this.#identities.set(tempPath, { dev: stats.dev, ino: stats.ino });
+  }
+
+  /**
+   * True when `tempPath` is, by lstat, a regular file with one link and the identity of the
+   * handle it was opened as (or is gone: nothing to mistake); false when something else is there.
+   */
+  async #isOurs(tempPath: string): Promise<boolean> {
+    const identity = this.#identities.get(tempPath);
+    if (!identity) return true;
+    const now = await fs.lstat(tempPath, { bigint: true }).catch(() => undefined);
+    if (!now) return true;
+    return now.isFile() && now.nlink === 1n && now.dev === identity.dev && now.ino === identity.ino;
   }
 
   /**

@@ -283,6 +283,36 @@ describe('IncomingFile resuming', () => {
     expect(await readFile(existing, 'utf8')).toBe('mine');
   });
 
+  it("H4: a partial folder swapped for another holding a file at the partial's name is refused before the final name: the file fails WRITE_FAILED, and the planted file is neither saved nor deleted", async () => {
+    const root = await realpath(await tempDir());
+    const store = await PartialStore.create(root);
+    const destination = new Destination(root, { partials: store });
+    const file = await IncomingFile.open(destination, fileEntry('report.pdf', 4));
+    await file.write(Buffer.from('ours'));
+    // Someone who can write the destination moves the partial folder away and puts their own.
+    await rename(store.dir, path.join(root, 'moved-away'));
+    await mkdir(store.dir, { mode: 0o700 });
+    await writeFile(store.pathOf('report.pdf'), 'evil');
+    const outcome = await settle(await file.end(sha256('ours')));
+    expect(outcome).toMatchObject({ offered: 'report.pdf', code: ErrorCode.WRITE_FAILED });
+    expect((outcome as { message: string }).message).toMatch(/replaced by something else/);
+    expect((await readdir(root)).sort()).toEqual([path.basename(store.dir), 'moved-away']);
+    expect(await readFile(store.pathOf('report.pdf'), 'utf8')).toBe('evil');
+  });
+
+  it('H4: a partial replaced by a hard link to another file before its final name is refused', async () => {
+    const root = await realpath(await tempDir());
+    const store = await PartialStore.create(root);
+    const destination = new Destination(root, { partials: store });
+    const file = await IncomingFile.open(destination, fileEntry('a.txt', 4));
+    await file.write(Buffer.from('ours'));
+    await link(store.pathOf('a.txt'), path.join(root, 'other'));
+    expect(await settle(await file.end(sha256('ours')))).toMatchObject({
+      code: ErrorCode.WRITE_FAILED,
+    });
+    expect(await readdir(root)).not.toContain('a.txt');
+  });
+
   it('D9: suspend() keeps the contiguous bytes written so far in the partial; keep() counts them', async () => {
     const root = await realpath(await tempDir());
     const store = await PartialStore.create(root);
