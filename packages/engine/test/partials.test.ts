@@ -246,6 +246,29 @@ describe('IncomingFile resuming', () => {
     expect(await listTree(root)).not.toContain('f.bin');
   });
 
+  it('D2: FILE_ABORT for a file already there fails it and leaves the file at its final name as it was; for a resumed file its partial is deleted', async () => {
+    const root = await realpath(await tempDir());
+    const existing = path.join(root, 'x.txt');
+    await writeFile(existing, 'mine');
+    const store = await PartialStore.create(root);
+    const destination = new Destination(root, { partials: store });
+    const present = await IncomingFile.open(destination, fileEntry('x.txt', 4), {
+      resumeFrom: { offset: 4, hash: createHash('sha256').update('mine'), presentAt: existing },
+    });
+    expect(await present.abort(ErrorCode.SOURCE_CHANGED, 'changed')).toMatchObject({
+      offered: 'x.txt',
+      code: ErrorCode.SOURCE_CHANGED,
+    });
+    expect(await readFile(existing, 'utf8')).toBe('mine');
+    await writeFile(store.pathOf('y.txt'), 'ab', { mode: 0o600 });
+    const held = await IncomingFile.open(destination, fileEntry('y.txt', 4), {
+      resumeFrom: { offset: 2, hash: createHash('sha256').update('ab') },
+    });
+    await held.abort(ErrorCode.SOURCE_CHANGED, 'changed');
+    expect(await readdir(store.dir)).not.toContain(partialName('y.txt'));
+    expect((await readdir(root)).sort()).toEqual([path.basename(store.dir), 'x.txt'].sort());
+  });
+
   it('a file already there is confirmed by digest without writing; a mismatch leaves it untouched', async () => {
     const root = await realpath(await tempDir());
     const existing = path.join(root, 'x.txt');
