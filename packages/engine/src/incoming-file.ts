@@ -254,13 +254,16 @@ export class IncomingFile {
 
   /**
    * The transfer stopped in the middle of this file (the connection failed): in a partial
-   * folder, the bytes written so far stay (they are contiguous from byte 0) to resume from,
-   * unless a write failed; otherwise nothing of the file is kept, as with {@link discard}.
+   * folder, every byte that arrived is written out and stays (contiguous from byte 0) to resume
+   * from, so none of it travels again; if a write fails, nothing of the file is kept, as with
+   * {@link discard}.
    */
   async suspend(): Promise<void> {
     const sink = this.#sink;
     if (!this.#destination.partials || !sink) return this.discard();
-    await sink.abort();
+    // The queued bytes came from the sender like the written ones: writing them costs less than
+    // sending them again, and a file that cannot take them is dropped below.
+    await sink.finish(false).catch(() => {});
     if (sink.failed) await this.discard();
   }
 
