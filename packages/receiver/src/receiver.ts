@@ -457,94 +457,63 @@ export async function openSecured(
       : undefined;
   let expectFingerprint: Uint8Array | undefined;
   for (;;) {
-    const connected = await connectTo(
-      options.host,
-      options.port,
+    const opened = await throughPreamble(
+      options,
       options.connectTimeoutMs ?? TIMEOUTS.connectMs,
-      {
-        signal: options.signal,
-        onread: !security.encryption,
+      // Each TCP connection is announced before it is secured (S6): a second one follows code-needed.
+      (socket) => events.emit('connected', { address: Connection.describeRemote(socket) }),
+      async (connected, leftover, deadline) => {
+        if (!security.encryption) {
+          const connection = connectionInClear(connected, leftover, options);
+          events.emit('secured', { encrypted: false, method: undefined, fingerprint: undefined });
+          const secured: Secured = { socket: connected.socket, encrypted: false, peer: undefined };
+          return { connection, deadline, secured };
+        }
+        const outcome = await secureClient(
+          connected.socket,
+          {
+            identity: security.identity,
+            trust: security.trust,
+            host: options.host,
+            password,
+            expectFingerprint,
+          },
+          deadline,
+        );
+        if (outcome.kind === 'secured') {
+          const { secured } = outcome;
+          const connection = connectionOverTls(secured.socket, options);
+          const fingerprint = secured.peer ? shortFingerprint(secured.peer.fingerprint) : undefined;
+          logger.info({ method: secured.peer?.method, key: fingerprint }, 'sender authenticated');
+          events.emit('secured', {
+            encrypted: true,
+            method: secured.peer?.method,
+            fingerprint,
+            rememberedAs: secured.peer?.rememberedAs,
+          });
+          return { connection, deadline, secured };
+        }
+        deadline.clear();
+        if (password !== undefined)
+          throw new ProtocolError(
+            ErrorCode.UNEXPECTED_FRAME,
+            'the sender asked for a pairing code twice',
+          );
+        events.emit('code-needed', { fingerprint: shortFingerprint(outcome.fingerprint) });
+        const code = security.askCode ? await security.askCode(options.signal) : null;
+        if (options.signal?.aborted) throw new FerryError(ErrorCode.CANCELLED, 'interrupted');
+        if (code === null) {
+          throw new AuthError(
+            ErrorCode.CODE_REQUIRED,
+            'the sender needs its pairing code: set FERRY_CODE, or pass --code-stdin and write the code to stdin',
+          );
+        }
+        password = await derivePasswordScalar(code);
+        expectFingerprint = outcome.fingerprint;
+        return undefined;
       },
     );
-    // Each TCP connection is announced before it is secured (S6): a second one follows code-needed.
-    events.emit('connected', { address: Connection.describeRemote(connected.socket) });
-    // One deadline for the whole greeting: preamble, TLS, authentication, then the OFFER.
-    const deadline = new Deadline(
-      options.handshakeMs ?? TIMEOUTS.handshakeMs,
-      connected.socket,
-      'the sender did not complete its greeting in time',
-    );
-    const onAbort = () =>
-      connected.socket.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const { leftover } = await exchangePreamble(
-        connected,
-        'client',
-        security.encryption,
-        deadline,
-      ).catch((error: unknown) => {
-        throw notFerry(error);
-      });
-      if (!security.encryption) {
-        const connection = connectionInClear(connected, leftover, options);
-        events.emit('secured', { encrypted: false, method: undefined, fingerprint: undefined });
-        return {
-          connection,
-          deadline,
-          secured: { socket: connected.socket, encrypted: false, peer: undefined },
-        };
-      }
-      const outcome = await secureClient(
-        connected.socket,
-        {
-          identity: security.identity,
-          trust: security.trust,
-          host: options.host,
-          password,
-          expectFingerprint,
-        },
-        deadline,
-      );
-      if (outcome.kind === 'secured') {
-        const { secured } = outcome;
-        const connection = connectionOverTls(secured.socket, options);
-        const fingerprint = secured.peer ? shortFingerprint(secured.peer.fingerprint) : undefined;
-        logger.info({ method: secured.peer?.method, key: fingerprint }, 'sender authenticated');
-        events.emit('secured', {
-          encrypted: true,
-          method: secured.peer?.method,
-          fingerprint,
-          rememberedAs: secured.peer?.rememberedAs,
-        });
-        return { connection, deadline, secured };
-      }
-      deadline.clear();
-      if (password !== undefined)
-        throw new ProtocolError(
-          ErrorCode.UNEXPECTED_FRAME,
-          'the sender asked for a pairing code twice',
-        );
-      events.emit('code-needed', { fingerprint: shortFingerprint(outcome.fingerprint) });
-      const code = security.askCode ? await security.askCode(options.signal) : null;
-      if (options.signal?.aborted) throw new FerryError(ErrorCode.CANCELLED, 'interrupted');
-      if (code === null) {
-        throw new AuthError(
-          ErrorCode.CODE_REQUIRED,
-          'the sender needs its pairing code: set FERRY_CODE, or pass --code-stdin and write the code to stdin',
-        );
-      }
-      password = await derivePasswordScalar(code);
-      expectFingerprint = outcome.fingerprint;
-    } catch (error) {
-      deadline.clear();
-      connected.socket.destroy();
-      if (options.signal?.aborted)
-        throw new FerryError(ErrorCode.CANCELLED, 'interrupted', { cause: error });
-      throw error;
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-    }
+    if (opened) return opened;
   }
 }
 
@@ -560,27 +529,7 @@ export async function reopen(
   connectTimeoutMs: number,
 ): Promise<{ connection: Connection; offer: Offer }> {
   const security = options.security;
-  const connected = await connectTo(options.host, options.port, connectTimeoutMs, {
-    signal: options.signal,
-    onread: !security.encryption,
-  });
-  const deadline = new Deadline(
-    options.handshakeMs ?? TIMEOUTS.handshakeMs,
-    connected.socket,
-    'the sender did not complete its greeting in time',
-  );
-  const onAbort = () =>
-    connected.socket.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const { leftover } = await exchangePreamble(
-      connected,
-      'client',
-      security.encryption,
-      deadline,
-    ).catch((error: unknown) => {
-      throw notFerry(error);
-    });
+  return throughPreamble(options, connectTimeoutMs, undefined, async (connected, leftover, deadline) => {
     let connection: Connection;
     if (!security.encryption) connection = connectionInClear(connected, leftover, options);
     else {
@@ -606,6 +555,41 @@ export async function reopen(
     const offer = await handshake(connection, options, deadline);
     deadline.clear();
     return { connection, offer };
+  });
+}
+
+/**
+ * One TCP connection to the sender, through both preambles, under one deadline for the whole
+ * greeting; `secure` does the rest (TLS, authentication, HELLO) within it. On any failure the
+ * deadline is cleared and the socket closed; Ctrl-C is reported as an interruption.
+ */
+async function throughPreamble<T>(
+  options: ReceiverOptions,
+  connectTimeoutMs: number,
+  onConnected: ((socket: Socket) => void) | undefined,
+  secure: (connected: ConnectedSocket, leftover: Uint8Array, deadline: Deadline) => Promise<T>,
+): Promise<T> {
+  const encryption = options.security.encryption;
+  const connected = await connectTo(options.host, options.port, connectTimeoutMs, {
+    signal: options.signal,
+    onread: !encryption,
+  });
+  onConnected?.(connected.socket);
+  const deadline = new Deadline(
+    options.handshakeMs ?? TIMEOUTS.handshakeMs,
+    connected.socket,
+    'the sender did not complete its greeting in time',
+  );
+  const onAbort = () =>
+    connected.socket.destroy(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const { leftover } = await exchangePreamble(connected, 'client', encryption, deadline).catch(
+      (error: unknown) => {
+        throw notFerry(error);
+      },
+    );
+    return await secure(connected, leftover, deadline);
   } catch (error) {
     deadline.clear();
     connected.socket.destroy();
