@@ -257,11 +257,13 @@ function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
 
 /**
  * `in 2.7s at 128 MiB/s`: the transfer's own time, from REQUEST, with a rounded rate; no rate
- * for a transfer too short to measure one (U1).
+ * for a transfer too short to measure one (U1), or one that sent no byte.
  */
 export function formatTransferTime(bytes: number, ms: number): string {
   if (ms < 100) return 'in less than 0.1s';
   const time = ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(ms / 1000);
+  // Nothing travelled (every file was already there): a rate of 0 B/s would read as a stall.
+  if (bytes === 0) return `in ${time}`;
   return `in ${time} at ${formatBytes(Math.round((bytes * 1000) / ms))}/s`;
 }
 
