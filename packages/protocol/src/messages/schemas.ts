@@ -40,6 +40,11 @@ const offerFields = {
   entries: z.array(OfferEntrySchema).max(LIMITS.maxEntries),
 };
 
+/** OFFER's and WELCOME's `resume`: the reconnection ticket, 64 lowercase hex digits, or empty in clear. */
+const resumeField = z.strictObject({
+  ticket: z.string().regex(/^([0-9a-f]{64})?$/, 'a ticket in lowercase hex, or empty'),
+});
+
 /**
  * OFFER, sender to receiver: everything on offer, as relative paths. With `resume` (only when
  * HELLO listed it, §13) the sender honours REQUEST prefixes and gives a reconnection ticket:
@@ -49,7 +54,7 @@ export const OfferSchema = z.union([
   z.strictObject(offerFields),
   z.strictObject({
     ...offerFields,
-    resume: z.strictObject({ ticket: z.string().regex(/^([0-9a-f]{64})?$/, 'a ticket in lowercase hex, or empty') }),
+    resume: resumeField,
   }),
 ]);
 
@@ -122,8 +127,7 @@ function chatTextRule(max: number) {
   };
 }
 
-/** WELCOME, listener to joiner: the conversation, the joiner's name in it, who is there. */
-export const WelcomeSchema = z.strictObject({
+const welcomeFields = {
   session: z.string().regex(/^[0-9a-f]{32}$/),
   sender: z.strictObject({ name: chatName, host: peerName }),
   you: peerId,
@@ -131,7 +135,17 @@ export const WelcomeSchema = z.strictObject({
   peers: z
     .array(z.strictObject({ peer: peerId, name: chatName, key: keyField }))
     .max(CHAT.maxPeers),
-});
+};
+
+/**
+ * WELCOME, listener to joiner: the conversation, the joiner's name in it, who is there. With
+ * `resume` (only when HELLO listed it, §13.11) the listener honours ACCEPT prefixes and gives
+ * the joiner a reconnection ticket: 64 hex digits when encrypted, empty in clear.
+ */
+export const WelcomeSchema = z.union([
+  z.strictObject(welcomeFields),
+  z.strictObject({ ...welcomeFields, resume: resumeField }),
+]);
 
 /** SAY, either way: a message its sender wrote. */
 export const SaySchema = z.strictObject({ text: chatText });
@@ -157,12 +171,13 @@ export const ProposeSchema = z.strictObject({
   entries: z.array(OfferEntrySchema).max(LIMITS.maxEntries),
 });
 
-/** ACCEPT: which files of a proposal to send, like REQUEST. */
+/**
+ * ACCEPT: which files of a proposal to send, in REQUEST's forms: from 0, or (resume negotiated
+ * in WELCOME, §13.11) from a prefix. Which combinations are allowed is checked by the proposer.
+ */
 export const AcceptSchema = z.strictObject({
   offer: offerId,
-  files: z
-    .array(z.strictObject({ id: entryId, offset: size(LIMITS.maxFileSize) }))
-    .max(LIMITS.maxEntries),
+  files: z.array(RequestItemSchema).max(LIMITS.maxEntries),
 });
 
 /** DECLINE: nothing of a proposal is wanted, and why. */
