@@ -38,6 +38,7 @@ export {
   type Inspection,
   inspectDestination,
 } from './inspection.ts';
+export { openStartedFile, type RestartReason, startMatches } from './file-start.ts';
 export { hiddenTopLevel } from './offer-report.ts';
 export {
   type FileFrames,
@@ -87,6 +88,17 @@ export type {
   Direction,
   IncomingOffer,
 } from './chat/conversation.ts';
-export { ChatLink, type LinkEnd, type LinkEvents, type LinkOptions } from './chat/link.ts';
+export {
+  ChatLink,
+  type LinkEnd,
+  type LinkEvents,
+  type LinkOptions,
+  type LinkSettings,
+} from './chat/link.ts';
+export type {
+  SuspendedIncoming,
+  SuspendedOutgoing,
+  SuspendedWork,
+} from './chat/suspended.ts';
 export { ChatRoom, type JoinerInfo, type RoomOptions } from './chat/room.ts';
 export { JoinedConversation, type JoinedOptions } from './chat/joined.ts';

@@ -4,9 +4,10 @@ import {
   DestinationError,
   type DestinationReport,
   type FailedFile,
-  IncomingFile,
+  type IncomingFile,
   type Inspection,
   inspectDestination,
+  openStartedFile,
   type PathLimits,
   type PreparedReceiving,
   type PresentFile,
@@ -15,6 +16,7 @@ import {
   prepareAgain,
   prepareReceiving,
   type ResumeOptions,
+  startMatches,
 } from '@ferry/engine';
 import {
   AuthError,
@@ -28,7 +30,6 @@ import {
   type Offer,
   ProtocolError,
   RESUME_FEATURE,
-  type RequestItem,
   shouldTellPeer,
   TIMEOUTS,
   truncateUtf8,
@@ -720,11 +721,6 @@ function presentEvent(file: PresentFile): ReceiverEvents['file-present'] {
   return { path: file.path, offered: file.offered, size: file.size, sha256: file.sha256 };
 }
 
-/** True when FILE_START's offset is the one asked for, or 0 after asking from a prefix (start over). */
-function startMatches(request: RequestItem, offset: number): boolean {
-  return offset === request.offset || (offset === 0 && 'prefix' in request);
-}
-
 /**
  * Receives the files of `round`, in order, on `connection`; each file's outcome goes into
  * `outcomes` as soon as it is known, so a connection lost later leaves it concluded (§13: it is
@@ -783,13 +779,11 @@ async function receiveFiles(
         );
       }
       const held = round.held.get(entry.id);
-      const file = await IncomingFile.open(destination, entry, { fsync, resumeFrom: held });
-      if (held && start.offset === 0) {
-        // The sender's prefix differs from what is held here: the whole file comes again. A file
-        // of that name already here is another file: the sender's is saved beside it.
-        await file.restart();
-        const reason = held.presentAt === undefined ? 'changed' : 'differs';
-        logger.info({ file: entry.path, held: held.offset, reason }, 'file starts over');
+      // The sender's prefix may differ from what is held here: the whole file comes again. A file
+      // of that name already here is another file: the sender's is saved beside it.
+      const { file, restarted: reason } = await openStartedFile(destination, entry, held, start.offset, { fsync });
+      if (reason) {
+        logger.info({ file: entry.path, held: held?.offset, reason }, 'file starts over');
         events.emit('file-restarted', { offered: entry.path, reason });
       }
       const outcome = await receiveOne(connection, file, events);

@@ -11,6 +11,7 @@ import {
   PeerError,
   ProtocolError,
   type Renamed,
+  type RequestItem,
   shouldTellPeer,
   TX_DATA_HEADER_BYTES,
   type ValidatedEntry,
@@ -19,12 +20,15 @@ import {
 } from '@ferry/protocol';
 import { type Connection, type Incoming, peerError, unexpectedFrame } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
+import type { Destination } from '../destination.ts';
 import type { PathLimits } from '../destination-plan.ts';
-import {
-  type FailedFile,
+import { openStartedFile, startMatches } from '../file-start.ts';
+import type {
+  FailedFile,
   IncomingFile,
-  type SavedFile,
-  type SavingFile,
+  PresentFile,
+  SavedFile,
+  SavingFile,
 } from '../incoming-file.ts';
 import { type Inspection, inspectDestination } from '../inspection.ts';
 import {
@@ -34,10 +38,27 @@ import {
   planRequest,
   sendPlannedFiles,
 } from '../outgoing.ts';
-import { type PreparedReceiving, prepareReceiving } from '../receiving.ts';
+import type { Busy } from '../prefix-hash.ts';
+import {
+  type HeldPrefix,
+  type PreparedReceiving,
+  prepareAgain,
+  prepareReceiving,
+} from '../receiving.ts';
+import type { ResumeOptions } from '../resume-plan.ts';
+import type { ResumeSender } from '../resume-state.ts';
 import type { OfferSource } from '../scan.ts';
 import { SentFiles } from '../sent-files.ts';
 import { Outbox } from './outbox.ts';
+import {
+  entriesKey,
+  isConnectionFailure,
+  keepOrClean,
+  type SuspendedIncoming,
+  type SuspendedOutgoing,
+  SuspendedReceiving,
+  type SuspendedWork,
+} from './suspended.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /** Bytes written to disk since the last CREDIT after which the next CREDIT goes out. */
@@ -56,38 +77,87 @@ export interface LinkEvents extends Record<string, unknown> {
     renamed: readonly Renamed[];
     folders: number;
   };
+  /**
+   * The peer's proposal `offer` is one we were receiving on the lost connection (`previous`
+   * there, §13.11 item 7): it is being accepted into the same folder without asking;
+   * `receive-start` follows (or `receive-done` with a code if the folder cannot be read).
+   */
+  'proposal-resumed': { offer: number; previous: number };
   /** The peer declined one of our proposals. */
   declined: { offer: number; code: string };
-  'send-start': { offer: number; files: number; bytes: number };
+  /** Our proposal `previous` of the lost connection went out again as `offer` (§13.11 item 6). */
+  reproposed: { offer: number; previous: number };
+  /**
+   * `bytes`: what the transfer carries if every prefix matches; `skippedBytes`: what the peer
+   * holds already and is not sent again (each prefix item's offset).
+   */
+  'send-start': { offer: number; files: number; bytes: number; skippedBytes: number };
   'send-progress': { offer: number; bytes: number };
   'file-sent': { offer: number; path: string; size: number; sha256: string };
   'send-file-failed': { offer: number; path: string; code: string };
+  /** With `suspended`, the connection was lost and the transfer waits for the peer to come back. */
   'send-done': {
     offer: number;
     saved: number;
     failed: number;
     bytes: number;
     code?: string | undefined;
+    suspended?: true | undefined;
   };
-  'receive-start': { offer: number; outDir: string; files: number; bytes: number };
+  /**
+   * `files`: the files asked for; `bytes`: what they carry if every prefix matches; `heldBytes`:
+   * what is held here already and not sent again (partial files' bytes, and files already
+   * there whole); `present`: files already there (empty ones among them are concluded at once).
+   */
+  'receive-start': {
+    offer: number;
+    outDir: string;
+    files: number;
+    bytes: number;
+    heldBytes: number;
+    present: number;
+  };
   'receive-progress': { offer: number; bytes: number };
-  'file-saved': { offer: number } & SavedFile;
+  /** A file saved; with `present: true`, one already there whole: nothing was written. */
+  'file-saved': { offer: number } & (SavedFile | PresentFile);
   'file-failed': { offer: number } & FailedFile;
+  /**
+   * A file asked for from a prefix comes whole from byte 0 (§13.11): `in`, the proposer answered
+   * the prefix item with offset 0; `out`, our prefix check failed. `path` is the offered one.
+   */
+  'file-restarted': {
+    offer: number;
+    direction: 'in' | 'out';
+    path: string;
+    reason: 'changed' | 'differs';
+  };
+  /** With `suspended`, the connection was lost and the transfer waits for the peer to come back. */
   'receive-done': {
     offer: number;
     saved: number;
     failed: number;
     bytes: number;
     code?: string | undefined;
+    suspended?: true | undefined;
   };
+  /** A transfer that did not finish left its partial folder `dir` in `outDir`, to resume from (§13.11 item 9). */
+  'partial-kept': { offer: number; outDir: string; dir: string };
 }
 
 /** How a link ended. */
 export type LinkEnd =
   | { readonly kind: 'bye' }
   | { readonly kind: 'quit' }
-  /** The peer sent ERROR (it cut us off, or failed), or the connection failed. */
-  | { readonly kind: 'lost'; readonly error: FerryError }
+  /**
+   * The peer sent ERROR (it cut us off, or failed), or the connection failed. With resume on
+   * and a connection failure, `suspended` holds the work to go on with on the next connection
+   * with this peer (and the resumed work that was never matched).
+   */
+  | {
+      readonly kind: 'lost';
+      readonly error: FerryError;
+      readonly suspended?: SuspendedWork | undefined;
+    }
   /** We cut the peer off for breaking the rules. */
   | { readonly kind: 'cut-off'; readonly error: FerryError };
 
@@ -115,7 +185,17 @@ export interface LinkOptions extends LinkSettings {
   /** Which end of this connection we are: the listener relays and announces, the joiner hears. */
   readonly role: 'listener' | 'joiner';
   readonly logger: Logger;
+  /** §13.11 negotiated on this connection (WELCOME carried `resume`). */
+  readonly resume?: boolean | undefined;
+  /** The peer as partial-data records name it (key hex or '', name, host). */
+  readonly peer?: ResumeSender | undefined;
+  /** The conversation's session (WELCOME session): written in state records. */
+  readonly session?: string | undefined;
+  /** Work suspended on the previous connection with this same peer (§13.11 items 6–7). */
+  readonly resumed?: SuspendedWork | undefined;
 }
+
+export type { SuspendedIncoming, SuspendedOutgoing, SuspendedWork };
 
 interface OutgoingOffer {
   readonly source: OfferSource;
@@ -128,9 +208,22 @@ interface IncomingOffer {
   readonly validated: ValidatedOffer;
   readonly localPaths: readonly string[] | undefined;
   readonly renamed: readonly Renamed[];
+  /** The PROPOSE entries as JSON, to match a re-proposal after a lost connection. */
+  readonly entriesKey: string;
   state: 'proposed' | 'accepting' | 'receiving';
-  prepared?: PreparedReceiving;
+  /** The suspended transfer this proposal goes on with, when it matched one. */
+  match?: SuspendedReceiving | undefined;
+  destination?: Destination;
+  /** The first preparation of this transfer (on this link, or the one it continues). */
+  base?: Pick<PreparedReceiving, 'destination' | 'held' | 'outDir'>;
+  /** Every file accepted, across the connections this transfer took. */
+  accepted: readonly ValidatedEntry[];
+  /** Files concluded (saved, already there, failed) on any connection: never asked for again. */
+  concluded: Set<number>;
+  /** The files asked for on this link, in order, with their ACCEPT items and held prefixes. */
   files: readonly ValidatedEntry[];
+  requests: readonly RequestItem[];
+  held: ReadonlyMap<number, HeldPrefix>;
   index: number;
   current?: IncomingFile | undefined;
   /** TX_DATA bytes the proposer may send: the initial credit plus every CREDIT. */
@@ -171,6 +264,8 @@ export class ChatLink extends Emitter<LinkEvents> {
   #finished: Promise<LinkEnd> | undefined;
   /** The link has ended: what fails afterwards (a write of an abandoned file) cuts nobody off. */
   #over = false;
+  /** Incoming transfers suspended on the previous connection, not matched by a re-proposal yet. */
+  #unmatched: SuspendedReceiving[];
 
   constructor(options: LinkOptions) {
     super();
@@ -185,6 +280,17 @@ export class ChatLink extends Emitter<LinkEvents> {
       CHAT.maxMessagesPerSecond * CHAT.maxPeers,
       CHAT.messageBurst * CHAT.maxPeers,
     );
+    this.#unmatched = (options.resumed?.incoming ?? []).filter(
+      (incoming): incoming is SuspendedReceiving => incoming instanceof SuspendedReceiving,
+    );
+  }
+
+  /**
+   * The suspended work handed to this link (`resumed`) that no re-proposal has matched yet: at
+   * the end of the conversation its owner keeps the incoming ones (`keep()`, §13.11 item 9).
+   */
+  get suspended(): SuspendedWork {
+    return { outgoing: [], incoming: [...this.#unmatched] };
   }
 
   /** Offers with this peer being sent or received now. */
@@ -263,45 +369,129 @@ export class ChatLink extends Emitter<LinkEvents> {
       localPaths: incoming.localPaths,
       renamed: incoming.renamed,
       limits: this.#options.pathLimits,
+      resume: this.#resumeOptions(),
     });
   }
 
+  /** With resume on: who the peer is, to find its partial data and to write state records. */
+  #resumeOptions(): ResumeOptions | undefined {
+    if (!this.#options.resume) return undefined;
+    const peer = this.#options.peer ?? { senderKey: '', senderName: '', senderHost: '' };
+    return { ...peer, session: this.#options.session };
+  }
+
+  /** Hashing held bytes and the prefix check send nothing: PINGs keep the link alive meanwhile. */
+  #busy: Busy = (work) => (this.#options.resume ? this.connection.whileBusy(work) : work);
+
   /**
    * Accepts the peer's proposal `offer` into `outDir`: checks the folder (a folder without
-   * room rejects, and the proposal still waits), creates the folders, then sends ACCEPT.
+   * room rejects, and the proposal still waits), creates the folders, then sends ACCEPT. With
+   * resume on, the files are written in a partial folder, and partial data of this peer found
+   * there is resumed from (§13.11 item 8): each file held in part, or already there, is asked
+   * for with a prefix item.
    */
   async accept(offer: number, outDir: string, inspection?: Inspection): Promise<void> {
     const incoming = this.#incomingProposal(offer);
+    if (incoming.state !== 'proposed')
+      throw new FerryError(ErrorCode.UNEXPECTED_FRAME, 'that offer is already being received');
     incoming.state = 'accepting';
     let prepared: PreparedReceiving;
     try {
-      prepared = await prepareReceiving(inspection ?? (await this.inspect(offer, outDir)));
+      prepared = await prepareReceiving(
+        inspection ?? (await this.inspect(offer, outDir)),
+        this.#busy,
+      );
     } catch (error) {
       incoming.state = 'proposed';
       throw error;
     }
-    if (this.#ending || !this.#incoming.has(offer)) {
+    if (this.#ending || this.#over || !this.#incoming.has(offer)) {
       await prepared.destination.cleanup();
       throw new ConnectionClosedError('the peer has gone');
     }
-    incoming.prepared = prepared;
-    incoming.files = prepared.files;
+    incoming.base = prepared;
+    incoming.accepted = prepared.files;
+    this.#receive(offer, incoming, prepared, prepared.notSaved);
+  }
+
+  /** Sends ACCEPT for a prepared round of `incoming` and starts receiving it. */
+  #receive(
+    offer: number,
+    incoming: IncomingOffer,
+    round: Pick<
+      PreparedReceiving,
+      'destination' | 'outDir' | 'files' | 'bytes' | 'requests' | 'held' | 'resumed' | 'present'
+    >,
+    notSaved: readonly FailedFile[],
+  ): void {
+    incoming.destination = round.destination;
+    incoming.files = round.files;
+    incoming.requests = round.requests;
+    incoming.held = round.held;
+    incoming.index = 0;
     incoming.state = 'receiving';
-    this.#outbox.control(FrameType.ACCEPT, {
-      offer,
-      files: prepared.files.map((entry) => ({ id: entry.id, offset: 0 })),
-    });
+    this.#outbox.control(FrameType.ACCEPT, { offer, files: [...round.requests] });
+    let present = round.present.length;
+    let presentBytes = 0;
+    for (const entry of round.files) {
+      if (round.held.get(entry.id)?.presentAt === undefined) continue;
+      present++;
+      presentBytes += entry.size;
+    }
+    const heldBytes = round.resumed.heldBytes + presentBytes;
     this.emit('receive-start', {
       offer,
-      outDir: prepared.outDir,
-      files: prepared.files.length,
-      bytes: prepared.bytes,
+      outDir: round.outDir,
+      files: round.files.length,
+      bytes: round.bytes - heldBytes,
+      heldBytes,
+      present,
     });
-    for (const failure of prepared.notSaved) {
+    for (const failure of notSaved) {
       incoming.failed++;
       this.emit('file-failed', { offer, ...failure });
     }
-    if (prepared.files.length === 0) this.#finishIncoming(offer, incoming);
+    // Empty files already there: nothing to ask for, they are concluded now.
+    for (const file of round.present) {
+      incoming.saved++;
+      this.emit('file-saved', { offer, ...file });
+    }
+    if (round.files.length === 0) this.#finishIncoming(offer, incoming);
+  }
+
+  /**
+   * Accepts, without asking, a proposal that matched a transfer suspended on the lost
+   * connection: into the same folder, for the files not concluded, each from what is held of
+   * it now (§13.11 item 7).
+   */
+  async #acceptAgain(offer: number, incoming: IncomingOffer, match: SuspendedReceiving) {
+    let round: Awaited<ReturnType<typeof prepareAgain>>;
+    try {
+      round = await prepareAgain(match.prepared, match.remaining, this.#busy);
+    } catch (error) {
+      // A link that ended meanwhile suspended or kept it already (#abandon).
+      if (this.#over || this.#incoming.get(offer) !== incoming) return;
+      this.#logger.warn({ offer, err: error }, 'could not go on with a suspended transfer');
+      this.#incoming.delete(offer);
+      this.#outbox.control(FrameType.DECLINE, { offer, code: ErrorCode.WRITE_FAILED });
+      const kept = await keepOrClean(match.prepared.destination);
+      if (kept) this.emit('partial-kept', { offer, outDir: match.outDir, dir: kept.dir });
+      this.emit('receive-done', {
+        offer,
+        saved: 0,
+        failed: 0,
+        bytes: 0,
+        code: ErrorCode.WRITE_FAILED,
+      });
+      return;
+    }
+    if (this.#over || this.#incoming.get(offer) !== incoming) return;
+    this.#receive(
+      offer,
+      incoming,
+      { ...round, destination: match.prepared.destination, outDir: match.outDir },
+      [],
+    );
   }
 
   /** Declines the peer's proposal `offer`. */
@@ -346,6 +536,7 @@ export class ChatLink extends Emitter<LinkEvents> {
 
   async #run(): Promise<LinkEnd> {
     this.#armKeepalive();
+    this.#repropose();
     let end: LinkEnd;
     try {
       end = await this.#read();
@@ -367,47 +558,131 @@ export class ChatLink extends Emitter<LinkEvents> {
     clearTimeout(this.#keepalive);
     clearTimeout(this.#sayTimer);
     this.#outbox.close();
-    await this.#abandon(end);
+    const suspended = await this.#abandon(end);
     if (end.kind !== 'cut-off') this.connection.destroy();
-    return end;
+    return suspended && end.kind === 'lost' ? { ...end, suspended } : end;
   }
 
-  /** Fails every transfer still open with this peer: partial files are discarded. */
-  async #abandon(end: LinkEnd): Promise<void> {
+  /** Proposes again, in their order, our proposals suspended on the lost connection (§13.11 item 6). */
+  #repropose(): void {
+    for (const suspended of this.#options.resumed?.outgoing ?? []) {
+      try {
+        const offer = this.propose(suspended.source);
+        this.emit('reproposed', { offer, previous: suspended.offer });
+      } catch (error) {
+        this.#logger.warn({ previous: suspended.offer, err: error }, 'could not propose again');
+      }
+    }
+  }
+
+  /**
+   * Ends every transfer still open with this peer. A connection failure with resume on
+   * suspends them (§13.11): the open file keeps every byte that arrived, nothing is completed
+   * or cleaned, and the work is returned to go on with on the next connection. Otherwise they
+   * fail: with resume on a partial folder holding bytes is kept (item 9), without it the open
+   * file is discarded.
+   */
+  async #abandon(end: LinkEnd): Promise<SuspendedWork | undefined> {
+    const suspend =
+      this.#options.resume === true && end.kind === 'lost' && isConnectionFailure(end.error);
     const code =
       end.kind === 'lost' || end.kind === 'cut-off' ? end.error.code : ErrorCode.CONNECTION_CLOSED;
-    for (const [offer, outgoing] of this.#outgoing) {
-      if (outgoing.state === 'sending') {
-        const sent = outgoing.sent!;
+    const mark = suspend ? { suspended: true as const } : {};
+    const outgoing: SuspendedOutgoing[] = [];
+    for (const [offer, sending] of this.#outgoing) {
+      if (suspend) outgoing.push({ offer, source: sending.source });
+      if (sending.state === 'sending') {
+        const sent = sending.sent!;
         this.emit('send-done', {
           offer,
           saved: sent.saved,
           failed: sent.failed,
           bytes: sent.bytes,
           code,
+          ...mark,
         });
       }
     }
     this.#outgoing.clear();
-    const waits: Promise<unknown>[] = [];
+    const waits: Promise<SuspendedReceiving | undefined>[] = [];
     for (const [offer, incoming] of this.#incoming) {
+      const match = incoming.state === 'accepting' ? incoming.match : undefined;
+      if (match) {
+        // Being accepted again when the connection went: it goes on later, or is kept.
+        waits.push(this.#stopAccepting(offer, incoming, match, suspend));
+        continue;
+      }
       if (incoming.state !== 'receiving') continue;
-      // The partial file is gone before the transfer is reported over.
-      const discarded = incoming.current?.discard().catch(() => {});
-      waits.push(
-        Promise.all([discarded, incoming.acks]).then(() => {
-          this.emit('receive-done', {
-            offer,
-            saved: incoming.saved,
-            failed: incoming.failed,
-            bytes: incoming.bytes,
-            code,
-          });
-        }),
-      );
+      const file = incoming.current;
+      incoming.current = undefined;
+      waits.push(this.#stopReceiving(offer, incoming, file, suspend, code));
     }
     this.#incoming.clear();
-    await Promise.allSettled(waits);
+    const stopped = await Promise.all(waits);
+    if (!suspend) return undefined;
+    const incoming: SuspendedIncoming[] = [...this.#unmatched];
+    this.#unmatched = [];
+    for (const receiving of stopped) if (receiving) incoming.push(receiving);
+    return { outgoing, incoming };
+  }
+
+  async #stopReceiving(
+    offer: number,
+    incoming: IncomingOffer,
+    file: IncomingFile | undefined,
+    suspend: boolean,
+    code: string,
+  ): Promise<SuspendedReceiving | undefined> {
+    // With a partial folder the bytes that arrived stay (written out), else the file goes.
+    const stopping = this.#options.resume ? file?.suspend() : file?.discard();
+    await Promise.all([stopping?.catch(() => {}), incoming.acks.catch(() => {})]);
+    const done = {
+      offer,
+      saved: incoming.saved,
+      failed: incoming.failed,
+      bytes: incoming.bytes,
+      code,
+    };
+    if (suspend && incoming.base) {
+      this.emit('receive-done', { ...done, suspended: true });
+      return new SuspendedReceiving({
+        offer,
+        entriesKey: incoming.entriesKey,
+        prepared: incoming.base,
+        files: incoming.accepted,
+        concluded: incoming.concluded,
+      });
+    }
+    const destination = incoming.destination;
+    if (destination?.partials) {
+      const kept = await keepOrClean(destination);
+      if (kept) this.emit('partial-kept', { offer, outDir: destination.root, dir: kept.dir });
+    }
+    this.emit('receive-done', done);
+    return undefined;
+  }
+
+  async #stopAccepting(
+    offer: number,
+    incoming: IncomingOffer,
+    match: SuspendedReceiving,
+    suspend: boolean,
+  ): Promise<SuspendedReceiving | undefined> {
+    const done = { offer, saved: 0, failed: 0, bytes: 0, code: ErrorCode.CONNECTION_CLOSED };
+    if (suspend) {
+      this.emit('receive-done', { ...done, suspended: true });
+      return new SuspendedReceiving({
+        offer,
+        entriesKey: incoming.entriesKey,
+        prepared: match.prepared,
+        files: match.files,
+        concluded: match.concluded,
+      });
+    }
+    const kept = await keepOrClean(match.prepared.destination);
+    if (kept) this.emit('partial-kept', { offer, outDir: match.outDir, dir: kept.dir });
+    this.emit('receive-done', done);
+    return undefined;
   }
 
   async #read(): Promise<LinkEnd> {
@@ -536,12 +811,21 @@ export class ChatLink extends Emitter<LinkEvents> {
     // The whole offer is checked before anything is shown or written (§6); an unsafe one cuts the peer off.
     const validated = validateOffer(entries);
     const local = localNamesFor(validated.entries, this.#options.platform ?? process.platform);
-    this.#incoming.set(offer, {
+    const key = entriesKey(entries);
+    // The oldest suspended transfer of the same entries goes on (§13.11 item 7).
+    const found = this.#unmatched.findIndex((suspended) => suspended.entriesKey === key);
+    const match = found >= 0 ? this.#unmatched.splice(found, 1)[0] : undefined;
+    const incoming: IncomingOffer = {
       validated,
       localPaths: local.paths,
       renamed: local.renamed,
+      entriesKey: key,
       state: 'proposed',
+      accepted: [],
+      concluded: new Set(),
       files: [],
+      requests: [],
+      held: new Map(),
       index: 0,
       allowance: CHAT.initialCreditBytes,
       taken: 0,
@@ -550,7 +834,18 @@ export class ChatLink extends Emitter<LinkEvents> {
       saved: 0,
       failed: 0,
       bytes: 0,
-    });
+    };
+    this.#incoming.set(offer, incoming);
+    if (match?.take()) {
+      incoming.state = 'accepting';
+      incoming.match = match;
+      incoming.base = match.prepared;
+      incoming.accepted = match.files;
+      incoming.concluded = match.concluded as Set<number>;
+      this.emit('proposal-resumed', { offer, previous: match.offer });
+      void this.#acceptAgain(offer, incoming, match);
+      return;
+    }
     this.emit('proposal', {
       offer,
       validated,
@@ -559,19 +854,15 @@ export class ChatLink extends Emitter<LinkEvents> {
     });
   }
 
-  #onAccept(offer: number, files: readonly { id: number; offset: number }[]): void {
+  #onAccept(offer: number, files: readonly RequestItem[]): void {
     const outgoing = this.#outgoing.get(offer);
     if (outgoing?.state !== 'proposed')
       throw new ProtocolError(
         ErrorCode.UNEXPECTED_FRAME,
         `ACCEPT for offer ${offer}, which is not waiting for an answer`,
       );
-    if (files.some((file) => file.offset !== 0))
-      throw new ProtocolError(
-        ErrorCode.BAD_MESSAGE,
-        'ACCEPT with an offset: chat transfers start at 0',
-      );
-    const plan = planRequest(outgoing.source, files);
+    // Prefix items only when WELCOME carried resume (§13.11); REQUEST's checks and codes.
+    const plan = planRequest(outgoing.source, files, { resume: this.#options.resume === true });
     const sent = new SentFiles(outgoing.source, plan, {
       onFileAcked: (path, size, sha256) => this.emit('file-sent', { offer, path, size, sha256 }),
       onFileFailed: (path, code) => this.emit('send-file-failed', { offer, path, code }),
@@ -579,7 +870,11 @@ export class ChatLink extends Emitter<LinkEvents> {
     outgoing.state = 'sending';
     outgoing.sent = sent;
     this.#outbox.open(offer);
-    this.emit('send-start', { offer, files: plan.length, bytes: plannedBytes(plan) });
+    const skippedBytes = plan.reduce(
+      (sum, file) => sum + (file.prefix === undefined ? 0 : file.offset),
+      0,
+    );
+    this.emit('send-start', { offer, files: plan.length, bytes: plannedBytes(plan), skippedBytes });
     if (plan.length === 0) {
       this.#outgoing.delete(offer);
       this.#outbox.closeStream(offer);
@@ -604,14 +899,26 @@ export class ChatLink extends Emitter<LinkEvents> {
       abort: async (file) => outbox.streamControl(offer, FrameType.TX_ABORT, { offer, ...file }),
     };
     try {
+      const source = this.#outgoing.get(offer)?.source;
       await sendPlannedFiles(
         frames,
         plan,
         {
           onBytes: (bytes) => this.emit('send-progress', { offer, bytes }),
           onSent: (id, sha256) => sent.sent(id, sha256),
+          // The source was not changed since it was offered (that aborts the file): the bytes
+          // the peer holds are not the ones here.
+          onRestarted: (id) => {
+            sent.restarted(id);
+            const path = source?.entries[id]?.path ?? String(id);
+            this.emit('file-restarted', { offer, direction: 'out', path, reason: 'differs' });
+          },
         },
-        { headerRoom: TX_DATA_HEADER_BYTES, chunkBytes: CHAT_DATA_CHUNK_BYTES },
+        {
+          headerRoom: TX_DATA_HEADER_BYTES,
+          chunkBytes: CHAT_DATA_CHUNK_BYTES,
+          busy: this.#options.resume ? this.#busy : undefined,
+        },
       );
     } catch (error) {
       // The link ended under the transfer: #abandon reports it.
@@ -627,11 +934,14 @@ export class ChatLink extends Emitter<LinkEvents> {
   }): Promise<void> {
     const receiving = this.#receiving(start.offer);
     const entry = receiving.files[receiving.index];
+    const request = receiving.requests[receiving.index];
+    // The offset asked for, or 0 to start over after a prefix item (§13.11): nothing else.
     if (
       receiving.current ||
       !entry ||
+      !request ||
       entry.id !== start.id ||
-      start.offset !== 0 ||
+      !startMatches(request, start.offset) ||
       start.size !== entry.size
     ) {
       throw new ProtocolError(
@@ -640,10 +950,30 @@ export class ChatLink extends Emitter<LinkEvents> {
       );
     }
     receiving.index++;
-    receiving.current = await IncomingFile.open(receiving.prepared!.destination, entry, {
-      fsync: this.#options.fsync ?? false,
-      onWritten: (bytes) => this.#grant(start.offer, receiving, bytes),
-    });
+    const { file, restarted } = await openStartedFile(
+      receiving.destination!,
+      entry,
+      receiving.held.get(entry.id),
+      start.offset,
+      {
+        fsync: this.#options.fsync ?? false,
+        onWritten: (bytes) => this.#grant(start.offer, receiving, bytes),
+      },
+    );
+    receiving.current = file;
+    if (restarted) {
+      const path = receiving.validated.entries[entry.id]?.path ?? entry.path;
+      this.#logger.info(
+        { offer: start.offer, id: entry.id, reason: restarted },
+        'file starts over',
+      );
+      this.emit('file-restarted', {
+        offer: start.offer,
+        direction: 'in',
+        path,
+        reason: restarted,
+      });
+    }
   }
 
   /** `release` gives the bytes' buffer back to the connection once they are in the file. */
@@ -711,10 +1041,13 @@ export class ChatLink extends Emitter<LinkEvents> {
     receiving.acks = (async () => {
       const result = 'saving' in outcome ? await outcome.saving : outcome;
       await previous;
-      if (!this.#incoming.has(offer)) return;
+      // Concluded even when the link ended meanwhile: it is not asked for again (§13.11).
+      receiving.concluded.add(entry.id);
+      const open = this.#incoming.has(offer);
       if ('code' in result) {
         receiving.failed++;
         this.emit('file-failed', { offer, ...result });
+        if (!open) return;
         this.#outbox.control(FrameType.TX_ACK, {
           offer,
           id: entry.id,
@@ -723,8 +1056,9 @@ export class ChatLink extends Emitter<LinkEvents> {
         });
       } else {
         receiving.saved++;
-        receiving.bytes += result.size;
+        if (!('present' in result)) receiving.bytes += result.size;
         this.emit('file-saved', { offer, ...result });
+        if (!open) return;
         this.#outbox.control(FrameType.TX_ACK, {
           offer,
           id: entry.id,
@@ -743,9 +1077,15 @@ export class ChatLink extends Emitter<LinkEvents> {
 
   #finishIncoming(offer: number, receiving: IncomingOffer): void {
     void receiving.acks.then(
-      () => {
+      async () => {
         if (this.#incoming.get(offer) !== receiving) return;
         this.#incoming.delete(offer);
+        // Every file is concluded: the partial folder has served.
+        await receiving.destination
+          ?.complete()
+          .catch((error: unknown) =>
+            this.#logger.warn({ err: error }, 'could not remove the partial folder'),
+          );
         this.emit('receive-done', {
           offer,
           saved: receiving.saved,
