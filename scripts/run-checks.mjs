@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Every check Ferry has, in order: typecheck, lint, unit tests, end-to-end tests. Test runs
-// write JSON reports that are added up into the closing line `N passed, N failed`.
+// Every check Ferry has, in order: the system packages the tests need (installed when missing),
+// typecheck, lint, unit tests, end-to-end tests. Test runs write JSON reports that are added up
+// into the closing line `N passed, N failed`.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -27,6 +28,14 @@ const steps = [
   ['end-to-end tests', ['run', 'e2e', '--concurrency=1']],
 ];
 const failedSteps = [];
+// If it fails, the rest still runs: the tests that need the packages then fail and say why.
+console.log('=== system packages ===');
+const deps = spawnSync(process.execPath, [path.join(root, 'scripts', 'system-deps.mjs')], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
+if (deps.status !== 0) failedSteps.push('system packages');
 for (const [title, args] of steps) {
   console.log(`\n=== ${title} ===`);
   const result = spawnSync(bin('turbo'), [...args, '--continue=always', '--output-logs=full', '--log-order=stream'], {
