@@ -23,7 +23,11 @@ export interface SpawnOptions {
    * Runs `file ...prefix <node> <script> ...args` instead of node itself, e.g. inside `unshare`.
    * `prefix` ends where the node command line begins; `label` names the wrapper in messages.
    */
-  readonly wrapper?: { readonly file: string; readonly prefix: readonly string[]; readonly label: string };
+  readonly wrapper?: {
+    readonly file: string;
+    readonly prefix: readonly string[];
+    readonly label: string;
+  };
 }
 
 /** A Ferry CLI running as a real process, with its output captured. */
@@ -96,17 +100,57 @@ export function spawnCli(
   options: SpawnOptions = {},
 ): CliProcess {
   const { env, configDir } = envWithConfigDir(options.env, options.configDir);
-  const stdin = options.input === undefined ? (options.stdin ?? 'ignore') : 'pipe';
   const { wrapper } = options;
-  const child = wrapper
-    ? spawn(wrapper.file, [...wrapper.prefix, process.execPath, script, ...args], { cwd: options.cwd, env, stdio: [stdin, 'pipe', 'pipe'] })
-    : spawn(process.execPath, [script, ...args], { cwd: options.cwd, env, stdio: [stdin, 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error(`could not start ${wrapper?.file ?? script}`);
   const name = script
     .split('/')
     .at(-1)!
     .replace(/\.mjs$/, '');
-  const log = new OutputLog(`${name}${wrapper ? ` ${wrapper.label}` : ''} (pid ${child.pid}) ${args.join(' ')}`);
+  return spawnLogged(
+    wrapper ? wrapper.file : process.execPath,
+    wrapper ? [...wrapper.prefix, process.execPath, script, ...args] : [script, ...args],
+    {
+      ...options,
+      env,
+      label: `${name}${wrapper ? ` ${wrapper.label}` : ''}`,
+      shownArgs: args,
+      configDir,
+    },
+  );
+}
+
+/** Options of {@link spawnLogged}. */
+export interface LoggedSpawnOptions {
+  readonly cwd?: string;
+  /** The whole environment (no config folder is added). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly stdin?: 'ignore' | 'pipe';
+  readonly input?: string;
+  /** What the process is called in messages, before its pid. */
+  readonly label: string;
+  /** The arguments shown in messages (all of `args` by default). */
+  readonly shownArgs?: readonly string[];
+  /** Reported as the process's `configDir`; '' by default. */
+  readonly configDir?: string;
+}
+
+/**
+ * Starts any program (`file ...args`) with its output captured like a CLI's: JSON lines with an
+ * `event` become events, waits fail with all output. SIGKILLed after the test if it still runs.
+ */
+export function spawnLogged(
+  file: string,
+  args: readonly string[],
+  options: LoggedSpawnOptions,
+): CliProcess {
+  const stdin = options.input === undefined ? (options.stdin ?? 'ignore') : 'pipe';
+  const child = spawn(file, args, {
+    cwd: options.cwd,
+    env: options.env ?? cliEnv(),
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${file}`);
+  const name = options.label;
+  const log = new OutputLog(`${name} (pid ${child.pid}) ${(options.shownArgs ?? args).join(' ')}`);
   live.add(child);
   if (child.stdin) {
     // A process that exits without reading its stdin is not a test failure (EPIPE).
@@ -129,7 +173,7 @@ export function spawnCli(
     child,
     pid: child.pid,
     log,
-    configDir,
+    configDir: options.configDir ?? '',
     events: log.events,
     get running() {
       return log.exit === undefined;
