@@ -192,6 +192,30 @@ describe('PROTOCOL.md §13 resume vectors', () => {
     );
   });
 
+  it('D6: the WELCOME_RESUME vector carries the ticket of the proof vector, last', () => {
+    const welcome = JSON.parse(vector('WELCOME_RESUME').json!);
+    expect(welcome.resume).toEqual({ ticket: RESUME_PROOF_VECTOR.ticket });
+    expect(Object.keys(welcome).at(-1)).toBe('resume');
+    expect(JSON.parse(vector('HELLO_CHAT_RESUME').json!).features).toEqual(['chat', 'resume']);
+  });
+
+  it('the ACCEPT_RESUME prefix is the SHA-256 of the first offset bytes, and TX_START_RESUME starts there', () => {
+    const accept = JSON.parse(vector('ACCEPT_RESUME').json!) as {
+      offer: number;
+      files: { id: number; offset: number; prefix?: string }[];
+    };
+    const [item] = accept.files;
+    expect(item!.prefix).toBe(
+      createHash('sha256').update('hello'.slice(0, item!.offset)).digest('hex'),
+    );
+    expect(JSON.parse(vector('TX_START_RESUME').json!)).toEqual({
+      offer: accept.offer,
+      id: item!.id,
+      offset: item!.offset,
+      size: 5,
+    });
+  });
+
   it('a prefix item of the largest id and offset fits REQUEST_ITEM_BYTES, so one per offered file fits the cap', () => {
     const item = { id: LIMITS.maxEntries - 1, offset: LIMITS.maxFileSize, prefix: 'f'.repeat(64) };
     const files = Array.from({ length: 3 }, () => item);

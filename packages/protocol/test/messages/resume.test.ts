@@ -1,6 +1,6 @@
 /**
- * The resume feature's message forms (PROTOCOL.md §13, §4.2, §4.3, §4.13): OFFER with and
- * without `resume`, REQUEST's prefix items, AUTH `resume`. The schema checks forms; which
+ * The resume feature's message forms (PROTOCOL.md §13, §4.2, §4.3, §4.13): OFFER and WELCOME
+ * with and without `resume`, REQUEST's and ACCEPT's prefix items, AUTH `resume`. The schema checks forms; which
  * combinations a REQUEST may use is the sender's check (§13.3).
  */
 import { describe, expect, it } from 'vitest';
@@ -96,6 +96,65 @@ describe('REQUEST items', () => {
   it('refuses an unknown field in an item, and a prefix item without offset', () => {
     expectBad(FrameType.REQUEST, request([{ id: 1, offset: 4, prefix: PREFIX, length: 1 }]));
     expectBad(FrameType.REQUEST, request([{ id: 1, prefix: PREFIX }]));
+  });
+});
+
+const welcomeBase = {
+  session: '00112233445566778899aabbccddeeff',
+  sender: { name: 'bob', host: 'laptop' },
+  you: 1,
+  name: 'carol',
+  peers: [],
+};
+const welcome = (fields: Record<string, unknown>) => JSON.stringify({ ...welcomeBase, ...fields });
+
+describe('WELCOME resume (§13.11)', () => {
+  it('D6: accepts a WELCOME without resume, with a 64-hex ticket, and with an empty ticket (clear mode)', () => {
+    expect(decodeMessage(FrameType.WELCOME, utf8Bytes(welcome({})))).toEqual(welcomeBase);
+    for (const ticket of [TICKET, '']) {
+      expect(decodeMessage(FrameType.WELCOME, utf8Bytes(welcome({ resume: { ticket } })))).toEqual({
+        ...welcomeBase,
+        resume: { ticket },
+      });
+    }
+  });
+
+  it('D6: writes resume last', () => {
+    const value = { resume: { ticket: TICKET }, ...welcomeBase };
+    const text = new TextDecoder().decode(encodeMessage(FrameType.WELCOME, value));
+    expect(text).toBe(welcome({ resume: { ticket: TICKET } }));
+  });
+
+  it('D6: refuses a bad ticket, an unknown field inside resume, and a resume that is not an object', () => {
+    for (const ticket of [TICKET.slice(1), TICKET.toUpperCase(), `${TICKET}0`, ' ', 0]) {
+      expectBad(FrameType.WELCOME, welcome({ resume: { ticket } }));
+    }
+    expectBad(FrameType.WELCOME, welcome({ resume: { ticket: TICKET, expires: 1 } }));
+    expectBad(FrameType.WELCOME, welcome({ resume: {} }));
+    expectBad(FrameType.WELCOME, welcome({ resume: TICKET }));
+    expectBad(FrameType.WELCOME, welcome({ resume: null }));
+  });
+});
+
+const accept = (files: unknown[]) => JSON.stringify({ offer: 3, files });
+
+describe('ACCEPT items (§13.11)', () => {
+  it('D1: accepts an offset item and a prefix item, as REQUEST does', () => {
+    const files = [
+      { id: 0, offset: 0 },
+      { id: 1, offset: 4, prefix: PREFIX },
+    ];
+    expect(decodeMessage(FrameType.ACCEPT, utf8Bytes(accept(files)))).toEqual({ offer: 3, files });
+  });
+
+  it('D1: refuses each malformed item: a bad prefix, an unknown field, a missing or negative offset', () => {
+    for (const prefix of [PREFIX.toUpperCase(), PREFIX.slice(1), `${PREFIX}0`, '', 7]) {
+      expectBad(FrameType.ACCEPT, accept([{ id: 1, offset: 4, prefix }]));
+    }
+    expectBad(FrameType.ACCEPT, accept([{ id: 1, offset: 4, prefix: PREFIX, length: 1 }]));
+    expectBad(FrameType.ACCEPT, accept([{ id: 1, prefix: PREFIX }]));
+    expectBad(FrameType.ACCEPT, accept([{ id: 1, offset: -1 }]));
+    expectBad(FrameType.ACCEPT, accept([{ id: 1, offset: 1.5, prefix: PREFIX }]));
   });
 });
 

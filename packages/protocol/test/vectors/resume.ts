@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §13's vectors: the resume feature's frames (§13.10) and one reconnection proof
+ * PROTOCOL.md §13's vectors: the resume feature's frames (§13.10, a conversation's among them) and one reconnection proof
  * (§13.4), from a fixed ticket and a fixed TLS exporter value (each the SHA-256 of an ASCII
  * label, so anyone can recompute them). The proof is computed here with node:crypto's HMAC
  * from the formula §13.4 states, independently of `resumeProof`, which the test holds to it.
@@ -102,6 +102,43 @@ export const RESUME_VECTORS: readonly Vector[] = [
     method: 'resume',
     proof: RESUME_PROOF_VECTOR.proof,
   }),
+  message(
+    'HELLO_CHAT_RESUME',
+    '(HELLO) a joiner whose user is `carol` asks to join a conversation and to resume in it (§13.11).',
+    FrameType.HELLO,
+    { software: 'ferry/0.1.0', name: 'carol', features: ['chat', 'resume'] },
+  ),
+  message(
+    'WELCOME_RESUME',
+    '(WELCOME) the listener `bob` lets `carol` in as peer 1, alone with it, honours §13.11 and gives her the ticket of the proof vector below.',
+    FrameType.WELCOME,
+    {
+      session: SESSION,
+      sender: SENDER,
+      you: 1,
+      name: 'carol',
+      peers: [],
+      resume: { ticket: RESUME_PROOF_VECTOR.ticket },
+    },
+  ),
+  message(
+    'ACCEPT_RESUME',
+    '(ACCEPT) of offer 3 proposing `hello.txt` and `new.txt`: entry 0 from offset 4, holding `hell` (the prefix is its SHA-256), then entry 1 whole.',
+    FrameType.ACCEPT,
+    {
+      offer: 3,
+      files: [
+        { id: 0, offset: 4, prefix: sha256Hex('hell') },
+        { id: 1, offset: 0 },
+      ],
+    },
+  ),
+  message(
+    'TX_START_RESUME',
+    '(TX_START) the prefix matched: entry 0 of offer 3 from offset 4; one byte of TX_DATA follows, then TX_END with the SHA-256 of the whole `hello`.',
+    FrameType.TX_START,
+    { offer: 3, id: 0, offset: 4, size: 5 },
+  ),
 ];
 
 /** §13.4's proof vector, as the document shows it. */
