@@ -12,7 +12,7 @@ an "event" field.
       --spoof announces without probing first, as an impostor would.
   flood --count C --address IP [--port P] [--per-packet K] [--rate R] [--txt-bytes B]
       Sends unsolicited responses (PTR, SRV, TXT, A) for C fake instances, fake-0 to fake-C-1,
-      K to a packet, about R announcements a second, over and over until stopped. Prints
+      K to a packet (by default as many as fit in 1400 bytes), about R announcements a second, over and over until stopped. Prints
       {"event":"flooding","sent":N} after every 1,000 announcements and once more when stopped.
 """
 
@@ -183,9 +183,11 @@ def flood(args):
     sent = 0
     started = time.monotonic()
     index = 0
+    # As many announcements to a packet as fit in one Ethernet frame (at least one).
+    per_packet = args.per_packet or max(1, 1400 // sum(len(r) for r in announcement(0, args)))
     while not stopping:
         records = []
-        for _ in range(args.per_packet):
+        for _ in range(per_packet):
             records += announcement(index, args)
             index = (index + 1) % args.count
         packet = struct.pack("!HHHHHH", 0, 0x8400, 0, len(records), 0, 0) + b"".join(records)
@@ -194,8 +196,8 @@ def flood(args):
         except OSError as error:
             say("error", message=str(error))
             return 1
-        sent += args.per_packet
-        if sent % 1000 < args.per_packet:
+        sent += per_packet
+        if sent % 1000 < per_packet:
             say("flooding", sent=sent)
         # Paced so the receiver's socket is not simply overrun: the point is the records it keeps.
         ahead = sent / args.rate - (time.monotonic() - started)
@@ -224,7 +226,7 @@ def main():
     f.add_argument("--count", type=int, default=10000)
     f.add_argument("--address", required=True)
     f.add_argument("--port", type=int, default=7878)
-    f.add_argument("--per-packet", type=int, default=4)
+    f.add_argument("--per-packet", type=int, default=0)
     f.add_argument("--rate", type=float, default=10000)
     f.add_argument("--txt-bytes", type=int, default=0)
     args = parser.parse_args()
