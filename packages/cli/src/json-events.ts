@@ -198,6 +198,16 @@ export const CHAT_JSON_EVENTS = {
     out: z.string().optional(),
   }),
   progress: z.strictObject({ offer: offerNumber, direction, bytes: count }),
+  'transfer-resumed': z.strictObject({
+    offer: offerNumber,
+    previous: offerNumber,
+    direction,
+    peer: count,
+    name: z.string(),
+    files: count,
+    bytes: count,
+    heldBytes: count,
+  }),
   'file-saved': z.strictObject({
     offer: offerNumber,
     peer: count,
@@ -205,6 +215,14 @@ export const CHAT_JSON_EVENTS = {
     offered: z.string(),
     size: count,
     sha256,
+    present: z.literal(true).optional(),
+  }),
+  'file-restarted': z.strictObject({
+    offer: offerNumber,
+    direction,
+    peer: count,
+    offered: z.string(),
+    reason: z.enum(['changed', 'differs']),
   }),
   'file-failed': z.strictObject({
     offer: offerNumber,
@@ -231,6 +249,16 @@ export const CHAT_JSON_EVENTS = {
     bytes: count,
     ms: z.number().nonnegative(),
     code: code.optional(),
+    suspended: z.literal(true).optional(),
+  }),
+  reconnecting: z.strictObject({ by: z.string(), seconds: count }),
+  reconnected: z.strictObject({ by: z.string(), self: chatPeer, peers: z.array(chatPeer) }),
+  'partial-kept': z.strictObject({
+    offer: offerNumber,
+    peer: count,
+    name: z.string(),
+    out: z.string(),
+    dir: z.string(),
   }),
   peers: z.strictObject({ peers: z.array(chatPeer) }),
   ended: z.strictObject({

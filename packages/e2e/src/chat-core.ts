@@ -29,6 +29,11 @@ export const CONVERSATION_EVENTS: readonly (keyof ConversationEvents)[] = [
   'file-failed',
   'file-sent',
   'transfer-done',
+  'transfer-resumed',
+  'file-restarted',
+  'reconnecting',
+  'reconnected',
+  'partial-kept',
   'ended',
 ];
 

@@ -355,7 +355,8 @@ describe('chat core', () => {
   it("a joiner lost mid-transfer leaves no partial file on either side; the other joiner's transfer and messages go on", async () => {
     const { room, log, port } = await startRoom();
     const tap = await startTap(port);
-    const bob = await join(tap.port, 'bob');
+    // Without reconnecting (--retry 0): lost is where it ends.
+    const bob = await join(tap.port, 'bob', { retryMs: 0 });
     const carol = await join(port, 'carol');
     await log.waitFor('joined', 1);
     const aliceDir = await makeTempDir('alice-in');

@@ -42,10 +42,10 @@ Options:
       --remember        remember this sender after pairing, so next time
                         needs no code (the sender must remember you too:
                         ferry-send --remember)
-      --retry <s>       when the connection breaks mid-transfer, keep
-                        reconnecting for this many seconds and continue
-                        where it stopped (default 60, from 0 to 3600; 0
-                        turns it off)
+      --retry <s>       when the connection breaks mid-transfer or in a
+                        conversation, keep reconnecting for this many
+                        seconds and continue where it stopped (default 60,
+                        from 0 to 3600; 0 turns it off)
       --clean <dir>     remove the partly received files that interrupted
                         transfers left in <dir>, and exit
       --peers           list the remembered senders and exit
@@ -82,7 +82,9 @@ const ADDRESS_FLAGS = {
 export function parseReceiverArgs(argv: readonly string[]): Command {
   // Refused by name, and never echoed: the value may be the code itself (G9).
   if (argv.some((arg) => /^--?(pairing-)?code(=|$)/.test(arg))) {
-    throw new UsageError('the pairing code is never taken from the command line, where other users can see it: type it when asked, set FERRY_CODE, or use --code-stdin');
+    throw new UsageError(
+      'the pairing code is never taken from the command line, where other users can see it: type it when asked, set FERRY_CODE, or use --code-stdin',
+    );
   }
   const { values, positionals } = parseCommandLine(argv, FLAGS, ADDRESS_FLAGS);
   const info = infoCommand(values);

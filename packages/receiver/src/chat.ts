@@ -6,6 +6,8 @@ import {
   FerryError,
   FrameType,
   LIMITS,
+  RESUME,
+  RESUME_FEATURE,
   shouldTellPeer,
   truncateUtf8,
   type Welcome,
@@ -13,12 +15,19 @@ import {
 import {
   type Connection,
   type Deadline,
+  fingerprintHex,
   localUserName,
   peerError,
   shortFingerprint,
   unexpectedFrame,
 } from '@ferry/protocol/node';
-import { openSecured, type ReceiverEvents, type ReceiverOptions } from './receiver.ts';
+import {
+  openSecured,
+  type ReceiverEvents,
+  type ReceiverOptions,
+  reopenSecured,
+} from './receiver.ts';
+import { isConnectionLoss } from './reconnect.ts';
 
 /** Options of {@link createJoiner}: a receiver's, without the one-way offer's question. */
 export type JoinerOptions = Omit<ReceiverOptions, 'decide'> & {
@@ -65,10 +74,20 @@ async function join(
   const own = options.security.encryption
     ? shortFingerprint(options.security.identity.fingerprint)
     : '';
+  // The WELCOME ticket (§13.11) lives in memory only: never logged, shown or written. A listener
+  // that gave none (or an empty one over TLS) takes no reconnection.
+  const fingerprint = secured.peer?.fingerprint;
+  const ticket = 'resume' in welcome ? welcome.resume.ticket : undefined;
+  const canReconnect = ticket !== undefined && (fingerprint === undefined || ticket !== '');
+  const retryMs = options.retryMs ?? RESUME.retryMs;
   const conversation = new JoinedConversation({
     connection,
     welcome,
-    listener: { address: connection.remote, key: listenerKey },
+    listener: {
+      address: connection.remote,
+      key: listenerKey,
+      keyHex: fingerprint ? fingerprintHex(fingerprint) : '',
+    },
     key: own,
     logger,
     fsync: options.fsync,
@@ -76,6 +95,25 @@ async function join(
     platform: options.platform,
     stallMs: options.stallMs ?? options.idleMs,
     keepaliveMs: options.keepaliveMs,
+    reconnect: canReconnect
+      ? {
+          windowMs: retryMs,
+          backoff: options.backoff,
+          retryable: isConnectionLoss,
+          connect: (timeoutMs) =>
+            reopenSecured(
+              receiverOptions,
+              { ticket: ticket ?? '', fingerprint },
+              Math.min(options.connectTimeoutMs ?? timeoutMs, timeoutMs),
+              'the listener no longer knows this conversation (it was restarted?): join again with its new code; send again to resume',
+              async (next, deadline) => {
+                const again = await greet(next, options, deadline);
+                next.countPingsAsLife();
+                return { connection: next, welcome: again };
+              },
+            ),
+        }
+      : undefined,
   });
   const onAbort = () => void conversation.quit();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -92,7 +130,7 @@ async function greet(
   await connection.send(FrameType.HELLO, {
     software: 'ferry-receive/0.1.0',
     name: truncateUtf8(options.name ?? localUserName(), LIMITS.maxNameBytes),
-    features: [CHAT_FEATURE],
+    features: [CHAT_FEATURE, RESUME_FEATURE],
   });
   const timer = setTimeout(
     () =>

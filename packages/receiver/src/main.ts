@@ -111,15 +111,16 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       fsync: config.fsync,
       signal,
     };
+    // --retry: how long a transfer or a conversation whose connection broke keeps reconnecting.
+    const retryMs = Math.round(config.retry * 1000);
     if (config.chat) {
-      const joiner = createJoiner(link);
+      const joiner = createJoiner({ ...link, retryMs });
       renderReceiver(joiner, io, json, config.verbose);
       const conversation = await joiner.join();
       const { yes, out, verbose } = config;
       return await runChat(conversation, { io, role: 'joiner', json, yes, out, home, defaultFolder, verbose, signal, lines });
     }
-    // --retry: how long a transfer whose connection broke keeps reconnecting (0: not at all).
-    const receiver = createReceiver({ ...link, decide, retryMs: Math.round(config.retry * 1000) });
+    const receiver = createReceiver({ ...link, decide, retryMs });
     const summarise = renderReceiver(receiver, io, json, config.verbose);
     receiver.on('start', ({ outDir }) => {
       kept.outDir = outDir;

@@ -524,39 +524,69 @@ export async function openSecured(
  * the sender's OFFER. Nothing is shown and nobody is asked: a sender that wants a code no
  * longer knows this transfer, which stops it.
  */
-export async function reopen(
+export function reopen(
   options: ReceiverOptions,
   resume: { readonly ticket: string; readonly fingerprint: Uint8Array | undefined },
   connectTimeoutMs: number,
 ): Promise<{ connection: Connection; offer: Offer }> {
+  return reopenSecured(
+    options,
+    resume,
+    connectTimeoutMs,
+    'the sender no longer knows this transfer (it was restarted?): run ferry-receive again with its new code to resume',
+    async (connection, deadline) => ({
+      connection,
+      offer: await handshake(connection, options, deadline),
+    }),
+  );
+}
+
+/**
+ * The secured part of a reconnection, for a transfer or a conversation: preambles, then TLS
+ * proving `resume.ticket` to the key seen first (in clear, nothing more), then `greet` within
+ * the greeting's deadline. A peer that wants a code instead stops it (`forgotten`).
+ */
+export async function reopenSecured<T>(
+  options: ReceiverOptions,
+  resume: { readonly ticket: string; readonly fingerprint: Uint8Array | undefined },
+  connectTimeoutMs: number,
+  forgotten: string,
+  greet: (connection: Connection, deadline: Deadline) => Promise<T>,
+): Promise<T> {
   const security = options.security;
-  return throughPreamble(options, connectTimeoutMs, undefined, async (connected, leftover, deadline) => {
-    let connection: Connection;
-    if (!security.encryption) connection = connectionInClear(connected, leftover, options);
-    else {
-      // The ticket goes only to the key it came from: another key is ERR_KEY_CHANGED (D6).
-      const outcome = await secureClient(
-        connected.socket,
-        {
-          identity: security.identity,
-          host: options.host,
-          expectFingerprint: resume.fingerprint,
-          ticket: Buffer.from(resume.ticket, 'hex'),
-        },
-        deadline,
-      );
-      if (outcome.kind !== 'secured') {
-        throw new ResumeStoppedError(
-          ErrorCode.CODE_REQUIRED,
-          'the sender no longer knows this transfer (it was restarted?): run ferry-receive again with its new code to resume',
+  return throughPreamble(
+    options,
+    connectTimeoutMs,
+    undefined,
+    async (connected, leftover, deadline) => {
+      let connection: Connection;
+      if (!security.encryption) connection = connectionInClear(connected, leftover, options);
+      else {
+        // The ticket goes only to the key it came from: another key is ERR_KEY_CHANGED (D6).
+        const outcome = await secureClient(
+          connected.socket,
+          {
+            identity: security.identity,
+            host: options.host,
+            expectFingerprint: resume.fingerprint,
+            ticket: Buffer.from(resume.ticket, 'hex'),
+          },
+          deadline,
         );
+        if (outcome.kind !== 'secured')
+          throw new ResumeStoppedError(ErrorCode.CODE_REQUIRED, forgotten);
+        connection = connectionOverTls(outcome.secured.socket, options);
       }
-      connection = connectionOverTls(outcome.secured.socket, options);
-    }
-    const offer = await handshake(connection, options, deadline);
-    deadline.clear();
-    return { connection, offer };
-  });
+      try {
+        const greeted = await greet(connection, deadline);
+        deadline.clear();
+        return greeted;
+      } catch (error) {
+        connection.destroy();
+        throw error;
+      }
+    },
+  );
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   limitsForOffer,
   PAIRING,
   type PairingCodes,
+  RESUME_FEATURE,
   SESSIONS,
   shouldTellPeer,
   TIMEOUTS,
@@ -332,11 +333,21 @@ export function createSender(options: SenderOptions): Sender {
         if (security.encryption && security.remember && security.trust && authenticated?.method === 'code') {
           void rememberReceiver(security.trust, client, rememberedName(hello.name, host), authenticated.fingerprint, host, log);
         }
-        await options.chat.admit(connection, hello, {
+        const resume = hello.features.includes(RESUME_FEATURE);
+        // Its ticket (§13.11): the one it proved, else a new one for its key when it can resume.
+        if (resume && tickets && authenticated && !ticket) {
+          ticket = tickets.issue(authenticated.fingerprint);
+          tickets.using(ticket);
+        }
+        const left = await options.chat.admit(connection, hello, {
           address: peer,
           key: authenticated ? shortFingerprint(authenticated.fingerprint) : '',
           keyHex: authenticated ? fingerprintHex(authenticated.fingerprint) : '',
+          ticket: resume ? ticket : undefined,
+          resume,
         });
+        // A joiner that said goodbye or was cut off does not come back; a lost one may.
+        done = left !== 'lost';
         return;
       }
       const result = await runSession({

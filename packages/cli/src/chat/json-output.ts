@@ -116,9 +116,46 @@ export function jsonEventFor<K extends ChatEventName>(
         },
       ];
     }
+    case 'transfer-resumed': {
+      const {
+        number,
+        previous,
+        direction,
+        peer,
+        name: who,
+        files,
+        bytes,
+        heldBytes,
+      } = e as ConversationEvents['transfer-resumed'];
+      return [
+        'transfer-resumed',
+        { offer: number, previous, direction, peer, name: who, files, bytes, heldBytes },
+      ];
+    }
     case 'file-saved': {
-      const { number, peer, path, offered, size, sha256 } = e as ConversationEvents['file-saved'];
-      return ['file-saved', { offer: number, peer, path, offered, size, sha256 }];
+      const { number, peer, path, offered, size, sha256, present } =
+        e as ConversationEvents['file-saved'];
+      return [
+        'file-saved',
+        { offer: number, peer, path, offered, size, sha256, ...(present ? { present } : {}) },
+      ];
+    }
+    case 'file-restarted': {
+      const { number, direction, peer, offered, reason } =
+        e as ConversationEvents['file-restarted'];
+      return ['file-restarted', { offer: number, direction, peer, offered, reason }];
+    }
+    case 'reconnecting': {
+      const { by, seconds } = e as ConversationEvents['reconnecting'];
+      return ['reconnecting', { by, seconds }];
+    }
+    case 'reconnected': {
+      const { by, self, peers } = e as ConversationEvents['reconnected'];
+      return ['reconnected', { by, self: peerFields(self), peers: peers.map(peerFields) }];
+    }
+    case 'partial-kept': {
+      const { number, peer, name: who, outDir, dir } = e as ConversationEvents['partial-kept'];
+      return ['partial-kept', { offer: number, peer, name: who, out: outDir, dir }];
     }
     case 'file-failed': {
       const { number, direction, peer, offered, code, message } =
@@ -140,6 +177,7 @@ export function jsonEventFor<K extends ChatEventName>(
         bytes,
         ms,
         code,
+        suspended,
       } = e as ConversationEvents['transfer-done'];
       return [
         'transfer-done',
@@ -153,6 +191,7 @@ export function jsonEventFor<K extends ChatEventName>(
           bytes,
           ms,
           ...(code ? { code } : {}),
+          ...(suspended ? { suspended: true as const } : {}),
         },
       ];
     }

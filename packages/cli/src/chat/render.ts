@@ -53,6 +53,11 @@ export type ChatEventName =
   | 'file-failed'
   | 'file-sent'
   | 'transfer-done'
+  | 'transfer-resumed'
+  | 'file-restarted'
+  | 'reconnecting'
+  | 'reconnected'
+  | 'partial-kept'
   | 'ended';
 
 type Lines<K extends ChatEventName> = (event: ConversationEvents[K]) => string[];
@@ -190,7 +195,9 @@ export class ChatView {
       this.#flights.get(this.#flightKey(number, direction))?.meter.add(bytes);
       return [];
     },
-    'file-saved': ({ number, path, size, sha256 }) => {
+    'file-saved': ({ number, path, size, sha256, present }) => {
+      // A file already there is always said: nothing was written for it.
+      if (present) return [`  ${esc(path)} is already there`];
       const flight = this.#flights.get(this.#flightKey(number, 'in'));
       const listed = flight ? flight.listed++ : 0;
       if (!this.#options.verbose && listed >= LISTED_FILES) return [];
@@ -203,8 +210,16 @@ export class ChatView {
     'file-failed': ({ direction, offered, code, message }) => [
       `${direction === 'in' ? 'Not saved' : 'Not sent'}: ${esc(offered)}: ${esc(message)} (${esc(code)})`,
     ],
-    'transfer-done': ({ number, direction, name, saved, failed, bytes, ms, code }) => {
+    'transfer-done': ({ number, direction, name, saved, failed, bytes, ms, code, suspended }) => {
       this.#flights.delete(this.#flightKey(number, direction));
+      if (suspended) {
+        const way = direction === 'in' ? 'from' : 'to';
+        const next =
+          this.#options.role === 'joiner'
+            ? 'reconnecting'
+            : `it goes on if ${esc(name)} comes back`;
+        return [`#${number} ${way} ${esc(name)} paused: the connection was lost; ${next}`];
+      }
       const took = code ? '' : ` ${transferTime(bytes, ms)}`;
       const moved = `${plural(saved, 'file')} (${formatBytes(bytes)})`;
       const notMoved =
@@ -227,6 +242,27 @@ export class ChatView {
         : `Sent your offer #${number} to ${esc(name)}:`;
       return [`${head} ${moved}${took}${notMoved}.`];
     },
+    'transfer-resumed': ({ number, previous, direction, name, files, bytes, heldBytes }) => {
+      const way = direction === 'in' ? 'from' : 'to';
+      const held = heldBytes > 0 ? ` (${formatBytes(heldBytes)} not sent again)` : '';
+      return [
+        `#${number} continues #${previous} ${way} ${esc(name)}: ${plural(files, 'file')}, ${formatBytes(bytes)} to go${held}`,
+      ];
+    },
+    'file-restarted': ({ offered, reason }) => [
+      `Starting over: ${esc(offered)} (${reason === 'changed' ? 'it changed since the interruption' : 'the part kept here differs'})`,
+    ],
+    reconnecting: ({ by, seconds }) => [
+      `* Lost the connection to ${esc(by)}; reconnecting for up to ${seconds} s...`,
+    ],
+    reconnected: ({ by, peers }) => {
+      const others = peers.filter((peer) => peer.peer !== 0).map((peer) => peer.name);
+      const who = others.length === 0 ? '' : ` With ${listNames(others)}.`;
+      return [`* Reconnected to ${esc(by)}.${who} Unfinished transfers go on.`];
+    },
+    'partial-kept': ({ number, name, outDir, dir }) => [
+      `Partial data of #${number} kept in ${dir}: accept the same files from ${esc(name)} into ${outDir} to resume, or run ferry-receive --clean ${outDir}`,
+    ],
     ended: ({ reason, by, code, message }) => {
       const who = by === undefined ? 'the host' : esc(by);
       const again = 'Run ferry-receive --chat with its address to join again.';
@@ -242,6 +278,7 @@ export class ChatView {
         case 'lost':
           return [
             `* The conversation has ended: the connection to ${who} was lost${code ? ` (${esc(code)})` : ''}.`,
+            ...(message ? [`  ${capitalise(esc(message))}.`] : []),
             `  ${again}`,
           ];
         case 'cut-off':
@@ -251,6 +288,11 @@ export class ChatView {
       }
     },
   };
+}
+
+/** `Could not ...` from `could not ...`. */
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** `in 2.7s (128 MiB/s)`; no rate for a transfer too short to measure one. */

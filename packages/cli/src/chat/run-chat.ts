@@ -164,6 +164,11 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
     moved.delete(`${direction}${number}`);
     showStatus(true);
   });
+  on('transfer-resumed');
+  on('file-restarted');
+  on('reconnecting', () => showStatus(true));
+  on('reconnected');
+  on('partial-kept');
   on('ended');
 
   const offerArrived = (offer: IncomingOffer) => {

@@ -347,4 +347,143 @@ describe('ChatView', () => {
     const text = 'y '.repeat(100);
     expect(lines(chat, 'message', { peer: 1, name: 'bob', text })).toEqual([`[bob] ${text}`]);
   });
+
+  describe('a conversation that heals and resumes', () => {
+    const LONG = 'x'.repeat(128);
+    const events = (name: string): [ChatEventName, unknown][] => [
+      [
+        'transfer-done',
+        {
+          number: 3,
+          direction: 'in',
+          peer: 1,
+          name,
+          saved: 0,
+          failed: 0,
+          bytes: 0,
+          ms: 5,
+          code: 'ERR_CONNECTION_CLOSED',
+          suspended: true,
+        },
+      ],
+      [
+        'transfer-done',
+        {
+          number: 4,
+          direction: 'out',
+          peer: 1,
+          name,
+          saved: 0,
+          failed: 0,
+          bytes: 0,
+          ms: 5,
+          code: 'ERR_TRUNCATED',
+          suspended: true,
+        },
+      ],
+      ['reconnecting', { by: name, seconds: 60 }],
+      ['reconnected', { by: name, self: peer(2, 'me'), peers: [peer(0, name), peer(3, name)] }],
+      [
+        'transfer-resumed',
+        {
+          number: 5,
+          previous: 3,
+          direction: 'in',
+          peer: 1,
+          name,
+          files: 2,
+          bytes: 28 * 2 ** 20,
+          heldBytes: 12 * 2 ** 20,
+        },
+      ],
+      ['file-restarted', { number: 5, direction: 'in', peer: 1, offered: name, reason: 'changed' }],
+      [
+        'file-restarted',
+        { number: 5, direction: 'out', peer: 1, offered: name, reason: 'differs' },
+      ],
+      [
+        'file-saved',
+        {
+          number: 5,
+          peer: 1,
+          path: `/home/bob/in/${name}`,
+          offered: name,
+          size: 3,
+          sha256: 'a'.repeat(64),
+          present: true,
+        },
+      ],
+      [
+        'partial-kept',
+        {
+          number: 3,
+          peer: 1,
+          name,
+          outDir: '/home/bob/in',
+          dir: '/home/bob/in/.ferry-partial-0123456789abcdef',
+        },
+      ],
+      [
+        'ended',
+        {
+          reason: 'lost',
+          by: name,
+          code: 'ERR_TIMEOUT',
+          message: `could not reconnect within 60 s: join again to go on`,
+        },
+      ],
+    ];
+
+    it('says what was paused, that it reconnects, and what goes on', () => {
+      const { chat } = view();
+      const shown = (name: ChatEventName, event: unknown) =>
+        chat.lines(name, event as ConversationEvents[typeof name]);
+      const [
+        inPaused,
+        outPaused,
+        reconnecting,
+        reconnected,
+        resumed,
+        changed,
+        differs,
+        present,
+        kept,
+      ] = events('carol').map(([name, event]) => shown(name, event));
+      expect(inPaused).toEqual(['#3 from carol paused: the connection was lost; reconnecting']);
+      expect(outPaused).toEqual(['#4 to carol paused: the connection was lost; reconnecting']);
+      expect(
+        view({ role: 'listener' }).chat.lines(
+          'transfer-done',
+          events('carol')[0]![1] as ConversationEvents['transfer-done'],
+        ),
+      ).toEqual(['#3 from carol paused: the connection was lost; it goes on if carol comes back']);
+      expect(reconnecting).toEqual([
+        '* Lost the connection to carol; reconnecting for up to 60 s...',
+      ]);
+      expect(reconnected).toEqual([
+        '* Reconnected to carol. With carol. Unfinished transfers go on.',
+      ]);
+      expect(resumed).toEqual([
+        '#5 continues #3 from carol: 2 files, 28.0 MiB to go (12.0 MiB not sent again)',
+      ]);
+      expect(changed).toEqual(['Starting over: carol (it changed since the interruption)']);
+      expect(differs).toEqual(['Starting over: carol (the part kept here differs)']);
+      expect(present).toEqual(['  /home/bob/in/carol is already there']);
+      expect(kept?.map((line) => line.trim()).join(' ')).toBe(
+        'Partial data of #3 kept in /home/bob/in/.ferry-partial-0123456789abcdef: accept the same files from carol into /home/bob/in to resume, or run ferry-receive --clean /home/bob/in',
+      );
+    });
+
+    it('T3: fits 80 columns and escapes every peer string', () => {
+      for (const name of [LONG, HOSTILE]) {
+        const { chat } = view();
+        for (const [event, fields] of events(name)) {
+          for (const line of chat.lines(event, fields as ConversationEvents[typeof event])) {
+            expect(visibleLength(line), line).toBeLessThanOrEqual(80);
+            expect(line).not.toMatch(ACTS_ON_TERMINAL);
+          }
+        }
+      }
+    });
+  });
 });

@@ -3,7 +3,7 @@ import { CHAT, chatTextProblem, Emitter, ErrorCode, FerryError } from '@ferry/pr
 import type { DestinationReport } from '../inspection.ts';
 import { type OfferSource, scanOffer } from '../scan.ts';
 import type { ChatPeer, ConversationEvents, Direction, IncomingOffer } from './conversation.ts';
-import type { ChatLink } from './link.ts';
+import type { ChatLink, SuspendedWork } from './link.ts';
 
 /** One offer either way, by its local number. */
 interface Numbered {
@@ -14,6 +14,8 @@ interface Numbered {
   startedAt?: number;
   /** For an incoming offer not answered yet. */
   waiting?: IncomingOffer;
+  /** The local number of the transfer this one continues, after a reconnection. */
+  previous?: number;
 }
 
 /** Who is at the other end of a link, as the conversation shows them. */
@@ -30,6 +32,8 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
   #numbers = new Map<number, Numbered>();
   #byLink = new Map<ChatLink, Map<string, number>>();
   #next = 1;
+  /** The local numbers of transfers suspended with a lost connection, by their suspended work. */
+  #suspended = new WeakMap<object, number>();
   #ended: ConversationEvents['ended'] | undefined;
   #resolveDone!: (ended: ConversationEvents['ended']) => void;
   readonly done: Promise<ConversationEvents['ended']>;
@@ -110,8 +114,12 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
     return this.#register(link, offer, 'out', peer.peer);
   }
 
-  /** Ties a link's events into the conversation's; `peer()` says who is at the other end now. */
-  protected attach(link: ChatLink, peer: () => LinkPeer): void {
+  /**
+   * Ties a link's events into the conversation's; `peer()` says who is at the other end now.
+   * `resumed`: the work suspended with that peer that this link continues (its transfers get new
+   * numbers, each linked to the one it continues).
+   */
+  protected attach(link: ChatLink, peer: () => LinkPeer, resumed?: SuspendedWork): void {
     this.#byLink.set(link, new Map());
     const numberOf = (direction: Direction, offer: number) =>
       this.#byLink.get(link)?.get(`${direction}:${offer}`);
@@ -135,6 +143,17 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
       this.#numbers.get(number)!.waiting = waiting;
       this.emit('offer', waiting);
     });
+    // A transfer suspended on the lost connection goes on: ours proposed again, or the peer's
+    // proposal matched one we were receiving (accepted without asking).
+    const continued = (direction: Direction, offer: number, previous: number) => {
+      const items = direction === 'out' ? resumed?.outgoing : resumed?.incoming;
+      const old = items?.find((item) => item.offer === previous);
+      const number = this.#register(link, offer, direction, peer().peer);
+      const earlier = old ? this.#suspended.get(old) : undefined;
+      if (earlier !== undefined) this.#numbers.get(number)!.previous = earlier;
+    };
+    link.on('reproposed', ({ offer, previous }) => continued('out', offer, previous));
+    link.on('proposal-resumed', ({ offer, previous }) => continued('in', offer, previous));
     link.on('declined', ({ offer, code }) => {
       const number = finish('out', offer);
       const who = peer();
@@ -146,12 +165,26 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
       offer: number,
       files: number,
       bytes: number,
+      heldBytes: number,
       outDir?: string,
     ) => {
       const number = numberOf(direction, offer);
       if (number === undefined) return;
-      this.#numbers.get(number)!.startedAt = performance.now();
+      const numbered = this.#numbers.get(number)!;
+      numbered.startedAt = performance.now();
       const who = peer();
+      if (numbered.previous !== undefined) {
+        this.emit('transfer-resumed', {
+          number,
+          previous: numbered.previous,
+          direction,
+          peer: who.peer,
+          name: who.name,
+          files,
+          bytes: Math.max(0, bytes - heldBytes),
+          heldBytes,
+        });
+      }
       this.emit('transfer-start', {
         number,
         direction,
@@ -162,10 +195,29 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
         outDir,
       });
     };
-    link.on('send-start', ({ offer, files, bytes }) => start('out', offer, files, bytes));
-    link.on('receive-start', ({ offer, files, bytes, outDir }) =>
-      start('in', offer, files, bytes, outDir),
+    link.on('send-start', ({ offer, files, bytes, skippedBytes }) =>
+      start('out', offer, files, bytes, skippedBytes ?? 0),
     );
+    link.on('receive-start', ({ offer, files, bytes, heldBytes, outDir }) =>
+      start('in', offer, files, bytes, heldBytes ?? 0, outDir),
+    );
+    link.on('file-restarted', ({ offer, direction, path, reason }) => {
+      const number = numberOf(direction, offer);
+      if (number !== undefined)
+        this.emit('file-restarted', {
+          number,
+          direction,
+          peer: peer().peer,
+          offered: path,
+          reason,
+        });
+    });
+    link.on('partial-kept', ({ offer, outDir, dir }) => {
+      const number = numberOf('in', offer) ?? this.#byLink.get(link)?.get(`done:in:${offer}`);
+      const who = peer();
+      if (number !== undefined)
+        this.emit('partial-kept', { number, peer: who.peer, name: who.name, outDir, dir });
+    });
     link.on('send-progress', ({ offer, bytes }) => {
       const number = numberOf('out', offer);
       if (number !== undefined) this.emit('progress', { number, direction: 'out', bytes });
@@ -192,10 +244,20 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
         });
       }
     });
-    link.on('file-saved', ({ offer, path, offered, size, sha256 }) => {
+    link.on('file-saved', (saved) => {
+      const { offer, path, offered, size, sha256 } = saved;
       const number = numberOf('in', offer);
+      const present = 'present' in saved && saved.present === true ? { present: true } : {};
       if (number !== undefined)
-        this.emit('file-saved', { number, peer: peer().peer, path, offered, size, sha256 });
+        this.emit('file-saved', {
+          number,
+          peer: peer().peer,
+          path,
+          offered,
+          size,
+          sha256,
+          ...present,
+        });
     });
     link.on('file-failed', ({ offer, offered, code, message }) => {
       const number = numberOf('in', offer);
@@ -216,11 +278,14 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
       failed: number,
       bytes: number,
       code?: string,
+      suspended?: boolean,
     ) => {
       const number = numberOf(direction, offer);
       if (number === undefined) return;
       const startedAt = this.#numbers.get(number)?.startedAt;
       finish(direction, offer);
+      // A partial folder may be reported kept after the transfer is over.
+      this.#byLink.get(link)?.set(`done:${direction}:${offer}`, number);
       const who = peer();
       const ms = startedAt === undefined ? 0 : Math.round(performance.now() - startedAt);
       this.emit('transfer-done', {
@@ -233,20 +298,59 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
         bytes,
         ms,
         code,
+        ...(suspended ? { suspended: true } : {}),
       });
     };
-    link.on('send-done', ({ offer, saved, failed, bytes, code }) =>
-      done('out', offer, saved, failed, bytes, code),
+    link.on('send-done', ({ offer, saved, failed, bytes, code, suspended }) =>
+      done('out', offer, saved, failed, bytes, code, suspended),
     );
-    link.on('receive-done', ({ offer, saved, failed, bytes, code }) =>
-      done('in', offer, saved, failed, bytes, code),
+    link.on('receive-done', ({ offer, saved, failed, bytes, code, suspended }) =>
+      done('in', offer, saved, failed, bytes, code, suspended),
     );
   }
 
-  /** Forgets a link that ended: offers still waiting for an answer from it are withdrawn. */
-  protected detach(link: ChatLink): void {
-    for (const number of this.#byLink.get(link)?.values() ?? []) this.#numbers.delete(number);
+  /**
+   * Forgets a link that ended: offers still waiting for an answer from it are withdrawn. The
+   * numbers of its `suspended` transfers are kept, for the ones that continue them.
+   */
+  protected detach(link: ChatLink, suspended?: SuspendedWork): void {
+    const numbers = this.#byLink.get(link);
+    const remember = (direction: Direction, items: readonly { offer: number }[]) => {
+      for (const item of items) {
+        const number =
+          numbers?.get(`${direction}:${item.offer}`) ??
+          numbers?.get(`done:${direction}:${item.offer}`);
+        if (number !== undefined && !this.#suspended.has(item)) this.#suspended.set(item, number);
+      }
+    };
+    if (suspended) {
+      remember('out', suspended.outgoing);
+      remember('in', suspended.incoming);
+    }
+    for (const number of numbers?.values() ?? []) this.#numbers.delete(number);
     this.#byLink.delete(link);
+  }
+
+  /**
+   * Suspended transfers nobody comes back for (the window ran out, the conversation ended):
+   * what was received of each stays on disk, and the user is told where (`partial-kept`).
+   */
+  protected async keepSuspended(work: SuspendedWork, who: LinkPeer): Promise<void> {
+    for (const incoming of work.incoming) {
+      try {
+        const kept = await incoming.keep();
+        if (!kept) continue;
+        this.emit('partial-kept', {
+          number: this.#suspended.get(incoming) ?? 0,
+          peer: who.peer,
+          name: who.name,
+          outDir: incoming.outDir,
+          dir: kept.dir,
+        });
+      } catch {
+        // Nothing more to do for it: the partial folder is left as it is, for --clean.
+      }
+    }
   }
 
   /** Offers in flight with a link, for `/peers`. */

@@ -62,7 +62,22 @@ export interface ConversationEvents extends Record<string, unknown> {
     bytes: number;
     outDir?: string | undefined;
   };
+  /**
+   * Just before `transfer-start` of a transfer that continues `previous` (a local number), after
+   * a reconnection: `bytes` still to move, `heldBytes` not sent again (files already there too).
+   */
+  'transfer-resumed': {
+    number: number;
+    previous: number;
+    direction: Direction;
+    peer: number;
+    name: string;
+    files: number;
+    bytes: number;
+    heldBytes: number;
+  };
   progress: { number: number; direction: Direction; bytes: number };
+  /** `present`: the file was already there whole (same path, size and digest): nothing was written. */
   'file-saved': {
     number: number;
     peer: number;
@@ -70,6 +85,18 @@ export interface ConversationEvents extends Record<string, unknown> {
     offered: string;
     size: number;
     sha256: string;
+    present?: boolean | undefined;
+  };
+  /**
+   * A file of a resumed transfer starts over from byte 0: `changed` since the interruption (the
+   * proposer's check), or the part kept here `differs` (the proposer answered it with offset 0).
+   */
+  'file-restarted': {
+    number: number;
+    direction: Direction;
+    peer: number;
+    offered: string;
+    reason: 'changed' | 'differs';
   };
   'file-failed': {
     number: number;
@@ -80,7 +107,10 @@ export interface ConversationEvents extends Record<string, unknown> {
     message: string;
   };
   'file-sent': { number: number; peer: number; path: string; size: number; sha256: string };
-  /** A transfer ended: every file accounted for, or the connection with its peer ended. */
+  /**
+   * A transfer ended: every file accounted for, or the connection with its peer ended.
+   * `suspended`: the connection was lost and the transfer waits for the peer to come back.
+   */
   'transfer-done': {
     number: number;
     direction: Direction;
@@ -91,7 +121,17 @@ export interface ConversationEvents extends Record<string, unknown> {
     bytes: number;
     ms: number;
     code?: string | undefined;
+    suspended?: boolean | undefined;
   };
+  /** A joiner lost the listener `by` and tries to reconnect for up to `seconds`. */
+  reconnecting: { by: string; seconds: number };
+  /** A joiner is back in the conversation: its (new) self, and who is there now. */
+  reconnected: { by: string; self: ChatPeer; peers: readonly ChatPeer[] };
+  /**
+   * Partial data of incoming transfer `number` stays in `dir` (inside `outDir`): accepting the
+   * same files from that peer into `outDir` resumes from it.
+   */
+  'partial-kept': { number: number; peer: number; name: string; outDir: string; dir: string };
   /** The conversation ended for this side: this user quit, the listener closed it, or the link failed. */
   ended: {
     reason: 'quit' | 'closed' | 'lost' | 'cut-off';

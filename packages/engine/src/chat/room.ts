@@ -8,14 +8,22 @@ import {
   LIMITS,
   LimitError,
   ProtocolError,
+  RESUME,
+  RESUME_FEATURE,
   truncateUtf8,
 } from '@ferry/protocol';
-import type { Connection } from '@ferry/protocol/node';
+import type { Connection, Ticket } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import type { OfferSource } from '../scan.ts';
 import { asClause, ConversationBase } from './base.ts';
 import type { ChatPeer, Conversation } from './conversation.ts';
-import { ChatLink, type LinkEnd, type LinkSettings, linkSettings } from './link.ts';
+import {
+  ChatLink,
+  type LinkEnd,
+  type LinkSettings,
+  linkSettings,
+  type SuspendedWork,
+} from './link.ts';
 
 /** Options of a {@link ChatRoom}. */
 export interface RoomOptions extends LinkSettings {
@@ -32,6 +40,11 @@ export interface RoomOptions extends LinkSettings {
   readonly offer?: OfferSource | undefined;
   /** Joiners at once, at most (`CHAT.maxPeers`). */
   readonly maxPeers?: number;
+  /**
+   * How long a lost joiner's unfinished transfers wait for it to come back with its ticket
+   * (`RESUME.ticketMs`, the life of the ticket); afterwards what it sent is kept on disk.
+   */
+  readonly stashMs?: number | undefined;
 }
 
 /** Who a joiner is, as the listener learnt it while securing the connection. */
@@ -42,11 +55,32 @@ export interface JoinerInfo {
   readonly key: string;
   /** The key's full fingerprint in hex, or '' in clear (sent to the others in JOINED). */
   readonly keyHex: string;
+  /**
+   * Its reconnection ticket (§13.11): the one it proved with AUTH `resume`, or one issued to
+   * its key now. Undefined in clear, or when its HELLO did not list `resume`. Never shown.
+   */
+  readonly ticket?: Ticket | undefined;
+  /** Its HELLO listed `resume`: WELCOME carries `resume`, and its transfers resume. */
+  readonly resume: boolean;
+}
+
+/** How a joiner left: said goodbye (or the room ended), lost, or cut off. */
+export type LeftHow = 'quit' | 'lost' | 'cut-off';
+
+/** A lost joiner's unfinished transfers, waiting for its ticket to come back. */
+interface Stashed {
+  readonly work: SuspendedWork;
+  readonly peer: number;
+  readonly name: string;
+  readonly timer: NodeJS.Timeout;
 }
 
 interface Member extends ChatPeer {
   readonly link: ChatLink;
   readonly keyHex: string;
+  readonly ticket: Ticket | undefined;
+  /** Resolves once it has left and its link's work is settled. */
+  readonly gone: Promise<unknown>;
 }
 
 /**
@@ -59,6 +93,8 @@ export class ChatRoom extends ConversationBase implements Conversation {
   #members = new Map<number, Member>();
   #nextPeer = 1;
   #quitting = false;
+  /** Suspended work of lost joiners, by the ticket they may come back with. */
+  #stash = new Map<Ticket, Stashed>();
 
   constructor(options: RoomOptions) {
     super();
@@ -88,12 +124,22 @@ export class ChatRoom extends ConversationBase implements Conversation {
 
   /**
    * Takes a joiner whose HELLO asked for the conversation: answers WELCOME, runs its link until
-   * it leaves, and tells the others. Resolves when it has left; throws (for the caller to tell
-   * the joiner) when it cannot join.
+   * it leaves, and tells the others. Resolves with how it left once it has; throws (for the
+   * caller to tell the joiner) when it cannot join. A joiner coming back with the ticket of one
+   * that was lost takes over its unfinished transfers (§13.11).
    */
-  async admit(connection: Connection, hello: Hello, info: JoinerInfo): Promise<void> {
+  async admit(connection: Connection, hello: Hello, info: JoinerInfo): Promise<LeftHow> {
     if (this.#quitting || this.ended)
       throw new FerryError(ErrorCode.CONNECTION_CLOSED, 'the conversation has ended');
+    // A joiner comes back only when its connection failed: one this side still holds with the
+    // same ticket is dead, and its unfinished work is what comes back.
+    const stale = [...this.#members.values()].find(
+      (member) => info.ticket !== undefined && member.ticket === info.ticket,
+    );
+    if (stale) {
+      stale.link.connection.destroy();
+      await stale.gone;
+    }
     if (this.#members.size >= (this.#options.maxPeers ?? CHAT.maxPeers)) {
       throw new LimitError(
         `the conversation is full (${this.#options.maxPeers ?? CHAT.maxPeers} people): try again later`,
@@ -108,6 +154,7 @@ export class ChatRoom extends ConversationBase implements Conversation {
     const peer = this.#nextPeer++;
     const name = this.#uniqueName(hello.name);
     const others = [...this.#members.values()];
+    const resume = info.resume && hello.features.includes(RESUME_FEATURE);
     await connection.send(FrameType.WELCOME, {
       session: this.#options.session,
       sender: {
@@ -117,13 +164,30 @@ export class ChatRoom extends ConversationBase implements Conversation {
       you: peer,
       name,
       peers: others.map((member) => ({ peer: member.peer, name: member.name, key: member.keyHex })),
+      // Only to a joiner that listed it: another refuses the unknown field.
+      ...(resume ? { resume: { ticket: info.ticket?.hex ?? '' } } : {}),
     });
+    const stashed = info.ticket ? this.#stash.get(info.ticket) : undefined;
+    if (stashed && info.ticket) {
+      clearTimeout(stashed.timer);
+      this.#stash.delete(info.ticket);
+    }
     const link = new ChatLink({
       connection,
       role: 'listener',
       logger: this.#options.logger.child({ peer, name }),
       ...linkSettings(this.#options),
+      resume,
+      // Its partial data here is recorded as from its key, or in clear its name and host.
+      peer: {
+        senderKey: info.keyHex,
+        senderName: truncateUtf8(hello.name, LIMITS.maxNameBytes),
+        senderHost: hostOf(info.address),
+      },
+      session: this.#options.session,
+      resumed: stashed?.work,
     });
+    let settled!: () => void;
     const member: Member = {
       peer,
       name,
@@ -132,9 +196,13 @@ export class ChatRoom extends ConversationBase implements Conversation {
       address: info.address,
       transfers: 0,
       link,
+      ticket: info.ticket,
+      gone: new Promise<void>((resolve) => {
+        settled = resolve;
+      }),
     };
     this.#members.set(peer, member);
-    this.attach(link, () => ({ peer, name }));
+    this.attach(link, () => ({ peer, name }), stashed?.work);
     link.on('say', ({ text }) => {
       this.emit('message', { peer, name, text });
       for (const other of this.#members.values())
@@ -152,12 +220,51 @@ export class ChatRoom extends ConversationBase implements Conversation {
     }
     const end = await running;
     this.#members.delete(peer);
-    this.detach(link);
-    if (this.#quitting) return;
     const reason = leaveReason(end);
+    const suspended = end.kind === 'lost' ? end.suspended : undefined;
+    this.detach(link, suspended);
+    if (suspended) this.#suspend(suspended, info.ticket, peer, name);
+    settled();
+    if (this.#quitting) return reason;
     for (const other of this.#members.values()) other.link.left(peer, reason);
     const error = end.kind === 'lost' || end.kind === 'cut-off' ? end.error : undefined;
     this.emit('left', { peer, name, reason, code: error?.code, message: error?.message });
+    return reason;
+  }
+
+  /**
+   * Holds a lost joiner's unfinished transfers for its ticket (encrypted), or, when it has none
+   * to come back with (clear) or the conversation is ending, keeps what it sent on disk now.
+   */
+  #suspend(work: SuspendedWork, ticket: Ticket | undefined, peer: number, name: string): void {
+    if (!ticket || this.#quitting || this.ended) {
+      void this.keepSuspended(work, { peer, name });
+      return;
+    }
+    const earlier = this.#stash.get(ticket);
+    if (earlier) {
+      clearTimeout(earlier.timer);
+      void this.keepSuspended(earlier.work, earlier);
+    }
+    const timer = setTimeout(() => {
+      if (this.#stash.get(ticket)?.work !== work) return;
+      this.#stash.delete(ticket);
+      void this.keepSuspended(work, { peer, name });
+    }, this.#options.stashMs ?? RESUME.ticketMs);
+    timer.unref?.();
+    this.#stash.set(ticket, { work, peer, name, timer });
+  }
+
+  /** Keeps the partial data of every stashed transfer: nobody comes back for them now. */
+  async #releaseStash(): Promise<void> {
+    const stashed = [...this.#stash.values()];
+    this.#stash.clear();
+    await Promise.allSettled(
+      stashed.map((entry) => {
+        clearTimeout(entry.timer);
+        return this.keepSuspended(entry.work, entry);
+      }),
+    );
   }
 
   say(text: string): void {
@@ -201,6 +308,7 @@ export class ChatRoom extends ConversationBase implements Conversation {
     this.#quitting = true;
     const links = [...this.#members.values()].map((member) => member.link);
     await Promise.allSettled(links.map((link) => link.quit()));
+    await this.#releaseStash();
     this.end({ reason: 'quit' });
   }
 
@@ -218,7 +326,14 @@ export class ChatRoom extends ConversationBase implements Conversation {
   }
 }
 
-function leaveReason(end: LinkEnd): 'quit' | 'lost' | 'cut-off' {
+/** The host of `host:port` or `[v6]:port`, without the port. */
+function hostOf(address: string): string {
+  if (address.startsWith('[')) return address.slice(1, address.indexOf(']'));
+  const colon = address.lastIndexOf(':');
+  return colon < 0 ? address : address.slice(0, colon);
+}
+
+function leaveReason(end: LinkEnd): LeftHow {
   if (end.kind === 'bye' || end.kind === 'quit') return 'quit';
   return end.kind;
 }
