@@ -4,6 +4,7 @@
  * several transfers at once, fairness and credit, joiners that come, go and get lost.
  */
 import { readdirSync } from 'node:fs';
+import { PARTIAL_DIR_PREFIX } from '@ferry/engine';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -390,7 +391,7 @@ describe('chat core', () => {
     expect(await carol.log.waitFor('message')).toMatchObject({ name: 'alice', text: 'so am I' });
   });
 
-  it('the listener quitting mid-transfer ends the conversation for every joiner with closed, leaving no partial file', async () => {
+  it('the listener quitting mid-transfer ends the conversation for every joiner with closed; what arrived is kept to resume, under no final name', async () => {
     const { room, log, port } = await startRoom();
     const bob = await join(port, 'bob');
     const carol = await join(port, 'carol');
@@ -426,10 +427,14 @@ describe('chat core', () => {
     });
     expect(await within(room.done, 'the room to end')).toEqual({ reason: 'quit' });
     expect(() => bob.conversation.say('anyone?')).toThrow(/ended/);
-    // Both transfers ended unfinished: nothing of them is left on either side.
+    // Both transfers ended unfinished: nothing of them has a final name on either side; what
+    // arrived stays in the transfer's partial folder, and the side is told where (§13.11).
     for (const done of [...bob.log.all('transfer-done'), ...log.all('transfer-done')])
       expect(done.code).toBeDefined();
-    expect(await listTree(bobDir)).toEqual([]);
+    const onlyPartial = (names: readonly string[]) =>
+      names.every((name) => name.startsWith(PARTIAL_DIR_PREFIX));
+    expect(onlyPartial(await listTree(bobDir)), String(await listTree(bobDir))).toBe(true);
+    expect((await bob.log.waitFor('partial-kept')).outDir).toBe(bobDir);
     await within(
       (async () => {
         // The room's side of bob's upload ends as its link closes, after the room has ended.
@@ -438,8 +443,8 @@ describe('chat core', () => {
       })(),
       "the room to end bob's upload",
     );
-    expect(await listTree(aliceDir)).toEqual([]);
-    expect(atDone).toEqual([[], []]);
+    expect(onlyPartial(await listTree(aliceDir)), String(await listTree(aliceDir))).toBe(true);
+    expect(atDone.map(onlyPartial)).toEqual([true, true]);
   });
 
   it('pairs a joiner with the code when encrypted: keys shown, messages and a file both ways', async () => {

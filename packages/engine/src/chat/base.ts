@@ -181,7 +181,7 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
           peer: who.peer,
           name: who.name,
           files,
-          bytes: Math.max(0, bytes - heldBytes),
+          bytes,
           heldBytes,
         });
       }

@@ -185,7 +185,8 @@ export class JoinedConversation extends ConversationBase implements Conversation
         this.emit('reconnected', { by: listener, self: this.self, peers: this.peers() });
         continue;
       }
-      if (suspended) await this.keepSuspended(suspended, { peer: 0, name: listener });
+      // Nobody comes back for them: what they hold stays on disk for a rerun.
+      await this.keepSuspended(suspended ?? this.#link.suspended, { peer: 0, name: listener });
       if (end.kind === 'quit' || this.#quitting) this.end({ reason: 'quit' });
       else if (end.kind === 'bye') this.end({ reason: 'closed', by: listener });
       else
@@ -224,7 +225,8 @@ export class JoinedConversation extends ConversationBase implements Conversation
     this.emit('reconnecting', { by: listener, seconds: Math.round(reconnect.windowMs / 1000) });
     const stop = async (ended: Parameters<ConversationBase['end']>[0]) => {
       this.#reconnecting = undefined;
-      if (suspended) await this.keepSuspended(suspended, { peer: 0, name: listener });
+      // Nobody comes back for them: what they hold stays on disk for a rerun.
+      await this.keepSuspended(suspended ?? this.#link.suspended, { peer: 0, name: listener });
       this.end(ended);
       return undefined;
     };

@@ -211,9 +211,12 @@ export class ChatRoom extends ConversationBase implements Conversation {
     for (const other of others) other.link.joined(peer, name, info.keyHex);
     this.emit('joined', { peer, name, key: info.key, address: info.address, transfers: 0 });
     const running = link.run();
-    if (this.#options.offer && this.#options.offer.entries.length > 0) {
+    const offer = this.#options.offer;
+    // A joiner back with its ticket gets what it had not finished proposed again by its link.
+    const again = stashed?.work.outgoing.some((outgoing) => outgoing.source === offer) ?? false;
+    if (offer && offer.entries.length > 0 && !again) {
       try {
-        this.propose(link, { peer, name }, this.#options.offer);
+        this.propose(link, { peer, name }, offer);
       } catch (error) {
         this.#options.logger.warn({ err: error }, 'could not offer the files to a joiner');
       }
@@ -224,6 +227,8 @@ export class ChatRoom extends ConversationBase implements Conversation {
     const suspended = end.kind === 'lost' ? end.suspended : undefined;
     this.detach(link, suspended);
     if (suspended) this.#suspend(suspended, info.ticket, peer, name);
+    // Transfers it came back for but did not propose again: what they hold stays on disk.
+    else void this.keepSuspended(link.suspended, { peer, name });
     settled();
     if (this.#quitting) return reason;
     for (const other of this.#members.values()) other.link.left(peer, reason);
