@@ -28,7 +28,21 @@ import { makeTempDir } from '@ferry/testkit/files';
 import { connectScriptedReceiver, type ScriptedReceiver } from '@ferry/testkit/hostile';
 import { onCleanup, within } from '@ferry/testkit/unit';
 import { describe, expect, it } from 'vitest';
-import { join, startRoom } from '../src/chat-core.ts';
+import path from 'node:path';
+import { hashTree, writeRandomFile } from '@ferry/testkit/files';
+import { acceptAll, join, startRoom } from '../src/chat-core.ts';
+
+const MiB = 1024 * 1024;
+/** Each way: big enough that a cut lands mid-file, small enough for a quick test. */
+const FILE_BYTES = 32 * MiB;
+
+/** One random file of `bytes` in a folder of its own. */
+async function bigFile(label: string, bytes: number) {
+  const dir = await makeTempDir(label);
+  const file = path.join(dir, `${label}.bin`);
+  await writeRandomFile(file, bytes);
+  return { dir, file };
+}
 
 /** Reconnecting quickly, as a test may: the first wait 20 ms, never more than 200 ms. */
 const FAST = { firstMs: 20, maxMs: 200 };
@@ -207,5 +221,125 @@ describe('a conversation that heals', () => {
       reason: 'lost',
       by: 'alice',
     });
+  });
+
+  it('a rejoin with the ticket hands the stash over: transfers both ways go on from where they were', async () => {
+    const { room, log, port, senderLog } = await startPairedRoom();
+    const relay = await startCutRelay(port);
+    const config = await makeTempDir('bob-config');
+    const identity = await loadOrCreateIdentity(config);
+    const code = normalizeCode((await senderLog.waitFor('code')).code)!;
+    const bob = await join(relay.port, 'bob', {
+      security: {
+        encryption: true,
+        identity,
+        trust: await TrustStore.open(config, 'sender'),
+        code,
+        remember: false,
+      },
+      retryMs: 20_000,
+      backoff: FAST,
+    });
+    await log.waitFor('joined');
+    const aliceDir = await makeTempDir('alice-in');
+    const bobDir = await makeTempDir('bob-in');
+    acceptAll(room, aliceDir);
+    acceptAll(bob.conversation, bobDir);
+    const down = await bigFile('down', FILE_BYTES);
+    const up = await bigFile('up', FILE_BYTES);
+    await room.send([down.file]);
+    await bob.conversation.send([up.file]);
+    await log.waitFor('transfer-start', 1);
+    await bob.log.waitFor('transfer-start', 1);
+    await relay.passed(FILE_BYTES / 3, 20_000);
+    relay.cutNow();
+
+    // Each side paused its two transfers, then went on with them as new numbers.
+    const paused = (entries: { suspended?: boolean | undefined }[]) =>
+      entries.filter((done) => done.suspended).length;
+    const resumedIn = await within(log.waitFor('transfer-resumed'), 'the room to resume');
+    const resumedOut = await log.waitFor('transfer-resumed', 1);
+    const bobResumed = [
+      await bob.log.waitFor('transfer-resumed'),
+      await bob.log.waitFor('transfer-resumed', 1),
+    ];
+    expect(paused(log.all('transfer-done'))).toBe(2);
+    expect(paused(bob.log.all('transfer-done'))).toBe(2);
+    expect(bob.log.all('offer').length).toBe(1);
+    expect(log.all('offer').length).toBe(1);
+    // Each continues a paused one, and is announced just before its own transfer-start.
+    for (const [side, resumed] of [
+      [log, resumedIn],
+      [log, resumedOut],
+      [bob.log, bobResumed[0]!],
+      [bob.log, bobResumed[1]!],
+    ] as const) {
+      const pausedOne = side
+        .all('transfer-done')
+        .find((entry) => entry.number === resumed.previous);
+      expect(pausedOne).toMatchObject({ suspended: true, direction: resumed.direction });
+      const order = side.seen.map(
+        ({ name, payload }) => `${String(name)}:${(payload as { number?: number }).number}`,
+      );
+      expect(order.indexOf(`transfer-resumed:${resumed.number}`)).toBe(
+        order.indexOf(`transfer-start:${resumed.number}`) - 1,
+      );
+    }
+    const done = (entries: { code?: string | undefined; suspended?: boolean | undefined }[]) =>
+      entries.filter((entry) => !entry.suspended);
+    await within(
+      (async () => {
+        while (done(log.all('transfer-done')).length < 2)
+          await log.waitFor('transfer-done', log.all('transfer-done').length);
+        while (done(bob.log.all('transfer-done')).length < 2)
+          await bob.log.waitFor('transfer-done', bob.log.all('transfer-done').length);
+      })(),
+      'both transfers to finish after the heal',
+    );
+    for (const entry of [...done(log.all('transfer-done')), ...done(bob.log.all('transfer-done'))])
+      expect(entry).toMatchObject({ saved: 1, failed: 0 });
+    expect(await hashTree(bobDir)).toEqual(await hashTree(down.dir));
+    expect(await hashTree(aliceDir)).toEqual(await hashTree(up.dir));
+    // What had arrived before the cut was not sent again: a cut costs at most 8 MiB per file.
+    const held = [resumedIn, resumedOut, ...bobResumed].reduce((sum, r) => sum + r.heldBytes, 0);
+    expect(held).toBeGreaterThan(0);
+    expect(relay.fromSender() + relay.fromReceiver()).toBeLessThan(2 * FILE_BYTES + 2 * 8 * MiB);
+  });
+
+  it('in clear the listener cannot tell a rejoining joiner: it is asked again, and the same folder resumes from disk', async () => {
+    const { room: alice, log, port } = await startRoom();
+    const relay = await startCutRelay(port);
+    const bob = await join(relay.port, 'bob', { retryMs: 20_000, backoff: FAST });
+    await log.waitFor('joined');
+    const aliceDir = await makeTempDir('alice-in');
+    acceptAll(alice, aliceDir);
+    const up = await bigFile('up', FILE_BYTES);
+    await bob.conversation.send([up.file]);
+    await log.waitFor('transfer-start');
+    // Enough of the file went through the relay to be written when the connection goes.
+    await within(
+      (async () => {
+        while (relay.fromReceiver() < FILE_BYTES / 3)
+          await log.waitFor('progress', log.all('progress').length);
+      })(),
+      'a third of the file to reach the room',
+    );
+    relay.cutNow();
+    expect(
+      await log.waitFor('transfer-done'),
+      JSON.stringify(log.seen.filter((e) => e.name !== 'progress')),
+    ).toMatchObject({ suspended: true });
+    // Kept at once in clear: nobody can prove to be the one who comes back.
+    const kept = await log.waitFor('partial-kept');
+    expect(kept).toMatchObject({ name: 'bob', outDir: aliceDir });
+    await bob.log.waitFor('reconnected');
+    // Bob proposes it again: the room asks its user again, and accepting resumes from disk.
+    const again = await log.waitFor('offer', 1);
+    expect(again.offer.entries).toEqual((await log.waitFor('offer')).offer.entries);
+    const start = await log.waitFor('transfer-start', 1);
+    expect(start.bytes).toBeLessThan(FILE_BYTES);
+    const finished = await within(log.waitFor('transfer-done', 1), 'the transfer to finish');
+    expect(finished).toMatchObject({ saved: 1, failed: 0 });
+    expect(await hashTree(aliceDir)).toEqual(await hashTree(up.dir));
   });
 });
