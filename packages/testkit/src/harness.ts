@@ -78,6 +78,8 @@ export interface RunningSender {
 export interface SenderOptions extends SpawnOptions {
   /** The port to listen on; 0 (a free port) by default. */
   readonly port?: number;
+  /** The program to run instead of the launcher {@link SEND_BIN} (a single-file build). */
+  readonly program?: string;
 }
 
 /**
@@ -89,9 +91,9 @@ export async function startSender(
   extraArgs: readonly string[] = [],
   options: SenderOptions = {},
 ): Promise<RunningSender> {
-  const { port: askedPort = 0, ...spawnOptions } = options;
+  const { port: askedPort = 0, program = SEND_BIN, ...spawnOptions } = options;
   const proc = spawnCli(
-    SEND_BIN,
+    program,
     ['--host', '127.0.0.1', '--port', String(askedPort), '--json', ...extraArgs, '--', ...paths],
     spawnOptions,
   );
@@ -191,6 +193,8 @@ export interface ReceiverOptions extends SpawnOptions {
   readonly code?: string | RunningSender;
   /** How long the run may take, start to exit (the run helpers only). */
   readonly timeoutMs?: number;
+  /** The program to run instead of the launcher {@link RECEIVE_BIN} (a single-file build). */
+  readonly program?: string;
 }
 
 /**
@@ -201,13 +205,13 @@ export async function startReceiver(
   args: readonly string[],
   options: ReceiverOptions = {},
 ): Promise<CliProcess> {
-  const { code: from, timeoutMs: _unused, ...spawnOptions } = options;
+  const { code: from, timeoutMs: _unused, program = RECEIVE_BIN, ...spawnOptions } = options;
   const code = typeof from === 'object' ? await from.freshCode() : from;
-  if (code === undefined) return spawnCli(RECEIVE_BIN, args, spawnOptions);
+  if (code === undefined) return spawnCli(program, args, spawnOptions);
   const key = digits(code);
   heldCodes.add(key);
   const env = { ...(spawnOptions.env ?? cliEnv()), FERRY_CODE: code };
-  const proc = spawnCli(RECEIVE_BIN, args, { ...spawnOptions, env });
+  const proc = spawnCli(program, args, { ...spawnOptions, env });
   proc.log.onEvent((event) => {
     if (event.event === 'secured' && event.method === 'code') usedCodes.add(key);
   });

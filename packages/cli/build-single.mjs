@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Builds Ferry's programs with esbuild (the compiler tsx itself uses), in two shapes:
+// - for an app's launcher: Ferry's own packages bundled from source, npm packages left to
+//   node_modules, cached next to the package (see launcher.mjs);
+// - a single-file program (`pnpm build`, or `node build-single.mjs [packageDir]`): one ESM file
+//   with every dependency in it, which runs with Node 20 alone from any folder, and can be copied
+//   to another machine.
+// Either bundle records the files it was built from, and is stale once one of them changed.
+import { realpathSync } from 'node:fs';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// CommonJS dependencies (pino and its streams) call `require` for Node's own modules, which an
+// ES module does not have: the banner gives the file one.
+const SINGLE_FILE_BANNER = [
+  '#!/usr/bin/env node',
+  "import { createRequire as __ferryCreateRequire } from 'node:module';",
+  'const require = __ferryCreateRequire(import.meta.url);',
+].join('\n');
+
+/**
+ * Bundles `entryPath` (a `.ts` file) into `outFile`, written beside and renamed into place, so
+ * that a program starting at the same moment never reads half a file. `singleFile` bundles the
+ * npm packages too; otherwise they stay external. Returns `outFile`.
+ */
+export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
+  const { build } = await import('esbuild');
+  const shape = singleFile
+    ? {
+        sourcemap: false,
+        // Readable stack traces: identifiers kept; the licenses of bundled packages kept too.
+        minify: false,
+        legalComments: 'eof',
+        banner: { js: SINGLE_FILE_BANNER },
+        // Lets the program know it runs as one file (see the sender's receiverProgram).
+        define: { FERRY_SINGLE_FILE: 'true' },
+      }
+    : {
+        sourcemap: 'inline',
+        plugins: [
+          {
+            // Ferry's own packages are bundled from source; everything from npm stays external.
+            name: 'externals',
+            setup(builder) {
+              builder.onResolve({ filter: /^[^./]/ }, (args) =>
+                args.path.startsWith('@ferry/') ? undefined : { external: true },
+              );
+            },
+          },
+        ],
+      };
+  const result = await build({
+    entryPoints: [entryPath],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    write: false,
+    metafile: true,
+    logLevel: 'error',
+    ...shape,
+  });
+  const cwd = process.cwd();
+  const inputs = Object.keys(result.metafile.inputs).map((input) => path.resolve(cwd, input));
+  await mkdir(path.dirname(outFile), { recursive: true });
+  const temp = `${outFile}.${process.pid}.tmp`;
+  try {
+    await writeFile(temp, result.outputFiles[0].contents);
+    if (singleFile) await chmod(temp, 0o755);
+    await writeFile(`${temp}.inputs`, JSON.stringify(inputs));
+    await rename(`${temp}.inputs`, `${outFile}.inputs.json`);
+    await rename(temp, outFile);
+  } finally {
+    await rm(temp, { force: true });
+    await rm(`${temp}.inputs`, { force: true });
+  }
+  return outFile;
+}
+
+/** Whether `outFile` exists and no file it was built from has changed since. */
+export async function isFresh(outFile) {
+  try {
+    const built = (await stat(outFile)).mtimeMs;
+    const inputs = JSON.parse(await readFile(`${outFile}.inputs.json`, 'utf8'));
+    for (const input of inputs) {
+      if ((await stat(input)).mtimeMs > built) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The single-file program of the app in `packageDir`: `dist/<bin name>.mjs`, built from
+ * `src/bin.ts`. With `ifStale`, an existing build is kept while it is fresh. Returns its path.
+ */
+export async function buildProgram(packageDir, { ifStale = false } = {}) {
+  const manifest = JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8'));
+  const names = Object.keys(manifest.bin ?? {});
+  if (names.length !== 1) throw new Error(`${packageDir}: package.json names no single bin`);
+  const outFile = path.join(packageDir, 'dist', `${names[0]}.mjs`);
+  if (ifStale && (await isFresh(outFile))) return outFile;
+  return bundle(path.join(packageDir, 'src', 'bin.ts'), outFile, { singleFile: true });
+}
+
+/** Whether this file is the program Node was started with (through any symlink). */
+function isMain() {
+  if (!process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const packageDir = path.resolve(process.argv[2] ?? '.');
+  try {
+    const outFile = await buildProgram(packageDir);
+    const { size } = await stat(outFile);
+    console.log(
+      `Built ${path.relative(process.cwd(), outFile)} (${(size / 1024).toFixed(0)} KiB).`,
+    );
+  } catch (error) {
+    console.error(`Could not build ${packageDir}: ${error.message}`);
+    process.exitCode = 1;
+  }
+}

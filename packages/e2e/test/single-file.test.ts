@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '@ferry/cli/build-single';
+import { spawnCli } from '@ferry/testkit/cli-process';
+import {
+  assertExit,
+  cliEnv,
+  hashTree,
+  makeTempDir,
+  receiveAll,
+  startSender,
+  WAIT,
+  writeFileAt,
+  writeRandomFile,
+} from '@ferry/testkit/harness';
+
+const SENDER_DIR = fileURLToPath(new URL('../../sender', import.meta.url));
+const RECEIVER_DIR = fileURLToPath(new URL('../../receiver', import.meta.url));
+
+/** Node with nothing that could load a module from elsewhere: no NODE_PATH, no --import. */
+const env = (): NodeJS.ProcessEnv => cliEnv({ NODE_PATH: undefined, NODE_OPTIONS: undefined });
+
+/**
+ * Copies `program` alone into a new folder under the OS temp folder, which has no node_modules
+ * in it or above it, as on a machine without Ferry; returns the copy.
+ */
+async function copyAlone(program: string, label: string): Promise<string> {
+  const dir = await makeTempDir(label);
+  for (let up = dir; ; up = path.dirname(up)) {
+    if (existsSync(path.join(up, 'node_modules')))
+      throw new Error(`${up} has a node_modules folder: the test needs a folder without one`);
+    if (path.dirname(up) === up) break;
+  }
+  const copy = path.join(dir, path.basename(program));
+  await fs.copyFile(program, copy);
+  expect(await fs.readdir(dir)).toEqual([path.basename(program)]);
+  return copy;
+}
+
+/** What `node <program> <args>` prints, run in the program's own folder; it must exit with 0. */
+async function runAlone(program: string, args: readonly string[]): Promise<string> {
+  const proc = spawnCli(program, args, { cwd: path.dirname(program), env: env() });
+  const exit = await proc.waitForExit(WAIT.startMs);
+  if (exit.code !== 0) throw new Error(proc.log.report(`exit code ${exit.code}`));
+  return proc.log.stdout;
+}
+
+async function versionOf(packageDir: string): Promise<string> {
+  const manifest = JSON.parse(await fs.readFile(path.join(packageDir, 'package.json'), 'utf8'));
+  return manifest.version as string;
+}
+
+describe('the single-file programs built by `pnpm build`', () => {
+  let send = '';
+  let receive = '';
+
+  beforeAll(async () => {
+    // The very build `pnpm build` runs, into each app's dist/.
+    send = await copyAlone(await buildProgram(SENDER_DIR), 'single-send');
+    receive = await copyAlone(await buildProgram(RECEIVER_DIR), 'single-receive');
+  });
+
+  it('are each one file that starts with #!/usr/bin/env node and imports nothing but Node itself', async () => {
+    for (const program of [send, receive]) {
+      const text = await fs.readFile(program, 'utf8');
+      expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
+      const imported = [
+        ...text.matchAll(/^\s*import\s[^'"]*?from\s*["']([^"']+)["']/gm),
+        ...text.matchAll(/\b(?:__require|require)\(\s*["']([^"']+)["']\s*\)/g),
+        ...text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
+      ].map((match) => match[1]!);
+      expect(imported.length).toBeGreaterThan(0);
+      expect(imported.filter((name) => !isBuiltin(name))).toEqual([]);
+    }
+  });
+
+  it('show their version and help from a folder of their own', async () => {
+    expect(await runAlone(send, ['--version'])).toBe(`ferry-send ${await versionOf(SENDER_DIR)}\n`);
+    expect(await runAlone(receive, ['--version'])).toBe(
+      `ferry-receive ${await versionOf(RECEIVER_DIR)}\n`,
+    );
+    expect(await runAlone(send, ['--help'])).toMatch(
+      /^Usage: ferry-send \[options\] <file\|folder>/,
+    );
+    expect(await runAlone(receive, ['--help'])).toMatch(/^Usage: ferry-receive \[options\] <host>/);
+  });
+
+  it('transfer a folder byte for byte over loopback, encrypted with the pairing code, each from its own folder', async () => {
+    const src = await makeTempDir('src');
+    await writeRandomFile(path.join(src, 'photos', 'big.jpg'), 3 * 1024 * 1024 + 17);
+    await writeFileAt(src, 'photos/notes/é ü.txt', randomBytes(4097));
+    await fs.mkdir(path.join(src, 'photos', 'empty'));
+    // With debug logs, so that pino writes from the single file too.
+    const sender = await startSender(
+      [path.join(src, 'photos')],
+      ['--once', '--log-level', 'debug'],
+      { program: send, cwd: path.dirname(send), env: env() },
+    );
+    expect(sender.encryption).toBe(true);
+    const out = await makeTempDir('out');
+
+    const run = await receiveAll(sender, out, {
+      program: receive,
+      cwd: path.dirname(receive),
+      env: env(),
+    });
+
+    assertExit(run, 0);
+    expect(run.events.find((e) => e.event === 'secured')).toMatchObject({ method: 'code' });
+    expect(run.last?.event, run.report('the last event is not "done"')).toBe('done');
+    expect(await hashTree(out)).toEqual(await hashTree(src));
+    await sender.waitForEvent('session-complete');
+    const exit = await sender.process.waitForExit(WAIT.reactMs);
+    expect(exit.code, sender.process.log.report('ferry-send --once did not exit with 0')).toBe(0);
+    const logs = sender.process.log.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { app?: string; msg?: string });
+    expect(logs.find((line) => line.msg === 'session complete')).toMatchObject({
+      app: 'ferry-send',
+    });
+  });
+
+  it('pair through --code-stdin too', async () => {
+    const src = await makeTempDir('src');
+    await writeRandomFile(path.join(src, 'one.bin'), 65_537);
+    const sender = await startSender([path.join(src, 'one.bin')], [], {
+      program: send,
+      cwd: path.dirname(send),
+      env: env(),
+    });
+    const out = await makeTempDir('out');
+
+    const run = await receiveAll(sender.address, out, {
+      args: ['--code-stdin'],
+      input: `${sender.code()}\n`,
+      program: receive,
+      cwd: path.dirname(receive),
+      env: env(),
+    });
+
+    assertExit(run, 0);
+    expect(run.events.find((e) => e.event === 'secured')).toMatchObject({ method: 'code' });
+    expect(await hashTree(out)).toEqual(await hashTree(src));
+    await sender.stop();
+  });
+});
