@@ -288,16 +288,21 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
   const SIZE = 12 * MiB;
   const LIMIT = 4 * MiB;
 
-  /** Alice and Bob send each other a file; the connection is cut once 4 MiB went each way. */
+  /**
+   * Alice and Bob send each other a small file and a large one; the connection is cut once
+   * 4 MiB went each way: each small file is saved, each large one is held in part.
+   */
   async function cutBothWays() {
     const src = await tempDir();
     const aliceOut = await tempDir();
     const bobOut = await tempDir();
+    const aliceSmall = await makeFile(src, 'a-small.bin', MiB, 12);
+    const bobSmall = await makeFile(src, 'b-small.bin', MiB, 23);
     const fromAlice = await makeFile(src, 'from-alice.bin', SIZE, 11);
     const fromBob = await makeFile(src, 'from-bob.bin', SIZE, 22);
     const { alice, bob, passed, cut } = await relayedPair(LIMIT, { resume: true });
-    alice.link.propose(await scanOffer([fromAlice]));
-    bob.link.propose(await scanOffer([fromBob]));
+    alice.link.propose(await scanOffer([aliceSmall, fromAlice]));
+    bob.link.propose(await scanOffer([bobSmall, fromBob]));
     await Promise.all([bob.log.waitFor('proposal'), alice.log.waitFor('proposal')]);
     await Promise.all([bob.link.accept(1, bobOut), alice.link.accept(1, aliceOut)]);
     await passed();
@@ -306,7 +311,18 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
       Promise.all([alice.ended, bob.ended]),
       'both links to end',
     );
-    return { alice, bob, aliceEnd, bobEnd, fromAlice, fromBob, aliceOut, bobOut };
+    return {
+      alice,
+      bob,
+      aliceEnd,
+      bobEnd,
+      aliceSmall,
+      bobSmall,
+      fromAlice,
+      fromBob,
+      aliceOut,
+      bobOut,
+    };
   }
 
   function suspendedOf(end: LinkEnd): SuspendedWork {
@@ -317,17 +333,19 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
 
   it('D9: a cut mid-transfer both ways suspends both transfers, and new links go on from the bytes held, byte-identical', async () => {
     const cutRun = await cutBothWays();
-    const { alice, bob, fromAlice, fromBob, aliceOut, bobOut } = cutRun;
+    const { alice, bob, aliceSmall, bobSmall, fromAlice, fromBob, aliceOut, bobOut } = cutRun;
     const aliceWork = suspendedOf(cutRun.aliceEnd);
     const bobWork = suspendedOf(cutRun.bobEnd);
     for (const work of [aliceWork, bobWork]) {
       expect(work.outgoing.map((o) => o.offer)).toEqual([1]);
       expect(work.incoming.map((i) => i.offer)).toEqual([1]);
     }
-    expect(alice.log.all('receive-done')).toMatchObject([{ offer: 1, suspended: true }]);
+    expect(alice.log.all('receive-done')).toMatchObject([{ offer: 1, saved: 1, suspended: true }]);
     expect(bob.log.all('send-done')).toMatchObject([{ offer: 1, suspended: true }]);
-    // Nothing got a final name, and the partial folders stay.
-    expect((await readdir(bobOut)).filter((n) => !n.startsWith('.ferry-partial-'))).toEqual([]);
+    // Only the small file got its final name; the partial folders stay.
+    expect((await readdir(bobOut)).filter((n) => !n.startsWith('.ferry-partial-'))).toEqual([
+      'a-small.bin',
+    ]);
 
     const { alice: alice2, bob: bob2 } = await linkPair(
       { resume: true, resumed: aliceWork },
@@ -337,6 +355,8 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
     expect(await bob2.log.waitFor('proposal-resumed')).toEqual({ offer: 1, previous: 1 });
     expect(await alice2.log.waitFor('proposal-resumed')).toEqual({ offer: 1, previous: 1 });
     const started = await bob2.log.waitFor('receive-start');
+    // The small file was concluded on the lost connection: it is not asked for again.
+    expect(started.files).toBe(1);
     expect(started.heldBytes).toBeGreaterThan(0);
     expect(started.bytes).toBe(SIZE - started.heldBytes);
     expect((await alice2.log.waitFor('send-start')).skippedBytes).toBe(started.heldBytes);
@@ -355,8 +375,10 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
     // Only the missing bytes travelled on the new connection, and the partial folders are gone.
     expect(alice2.link.connection.socket.bytesWritten).toBeLessThan(SIZE);
     expect(bob2.link.connection.socket.bytesWritten).toBeLessThan(SIZE);
-    expect(await readdir(bobOut)).toEqual(['from-alice.bin']);
-    expect(await readdir(aliceOut)).toEqual(['from-bob.bin']);
+    expect((await readdir(bobOut)).sort()).toEqual(['a-small.bin', 'from-alice.bin']);
+    expect((await readdir(aliceOut)).sort()).toEqual(['b-small.bin', 'from-bob.bin']);
+    expect(await digest(path.join(bobOut, 'a-small.bin'))).toBe(await digest(aliceSmall));
+    expect(await digest(path.join(aliceOut, 'b-small.bin'))).toBe(await digest(bobSmall));
     expect(await digest(path.join(bobOut, 'from-alice.bin'))).toBe(await digest(fromAlice));
     expect(await digest(path.join(aliceOut, 'from-bob.bin'))).toBe(await digest(fromBob));
     await Promise.all([alice2.link.quit(), bob2.link.quit()]);
@@ -382,7 +404,30 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
     expect(kept?.dir).toMatch(/\.ferry-partial-[0-9a-f]{32}$/);
     expect(kept?.heldBytes).toBeGreaterThan(0);
     expect(path.dirname(kept!.dir)).toBe(cutRun.aliceOut);
-    expect((await readdir(cutRun.aliceOut)).filter((n) => !n.startsWith('.'))).toEqual([]);
+    expect((await readdir(cutRun.aliceOut)).filter((n) => !n.startsWith('.'))).toEqual([
+      'b-small.bin',
+    ]);
+  });
+
+  it('a re-proposal of an offer that was still waiting for an answer is asked again', async () => {
+    const file = await makeFile(await tempDir(), 'asked.bin', 1000, 4);
+    const { alice, bob } = await linkPair({ resume: true }, { resume: true });
+    alice.link.propose(await scanOffer([file]));
+    await bob.log.waitFor('proposal');
+    bob.link.connection.socket.resetAndDestroy();
+    const [aliceEnd, bobEnd] = await within(Promise.all([alice.ended, bob.ended]), 'the cut');
+    const aliceWork = suspendedOf(aliceEnd);
+    expect(aliceWork.outgoing.map((o) => o.offer)).toEqual([1]);
+    expect(suspendedOf(bobEnd).incoming).toEqual([]);
+    const { alice: alice2, bob: bob2 } = await linkPair(
+      { resume: true, resumed: aliceWork },
+      { resume: true, resumed: suspendedOf(bobEnd) },
+    );
+    expect(await alice2.log.waitFor('reproposed')).toEqual({ offer: 1, previous: 1 });
+    const proposal = await bob2.log.waitFor('proposal');
+    expect(proposal.offer).toBe(1);
+    expect(bob2.log.all('proposal-resumed')).toEqual([]);
+    await Promise.all([alice2.link.quit(), bob2.link.quit()]);
   });
 
   it('D4: accepting the same files into the same folder resumes from disk, and a changed source starts over from 0 (file-restarted both ways)', async () => {
@@ -409,7 +454,7 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
       reason: 'changed',
     });
     expect(await bob2.log.waitFor('receive-done')).toMatchObject({ saved: 1, failed: 0 });
-    expect(await readdir(cutRun.bobOut)).toEqual(['from-alice.bin']);
+    expect((await readdir(cutRun.bobOut)).sort()).toEqual(['a-small.bin', 'from-alice.bin']);
     expect(await digest(path.join(cutRun.bobOut, 'from-alice.bin'))).toBe(await digest(changed));
     await Promise.all([alice2.link.quit(), bob2.link.quit()]);
   });
