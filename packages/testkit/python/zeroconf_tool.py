@@ -10,6 +10,10 @@ an "event" field.
       Registers instance N with SRV, TXT (in the order given) and A/AAAA records, prints
       {"event":"registered"}, and stays until SIGTERM or SIGINT, then says goodbye.
       --spoof announces without probing first, as an impostor would.
+  raw --name N --port P --address IP [--txt K=V...] [--server H] [--ttl T] [--every-ms M]
+      Announces one instance (PTR, SRV, TXT, A) in raw packets every M ms (100) until stopped,
+      without checking its name, as a hostile peer could; --ttl 0 makes each one a goodbye.
+      Prints {"event":"announcing"} after the first.
   flood --count C --address IP [--port P] [--per-packet K] [--rate R] [--txt-bytes B]
       Sends unsolicited responses (PTR, SRV, TXT, A) for C fake instances, fake-0 to fake-C-1,
       K to a packet (by default as many as fit in 1400 bytes), about R announcements a second, over and over until stopped. Prints
@@ -148,38 +152,71 @@ def record(name, rtype, rdata, ttl=120, flush=False):
     return dns_name(name) + struct.pack("!HHIH", rtype, rclass, ttl, len(rdata)) + rdata
 
 
+def service_records(type_, instance, host, port, txt_items, address, ttl=None):
+    """PTR, SRV, TXT and A/AAAA of one instance; `ttl` 0 makes them a goodbye."""
+    fullname = f"{instance}.{type_}"
+    txt = b"".join(bytes([len(item)]) + item for item in txt_items)
+    address = ipaddress.ip_address(address)
+    a_type = 1 if address.version == 4 else 28
+    return [
+        record(type_, 12, dns_name(fullname), ttl=4500 if ttl is None else ttl),
+        record(fullname, 33, struct.pack("!HHH", 0, 0, port) + dns_name(host), 120 if ttl is None else ttl, True),
+        record(fullname, 16, txt, 4500 if ttl is None else ttl, True),
+        record(host, a_type, address.packed, 120 if ttl is None else ttl, True),
+    ]
+
+
 def announcement(index, args):
-    instance = f"fake-{index}"
-    fullname = f"{instance}.{args.type}"
-    host = f"{instance}.local."
     txt_items = [b"v=1", b"enc=1", b"mode=send", b"fp=%016x" % index]
     if args.txt_bytes:
         filler = b"x=" + b"f" * 250
         while sum(len(item) + 1 for item in txt_items) < args.txt_bytes:
             txt_items.append(filler)
-    txt = b"".join(bytes([len(item)]) + item for item in txt_items)
-    address = ipaddress.ip_address(args.address)
-    a_type = 1 if address.version == 4 else 28
-    return [
-        record(args.type, 12, dns_name(fullname), ttl=4500),
-        record(fullname, 33, struct.pack("!HHH", 0, 0, args.port) + dns_name(host), flush=True),
-        record(fullname, 16, txt, ttl=4500, flush=True),
-        record(host, a_type, address.packed, flush=True),
-    ]
+    instance = f"fake-{index}"
+    return service_records(args.type, instance, f"{instance}.local.", args.port, txt_items, args.address)
+
+
+def mdns_socket(address):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(address))
+    # Responses come from port 5353 (RFC 6762 §11), or careful receivers ignore them.
+    sock.bind(("0.0.0.0", MDNS_PORT))
+    return sock
+
+
+def response(records):
+    return struct.pack("!HHHHHH", 0, 0x8400, 0, len(records), 0, 0) + b"".join(records)
+
+
+def raw(args):
+    """Announces one instance with raw packets, names unchecked, every `every_ms` until stopped."""
+    stopping = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    txt_items = [item.encode() for item in args.txt]
+    host = args.server or "raw.local."
+    records = service_records(args.type, args.name, host, args.port, txt_items, args.address, args.ttl)
+    sock = mdns_socket(args.address)
+    sent = 0
+    while not stopping:
+        sock.sendto(response(records), (MDNS_GROUP, MDNS_PORT))
+        sent += 1
+        if sent == 1:
+            say("announcing", name=args.name, ttl=args.ttl)
+        time.sleep(args.every_ms / 1000)
+    say("stopped", sent=sent)
+    return 0
 
 
 def flood(args):
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(True))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if hasattr(socket, "SO_REUSEPORT"):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
-    sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(args.address))
-    # Responses come from port 5353 (RFC 6762 §11), or careful receivers ignore them.
-    sock.bind(("0.0.0.0", MDNS_PORT))
+    sock = mdns_socket(args.address)
     sent = 0
     started = time.monotonic()
     index = 0
@@ -190,9 +227,8 @@ def flood(args):
         for _ in range(per_packet):
             records += announcement(index, args)
             index = (index + 1) % args.count
-        packet = struct.pack("!HHHHHH", 0, 0x8400, 0, len(records), 0, 0) + b"".join(records)
         try:
-            sock.sendto(packet, (MDNS_GROUP, MDNS_PORT))
+            sock.sendto(response(records), (MDNS_GROUP, MDNS_PORT))
         except OSError as error:
             say("error", message=str(error))
             return 1
@@ -229,9 +265,20 @@ def main():
     f.add_argument("--per-packet", type=int, default=0)
     f.add_argument("--rate", type=float, default=10000)
     f.add_argument("--txt-bytes", type=int, default=0)
+    w = commands.add_parser("raw")
+    w.add_argument("--type", default=FERRY_TYPE)
+    w.add_argument("--name", required=True)
+    w.add_argument("--port", type=int, required=True)
+    w.add_argument("--address", required=True)
+    w.add_argument("--txt", action="append", default=[])
+    w.add_argument("--server")
+    w.add_argument("--ttl", type=int)
+    w.add_argument("--every-ms", type=float, default=100)
     args = parser.parse_args()
     if args.command == "flood":
         return flood(args)
+    if args.command == "raw":
+        return raw(args)
     return asyncio.run(browse(args) if args.command == "browse" else register(args))
 
 

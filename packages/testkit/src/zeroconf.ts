@@ -51,6 +51,36 @@ export async function zeroconfRegister(
   return proc;
 }
 
+/** What {@link zeroconfRaw} announces: any name, unchecked; `ttl` 0 for a goodbye. */
+export interface RawAnnouncement {
+  readonly name: string;
+  readonly port: number;
+  /** The A record's address; the host's own by default. */
+  readonly address?: string;
+  readonly txt: readonly string[];
+  readonly server?: string;
+  readonly ttl?: number;
+}
+
+/**
+ * Announces one instance from `host` in raw packets, ten a second until stopped, with no check
+ * of its name (python3-zeroconf refuses control characters; a hostile peer does not). Resolves
+ * once the first is out.
+ */
+export async function zeroconfRaw(
+  host: NetnsHost,
+  announcement: RawAnnouncement,
+): Promise<CliProcess> {
+  const args = ['raw', '--name', announcement.name, '--port', String(announcement.port)];
+  args.push('--address', announcement.address ?? host.ipv4);
+  for (const item of announcement.txt) args.push('--txt', item);
+  if (announcement.server) args.push('--server', announcement.server);
+  if (announcement.ttl !== undefined) args.push('--ttl', String(announcement.ttl));
+  const proc = run(host, args);
+  await proc.waitForEvent('announcing', START_MS);
+  return proc;
+}
+
 /** Options of {@link zeroconfFlood}. */
 export interface FloodOptions {
   /** Distinct fake instances, sent over and over (10,000 by default). */
