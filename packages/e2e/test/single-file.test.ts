@@ -18,12 +18,14 @@ import {
   writeFileAt,
   writeRandomFile,
 } from '@ferry/testkit/harness';
+import { spawnOnPty } from '@ferry/testkit/pty';
 
 const SENDER_DIR = fileURLToPath(new URL('../../sender', import.meta.url));
 const RECEIVER_DIR = fileURLToPath(new URL('../../receiver', import.meta.url));
 
 /** Node with nothing that could load a module from elsewhere: no NODE_PATH, no --import. */
-const env = (): NodeJS.ProcessEnv => cliEnv({ NODE_PATH: undefined, NODE_OPTIONS: undefined });
+const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =>
+  cliEnv({ NODE_PATH: undefined, NODE_OPTIONS: undefined, ...extra });
 
 /**
  * Copies `program` alone into a new folder under the OS temp folder, which has no node_modules
@@ -146,6 +148,39 @@ describe('the single-file programs built by `pnpm build`', () => {
 
     assertExit(run, 0);
     expect(run.events.find((e) => e.event === 'secured')).toMatchObject({ method: 'code' });
+    expect(await hashTree(out)).toEqual(await hashTree(src));
+    await sender.stop();
+  });
+
+  it('ask for the pairing code, the items and the folder on a terminal', async () => {
+    const src = await makeTempDir('src');
+    await writeFileAt(src, 'a.txt', 'first item\n');
+    await writeFileAt(src, 'B/inside.bin', randomBytes(5000));
+    const sender = await startSender([path.join(src, 'a.txt'), path.join(src, 'B')], [], {
+      program: send,
+      cwd: path.dirname(send),
+      env: env(),
+    });
+    const home = await makeTempDir('home');
+    const out = await makeTempDir('chosen');
+    const terminal = spawnOnPty(receive, [sender.address], {
+      cwd: path.dirname(receive),
+      env: env({ HOME: home, TERM: 'xterm-256color' }),
+    });
+
+    const asked = await terminal.waitForText('Pairing code shown by ferry-send:', WAIT.startMs);
+    terminal.type(`${sender.code()}\r`);
+    const afterItems = await terminal.waitForText(
+      'Which items do you want? (space toggles, enter accepts)',
+      WAIT.reactMs,
+      asked,
+    );
+    terminal.type('\r');
+    await terminal.waitForText('Save to which folder?', WAIT.reactMs, afterItems);
+    terminal.type(`${out}\r`);
+    const exit = await terminal.waitForExit(WAIT.transferMs);
+
+    expect(exit, terminal.log.report('unexpected exit')).toEqual({ code: 0, signal: null });
     expect(await hashTree(out)).toEqual(await hashTree(src));
     await sender.stop();
   });
