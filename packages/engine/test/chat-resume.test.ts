@@ -351,9 +351,17 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
       { resume: true, resumed: aliceWork },
       { resume: true, resumed: bobWork },
     );
-    expect(await alice2.log.waitFor('reproposed')).toEqual({ offer: 1, previous: 1 });
-    expect(await bob2.log.waitFor('proposal-resumed')).toEqual({ offer: 1, previous: 1 });
-    expect(await alice2.log.waitFor('proposal-resumed')).toEqual({ offer: 1, previous: 1 });
+    expect(await alice2.log.waitFor('reproposed')).toMatchObject({ offer: 1, previous: 1 });
+    expect(await bob2.log.waitFor('proposal-resumed')).toMatchObject({
+      offer: 1,
+      previous: 1,
+      suspended: bobWork.incoming[0],
+    });
+    expect(await alice2.log.waitFor('proposal-resumed')).toMatchObject({
+      offer: 1,
+      previous: 1,
+      suspended: aliceWork.incoming[0],
+    });
     const started = await bob2.log.waitFor('receive-start');
     // The small file was concluded on the lost connection: it is not asked for again.
     expect(started.files).toBe(1);
@@ -423,7 +431,7 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
       { resume: true, resumed: aliceWork },
       { resume: true, resumed: suspendedOf(bobEnd) },
     );
-    expect(await alice2.log.waitFor('reproposed')).toEqual({ offer: 1, previous: 1 });
+    expect(await alice2.log.waitFor('reproposed')).toMatchObject({ offer: 1, previous: 1 });
     const proposal = await bob2.log.waitFor('proposal');
     expect(proposal.offer).toBe(1);
     expect(bob2.log.all('proposal-resumed')).toEqual([]);

@@ -81,12 +81,17 @@ export interface LinkEvents extends Record<string, unknown> {
    * The peer's proposal `offer` is one we were receiving on the lost connection (`previous`
    * there, §13.11 item 7): it is being accepted into the same folder without asking;
    * `receive-start` follows (or `receive-done` with a code if the folder cannot be read).
+   * `suspended` is the object the lost link's end listed (`previous` is its id on the link
+   * where it was suspended, which may be older than the lost one when it waited unmatched).
    */
-  'proposal-resumed': { offer: number; previous: number };
+  'proposal-resumed': { offer: number; previous: number; suspended: SuspendedIncoming };
   /** The peer declined one of our proposals. */
   declined: { offer: number; code: string };
-  /** Our proposal `previous` of the lost connection went out again as `offer` (§13.11 item 6). */
-  reproposed: { offer: number; previous: number };
+  /**
+   * Our proposal `previous` of the lost connection (`suspended`, as its end listed it) went
+   * out again as `offer` (§13.11 item 6).
+   */
+  reproposed: { offer: number; previous: number; suspended: SuspendedOutgoing };
   /**
    * `bytes`: what the transfer carries if every prefix matches; `skippedBytes`: what the peer
    * holds already and is not sent again (each prefix item's offset).
@@ -568,7 +573,7 @@ export class ChatLink extends Emitter<LinkEvents> {
     for (const suspended of this.#options.resumed?.outgoing ?? []) {
       try {
         const offer = this.propose(suspended.source);
-        this.emit('reproposed', { offer, previous: suspended.offer });
+        this.emit('reproposed', { offer, previous: suspended.offer, suspended });
       } catch (error) {
         this.#logger.warn({ previous: suspended.offer, err: error }, 'could not propose again');
       }
@@ -842,7 +847,7 @@ export class ChatLink extends Emitter<LinkEvents> {
       incoming.base = match.prepared;
       incoming.accepted = match.files;
       incoming.concluded = match.concluded as Set<number>;
-      this.emit('proposal-resumed', { offer, previous: match.offer });
+      this.emit('proposal-resumed', { offer, previous: match.offer, suspended: match });
       void this.#acceptAgain(offer, incoming, match);
       return;
     }
