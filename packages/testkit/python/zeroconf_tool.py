@@ -218,17 +218,24 @@ def flood(args):
         signal.signal(sig, lambda *_: stopping.append(True))
     sock = mdns_socket(args.address)
     sent = 0
-    started = time.monotonic()
     index = 0
     # As many announcements to a packet as fit in one Ethernet frame (at least one).
     per_packet = args.per_packet or max(1, 1400 // sum(len(r) for r in announcement(0, args)))
-    while not stopping:
+    # Built once, sent over and over: the flooder's CPU goes into sending.
+    packets = []
+    while index < args.count:
         records = []
         for _ in range(per_packet):
-            records += announcement(index, args)
-            index = (index + 1) % args.count
+            records += announcement(index % args.count, args)
+            index += 1
+        packets.append(response(records))
+    index = 0
+    started = time.monotonic()
+    while not stopping:
+        packet = packets[index]
+        index = (index + 1) % len(packets)
         try:
-            sock.sendto(response(records), (MDNS_GROUP, MDNS_PORT))
+            sock.sendto(packet, (MDNS_GROUP, MDNS_PORT))
         except OSError as error:
             say("error", message=str(error))
             return 1
