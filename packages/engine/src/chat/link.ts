@@ -552,7 +552,8 @@ export class ChatLink extends Emitter<LinkEvents> {
           : new FerryError(ErrorCode.INTERNAL, String(error), { cause: error });
       if (this.#ending) end = { kind: 'cut-off', error: this.#ending };
       else if (this.#quitting) end = { kind: 'quit' };
-      else if (error instanceof PeerError || !shouldTellPeer(typed))
+      // A stream that ended inside a frame is the connection failing too: nobody to tell.
+      else if (error instanceof PeerError || !shouldTellPeer(typed) || isConnectionFailure(typed))
         end = { kind: 'lost', error: typed };
       else {
         this.cutOff(typed);
