@@ -62,7 +62,7 @@ async function killedMidReceive(alice: JsonListener, bobIn: string, file: string
 }
 
 describe('a conversation that heals and resumes', () => {
-  it('a cut while both send at once: the joiner reconnects by itself and both files arrive whole', async () => {
+  it('D9: a cut while both send at once: the joiner reconnects by itself and both files arrive whole', async () => {
     const aliceIn = await makeTempDir('alice-in');
     const bobIn = await makeTempDir('bob-in');
     const down = await randomFile('down', FILE_BYTES);
@@ -122,7 +122,7 @@ describe('a conversation that heals and resumes', () => {
     expect((await alice.quit()).code).toBe(0);
   });
 
-  it('a joiner killed mid-receive and run again resumes into the same folder; then it is already there', async () => {
+  it('D2: a joiner killed mid-receive and run again resumes into the same folder; then it is already there', async () => {
     const bobIn = await makeTempDir('bob-in');
     const down = await randomFile('down', FILE_BYTES);
     const alice = await startJsonListener();
