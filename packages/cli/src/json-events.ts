@@ -56,6 +56,8 @@ export const SENDER_JSON_EVENTS = {
   'file-restarted': z.strictObject({ client: count, path: z.string(), reason: z.enum(['changed']) }),
   refused: z.strictObject({ peer: z.string(), reason: z.string() }),
   stopped: z.strictObject({ reason: z.enum(['once', 'interrupted']) }),
+  announced: z.strictObject({ name: z.string(), port: count }),
+  'announce-failed': z.strictObject({ message: z.string() }),
   error: z.strictObject({ code: z.string(), message: z.string() }),
 } as const;
 
@@ -65,6 +67,18 @@ const renamed = z.strictObject({ offered: z.string(), savedAs: z.string() });
 
 /** `ferry-receive --json`, by event name. */
 export const RECEIVER_JSON_EVENTS = {
+  'sender-found': z.strictObject({
+    number: count,
+    name: z.string(),
+    host: z.string(),
+    addresses: z.array(z.string()),
+    port: count,
+    key: z.union([key, z.literal('')]),
+    encrypted: z.boolean(),
+    chat: z.boolean(),
+    remembered: z.boolean(),
+  }),
+  'discovery-done': z.strictObject({ found: count }),
   connected: z.strictObject({ address: z.string() }),
   'code-needed': z.strictObject({ fingerprint: key }),
   secured: z.strictObject({

@@ -286,3 +286,30 @@ export const RESUME = {
 
 /** Digest algorithm of FILE_END and FILE_ACK, and its length in bytes. */
 export const DIGEST = { algorithm: 'sha256', bytes: 32 } as const;
+
+/**
+ * What bounds finding senders on the network (PROTOCOL.md §14). Announcements come from anyone
+ * on the network, so everything a receiver keeps of them is capped (M2).
+ */
+export const DISCOVERY = {
+  /** How long a receiver looks for senders. */
+  browseMs: 2000,
+  /** When the query is sent again, in case the first was lost. */
+  requeryMs: 1000,
+  /** Senders kept in one browse; later ones are dropped. */
+  maxSenders: 64,
+  /** Instances kept from one source address, so one flooding host cannot bury the others. */
+  maxPerSource: 4,
+  /** UTF-8 bytes of an instance name (one DNS label). */
+  maxNameBytes: 63,
+  /** Bytes of one TXT string. */
+  maxTxtStringBytes: 255,
+  /** Bytes of a whole TXT record; a larger record is ignored. */
+  maxTxtBytes: 1024,
+  /** Addresses kept per sender. */
+  maxAddresses: 8,
+  /** Hex digits of the key fingerprint a sender announces (`fp`). */
+  keyHintHexDigits: 16,
+  /** How long a stopping sender waits for its goodbye to go out. */
+  goodbyeMs: 1000,
+} as const;

@@ -32,6 +32,8 @@ export const ErrorCode = {
   ACK_MISMATCH: 'ERR_ACK_MISMATCH',
   /** One side asked for a conversation (§12) and the other holds a one-way transfer, or the reverse. */
   MODE_MISMATCH: 'ERR_MODE_MISMATCH',
+  /** The key a sender found on the network presents does not start with the fingerprint it announced (§14). */
+  KEY_MISMATCH: 'ERR_KEY_MISMATCH',
 } as const;
 
 /** One of Ferry's error codes. */

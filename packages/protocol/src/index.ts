@@ -7,6 +7,7 @@ export {
   DATA_CHUNK_BYTES,
   DEFAULT_PORT,
   DIGEST,
+  DISCOVERY,
   FRAME_HEADER_BYTES,
   FRAME_TYPE_NAMES,
   FrameType,
@@ -90,7 +91,13 @@ export {
   localNamesFor,
   type Renamed,
 } from './local-names.ts';
-export { chatTextProblem, escapeForDisplay, formatBytes, truncateUtf8 } from './text.ts';
+export {
+  chatTextProblem,
+  escapeForDisplay,
+  formatBytes,
+  truncateUtf8,
+  utf8Length,
+} from './text.ts';
 export { describeSystemError } from './system-error.ts';
 export { UsageError } from './usage-error.ts';
 export {

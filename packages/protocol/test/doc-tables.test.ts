@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import {
   CHAT,
   CHAT_FRAME_TYPES,
+  DISCOVERY,
   FRAME_HEADER_BYTES,
   FRAME_TYPE_NAMES,
   FrameType,
@@ -108,6 +109,12 @@ describe('PROTOCOL.md §7 chat limits', () => {
 describe('PROTOCOL.md §7 resume limits', () => {
   it('lists every limit of RESUME with its value', () => {
     expect(limitsTable('Resume limits', 'RESUME')).toEqual({ ...RESUME });
+  });
+});
+
+describe('PROTOCOL.md §7 discovery limits', () => {
+  it('lists every limit of DISCOVERY with its value', () => {
+    expect(limitsTable('Discovery limits', 'DISCOVERY')).toEqual({ ...DISCOVERY });
   });
 });
 

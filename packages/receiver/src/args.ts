@@ -8,16 +8,23 @@ import { UsageError } from './errors.ts';
  */
 export type Command =
   | { kind: 'run'; config: ReceiverConfig }
+  | { kind: 'list'; json: boolean; chat: boolean; logLevel: ReceiverConfig['logLevel'] }
   | { kind: 'clean'; folder: string; json: boolean }
   | InfoCommand;
 
 /** Usage text; every flag is listed here and in the README. */
-export const USAGE = `Usage: ferry-receive [options] <host>[:port]
-       ferry-receive --chat [options] <host>[:port]
+export const USAGE = `Usage: ferry-receive [options] [<host>[:port] | <name>]
+       ferry-receive --chat [options] [<host>[:port] | <name>]
+       ferry-receive --list [--chat] [--json]
 
 Connects to a ferry-send on another machine, shows what it offers, and saves
 exact, verified copies. The port defaults to 7878; write IPv6 addresses as
 [addr]:port.
+
+With no address, looks for senders on the local network for 2 s, lists them
+and asks which one (with --yes, takes the only one found). A name with no dot
+and no port connects to the sender announced under that name (or, if none
+is, to that host). The key a sender announces is checked when connecting.
 
 Transfers are encrypted (TLS 1.3). The first time, you are asked for the
 pairing code that ferry-send shows; it proves both sides are the machines you
@@ -46,6 +53,7 @@ Options:
                         conversation, keep reconnecting for this many
                         seconds and continue where it stopped (default 60,
                         from 0 to 3600; 0 turns it off)
+      --list            list the senders on the local network and exit
       --clean <dir>     remove the partly received files that interrupted
                         transfers left in <dir>, and exit
       --peers           list the remembered senders and exit
@@ -100,15 +108,22 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
       throw configUsageError(clean.error, { clean: values.clean }, { clean: CLEAN_RULE });
     return { kind: 'clean', folder: clean.data.clean, json: clean.data.json };
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? 'name the sender: give the address that ferry-send printed, like 192.168.1.20:7878'
-        : `give exactly one sender address, not ${positionals.length}`,
-    );
+  if (values.list) {
+    if (positionals.length > 0)
+      throw new UsageError(
+        '--list lists every sender on the network: give no address or name with it',
+      );
+    const input = { json: values.json, chat: values.chat, logLevel: values['log-level'] };
+    const result = ListSchema.safeParse(input);
+    if (!result.success) throw configUsageError(result.error, input);
+    return { kind: 'list', ...result.data };
   }
+  if (positionals.length > 1)
+    throw new UsageError(`give one sender address or name, not ${positionals.length}`);
+  const target = positionals[0];
   const input = {
-    address: positionals[0],
+    address: target,
+    find: target !== undefined && isSenderName(target) ? target : undefined,
     out: values.out,
     yes: values.yes,
     fsync: values.fsync,
@@ -129,7 +144,20 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   return { kind: 'run', config: result.data };
 }
 
+/**
+ * Whether a command-line argument may name a sender found on the network: no port, no dot
+ * (so no IPv4 literal or domain name), not `localhost`, not an IPv6 literal.
+ */
+export function isSenderName(text: string): boolean {
+  return !/[:.[\]]/.test(text) && text.toLowerCase() !== 'localhost';
+}
+
+const ListSchema = ReceiverConfigSchema.pick({ json: true, chat: true, logLevel: true }).transform(
+  (value) => ({ ...value, chat: value.chat ?? false }),
+);
+
 const FLAGS = {
+  list: { type: 'boolean' },
   chat: { type: 'boolean' },
   out: { type: 'string', short: 'o' },
   yes: { type: 'boolean', short: 'y' },

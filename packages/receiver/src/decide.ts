@@ -180,7 +180,7 @@ async function makeReady(
 }
 
 /** A prompter that cannot confirm answers no; one that cannot show a notice shows nothing. */
-function withDefaults(prompter: Prompter): Required<Prompter> {
+function withDefaults(prompter: Prompter): Required<Omit<Prompter, 'pickSender'>> {
   return {
     ...prompter,
     confirm: prompter.confirm?.bind(prompter) ?? (async () => false),

@@ -1,9 +1,20 @@
 import os from 'node:os';
 import readline from 'node:readline';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { createFail, createLogger, defaultFolderIn, EXIT, expandHome, type Io, printHelpOrVersion, plural, runChat, usageHint } from '@ferry/cli';
+import { createFail, createLogger, defaultFolderIn, EXIT, expandHome, type Io, printHelpOrVersion, plural, runChat, StatusLine, usageHint } from '@ferry/cli';
+import { BrowseError, type Browser, createBrowser } from '@ferry/discovery';
 import { folderProblem } from '@ferry/engine';
-import { AuthError, ErrorCode, escapeForDisplay, FerryError, normalizeCode, TIMEOUTS, UnsafeOfferError } from '@ferry/protocol';
+import {
+  AddressSchema,
+  AuthError,
+  ErrorCode,
+  escapeForDisplay,
+  FerryError,
+  normalizeCode,
+  type ReceiverConfig,
+  TIMEOUTS,
+  UnsafeOfferError,
+} from '@ferry/protocol';
 import {
   ConfigFileError,
   configDir,
@@ -16,6 +27,16 @@ import { parseReceiverArgs, USAGE } from './args.ts';
 import { createJoiner } from './chat.ts';
 import { runCleanCommand } from './clean.ts';
 import { createDecide, type DecideState } from './decide.ts';
+import {
+  ambiguousNameError,
+  findSenders,
+  NOTHING_FOUND,
+  NothingFoundError,
+  pickSender,
+  senderLabel,
+  senderLines,
+  speaksOurVersion,
+} from './find.ts';
 import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, ResumeStoppedError, UsageError } from './errors.ts';
 import { createReceiver, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
@@ -37,6 +58,8 @@ export interface MainOptions {
   /** The folder used when none is named; `Downloads` in the home folder by default. */
   readonly defaultFolder?: string;
   readonly version?: string;
+  /** Looks for senders on the network (mDNS by default; tests give a fake network's). */
+  readonly browser?: Browser;
 }
 
 /** Runs `ferry-receive` with `argv`; returns the exit code. */
@@ -56,6 +79,21 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     const dir = configDir(io.env);
     if (command.kind === 'peers' || command.kind === 'forget') return await runPeersCommand(command, dir, io.stdout, json, 'sender');
     if (command.kind === 'clean') return await runCleanCommand(expandHome(command.folder, options.home ?? os.homedir()), io, command.json);
+    if (command.kind === 'list') {
+      json = command.json;
+      const logger = options.logger ?? createLogger('ferry-receive', command.logLevel, io);
+      const browser = options.browser ?? createBrowser(logger.child({ component: 'browser' }));
+      const trust = await TrustStore.open(dir, 'sender').catch(() => undefined);
+      const found = await findSenders({ browser, chat: command.chat, io, json, trust, signal });
+      if (signal.aborted) return fail(EXIT.interrupted, ErrorCode.CANCELLED, 'interrupted while looking for senders');
+      if (found.length === 0) throw new NothingFoundError();
+      if (!json) {
+        const out = StatusLine.for(io.stdout);
+        out.print('Senders on this network:');
+        for (const line of senderLines(found, out.width)) out.print(line);
+      }
+      return EXIT.ok;
+    }
     const { config } = command;
     json = config.json;
     const interactive = Boolean(io.stdin.isTTY) && !json && !config.codeStdin;
@@ -84,11 +122,22 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     };
     // In a conversation stdin goes on after the code: its lines are commands, read by the chat.
     const lines = config.chat && config.codeStdin ? readLines(io.stdin) : undefined;
+    const trust = config.encryption ? await TrustStore.open(dir, 'sender') : undefined;
+    const where = await whereIsTheSender(config, {
+      io,
+      json,
+      interactive,
+      trust,
+      signal,
+      browser: () => options.browser ?? createBrowser(logger.child({ component: 'browser' })),
+      ask: prompter.pickSender ? (count) => prompter.pickSender!(count, signal) : undefined,
+    });
     const security: ReceiverSecurity = config.encryption
       ? {
           encryption: true,
           identity: await loadOrCreateIdentity(dir),
-          trust: await TrustStore.open(dir, 'sender'),
+          trust: trust,
+          announcedKey: where.announcedKey,
           code: await codeGivenUpFront(config.codeStdin, io, signal, lines),
           askCode: interactive ? askCode : undefined,
           remember: config.remember,
@@ -100,8 +149,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     // The same connection, pairing and waits for a conversation as for a transfer.
     const link = {
       security,
-      host: config.address.host,
-      port: config.address.port,
+      host: where.host,
+      port: where.port,
       name: config.name,
       logger,
       connectTimeoutMs: Math.min(config.connectTimeoutMs, waitMs ?? Number.POSITIVE_INFINITY),
@@ -138,6 +187,16 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     if (result.declined) return state.cancelled || signal.aborted ? EXIT.interrupted : EXIT.ok;
     return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
   } catch (thrown) {
+    if (thrown instanceof NothingFoundError)
+      return fail(EXIT.failure, 'ERR_NOT_FOUND', NOTHING_FOUND);
+    if (thrown instanceof BrowseError) {
+      return fail(
+        EXIT.failure,
+        'ERR_FAILED',
+        `cannot look for senders on this network (${escapeForDisplay(thrown.message)})`,
+        'Type the address ferry-send shows, e.g. ferry-receive 192.168.1.20',
+      );
+    }
     // A folder found unusable without a terminal is a usage problem: exit 2, with its hint (U3).
     const error = thrown instanceof DestinationError && state.refusal ? state.refusal : thrown;
     if (error instanceof UsageError) {
@@ -179,6 +238,85 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     if (error instanceof FerryError) return fail(EXIT.failure, error.code, `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`);
     return fail(EXIT.failure, 'ERR_INTERNAL', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
+}
+
+/** Where to connect: the address given, or a sender found on the network (with the key it announced). */
+interface Where {
+  readonly host: string;
+  readonly port: number;
+  readonly announcedKey?: { readonly hint: string; readonly sender: string } | undefined;
+}
+
+/**
+ * The sender to connect to (PROTOCOL.md §14): the address given; or, for a name, the sender
+ * announced under it (a host of that name if none is); or, with neither, the one picked from
+ * those found. A sender found brings the key it announced, checked before any AUTH.
+ */
+async function whereIsTheSender(
+  config: ReceiverConfig,
+  context: {
+    io: ReceiverIo;
+    json: boolean;
+    interactive: boolean;
+    trust: TrustStore | undefined;
+    signal: AbortSignal;
+    browser: () => Browser;
+    ask: ((count: number) => Promise<string | null>) | undefined;
+  },
+): Promise<Where> {
+  if (config.address !== undefined && config.find === undefined) return config.address;
+  const { io, json, trust, signal } = context;
+  const found = await findSenders({
+    browser: context.browser(),
+    chat: config.chat ?? false,
+    io,
+    json,
+    trust,
+    signal,
+  });
+  if (signal.aborted) throw new FerryError(ErrorCode.CANCELLED, 'interrupted');
+  let chosen: (typeof found)[number];
+  if (config.find !== undefined && config.address !== undefined) {
+    const named = found.filter((sender) => sender.name === config.find);
+    if (named.length > 1) throw ambiguousNameError(config.find, named);
+    if (named.length === 0) {
+      if (!json)
+        StatusLine.for(io.stdout).print(
+          `No sender named "${escapeForDisplay(config.find)}" found on this network; connecting to ${escapeForDisplay(config.find)} as a host name.`,
+        );
+      return config.address;
+    }
+    chosen = named[0]!;
+  } else {
+    const picked = await pickSender(found, {
+      yes: config.yes,
+      interactive: context.interactive,
+      io,
+      ask: context.ask,
+    });
+    if (picked === null) throw new FerryError(ErrorCode.CANCELLED, 'cancelled');
+    if (picked.kind === 'address') {
+      const address = AddressSchema.safeParse(picked.text);
+      if (!address.success)
+        throw new UsageError(
+          `not a number from the list or an address: ${JSON.stringify(escapeForDisplay(picked.text))}`,
+        );
+      return address.data;
+    }
+    chosen = picked.sender;
+  }
+  if (!speaksOurVersion(chosen)) {
+    throw new AdvisedUsageError(
+      `${senderLabel(chosen)} speaks another version of Ferry (${escapeForDisplay(chosen.version)})`,
+      'Use the same version of Ferry on both machines.',
+    );
+  }
+  return {
+    host: chosen.addresses[0] ?? chosen.source,
+    port: chosen.port,
+    announcedKey:
+      chosen.keyHint === '' ? undefined : { hint: chosen.keyHint, sender: senderLabel(chosen) },
+  };
 }
 
 /**

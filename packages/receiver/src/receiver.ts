@@ -173,6 +173,8 @@ export type ReceiverSecurity =
       readonly askCode?: ((signal?: AbortSignal) => Promise<string | null>) | undefined;
       /** Remember the sender after pairing with a code. */
       readonly remember?: boolean;
+      /** A sender found on the network: the key it announced, checked before any AUTH (§14). */
+      readonly announcedKey?: { readonly hint: string; readonly sender: string } | undefined;
     };
 
 /** Options of {@link createReceiver}. */
@@ -478,6 +480,7 @@ export async function openSecured(
             host: options.host,
             password,
             expectFingerprint,
+            announcedKey: security.announcedKey,
           },
           deadline,
         );

@@ -3,6 +3,8 @@
  * the helpers shared with the other packages' tests through @ferry/testkit (fake io, bounded
  * waits, temp dirs, cleanup, a scripted sender).
  */
+import type { Browser } from '@ferry/discovery';
+import { createFakeNetwork } from '@ferry/discovery/testing';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,6 +52,8 @@ export async function runReceive(
     env?: Record<string, string>;
     /** Leave encryption on; by default the receiver runs in clear, as the scripted senders do. */
     encrypted?: boolean;
+    /** Where a search for senders looks; by default an empty fake network, never the real one. */
+    browser?: Browser;
   } = {},
 ) {
   // Identity and remembered peers go to a folder of this test, never the user's own.
@@ -63,6 +67,7 @@ export async function runReceive(
   const controller = new AbortController();
   const exit = main(options.encrypted ? argv : ['--no-encryption', ...argv], io, controller.signal, {
     logger: silentLogger,
+    browser: options.browser ?? createFakeNetwork().browser(),
     ...(options.prompter ? { prompter: options.prompter } : {}),
     ...(options.home ? { home: options.home } : {}),
     ...(options.defaultFolder || !options.home ? { defaultFolder: options.defaultFolder ?? path.join(os.tmpdir(), 'ferry-test-no-default-folder') } : {}),

@@ -68,8 +68,11 @@ describe('main (ferry-receive) usage', () => {
     expect(run.stderr.text).toContain('Usage: ferry-receive');
   });
 
-  it('exits 2 without an address', async () => {
-    expect((await runReceive(['--yes'])).code).toBe(EXIT.usage);
+  it('M5: without an address, and no sender on the network, says so in one line and exits 1', async () => {
+    const run = await runReceive(['--yes']);
+    expect(run.code).toBe(EXIT.failure);
+    expect(run.stderr.text).toContain('No sender found on this network in 2 s.');
+    expect(run.stderr.text).toContain('type the address ferry-send shows');
   });
 
   it('exits 2, naming --yes, when stdin is not a terminal, and does not connect anywhere', async () => {

@@ -9,8 +9,9 @@ export type Command = { kind: 'run'; config: SenderConfig } | InfoCommand;
 export const USAGE = `Usage: ferry-send [options] <file|folder>...
        ferry-send --chat [options] [file|folder...]
 
-Offers files and folders to receivers on the same network. Run ferry-receive
-on the other machine with one of the addresses this prints, and give it the
+Offers files and folders to receivers on the same network, and announces
+itself there: ferry-receive with no address on the other machine finds it (or
+give ferry-receive one of the addresses this prints), then give it the
 pairing code this prints. Transfers are encrypted (TLS 1.3); the code proves
 both sides are the machines you think, and works for one pairing.
 
@@ -25,6 +26,8 @@ Options:
   -y, --yes             with --chat: accept every offer without asking
   -p, --port <n>        port to listen on (default 7878; 0 picks a free port)
       --host <address>  listen on this address only (default: all interfaces)
+      --no-announce     do not announce this sender on the local network
+                        (receivers then type an address)
       --once            stop after the first receiver has taken its files
       --name <name>     name shown to receivers (default: your user name)
       --remember        remember receivers that pair with the code, so they
@@ -63,6 +66,7 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     chat: values.chat,
     out: values.out,
     yes: values.yes,
+    announce: !values['no-announce'],
   };
   if (values.chat && values.once) {
     throw new UsageError('--once stops after one transfer, but a conversation goes on until you /quit: leave out --once');
@@ -91,6 +95,7 @@ const FLAGS = {
   peers: { type: 'boolean' },
   forget: { type: 'string' },
   'no-encryption': { type: 'boolean' },
+  'no-announce': { type: 'boolean' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },

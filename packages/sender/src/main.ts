@@ -12,12 +12,14 @@ import {
   runChat,
   usageHint,
 } from '@ferry/cli';
+import { type Announcer, createAnnouncer } from '@ferry/discovery';
 import { ChatRoom, folderProblem, scanOffer } from '@ferry/engine';
 import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
 import {
   ConfigFileError,
   configDir,
   derivePasswordScalar,
+  fingerprintHex,
   loadOrCreateIdentity,
   localUserName,
   runPeersCommand,
@@ -25,9 +27,10 @@ import {
   TrustStore,
 } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
+import { announceSender, reachableFromNetwork } from './announce.ts';
 import { parseSenderArgs, USAGE } from './args.ts';
 import { ListenError, UsageError } from './errors.ts';
-import { createSender, type SenderSecurity } from './sender.ts';
+import { createSender, type Sender, type SenderSecurity } from './sender.ts';
 import { renderSender } from './ui/render.ts';
 
 export { EXIT };
@@ -40,6 +43,8 @@ export interface MainOptions {
   readonly home?: string;
   /** The folder a conversation saves into when none is named; `Downloads` in the home folder by default. */
   readonly defaultFolder?: string;
+  /** Announces the sender on the network (mDNS by default; tests give a fake network's). */
+  readonly announcer?: Announcer;
 }
 
 /** The sender's streams; a conversation (--chat) also reads its commands from stdin. */
@@ -105,16 +110,23 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
       });
       renderSender(sender, offer, { ...io, stdout: output }, json, false, true);
       if (signal.aborted) return EXIT.interrupted;
+      const port = listeningPort(sender);
       await sender.listen();
-      return await holdConversation(room, sender, { ...io, stdin }, output, config, home, options, signal);
+      const announcer = startAnnouncing(config, options, logger, security, name, await port, true, output);
+      try {
+        return await holdConversation(room, sender, { ...io, stdin }, output, config, home, options, signal);
+      } finally {
+        await announcer?.stop();
+      }
     }
+    const name = config.name ?? localUserName(io.env);
     const sender = createSender({
       security,
       offer,
       host: config.host,
       port: config.port,
       once: config.once,
-      name: config.name ?? localUserName(io.env),
+      name,
       logger,
       idleMs: waitMs,
       frameMs: waitMs,
@@ -122,7 +134,18 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
     });
     const view = renderSender(sender, offer, io, json, config.once);
     if (signal.aborted) return EXIT.interrupted;
+    const port = listeningPort(sender);
     await sender.listen();
+    const announcer = startAnnouncing(
+      config,
+      options,
+      logger,
+      security,
+      name,
+      await port,
+      false,
+      io.stdout,
+    );
     const onAbort = () => {
       view.interrupt();
       void sender.close(true);
@@ -134,6 +157,8 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
       await sender.stopped;
     } finally {
       signal.removeEventListener('abort', onAbort);
+      // The goodbye goes out before exit, bounded in time (PROTOCOL.md §14).
+      await announcer?.stop();
     }
     if (signal.aborted) {
       if (json) io.stdout.write(toJsonLine('stopped', { reason: 'interrupted' }));
@@ -150,6 +175,62 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
     if (error instanceof FerryError) return fail(EXIT.failure, 'ERR_FAILED', escapeForDisplay(error.message));
     return fail(EXIT.failure, 'ERR_FAILED', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
+}
+
+/** The port the sender listens on, once it does (the one asked for, or a free one for 0). */
+function listeningPort(sender: Sender): Promise<number> {
+  return new Promise((resolve) => {
+    const off = sender.on('listening', ({ port }) => {
+      off();
+      resolve(port);
+    });
+  });
+}
+
+/**
+ * Starts announcing the sender on the local network unless --no-announce, or unless it
+ * listens on a loopback address that no other machine can reach; returns the announcer to
+ * stop (with its goodbye) when the sender stops. The outcome is printed when it is known.
+ */
+function startAnnouncing(
+  config: { announce: boolean; host?: string | undefined; json: boolean },
+  options: MainOptions,
+  logger: Logger,
+  security: SenderSecurity,
+  name: string,
+  port: number,
+  chat: boolean,
+  out: Io['stdout'],
+): Announcer | undefined {
+  if (!config.announce || !reachableFromNetwork(config.host)) return undefined;
+  const everywhere = config.host === undefined || config.host === '0.0.0.0' || config.host === '::';
+  const announcer =
+    options.announcer ??
+    createAnnouncer(logger.child({ component: 'announcer' }), {
+      address: everywhere ? undefined : config.host,
+    });
+  const fingerprint = security.encryption
+    ? fingerprintHex(security.identity.fingerprint)
+    : undefined;
+  const quiet = new AbortController();
+  void announceSender({
+    announcer,
+    name,
+    port,
+    chat,
+    fingerprint,
+    out,
+    json: config.json,
+    signal: quiet.signal,
+  });
+  return {
+    start: (announcement) => announcer.start(announcement),
+    async stop() {
+      // An announcement still probing is cancelled; nothing about it is printed after this.
+      quiet.abort();
+      await announcer.stop();
+    },
+  };
 }
 
 /** Runs the conversation until it ends, then stops listening; returns the exit code. */

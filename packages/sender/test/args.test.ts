@@ -16,14 +16,14 @@ describe('parseSenderArgs', () => {
   it('applies the defaults when only paths are given', () => {
     expect(parseSenderArgs(['a.txt'])).toEqual({
       kind: 'run',
-      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false },
+      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false, announce: true },
     });
   });
 
   it('parses every long flag', () => {
     const command = parseSenderArgs([
       '--port', '9000', '--host', '127.0.0.1', '--once', '--name', 'Alice',
-      '--json', '--log-level', 'debug', '--remember', '--no-encryption', '--timeout', '7.5', 'a.txt', 'folder',
+      '--json', '--log-level', 'debug', '--remember', '--no-encryption', '--timeout', '7.5', '--no-announce', 'a.txt', 'folder',
     ]);
     expect(command).toEqual({
       kind: 'run',
@@ -38,6 +38,7 @@ describe('parseSenderArgs', () => {
         encryption: false,
         remember: true,
         timeout: 7.5,
+        announce: false,
       },
     });
   });

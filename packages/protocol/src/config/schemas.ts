@@ -71,6 +71,8 @@ export const SenderConfigSchema = z.strictObject({
   out: z.string().min(1).optional(),
   /** In a conversation: accept every offer without asking. */
   yes: z.boolean().optional(),
+  /** Announce the sender on the local network (DNS-SD over mDNS, PROTOCOL.md §14); off with --no-announce. */
+  announce: z.boolean().default(true),
 }).superRefine((config, ctx) => {
   if (!config.chat && config.paths.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['paths'], message: 'name at least one file or folder to offer' });
@@ -104,7 +106,10 @@ export const AddressSchema = z.string().transform((value, ctx) => {
 
 /** Configuration of `ferry-receive`, after its arguments are parsed. */
 export const ReceiverConfigSchema = z.strictObject({
-  address: AddressSchema,
+  /** Where the sender is; left out to look for senders on the network (PROTOCOL.md §14). */
+  address: AddressSchema.optional(),
+  /** A sender's name to look for on the network first; `address` is then the same text as a host name. */
+  find: z.string().min(1).optional(),
   out: z.string().min(1).optional(),
   yes: z.boolean().default(false),
   fsync: z.boolean().default(false),

@@ -211,6 +211,13 @@ export interface ClientSecurity {
    * `expectFingerprint`, so it is proved to no other key.
    */
   readonly ticket?: Uint8Array | undefined;
+  /**
+   * What a sender found on the network announced (TXT `fp`, PROTOCOL.md §14): its key's
+   * fingerprint must start with `hint` (16 lowercase hex digits), checked right after the
+   * handshake and before any AUTH, or ERR_KEY_MISMATCH. A hint only: it never makes a key
+   * trusted. `sender` names it in the refusal (escaped already, e.g. `"alice" at 10.0.0.2:7878`).
+   */
+  readonly announcedKey?: { readonly hint: string; readonly sender: string } | undefined;
 }
 
 /** The receiver's outcome: secured, or the sender wants a code that the user has not given yet. */
@@ -357,6 +364,14 @@ export async function secureClient(socket: Socket, security: ClientSecurity, dea
     throw error;
   }
   try {
+    const announced = security.announcedKey;
+    if (announced && !fingerprintHex(fingerprint).startsWith(announced.hint.toLowerCase())) {
+      throw new AuthError(
+        ErrorCode.KEY_MISMATCH,
+        `${announced.sender} shows key ${shortFingerprint(fingerprint)} but announced ${shortFingerprint(announced.hint)}: ` +
+          'it may be an impostor. Nothing was sent. Check the address and key ferry-send shows, and type the address.',
+      );
+    }
     const remembered = security.trust?.byFingerprint(fingerprint);
     if (security.expectFingerprint && !Buffer.from(security.expectFingerprint).equals(fingerprint)) {
       throw new AuthError(

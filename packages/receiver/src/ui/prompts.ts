@@ -16,6 +16,8 @@ export interface Prompter {
   confirm?(message: string, initial: boolean, signal?: AbortSignal): Promise<Answer<boolean>>;
   /** Tells the user something before the next question (a folder that cannot be used). */
   notice?(message: string): void;
+  /** Which of `count` senders found on the network: its number, or an address typed instead. */
+  pickSender?(count: number, signal?: AbortSignal): Promise<Answer<string>>;
 }
 
 /** Prompts on a terminal with @clack/prompts. */
@@ -46,6 +48,19 @@ export function createTerminalPrompter(input: Readable, output: Writable): Promp
     },
     notice(message) {
       log.warn(message, { output });
+    },
+    async pickSender(count, signal) {
+      const answer = await text({
+        message: `Pick one [1-${count}], or type an address:`,
+        validate: (value) =>
+          (value ?? '').trim() === ''
+            ? `Type a number from 1 to ${count}, or an address like 192.168.1.20:7878.`
+            : undefined,
+        input,
+        output,
+        signal,
+      });
+      return isCancel(answer) ? null : answer;
     },
     async askCode(signal) {
       const answer = await text({

@@ -1,0 +1,85 @@
+import os from 'node:os';
+import { DISCOVERY } from '@ferry/protocol';
+import type { Logger } from 'pino';
+import { type Announcement, instanceName, SERVICE_TYPE, txtPairs } from './txt.ts';
+import type { AnnouncedAs, Announcer } from './types.ts';
+
+/** Options of {@link createAnnouncer}. */
+export interface AnnouncerOptions {
+  /** Announce on the interface of this address only (`--host`); every interface by default. */
+  readonly address?: string | undefined;
+}
+
+/** How often the announcer looks whether probing is over and answering has begun. */
+const STATE_POLL_MS = 50;
+
+/**
+ * Announces a sender with `@homebridge/ciao`: it probes for the name and renames on a
+ * conflict (RFC 6762 §8), answers on every interface that is up and follows interfaces that
+ * come and go, over IPv4 and IPv6, and says goodbye when stopped. `start` resolves once the
+ * name is the sender's and the first announcement is out, not after the last repetition.
+ */
+export function createAnnouncer(logger: Logger, options: AnnouncerOptions = {}): Announcer {
+  let stop: (() => Promise<void>) | undefined;
+  return {
+    async start(announcement: Announcement): Promise<AnnouncedAs> {
+      const { getResponder } = (await import('@homebridge/ciao')).default;
+      const responder = getResponder(
+        options.address === undefined ? undefined : { interface: options.address },
+      );
+      let name = instanceName(announcement.name);
+      const service = responder.createService({
+        name,
+        type: SERVICE_TYPE,
+        port: announcement.port,
+        // The machine's own name (its first label), as receivers list it; ciao adds `.local`.
+        hostname: hostLabel(),
+        txt: txtPairs(announcement),
+      });
+      service.on('name-change', (renamed: string) => {
+        logger.debug({ name: renamed }, 'announced under another name, after a conflict');
+        name = renamed;
+      });
+      stop = async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const bounded = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, DISCOVERY.goodbyeMs);
+        });
+        try {
+          await Promise.race([
+            responder
+              .shutdown()
+              .catch((error: unknown) => logger.debug({ err: error }, 'goodbye failed')),
+            bounded,
+          ]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      await new Promise<void>((resolve, reject) => {
+        const poll = setInterval(() => {
+          const state = String(service.serviceState);
+          if (state === 'announcing' || state === 'announced') done();
+        }, STATE_POLL_MS);
+        const done = (error?: unknown) => {
+          clearInterval(poll);
+          if (error) reject(error);
+          else resolve();
+        };
+        service.advertise().then(() => done(), done);
+      });
+      return { name };
+    },
+    async stop(): Promise<void> {
+      const current = stop;
+      stop = undefined;
+      await current?.();
+    },
+  };
+}
+
+/** The machine's name as one DNS label: its first label, cut to 63 bytes; `ferry` if it has none. */
+function hostLabel(): string {
+  const first = os.hostname().split('.')[0] ?? '';
+  return instanceName(first.replace(/[^A-Za-z0-9-]/g, '-')) || 'ferry';
+}

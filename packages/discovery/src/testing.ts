@@ -1,0 +1,1 @@
+export { createFakeNetwork, type FakeHost, type FakeNetwork } from './fake.ts';
