@@ -35,6 +35,17 @@ export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
         banner: { js: SINGLE_FILE_BANNER },
         // Lets the program know it runs as one file (see the sender's receiverProgram).
         define: { FERRY_SINGLE_FILE: 'true' },
+        plugins: [
+          {
+            // `debug` (under the mDNS announcer) tries an optional `supports-color` inside a
+            // try block; it is not installed, so the file gets an empty module in its place.
+            name: 'optional-absent',
+            setup(builder) {
+              builder.onResolve({ filter: /^supports-color$/ }, () => ({ path: 'supports-color', namespace: 'absent' }));
+              builder.onLoad({ filter: /.*/, namespace: 'absent' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+            },
+          },
+        ],
       }
     : {
         sourcemap: 'inline',

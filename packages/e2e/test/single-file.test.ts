@@ -89,7 +89,7 @@ describe('the single-file programs built by `pnpm build`', () => {
     expect(await runAlone(send, ['--help'])).toMatch(
       /^Usage: ferry-send \[options\] <file\|folder>/,
     );
-    expect(await runAlone(receive, ['--help'])).toMatch(/^Usage: ferry-receive \[options\] <host>/);
+    expect(await runAlone(receive, ['--help'])).toMatch(/^Usage: ferry-receive \[options\] \[<host>/);
   });
 
   it('transfer a folder byte for byte over loopback, encrypted with the pairing code, each from its own folder', async () => {
