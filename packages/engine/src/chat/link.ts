@@ -54,6 +54,8 @@ import {
   entriesKey,
   isConnectionFailure,
   keepOrClean,
+  keptSettled,
+  settle,
   type SuspendedIncoming,
   type SuspendedOutgoing,
   SuspendedReceiving,
@@ -402,6 +404,8 @@ export class ChatLink extends Emitter<LinkEvents> {
     incoming.state = 'accepting';
     let prepared: PreparedReceiving;
     try {
+      // A transfer of this peer kept a moment ago is resumed from, not left locked.
+      if (this.#options.resume) await keptSettled();
       prepared = await prepareReceiving(
         inspection ?? (await this.inspect(offer, outDir)),
         this.#busy,
@@ -564,7 +568,7 @@ export class ChatLink extends Emitter<LinkEvents> {
     clearTimeout(this.#keepalive);
     clearTimeout(this.#sayTimer);
     this.#outbox.close();
-    const suspended = await this.#abandon(end);
+    const suspended = await settle(this.#abandon(end));
     if (end.kind !== 'cut-off') this.connection.destroy();
     return suspended && end.kind === 'lost' ? { ...end, suspended } : end;
   }

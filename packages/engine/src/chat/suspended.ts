@@ -81,13 +81,42 @@ export class SuspendedReceiving implements SuspendedIncoming {
   }
 }
 
-/** Keeps a destination's partial folder when it holds bytes; otherwise cleans up as after a failure. */
-export async function keepOrClean(
+/** Partial folders being kept or cleaned up now, in this process. */
+const settling = new Set<Promise<unknown>>();
+
+/**
+ * Keeps a destination's partial folder when it holds bytes (its lock given up, so that a later
+ * accept can resume from it); otherwise cleans up as after a failure.
+ */
+export function keepOrClean(
   destination: PreparedReceiving['destination'],
 ): Promise<KeptPartials | undefined> {
-  const kept = await destination.keep().catch(() => undefined);
-  if (!kept) await destination.cleanup().catch(() => {});
-  return kept;
+  return settle(
+    (async () => {
+      const kept = await destination.keep().catch(() => undefined);
+      if (!kept) await destination.cleanup().catch(() => {});
+      return kept;
+    })(),
+  );
+}
+
+/** Counts `work` (a link suspending or keeping its transfers) until it settles: see {@link keptSettled}. */
+export function settle<T>(work: Promise<T>): Promise<T> {
+  settling.add(work);
+  const done = () => {
+    settling.delete(work);
+  };
+  work.then(done, done);
+  return work;
+}
+
+/**
+ * Resolves once every link ending now has suspended or kept its transfers, and every partial
+ * folder being kept now is settled: an accept that follows a transfer kept a moment ago (a
+ * joiner that came back in clear) finds it unlocked and resumes from it.
+ */
+export async function keptSettled(): Promise<void> {
+  await Promise.allSettled([...settling]);
 }
 
 /**
