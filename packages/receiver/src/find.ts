@@ -60,6 +60,18 @@ export async function findSenders(options: FindOptions): Promise<ListedSender[]>
     signal: options.signal,
     onFound(sender) {
       if (sender.chat !== options.chat) return;
+      // The same sender heard on two interfaces (two source addresses): listed once. Only with
+      // the same key hint: a name from another key is another sender (M1), shown on its own.
+      if (
+        sender.keyHint !== '' &&
+        listed.some(
+          (other) =>
+            other.name === sender.name &&
+            other.keyHint === sender.keyHint &&
+            other.port === sender.port,
+        )
+      )
+        return;
       const entry: ListedSender = {
         ...sender,
         number: listed.length + 1,

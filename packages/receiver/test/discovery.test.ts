@@ -282,3 +282,41 @@ describe('ferry-receive with no address, or a name', () => {
     expect(sender.events).toEqual(['pairing-failed']);
   });
 });
+
+describe('one sender heard twice', () => {
+  it('is listed once when the name, key and port agree, and twice when the key differs (M1)', async () => {
+    const network = createFakeNetwork();
+    const key = 'ab'.repeat(32);
+    await network
+      .announcer({ address: '127.0.0.1' })
+      .start({ name: 'alice', port: 7000, encrypted: true, chat: false, fingerprint: key });
+    const fqdn = `alice.${SERVICE_NAME}`;
+    const copy = (fp: string, source: string) =>
+      network.inject(
+        [
+          { type: 'PTR', name: SERVICE_NAME, ttl: 120, data: fqdn },
+          { type: 'SRV', name: fqdn, ttl: 120, data: { target: 'other.local', port: 7000 } },
+          {
+            type: 'TXT',
+            name: fqdn,
+            ttl: 120,
+            data: ['v=1', 'enc=1', 'mode=send', `fp=${fp}`].map((entry) => Buffer.from(entry)),
+          },
+          { type: 'A', name: 'other.local', ttl: 120, data: source },
+        ],
+        source,
+      );
+    copy('abababababababab', '127.0.0.2');
+    const once = await runReceive(['--list', '--json'], { browser: network.browser() });
+    expect(jsonEvents(once.stdout).filter((event) => event.event === 'sender-found')).toHaveLength(
+      1,
+    );
+    copy('cdcdcdcdcdcdcdcd', '127.0.0.3');
+    const twice = await runReceive(['--list', '--json'], { browser: network.browser() });
+    expect(
+      jsonEvents(twice.stdout)
+        .filter((event) => event.event === 'sender-found')
+        .map((event) => event.addresses),
+    ).toEqual([['127.0.0.1'], ['127.0.0.3']]);
+  });
+});

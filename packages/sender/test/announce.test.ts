@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { Announcer } from '@ferry/discovery';
 import { createFakeNetwork } from '@ferry/discovery/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,6 +83,25 @@ describe('ferry-send announces itself (PROTOCOL.md §14)', () => {
       'Announced as "alice" on the local network: ferry-receive with no address finds it.',
     );
     expect((await network.browser().browse())[0]).toMatchObject({ encrypted: false, keyHint: '' });
+  });
+
+  it('M6: a conversation (--chat) is announced with mode=chat, and told to ferry-receive --chat', async () => {
+    const network = createFakeNetwork();
+    const io = { ...fakeIo(), stdin: new PassThrough() };
+    const controller = new AbortController();
+    const exit = main(['--chat', '--name', 'alice', '--host', '0.0.0.0', '--port', '0'], io, controller.signal, {
+      logger: silentLogger,
+      announcer: network.announcer({ address: '10.0.0.5' }),
+      defaultFolder: await tempDir(),
+    });
+    onCleanup('chat main', async () => {
+      controller.abort();
+      io.stdin.end();
+      await exit.catch(() => {});
+    });
+    const line = await io.stdout.waitForLine('the announced line', (l) => l.includes('Announced'));
+    expect(line).toContain('Announced as "alice" on the local network: ferry-receive --chat with no address finds it.');
+    expect((await network.browser().browse())[0]).toMatchObject({ name: 'alice', chat: true });
   });
 
   it('M6: --no-announce, and listening on loopback only, announce nothing', async () => {
