@@ -529,4 +529,34 @@ describe('files already there (§13.11, §13.6)', () => {
     expect(alice.link.connection.socket.bytesWritten).toBeLessThan(64 * 1024);
     await Promise.all([alice.link.quit(), bob.link.quit()]);
   });
+  it('D2: a file of the same name and size with other bytes stays as it is, and the offered one is saved beside it', async () => {
+    const src = await tempDir();
+    const out = await tempDir();
+    const file = await makeFile(src, 'same.bin', MiB, 5);
+    await makeFile(out, 'same.bin', MiB, 6);
+    const theirs = await digest(path.join(out, 'same.bin'));
+    const { alice, bob } = await linkPair({ resume: true }, { resume: true });
+    alice.link.propose(await scanOffer([file]));
+    await bob.log.waitFor('proposal');
+    await bob.link.accept(1, out);
+    expect((await bob.log.waitFor('receive-start')).present).toBe(1);
+    expect(await alice.log.waitFor('file-restarted')).toMatchObject({
+      direction: 'out',
+      reason: 'differs',
+    });
+    expect(await bob.log.waitFor('file-restarted')).toEqual({
+      offer: 1,
+      direction: 'in',
+      path: 'same.bin',
+      reason: 'differs',
+    });
+    const saved = await bob.log.waitFor('file-saved');
+    expect(saved).toMatchObject({ path: path.join(out, 'same (1).bin'), offered: 'same.bin' });
+    expect('present' in saved).toBe(false);
+    expect(await bob.log.waitFor('receive-done')).toMatchObject({ saved: 1, failed: 0 });
+    expect(await digest(path.join(out, 'same.bin'))).toBe(theirs);
+    expect(await digest(path.join(out, 'same (1).bin'))).toBe(await digest(file));
+    expect((await readdir(out)).sort()).toEqual(['same (1).bin', 'same.bin']);
+    await Promise.all([alice.link.quit(), bob.link.quit()]);
+  });
 });
