@@ -41,8 +41,14 @@ export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
             // try block; it is not installed, so the file gets an empty module in its place.
             name: 'optional-absent',
             setup(builder) {
-              builder.onResolve({ filter: /^supports-color$/ }, () => ({ path: 'supports-color', namespace: 'absent' }));
-              builder.onLoad({ filter: /.*/, namespace: 'absent' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+              builder.onResolve({ filter: /^supports-color$/ }, () => ({
+                path: 'supports-color',
+                namespace: 'absent',
+              }));
+              builder.onLoad({ filter: /.*/, namespace: 'absent' }, () => ({
+                contents: 'module.exports = {};',
+                loader: 'js',
+              }));
             },
           },
         ],

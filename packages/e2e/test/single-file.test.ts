@@ -18,6 +18,7 @@ import {
   writeFileAt,
   writeRandomFile,
 } from '@ferry/testkit/harness';
+import { assertNetnsReady, createNetnsNetwork } from '@ferry/testkit/netns';
 import { spawnOnPty } from '@ferry/testkit/pty';
 
 const SENDER_DIR = fileURLToPath(new URL('../../sender', import.meta.url));
@@ -89,7 +90,9 @@ describe('the single-file programs built by `pnpm build`', () => {
     expect(await runAlone(send, ['--help'])).toMatch(
       /^Usage: ferry-send \[options\] <file\|folder>/,
     );
-    expect(await runAlone(receive, ['--help'])).toMatch(/^Usage: ferry-receive \[options\] \[<host>/);
+    expect(await runAlone(receive, ['--help'])).toMatch(
+      /^Usage: ferry-receive \[options\] \[<host>/,
+    );
   });
 
   it('transfer a folder byte for byte over loopback, encrypted with the pairing code, each from its own folder', async () => {
@@ -183,5 +186,37 @@ describe('the single-file programs built by `pnpm build`', () => {
     expect(exit, terminal.log.report('unexpected exit')).toEqual({ code: 0, signal: null });
     expect(await hashTree(out)).toEqual(await hashTree(src));
     await sender.stop();
+  });
+
+  it('find each other by name over mDNS between two hosts of a network of namespaces, and transfer', async () => {
+    assertNetnsReady();
+    const network = await createNetnsNetwork();
+    const [senderHost, receiverHost] = [await network.addHost(), await network.addHost()];
+    const src = await makeTempDir('src');
+    const file = path.join(src, 'found.bin');
+    await writeRandomFile(file, 100_003);
+    const sender = senderHost.spawnCli(
+      send,
+      ['--json', '--port', '0', '--name', 'alice', '--', file],
+      { cwd: path.dirname(send), env: env() },
+    );
+    const listening = await sender.waitForEvent('listening', WAIT.startMs);
+    const { code } = await sender.waitForEvent('code', WAIT.startMs);
+    await sender.waitForEvent('announced', WAIT.startMs);
+    const out = await makeTempDir('out');
+
+    const receiver = receiverHost.spawnCli(receive, ['--yes', '--json', '--out', out, 'alice'], {
+      cwd: path.dirname(receive),
+      env: env({ FERRY_CODE: String(code) }),
+    });
+    const exit = await receiver.waitForExit(WAIT.transferMs);
+
+    expect(exit.code, receiver.log.report('taking from "alice" failed')).toBe(0);
+    expect(receiver.events.find((e) => e.event === 'connected')?.address).toBe(
+      `${senderHost.ipv4}:${listening.port}`,
+    );
+    expect(await hashTree(out)).toEqual(await hashTree(src));
+    sender.signal('SIGINT');
+    await sender.waitForExit(WAIT.reactMs);
   });
 });
