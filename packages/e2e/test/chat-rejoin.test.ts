@@ -48,11 +48,11 @@ async function bigFile(label: string, bytes: number) {
 const FAST = { firstMs: 20, maxMs: 200 };
 
 /** An encrypted listener (alice) whose joiners pair with the code it shows now. */
-async function startPairedRoom() {
+async function startPairedRoom(stashMs?: number) {
   const aliceConfig = await makeTempDir('alice-config');
   const aliceIdentity = await loadOrCreateIdentity(aliceConfig);
   const started = await startRoom({
-    room: { key: shortFingerprint(aliceIdentity.fingerprint) },
+    room: { key: shortFingerprint(aliceIdentity.fingerprint), stashMs },
     sender: {
       security: {
         encryption: true,
@@ -341,5 +341,56 @@ describe('a conversation that heals', () => {
     const finished = await within(log.waitFor('transfer-done', 1), 'the transfer to finish');
     expect(finished).toMatchObject({ saved: 1, failed: 0 });
     expect(await hashTree(aliceDir)).toEqual(await hashTree(up.dir));
+  });
+
+  it('a listener restarted meanwhile is another conversation: the joiner stops and says so', async () => {
+    const first = await startRoom();
+    const relay = await startCutRelay(first.port);
+    const bob = await join(relay.port, 'bob', { retryMs: 20_000, backoff: FAST });
+    await first.log.waitFor('joined');
+    // Another listener, another session, where the old one was reached.
+    const second = await startRoom({ room: { session: '1'.repeat(32) } });
+    relay.retarget(second.port);
+    relay.cutNow();
+    const ended = await within(bob.conversation.done, 'bob to stop');
+    expect(ended).toMatchObject({ reason: 'lost', by: 'alice' });
+    expect(ended.message).toMatch(/the listener was restarted: join again with its new code/);
+    expect(bob.log.all('reconnected')).toEqual([]);
+  });
+
+  it('a joiner that does not come back before its ticket expires: what it sent is kept, and the listener is told where', async () => {
+    const { room, log, port, senderLog } = await startPairedRoom(300);
+    const relay = await startCutRelay(port);
+    const config = await makeTempDir('bob-config');
+    const bob = await join(relay.port, 'bob', {
+      security: {
+        encryption: true,
+        identity: await loadOrCreateIdentity(config),
+        trust: await TrustStore.open(config, 'sender'),
+        code: normalizeCode((await senderLog.waitFor('code')).code)!,
+        remember: false,
+      },
+      retryMs: 0,
+    });
+    await log.waitFor('joined');
+    const aliceDir = await makeTempDir('alice-in');
+    acceptAll(room, aliceDir);
+    const up = await bigFile('up', FILE_BYTES);
+    await bob.conversation.send([up.file]);
+    await log.waitFor('transfer-start');
+    await within(
+      (async () => {
+        while (relay.fromReceiver() < FILE_BYTES / 3)
+          await log.waitFor('progress', log.all('progress').length);
+      })(),
+      'a third of the file to reach the room',
+    );
+    relay.cutNow();
+    const paused = await log.waitFor('transfer-done');
+    expect(paused).toMatchObject({ direction: 'in', suspended: true });
+    const kept = await log.waitFor('partial-kept');
+    expect(kept).toMatchObject({ number: paused.number, name: 'bob', outDir: aliceDir });
+    expect(kept.dir.startsWith(aliceDir)).toBe(true);
+    await within(bob.conversation.done, 'bob to end');
   });
 });

@@ -211,7 +211,10 @@ export class ChatView {
       `${direction === 'in' ? 'Not saved' : 'Not sent'}: ${esc(offered)}: ${esc(message)} (${esc(code)})`,
     ],
     'transfer-done': ({ number, direction, name, saved, failed, bytes, ms, code, suspended }) => {
+      const flight = this.#flights.get(this.#flightKey(number, direction));
       this.#flights.delete(this.#flightKey(number, direction));
+      // A resumed transfer moved only what was missing: its rate counts those bytes.
+      const carried = flight && flight.meter.total < bytes ? flight.meter.total : bytes;
       if (suspended) {
         const way = direction === 'in' ? 'from' : 'to';
         const next =
@@ -220,7 +223,7 @@ export class ChatView {
             : `it goes on if ${esc(name)} comes back`;
         return [`#${number} ${way} ${esc(name)} paused: the connection was lost; ${next}`];
       }
-      const took = code ? '' : ` ${transferTime(bytes, ms)}`;
+      const took = code ? '' : ` ${transferTime(carried, ms)}`;
       const moved = `${plural(saved, 'file')} (${formatBytes(bytes)})`;
       const notMoved =
         failed > 0

@@ -474,6 +474,31 @@ describe('ChatView', () => {
       );
     });
 
+    it('gives a resumed transfer the rate of the bytes it moved, not of the whole file', () => {
+      const { chat } = view();
+      chat.lines('transfer-start', {
+        number: 4,
+        direction: 'in',
+        peer: 0,
+        name: 'alice',
+        files: 1,
+        bytes: 20 * 2 ** 20,
+        outDir: '/home/bob/in',
+      });
+      expect(
+        chat.lines('transfer-done', {
+          number: 4,
+          direction: 'in',
+          peer: 0,
+          name: 'alice',
+          saved: 1,
+          failed: 0,
+          bytes: 48 * 2 ** 20,
+          ms: 2000,
+        }),
+      ).toEqual(['Saved #4 from alice: 1 file (48.0 MiB) in 2.0s (10.0 MiB/s), SHA-256 verified.']);
+    });
+
     it('T3: fits 80 columns and escapes every peer string', () => {
       for (const name of [LONG, HOSTILE]) {
         const { chat } = view();
