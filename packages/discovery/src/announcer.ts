@@ -32,8 +32,9 @@ export function createAnnouncer(logger: Logger, options: AnnouncerOptions = {}):
         name,
         type: SERVICE_TYPE,
         port: announcement.port,
-        // The machine's own name (its first label), as receivers list it; ciao adds `.local`.
-        hostname: hostLabel(),
+        // The machine's own name and the port: two senders on one machine never claim the same
+        // host name, which would make the second rename itself (RFC 6762 §9). Ciao adds `.local`.
+        hostname: `${hostLabel()}-${announcement.port}`,
         txt: txtPairs(announcement),
       });
       service.on('name-change', (renamed: string) => {
@@ -78,8 +79,8 @@ export function createAnnouncer(logger: Logger, options: AnnouncerOptions = {}):
   };
 }
 
-/** The machine's name as one DNS label: its first label, cut to 63 bytes; `ferry` if it has none. */
+/** The machine's name as a DNS label: its first label, cut to leave room for `-<port>`; `ferry` if it has none. */
 function hostLabel(): string {
   const first = os.hostname().split('.')[0] ?? '';
-  return instanceName(first.replace(/[^A-Za-z0-9-]/g, '-')) || 'ferry';
+  return first.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 57) || 'ferry';
 }

@@ -221,7 +221,8 @@ function describe(entry: Entry): FoundSender {
   const addresses = [...entry.addresses].sort((a, b) => rank(a) - rank(b));
   return {
     name: entry.instance,
-    host: (entry.target ?? '').replace(/\.local$/i, ''),
+    // The reference sender's host name ends in `-<port>` (PROTOCOL.md §14.1): shown without it.
+    host: (entry.target ?? '').replace(/\.local$/i, '').replace(new RegExp(`-${entry.port}$`), ''),
     addresses,
     port: entry.port!,
     version: entry.txt!.version,

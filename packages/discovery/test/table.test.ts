@@ -41,6 +41,14 @@ describe('SenderTable: what one search keeps', () => {
     expect(table.ingest([a!], '10.0.0.1')).toHaveLength(1);
   });
 
+  it('shows the host without the -<port> the reference sender adds to its host name', () => {
+    const table = new SenderTable();
+    const [found] = table.ingest(announcement('alice', { host: 'laptop-7878', port: 7878 }), '10.0.0.1');
+    expect(found?.host).toBe('laptop');
+    const [other] = table.ingest(announcement('bob', { host: 'desk-80', port: 7878 }), '10.0.0.2');
+    expect(other?.host).toBe('desk-80');
+  });
+
   it('puts the source address first, then IPv4, then IPv6, and ignores link-local IPv6', () => {
     const table = new SenderTable();
     const [found] = table.ingest(
