@@ -417,6 +417,38 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
     ]);
   });
 
+  it('D9: a transfer not matched on the next connection is carried to the one after, and goes on there', async () => {
+    const cutRun = await cutBothWays();
+    const aliceWork = suspendedOf(cutRun.aliceEnd);
+    const bobWork = suspendedOf(cutRun.bobEnd);
+    // The second connection is lost before bob proposes again.
+    const second = await linkPair(
+      { resume: true, resumed: { outgoing: [], incoming: aliceWork.incoming } },
+      { resume: true },
+    );
+    second.bob.link.connection.socket.resetAndDestroy();
+    const carried = suspendedOf(await within(second.alice.ended, 'the second link to end'));
+    expect(carried.incoming).toEqual([aliceWork.incoming[0]]);
+    expect(carried.incoming[0]).toBe(aliceWork.incoming[0]);
+    // On the third, bob's proposal matches it.
+    const { alice: alice3, bob: bob3 } = await linkPair(
+      { resume: true, resumed: carried },
+      { resume: true, resumed: { outgoing: bobWork.outgoing, incoming: [] } },
+    );
+    expect(await alice3.log.waitFor('proposal-resumed')).toMatchObject({
+      previous: 1,
+      suspended: aliceWork.incoming[0],
+    });
+    expect((await alice3.log.waitFor('receive-start')).heldBytes).toBeGreaterThan(0);
+    expect(await alice3.log.waitFor('receive-done')).toMatchObject({ saved: 1, failed: 0 });
+    expect(alice3.link.suspended.incoming).toEqual([]);
+    expect((await readdir(cutRun.aliceOut)).sort()).toEqual(['b-small.bin', 'from-bob.bin']);
+    expect(await digest(path.join(cutRun.aliceOut, 'from-bob.bin'))).toBe(
+      await digest(cutRun.fromBob),
+    );
+    await Promise.all([alice3.link.quit(), bob3.link.quit()]);
+  });
+
   it('a re-proposal of an offer that was still waiting for an answer is asked again', async () => {
     const file = await makeFile(await tempDir(), 'asked.bin', 1000, 4);
     const { alice, bob } = await linkPair({ resume: true }, { resume: true });
