@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// The system packages the discovery tests need: `ip` (iproute2) to build network namespaces,
+// The system packages the tests need. Discovery: `ip` (iproute2) to build network namespaces,
 // `nft` (nftables) to drop multicast in one of them, and Debian's python3-zeroconf, an mDNS
-// implementation independent of Ferry's. Installs what is missing with apt-get (as root) and
+// implementation independent of Ferry's. The link: curl, wget and Chromium download from it,
+// unzip checks its zips, and zbar's `zbarimg` decodes its QR codes. Installs what is missing with apt-get (as root) and
 // prints one line per package installed; exits non-zero with what to do when it cannot.
 // Nothing is installed when everything is there, so a second run takes a fraction of a second.
 import { spawnSync } from 'node:child_process';
 
 /** Debian's python, not one from pyenv or a virtualenv that shadows it on the PATH. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
+/** Where Debian's chromium package puts the browser; the link's browser test drives it. */
+const CHROMIUM = '/usr/bin/chromium';
 
 const needs = [
   { pkg: 'iproute2', what: '`ip` (network namespaces)', present: () => runs('ip', ['-V']) },
@@ -20,6 +23,27 @@ const needs = [
     pkg: 'python3-zeroconf',
     what: `python3-zeroconf for ${SYSTEM_PYTHON} (another mDNS implementation)`,
     present: () => runs(SYSTEM_PYTHON, ['-c', 'import zeroconf']),
+  },
+  {
+    pkg: 'curl',
+    what: '`curl` (downloads from a link)',
+    present: () => runs('curl', ['--version']),
+  },
+  {
+    pkg: 'wget',
+    what: '`wget` (downloads from a link)',
+    present: () => runs('wget', ['--version']),
+  },
+  { pkg: 'unzip', what: '`unzip` (checks folder zips)', present: () => runs('unzip', ['-v']) },
+  {
+    pkg: 'chromium',
+    what: `Chromium at ${CHROMIUM} (a browser downloads from a link)`,
+    present: () => runs(CHROMIUM, ['--version']),
+  },
+  {
+    pkg: 'zbar-tools',
+    what: '`zbarimg` (decodes QR codes)',
+    present: () => runs('zbarimg', ['--version']),
   },
 ];
 
@@ -35,7 +59,7 @@ function fail(lines) {
 
 if (process.platform !== 'linux') {
   fail([
-    `the discovery tests run in Linux network namespaces; this is ${process.platform}.`,
+    `the discovery tests run in Linux network namespaces, and the link's tests use Debian's packages; this is ${process.platform}.`,
     'Run `npm run check` on Linux as root (e.g. in a Debian VM or container).',
   ]);
 }
@@ -81,7 +105,7 @@ const stillMissing = missing.filter((need) => !need.present());
 if (stillMissing.length > 0) {
   fail([
     `apt-get installed ${names}, but ${stillMissing.map((need) => need.what).join(', ')} still does not work.`,
-    'Check the packages by hand (e.g. `/usr/bin/python3 -c "import zeroconf"`).',
+    'Check the packages by hand (e.g. `/usr/bin/python3 -c "import zeroconf"`, `zbarimg --version`).',
   ]);
 }
 for (const need of missing) console.log(`system packages: installed ${need.pkg}: ${need.what}`);
