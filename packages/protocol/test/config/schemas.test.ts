@@ -61,6 +61,7 @@ describe('SenderConfigSchema', () => {
       logLevel: 'silent',
       encryption: true,
       remember: false,
+      announce: true,
     });
     expect(SenderConfigSchema.safeParse({ paths: [] }).success).toBe(false);
     expect(SenderConfigSchema.safeParse({ paths: ['a'], extra: 1 }).success).toBe(false);
@@ -74,5 +75,10 @@ describe('ReceiverConfigSchema', () => {
     expect(config.connectTimeoutMs).toBe(10_000);
     expect(ReceiverConfigSchema.safeParse({ address: 'h', connectTimeoutMs: 99 }).success).toBe(false);
     expect(ReceiverConfigSchema.safeParse({ address: 'h', connectTimeoutMs: 600_001 }).success).toBe(false);
+  });
+
+  it('leaves the address out to look for senders on the network (§14)', () => {
+    expect(ReceiverConfigSchema.parse({}).address).toBeUndefined();
+    expect(ReceiverConfigSchema.parse({ address: 'alice', find: 'alice' })).toMatchObject({ address: { host: 'alice' }, find: 'alice' });
   });
 });
