@@ -82,7 +82,7 @@ async function join(
   const retryMs = options.retryMs ?? RESUME.retryMs;
   const conversation = new JoinedConversation({
     connection,
-    welcome,
+    welcome: withoutTicket(welcome),
     listener: {
       address: connection.remote,
       key: listenerKey,
@@ -109,7 +109,7 @@ async function join(
               async (next, deadline) => {
                 const again = await greet(next, options, deadline);
                 next.countPingsAsLife();
-                return { connection: next, welcome: again };
+                return { connection: next, welcome: withoutTicket(again) };
               },
             ),
         }
@@ -119,6 +119,11 @@ async function join(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   void conversation.run().finally(() => options.signal?.removeEventListener('abort', onAbort));
   return conversation;
+}
+
+/** WELCOME as the conversation keeps it: whether it carried `resume`, never the ticket itself. */
+function withoutTicket(welcome: Welcome): Welcome {
+  return 'resume' in welcome ? { ...welcome, resume: { ticket: '' } } : welcome;
 }
 
 /** HELLO asking for the conversation, then WELCOME; an OFFER means a one-way sender. */
