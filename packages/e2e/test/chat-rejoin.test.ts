@@ -130,7 +130,7 @@ describe('a conversation that heals', () => {
   });
 
   it('D6: WELCOME gives a paired joiner a ticket for its key alone; another key gets code-needed', async () => {
-    const { port, nextCode, aliceIdentity } = await startPairedRoom();
+    const { port, nextCode, aliceIdentity, log } = await startPairedRoom();
     const aliceKey = aliceIdentity.fingerprint;
     const bob = await connectScriptedReceiver(port, { code: await nextCode() });
     const welcome = await hello(bob, [CHAT_FEATURE, RESUME_FEATURE]);
@@ -156,6 +156,13 @@ describe('a conversation that heals', () => {
     const rewelcome = await again.expect(FrameType.WELCOME);
     expect(rewelcome).toMatchObject({ session: welcome.session, resume: { ticket } });
     expect(rewelcome.you).not.toBe(welcome.you);
+    // Its first connection was dead: the room let it go (lost) for the one that came back.
+    expect(await log.waitFor('left')).toMatchObject({ peer: welcome.you, reason: 'lost' });
+
+    // Bob says goodbye: the ticket is dropped, and proving it now gets code-needed.
+    await again.send(FrameType.BYE, {});
+    expect(await log.waitFor('left', 1)).toMatchObject({ peer: rewelcome.you, reason: 'quit' });
+    expect(await proveTicket(port, bob.identity!, ticket, aliceKey)).toBe('code-needed');
   });
 
   it('a paired joiner whose connection is reset reconnects by itself with its ticket, no code', async () => {
