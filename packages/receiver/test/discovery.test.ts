@@ -20,6 +20,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSender } from '../../sender/src/sender.ts';
 import { EXIT } from '../src/main.ts';
+import type { Prompter } from '../src/ui/prompts.ts';
 import {
   jsonEvents,
   onCleanup,
@@ -280,6 +281,46 @@ describe('ferry-receive with no address, or a name', () => {
       code: 'ERR_PAIRING_FAILED',
     });
     expect(sender.events).toEqual(['pairing-failed']);
+  });
+});
+
+describe('picking on a terminal', () => {
+  it('lists the senders, takes the number picked, or an address typed instead', async () => {
+    const network = createFakeNetwork();
+    const first = await startRealSender(await sourceFiles({ 'a.txt': 'alpha' }));
+    const second = await startRealSender(await sourceFiles({ 'b.txt': 'bravo' }));
+    await announce(network, 'alice', first.port);
+    await network
+      .announcer({ address: '127.0.0.2' })
+      .start({ name: 'bob', port: 7001, encrypted: false, chat: false });
+    for (const [answer, file] of [
+      ['1', 'a.txt'],
+      [`127.0.0.1:${second.port}`, 'b.txt'],
+    ] as const) {
+      const out = await tempDir();
+      const asked: number[] = [];
+      const prompter: Prompter = {
+        pickSender: async (count) => {
+          asked.push(count);
+          return answer;
+        },
+        chooseItems: async (offer) => offer.items.map((_, index) => index),
+        chooseFolder: async () => out,
+        askCode: async () => null,
+      };
+      const run = await runReceive([], { browser: network.browser(), stdinTTY: true, prompter });
+      expect(run.code, run.stderr.text).toBe(EXIT.ok);
+      expect(asked).toEqual([2]);
+      const width = `127.0.0.1:${first.port}`.length;
+      expect(run.stdout.lines.slice(0, 3)).toEqual([
+        'Senders on this network:',
+        `  1  alice  loopback   ${`127.0.0.1:${first.port}`.padEnd(width)}  no encryption  new`,
+        `  2  bob    127-0-0-2  ${'127.0.0.2:7001'.padEnd(width)}  no encryption  new`,
+      ]);
+      expect(await readFile(path.join(out, file), 'utf8')).toBe(
+        file === 'a.txt' ? 'alpha' : 'bravo',
+      );
+    }
   });
 });
 
