@@ -48,8 +48,8 @@ async function bigFile(label: string, bytes: number) {
 const FAST = { firstMs: 20, maxMs: 200 };
 
 /** An encrypted listener (alice) whose joiners pair with the code it shows now. */
-async function startPairedRoom(stashMs?: number) {
-  const aliceConfig = await makeTempDir('alice-config');
+async function startPairedRoom(stashMs?: number, config?: string) {
+  const aliceConfig = config ?? (await makeTempDir('alice-config'));
   const aliceIdentity = await loadOrCreateIdentity(aliceConfig);
   const started = await startRoom({
     room: { key: shortFingerprint(aliceIdentity.fingerprint), stashMs },
@@ -67,7 +67,7 @@ async function startPairedRoom(stashMs?: number) {
   /** The pairing code the listener shows now (each pairs once). */
   const nextCode = async () =>
     normalizeCode((await started.senderLog.waitFor('code', codes++)).code)!;
-  return { ...started, aliceIdentity, nextCode };
+  return { ...started, aliceIdentity, aliceConfig, nextCode };
 }
 
 /** A scripted joiner's HELLO asking for the conversation, with `resume` or without. */
@@ -399,5 +399,43 @@ describe('a conversation that heals', () => {
     expect(kept).toMatchObject({ number: paused.number, name: 'bob', outDir: aliceDir });
     expect(kept.dir.startsWith(aliceDir)).toBe(true);
     await within(bob.conversation.done, 'bob to end');
+  });
+
+  it('D6: a paired joiner stops when the listener no longer knows its ticket (code-needed) or shows another key', async () => {
+    const first = await startPairedRoom();
+    const joinThrough = async (port: number, code: string) => {
+      const relay = await startCutRelay(port);
+      const config = await makeTempDir('bob-config');
+      const bob = await join(relay.port, 'bob', {
+        security: {
+          encryption: true,
+          identity: await loadOrCreateIdentity(config),
+          trust: await TrustStore.open(config, 'sender'),
+          code,
+          remember: false,
+        },
+        retryMs: 20_000,
+        backoff: FAST,
+      });
+      return { relay, bob };
+    };
+    // The same key, started again: its tickets died with it.
+    const one = await joinThrough(first.port, await first.nextCode());
+    await first.log.waitFor('joined');
+    const restarted = await startPairedRoom(undefined, first.aliceConfig);
+    one.relay.retarget(restarted.port);
+    one.relay.cutNow();
+    const forgotten = await within(one.bob.conversation.done, 'bob to stop');
+    expect(forgotten).toMatchObject({ reason: 'lost', code: 'ERR_CODE_REQUIRED' });
+    expect(forgotten.message).toMatch(/join again with its new code/);
+    // Another key at the same address: the ticket is never shown to it.
+    const two = await joinThrough(first.port, await first.nextCode());
+    await first.log.waitFor('joined', 1);
+    const other = await startPairedRoom();
+    two.relay.retarget(other.port);
+    two.relay.cutNow();
+    const changed = await within(two.bob.conversation.done, 'bob to stop');
+    expect(changed).toMatchObject({ reason: 'lost', code: 'ERR_KEY_CHANGED' });
+    expect(other.senderLog.all('code').length).toBe(1);
   });
 });
