@@ -55,6 +55,7 @@ const EVENTS: (keyof LinkEvents)[] = [
   'file-failed',
   'file-restarted',
   'receive-done',
+  'receive-progress',
   'partial-kept',
 ];
 
@@ -306,6 +307,15 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
     await Promise.all([bob.log.waitFor('proposal'), alice.log.waitFor('proposal')]);
     await Promise.all([bob.link.accept(1, bobOut), alice.link.accept(1, aliceOut)]);
     await passed();
+    // Each side has taken the small file and part of the large one before the cut, so that
+    // each holds bytes to resume from.
+    const received = (log: EventLog<LinkEvents>) =>
+      log.all('receive-progress').reduce((sum, event) => sum + event.bytes, 0);
+    await Promise.all(
+      [alice, bob].map(({ log }) =>
+        log.waitUntil(() => received(log) >= 3 * MiB, '3 MiB received before the cut'),
+      ),
+    );
     cut();
     const [aliceEnd, bobEnd] = await within(
       Promise.all([alice.ended, bob.ended]),

@@ -24,6 +24,20 @@ export class EventLog<Events extends Record<string, unknown>> {
     return this.seen.filter((e) => e.name === name).map((e) => e.payload as Events[K]);
   }
 
+  /** Resolves once `condition` holds, checked now and after each event (bounded). */
+  waitUntil(condition: () => boolean, what: string): Promise<void> {
+    const promise = new Promise<void>((resolve) => {
+      const check = () => {
+        if (!condition()) return;
+        this.#waiters.delete(check);
+        resolve();
+      };
+      this.#waiters.add(check);
+      check();
+    });
+    return within(promise, what, () => `events so far: ${JSON.stringify(this.seen)}`);
+  }
+
   /** Resolves with the `index`-th payload of `name` (0-based), waiting for it if needed. */
   waitFor<K extends keyof Events>(name: K, index = 0): Promise<Events[K]> {
     const promise = new Promise<Events[K]>((resolve) => {
