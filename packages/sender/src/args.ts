@@ -28,6 +28,8 @@ Options:
       --host <address>  listen on this address only (default: all interfaces)
       --no-announce     do not announce this sender on the local network
                         (receivers then type an address)
+      --qr              also print the command a receiver runs (the first
+                        address) as a QR code, to read it with a camera
       --once            stop after the first receiver has taken its files
       --name <name>     name shown to receivers (default: your user name)
       --remember        remember receivers that pair with the code, so they
@@ -67,7 +69,11 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     out: values.out,
     yes: values.yes,
     announce: !values['no-announce'],
+    qr: values.qr,
   };
+  if (values.qr && values.json) {
+    throw new UsageError('--qr draws a code for people to scan, and --json prints events for programs: leave out one');
+  }
   if (values.chat && values.once) {
     throw new UsageError('--once stops after one transfer, but a conversation goes on until you /quit: leave out --once');
   }
@@ -88,6 +94,7 @@ const FLAGS = {
   port: { type: 'string', short: 'p' },
   host: { type: 'string' },
   once: { type: 'boolean' },
+  qr: { type: 'boolean' },
   name: { type: 'string' },
   json: { type: 'boolean' },
   'log-level': { type: 'string' },

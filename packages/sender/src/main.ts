@@ -108,7 +108,7 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
         handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
         chat: room,
       });
-      renderSender(sender, offer, { ...io, stdout: output }, json, false, true);
+      renderSender(sender, offer, { ...io, stdout: output }, json, false, true, config.qr);
       if (signal.aborted) return EXIT.interrupted;
       const port = listeningPort(sender);
       await sender.listen();
@@ -132,7 +132,7 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
       frameMs: waitMs,
       handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
     });
-    const view = renderSender(sender, offer, io, json, config.once);
+    const view = renderSender(sender, offer, io, json, config.once, false, config.qr);
     if (signal.aborted) return EXIT.interrupted;
     const port = listeningPort(sender);
     await sender.listen();

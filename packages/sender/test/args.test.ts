@@ -16,7 +16,7 @@ describe('parseSenderArgs', () => {
   it('applies the defaults when only paths are given', () => {
     expect(parseSenderArgs(['a.txt'])).toEqual({
       kind: 'run',
-      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false, announce: true },
+      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false, announce: true, qr: false },
     });
   });
 
@@ -39,8 +39,20 @@ describe('parseSenderArgs', () => {
         remember: true,
         timeout: 7.5,
         announce: false,
+        qr: false,
       },
     });
+  });
+
+  it('reads --qr', () => {
+    expect(parseSenderArgs(['--qr', 'a.txt'])).toMatchObject({ kind: 'run', config: { qr: true } });
+    expect(parseSenderArgs(['--chat', '--qr'])).toMatchObject({ kind: 'run', config: { qr: true, chat: true } });
+  });
+
+  it('refuses --qr with --json, saying to leave out one', () => {
+    const error = usageErrorOf(['--qr', '--json', 'a.txt']);
+    expect(error.message).toContain('--qr');
+    expect(error.message).toContain('--json');
   });
 
   it('reads --peers and --forget as commands of their own', () => {

@@ -3,6 +3,7 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeTerminalQr, qrLinesIn } from '@ferry/testkit/qr';
 import { createReceiver } from '../../receiver/src/receiver.ts';
 import { EXIT, main } from '../src/main.ts';
 import { fakeIo, jsonEvents, onCleanup, receiveAll, runCleanup, silentLogger, tempDir, within } from './helpers.ts';
@@ -92,6 +93,20 @@ describe('main (ferry-send)', () => {
     const line = await run.io.stdout.waitForLine('the ferry-receive line', (l) => l.includes('ferry-receive 127.0.0.1:'));
     expect(line).toMatch(/ferry-receive 127\.0\.0\.1:[1-9]\d*/);
     expect(run.io.stdout.text).toContain('Offering 1 file');
+    run.controller.abort();
+    expect(await run.exited()).toBe(EXIT.interrupted);
+  });
+
+  it('with --qr, prints the first command as a QR code that reads back as that command', async () => {
+    const file = await fileToOffer('abc');
+    const run = start(['--qr', '--host', '127.0.0.1', '--port', '0', file]);
+    const line = await run.io.stdout.waitForLine('the ferry-receive line', (l) => l.includes('ferry-receive 127.0.0.1:'));
+    const command = line.trim();
+    await run.io.stdout.waitForLine('the waiting line', (l) => l.startsWith('Waiting for receivers'));
+    const drawing = qrLinesIn(run.io.stdout.text);
+    expect(drawing.length).toBeGreaterThan(10);
+    for (const row of drawing) expect([...row].length).toBeLessThanOrEqual(80);
+    expect(await decodeTerminalQr(drawing)).toEqual([command]);
     run.controller.abort();
     expect(await run.exited()).toBe(EXIT.interrupted);
   });

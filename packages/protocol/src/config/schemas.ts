@@ -73,6 +73,8 @@ export const SenderConfigSchema = z.strictObject({
   yes: z.boolean().optional(),
   /** Announce the sender on the local network (DNS-SD over mDNS, PROTOCOL.md §14); off with --no-announce. */
   announce: z.boolean().default(true),
+  /** Print a QR code of the command a receiver runs (with --link, of the link's first URL). */
+  qr: z.boolean().default(false),
 }).superRefine((config, ctx) => {
   if (!config.chat && config.paths.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['paths'], message: 'name at least one file or folder to offer' });

@@ -62,6 +62,7 @@ describe('SenderConfigSchema', () => {
       encryption: true,
       remember: false,
       announce: true,
+      qr: false,
     });
     expect(SenderConfigSchema.safeParse({ paths: [] }).success).toBe(false);
     expect(SenderConfigSchema.safeParse({ paths: ['a'], extra: 1 }).success).toBe(false);

@@ -18,6 +18,7 @@ import {
 import type { OfferSource } from '@ferry/engine';
 import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import { formatHostPort } from '../addresses.ts';
+import { qrLines } from '../link/qr.ts';
 import type { Sender, SenderEvents } from '../sender.ts';
 
 /** What the caller tells the view: that the user stopped ferry-send, so cut sessions are not failures. */
@@ -26,7 +27,7 @@ export interface SenderView {
 }
 
 /** Renders a sender's events: text for people (a live line on a terminal), or JSON lines. */
-export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean, once = false, chat = false): SenderView {
+export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: boolean, once = false, chat = false, qr = false): SenderView {
   const view = {
     interrupted: false,
     interrupt() {
@@ -67,6 +68,10 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     } else {
       status.print('On the other machine, run one of:');
       for (const a of addresses) status.print(`  ${receive} ${formatHostPort(a.address, port)}${a.interface ? `    (${a.interface})` : ''}`);
+    }
+    if (qr) {
+      status.print('The first command, as a QR code:');
+      for (const line of qrLines(`${receive} ${formatHostPort(addresses[0]?.address ?? '127.0.0.1', port)}`)) status.print(line);
     }
     if (!encryption) {
       const exposed = chat
