@@ -4,8 +4,9 @@
  * and the receiver's peak RSS; for a conversation, the 1 GiB transfer against the one-way one
  * and how long messages take meanwhile, with the bars they must meet; for resuming, the 1 GiB
  * transfer cut at half-way and finished by the receiver's reconnection: the bytes sent in all
- * against the file's size, and the time from the cut to the end. Timings live here, never in
- * tests.
+ * against the file's size, and the time from the cut to the end; for finding senders, the time
+ * from starting `ferry-receive --list` to the first sender listed, on a network of namespaces.
+ * Timings live here, never in tests.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { loadOrCreateIdentity } from '@ferry/protocol/node';
 import { disposeAll } from '@ferry/testkit/cleanup';
 import { startCutRelay } from '@ferry/testkit/cut-relay';
 import { median, percentile, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
+import { reportDiscovery } from './discovery.ts';
 import {
   commandExists,
   EventProcess,
@@ -38,6 +40,10 @@ const { values } = parseArgs({
     'chat-only': { type: 'boolean', default: false },
     // Only the 1 GiB file through Ferry (encrypted) and the Node pipe, then cut and resumed.
     'resume-only': { type: 'boolean', default: false },
+    // Only the time to find a sender on a network of namespaces (root only).
+    'discovery-only': { type: 'boolean', default: false },
+    'skip-discovery': { type: 'boolean', default: false },
+    'discovery-rounds': { type: 'string', default: '5' },
     // Another checkout of Ferry (installed), whose CLIs send the 1 GiB file encrypted in the same
     // rounds: a before/after comparison under the same load.
     compare: { type: 'string' },
@@ -55,6 +61,7 @@ const CHAT_JOINER = [CHAT_PEER, 'joiner'];
 const CHAT_BARS = { p99Ms: 100, ratio: 0.9 };
 /** The bar of a resumed transfer (PROTOCOL.md §13): at most this much more than the file is sent. */
 const RESUME_BAR_EXTRA = 8 * 1024 ** 2;
+const discoveryOnly = values['discovery-only'];
 const resumeOnly = values['resume-only'];
 const chatOnly = values['chat-only'];
 /** The row of the other checkout's CLIs, with `--compare`. */
@@ -96,7 +103,7 @@ try {
       ? `scp: ${sshd.version}, to an sshd on 127.0.0.1\n`
       : `scp: left out (${sshd.reason})\n`,
   );
-  if (!values['skip-big']) {
+  if (!values['skip-big'] && !discoveryOnly) {
     const big = path.join(root, 'big.bin');
     await writeRandomFile(big, GiB);
     const rows = await bigFile(big, GiB);
@@ -106,14 +113,14 @@ try {
     await fs.rm(big);
   }
 
-  if (!values['skip-small'] && !chatOnly && !resumeOnly) {
+  if (!values['skip-small'] && !chatOnly && !resumeOnly && !discoveryOnly) {
     const small = path.join(root, 'small');
     await writeSmallFiles(small, 10_000, 4096);
     await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small));
     await fs.rm(small, { recursive: true });
   }
 
-  if (!values['skip-4g'] && !chatOnly && !resumeOnly) {
+  if (!values['skip-4g'] && !chatOnly && !resumeOnly && !discoveryOnly) {
     const huge = path.join(root, 'huge.bin');
     await writeRandomFile(huge, 4 * GiB);
     const out = await freshDir('out-4g');
@@ -124,6 +131,9 @@ try {
     );
     await fs.rm(huge);
   }
+
+  if (!values['skip-discovery'] && !chatOnly && !resumeOnly)
+    await reportDiscovery(Number(values['discovery-rounds']), root);
 } finally {
   sshd.stop();
   // The resume rows' relays.
