@@ -56,7 +56,10 @@ export interface NetnsHost {
   readonly interfaces: readonly NetnsInterface[];
   /** The IPv4 address of its first interface. */
   readonly ipv4: string;
-  /** Runs a Ferry CLI launcher in this host (see {@link spawnCli}); `wrapper` is set here. */
+  /**
+   * Runs a Ferry CLI launcher in this host (see {@link spawnCli}); `wrapper` is set here. Programs
+   * run in a host see its label (`h1`) as their host name.
+   */
   spawnCli(script: string, args: readonly string[], options?: SpawnOptions): CliProcess;
   /** Runs any program in this host, its output captured like a CLI's. */
   spawn(file: string, args: readonly string[], options?: Partial<LoggedSpawnOptions>): CliProcess;
@@ -94,6 +97,7 @@ export function netnsProblems(): string[] {
     return [`network namespaces need Linux, not ${process.platform}`];
   if (process.getuid?.() !== 0) problems.push('not running as root (network namespaces need it)');
   if (!runs('ip', ['-V'])) problems.push('`ip` (iproute2) is not installed');
+  if (!runs('unshare', ['--version'])) problems.push('`unshare` (util-linux) is not installed');
   if (!runs('nft', ['--version'])) problems.push('`nft` (nftables) is not installed');
   if (!runs(SYSTEM_PYTHON, ['-c', 'import zeroconf']))
     problems.push(`python3-zeroconf is not installed for ${SYSTEM_PYTHON}`);
@@ -228,7 +232,21 @@ export async function createNetnsNetwork(): Promise<NetnsNetwork> {
     // Addresses usable at once: no duplicate address detection to wait for on this private link.
     await sysctl(ns, { 'net/ipv6/conf/all/accept_dad': 0, 'net/ipv6/conf/default/accept_dad': 0 });
     const interfaces: NetnsInterface[] = [];
-    const wrapper = { file: 'ip', prefix: ['netns', 'exec', ns], label: `in ${label}` };
+    // Each program also gets a UTS namespace named after the host: on one machine every
+    // namespace would share its host name, and mDNS responders would see a conflict where
+    // separate machines have none. `exec` all the way, so the pid is the program's own.
+    const inHost = [
+      'netns',
+      'exec',
+      ns,
+      'unshare',
+      '--uts',
+      'sh',
+      '-c',
+      'echo "$0" > /proc/sys/kernel/hostname && exec "$@"',
+      label,
+    ];
+    const wrapper = { file: 'ip', prefix: inHost, label: `in ${label}` };
     const host: NetnsHost = {
       label,
       ns,
@@ -238,7 +256,7 @@ export async function createNetnsNetwork(): Promise<NetnsNetwork> {
       },
       spawnCli: (script, args, options = {}) => spawnCli(script, args, { ...options, wrapper }),
       spawn: (file, args, options = {}) =>
-        spawnLogged('ip', ['netns', 'exec', ns, file, ...args], {
+        spawnLogged('ip', [...inHost, file, ...args], {
           env: cliEnv(),
           ...options,
           label: options.label ?? `${file.split('/').at(-1)} in ${label}`,

@@ -28,12 +28,16 @@ function probe(host: NetnsHost, ...args: string[]) {
   return host.spawn(process.execPath, [PROBE, ...args], { label: `net-probe in ${host.label}` });
 }
 
-describe('createNetnsNetwork', () => {
+// Bounds for a busy 2-core machine: each test starts a dozen processes.
+describe('createNetnsNetwork', { timeout: 60_000 }, () => {
   it('joins hosts on one bridge: TCP over IPv4 and IPv6 link-local, multicast to all', async () => {
     const network = await createNetnsNetwork();
     const [a, b, c] = [await network.addHost(), await network.addHost(), await network.addHost()];
     expect([a.ipv4, b.ipv4, c.ipv4]).toEqual(['10.77.1.1', '10.77.1.2', '10.77.1.3']);
     expect(a.interfaces[0]!.ipv6LinkLocal).toMatch(/^fe80::/);
+    const hostname = b.spawn('cat', ['/proc/sys/kernel/hostname']);
+    await hostname.waitForExit(WAIT_MS);
+    expect(hostname.log.stdout).toBe('h2\n');
 
     const v4 = probe(b, 'listen-tcp');
     const { port } = await v4.waitForEvent('listening', WAIT_MS);
@@ -133,7 +137,7 @@ describe('createNetnsNetwork', () => {
   });
 });
 
-describe('zeroconf tool', () => {
+describe('zeroconf tool', { timeout: 60_000 }, () => {
   it('registers a service in one host that a browse in another resolves, then says goodbye', async () => {
     const network = await createNetnsNetwork();
     const [a, b] = [await network.addHost(), await network.addHost()];
