@@ -372,7 +372,7 @@ describe('framing (A)', () => {
   });
 
   it.each([
-    ['an HTTP request', 'ERR_BAD_MAGIC', Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')],
+    ['an XML declaration (neither Ferry nor HTTP)', 'ERR_BAD_MAGIC', Buffer.from('<?xml version="1.0"?>\r\n')],
     ['a TLS ClientHello on the Ferry port', 'ERR_BAD_MAGIC', Buffer.from('16030100f5010000f10303', 'hex')],
     ['a magic wrong in its first byte', 'ERR_BAD_MAGIC', preamble(true, { magic: Buffer.from('0946455252590d0a', 'hex') })],
     ['protocol version 2', 'ERR_UNSUPPORTED_VERSION', preamble(true, { version: 2 })],

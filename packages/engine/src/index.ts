@@ -51,7 +51,7 @@ export {
 } from './outgoing.ts';
 export { type FileSource, type OfferSource, openSource, scanOffer, type Skipped } from './scan.ts';
 export { type AckHooks, SentFiles } from './sent-files.ts';
-export { checkUnchanged } from './source-reader.ts';
+export { type Chunk, ChunkReader, checkUnchanged } from './source-reader.ts';
 export { describeChange, type FileStamp, isOtherFile, stampOf } from './stamp.ts';
 export {
   type HeldPrefix,

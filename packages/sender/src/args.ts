@@ -31,6 +31,10 @@ Options:
       --qr              also print the command a receiver runs (the first
                         address) as a QR code, to read it with a camera
       --once            stop after the first receiver has taken its files
+      --link            also share the files by a secret link that any browser
+                        or curl can download from (plain HTTP, same port)
+      --link-downloads <n>
+                        end the link after n complete downloads
       --name <name>     name shown to receivers (default: your user name)
       --remember        remember receivers that pair with the code, so they
                         need no code next time (they must remember you too)
@@ -70,6 +74,8 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     yes: values.yes,
     announce: !values['no-announce'],
     qr: values.qr,
+    link: values.link,
+    linkDownloads: values['link-downloads'],
   };
   if (values.qr && values.json) {
     throw new UsageError('--qr draws a code for people to scan, and --json prints events for programs: leave out one');
@@ -83,9 +89,12 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     }
   }
   const result = SenderConfigSchema.safeParse(input);
-  if (!result.success) throw configUsageError(result.error, input);
+  if (!result.success) throw configUsageError(result.error, input, RULES);
   return { kind: 'run', config: result.data };
 }
+
+/** What the sender's own flags allow, in words. */
+const RULES = { linkDownloads: '--link-downloads must be a whole number from 1 to 1000000' };
 
 const FLAGS = {
   chat: { type: 'boolean' },
@@ -103,6 +112,8 @@ const FLAGS = {
   forget: { type: 'string' },
   'no-encryption': { type: 'boolean' },
   'no-announce': { type: 'boolean' },
+  link: { type: 'boolean' },
+  'link-downloads': { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },

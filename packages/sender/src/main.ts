@@ -4,6 +4,9 @@ import type { Readable } from 'node:stream';
 import {
   ChatOutput,
   createFail,
+  formatBytes,
+  plural,
+  StatusLine,
   createLogger,
   EXIT,
   expandHome,
@@ -13,7 +16,7 @@ import {
   usageHint,
 } from '@ferry/cli';
 import { type Announcer, createAnnouncer } from '@ferry/discovery';
-import { ChatRoom, folderProblem, scanOffer } from '@ferry/engine';
+import { ChatRoom, folderProblem, type OfferSource, scanOffer } from '@ferry/engine';
 import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
 import {
   ConfigFileError,
@@ -30,7 +33,11 @@ import type { Logger } from 'pino';
 import { announceSender, reachableFromNetwork } from './announce.ts';
 import { parseSenderArgs, USAGE } from './args.ts';
 import { ListenError, UsageError } from './errors.ts';
+import { hashOffer } from './link/digests.ts';
+import { receiverProgram } from './link/receiver-program.ts';
+import { createLink, type Link } from './link/server.ts';
 import { createSender, type Sender, type SenderSecurity } from './sender.ts';
+import { renderLink } from './ui/link.ts';
 import { renderSender } from './ui/render.ts';
 
 export { EXIT };
@@ -120,6 +127,7 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
       }
     }
     const name = config.name ?? localUserName(io.env);
+    const link = config.link ? await openLink(offer, io, json, logger, name, config.linkDownloads) : undefined;
     const sender = createSender({
       security,
       offer,
@@ -131,11 +139,16 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
       idleMs: waitMs,
       frameMs: waitMs,
       handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
+      http: link,
     });
-    const view = renderSender(sender, offer, io, json, config.once, false, config.qr);
+    // With a link, the QR code holds the link's first URL instead of the command.
+    const view = renderSender(sender, offer, io, json, config.once, false, config.qr && !link);
+    if (link) renderLink(link, io, json);
     if (signal.aborted) return EXIT.interrupted;
     const port = listeningPort(sender);
+    const hosts = linkHosts(sender, config.host);
     await sender.listen();
+    link?.announce(await hosts, await port);
     const announcer = startAnnouncing(
       config,
       options,
@@ -156,6 +169,7 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
     try {
       await sender.stopped;
     } finally {
+      link?.end('stopped');
       signal.removeEventListener('abort', onAbort);
       // The goodbye goes out before exit, bounded in time (PROTOCOL.md §14).
       await announcer?.stop();
@@ -175,6 +189,49 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
     if (error instanceof FerryError) return fail(EXIT.failure, 'ERR_FAILED', escapeForDisplay(error.message));
     return fail(EXIT.failure, 'ERR_FAILED', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
+}
+
+/**
+ * Hashes the offered files for the link's page and SHA256SUMS (with a progress line for a large
+ * offer), then creates the link.
+ */
+async function openLink(
+  offer: OfferSource,
+  io: Io,
+  json: boolean,
+  logger: Logger,
+  name: string,
+  downloads: number | undefined,
+): Promise<Link> {
+  const status = StatusLine.for(io.stdout);
+  const large = offer.totalBytes >= LARGE_OFFER_BYTES;
+  if (large && !json) {
+    status.print(`Computing SHA-256 digests of ${plural(offer.fileCount, 'file')} (${formatBytes(offer.totalBytes)}) for the link...`);
+  }
+  let shownAt = 0;
+  const digests = await hashOffer(offer, ({ bytes, totalBytes }) => {
+    const now = performance.now();
+    if (!large || json || !status.width || now - shownAt < 200) return;
+    shownAt = now;
+    status.show(`  ${Math.floor((bytes / Math.max(1, totalBytes)) * 100)}% ${formatBytes(bytes)} of ${formatBytes(totalBytes)}`);
+  });
+  status.clear();
+  return createLink({ offer, digests, logger, name, downloads, program: () => receiverProgram(logger) });
+}
+
+/** Offers from this size on show progress while their digests are computed. */
+const LARGE_OFFER_BYTES = 256 * 1024 * 1024;
+
+/** The hosts the link is printed for: the LAN addresses, or the one listened on, or loopback. */
+function linkHosts(sender: Sender, host: string | undefined): Promise<string[]> {
+  return new Promise((resolve) => {
+    const off = sender.on('listening', ({ addresses }) => {
+      off();
+      const hosts = addresses.map((a) => a.address);
+      const only = host !== undefined && host !== '0.0.0.0' && host !== '::' ? host : '127.0.0.1';
+      resolve(hosts.length > 0 ? hosts : [only]);
+    });
+  });
 }
 
 /** The port the sender listens on, once it does (the one asked for, or a free one for 0). */

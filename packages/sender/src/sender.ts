@@ -24,6 +24,7 @@ import {
   Deadline,
   exchangePreamble,
   fingerprintHex,
+  peekFirstByte,
   type Identity,
   rememberedName,
   type Secured,
@@ -36,6 +37,7 @@ import {
 import type { Logger } from 'pino';
 import { addressGroup, type LanAddress, lanAddresses } from './addresses.ts';
 import { ListenError } from './errors.ts';
+import { bareHttp, type HttpHandler } from './link/server.ts';
 import { runSession } from './session.ts';
 import { AddressSlots, type Slot } from './slots.ts';
 
@@ -157,6 +159,11 @@ export interface SenderOptions {
    * Encrypted only: in clear a receiver reconnects without proof.
    */
   readonly tickets?: TicketStore | undefined;
+  /**
+   * Where HTTP requests on the same port go (PROTOCOL.md §15): the link, with --link; otherwise
+   * a bare `404 Not Found` for everything.
+   */
+  readonly http?: HttpHandler | undefined;
 }
 
 /** A running sender. */
@@ -196,6 +203,7 @@ export function createSender(options: SenderOptions): Sender {
   // One store per run, in memory only: the tickets die with this process.
   const tickets = security.encryption ? (options.tickets ?? new TicketStore()) : undefined;
   const session = randomBytes(16).toString('hex');
+  const http = options.http ?? bareHttp();
   // Every accepted socket until it closes, authenticated or not, so close(true) reaches all.
   const sockets = new Set<net.Socket>();
   // The framed connection of each socket that got that far, to tell an evicted one why.
@@ -294,6 +302,19 @@ export function createSender(options: SenderOptions): Sender {
     const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, socket, 'the receiver did not authenticate and greet in time');
     let connection: Connection | undefined;
     try {
+      // One port (§15): a Ferry preamble starts with 0x89, an HTTP request with a method's
+      // letter. HTTP goes to its own server, with its own timeouts; the place it holds among
+      // the connections stays until it closes, like any other.
+      const first = await peekFirstByte(socket, deadline);
+      if (isHttpStart(first)) {
+        deadline.clear();
+        pending.release();
+        log.debug('HTTP connection');
+        http.accept(socket);
+        socket.resume();
+        return;
+      }
+      socket.resume();
       await exchangePreamble({ socket }, 'server', security.encryption, deadline);
       const secured: Secured = security.encryption
         ? await secureServer(socket, { ...security, connection: client, onTrustError: reportTrustError, tickets }, deadline)
@@ -464,6 +485,7 @@ export function createSender(options: SenderOptions): Sender {
     if (!closing) {
       closing = true;
       server.close();
+      http.close();
       logger.info({ abort }, 'stopping');
     }
     if (abort) for (const socket of sockets) socket.destroy();
@@ -493,6 +515,11 @@ export function createSender(options: SenderOptions): Sender {
   }
 
   return Object.assign(emitter, { listen, close, stopped });
+}
+
+/** An ASCII letter: the first byte of an HTTP request's method. */
+function isHttpStart(byte: number): boolean {
+  return (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a);
 }
 
 function toListenError(error: NodeJS.ErrnoException, options: SenderOptions): ListenError {

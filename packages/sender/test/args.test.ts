@@ -16,7 +16,7 @@ describe('parseSenderArgs', () => {
   it('applies the defaults when only paths are given', () => {
     expect(parseSenderArgs(['a.txt'])).toEqual({
       kind: 'run',
-      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false, announce: true, qr: false },
+      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false, announce: true, qr: false, link: false },
     });
   });
 
@@ -40,6 +40,7 @@ describe('parseSenderArgs', () => {
         timeout: 7.5,
         announce: false,
         qr: false,
+        link: false,
       },
     });
   });
@@ -53,6 +54,16 @@ describe('parseSenderArgs', () => {
     const error = usageErrorOf(['--qr', '--json', 'a.txt']);
     expect(error.message).toContain('--qr');
     expect(error.message).toContain('--json');
+  });
+
+  it('reads --link and --link-downloads; --link-downloads needs --link, a whole count, and no --chat', () => {
+    const command = parseSenderArgs(['--link', '--link-downloads', '3', 'a.txt']);
+    expect(command.kind === 'run' && [command.config.link, command.config.linkDownloads]).toEqual([true, 3]);
+    expect(() => parseSenderArgs(['--link-downloads', '3', 'a.txt'])).toThrow('--link-downloads counts downloads through the link: add --link');
+    for (const bad of ['0', '2.5', 'many', '10000000']) {
+      expect(() => parseSenderArgs(['--link', '--link-downloads', bad, 'a.txt'])).toThrow('--link-downloads must be a whole number from 1 to 1000000');
+    }
+    expect(() => parseSenderArgs(['--chat', '--link'])).toThrow('a conversation (--chat) has no link');
   });
 
   it('reads --peers and --forget as commands of their own', () => {

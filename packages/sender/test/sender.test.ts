@@ -78,28 +78,39 @@ describe('createSender', () => {
     expect(await readdir(out)).toEqual([]);
   });
 
-  it('A13: drops a client that sends HTTP instead of the preamble, with ERR_BAD_MAGIC', async () => {
+  it('A13: drops a client whose first byte is neither the magic nor a letter (a TLS ClientHello), with ERR_BAD_MAGIC', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
     const client = await rawClient(port);
-    client.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    client.socket.write(Buffer.from('16030100f5010000f10303', 'hex'));
     const failed = await log.waitFor('session-failed');
     expect(failed.code).toBe('ERR_BAD_MAGIC');
     await client.allBytes();
     expect(log.all('hello')).toEqual([]);
   });
 
-  it('A13: sends a client that is not Ferry nothing at all (PROTOCOL.md §2: the sender answers only a valid preamble)', async () => {
+  it('A13: sends a client that is not Ferry nor HTTP nothing at all (PROTOCOL.md §2: the sender answers only a valid preamble)', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
     const client = await rawClient(port);
-    client.socket.write('GET / HTTP/1.1\r\n\r\n');
+    client.socket.write('<?xml version="1.0"?>\r\n');
     expect((await log.waitFor('session-failed')).code).toBe('ERR_BAD_MAGIC');
     expect(Buffer.from(await client.allBytes()).toString('hex')).toBe('');
+  });
+
+  it('A13: an HTTP request on a sender without a link gets a bare 404 Not Found and no session (§15)', async () => {
+    const { log, port } = await startSender({ 'a.txt': 'alpha' });
+    const client = await rawClient(port);
+    client.socket.write('GET /t/anything/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const answer = Buffer.from(await client.allBytes()).toString('latin1');
+    expect(answer).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(answer.endsWith('\r\n\r\nNot Found\n')).toBe(true);
+    expect(log.all('session-failed')).toEqual([]);
+    expect(log.all('hello')).toEqual([]);
   });
 
   it('still serves a proper transfer after dropping a garbage client', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' });
     const client = await rawClient(port);
-    client.socket.write('GET / HTTP/1.1\r\n\r\n');
+    client.socket.write('\0\0\0\0');
     await log.waitFor('session-failed');
     const { out, result } = await receiveAll(port);
     expect(result.saved).toHaveLength(1);

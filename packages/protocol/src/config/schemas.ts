@@ -40,6 +40,14 @@ export const RetrySecondsSchema = z
       .max(RESUME.maxRetryMs / 1000, 'at most 3600 seconds (one hour)'),
   );
 
+/** `--link-downloads`: complete downloads after which the link ends, from 1 to 1,000,000. */
+export const LinkDownloadsSchema = z
+  .union([
+    z.number().int(),
+    z.string().regex(/^\d{1,7}$/, 'a whole number of downloads, from 1 to 1000000').transform(Number),
+  ])
+  .pipe(z.number().int().min(1, 'at least 1 download').max(1_000_000, 'at most 1000000 downloads'));
+
 /** A display name: at most 64 characters, and within the wire's UTF-8 byte limit. */
 const DisplayNameSchema = z
   .string()
@@ -75,7 +83,17 @@ export const SenderConfigSchema = z.strictObject({
   announce: z.boolean().default(true),
   /** Print a QR code of the command a receiver runs (with --link, of the link's first URL). */
   qr: z.boolean().default(false),
+  /** Serve the offer over HTTP too, on the same port, under a secret link (PROTOCOL.md §15). */
+  link: z.boolean().default(false),
+  /** End the link after this many complete downloads; needs `link`. */
+  linkDownloads: LinkDownloadsSchema.optional(),
 }).superRefine((config, ctx) => {
+  if (config.linkDownloads !== undefined && !config.link) {
+    ctx.addIssue({ code: 'custom', path: [], message: '--link-downloads counts downloads through the link: add --link' });
+  }
+  if (config.link && config.chat) {
+    ctx.addIssue({ code: 'custom', path: [], message: '--link shares the offered files, but a conversation (--chat) has no link: leave out one of them' });
+  }
   if (!config.chat && config.paths.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['paths'], message: 'name at least one file or folder to offer' });
   }

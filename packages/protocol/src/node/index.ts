@@ -19,6 +19,7 @@ export {
   type ClientSecurity,
   Deadline,
   exchangePreamble,
+  peekFirstByte,
   type PreambleSource,
   type Secured,
   secureClient,

@@ -670,3 +670,42 @@ function hex(bytes: Uint8Array): string {
 function fromHex(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
+
+/**
+ * Waits for the first byte a peer sends and puts it back, so whoever reads next gets it again:
+ * one port can then tell a Ferry preamble (`0x89`) from anything else, such as an HTTP request
+ * (PROTOCOL.md §15). The socket is left paused; resume it once the next reader listens. Rejects
+ * as the preamble exchange would when the connection ends or the deadline passes first.
+ */
+export function peekFirstByte(socket: Socket, deadline: Deadline): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const settle = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      socket.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      if (chunk.byteLength === 0) return;
+      settle();
+      socket.pause();
+      socket.unshift(chunk);
+      resolve(chunk[0]!);
+    };
+    const onEnd = () => {
+      settle();
+      reject(
+        deadline.error ??
+          new ProtocolError(ErrorCode.TRUNCATED, 'the connection closed before the Ferry greeting'),
+      );
+    };
+    const onError = (error: Error) => {
+      settle();
+      reject(deadline.error ?? explainSocketError(error));
+    };
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+    socket.on('error', onError);
+    socket.on('data', onData);
+  });
+}
