@@ -36,6 +36,7 @@ import { ListenError, UsageError } from './errors.ts';
 import { hashOffer } from './link/digests.ts';
 import { receiverProgram } from './link/receiver-program.ts';
 import { createLink, type Link } from './link/server.ts';
+import { folderZip } from './link/zip.ts';
 import { createSender, type Sender, type SenderSecurity } from './sender.ts';
 import { renderLink } from './ui/link.ts';
 import { renderSender } from './ui/render.ts';
@@ -216,7 +217,7 @@ async function openLink(
     status.show(`  ${Math.floor((bytes / Math.max(1, totalBytes)) * 100)}% ${formatBytes(bytes)} of ${formatBytes(totalBytes)}`);
   });
   status.clear();
-  return createLink({ offer, digests, logger, name, downloads, program: () => receiverProgram(logger) });
+  return createLink({ offer, digests, logger, name, downloads, zipper: folderZip, program: () => receiverProgram(logger) });
 }
 
 /** Offers from this size on show progress while their digests are computed. */

@@ -27,6 +27,7 @@ import {
   type RangeAnswer,
 } from './http-fields.ts';
 import { renderPage, renderSums } from './page.ts';
+import type { FolderZip } from './zip.ts';
 
 /** Events of a link: its addresses, each download, and its end. */
 export interface LinkEvents extends Record<string, unknown> {
@@ -52,13 +53,6 @@ export interface LinkEvents extends Record<string, unknown> {
   /** The download ended in error (the source changed): the response was cut, never completed. */
   'download-failed': { id: number; message: string };
   'link-ended': { reason: 'downloads' | 'stopped' };
-}
-
-/** A folder of the offer as one zip archive: exact size, streamed when opened. */
-export interface FolderZip {
-  readonly size: number;
-  readonly name: string;
-  open(): NodeJS.ReadableStream;
 }
 
 /** Makes the zip of a top-level folder (entry `top`) of the offer. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { folderZip } from '../../src/link/zip.ts';
 import { receiveAll, runCleanup } from '../helpers.ts';
 import { rawRequest, request, startLinkSender, statusOf, TOKEN } from './helpers.ts';
 
@@ -187,6 +188,48 @@ describe('the link page and its routes (§15)', () => {
     // A raw NUL in the request line never reaches the link: the HTTP parser refuses it.
     const nul = await rawRequest(port, `GET ${base}f/0/a.txt\0 HTTP/1.1\r\nHost: x\r\n\r\n`);
     expect(statusOf(nul)).toBe(400);
+  });
+
+  it('serves a top-level folder as a zip with its exact Content-Length, no ranges, and links it from the page', async () => {
+    const { port, base, offer, events } = await startLinkSender(FILES, { zipper: folderZip });
+    const id = offer.entries.findIndex((e) => e.path === 'photos');
+    const page = (await request(port, base)).body.toString();
+    expect(page).toContain(`href="z/${id}/photos.zip"`);
+    const got = await request(port, `${base}z/${id}/photos.zip`, {
+      headers: { Range: 'bytes=0-9' },
+    });
+    expect(got.status).toBe(200);
+    expect(got.headers).toMatchObject({
+      ...SECURITY,
+      'content-type': 'application/zip',
+      'accept-ranges': 'none',
+    });
+    expect(got.headers['content-disposition']).toBe(
+      `attachment; filename="photos.zip"; filename*=UTF-8''photos.zip`,
+    );
+    expect(Number(got.headers['content-length'])).toBe(got.body.byteLength);
+    expect(got.body.subarray(0, 4).toString('latin1')).toBe('PK\u0003\u0004');
+    expect(got.body.includes(Buffer.from('photos/deep/<b>"q".txt'))).toBe(true);
+    expect(await events.waitFor('download-done')).toMatchObject({
+      bytes: got.body.byteLength,
+      complete: true,
+    });
+    const head = await request(port, `${base}z/${id}/photos.zip`, { method: 'HEAD' });
+    expect([head.status, head.body.byteLength, head.headers['content-length']]).toEqual([
+      200,
+      0,
+      String(got.body.byteLength),
+    ]);
+    // A nested folder, a file id, or another name: the same 404.
+    const nested = offer.entries.findIndex((e) => e.path === 'photos/deep');
+    for (const target of [
+      `z/${nested}/deep.zip`,
+      `z/0/a.txt.zip`,
+      `z/${id}/other.zip`,
+      `z/${id}/photos`,
+    ]) {
+      expect((await request(port, `${base}${target}`)).status, target).toBe(404);
+    }
   });
 
   it('the Ferry side goes on: a receiver takes the offer while the link serves it, on the same port', async () => {
