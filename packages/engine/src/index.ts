@@ -101,5 +101,5 @@ export type {
   SuspendedOutgoing,
   SuspendedWork,
 } from './chat/suspended.ts';
-export { ChatRoom, type JoinerInfo, type RoomOptions } from './chat/room.ts';
-export { JoinedConversation, type JoinedOptions } from './chat/joined.ts';
+export { ChatRoom, type JoinerInfo, type LeftHow, type RoomOptions } from './chat/room.ts';
+export { JoinedConversation, type JoinedOptions, type Reconnect } from './chat/joined.ts';

@@ -1,16 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CHAT,
-  ErrorCode,
-  FerryError,
-  LimitError,
-  PeerError,
-  RESUME,
-  type Welcome,
-} from '@ferry/protocol';
+import { CHAT, ErrorCode, FerryError, LimitError, RESUME, type Welcome } from '@ferry/protocol';
 import { type Connection, shortFingerprint } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { ConversationBase } from './base.ts';
+import { isConnectionFailure } from './suspended.ts';
 import type { ChatPeer, Conversation } from './conversation.ts';
 import {
   ChatLink,
@@ -52,20 +45,13 @@ export interface JoinedOptions extends LinkSettings {
   readonly reconnect?: Reconnect | undefined;
 }
 
-/** The codes of a link that ended because the connection failed, not because anyone broke a rule. */
-const LOST_CODES: ReadonlySet<string> = new Set([
-  ErrorCode.CONNECTION_CLOSED,
-  ErrorCode.TRUNCATED,
-  ErrorCode.TIMEOUT,
-]);
-
 /** Whether `end` is the connection failing (§13.9's list), never an ERROR the listener sent. */
-function isConnectionFailure(end: LinkEnd): end is Extract<LinkEnd, { kind: 'lost' }> {
-  return end.kind === 'lost' && !(end.error instanceof PeerError) && LOST_CODES.has(end.error.code);
+function lostConnection(end: LinkEnd): end is Extract<LinkEnd, { kind: 'lost' }> {
+  return end.kind === 'lost' && isConnectionFailure(end.error);
 }
 
 function defaultRetryable(error: unknown): boolean {
-  return error instanceof FerryError && !(error instanceof PeerError) && LOST_CODES.has(error.code);
+  return error instanceof FerryError && isConnectionFailure(error);
 }
 
 /**
@@ -173,7 +159,7 @@ export class JoinedConversation extends ConversationBase implements Conversation
       const reconnect = this.#options.reconnect;
       if (
         !this.#quitting &&
-        isConnectionFailure(end) &&
+        lostConnection(end) &&
         reconnect &&
         reconnect.windowMs > 0 &&
         'resume' in this.#welcome
