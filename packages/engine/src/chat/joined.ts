@@ -68,6 +68,8 @@ export class JoinedConversation extends ConversationBase implements Conversation
   #quitting = false;
   /** Set while reconnecting: aborts the wait between attempts when the user quits. */
   #reconnecting: AbortController | undefined;
+  /** `reconnecting` was emitted for the current loss. */
+  #announced = false;
 
   constructor(options: JoinedOptions) {
     super();
@@ -96,6 +98,12 @@ export class JoinedConversation extends ConversationBase implements Conversation
       resumed,
     });
     const listener = { peer: 0, name: welcome.sender.name };
+    // The loss is told before the transfers it pauses (listeners run in the order added).
+    const paused = ({ suspended }: { suspended?: true | undefined }) => {
+      if (suspended) this.#announceLoss();
+    };
+    link.on('send-done', paused);
+    link.on('receive-done', paused);
     this.attach(link, () => listener, resumed);
     link.on('say', ({ text }) =>
       this.emit('message', { peer: 0, name: welcome.sender.name, text }),
@@ -208,7 +216,8 @@ export class JoinedConversation extends ConversationBase implements Conversation
     const abort = new AbortController();
     this.#reconnecting = abort;
     this.#options.logger.info({ code: lost.code, windowMs: reconnect.windowMs }, 'reconnecting');
-    this.emit('reconnecting', { by: listener, seconds: Math.round(reconnect.windowMs / 1000) });
+    this.#announceLoss();
+    this.#announced = false;
     const stop = async (ended: Parameters<ConversationBase['end']>[0]) => {
       this.#reconnecting = undefined;
       // Nobody comes back for them: what they hold stays on disk for a rerun.
@@ -296,6 +305,16 @@ export class JoinedConversation extends ConversationBase implements Conversation
     if (this.#reconnecting) this.#reconnecting.abort();
     else await this.#link.quit();
     await this.done;
+  }
+
+  /** Emits `reconnecting`, once per loss, when this side will try to reconnect. */
+  #announceLoss(): void {
+    const reconnect = this.#options.reconnect;
+    if (this.#announced || this.#quitting || !reconnect || reconnect.windowMs <= 0) return;
+    if (!('resume' in this.#welcome)) return;
+    this.#announced = true;
+    const seconds = Math.round(reconnect.windowMs / 1000);
+    this.emit('reconnecting', { by: this.#welcome.sender.name, seconds });
   }
 
   #checkOpen(): void {
