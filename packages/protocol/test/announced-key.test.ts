@@ -33,7 +33,10 @@ describe('the announced key (§14.4)', () => {
       /^"alice" at 127\.0\.0\.1:7878 shows key [0-9A-F]{4}( [0-9A-F]{4}){3} but announced [0-9A-F]{4}( [0-9A-F]{4}){3}: it may be an impostor\. Nothing was sent\. Check the address and key ferry-send shows, and type the address\.$/,
     );
     // The impostor got ERROR ERR_KEY_MISMATCH as its first frame: no AUTH, so no pairing attempt.
-    expect(errorOf(await listening.result()).code).toBe(ErrorCode.KEY_MISMATCH);
+    const theirs = errorOf(await listening.result());
+    expect(theirs.code).toBe(ErrorCode.KEY_MISMATCH);
+    // It learns nothing of whom the receiver expected.
+    expect(theirs.message).not.toContain('alice');
     expect(events.filter((event) => event.event === 'attempt-failed')).toEqual([]);
   });
 

@@ -253,7 +253,11 @@ export function ambiguousNameError(
   );
 }
 
-/** The label a refusal names a found sender by: `"alice" at 192.168.1.20:7878`. */
-export function senderLabel(sender: FoundSender): string {
-  return `"${esc(sender.name)}" at ${esc(hostPort(sender))}`;
+/**
+ * The label a refusal names a found sender by: `"alice" at 192.168.1.20:7878`. Escaped, or
+ * `raw` for a message that is escaped where it is printed (an AuthError's, PROTOCOL.md §14.4).
+ */
+export function senderLabel(sender: FoundSender, raw = false): string {
+  const label = `"${sender.name}" at ${hostPort(sender)}`;
+  return raw ? label : esc(label);
 }

@@ -315,7 +315,7 @@ async function whereIsTheSender(
     host: chosen.addresses[0] ?? chosen.source,
     port: chosen.port,
     announcedKey:
-      chosen.keyHint === '' ? undefined : { hint: chosen.keyHint, sender: senderLabel(chosen) },
+      chosen.keyHint === '' ? undefined : { hint: chosen.keyHint, sender: senderLabel(chosen, true) },
   };
 }
 

@@ -266,6 +266,20 @@ describe('ferry-receive with no address, or a name', () => {
     expect(sender.events).toEqual([]);
   });
 
+  it('M3: the impostor line escapes a hostile name once', async () => {
+    const network = createFakeNetwork();
+    const sender = await startEncryptedSender();
+    await announce(network, 'al\x1b[31mice', sender.port, { fingerprint: 'c0ffee'.padEnd(64, '0') });
+    const run = await runReceive(['--yes', '--out', await tempDir()], {
+      browser: network.browser(),
+      encrypted: true,
+      env: { FERRY_CONFIG_DIR: await tempDir(), FERRY_CODE: '1234-5678' },
+    });
+    expect(run.code).toBe(EXIT.failure);
+    expect(run.stderr.text).toContain(`"al\\x1b[31mice" at 127.0.0.1:${sender.port} shows key`);
+    expect(run.stderr.text).not.toContain('\x1b');
+  });
+
   it('a sender whose key is the one announced pairs as usual', async () => {
     const network = createFakeNetwork();
     const sender = await startEncryptedSender();

@@ -215,7 +215,8 @@ export interface ClientSecurity {
    * What a sender found on the network announced (TXT `fp`, PROTOCOL.md §14): its key's
    * fingerprint must start with `hint` (16 lowercase hex digits), checked right after the
    * handshake and before any AUTH, or ERR_KEY_MISMATCH. A hint only: it never makes a key
-   * trusted. `sender` names it in the refusal (escaped already, e.g. `"alice" at 10.0.0.2:7878`).
+   * trusted. `sender` names it in the refusal (e.g. `"alice" at 10.0.0.2:7878`), which is
+   * escaped where it is shown, like every message with a peer's words in it.
    */
   readonly announcedKey?: { readonly hint: string; readonly sender: string } | undefined;
 }
@@ -631,7 +632,7 @@ class AuthChannel {
     if (tell) {
       // A refused key is explained here, not to the peer: it learns nothing about whom we expected.
       const text =
-        error.code === ErrorCode.KEY_CHANGED
+        error.code === ErrorCode.KEY_CHANGED || error.code === ErrorCode.KEY_MISMATCH
           ? 'the receiver does not accept this key'
           : error.code === ErrorCode.PAIRING_FAILED
             ? 'wrong pairing code: the confirmation did not verify'
