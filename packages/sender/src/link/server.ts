@@ -132,9 +132,9 @@ export interface LinkOptions {
   readonly delay?: (ms: number) => Promise<void>;
   /** Limits a test shortens. */
   readonly limits?: Partial<
-    Pick<
-      typeof LINK_LIMITS,
-      'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'checkingIntervalMs'
+    Record<
+      'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'checkingIntervalMs',
+      number
     >
   >;
 }

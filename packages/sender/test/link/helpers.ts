@@ -9,6 +9,7 @@ import path from 'node:path';
 import { scanOffer } from '@ferry/engine';
 import { hashOffer } from '../../src/link/digests.ts';
 import { createLink, type LinkEvents, type LinkOptions } from '../../src/link/server.ts';
+import type { SenderOptions } from '../../src/sender.ts';
 import {
   EventLog,
   onCleanup,
@@ -39,6 +40,7 @@ export async function startLinkSender(
   files: Readonly<Record<string, string | Buffer>>,
   options: Partial<LinkOptions> = {},
   items?: readonly string[],
+  senderOptions: Partial<SenderOptions> = {},
 ) {
   const dir = await tempDir();
   for (const [name, content] of Object.entries(files)) {
@@ -59,7 +61,7 @@ export async function startLinkSender(
   });
   const events = new EventLog<LinkEvents>(link, LINK_EVENTS);
   onCleanup('link', () => link.close());
-  const started = await startSenderOffering(paths, { http: link });
+  const started = await startSenderOffering(paths, { ...senderOptions, http: link });
   const base = `/t/${TOKEN}/`;
   return { ...started, link, events, dir, offer, digests, base };
 }

@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LINK_LIMITS } from '../../src/link/server.ts';
+import { receiveAll, runCleanup, within } from '../helpers.ts';
+import { rawRequest, request, startLinkSender, statusOf, TOKEN } from './helpers.ts';
+
+afterEach(runCleanup);
+
+const MiB = 1024 * 1024;
+
+describe('wrong tokens are slowed down per address (L2)', () => {
+  it(`L2: after ${LINK_LIMITS.freeWrongTokens} wrong tokens from one address within a minute, each further 404 waits 1 s doubling to 10 s; other addresses are not slowed`, async () => {
+    let now = 0;
+    const delays: number[] = [];
+    const { port } = await startLinkSender(
+      { 'a.txt': 'alpha' },
+      {
+        clock: () => now,
+        delay: async (ms) => {
+          delays.push(ms);
+        },
+      },
+    );
+    const wrong = `/t/${'B'.repeat(22)}/`;
+    const answers = [];
+    for (let i = 0; i < 10; i++)
+      answers.push(await request(port, wrong, { localAddress: '127.0.0.2' }));
+    expect(answers.every((answer) => answer.status === 404)).toBe(true);
+    expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 10_000]);
+    // A missing token counts the same; another address starts from nothing.
+    expect((await request(port, '/', { localAddress: '127.0.0.3' })).status).toBe(404);
+    expect(delays).toHaveLength(5);
+    // A minute later the address is forgiven.
+    now += LINK_LIMITS.wrongTokenWindowMs + 1;
+    for (let i = 0; i < LINK_LIMITS.freeWrongTokens; i++)
+      await request(port, wrong, { localAddress: '127.0.0.2' });
+    expect(delays).toHaveLength(5);
+    // The right token is never slowed down.
+    expect((await request(port, `/t/${TOKEN}/`, { localAddress: '127.0.0.2' })).status).toBe(200);
+    expect(delays).toHaveLength(5);
+  });
+});
+
+describe('request heads: size and time (L4)', () => {
+  it('L4: an oversized request line and a header flood are refused with 431 and closed; a receiver is still served', async () => {
+    const { port, base } = await startLinkSender({ 'a.txt': 'alpha' });
+    const longLine = await rawRequest(
+      port,
+      `GET ${base}${'a'.repeat(100 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    expect(statusOf(longLine)).toBe(431);
+    const flood = await rawRequest(
+      port,
+      `GET ${base} HTTP/1.1\r\nHost: x\r\n${'X-A: b\r\n'.repeat(5_000)}\r\n`,
+    );
+    expect(statusOf(flood)).toBe(431);
+    const { result } = await receiveAll(port);
+    expect(result.saved).toHaveLength(1);
+  });
+
+  it('L4: a slow-loris client whose headers never end is answered 408 and closed at the header timeout; a receiver is served meanwhile', async () => {
+    const { port, base } = await startLinkSender(
+      { 'a.txt': 'alpha' },
+      { limits: { headersTimeoutMs: 300, checkingIntervalMs: 50 } },
+    );
+    const slow = rawRequest(port, `GET ${base} HTTP/1.1\r\nHost: x\r\nX-Slow: `);
+    const { result } = await receiveAll(port);
+    expect(result.saved).toHaveLength(1);
+    expect(statusOf(await slow)).toBe(408);
+  });
+
+  it('L4: a client that connects and sends one letter only is closed at the header timeout', async () => {
+    const { port } = await startLinkSender(
+      { 'a.txt': 'alpha' },
+      { limits: { headersTimeoutMs: 300, checkingIntervalMs: 50 } },
+    );
+    const answer = await rawRequest(port, 'G');
+    expect([0, 408]).toContain(statusOf(answer));
+  });
+});
+
+describe('a file that changes (L5)', () => {
+  it('L5: a file changed since the offer is refused with 410 before any byte of it', async () => {
+    const { port, base, dir } = await startLinkSender({ 'a.txt': 'alpha' });
+    const file = await open(path.join(dir, 'a.txt'), 'r+');
+    await file.write('ALPHA', 0);
+    await file.close();
+    const got = await request(port, `${base}f/0/a.txt`);
+    expect(got.status).toBe(410);
+    expect(got.body.toString()).not.toContain('ALPHA');
+  });
+
+  it('L5: a file changed while it is downloaded cuts the response before its end: never a complete body of mixed bytes', async () => {
+    const size = 32 * MiB;
+    const { port, base, dir, events } = await startLinkSender({ 'big.bin': randomBytes(size) });
+    const got = await within(
+      new Promise<{ bytes: number; aborted: boolean }>((resolve) => {
+        const req = http.get(
+          { host: '127.0.0.1', port, path: `${base}f/0/big.bin`, agent: false },
+          (res) => {
+            expect(res.statusCode).toBe(200);
+            let bytes = 0;
+            let changed = false;
+            res.on('data', (chunk: Buffer) => {
+              bytes += chunk.byteLength;
+              if (changed) return;
+              changed = true;
+              // The first bytes are in: the file is rewritten in place, its size kept.
+              res.pause();
+              void (async () => {
+                const file = await open(path.join(dir, 'big.bin'), 'r+');
+                await file.write(Buffer.alloc(1024, 1), 0, 1024, size - 1024);
+                await file.close();
+                res.resume();
+              })();
+            });
+            res.on('close', () => resolve({ bytes, aborted: !res.complete }));
+          },
+        );
+        req.on('error', () => {});
+      }),
+      'the changed download to end',
+    );
+    expect(got.aborted).toBe(true);
+    expect(got.bytes).toBeLessThan(size);
+    expect((await events.waitFor('download-failed')).message).toMatch(/changed/);
+    expect(events.all('download-done')).toEqual([]);
+  });
+});
+
+describe('many downloads at once (L8)', () => {
+  it('L8: 200 concurrent downloads keep the heap and buffers bounded, and a Ferry receiver is served meanwhile', async () => {
+    const size = 4 * MiB;
+    const count = 200;
+    const { port, base, events } = await startLinkSender(
+      { 'big.bin': randomBytes(size) },
+      {},
+      undefined,
+      {
+        maxConnections: 512,
+        maxConnectionsPerHost: 512,
+        maxPending: 512,
+        maxPendingPerHost: 512,
+      },
+    );
+    const live = () => {
+      const usage = process.memoryUsage();
+      return usage.heapUsed + usage.arrayBuffers;
+    };
+    const before = live();
+    let peak = before;
+    let sampled = 0;
+    const sample = () => {
+      if (++sampled % 50 === 0) peak = Math.max(peak, live());
+    };
+    const paused: http.IncomingMessage[] = [];
+    let onStarted = () => {};
+    const allStarted = new Promise<void>((resolve) => {
+      onStarted = () => {
+        if (paused.length === count) resolve();
+      };
+    });
+    const downloads = Array.from(
+      { length: count },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const req = http.get(
+            { host: '127.0.0.1', port, path: `${base}f/0/big.bin`, agent: false },
+            (res) => {
+              res.pause();
+              paused.push(res);
+              onStarted();
+              let bytes = 0;
+              res.on('data', (chunk: Buffer) => {
+                bytes += chunk.byteLength;
+                sample();
+              });
+              res.on('end', () => resolve(bytes));
+              res.on('error', reject);
+            },
+          );
+          req.on('error', reject);
+        }),
+    );
+    await within(allStarted, 'every download to start', () => '', 60_000);
+    // Every client holds its answer unread: the sender must not read the files ahead meanwhile.
+    const received = receiveAll(port);
+    peak = Math.max(peak, live());
+    for (const res of paused) res.resume();
+    const sizes = await within(Promise.all(downloads), 'every download to finish', () => '', 120_000);
+    peak = Math.max(peak, live());
+    expect(sizes.every((bytes) => bytes === size)).toBe(true);
+    expect((await received).result.saved).toHaveLength(1);
+    // Buffered whole, 200 downloads would hold 800 MiB; each holds at most 4 × 64 KiB of file data.
+    console.info(
+      `L8: ${count} downloads of ${size / MiB} MiB: heap and buffers grew by ${Math.round((peak - before) / MiB)} MiB at most`,
+    );
+    expect(peak - before).toBeLessThan(256 * MiB);
+    expect(events.all('download-done').filter((done) => done.complete)).toHaveLength(count);
+  }, 180_000);
+});
