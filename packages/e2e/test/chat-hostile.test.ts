@@ -126,15 +126,17 @@ describe('hostile chat peers', () => {
 
   it('T1: a listener flooding SAY or RELAY is cut off by the joiner with ERR_LIMIT_EXCEEDED', async () => {
     const floods: [string, Buffer[]][] = [
+      // Three bursts in one write: refilling two of them while the joiner reads the flood
+      // would take seconds, so a slow machine cannot let it through.
       [
         'SAY',
-        Array.from({ length: CHAT.messageBurst + 5 }, (_, i) =>
+        Array.from({ length: CHAT.messageBurst * 3 }, (_, i) =>
           frameOf(FrameType.SAY, { text: `spam ${i}` }),
         ),
       ],
       [
         'RELAY',
-        Array.from({ length: CHAT.messageBurst * CHAT.maxPeers + 5 }, (_, i) =>
+        Array.from({ length: CHAT.messageBurst * CHAT.maxPeers * 3 }, (_, i) =>
           frameOf(FrameType.RELAY, { peer: 1 + (i % 5), text: `spam ${i}` }),
         ),
       ],
