@@ -5,8 +5,9 @@
  * and how long messages take meanwhile, with the bars they must meet; for resuming, the 1 GiB
  * transfer cut at half-way and finished by the receiver's reconnection: the bytes sent in all
  * against the file's size, and the time from the cut to the end; for finding senders, the time
- * from starting `ferry-receive --list` to the first sender listed, on a network of namespaces.
- * Timings live here, never in tests.
+ * from starting `ferry-receive --list` to the first sender listed, on a network of namespaces;
+ * for the link, the 1 GiB file downloaded with curl from `ferry-send --link` against
+ * `python3 -m http.server`. Timings live here, never in tests.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { loadOrCreateIdentity } from '@ferry/protocol/node';
 import { disposeAll } from '@ferry/testkit/cleanup';
 import { startCutRelay } from '@ferry/testkit/cut-relay';
+import { fetchLinkPage } from '../src/link-page.ts';
 import { median, percentile, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
 import { reportDiscovery } from './discovery.ts';
 import {
@@ -44,6 +46,9 @@ const { values } = parseArgs({
     'discovery-only': { type: 'boolean', default: false },
     'skip-discovery': { type: 'boolean', default: false },
     'discovery-rounds': { type: 'string', default: '5' },
+    // Only the 1 GiB file downloaded with curl from ferry-send --link and python3 -m http.server.
+    'link-only': { type: 'boolean', default: false },
+    'skip-link': { type: 'boolean', default: false },
     // Another checkout of Ferry (installed), whose CLIs send the 1 GiB file encrypted in the same
     // rounds: a before/after comparison under the same load.
     compare: { type: 'string' },
@@ -64,6 +69,9 @@ const RESUME_BAR_EXTRA = 8 * 1024 ** 2;
 const discoveryOnly = values['discovery-only'];
 const resumeOnly = values['resume-only'];
 const chatOnly = values['chat-only'];
+const linkOnly = values['link-only'];
+/** The bar of the link: a download at least as fast as Python's file server gives it. */
+const LINK_BAR_RATIO = 1.0;
 /** The row of the other checkout's CLIs, with `--compare`. */
 const COMPARED = 'Ferry (encrypted), --compare';
 const comparedBins = values.compare
@@ -106,21 +114,24 @@ try {
   if (!values['skip-big'] && !discoveryOnly) {
     const big = path.join(root, 'big.bin');
     await writeRandomFile(big, GiB);
-    const rows = await bigFile(big, GiB);
-    await report('1 GiB random file', GiB, rows);
-    if (!values['skip-chat'] && !resumeOnly) reportChat(GiB, rows);
-    if (!chatOnly) await reportResume(big, GiB);
+    if (!linkOnly) {
+      const rows = await bigFile(big, GiB);
+      await report('1 GiB random file', GiB, rows);
+      if (!values['skip-chat'] && !resumeOnly) reportChat(GiB, rows);
+      if (!chatOnly) await reportResume(big, GiB);
+    }
+    if (!values['skip-link'] && !chatOnly && !resumeOnly) await reportLink(big, GiB);
     await fs.rm(big);
   }
 
-  if (!values['skip-small'] && !chatOnly && !resumeOnly && !discoveryOnly) {
+  if (!values['skip-small'] && !chatOnly && !resumeOnly && !discoveryOnly && !linkOnly) {
     const small = path.join(root, 'small');
     await writeSmallFiles(small, 10_000, 4096);
     await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small));
     await fs.rm(small, { recursive: true });
   }
 
-  if (!values['skip-4g'] && !chatOnly && !resumeOnly && !discoveryOnly) {
+  if (!values['skip-4g'] && !chatOnly && !resumeOnly && !discoveryOnly && !linkOnly) {
     const huge = path.join(root, 'huge.bin');
     await writeRandomFile(huge, 4 * GiB);
     const out = await freshDir('out-4g');
@@ -132,7 +143,7 @@ try {
     await fs.rm(huge);
   }
 
-  if (!values['skip-discovery'] && !chatOnly && !resumeOnly)
+  if (!values['skip-discovery'] && !chatOnly && !resumeOnly && !linkOnly)
     await reportDiscovery(Number(values['discovery-rounds']), root);
 } finally {
   sshd.stop();
@@ -521,6 +532,71 @@ async function resumedTransfer(
       receiver.kill();
     }
   } finally {
+    sender.kill();
+  }
+}
+
+/**
+ * The 1 GiB file downloaded with curl into a fresh folder, from `ferry-send --link` and from
+ * `python3 -m http.server` over the same folder, in alternating order each round. One sender and
+ * one server serve every round: the sender's start (hashing the file for the page) is not timed.
+ * Prints each one's median rate, the ratio round by round, and the bar.
+ */
+async function reportLink(source: string, bytes: number): Promise<void> {
+  console.log(`Link: 1 GiB file downloaded with curl (median of ${rounds})`);
+  if (!commandExists('curl') || !commandExists('python3')) {
+    console.log('  left out: curl or python3 is not installed\n');
+    return;
+  }
+  const sender = new EventProcess(
+    [SEND_BIN, '--json', '--link', '--host', '127.0.0.1', '--port', '0', source],
+    { ...process.env, FERRY_CONFIG_DIR: senderConfig },
+  );
+  const pythonPort = await freePort();
+  const python = startShell(
+    `exec python3 -m http.server --bind 127.0.0.1 --directory '${path.dirname(source)}' ${pythonPort} 2>/dev/null`,
+  );
+  try {
+    const link = await sender.waitFor('link');
+    const page = await fetchLinkPage((link.urls as string[])[0]!);
+    await waitForListen(pythonPort);
+    const urls = {
+      ferry: page.file(path.basename(source)),
+      python: `http://127.0.0.1:${pythonPort}/${encodeURIComponent(path.basename(source))}`,
+    };
+    const ms = { ferry: [] as number[], python: [] as number[] };
+    for (let round = 0; round < rounds; round++) {
+      const order =
+        round % 2 === 0 ? (['ferry', 'python'] as const) : (['python', 'ferry'] as const);
+      for (const which of order) {
+        const out = await freshDir('out');
+        await warmPageCache(out, bytes);
+        const dest = path.join(out, 'copy.bin');
+        ms[which].push(
+          await timeShell(
+            `curl --silent --show-error --fail --noproxy '*' -o '${dest}' '${urls[which]}'`,
+          ),
+        );
+        if ((await fs.stat(dest)).size !== bytes)
+          throw new Error(`${urls[which]}: not ${bytes} bytes`);
+      }
+    }
+    const ratio = median(ms.python) / median(ms.ferry);
+    const perRound = ms.python
+      .map((python, round) => (python / ms.ferry[round]!).toFixed(2))
+      .join(' ');
+    console.log(
+      `  ${'Ferry --link + curl'.padEnd(30)} ${mbps(bytes, median(ms.ferry)).padStart(7)} MB/s`,
+    );
+    console.log(
+      `  ${'python3 -m http.server + curl'.padEnd(30)} ${mbps(bytes, median(ms.python)).padStart(7)} MB/s`,
+    );
+    console.log(
+      `  Ferry / python3 -m http.server: ${ratio.toFixed(2)} (round by round: ${perRound})`,
+    );
+    console.log(`  bar: >= ${LINK_BAR_RATIO.toFixed(1)}${passFail(ratio >= LINK_BAR_RATIO)}\n`);
+  } finally {
+    python.kill();
     sender.kill();
   }
 }
