@@ -77,14 +77,20 @@ export async function decodeTerminalQr(lines: readonly string[]): Promise<string
   }
 }
 
-/** The lines of `output` that draw a QR code with half blocks: the first run of them. */
+/**
+ * The lines of `output` that draw a QR code with half blocks: the first run of them, once a
+ * whole line follows it (so a drawing still being printed is never taken); else none.
+ */
 export function qrLinesIn(output: string): string[] {
-  const lines = output.split('\n');
+  // The text after the last newline is not a whole line yet.
+  const lines = output.split('\n').slice(0, -1);
   const isDrawing = (line: string) =>
-    line.length >= 21 && [...line].every((char) => HALF_BLOCKS.includes(char));
+    line.length >= 21 &&
+    !line.startsWith(' ') &&
+    [...line].every((char) => HALF_BLOCKS.includes(char));
   const start = lines.findIndex(isDrawing);
   if (start < 0) return [];
   let end = start;
   while (end < lines.length && isDrawing(lines[end]!)) end++;
-  return lines.slice(start, end);
+  return end < lines.length ? lines.slice(start, end) : [];
 }
