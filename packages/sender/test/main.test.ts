@@ -111,6 +111,39 @@ describe('main (ferry-send)', () => {
     expect(await run.exited()).toBe(EXIT.interrupted);
   });
 
+  it('with --link, prints the link for the address, its QR code and the plain-HTTP warning; the link serves the file', async () => {
+    const file = await fileToOffer('abc');
+    const run = start(['--link', '--host', '127.0.0.1', '--port', '0', '--no-announce', file]);
+    const line = await run.io.stdout.waitForLine('the link', (l) => /^  http:\/\/127\.0\.0\.1:\d+\/t\/[A-Za-z0-9_-]{22}\/$/.test(l));
+    const url = line.trim();
+    await run.io.stdout.waitForLine('the warning', (l) => l.startsWith('The link is plain HTTP'));
+    const drawing = qrLinesIn(run.io.stdout.text);
+    for (const row of drawing) expect([...row].length).toBeLessThanOrEqual(80);
+    expect(await decodeTerminalQr(drawing)).toEqual([url]);
+    const response = await fetch(`${url}f/0/offered.txt`);
+    expect([response.status, await response.text()]).toEqual([200, 'abc']);
+    await run.io.stdout.waitForLine('the download', (l) => l.startsWith('Download 1 complete'));
+    run.controller.abort();
+    expect(await run.exited()).toBe(EXIT.interrupted);
+  });
+
+  it('with --link --json, prints the link event, each download, and link-ended when it stops', async () => {
+    const file = await fileToOffer('abc');
+    const run = start(['--link', '--json', '--host', '127.0.0.1', '--port', '0', '--no-announce', file]);
+    const line = await run.io.stdout.waitForLine('the link event', (l) => l.includes('"event":"link"'));
+    const url = (JSON.parse(line) as { urls: string[] }).urls[0]!;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/t\/[A-Za-z0-9_-]{22}\/$/);
+    const response = await fetch(`${url}SHA256SUMS`);
+    expect(await response.text()).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  offered.txt\n');
+    await fetch(`${url}f/0/offered.txt`).then((r) => r.text());
+    await run.io.stdout.waitForLine('the download', (l) => l.includes('"event":"download-done"'));
+    run.controller.abort();
+    expect(await run.exited()).toBe(EXIT.interrupted);
+    const names = jsonEvents(run.io.stdout).map((e) => e.event);
+    expect(names).toEqual(expect.arrayContaining(['link', 'download-start', 'download-done', 'link-ended']));
+    expect(names.indexOf('link-ended')).toBeLessThan(names.indexOf('stopped'));
+  });
+
   it('lists what it skipped, escaping names so no raw control character reaches the terminal', async () => {
     const dir = await tempDir();
     await mkdir(path.join(dir, 'share'));

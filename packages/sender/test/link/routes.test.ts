@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { folderZip } from '../../src/link/zip.ts';
 import { receiveAll, runCleanup } from '../helpers.ts';
@@ -230,6 +232,26 @@ describe('the link page and its routes (§15)', () => {
     ]) {
       expect((await request(port, `${base}${target}`)).status, target).toBe(404);
     }
+  });
+
+  it('L2: the log names each request path without the token, right or wrong', async () => {
+    let logged = '';
+    const sink = new Writable({
+      write(chunk, _encoding, callback) {
+        logged += String(chunk);
+        callback();
+      },
+    });
+    const token = 'Zq3vK8pW2mX9tR4yL7nB1c';
+    const { port } = await startLinkSender(FILES, { logger: pino({ level: 'debug' }, sink), token });
+    const base = `/t/${token}/`;
+    expect((await request(port, base)).status).toBe(200);
+    await request(port, `${base}f/0/a.txt`);
+    await request(port, `${base}f/0/missing.txt`);
+    await request(port, `/t/${token.slice(0, 21)}x/f/0/a.txt`);
+    expect(logged).toContain('/t/…/f/0/a.txt');
+    expect(logged).toContain('wrong or missing link token');
+    expect(logged).not.toContain(token.slice(0, 8));
   });
 
   it('the Ferry side goes on: a receiver takes the offer while the link serves it, on the same port', async () => {
