@@ -42,7 +42,7 @@ export async function announceSender(options: AnnounceOptions): Promise<void> {
     else {
       const receive = options.chat ? 'ferry-receive --chat' : 'ferry-receive';
       StatusLine.for(out).print(
-        `Announced as "${escapeForDisplay(announced.name)}" on the local network: ${receive} with no address finds it.`,
+        `Announced as "${escapeForDisplay(announced.name)}" on this network: ${receive} with no address finds it.`,
       );
     }
   } catch (error) {

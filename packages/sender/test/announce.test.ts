@@ -80,7 +80,7 @@ describe('ferry-send announces itself (PROTOCOL.md §14)', () => {
       l.startsWith('Announced'),
     );
     expect(line).toBe(
-      'Announced as "alice" on the local network: ferry-receive with no address finds it.',
+      'Announced as "alice" on this network: ferry-receive with no address finds it.',
     );
     expect((await network.browser().browse())[0]).toMatchObject({ encrypted: false, keyHint: '' });
   });
@@ -100,7 +100,7 @@ describe('ferry-send announces itself (PROTOCOL.md §14)', () => {
       await exit.catch(() => {});
     });
     const line = await io.stdout.waitForLine('the announced line', (l) => l.includes('Announced'));
-    expect(line).toContain('Announced as "alice" on the local network: ferry-receive --chat with no address finds it.');
+    expect(line).toContain('Announced as "alice" on this network: ferry-receive --chat with no address finds it.');
     expect((await network.browser().browse())[0]).toMatchObject({ name: 'alice', chat: true });
   });
 
