@@ -165,6 +165,36 @@ describe('a conversation that heals', () => {
     expect(await proveTicket(port, bob.identity!, ticket, aliceKey)).toBe('code-needed');
   });
 
+  it('D6: two rejoins with one ticket at once leave one joiner in the room: the earlier one is let go (lost)', async () => {
+    const { room, port, nextCode, aliceIdentity, log } = await startPairedRoom();
+    const aliceKey = aliceIdentity.fingerprint;
+    const bob = await connectScriptedReceiver(port, { code: await nextCode() });
+    const welcome = await hello(bob, [CHAT_FEATURE, RESUME_FEATURE]);
+    if (!('resume' in welcome)) throw new Error('WELCOME without resume');
+    await log.waitFor('joined');
+    const tries = await Promise.all([
+      proveTicket(port, bob.identity!, welcome.resume.ticket, aliceKey),
+      proveTicket(port, bob.identity!, welcome.resume.ticket, aliceKey),
+    ]);
+    const again: Connection[] = [];
+    for (const attempt of tries) {
+      if (attempt === 'code-needed') throw new Error('the ticket was refused to its own key');
+      onCleanup('bob again', () => attempt.destroy());
+      again.push(attempt);
+    }
+    const greeting = {
+      software: 'scripted-joiner/0.1.0',
+      name: 'bob',
+      features: [CHAT_FEATURE, RESUME_FEATURE],
+    };
+    await Promise.all(again.map((connection) => connection.send(FrameType.HELLO, greeting)));
+    await Promise.all(again.map((connection) => connection.expect(FrameType.WELCOME)));
+    // The dead first connection and the earlier of the two rejoins both leave, lost.
+    await within(log.waitFor('left', 1), 'the earlier rejoin to be let go');
+    expect(log.all('left').map((left) => left.reason)).toEqual(['lost', 'lost']);
+    expect(room.peers().map((peer) => peer.name)).toEqual(['bob']);
+  });
+
   it('a paired joiner whose connection is reset reconnects by itself with its ticket, no code', async () => {
     const { room, log, port, senderLog } = await startPairedRoom();
     const relay = await startCutRelay(port);

@@ -95,6 +95,8 @@ export class ChatRoom extends ConversationBase implements Conversation {
   #quitting = false;
   /** Suspended work of lost joiners, by the ticket they may come back with. */
   #stash = new Map<Ticket, Stashed>();
+  /** Admissions under way by ticket: each resolves once its joiner is a member (or refused). */
+  #admitting = new Map<Ticket, Promise<void>>();
 
   constructor(options: RoomOptions) {
     super();
@@ -129,6 +131,35 @@ export class ChatRoom extends ConversationBase implements Conversation {
    * that was lost takes over its unfinished transfers (§13.11).
    */
   async admit(connection: Connection, hello: Hello, info: JoinerInfo): Promise<LeftHow> {
+    const ticket = info.ticket;
+    if (!ticket) return this.#admit(connection, hello, info, () => {});
+    // One admission at a time per ticket: of two rejoins with one ticket, the later one finds
+    // the earlier among the members and lets it go, as any stale connection of that ticket.
+    const earlier = this.#admitting.get(ticket);
+    let admitted!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      admitted = resolve;
+    });
+    this.#admitting.set(ticket, mine);
+    const release = () => {
+      admitted();
+      if (this.#admitting.get(ticket) === mine) this.#admitting.delete(ticket);
+    };
+    try {
+      await earlier;
+      return await this.#admit(connection, hello, info, release);
+    } finally {
+      release();
+    }
+  }
+
+  /** {@link admit}, once no other admission with the same ticket is under way; `registered` once it is a member. */
+  async #admit(
+    connection: Connection,
+    hello: Hello,
+    info: JoinerInfo,
+    registered: () => void,
+  ): Promise<LeftHow> {
     if (this.#quitting || this.ended)
       throw new FerryError(ErrorCode.CONNECTION_CLOSED, 'the conversation has ended');
     // A joiner comes back only when its connection failed: one this side still holds with the
@@ -139,6 +170,9 @@ export class ChatRoom extends ConversationBase implements Conversation {
     if (stale) {
       stale.link.connection.destroy();
       await stale.gone;
+      // The conversation may have ended while the stale connection went.
+      if (this.#quitting || this.ended)
+        throw new FerryError(ErrorCode.CONNECTION_CLOSED, 'the conversation has ended');
     }
     if (this.#members.size >= (this.#options.maxPeers ?? CHAT.maxPeers)) {
       throw new LimitError(
@@ -202,6 +236,7 @@ export class ChatRoom extends ConversationBase implements Conversation {
       }),
     };
     this.#members.set(peer, member);
+    registered();
     this.attach(link, () => ({ peer, name }), stashed?.work);
     link.on('say', ({ text }) => {
       this.emit('message', { peer, name, text });
