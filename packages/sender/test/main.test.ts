@@ -114,7 +114,7 @@ describe('main (ferry-send)', () => {
   it('with --link, prints the link for the address, its QR code and the plain-HTTP warning; the link serves the file', async () => {
     const file = await fileToOffer('abc');
     const run = start(['--link', '--host', '127.0.0.1', '--port', '0', '--no-announce', file]);
-    const line = await run.io.stdout.waitForLine('the link', (l) => /^  http:\/\/127\.0\.0\.1:\d+\/t\/[A-Za-z0-9_-]{22}\/$/.test(l));
+    const line = await run.io.stdout.waitForLine('the link', (l) => /^ {2}http:\/\/127\.0\.0\.1:\d+\/t\/[A-Za-z0-9_-]{22}\/$/.test(l));
     const url = line.trim();
     await run.io.stdout.waitForLine('the warning', (l) => l.startsWith('The link is plain HTTP'));
     const drawing = qrLinesIn(run.io.stdout.text);

@@ -91,6 +91,26 @@ describe('an encrypting sender', () => {
     expect(code()).not.toBe(first);
   });
 
+  it('A13: one port (§15): an HTTP request while a receiver pairs gets a bare 404, costs no pairing attempt, and the transfer goes on', async () => {
+    const { log, port, code } = await startSender(await machine());
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const bob = await machine();
+    const receiving = receive(port, bob, { code: code() });
+    const answered = once(socket, 'data');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await within(answered, 'the 404');
+    const { out, result, error } = await receiving;
+    expect(error).toBeUndefined();
+    expect(result?.saved).toHaveLength(1);
+    expect(await readFile(path.join(out, 'secret-name.txt'), 'utf8')).toBe('the content');
+    expect(Buffer.concat(chunks).toString('latin1')).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(log.all('pairing-failed')).toEqual([]);
+    expect(log.all('session-failed')).toEqual([]);
+    socket.destroy();
+  });
+
   it('G1: a wrong code is refused with ERR_PAIRING_FAILED, counted, and the sender serves the next receiver', async () => {
     const { log, port, code } = await startSender(await machine());
     const wrong = code() === '00000000' ? '11111111' : '00000000';
