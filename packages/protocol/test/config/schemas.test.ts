@@ -63,8 +63,13 @@ describe('SenderConfigSchema', () => {
       remember: false,
       announce: true,
       qr: false,
+      link: false,
     });
     expect(SenderConfigSchema.safeParse({ paths: [] }).success).toBe(false);
+    expect(SenderConfigSchema.parse({ paths: ['a'], link: true, linkDownloads: '3' })).toMatchObject({ link: true, linkDownloads: 3 });
+    expect(SenderConfigSchema.safeParse({ paths: ['a'], linkDownloads: 3 }).success).toBe(false);
+    expect(SenderConfigSchema.safeParse({ paths: ['a'], link: true, linkDownloads: 0 }).success).toBe(false);
+    expect(SenderConfigSchema.safeParse({ paths: [], chat: true, link: true }).success).toBe(false);
     expect(SenderConfigSchema.safeParse({ paths: ['a'], extra: 1 }).success).toBe(false);
   });
 });
