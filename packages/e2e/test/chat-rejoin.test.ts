@@ -260,6 +260,37 @@ describe('a conversation that heals', () => {
     });
   });
 
+  it('leaving while an attempt to reconnect hangs on a silent listener ends at once', async () => {
+    const { port } = await startRoom();
+    // The first connection goes through to the room; later ones are taken and never answered.
+    const sockets: net.Socket[] = [];
+    let attempted!: () => void;
+    const attempt = new Promise<void>((resolve) => {
+      attempted = resolve;
+    });
+    const proxy = net.createServer((socket) => {
+      socket.on('error', () => {});
+      sockets.push(socket);
+      if (sockets.length > 1) return attempted();
+      const up = net.connect({ host: '127.0.0.1', port });
+      up.on('error', () => {});
+      sockets.push(up);
+      socket.pipe(up).pipe(socket);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    onCleanup('silent proxy', () => {
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+    });
+    const { port: proxyPort } = proxy.address() as net.AddressInfo;
+    const bob = await join(proxyPort, 'bob', { retryMs: 60_000, backoff: FAST });
+    for (const socket of sockets) socket.destroy();
+    await bob.log.waitFor('reconnecting');
+    await within(attempt, 'bob to try again');
+    await within(bob.conversation.quit(), 'bob to leave while its attempt hangs');
+    expect(await bob.conversation.done).toMatchObject({ reason: 'quit' });
+  });
+
   it('a rejoin with the ticket hands the stash over: transfers both ways go on from where they were', async () => {
     const { room, log, port, senderLog } = await startPairedRoom();
     const relay = await startCutRelay(port);

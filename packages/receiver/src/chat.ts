@@ -100,9 +100,10 @@ async function join(
           windowMs: retryMs,
           backoff: options.backoff,
           retryable: isConnectionLoss,
-          connect: (timeoutMs) =>
+          connect: (timeoutMs, signal) =>
             reopenSecured(
-              receiverOptions,
+              // Leaving stops the attempt: its socket goes at once.
+              { ...receiverOptions, signal: anySignal(options.signal, signal) },
               { ticket: ticket ?? '', fingerprint },
               Math.min(options.connectTimeoutMs ?? timeoutMs, timeoutMs),
               'the listener no longer knows this conversation (it was restarted?): join again with its new code; send again to resume',
@@ -119,6 +120,15 @@ async function join(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   void conversation.run().finally(() => options.signal?.removeEventListener('abort', onAbort));
   return conversation;
+}
+
+/** A signal that aborts when either does. */
+function anySignal(
+  one: AbortSignal | undefined,
+  other: AbortSignal | undefined,
+): AbortSignal | undefined {
+  if (!one || !other) return one ?? other;
+  return AbortSignal.any([one, other]);
 }
 
 /** WELCOME as the conversation keeps it: whether it carried `resume`, never the ticket itself. */

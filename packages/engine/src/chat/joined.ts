@@ -21,7 +21,10 @@ export interface Reconnect {
    * Connects again, proving the WELCOME ticket to the same key (or in clear, nothing), and
    * greets: resolves with the new connection and its WELCOME. Rejects when it cannot.
    */
-  connect(timeoutMs: number): Promise<{ connection: Connection; welcome: Welcome }>;
+  connect(
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ connection: Connection; welcome: Welcome }>;
   /** Whether a failed attempt is worth another (the network failing); by default lost-connection codes. */
   readonly retryable?: ((error: unknown) => boolean) | undefined;
   /** The first wait and the longest one; RESUME's backoff by default. */
@@ -238,7 +241,11 @@ export class JoinedConversation extends ConversationBase implements Conversation
       if (left <= 0) break;
       let next: { connection: Connection; welcome: Welcome };
       try {
-        next = await reconnect.connect(Math.max(1, Math.round(left)));
+        // Leaving ends an attempt at once, even one a silent listener holds up.
+        next = await untilAborted(
+          reconnect.connect(Math.max(1, Math.round(left)), abort.signal),
+          abort.signal,
+        );
       } catch (error) {
         if (this.#quitting) return stop({ reason: 'quit' });
         if (!retryable(error)) {
@@ -325,6 +332,34 @@ export class JoinedConversation extends ConversationBase implements Conversation
         `reconnecting to ${this.#welcome.sender.name}: try again in a moment`,
       );
   }
+}
+
+/** `attempt`, or a rejection as soon as `signal` aborts: a connection made later is closed. */
+function untilAborted<T extends { connection: Connection }>(
+  attempt: Promise<T>,
+  signal: AbortSignal,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      attempt.then(
+        (late) => late.connection.destroy(),
+        () => {},
+      );
+      reject(new FerryError(ErrorCode.CANCELLED, 'interrupted'));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    attempt.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** A key from the wire (64 hex, or empty in clear) as people see it. */
