@@ -354,33 +354,35 @@ describe('ferry-send --link with a file of more than 4 GiB', () => {
   }, 500_000);
 });
 
-describe('ferry-send --link --qr', () => {
-  it('prints a QR code that reads back as the first URL', async () => {
-    const src = await makeTempDir('link-qr');
-    await writeFileAt(src, 'a.txt', 'a\n');
-    const proc = spawnCli(SEND_BIN, [
-      '--link',
-      '--qr',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      path.join(src, 'a.txt'),
-    ]);
-    const url = await proc.log.waitFor(
-      'the link and its QR code',
-      () => {
-        const found = /^\s*(http:\/\/127\.0\.0\.1:\d+\/t\/[A-Za-z0-9_-]{22}\/)\s*$/m.exec(
-          proc.log.stdout,
-        );
-        return found && qrLinesIn(proc.log.stdout).length > 0 ? found[1] : undefined;
-      },
-      WAIT.startMs,
-    );
-    const drawing = qrLinesIn(proc.log.stdout);
-    for (const line of drawing) expect([...line].length).toBeLessThanOrEqual(80);
-    expect(await decodeTerminalQr(drawing)).toEqual([url]);
-    proc.signal('SIGINT');
-    await proc.waitForExit(WAIT.reactMs);
-  });
+describe('ferry-send --link', () => {
+  it.each([[['--link']], [['--link', '--qr']]])(
+    '%j prints a QR code that reads back as the first URL',
+    async (flags) => {
+      const src = await makeTempDir('link-qr');
+      await writeFileAt(src, 'a.txt', 'a\n');
+      const proc = spawnCli(SEND_BIN, [
+        ...flags,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        path.join(src, 'a.txt'),
+      ]);
+      const url = await proc.log.waitFor(
+        'the link and its QR code',
+        () => {
+          const found = /^\s*(http:\/\/127\.0\.0\.1:\d+\/t\/[A-Za-z0-9_-]{22}\/)\s*$/m.exec(
+            proc.log.stdout,
+          );
+          return found && qrLinesIn(proc.log.stdout).length > 0 ? found[1] : undefined;
+        },
+        WAIT.startMs,
+      );
+      const drawing = qrLinesIn(proc.log.stdout);
+      for (const line of drawing) expect([...line].length).toBeLessThanOrEqual(80);
+      expect(await decodeTerminalQr(drawing)).toEqual([url]);
+      proc.signal('SIGINT');
+      await proc.waitForExit(WAIT.reactMs);
+    },
+  );
 });
