@@ -11,9 +11,9 @@ import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
 import { qrLines } from '../link/qr.ts';
 import type { Link, LinkEvents } from '../link/server.ts';
 
-/** The warning printed with the link (one line; a terminal wraps it at spaces). */
+/** The warning printed with the link: one line within 80 columns. */
 export const PLAIN_HTTP_WARNING =
-  'The link is plain HTTP: anyone on this network who watches traffic can read what is downloaded through it. Only ferry-receive transfers are encrypted.';
+  'Plain HTTP: others on this network can read the link; ferry-receive encrypts.';
 
 /** A download's progress is printed at most this often (whole lines, between the sender's own). */
 export const DOWNLOAD_PROGRESS_EVERY_MS = 10_000;
