@@ -24,9 +24,11 @@ export function createAnnouncer(logger: Logger, options: AnnouncerOptions = {}):
   return {
     async start(announcement: Announcement): Promise<AnnouncedAs> {
       const { getResponder } = (await import('@homebridge/ciao')).default;
-      const responder = getResponder(
-        options.address === undefined ? undefined : { interface: options.address },
-      );
+      // IPv6 too (ff02::fb), which ciao leaves off by default: a host with IPv6 only is found.
+      const responder = getResponder({
+        ...(options.address === undefined ? {} : { interface: options.address }),
+        advertiseIpv6: true,
+      });
       let name = instanceName(announcement.name);
       const service = responder.createService({
         name,

@@ -28,11 +28,14 @@ export class BrowseError extends Error {
 interface Endpoint {
   readonly mdns: MulticastDNS;
   readonly to?: { readonly address: string; readonly port: number };
+  /** An IPv6 socket's interface (`eth0`; its index on Windows): the zone of what it hears. */
+  readonly zone?: string;
 }
 
 /**
- * Finds senders with `multicast-dns`: a PTR query for `_ferry._tcp.local` on every IPv4
- * interface that is up and not loopback, again at `requeryMs`, with questions for what an
+ * Finds senders with `multicast-dns`: a PTR query for `_ferry._tcp.local` on every interface
+ * that is up and not loopback, over IPv4 (224.0.0.251) and IPv6 (ff02::fb, one socket per
+ * interface), again at `requeryMs`, with questions for what an
  * answer left out; the answers and additional records of every response feed one capped
  * {@link SenderTable}, the only place anything of them is kept.
  */
@@ -49,7 +52,8 @@ export function createBrowser(logger: Logger, options: BrowserOptions = {}): Bro
           to: options.unicast.to,
         });
       } else {
-        for (const address of interfaceAddresses()) {
+        const { ipv4, ipv6 } = interfaceAddresses();
+        for (const address of ipv4) {
           try {
             endpoints.push({
               mdns: multicastDns({
@@ -61,6 +65,23 @@ export function createBrowser(logger: Logger, options: BrowserOptions = {}): Bro
             });
           } catch (error) {
             logger.debug({ err: error, address }, 'cannot browse on this interface');
+          }
+        }
+        for (const zone of ipv6) {
+          try {
+            endpoints.push({
+              mdns: multicastDns({
+                type: 'udp6',
+                ip: MDNS_IPV6_GROUP,
+                interface: `::%${zone}`,
+                bind: '::',
+                port: 5353,
+                reuseAddr: true,
+              }),
+              zone,
+            });
+          } catch (error) {
+            logger.debug({ err: error, zone }, 'cannot browse on this interface over IPv6');
           }
         }
       }
@@ -108,7 +129,9 @@ export function createBrowser(logger: Logger, options: BrowserOptions = {}): Bro
               const records = [...(packet.answers ?? []), ...(packet.additionals ?? [])].flatMap(
                 toRecord,
               );
-              for (const sender of table.ingest(records, rinfo.address)) browse.onFound?.(sender);
+              const source = withZone(rinfo.address, endpoint.zone);
+              for (const sender of table.ingest(records, source, endpoint.zone))
+                browse.onFound?.(sender);
               const { instances, hosts } = table.missing();
               const questions = [
                 ...instances.flatMap((name) => [
@@ -147,14 +170,30 @@ export function createBrowser(logger: Logger, options: BrowserOptions = {}): Bro
   };
 }
 
-/** One IPv4 address of each interface that is up and not loopback. */
-function interfaceAddresses(): string[] {
-  const addresses: string[] = [];
-  for (const infos of Object.values(os.networkInterfaces())) {
-    const info = infos?.find((candidate) => candidate.family === 'IPv4' && !candidate.internal);
-    if (info) addresses.push(info.address);
+/** The mDNS group of IPv6 (RFC 6762 §3): link-local scope, joined on each interface. */
+const MDNS_IPV6_GROUP = 'ff02::fb';
+
+/**
+ * Of each interface that is up and not loopback: one IPv4 address, and the interface itself as
+ * an IPv6 zone (its name; its index on Windows) when it has an IPv6 address.
+ */
+function interfaceAddresses(): { ipv4: string[]; ipv6: string[] } {
+  const ipv4: string[] = [];
+  const ipv6: string[] = [];
+  for (const [name, infos = []] of Object.entries(os.networkInterfaces())) {
+    const v4 = infos.find((candidate) => candidate.family === 'IPv4' && !candidate.internal);
+    if (v4) ipv4.push(v4.address);
+    const v6 = infos.find((candidate) => candidate.family === 'IPv6' && !candidate.internal);
+    if (v6) ipv6.push(process.platform === 'win32' ? String(v6.scopeid ?? 0) : name);
   }
-  return addresses;
+  return { ipv4, ipv6 };
+}
+
+/** A link-local source address with the interface it came in on, so it can be reached. */
+function withZone(address: string, zone: string | undefined): string {
+  if (zone === undefined || address.includes('%') || !/^fe[89ab][0-9a-f]:/i.test(address))
+    return address;
+  return `${address}%${zone}`;
 }
 
 /** The records finding senders reads, from a decoded answer; nothing for any other. */

@@ -1,4 +1,4 @@
-import { DISCOVERY, utf8Length } from '@ferry/protocol';
+import { addressGroup, DISCOVERY, utf8Length } from '@ferry/protocol';
 import { parseTxt, SERVICE_NAME } from './txt.ts';
 import type { FoundSender } from './types.ts';
 
@@ -36,7 +36,7 @@ export interface Dropped {
   txt: number;
   /** An SRV record with port 0. */
   srv: number;
-  /** Addresses over `maxAddresses`, or link-local IPv6 ones. */
+  /** Addresses over `maxAddresses`, or link-local IPv6 ones heard over IPv4 (no zone known). */
   addresses: number;
 }
 
@@ -70,8 +70,12 @@ export class SenderTable {
   private readonly order: Entry[] = [];
   readonly dropped: Dropped = { full: 0, perSource: 0, name: 0, txt: 0, srv: 0, addresses: 0 };
 
-  /** Takes the records of one response from `source`; returns the senders it completed. */
-  ingest(records: readonly MdnsRecord[], source: string): FoundSender[] {
+  /**
+   * Takes the records of one response from `source`; returns the senders it completed. `zone`
+   * is the interface it came in on (a name, or an index on Windows) when it came over IPv6: a
+   * link-local IPv6 address is then kept with it (`fe80::…%eth0`), and dropped without one.
+   */
+  ingest(records: readonly MdnsRecord[], source: string, zone?: string): FoundSender[] {
     const touched = new Set<Entry>();
     for (const record of records) {
       if (record.type !== 'PTR' || record.name.toLowerCase() !== SERVICE_NAME) continue;
@@ -98,12 +102,13 @@ export class SenderTable {
         this.dropped.full++;
         continue;
       }
-      const fromSource = this.perSource.get(source) ?? 0;
+      const group = sourceGroup(source);
+      const fromSource = this.perSource.get(group) ?? 0;
       if (fromSource >= DISCOVERY.maxPerSource) {
         this.dropped.perSource++;
         continue;
       }
-      this.perSource.set(source, fromSource + 1);
+      this.perSource.set(group, fromSource + 1);
       const entry: Entry = {
         instance,
         fqdn,
@@ -151,13 +156,15 @@ export class SenderTable {
       for (const entry of this.order) {
         if (entry.source !== source || entry.target?.toLowerCase() !== host) continue;
         touched.add(entry);
-        if (entry.addresses.includes(record.data)) continue;
-        // A link-local IPv6 address needs a zone this side cannot know.
-        if (entry.addresses.length >= DISCOVERY.maxAddresses || /^fe[89ab]/i.test(record.data)) {
+        // A link-local IPv6 address is only usable with the interface it was heard on.
+        const linkLocal = isLinkLocal(record.data);
+        const address = linkLocal && zone !== undefined ? `${record.data}%${zone}` : record.data;
+        if (entry.addresses.includes(address)) continue;
+        if (entry.addresses.length >= DISCOVERY.maxAddresses || (linkLocal && zone === undefined)) {
           this.dropped.addresses++;
           continue;
         }
-        entry.addresses.push(record.data);
+        entry.addresses.push(address);
         if (entry.found) entry.found = describe(entry);
       }
     }
@@ -173,7 +180,8 @@ export class SenderTable {
       )
         continue;
       entry.found = describe(entry);
-      found.push(entry.found);
+      // The same sender heard again from another address (over IPv4 and IPv6): listed once.
+      if (!this.listedBefore(entry)) found.push(entry.found);
     }
     return found;
   }
@@ -201,8 +209,21 @@ export class SenderTable {
   /** The senders found and not gone, in the order they were found. */
   results(): FoundSender[] {
     return this.order
-      .filter((entry) => entry.found && !entry.gone && !entry.bad)
+      .filter((entry) => entry.found && !entry.gone && !entry.bad && !this.listedBefore(entry))
       .map((entry) => entry.found!);
+  }
+
+  /**
+   * Whether an entry found before `entry` announces the same: same instance, host, port and TXT,
+   * heard from another source address (one sender answering over IPv4 and over IPv6).
+   */
+  private listedBefore(entry: Entry): boolean {
+    const same = identity(entry);
+    for (const other of this.order) {
+      if (other === entry) return false;
+      if (other.found && !other.gone && !other.bad && identity(other) === same) return true;
+    }
+    return false;
   }
 
   /** How many instances this browse kept (found or not): never more than `maxSenders`. */
@@ -211,13 +232,45 @@ export class SenderTable {
   }
 }
 
+/** `fe80::/10`: an IPv6 address that means something on one link only. */
+function isLinkLocal(address: string): boolean {
+  return /^fe[89ab][0-9a-f]:/i.test(address);
+}
+
+/**
+ * What `maxPerSource` counts per: an IPv4 address on its own, an IPv6 address by its /64 (one
+ * machine can take any number of addresses in its prefix), except a link-local one, which counts
+ * on its own with its interface: every host of a link shares `fe80::/64`.
+ */
+export function sourceGroup(source: string): string {
+  return isLinkLocal(source) ? source.toLowerCase() : addressGroup(source);
+}
+
+/** What makes two entries heard from two sources one sender. */
+function identity(entry: Entry): string {
+  const txt = entry.txt;
+  return [
+    entry.fqdn.toLowerCase(),
+    entry.target?.toLowerCase(),
+    entry.port,
+    txt?.version,
+    txt?.encrypted,
+    txt?.chat,
+    txt?.keyHint,
+  ].join('\n');
+}
+
 function keyOf(fqdn: string, source: string): string {
   return `${fqdn.toLowerCase()}\n${source}`;
 }
 
-/** The sender as the receiver shows it: the source address first, then IPv4, then IPv6. */
+/**
+ * The sender as the receiver shows it: IPv4 addresses before IPv6 ones (an IPv6 link-local
+ * address only works with its interface), the source address first within its family.
+ */
 function describe(entry: Entry): FoundSender {
-  const rank = (address: string) => (address === entry.source ? 0 : address.includes(':') ? 2 : 1);
+  const rank = (address: string) =>
+    (address.includes(':') ? 2 : 0) + (address === entry.source ? 0 : 1);
   const addresses = [...entry.addresses].sort((a, b) => rank(a) - rank(b));
   return {
     name: entry.instance,

@@ -43,13 +43,16 @@ describe('SenderTable: what one search keeps', () => {
 
   it('shows the host without the -<port> the reference sender adds to its host name', () => {
     const table = new SenderTable();
-    const [found] = table.ingest(announcement('alice', { host: 'laptop-7878', port: 7878 }), '10.0.0.1');
+    const [found] = table.ingest(
+      announcement('alice', { host: 'laptop-7878', port: 7878 }),
+      '10.0.0.1',
+    );
     expect(found?.host).toBe('laptop');
     const [other] = table.ingest(announcement('bob', { host: 'desk-80', port: 7878 }), '10.0.0.2');
     expect(other?.host).toBe('desk-80');
   });
 
-  it('puts the source address first, then IPv4, then IPv6, and ignores link-local IPv6', () => {
+  it('puts the source address first, then IPv4, then IPv6, and drops link-local IPv6 heard without an interface', () => {
     const table = new SenderTable();
     const [found] = table.ingest(
       announcement('alice', { addresses: ['fd00::5', 'fe80::1', '10.0.0.9', '10.0.0.5'] }),
@@ -57,6 +60,49 @@ describe('SenderTable: what one search keeps', () => {
     );
     expect(found?.addresses).toEqual(['10.0.0.5', '10.0.0.9', 'fd00::5']);
     expect(table.dropped.addresses).toBe(1);
+  });
+
+  it('heard over IPv6 on an interface: keeps link-local addresses with it, IPv4 ones first', () => {
+    const table = new SenderTable();
+    const [found] = table.ingest(
+      announcement('alice', { addresses: ['fe80::1', 'fd00::5', '10.0.0.5'] }),
+      'fe80::1%eth0',
+      'eth0',
+    );
+    expect(found?.addresses).toEqual(['10.0.0.5', 'fe80::1%eth0', 'fd00::5']);
+    expect(found?.source).toBe('fe80::1%eth0');
+    expect(table.dropped.addresses).toBe(0);
+  });
+
+  it('lists once a sender heard over IPv4 and over IPv6, and twice one whose records differ', () => {
+    const table = new SenderTable();
+    const records = announcement('alice', { addresses: ['10.0.0.5', 'fe80::5'] });
+    expect(table.ingest(records, '10.0.0.5')).toHaveLength(1);
+    expect(table.ingest(records, 'fe80::5%eth0', 'eth0')).toEqual([]);
+    expect(table.results().map((sender) => sender.source)).toEqual(['10.0.0.5']);
+    // Another key under the same name, from another address: a sender of its own (M1).
+    const other = announcement('alice', {
+      addresses: ['fe80::6'],
+      txt: ['v=1', 'enc=1', 'mode=send', 'fp=fedcba9876543210'],
+    });
+    expect(table.ingest(other, 'fe80::6%eth0', 'eth0')).toHaveLength(1);
+    expect(table.results()).toHaveLength(2);
+  });
+
+  it('M2: announcements from many IPv6 addresses of one /64 keep maxPerSource entries, and each link-local source counts alone', () => {
+    const table = new SenderTable();
+    for (let i = 1; i <= 1000; i++)
+      table.ingest(
+        announcement(`fake-${i}`, { addresses: [`2001:db8:1:2::${i.toString(16)}`] }),
+        `2001:db8:1:2::${i.toString(16)}`,
+      );
+    expect(table.results()).toHaveLength(DISCOVERY.maxPerSource);
+    expect(table.dropped.perSource).toBe(1000 - DISCOVERY.maxPerSource);
+    // Every host of a link shares fe80::/64: two of them are two sources.
+    table.ingest(announcement('alice', { addresses: ['fe80::a'] }), 'fe80::a%eth0', 'eth0');
+    table.ingest(announcement('bob', { addresses: ['fe80::b'] }), 'fe80::b%eth0', 'eth0');
+    expect(table.results().map((sender) => sender.name)).toContain('alice');
+    expect(table.results().map((sender) => sender.name)).toContain('bob');
   });
 
   it('M2: keeps at most maxAddresses addresses for one sender', () => {

@@ -13,7 +13,10 @@ export interface LanAddress {
  * routable IPv6 address when bound to all interfaces (link-local IPv6 needs a zone that differs
  * on the other machine, so it is left out), or just `host` when bound to one.
  */
-export function lanAddresses(host: string | undefined, interfaces = os.networkInterfaces()): LanAddress[] {
+export function lanAddresses(
+  host: string | undefined,
+  interfaces = os.networkInterfaces(),
+): LanAddress[] {
   const all: LanAddress[] = [];
   for (const [name, infos] of Object.entries(interfaces)) {
     for (const info of infos ?? []) {
@@ -27,7 +30,9 @@ export function lanAddresses(host: string | undefined, interfaces = os.networkIn
   }
   const family = host.includes(':') ? 'IPv6' : 'IPv4';
   const known = all.find((a) => a.address === host);
-  return [known ? { address: host, family, interface: known.interface } : { address: host, family }];
+  return [
+    known ? { address: host, family, interface: known.interface } : { address: host, family },
+  ];
 }
 
 /** `host:port`, bracketing IPv6 addresses. */
@@ -35,23 +40,4 @@ export function formatHostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
-/**
- * The group a remote address counts in for the limits on connections waiting to authenticate:
- * an IPv4 address on its own (an IPv4-mapped IPv6 address as that IPv4 address), an IPv6
- * address by its /64 prefix, since one machine can take any number of addresses in its /64.
- */
-export function addressGroup(address: string): string {
-  const plain = address.replace(/%.*$/, '').toLowerCase();
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(plain);
-  if (mapped) return mapped[1]!;
-  if (!plain.includes(':')) return plain;
-  const [head = '', tail] = plain.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const missing = tail === undefined ? 0 : 8 - left.length - right.length;
-  const groups = [...left, ...Array<string>(Math.max(missing, 0)).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
-}
+export { addressGroup } from '@ferry/protocol';

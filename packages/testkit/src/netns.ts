@@ -34,6 +34,8 @@ export interface NetnsSegment {
   readonly index: number;
   /** `10.77.<index>.0/24`. */
   readonly subnet: string;
+  /** False for a segment whose hosts have IPv6 link-local addresses only. */
+  readonly ipv4: boolean;
 }
 
 /** One interface of a host. */
@@ -41,7 +43,7 @@ export interface NetnsInterface {
   /** `eth0`, `eth1`, … inside the host's namespace. */
   readonly name: string;
   readonly segment: NetnsSegment;
-  /** `10.77.<segment>.<host>`. */
+  /** `10.77.<segment>.<host>`; `''` on a segment without IPv4. */
   readonly ipv4: string;
   /** Its `fe80::…` address (without `%interface`). */
   readonly ipv6LinkLocal: string;
@@ -75,8 +77,8 @@ export interface NetnsNetwork {
   readonly prefix: string;
   readonly segments: readonly NetnsSegment[];
   readonly hosts: readonly NetnsHost[];
-  /** A new segment (bridge), empty until a host joins it. */
-  addSegment(): Promise<NetnsSegment>;
+  /** A new segment (bridge), empty until a host joins it; `ipv4: false`: IPv6 link-local only. */
+  addSegment(options?: { readonly ipv4?: boolean }): Promise<NetnsSegment>;
   /** A new host joined to `segment` (the first one by default). */
   addHost(segment?: NetnsSegment): Promise<NetnsHost>;
   /** Gives `host` one more interface, on `segment`, while whatever runs there keeps running. */
@@ -181,7 +183,7 @@ export async function createNetnsNetwork(): Promise<NetnsNetwork> {
     'net/ipv6/conf/default/disable_ipv6': 1,
   });
 
-  const addSegment = async (): Promise<NetnsSegment> => {
+  const addSegment = async (options: { readonly ipv4?: boolean } = {}): Promise<NetnsSegment> => {
     const index = segments.length + 1;
     if (index > 254) throw new Error('a namespace network has at most 254 segments');
     // No multicast snooping: every multicast frame floods to every port, like a plain switch.
@@ -198,7 +200,7 @@ export async function createNetnsNetwork(): Promise<NetnsNetwork> {
       '0',
     );
     await ip(switchNs, 'link', 'set', `br${index}`, 'up');
-    const segment = { index, subnet: `10.77.${index}.0/24` };
+    const segment = { index, subnet: `10.77.${index}.0/24`, ipv4: options.ipv4 !== false };
     segments.push(segment);
     return segment;
   };
@@ -211,12 +213,13 @@ export async function createNetnsNetwork(): Promise<NetnsNetwork> {
     await ip(switchNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', name, 'netns', host.ns);
     await ip(switchNs, 'link', 'set', port, 'master', `br${segment.index}`);
     await ip(switchNs, 'link', 'set', port, 'up');
-    const ipv4 = `10.77.${segment.index}.${number}`;
-    await ip(host.ns, 'addr', 'add', `${ipv4}/24`, 'dev', name);
+    const ipv4 = segment.ipv4 ? `10.77.${segment.index}.${number}` : '';
+    if (ipv4) await ip(host.ns, 'addr', 'add', `${ipv4}/24`, 'dev', name);
     await ip(host.ns, 'link', 'set', name, 'up');
     // A machine on a LAN has a default route; without one, multicast sent without naming an
     // interface finds no route. Nothing lies beyond the switch, so nothing leaves the network.
-    if (host.interfaces.length === 0) await ip(host.ns, 'route', 'add', 'default', 'dev', name);
+    if (host.interfaces.length === 0 && ipv4)
+      await ip(host.ns, 'route', 'add', 'default', 'dev', name);
     const ipv6LinkLocal = await linkLocal(host.ns, name);
     const iface = { name, segment, ipv4, ipv6LinkLocal };
     mutable.interfaces.push(iface);
