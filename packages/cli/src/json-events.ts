@@ -223,6 +223,7 @@ export const CHAT_JSON_EVENTS = {
     files: count,
     bytes: count,
     out: z.string().optional(),
+    heldBytes: count.optional(),
   }),
   progress: z.strictObject({ offer: offerNumber, direction, bytes: count }),
   'transfer-resumed': z.strictObject({

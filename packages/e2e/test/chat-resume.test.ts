@@ -136,6 +136,8 @@ describe('a conversation that heals and resumes', () => {
     const start = await again.waitForEvent('transfer-start', (e) => e.direction === 'in');
     expect(Number(start.bytes)).toBeGreaterThan(0);
     expect(Number(start.bytes)).toBeLessThan(FILE_BYTES);
+    // The user is told what resumes: what was held is not sent again.
+    expect(Number(start.bytes) + Number(start.heldBytes)).toBe(FILE_BYTES);
     const sent = await alice.waitForEvent('transfer-start', (e) => e.direction === 'out', {
       after,
     });

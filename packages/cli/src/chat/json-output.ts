@@ -102,6 +102,7 @@ export function jsonEventFor<K extends ChatEventName>(
         files,
         bytes,
         outDir,
+        heldBytes,
       } = e as ConversationEvents['transfer-start'];
       return [
         'transfer-start',
@@ -113,6 +114,7 @@ export function jsonEventFor<K extends ChatEventName>(
           files,
           bytes,
           ...(outDir ? { out: outDir } : {}),
+          ...(heldBytes ? { heldBytes } : {}),
         },
       ];
     }

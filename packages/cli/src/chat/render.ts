@@ -178,7 +178,7 @@ export class ChatView {
     declined: ({ number, name, code }) => [
       `* ${esc(name)} ${declinedWords(code)} your offer #${number} (${esc(code)})`,
     ],
-    'transfer-start': ({ number, direction, name, files, bytes, outDir }) => {
+    'transfer-start': ({ number, direction, name, files, bytes, outDir, heldBytes }) => {
       const label =
         direction === 'in' ? `#${number} from ${esc(name)}` : `your #${number} to ${esc(name)}`;
       this.#flights.set(this.#flightKey(number, direction), {
@@ -187,9 +187,20 @@ export class ChatView {
         listed: 0,
       });
       const what = `${plural(files, 'file')} (${formatBytes(bytes)})`;
+      const held = heldBytes ? formatBytes(heldBytes) : undefined;
       return direction === 'in'
-        ? [`Saving #${number} from ${esc(name)}: ${what} to ${outDir ?? 'the chosen folder'}`]
-        : [`Sending your offer #${number} to ${esc(name)}: ${what}`];
+        ? [
+            `Saving #${number} from ${esc(name)}: ${what} to ${outDir ?? 'the chosen folder'}`,
+            ...(held
+              ? [`  Resuming from the partial data kept here: ${held} not sent again.`]
+              : []),
+          ]
+        : [
+            `Sending your offer #${number} to ${esc(name)}: ${what}`,
+            ...(held
+              ? [`  Resuming: ${esc(name)} holds ${held} of it already, not sent again.`]
+              : []),
+          ];
     },
     progress: ({ number, direction, bytes }) => {
       this.#flights.get(this.#flightKey(number, direction))?.meter.add(bytes);

@@ -185,6 +185,39 @@ describe('ChatView', () => {
     );
   });
 
+  it('D9: a transfer that resumes from partial data on disk says how much is not sent again', () => {
+    const { chat } = view();
+    expect(
+      lines(chat, 'transfer-start', {
+        number: 2,
+        direction: 'in',
+        peer: 1,
+        name: 'bob',
+        files: 1,
+        bytes: 4 * 1024 * 1024,
+        heldBytes: 12 * 1024 * 1024,
+        outDir: '/tmp/in',
+      }),
+    ).toEqual([
+      'Saving #2 from bob: 1 file (4.00 MiB) to /tmp/in',
+      '  Resuming from the partial data kept here: 12.0 MiB not sent again.',
+    ]);
+    expect(
+      lines(chat, 'transfer-start', {
+        number: 3,
+        direction: 'out',
+        peer: 1,
+        name: 'bob',
+        files: 1,
+        bytes: 1024,
+        heldBytes: 2048,
+      }),
+    ).toEqual([
+      'Sending your offer #3 to bob: 1 file (1.00 KiB)',
+      '  Resuming: bob holds 2.00 KiB of it already, not sent again.',
+    ]);
+  });
+
   it('shows transfers starting and ending with sizes and rate, and their progress on one status line', () => {
     const { chat, tick } = view();
     expect(chat.status()).toBeUndefined();

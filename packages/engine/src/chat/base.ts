@@ -193,6 +193,8 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
         files,
         bytes,
         outDir,
+        // Resumed from disk: the user is told what resumes.
+        ...(numbered.previous === undefined && heldBytes > 0 ? { heldBytes } : {}),
       });
     };
     link.on('send-start', ({ offer, files, bytes, skippedBytes }) =>

@@ -61,6 +61,11 @@ export interface ConversationEvents extends Record<string, unknown> {
     files: number;
     bytes: number;
     outDir?: string | undefined;
+    /**
+     * Bytes held already and not sent again, when the transfer resumes from partial data on
+     * disk (§13.11 item 8) rather than continuing one of this conversation (`transfer-resumed`).
+     */
+    heldBytes?: number | undefined;
   };
   /**
    * Just before `transfer-start` of a transfer that continues `previous` (a local number), after
