@@ -275,7 +275,7 @@ export class ChatView {
       return [`* Reconnected to ${esc(by)}.${who} Unfinished transfers go on.`];
     },
     'partial-kept': ({ number, name, outDir, dir }) => [
-      `Partial data of #${number} kept in ${dir}: accept the same files from ${esc(name)} into ${outDir} to resume, or run ferry-receive --clean ${outDir}`,
+      `Partial data of #${number} kept in ${esc(dir)}: accept the same files from ${esc(name)} into ${esc(outDir)} to resume, or run ferry-receive --clean ${esc(outDir)}`,
     ],
     ended: ({ reason, by, code, message }) => {
       const who = by === undefined ? 'the host' : esc(by);
