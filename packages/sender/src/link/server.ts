@@ -80,8 +80,8 @@ export const LINK_LIMITS = {
   /** Addresses whose wrong tokens are remembered, at most (the oldest are forgotten). */
   maxTrackedAddresses: 4096,
   /** A download's buffers: `readBuffers` × `readBufferBytes` in flight at most. */
-  readBuffers: 4,
-  readBufferBytes: 64 * 1024,
+  readBuffers: 2,
+  readBufferBytes: 256 * 1024,
   /** User-Agent kept for display, in characters. */
   maxAgentChars: 200,
 } as const;
