@@ -5,9 +5,8 @@
  * goes on, on a new pair of links, from the bytes on disk.
  */
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import {
   ErrorCode,
@@ -22,6 +21,7 @@ import {
   onCleanup,
   runCleanup,
   silentLogger,
+  socketPair,
   tempDir,
   within,
 } from '@ferry/testkit/unit';
@@ -58,24 +58,6 @@ const EVENTS: (keyof LinkEvents)[] = [
   'receive-progress',
   'partial-kept',
 ];
-
-/** Two connected loopback sockets. */
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = net.connect(port, '127.0.0.1');
-  await once(client, 'connect');
-  const [socket] = await accepted;
-  server.close();
-  for (const end of [socket, client]) {
-    end.on('error', () => {});
-    onCleanup('socket', async () => void end.destroy());
-  }
-  return [socket, client];
-}
 
 function connection(socket: Socket): Connection {
   return new Connection(socket, { preambleDone: true });

@@ -1,5 +1,6 @@
 import {
   CHAT,
+  ConnectionClosedError,
   chatTextProblem,
   ErrorCode,
   FerryError,
@@ -185,22 +186,34 @@ export class ChatRoom extends ConversationBase implements Conversation {
         ErrorCode.BAD_MESSAGE,
         `that name ${asClause(problem)}: join again with another --name`,
       );
+    if (connection.socket.destroyed || connection.socket.writableEnded)
+      throw new ConnectionClosedError('the joiner closed the connection');
+    // From here to its registration nothing awaits: a joiner admitted meanwhile would take the
+    // same name or a place past maxPeers, and a message said meanwhile would miss it.
     const peer = this.#nextPeer++;
     const name = this.#uniqueName(hello.name);
     const others = [...this.#members.values()];
     const resume = info.resume && hello.features.includes(RESUME_FEATURE);
-    await connection.send(FrameType.WELCOME, {
-      session: this.#options.session,
-      sender: {
-        name: this.#options.name,
-        host: truncateUtf8(this.#options.host, LIMITS.maxNameBytes),
-      },
-      you: peer,
-      name,
-      peers: others.map((member) => ({ peer: member.peer, name: member.name, key: member.keyHex })),
-      // Only to a joiner that listed it: another refuses the unknown field.
-      ...(resume ? { resume: { ticket: info.ticket?.hex ?? '' } } : {}),
-    });
+    // Written now, ahead of anything relayed to it; waiting for the socket to drain is its
+    // link's concern (a joiner that stops reading is cut off there).
+    connection
+      .send(FrameType.WELCOME, {
+        session: this.#options.session,
+        sender: {
+          name: this.#options.name,
+          host: truncateUtf8(this.#options.host, LIMITS.maxNameBytes),
+        },
+        you: peer,
+        name,
+        peers: others.map((member) => ({
+          peer: member.peer,
+          name: member.name,
+          key: member.keyHex,
+        })),
+        // Only to a joiner that listed it: another refuses the unknown field.
+        ...(resume ? { resume: { ticket: info.ticket?.hex ?? '' } } : {}),
+      })
+      .catch(() => {});
     const stashed = info.ticket ? this.#stash.get(info.ticket) : undefined;
     if (stashed && info.ticket) {
       clearTimeout(stashed.timer);

@@ -10,6 +10,7 @@ export { endSession, type FakePeer, sendFile, startFakeSender } from './fake-sen
 export { header, padded, readFrames, receivedFrame, sha256 } from './frames.ts';
 export { idleClient, rawClient } from './raw-client.ts';
 export { onCleanup, runCleanup, tempDir } from './cleanup.ts';
+export { socketPair } from './socket-pair.ts';
 export { listTree } from './tree.ts';
 export { WAIT_MS, within } from './waits.ts';
 export type { ReceivedFrame } from '../fake-peers.ts';
