@@ -33,6 +33,8 @@ import {
   type LinkOptions,
   type SuspendedWork,
 } from '../src/chat/link.ts';
+import { ConversationBase } from '../src/chat/base.ts';
+import type { ChatPeer, ConversationEvents } from '../src/chat/conversation.ts';
 import { scanOffer } from '../src/scan.ts';
 
 afterEach(runCleanup);
@@ -107,7 +109,11 @@ async function linkPair(
  * did: nothing can finish that needs more), and `cut` then resets every socket, as a network
  * failure would.
  */
-async function relayedPair(limit: number, options: Partial<LinkOptions> = {}) {
+async function relayedPair(
+  limit: number,
+  options: Partial<LinkOptions> = {},
+  joiner: Partial<LinkOptions> = options,
+) {
   const [a, relayA] = await socketPair();
   const [relayB, b] = await socketPair();
   let full = 0;
@@ -142,7 +148,7 @@ async function relayedPair(limit: number, options: Partial<LinkOptions> = {}) {
   };
   return {
     alice: side(a, 'listener', options),
-    bob: side(b, 'joiner', options),
+    bob: side(b, 'joiner', joiner),
     passed: () => within(passed, `${limit} bytes each way through the relay`),
     passedOneWay: () => within(passedOneWay, `${limit} bytes one way through the relay`),
     cut,
@@ -275,7 +281,7 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
    * Alice and Bob send each other a small file and a large one; the connection is cut once
    * 4 MiB went each way: each small file is saved, each large one is held in part.
    */
-  async function cutBothWays() {
+  async function cutBothWays(follow?: (link: ChatLink) => void) {
     const src = await tempDir();
     const aliceOut = await tempDir();
     const bobOut = await tempDir();
@@ -284,6 +290,7 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
     const fromAlice = await makeFile(src, 'from-alice.bin', SIZE, 11);
     const fromBob = await makeFile(src, 'from-bob.bin', SIZE, 22);
     const { alice, bob, passed, cut } = await relayedPair(LIMIT, { resume: true });
+    follow?.(alice.link);
     alice.link.propose(await scanOffer([aliceSmall, fromAlice]));
     bob.link.propose(await scanOffer([bobSmall, fromBob]));
     await Promise.all([bob.log.waitFor('proposal'), alice.log.waitFor('proposal')]);
@@ -441,6 +448,64 @@ describe('resuming on a new connection (§13.11 items 6, 7)', () => {
     await Promise.all([alice3.link.quit(), bob3.link.quit()]);
   });
 
+  it('a transfer going on after a carried one with the same offer id continues its own number', async () => {
+    // Alice's conversation numbers the offers of all three connections.
+    const conversation = new Numbering();
+    const log = new EventLog<ConversationEvents>(conversation, [
+      'offer',
+      'transfer-done',
+      'transfer-resumed',
+    ]);
+    const cutRun = await cutBothWays((link) => conversation.follow(link));
+    const first = suspendedOf(cutRun.aliceEnd);
+    conversation.unfollow(cutRun.alice.link, first);
+    const carried = first.incoming;
+    expect(carried.map((item) => item.offer)).toEqual([1]);
+    // On the second, bob does not propose again what the first one cut, but something new, as
+    // offer 1 again; it is cut too.
+    const src = await tempDir();
+    const second = await relayedPair(
+      4 * MiB,
+      {
+        resume: true,
+        resumed: { outgoing: [], incoming: carried },
+      },
+      { resume: true },
+    );
+    conversation.follow(second.alice.link);
+    second.bob.link.propose(await scanOffer([await makeFile(src, 'new.bin', SIZE, 5)]));
+    const offer = await log.waitFor('offer', 1);
+    expect(offer.offer.entries.map((entry) => entry.path)).toEqual(['new.bin']);
+    await conversation.accept(offer.number, cutRun.aliceOut);
+    await second.passedOneWay();
+    await second.alice.log.waitUntil(
+      () => second.alice.log.all('receive-progress').length > 0,
+      'part of new.bin received before the cut',
+    );
+    second.cut();
+    const [aliceEnd, bobEnd] = await within(
+      Promise.all([second.alice.ended, second.bob.ended]),
+      'the second links to end',
+    );
+    const suspended = suspendedOf(aliceEnd);
+    expect(suspended.incoming.map((item) => item.offer)).toEqual([1, 1]);
+    conversation.unfollow(second.alice.link, suspended);
+
+    const third = await linkPair(
+      { resume: true, resumed: suspended },
+      { resume: true, resumed: { outgoing: suspendedOf(bobEnd).outgoing, incoming: [] } },
+    );
+    conversation.follow(third.alice.link);
+    expect(await third.alice.log.waitFor('proposal-resumed')).toMatchObject({
+      suspended: suspended.incoming[1],
+    });
+    expect(await log.waitFor('transfer-resumed')).toMatchObject({
+      previous: offer.number,
+      direction: 'in',
+    });
+    await Promise.all([third.alice.link.quit(), third.bob.link.quit()]);
+  });
+
   it('a re-proposal of an offer that was still waiting for an answer is asked again', async () => {
     const file = await makeFile(await tempDir(), 'asked.bin', 1000, 4);
     const { alice, bob } = await linkPair({ resume: true }, { resume: true });
@@ -584,3 +649,26 @@ describe('files already there (§13.11, §13.6)', () => {
     await Promise.all([alice.link.quit(), bob.link.quit()]);
   });
 });
+
+/** Alice's conversation over links the test makes: their offers numbered as the user sees them. */
+class Numbering extends ConversationBase {
+  get self(): ChatPeer {
+    return { peer: 0, name: 'alice', key: '', address: '', transfers: 0 };
+  }
+  peers(): readonly ChatPeer[] {
+    return [];
+  }
+  say(): void {}
+  async send(): Promise<readonly number[]> {
+    return [];
+  }
+  async quit(): Promise<void> {}
+  /** Numbers the offers of `link`, a link with bob. */
+  follow(link: ChatLink): void {
+    this.attach(link, () => ({ peer: 1, name: 'bob' }));
+  }
+  /** Forgets `link`, which ended, keeping the numbers of what it `suspended`. */
+  unfollow(link: ChatLink, suspended: SuspendedWork): void {
+    this.detach(link, suspended);
+  }
+}

@@ -116,10 +116,10 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
 
   /**
    * Ties a link's events into the conversation's; `peer()` says who is at the other end now.
-   * `resumed`: the work suspended with that peer that this link continues (its transfers get new
-   * numbers, each linked to the one it continues).
+   * Transfers the link continues from suspended work get new numbers, each linked to the one it
+   * continues.
    */
-  protected attach(link: ChatLink, peer: () => LinkPeer, resumed?: SuspendedWork): void {
+  protected attach(link: ChatLink, peer: () => LinkPeer): void {
     this.#byLink.set(link, new Map());
     const numberOf = (direction: Direction, offer: number) =>
       this.#byLink.get(link)?.get(`${direction}:${offer}`);
@@ -145,15 +145,14 @@ export abstract class ConversationBase extends Emitter<ConversationEvents> {
     });
     // A transfer suspended on the lost connection goes on: ours proposed again, or the peer's
     // proposal matched one we were receiving (accepted without asking).
-    const continued = (direction: Direction, offer: number, previous: number) => {
-      const items = direction === 'out' ? resumed?.outgoing : resumed?.incoming;
-      const old = items?.find((item) => item.offer === previous);
+    // Found by the suspended work itself: offer ids repeat, across connections and peers.
+    const continued = (direction: Direction, offer: number, suspended: object) => {
       const number = this.#register(link, offer, direction, peer().peer);
-      const earlier = old ? this.#suspended.get(old) : undefined;
+      const earlier = this.#suspended.get(suspended);
       if (earlier !== undefined) this.#numbers.get(number)!.previous = earlier;
     };
-    link.on('reproposed', ({ offer, previous }) => continued('out', offer, previous));
-    link.on('proposal-resumed', ({ offer, previous }) => continued('in', offer, previous));
+    link.on('reproposed', ({ offer, suspended }) => continued('out', offer, suspended));
+    link.on('proposal-resumed', ({ offer, suspended }) => continued('in', offer, suspended));
     link.on('declined', ({ offer, code }) => {
       const number = finish('out', offer);
       const who = peer();

@@ -107,7 +107,7 @@ export class JoinedConversation extends ConversationBase implements Conversation
     };
     link.on('send-done', paused);
     link.on('receive-done', paused);
-    this.attach(link, () => listener, resumed);
+    this.attach(link, () => listener);
     link.on('say', ({ text }) =>
       this.emit('message', { peer: 0, name: welcome.sender.name, text }),
     );

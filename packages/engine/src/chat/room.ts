@@ -250,7 +250,7 @@ export class ChatRoom extends ConversationBase implements Conversation {
     };
     this.#members.set(peer, member);
     registered();
-    this.attach(link, () => ({ peer, name }), stashed?.work);
+    this.attach(link, () => ({ peer, name }));
     link.on('say', ({ text }) => {
       this.emit('message', { peer, name, text });
       for (const other of this.#members.values())
