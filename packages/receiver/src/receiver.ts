@@ -62,6 +62,7 @@ import {
 import type { Logger } from 'pino';
 import { type ConnectedSocket, connectTo } from './connect.ts';
 import { NotFerryError, ResumeStoppedError } from './errors.ts';
+import { PauseSwitch } from './pause.ts';
 import { type Outcomes, type Round, transferWithReconnect } from './reconnect.ts';
 
 /** What the user chose: which top-level items (by index), and the folder to save them in. */
@@ -132,6 +133,10 @@ export interface ReceiverEvents extends Record<string, unknown> {
   'connection-lost': { code: string; message: string; retryMs: number };
   /** Trying to reconnect, after waiting `delayMs`. */
   reconnecting: { attempt: number; delayMs: number };
+  /** The user paused the transfer (see Receiver.pause): `files` are not concluded yet. */
+  paused: { files: number };
+  /** A file's bytes begin: from `offset` (what is held here), `size` in all. */
+  'file-started': { id: number; offered: string; size: number; offset: number };
   /** Reconnected: `files` continue, `heldBytes` are not sent again. */
   resumed: { files: number; heldBytes: number };
   /** The transfer stopped midway: its partial data stays in `dir` for a rerun to resume (or --clean). */
@@ -175,6 +180,11 @@ export type ReceiverSecurity =
       readonly remember?: boolean;
       /** A sender found on the network: the key it announced, checked before any AUTH (§14). */
       readonly announcedKey?: { readonly hint: string; readonly sender: string } | undefined;
+      /**
+       * A ticket an earlier run got from this sender (Receiver.offered), proved on the first
+       * connection instead of a code (§13.4); a sender that no longer holds it asks for the code.
+       */
+      readonly resumeWith?: OfferedResume | undefined;
     };
 
 /** Options of {@link createReceiver}. */
@@ -224,27 +234,45 @@ export interface Receiver extends Emitter<ReceiverEvents> {
   run(): Promise<ReceiveResult>;
   /** What the sender gave for resuming, once its OFFER arrived with `resume`; in memory only. */
   readonly offered: OfferedResume | undefined;
+  /**
+   * Pauses the transfer: the connection closes as if cut, the partial data and ticket kept
+   * (§13.9). False when nothing can be paused: not transferring, or a sender without tickets.
+   */
+  pause(): boolean;
+  /** Resumes a paused transfer by reconnecting with the ticket; false when not paused. */
+  resume(): boolean;
+  /** Whether `pause()` would pause now. */
+  readonly pausable: boolean;
 }
 
 /** Creates a receiver for one transfer from the sender at `host:port`. */
 export function createReceiver(options: ReceiverOptions): Receiver {
   const emitter = new Emitter<ReceiverEvents>();
-  const memory: { offered?: OfferedResume } = {};
-  return Object.defineProperty(
-    Object.assign(emitter, { run: () => receive(options, emitter, memory) }),
-    'offered',
-    {
-      get: () => memory.offered,
-      // Holds the ticket, a secret: left out of anything that lists or prints the receiver.
-      enumerable: false,
-    },
-  ) as Receiver;
+  const pause = new PauseSwitch();
+  const memory: Memory = { pause };
+  const receiver = Object.assign(emitter, {
+    run: () => receive(options, emitter, memory),
+    pause: () => pause.pause(),
+    resume: () => pause.resume(),
+  });
+  Object.defineProperty(receiver, 'pausable', { get: () => pause.pausable, enumerable: false });
+  return Object.defineProperty(receiver, 'offered', {
+    get: () => memory.offered,
+    // Holds the ticket, a secret: left out of anything that lists or prints the receiver.
+    enumerable: false,
+  }) as Receiver;
+}
+
+/** What a run leaves for its receiver object: the ticket, and the pause switch it arms. */
+interface Memory {
+  offered?: OfferedResume;
+  readonly pause: PauseSwitch;
 }
 
 async function receive(
   options: ReceiverOptions,
   events: Emitter<ReceiverEvents>,
-  memory: { offered?: OfferedResume },
+  memory: Memory,
 ): Promise<ReceiveResult> {
   const logger = options.logger.child({ component: 'receiver' });
   const { connection, deadline, secured } = await openSecured(options, events, logger);
@@ -400,6 +428,7 @@ async function receive(
         ...(await prepareAgain(prepared, files, busy)),
       }),
       reconnect: (resume, connectTimeoutMs) => reopen(options, resume, connectTimeoutMs),
+      pause: memory.pause,
     });
     // Every file is concluded: the partial data has served.
     await prepared.destination
@@ -459,6 +488,13 @@ export async function openSecured(
       ? await derivePasswordScalar(security.code)
       : undefined;
   let expectFingerprint: Uint8Array | undefined;
+  // An earlier run's ticket is tried once, on the first connection, and only with its key.
+  const earlier = security.encryption ? security.resumeWith : undefined;
+  let ticket =
+    earlier && earlier.ticket !== '' && earlier.senderKey !== ''
+      ? Buffer.from(earlier.ticket, 'hex')
+      : undefined;
+  if (ticket && earlier) expectFingerprint = Buffer.from(earlier.senderKey, 'hex');
   for (;;) {
     const opened = await throughPreamble(
       options,
@@ -481,9 +517,11 @@ export async function openSecured(
             password,
             expectFingerprint,
             announcedKey: security.announcedKey,
+            ticket,
           },
           deadline,
         );
+        ticket = undefined;
         if (outcome.kind === 'secured') {
           const { secured } = outcome;
           const connection = connectionOverTls(secured.socket, options);
@@ -814,11 +852,23 @@ async function receiveFiles(
       const held = round.held.get(entry.id);
       // The sender's prefix may differ from what is held here: the whole file comes again. A file
       // of that name already here is another file: the sender's is saved beside it.
-      const { file, restarted: reason } = await openStartedFile(destination, entry, held, start.offset, { fsync });
+      const { file, restarted: reason } = await openStartedFile(
+        destination,
+        entry,
+        held,
+        start.offset,
+        { fsync },
+      );
       if (reason) {
         logger.info({ file: entry.path, held: held?.offset, reason }, 'file starts over');
         events.emit('file-restarted', { offered: entry.path, reason });
       }
+      events.emit('file-started', {
+        id: entry.id,
+        offered: entry.path,
+        size: entry.size,
+        offset: reason ? 0 : start.offset,
+      });
       const outcome = await receiveOne(connection, file, events);
       previous = acknowledge(entry, outcome, previous);
       previous.catch(() => {}); // Observed below, in order.
@@ -886,5 +936,8 @@ function forThePeer(error: FerryError): FerryError {
 
 /** The ticket of `offered` stays readable but is left out of JSON, logs and inspection. */
 function hideTicket(offered: OfferedResume): OfferedResume {
-  return Object.defineProperty({ ...offered }, 'ticket', { value: offered.ticket, enumerable: false });
+  return Object.defineProperty({ ...offered }, 'ticket', {
+    value: offered.ticket,
+    enumerable: false,
+  });
 }

@@ -21,6 +21,7 @@ import {
 import type { Connection } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
 import { ResumeStoppedError } from './errors.ts';
+import { type PauseSwitch, pausedError } from './pause.ts';
 import type { ReceiverEvents, ReceiverOptions } from './receiver.ts';
 
 /** What the transfer has concluded so far, across every connection it used. */
@@ -61,6 +62,8 @@ export interface TransferContext {
     resume: { readonly ticket: string; readonly fingerprint: Uint8Array | undefined },
     connectTimeoutMs: number,
   ) => Promise<{ connection: Connection; offer: Offer }>;
+  /** Pausing: closes the connection as a cut that waits for `resume()` before reconnecting. */
+  readonly pause?: PauseSwitch | undefined;
 }
 
 const LOST_CODES: ReadonlySet<string> = new Set([
@@ -119,8 +122,11 @@ export async function transferWithReconnect(ctx: TransferContext): Promise<void>
   };
   // After a reconnect: the files still to ask for on the new connection.
   let pending: readonly ValidatedEntry[] | undefined;
+  const pause = ctx.pause;
   for (;;) {
     const connection = ctx.link.connection;
+    // Without a ticket a closed connection cannot be reopened: such a transfer cannot pause.
+    if (ticket !== undefined) pause?.arm(() => connection.destroy(pausedError()));
     try {
       if (pending) {
         // Hashing what is held takes a while for big files: PINGs keep the sender waiting.
@@ -132,6 +138,8 @@ export async function transferWithReconnect(ctx: TransferContext): Promise<void>
         pending = undefined;
       }
       await ctx.receive(connection, round);
+      // Every file is concluded: what is left is a few frames, not worth a reconnection.
+      pause?.disarm();
       await connection.expect(FrameType.END);
       await connection.send(FrameType.DONE, {
         saved: outcomes.saved.length + outcomes.present.length - counted.saved,
@@ -140,6 +148,24 @@ export async function transferWithReconnect(ctx: TransferContext): Promise<void>
       await connection.close();
       return;
     } catch (error) {
+      pause?.disarm();
+      if (pause?.paused && ticket !== undefined && !options.signal?.aborted) {
+        connection.destroy();
+        const files = ctx.first.files.filter((entry) => !outcomes.concluded.has(entry.id)).length;
+        logger.info({ files }, 'paused');
+        events.emit('paused', { files });
+        await pause.untilResumed(options.signal);
+        // A resume is the user's wish to go on: the reconnection gets the usual window, even
+        // when --retry turned reconnecting after a cut off.
+        const next = await reconnectWithin(
+          ctx,
+          { ticket, fingerprint: ctx.senderKey },
+          retryMs > 0 ? retryMs : RESUME.retryMs,
+          error,
+        );
+        ({ ticket, counted, pending } = afterReconnect(ctx, next, ticket));
+        continue;
+      }
       if (
         ticket === undefined ||
         retryMs <= 0 ||
@@ -160,15 +186,30 @@ export async function transferWithReconnect(ctx: TransferContext): Promise<void>
         retryMs,
         error,
       );
-      ctx.link.connection = next.connection;
-      counted = {
-        saved: outcomes.saved.length + outcomes.present.length,
-        failed: outcomes.failed.length,
-      };
-      ticket = ticketOf(next.offer, ctx.senderKey) ?? ticket;
-      pending = ctx.first.files.filter((entry) => !outcomes.concluded.has(entry.id));
+      ({ ticket, counted, pending } = afterReconnect(ctx, next, ticket));
     }
   }
+}
+
+/**
+ * Takes the new connection: DONE counts from here, the latest OFFER's ticket is kept, and the
+ * files not yet concluded are asked for again.
+ */
+function afterReconnect(
+  ctx: TransferContext,
+  next: { connection: Connection; offer: Offer },
+  ticket: string,
+): { ticket: string; counted: { saved: number; failed: number }; pending: ValidatedEntry[] } {
+  const { outcomes } = ctx;
+  ctx.link.connection = next.connection;
+  return {
+    ticket: ticketOf(next.offer, ctx.senderKey) ?? ticket,
+    counted: {
+      saved: outcomes.saved.length + outcomes.present.length,
+      failed: outcomes.failed.length,
+    },
+    pending: ctx.first.files.filter((entry) => !outcomes.concluded.has(entry.id)),
+  };
 }
 
 /**

@@ -1,0 +1,72 @@
+import { ErrorCode, FerryError } from '@ferry/protocol';
+
+/**
+ * Pausing a transfer (PROTOCOL.md §13.9): the connection is closed as if it were cut, keeping
+ * the partial data and the ticket; resuming reconnects with the ticket and asks for the rest.
+ * The reconnect loop arms the switch while a connection it could resume on is live.
+ */
+export class PauseSwitch {
+  #close: (() => void) | undefined;
+  #paused = false;
+  #wake: (() => void) | undefined;
+
+  /** Whether the transfer is paused now. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Whether `pause()` would pause now: a transfer is running on a connection it can resume. */
+  get pausable(): boolean {
+    return this.#close !== undefined && !this.#paused;
+  }
+
+  /** The loop's connection can be paused by calling `close`; `disarm` when it no longer can. */
+  arm(close: () => void): void {
+    this.#close = close;
+  }
+
+  disarm(): void {
+    this.#close = undefined;
+  }
+
+  /** Pauses the transfer; false when there is nothing to pause (not transferring, no ticket). */
+  pause(): boolean {
+    const close = this.#close;
+    if (!close || this.#paused) return false;
+    this.#paused = true;
+    this.#close = undefined;
+    close();
+    return true;
+  }
+
+  /** Resumes a paused transfer; false when it is not paused. */
+  resume(): boolean {
+    if (!this.#paused) return false;
+    this.#paused = false;
+    this.#wake?.();
+    this.#wake = undefined;
+    return true;
+  }
+
+  /** Resolves when `resume()` is called; rejects with ERR_CANCELLED when `signal` aborts. */
+  untilResumed(signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#paused) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#wake = undefined;
+        reject(new FerryError(ErrorCode.CANCELLED, 'interrupted while paused'));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+    });
+  }
+}
+
+/** The error a paused connection is closed with; never sent to the sender (§13.9). */
+export function pausedError(): FerryError {
+  return new FerryError(ErrorCode.CONNECTION_CLOSED, 'paused');
+}
