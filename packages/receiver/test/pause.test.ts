@@ -209,7 +209,7 @@ describe('pausing and resuming a transfer', () => {
     // A code pairs once: the sender shows a new one after it was used.
     const askCode = async () => {
       asked++;
-      return normalizeCode(sender.log.all('code').at(-1)!.code);
+      return normalizeCode(sender.log.all('code').at(-1)!.code) ?? null;
     };
     const second = receiverOf(sender.port, out, identity, { askCode, resumeWith: offered });
     const result = await within(second.receiver.run(), 'the second run');
