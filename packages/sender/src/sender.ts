@@ -51,6 +51,7 @@ export interface SenderEvents extends Record<string, unknown> {
   'pairing-closed': { failed: number };
   /** The remembered receivers cannot be read: until that is fixed, every receiver needs a code. */
   'trust-error': { message: string };
+  /** A Ferry connection: its first byte was the start of Ferry's preamble, not of an HTTP request. */
   connected: { client: number; peer: string };
   /** `rememberedAs`: for a receiver let in by key, the name this user remembered it under. */
   authenticated: { client: number; peer: string; method: AuthMethod; fingerprint: string; rememberedAs?: string | undefined };
@@ -297,7 +298,6 @@ export function createSender(options: SenderOptions): Sender {
     // The reconnection ticket this connection uses, if any; `done`: its session got DONE.
     let ticket: Ticket | undefined;
     let done = false;
-    emitter.emit('connected', { client, peer });
     // One deadline from accept to HELLO: preamble, TLS, authentication and greeting (E1).
     const deadline = new Deadline(options.handshakeMs ?? TIMEOUTS.handshakeMs, socket, 'the receiver did not authenticate and greet in time');
     let connection: Connection | undefined;
@@ -314,6 +314,8 @@ export function createSender(options: SenderOptions): Sender {
         socket.resume();
         return;
       }
+      // Only now is it a Ferry connection: an HTTP one is told by the download events.
+      emitter.emit('connected', { client, peer });
       socket.resume();
       await exchangePreamble({ socket }, 'server', security.encryption, deadline);
       const secured: Secured = security.encryption

@@ -17,6 +17,7 @@ import {
   FrameType,
   LIMITS,
   limitsForOffer,
+  MAGIC,
   PAIRING,
   REQUEST_BASE_BYTES,
   REQUEST_ITEM_BYTES,
@@ -33,7 +34,7 @@ describe('PAIRING.maxPending and maxPendingPerHost (E1)', () => {
     const waiting: Socket[] = [];
     // Spread over addresses, so the per-address cap is not what is tested here.
     for (let i = 0; i < PAIRING.maxPending; i++) {
-      waiting.push((await idleClient(port, `127.0.0.${2 + (i % (PAIRING.maxPending / 2))}`)).socket);
+      waiting.push((await idleClient(port, `127.0.0.${2 + (i % (PAIRING.maxPending / 2))}`, MAGIC)).socket);
       await log.waitFor('connected', i);
     }
     expect(log.all('refused')).toEqual([]);
@@ -49,14 +50,14 @@ describe('PAIRING.maxPending and maxPendingPerHost (E1)', () => {
   it(`E1 maxPendingPerHost: ${PAIRING.maxPendingPerHost} connections from one address may wait; one more from it is closed, another address is served`, async () => {
     const { log, port } = await startSender();
     for (let i = 0; i < PAIRING.maxPendingPerHost; i++) {
-      await idleClient(port, '127.0.0.2');
+      await idleClient(port, '127.0.0.2', MAGIC);
       await log.waitFor('connected', i);
     }
     expect(log.all('refused')).toEqual([]);
     const extra = await idleClient(port, '127.0.0.2');
     expect((await within(extra.closed, 'the extra connection to be closed')).byteLength).toBe(0);
     expect((await log.waitFor('refused')).reason).toBe('too many connections from one address waiting to authenticate');
-    await idleClient(port, '127.0.0.3');
+    await idleClient(port, '127.0.0.3', MAGIC);
     await log.waitFor('connected', PAIRING.maxPendingPerHost);
     expect(log.all('refused')).toHaveLength(1);
   });

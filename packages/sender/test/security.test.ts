@@ -8,12 +8,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { LIMITS, normalizeCode, PairingCodes } from '@ferry/protocol';
+import { LIMITS, MAGIC, normalizeCode, PairingCodes } from '@ferry/protocol';
 import { derivePasswordScalar, type Identity, loadOrCreateIdentity, TrustStore } from '@ferry/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createReceiver, type ReceiverEvents } from '../../receiver/src/receiver.ts';
 import type { SenderOptions } from '../src/sender.ts';
-import { onCleanup, runCleanup, silentLogger, startSenderOffering, tempDir, within } from './helpers.ts';
+import { idleClient, onCleanup, runCleanup, silentLogger, startSenderOffering, tempDir, within } from './helpers.ts';
 
 afterEach(runCleanup);
 
@@ -222,13 +222,8 @@ describe('an encrypting sender', () => {
 
   it('E1: refuses connections beyond the per-address cap of unauthenticated ones, and still serves other addresses', async () => {
     const { log, port, code } = await startSender(await machine(), { maxPending: 8, maxPendingPerHost: 2 });
-    const connectFrom127002 = async () => {
-      const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
-      socket.on('error', () => {});
-      onCleanup('idle client', () => socket.destroy());
-      await within(once(socket, 'connect'), 'connect');
-      return socket;
-    };
+    // Ferry's first bytes, then nothing: connections waiting to authenticate.
+    const connectFrom127002 = async () => (await idleClient(port, '127.0.0.2', MAGIC)).socket;
     await connectFrom127002();
     await connectFrom127002();
     await within(waitUntil(() => log.all('connected').length === 2), 'two connections');
@@ -260,13 +255,8 @@ describe('an encrypting sender', () => {
 
   it('E2: with every slot taken, a receiver at a new address takes the place of the oldest connection of the busiest address', async () => {
     const { log, port, code } = await startSender(await machine(), { maxPending: 4, maxPendingPerHost: 4 });
-    const idle = async (localAddress: string) => {
-      const socket = net.connect({ port, host: '127.0.0.1', localAddress });
-      socket.on('error', () => {});
-      onCleanup('idle client', () => socket.destroy());
-      await within(once(socket, 'connect'), 'connect');
-      return socket;
-    };
+    // Ferry's first bytes, then nothing: connections waiting to authenticate.
+    const idle = async (localAddress: string) => (await idleClient(port, localAddress, MAGIC)).socket;
     const flood = [await idle('127.0.0.2'), await idle('127.0.0.2'), await idle('127.0.0.3'), await idle('127.0.0.3')];
     await within(waitUntil(() => log.all('connected').length === 4), 'four connections');
     // 127.0.0.3 already holds as many as the busiest address: no room is made for a third.

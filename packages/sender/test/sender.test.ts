@@ -10,6 +10,7 @@ import {
   FrameDecoder,
   FrameType,
   isMessageType,
+  MAGIC,
   type MessageOf,
   type MessageType,
   RESUME_FEATURE,
@@ -281,7 +282,7 @@ describe('createSender', () => {
 
   it('E1: refuses connections beyond maxPending that have not said hello', async () => {
     const { log, port } = await startSender({ 'a.txt': 'alpha' }, { maxPending: 1 });
-    await rawClient(port);
+    await rawClient(port, MAGIC);
     await log.waitFor('connected');
     const second = await rawClient(port);
     expect((await log.waitFor('refused')).reason).not.toBe('');
@@ -290,7 +291,7 @@ describe('createSender', () => {
 
   it('close(true) ends transfers in progress and resolves stopped', async () => {
     const { sender, log, port } = await startSender({ 'a.txt': 'alpha' });
-    await rawClient(port);
+    await rawClient(port, MAGIC);
     await log.waitFor('connected');
     await within(sender.close(true), 'close(true)');
     await within(sender.stopped, 'stopped');

@@ -261,6 +261,15 @@ describe('the link page and its routes (§15)', () => {
     expect(received.result.saved).toHaveLength(Object.keys(FILES).length);
     expect(await log.waitFor('session-complete')).toMatchObject({ failed: 0 });
   });
+
+  it('reports a download by its download events alone: connected is for Ferry connections only', async () => {
+    const { port, base, log, events } = await startLinkSender(FILES);
+    expect((await request(port, `${base}f/0/a.txt`)).status).toBe(200);
+    expect(await events.waitFor('download-done')).toMatchObject({ complete: true });
+    expect(log.all('connected')).toEqual([]);
+    await receiveAll(port);
+    expect(log.all('connected')).toHaveLength(1);
+  });
 });
 
 describe('byte ranges (L3)', () => {

@@ -5,10 +5,11 @@ import { readFrames } from './frames.ts';
 import { within } from './waits.ts';
 
 /**
- * A TCP client to 127.0.0.1:`port`, from `localAddress`, that says nothing by itself; `closed`
- * resolves with every byte received once the server hangs up. Destroyed after the test.
+ * A TCP client to 127.0.0.1:`port`, from `localAddress`, that says nothing by itself but
+ * `first` (e.g. MAGIC: a Ferry connection that has started its preamble, not an HTTP request);
+ * `closed` resolves with every byte received once the server hangs up. Destroyed after the test.
  */
-export async function idleClient(port: number, localAddress = '127.0.0.1') {
+export async function idleClient(port: number, localAddress = '127.0.0.1', first?: Uint8Array) {
   const socket = net.connect({ port, host: '127.0.0.1', localAddress });
   socket.on('error', () => {});
   onCleanup('idle client', () => socket.destroy());
@@ -19,12 +20,16 @@ export async function idleClient(port: number, localAddress = '127.0.0.1') {
     socket.once('close', () => resolve(Buffer.concat(received)));
   });
   await within(once(socket, 'connect'), 'connect');
+  if (first) socket.write(first);
   return { socket, closed };
 }
 
-/** A raw TCP client: keeps every byte it receives and decodes the frames after the preamble. */
-export async function rawClient(port: number) {
-  const { socket, closed } = await idleClient(port);
+/**
+ * A raw TCP client: keeps every byte it receives and decodes the frames after the preamble;
+ * sends `first` once connected, as {@link idleClient} does.
+ */
+export async function rawClient(port: number, first?: Uint8Array) {
+  const { socket, closed } = await idleClient(port, '127.0.0.1', first);
   /** Every byte received, once the server has closed the connection. */
   const allBytes = () => within(closed, 'the server to close the connection');
   return {
