@@ -6,6 +6,8 @@
 //   with every dependency in it, which runs with Node 20 alone from any folder, and can be copied
 //   to another machine.
 // Either bundle records the files it was built from, and is stale once one of them changed.
+// Both embed the window's page (built by @ferry/window's build-client.mjs), so `--ui` serves it
+// without building anything; the page's sources count among the files the bundle was built from.
 import { realpathSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,6 +28,12 @@ const SINGLE_FILE_BANNER = [
  */
 export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
   const { build } = await import('esbuild');
+  const { buildClient } = await import('@ferry/window/build-client');
+  const page = await buildClient();
+  // A string constant (the page as JSON), inlined where the window reads it.
+  const embedded = {
+    FERRY_WINDOW_ASSETS: JSON.stringify(JSON.stringify({ js: page.js, css: page.css })),
+  };
   const shape = singleFile
     ? {
         sourcemap: false,
@@ -34,7 +42,7 @@ export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
         legalComments: 'eof',
         banner: { js: SINGLE_FILE_BANNER },
         // Lets the program know it runs as one file (see the sender's receiverProgram).
-        define: { FERRY_SINGLE_FILE: 'true' },
+        define: { FERRY_SINGLE_FILE: 'true', ...embedded },
         plugins: [
           {
             // `debug` (under the mDNS announcer) tries an optional `supports-color` inside a
@@ -55,6 +63,7 @@ export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
       }
     : {
         sourcemap: 'inline',
+        define: embedded,
         plugins: [
           {
             // Ferry's own packages are bundled from source; everything from npm stays external.
@@ -79,7 +88,10 @@ export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
     ...shape,
   });
   const cwd = process.cwd();
-  const inputs = Object.keys(result.metafile.inputs).map((input) => path.resolve(cwd, input));
+  const inputs = [
+    ...Object.keys(result.metafile.inputs).map((input) => path.resolve(cwd, input)),
+    ...page.inputs,
+  ];
   await mkdir(path.dirname(outFile), { recursive: true });
   const temp = `${outFile}.${process.pid}.tmp`;
   try {

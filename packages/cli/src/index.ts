@@ -58,6 +58,7 @@ export { reportFields, reportLines } from './report-lines.ts';
 export { runProcess } from './run-process.ts';
 export { StatusLine } from './status-line.ts';
 export { describeSystemError } from './system-error.ts';
+export { announceWindow, UI_FLAGS, UI_USAGE, type UiOptions, uiOptions } from './window.ts';
 export {
   CHAT_JSON_EVENTS,
   type ChatJsonEvent,

@@ -12,9 +12,14 @@ const key = z.string().regex(/^[0-9A-F]{4}( [0-9A-F]{4}){3}$/);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const code = z.string().regex(/^ERR_[A-Z0-9_]{1,60}$/);
 const rememberResult = z.enum(['added', 'updated', 'conflict', 'failed']);
+/** With --ui, first: the window's address, with its key (`http://127.0.0.1:PORT/?t=TOKEN`). */
+const windowEvent = z.strictObject({
+  url: z.string().regex(/^http:\/\/127\.0\.0\.1:\d{1,5}\/\?t=[A-Za-z0-9_-]{43}$/),
+});
 
 /** `ferry-send --json`, by event name. */
 export const SENDER_JSON_EVENTS = {
+  window: windowEvent,
   listening: z.strictObject({
     port: count,
     host: z.string().optional(),
@@ -80,6 +85,7 @@ const renamed = z.strictObject({ offered: z.string(), savedAs: z.string() });
 
 /** `ferry-receive --json`, by event name. */
 export const RECEIVER_JSON_EVENTS = {
+  window: windowEvent,
   'sender-found': z.strictObject({
     number: count,
     name: z.string(),
@@ -186,6 +192,7 @@ const offerNumber = count;
  * side's number of an offer (`#1`); `peer` a number in the conversation (0 is the listener).
  */
 export const CHAT_JSON_EVENTS = {
+  window: windowEvent,
   'chat-ready': z.strictObject({
     peer: count,
     name: z.string(),

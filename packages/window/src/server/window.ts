@@ -1,0 +1,370 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import {
+  FsListInputSchema,
+  FsMkdirInputSchema,
+  FsRecentInputSchema,
+  FsSpaceInputSchema,
+  type WindowApp,
+} from '../state/common.ts';
+import { clientAssets, FAVICON_SVG, shellHtml } from './assets.ts';
+import { MAX_BODY_BYTES, readJsonBody } from './body.ts';
+import { WindowActionError } from './errors.ts';
+import {
+  absoluteFolder,
+  freeSpace,
+  isFolder,
+  listFolder,
+  listRoots,
+  makeFolder,
+} from './fs-api.ts';
+import { LiveState } from './live-state.ts';
+import { openInBrowser } from './open.ts';
+import { RecentFolders } from './recent.ts';
+import {
+  cookieName,
+  isOwnHost,
+  isOwnOrigin,
+  newWindowToken,
+  readCookie,
+  SECURITY_HEADERS,
+  tokenCookie,
+  tokenMatches,
+} from './security.ts';
+
+/** How an app starts its window. */
+export interface WindowOptions {
+  app: WindowApp;
+  logger: Logger;
+  /** Ferry's config folder: the recent folders are kept there. */
+  configDir: string;
+  /** The user's home folder: where the file browser starts. */
+  home: string;
+  /** The port on 127.0.0.1; 0 (a free port) by default. */
+  port?: number;
+  /** Open the default browser at the window's address (false with --no-open). */
+  open?: boolean;
+  /** A token (tests only); a new random one otherwise. */
+  token?: string;
+}
+
+/** A running window: its address, its state, its actions. */
+export interface Window {
+  /** The address with the token: print it, never log it. */
+  readonly url: string;
+  /** The port on 127.0.0.1. */
+  readonly port: number;
+  /** Replaces a slice of the state; the page shows it within 100 ms. */
+  set<K extends string>(slice: K, value: unknown): void;
+  /** Registers the action `name`: its input is checked with `schema`, then `run` is called. */
+  action<S extends z.ZodType>(
+    name: string,
+    schema: S,
+    run: (input: z.infer<S>) => Promise<unknown> | unknown,
+  ): void;
+  /** Tells the page the app has stopped, ends every event stream and closes the server. */
+  close(): Promise<void>;
+}
+
+interface Handler {
+  readonly schema: z.ZodType;
+  readonly run: (input: unknown) => Promise<unknown> | unknown;
+}
+
+const ACTION_NAME = /^[a-z][a-z0-9-]{0,40}$/;
+
+/** Starts a window's server on 127.0.0.1 and, unless `open` is false, opens the browser. */
+export async function startWindow(options: WindowOptions): Promise<Window> {
+  const log = options.logger.child({ component: 'window' });
+  const token = options.token ?? newWindowToken();
+  const state = new LiveState();
+  const recent = new RecentFolders(options.configDir, log);
+  const routes = new Map<string, Handler>();
+  const assetsReady = clientAssets();
+  // An unhandled rejection here would end the app; the error is answered on first use instead.
+  assetsReady.catch(() => {});
+  let port = 0;
+
+  const route = (path: string, schema: z.ZodType, run: Handler['run']): void => {
+    routes.set(path, { schema, run });
+  };
+  route('/api/fs/list', FsListInputSchema, async (input) => {
+    const { path: given, hidden } = input as z.infer<typeof FsListInputSchema>;
+    const listing = await listFolder(
+      given === undefined ? options.home : absoluteFolder(given),
+      hidden ?? false,
+    );
+    return {
+      ...listing,
+      home: options.home,
+      sep: process.platform === 'win32' ? '\\' : '/',
+      roots: await listRoots(),
+      recent: await recent.list(),
+    };
+  });
+  route('/api/fs/mkdir', FsMkdirInputSchema, async (input) => {
+    const { parent, name } = input as z.infer<typeof FsMkdirInputSchema>;
+    return { path: await makeFolder(absoluteFolder(parent), name) };
+  });
+  route('/api/fs/space', FsSpaceInputSchema, async (input) => {
+    return {
+      free: await freeSpace(absoluteFolder((input as z.infer<typeof FsSpaceInputSchema>).path)),
+    };
+  });
+  route('/api/fs/recent', FsRecentInputSchema, async (input) => {
+    const folder = absoluteFolder((input as z.infer<typeof FsRecentInputSchema>).path);
+    if (!(await isFolder(folder))) {
+      throw new WindowActionError(
+        'ERR_NOT_FOLDER',
+        `This is not a folder: ${folder}. Pick a folder.`,
+        400,
+      );
+    }
+    await recent.add(folder);
+    return { recent: await recent.list() };
+  });
+
+  const server = http.createServer(
+    { maxHeaderSize: 16 * 1024, requireHostHeader: false },
+    (request, response) => {
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+      handle(request, response).catch((error: unknown) => {
+        log.error({ err: error }, 'window request failed');
+        if (!response.headersSent)
+          sendJson(
+            response,
+            500,
+            errorBody('ERR_INTERNAL', 'Ferry could not answer. Reload the page.'),
+          );
+        else response.destroy();
+      });
+    },
+  );
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+
+  const handle = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> => {
+    const method = request.method ?? 'GET';
+    const host = request.headers.host;
+    // The path alone: the query may hold the token, which never reaches a log.
+    const pathname = (request.url ?? '/').split('?')[0] ?? '/';
+    const refuse = (status: number, reason: string): void => {
+      log.debug({ method, path: pathname.slice(0, 200), status, reason }, 'window request refused');
+    };
+    if (!isOwnHost(host, port)) {
+      refuse(421, 'host');
+      sendText(
+        response,
+        421,
+        "This address is not Ferry's window. Open the address Ferry printed in the terminal.\n",
+      );
+      return;
+    }
+    const url = new URL(request.url ?? '/', `http://${host}`);
+    const presented = url.searchParams.get('t');
+    if (method === 'GET' && url.pathname === '/' && presented !== null) {
+      if (!tokenMatches(presented, token)) {
+        refuse(403, 'token');
+        sendForbidden(response);
+        return;
+      }
+      response.writeHead(303, { Location: '/', 'Set-Cookie': tokenCookie(port, token) });
+      response.end();
+      return;
+    }
+    if (!tokenMatches(readCookie(request, cookieName(port)), token)) {
+      refuse(403, 'cookie');
+      sendForbidden(response);
+      return;
+    }
+    // A page elsewhere (an EventSource or fetch from another site) says where it comes from.
+    const origin = request.headers.origin;
+    if (origin !== undefined && !isOwnOrigin(origin, host!)) {
+      refuse(403, 'origin');
+      sendJson(response, 403, errorBody('ERR_ORIGIN', "Only Ferry's own window may do this."));
+      return;
+    }
+    const isAction = url.pathname.startsWith('/api/action/') || url.pathname.startsWith('/api/fs/');
+    if (isAction) {
+      await handleAction(request, response, url.pathname, host!, refuse);
+      return;
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
+      refuse(405, 'method');
+      response.setHeader('Allow', 'GET');
+      sendText(response, 405, 'Method Not Allowed\n');
+      return;
+    }
+    switch (url.pathname) {
+      case '/':
+        sendBody(response, 200, 'text/html; charset=utf-8', shellHtml(options.app));
+        return;
+      case '/app.js':
+        sendBody(response, 200, 'text/javascript; charset=utf-8', (await assetsReady).js);
+        return;
+      case '/app.css':
+        sendBody(response, 200, 'text/css; charset=utf-8', (await assetsReady).css);
+        return;
+      case '/favicon.svg':
+        sendBody(response, 200, 'image/svg+xml', FAVICON_SVG);
+        return;
+      case '/api/events':
+        state.open(request, response);
+        return;
+      default:
+        sendText(response, 404, 'Not Found\n');
+    }
+  };
+
+  const handleAction = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    pathname: string,
+    host: string,
+    refuse: (status: number, reason: string) => void,
+  ): Promise<void> => {
+    if (request.method !== 'POST') {
+      refuse(405, 'method');
+      response.setHeader('Allow', 'POST');
+      sendJson(response, 405, errorBody('ERR_METHOD', 'Use POST for this.'));
+      return;
+    }
+    const origin = request.headers.origin;
+    if (!isOwnOrigin(typeof origin === 'string' ? origin : undefined, host)) {
+      refuse(403, 'origin');
+      sendJson(response, 403, errorBody('ERR_ORIGIN', "Only Ferry's own window may do this."));
+      return;
+    }
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      refuse(415, 'content-type');
+      sendJson(response, 415, errorBody('ERR_CONTENT_TYPE', 'Send JSON (application/json).'));
+      return;
+    }
+    const name = pathname.startsWith('/api/action/')
+      ? pathname.slice('/api/action/'.length)
+      : undefined;
+    const handler =
+      name === undefined
+        ? routes.get(pathname)
+        : ACTION_NAME.test(name)
+          ? actions.get(name)
+          : undefined;
+    if (!handler) {
+      refuse(404, 'action');
+      sendJson(
+        response,
+        404,
+        errorBody('ERR_NO_ACTION', 'This window cannot do that. Reload the page.'),
+      );
+      return;
+    }
+    try {
+      const body = await readJsonBody(request, MAX_BODY_BYTES);
+      const parsed = handler.schema.safeParse(body);
+      if (!parsed.success) {
+        refuse(400, 'schema');
+        sendJson(
+          response,
+          400,
+          errorBody('ERR_BAD_REQUEST', 'The request did not fit. Reload the page and try again.'),
+        );
+        return;
+      }
+      const value = await handler.run(parsed.data);
+      sendJson(response, 200, value === undefined ? { ok: true } : { ok: true, value });
+    } catch (error) {
+      if (error instanceof WindowActionError) {
+        log.debug(
+          { path: pathname, status: error.status, code: error.code },
+          'window action refused',
+        );
+        if (error.status === 413) response.setHeader('Connection', 'close');
+        sendJson(response, error.status, errorBody(error.code, error.message));
+        if (error.status === 413) response.on('finish', () => request.destroy());
+        return;
+      }
+      log.error({ err: error, path: pathname }, 'window action failed');
+      sendJson(
+        response,
+        500,
+        errorBody(
+          'ERR_INTERNAL',
+          'Ferry could not do this. Try again; if it fails again, look at the terminal.',
+        ),
+      );
+    }
+  };
+
+  const actions = new Map<string, Handler>();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: options.port ?? 0 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const address = `http://127.0.0.1:${port}/`;
+  const url = `${address}?t=${token}`;
+  log.info({ port, app: options.app }, 'window listening');
+  if (options.open !== false) {
+    openInBrowser(url).catch((error: unknown) => log.warn({ err: error }, 'browser not opened'));
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    set(slice, value) {
+      state.set(slice, value);
+    },
+    action(name, schema, run) {
+      if (!ACTION_NAME.test(name)) throw new Error(`window action name not allowed: ${name}`);
+      actions.set(name, { schema, run: run as Handler['run'] });
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        state.close();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Streams were ended; what is still open (a request in flight) is cut after a moment.
+        setTimeout(() => server.closeAllConnections(), 1_000).unref();
+        log.info({ port }, 'window closed');
+      });
+      return closing;
+    },
+  };
+}
+
+function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+function sendBody(response: http.ServerResponse, status: number, type: string, body: string): void {
+  response.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}
+
+function sendText(response: http.ServerResponse, status: number, text: string): void {
+  sendBody(response, status, 'text/plain; charset=utf-8', text);
+}
+
+function sendJson(response: http.ServerResponse, status: number, value: unknown): void {
+  sendBody(response, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+/** The answer without a valid token: where to go instead, and nothing else. */
+function sendForbidden(response: http.ServerResponse): void {
+  sendBody(
+    response,
+    403,
+    'text/html; charset=utf-8',
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ferry</title></head><body><main><h1>Open the address Ferry printed in the terminal</h1><p>This page needs the address with its key, as Ferry printed it when it started.</p></main></body></html>\n',
+  );
+}

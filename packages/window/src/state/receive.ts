@@ -1,0 +1,5 @@
+/**
+ * The receive window's state (slices) and actions, as zod schemas: the contract between the app's
+ * window controller and the page's screens in `client/receive/`.
+ */
+export {};

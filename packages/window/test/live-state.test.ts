@@ -1,0 +1,78 @@
+import { runCleanup } from '@ferry/testkit/unit';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openEvents, startTestWindow, stateOf } from './helpers.ts';
+
+afterEach(runCleanup);
+
+describe('the live state over server-sent events', () => {
+  it('sends every slice when a stream opens, then only the slices that change', async () => {
+    const w = await startTestWindow();
+    w.window.set('app', { name: 'Desk', version: '1', encryption: true });
+    w.window.set('offer', { files: 2 });
+    const stream = await openEvents(w);
+    await stream.waitFor((e) => e.event === 'state' && stateOf(e).slice === 'offer');
+    expect(stream.events.filter((e) => e.event === 'state').map(stateOf)).toEqual([
+      { slice: 'app', value: { name: 'Desk', version: '1', encryption: true } },
+      { slice: 'offer', value: { files: 2 } },
+    ]);
+    const before = stream.events.length;
+    w.window.set('offer', { files: 2 });
+    w.window.set('offer', { files: 3 });
+    const at = await stream.waitFor(
+      (e) => e.event === 'state' && stateOf(e).slice === 'offer',
+      before,
+    );
+    expect(stateOf(stream.events[at]!)).toEqual({ slice: 'offer', value: { files: 3 } });
+    w.window.set('marker', true);
+    await stream.waitFor((e) => e.event === 'state' && stateOf(e).slice === 'marker', before);
+    const after = stream.events
+      .slice(before)
+      .map(stateOf)
+      .map((s) => s.slice);
+    expect(after).toEqual(['offer', 'marker']);
+  });
+
+  it('coalesces a burst of changes to one slice: the latest value wins and few events go out', async () => {
+    const w = await startTestWindow();
+    w.window.set('progress', { bytes: 0 });
+    const stream = await openEvents(w);
+    await stream.waitFor((e) => e.event === 'state');
+    const before = stream.events.length;
+    for (let bytes = 1; bytes <= 1000; bytes++) w.window.set('progress', { bytes });
+    await stream.waitFor(
+      (e) => e.event === 'state' && (stateOf(e).value as { bytes: number }).bytes === 1000,
+      before,
+    );
+    const sent = stream.events.slice(before).filter((e) => e.event === 'state');
+    expect(sent.length).toBeLessThanOrEqual(2);
+    expect(stateOf(sent.at(-1)!).value).toEqual({ bytes: 1000 });
+  });
+
+  it('a new stream (a reload) gets the state as it is now, coalesced changes included', async () => {
+    const w = await startTestWindow();
+    const first = await openEvents(w);
+    w.window.set('progress', { bytes: 1 });
+    w.window.set('progress', { bytes: 2 });
+    w.window.set('phase', 'transferring');
+    await first.waitFor((e) => e.event === 'state' && stateOf(e).slice === 'phase');
+    first.close();
+    const second = await openEvents(w);
+    await second.waitFor((e) => e.event === 'state' && stateOf(e).slice === 'phase');
+    expect(second.events.filter((e) => e.event === 'state').map(stateOf)).toEqual([
+      { slice: 'progress', value: { bytes: 2 } },
+      { slice: 'phase', value: 'transferring' },
+    ]);
+  });
+
+  it('a 10,000-entry slice is sent once, on one line', async () => {
+    const w = await startTestWindow();
+    const entries = Array.from({ length: 10_000 }, (_, i) => ({
+      path: `folder/file ${i}\n<b>.txt`,
+      size: i,
+    }));
+    w.window.set('offer', { entries });
+    const stream = await openEvents(w);
+    const at = await stream.waitFor((e) => e.event === 'state');
+    expect((stateOf(stream.events[at]!).value as { entries: unknown[] }).entries).toEqual(entries);
+  });
+});
