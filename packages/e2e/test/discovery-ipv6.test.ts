@@ -51,4 +51,23 @@ describe('finding senders over IPv6 only', () => {
     );
     expect(await hashTree(out)).toEqual(await hashTree(dir));
   });
+
+  it('N: a sender on a link without IPv4 lists its link-local address, its interface as the zone', async () => {
+    const network = await createNetnsNetwork();
+    const segment = await network.addSegment({ ipv4: false });
+    const h1 = await network.addHost(segment);
+    const senderIf = h1.interfaces[0]!;
+    const dir = await makeTempDir('src-ipv6-listed');
+    const file = path.join(dir, 'alice.bin');
+    await writeRandomFile(file, 1024);
+    const alice = await startSenderIn(h1, 'alice', [file]);
+    const listening = alice.process.events.find((e) => e.event === 'listening');
+    expect(listening?.addresses).toEqual([
+      {
+        address: `${senderIf.ipv6LinkLocal}%${senderIf.name}`,
+        family: 'IPv6',
+        interface: senderIf.name,
+      },
+    ]);
+  });
 });

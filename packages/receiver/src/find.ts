@@ -21,7 +21,7 @@ export interface ListedSender extends FoundSender {
 /** The line for a search that found nobody (M5), with the likely reasons and what to do. */
 export const NOTHING_FOUND =
   `No sender found on this network in ${DISCOVERY.browseMs / 1000} s. It may be on another subnet, a firewall may drop ` +
-  'multicast, or the Wi-Fi may isolate its clients: type the address ferry-send shows, e.g. ferry-receive 192.168.1.20';
+  'multicast, or the Wi-Fi may isolate its clients: type the address ferry-send shows, e.g. ferry-receive 192.168.1.20 or ferry-receive [fd00::5e1]';
 
 /** Nobody answered the search. */
 export class NothingFoundError extends Error {

@@ -194,7 +194,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
         EXIT.failure,
         'ERR_FAILED',
         `cannot look for senders on this network (${escapeForDisplay(thrown.message)})`,
-        'Type the address ferry-send shows, e.g. ferry-receive 192.168.1.20',
+        'Type the address ferry-send shows, e.g. ferry-receive 192.168.1.20 or ferry-receive [fd00::5e1]',
       );
     }
     // A folder found unusable without a terminal is a usage problem: exit 2, with its hint (U3).

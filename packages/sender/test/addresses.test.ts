@@ -46,6 +46,22 @@ describe('lanAddresses', () => {
     expect(lanAddresses('127.0.0.1', INTERFACES)[0]).not.toHaveProperty('interface');
   });
 
+  it('lists the routable IPv6 addresses of a host on IPv6 alone, without its link-local ones', () => {
+    const interfaces: Interfaces = { lo: [v6('::1', true)], eth0: [v6('fe80::1'), v6('fd00::5e1')] };
+    expect(lanAddresses(undefined, interfaces)).toEqual([{ address: 'fd00::5e1', family: 'IPv6', interface: 'eth0' }]);
+    expect(lanAddresses('::', interfaces)).toEqual([{ address: 'fd00::5e1', family: 'IPv6', interface: 'eth0' }]);
+  });
+
+  it('lists link-local IPv6 addresses with their interface as the zone where there is no other address', () => {
+    const interfaces: Interfaces = { lo: [v6('::1', true)], eth0: [v6('fe80::1')], wlan0: [v6('FE80::abcd')] };
+    expect(lanAddresses(undefined, interfaces)).toEqual([
+      { address: 'fe80::1%eth0', family: 'IPv6', interface: 'eth0' },
+      { address: 'FE80::abcd%wlan0', family: 'IPv6', interface: 'wlan0' },
+    ]);
+    expect(lanAddresses('::', interfaces).map((a) => a.address)).toEqual(['fe80::1%eth0', 'FE80::abcd%wlan0']);
+    expect(lanAddresses('0.0.0.0', interfaces)).toEqual([]);
+  });
+
   it('returns nothing on a machine with only loopback', () => {
     expect(lanAddresses(undefined, { lo: [v4('127.0.0.1', true)] })).toEqual([]);
   });

@@ -106,7 +106,8 @@ export function newToken(): string {
 
 /** The link's address on one host (`192.168.1.20`, `fe80::1`) and port. */
 export function linkUrl(host: string, port: number, token: string): string {
-  const bracketed = host.includes(':') ? `[${host}]` : host;
+  // A link-local address's zone is written %25 in a URL (RFC 6874).
+  const bracketed = host.includes(':') ? `[${host.replace('%', '%25')}]` : host;
   return `http://${bracketed}:${port}/t/${token}/`;
 }
 

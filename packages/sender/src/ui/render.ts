@@ -68,6 +68,8 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
     } else {
       status.print('On the other machine, run one of:');
       for (const a of addresses) status.print(`  ${receive} ${formatHostPort(a.address, port)}${a.interface ? `    (${a.interface})` : ''}`);
+      // A link-local address's zone is this machine's interface; the other machine names its own.
+      if (addresses.some((a) => a.address.includes('%'))) status.print("After %, put the other machine's interface (ip addr or ifconfig shows it).");
     }
     if (qr) {
       status.print('The first command, as a QR code:');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { linkUrl } from '../../src/link/server.ts';
 import { folderZip } from '../../src/link/zip.ts';
 import { receiveAll, runCleanup } from '../helpers.ts';
 import { rawRequest, request, startLinkSender, statusOf, TOKEN } from './helpers.ts';
@@ -332,5 +333,13 @@ describe('byte ranges (L3)', () => {
       headers: { Range: 'bytes=2-3', 'If-Range': modified },
     });
     expect([current.status, current.body.toString()]).toEqual([206, '23']);
+  });
+});
+
+describe('linkUrl', () => {
+  it('brackets an IPv6 address and writes a link-local zone as %25 (RFC 6874)', () => {
+    expect(linkUrl('192.168.1.20', 7878, TOKEN)).toBe(`http://192.168.1.20:7878/t/${TOKEN}/`);
+    expect(linkUrl('fd00::5e1', 7878, TOKEN)).toBe(`http://[fd00::5e1]:7878/t/${TOKEN}/`);
+    expect(linkUrl('fe80::1%eth0', 7878, TOKEN)).toBe(`http://[fe80::1%25eth0]:7878/t/${TOKEN}/`);
   });
 });

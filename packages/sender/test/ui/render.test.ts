@@ -32,6 +32,20 @@ function screen(once = false) {
   return { events, lines: () => io.stdout.lines, stop };
 }
 
+/** The listening event, encrypted on port 7878, with `addresses` to type. */
+function listening(
+  events: Emitter<SenderEvents>,
+  addresses: SenderEvents['listening']['addresses'] = [],
+) {
+  events.emit('listening', {
+    port: 7878,
+    host: undefined,
+    addresses,
+    encryption: true,
+    fingerprint: '93E1 2CF8 2297 390E',
+  });
+}
+
 describe('the closing line (U1)', () => {
   it('U1: gives the transfer time and a rounded rate, never a raw number', () => {
     const { events, lines } = screen();
@@ -107,13 +121,7 @@ describe("the sender's screen (U11)", () => {
 
   it('U11: after a wrong attempt, shows the code still valid on the same line, and no advice meant for the receiver', () => {
     const { events, lines } = screen();
-    events.emit('listening', {
-      port: 7878,
-      host: undefined,
-      addresses: [],
-      encryption: true,
-      fingerprint: '93E1 2CF8 2297 390E',
-    });
+    listening(events);
     events.emit('code', { code: '4821-3307', reason: 'first', failed: 0 });
     events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
     events.emit('pairing-failed', { client: 1, failed: 1, limit: 3 });
@@ -132,13 +140,7 @@ describe("the sender's screen (U11)", () => {
 
   it('U11: at the last attempt, leaves the new code to the next line', () => {
     const { events, lines } = screen();
-    events.emit('listening', {
-      port: 7878,
-      host: undefined,
-      addresses: [],
-      encryption: true,
-      fingerprint: '93E1 2CF8 2297 390E',
-    });
+    listening(events);
     events.emit('code', { code: '4821-3307', reason: 'first', failed: 0 });
     events.emit('pairing-failed', { client: 1, failed: 3, limit: 3 });
     events.emit('code', { code: '1111-2222', reason: 'retired', failed: 3 });
@@ -146,6 +148,28 @@ describe("the sender's screen (U11)", () => {
       'A receiver gave a wrong pairing code (3 of 3 attempts).',
       "3 wrong attempts: that code no longer works. New pairing code: 1111-2222    (this sender's key: 93E1 2CF8 2297 390E)",
     ]);
+  });
+});
+
+describe('the addresses to type', () => {
+  it('writes a link-local address with its interface as the zone, and says the other machine puts its own after %', () => {
+    const { events, lines } = screen();
+    listening(events, [
+      { address: 'fe80::1c2:3ff:fe4d:5e6f%eth0', family: 'IPv6', interface: 'eth0' },
+    ]);
+    expect(lines().slice(1, 4)).toEqual([
+      'On the other machine, run one of:',
+      '  ferry-receive [fe80::1c2:3ff:fe4d:5e6f%eth0]:7878    (eth0)',
+      "After %, put the other machine's interface (ip addr or ifconfig shows it).",
+    ]);
+    expect(lines().every((line) => line.length <= 80)).toBe(true);
+  });
+
+  it('says nothing of zones when no address is link-local', () => {
+    const { events, lines } = screen();
+    listening(events, [{ address: 'fd00::5e1', family: 'IPv6', interface: 'wlan0' }]);
+    expect(lines()).toContain('  ferry-receive [fd00::5e1]:7878    (wlan0)');
+    expect(lines().join('\n')).not.toContain('After %');
   });
 });
 
@@ -205,7 +229,14 @@ describe('--once and the next pairing code', () => {
     events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
     events.emit('code', { code: '1111-2222', reason: 'used', failed: 0 });
     events.emit('hello', { client: 1, peer: '127.0.0.1:5000', name: 'bob' });
-    events.emit('session-complete', { client: 1, peer: '127.0.0.1:5000', files: 1, failed: 0, bytes: 11, ms: 1000 });
+    events.emit('session-complete', {
+      client: 1,
+      peer: '127.0.0.1:5000',
+      files: 1,
+      failed: 0,
+      bytes: 11,
+      ms: 1000,
+    });
     expect(lines().join('\n')).not.toContain('Next pairing code');
     expect(lines().join('\n')).not.toContain('1111-2222');
   });
@@ -216,13 +247,22 @@ describe('--once and the next pairing code', () => {
     events.emit('connected', { client: 1, peer: '127.0.0.1:5000' });
     events.emit('code', { code: '1111-2222', reason: 'used', failed: 0 });
     events.emit('hello', { client: 1, peer: '127.0.0.1:5000', name: 'bob' });
-    events.emit('session-failed', { client: 1, peer: '127.0.0.1:5000', code: 'ERR_TIMEOUT', message: 'timed out' });
-    expect(lines().some((line) => line.startsWith('That code is used up. Next pairing code: 1111-2222'))).toBe(true);
+    events.emit('session-failed', {
+      client: 1,
+      peer: '127.0.0.1:5000',
+      code: 'ERR_TIMEOUT',
+      message: 'timed out',
+    });
+    expect(
+      lines().some((line) => line.startsWith('That code is used up. Next pairing code: 1111-2222')),
+    ).toBe(true);
   });
 
   it('without --once the next code is announced at once', () => {
     const { events, lines } = screen();
     events.emit('code', { code: '1111-2222', reason: 'used', failed: 0 });
-    expect(lines().some((line) => line.startsWith('That code is used up. Next pairing code: 1111-2222'))).toBe(true);
+    expect(
+      lines().some((line) => line.startsWith('That code is used up. Next pairing code: 1111-2222')),
+    ).toBe(true);
   });
 });
