@@ -8,15 +8,18 @@ import { fileURLToPath } from 'node:url';
 const PACKAGE_DIR = path.dirname(fileURLToPath(import.meta.url));
 /** The page's entry point. */
 export const CLIENT_ENTRY = path.join(PACKAGE_DIR, 'src', 'client', 'main.tsx');
+/** A page showing every shared component, for the browser tests. */
+export const GALLERY_ENTRY = path.join(PACKAGE_DIR, 'test', 'gallery', 'main.tsx');
 
 /**
  * Builds the page: `{ js, css, inputs }`, where `inputs` lists the absolute paths of the files it
- * was built from (a bundle that embeds the page is stale when one of them changes).
+ * was built from (a bundle that embeds the page is stale when one of them changes). `entry`: another
+ * page of the same components (the tests' gallery).
  */
-export async function buildClient() {
+export async function buildClient(entry = CLIENT_ENTRY) {
   const { build } = await import('esbuild');
   const result = await build({
-    entryPoints: [CLIENT_ENTRY],
+    entryPoints: [entry],
     absWorkingDir: PACKAGE_DIR,
     bundle: true,
     platform: 'browser',

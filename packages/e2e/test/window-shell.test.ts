@@ -9,6 +9,8 @@ import { startWindow } from '@ferry/window';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 
+const WAIT = { timeout: 15_000 } as const;
+
 describe("Ferry's window in a browser: the shell", () => {
   it('K4: the printed address sets the cookie and sends the page to /; a reload shows the state; K8: the page says when the app stops', async () => {
     const window = await startWindow({
@@ -46,17 +48,19 @@ describe("Ferry's window in a browser: the shell", () => {
     expect(await page.evaluate('document.cookie')).toBe('');
 
     const name = page.locator('header .top-name');
-    await expect.poll(() => name.textContent()).toBe('Desk <b>bold</b> \\u{202e}gnp.exe');
+    await expect.poll(() => name.textContent(), WAIT).toBe('Desk <b>bold</b> \\u{202e}gnp.exe');
     expect(await page.locator('header b').count()).toBe(0);
-    await expect.poll(() => page.locator('header .badge-ok').textContent()).toBe('Encrypted');
+    await expect.poll(() => page.locator('header .badge-ok').textContent(), WAIT).toBe('Encrypted');
     expect(await page.title()).toBe('Ferry: send');
 
     window.set('app', { name: 'Desk 2', version: '0.1.0', encryption: false });
-    await expect.poll(() => name.textContent()).toBe('Desk 2');
+    await expect.poll(() => name.textContent(), WAIT).toBe('Desk 2');
     await page.reload();
     expect(page.url()).toBe(`http://127.0.0.1:${window.port}/`);
-    await expect.poll(() => name.textContent()).toBe('Desk 2');
-    await expect.poll(() => page.locator('header .badge-warn').textContent()).toBe('Not encrypted');
+    await expect.poll(() => name.textContent(), WAIT).toBe('Desk 2');
+    await expect
+      .poll(() => page.locator('header .badge-warn').textContent(), WAIT)
+      .toBe('Not encrypted');
 
     expect(await wp.seriousAxeViolations()).toEqual([]);
     await wp.screenshots('shell');

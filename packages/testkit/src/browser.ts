@@ -69,6 +69,8 @@ export interface WindowPage {
   readonly pageErrors: string[];
   /** `securitypolicyviolation` events, from every document the page showed. */
   readonly cspViolations: CspViolation[];
+  /** Addresses of actions and file browser requests the app answered with a 4xx refusal. */
+  readonly refusedActions: string[];
   /** Everything recorded so far, for a failure message. */
   problems(): string[];
   /** Saves `<name>-desktop.png` and `<name>-phone.png` in ARTIFACTS_DIR; returns their paths. */
@@ -90,6 +92,7 @@ export async function openWindowPage(
   const consoleErrors: string[] = [];
   const pageErrors: string[] = [];
   const cspViolations: CspViolation[] = [];
+  const refusedActions: string[] = [];
   // A binding is called from the page through the debugging protocol: the page's CSP does not
   // stop it, and it survives reloads, unlike anything kept in the page.
   await context.exposeBinding('__ferryCspViolation', (_source, violation: CspViolation) => {
@@ -99,7 +102,17 @@ export async function openWindowPage(
   const page = await context.newPage();
   page.setDefaultTimeout(PAGE_WAIT_MS);
   page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
+    if (message.type() !== 'error') return;
+    // An action the app refused (a wrong code, a name not allowed) is an answer the page shows;
+    // Chromium still logs its status. Any other failed load is an error.
+    const at = message.location().url;
+    const refusal =
+      message
+        .text()
+        .startsWith('Failed to load resource: the server responded with a status of 4') &&
+      /^http:\/\/(127\.0\.0\.1|localhost):\d+\/api\/(action|fs)\//.test(at);
+    if (refusal) refusedActions.push(at);
+    else consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   return {
@@ -108,6 +121,7 @@ export async function openWindowPage(
     consoleErrors,
     pageErrors,
     cspViolations,
+    refusedActions,
     problems: () => [
       ...consoleErrors.map((e) => `console: ${e}`),
       ...pageErrors.map((e) => `exception: ${e}`),

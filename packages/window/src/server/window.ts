@@ -9,7 +9,7 @@ import {
   FsSpaceInputSchema,
   type WindowApp,
 } from '../state/common.ts';
-import { clientAssets, FAVICON_SVG, shellHtml } from './assets.ts';
+import { type ClientAssets, clientAssets, FAVICON_SVG, shellHtml } from './assets.ts';
 import { MAX_BODY_BYTES, readJsonBody } from './body.ts';
 import { WindowActionError } from './errors.ts';
 import {
@@ -48,6 +48,8 @@ export interface WindowOptions {
   open?: boolean;
   /** A token (tests only); a new random one otherwise. */
   token?: string;
+  /** Another page (tests only: the components' gallery); the app's own otherwise. */
+  assets?: ClientAssets;
 }
 
 /** A running window: its address, its state, its actions. */
@@ -82,7 +84,7 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
   const state = new LiveState();
   const recent = new RecentFolders(options.configDir, log);
   const routes = new Map<string, Handler>();
-  const assetsReady = clientAssets();
+  const assetsReady = options.assets ? Promise.resolve(options.assets) : clientAssets();
   // An unhandled rejection here would end the app; the error is answered on first use instead.
   assetsReady.catch(() => {});
   let port = 0;

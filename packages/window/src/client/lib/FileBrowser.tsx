@@ -4,6 +4,7 @@ import { ActionFailed, fs } from './actions.ts';
 import { Dialog } from './Dialog.tsx';
 import { ErrorBox } from './ErrorBox.tsx';
 import { formatBytes, formatTime } from './format.ts';
+import { Icon } from './Icon.tsx';
 import { PeerText } from './PeerText.tsx';
 
 /** What a file browser lets the user pick. */
@@ -354,8 +355,10 @@ export function FileBrowser({
               aria-selected={selected.has(entry.name)}
               class={`fb-row fb-${entry.kind}${index === active ? ' fb-active' : ''}${selected.has(entry.name) ? ' fb-selected' : ''}`}
             >
-              <span class="fb-icon" aria-hidden="true">
-                {entry.kind === 'dir' ? '📁' : entry.kind === 'file' ? '📄' : '·'}
+              <span class="fb-icon">
+                <Icon
+                  name={entry.kind === 'dir' ? 'folder' : entry.kind === 'file' ? 'file' : 'other'}
+                />
               </span>
               <span class="fb-name">
                 <PeerText text={entry.name} max={120} />
