@@ -1,4 +1,13 @@
-import { configUsageError, type InfoCommand, infoCommand, parseCommandLine } from '@ferry/cli';
+import {
+  configUsageError,
+  type InfoCommand,
+  infoCommand,
+  parseCommandLine,
+  UI_FLAGS,
+  UI_USAGE,
+  type UiOptions,
+  uiOptions,
+} from '@ferry/cli';
 import { ReceiverCleanSchema, type ReceiverConfig, ReceiverConfigSchema } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
@@ -7,7 +16,7 @@ import { UsageError } from './errors.ts';
  * remove the partial data left in a folder (`--clean`).
  */
 export type Command =
-  | { kind: 'run'; config: ReceiverConfig }
+  | { kind: 'run'; config: ReceiverConfig; ui: UiOptions }
   | { kind: 'list'; json: boolean; chat: boolean; logLevel: ReceiverConfig['logLevel'] }
   | { kind: 'clean'; folder: string; json: boolean }
   | InfoCommand;
@@ -16,6 +25,7 @@ export type Command =
 export const USAGE = `Usage: ferry-receive [options] [<host>[:port] | <name>]
        ferry-receive --chat [options] [<host>[:port] | <name>]
        ferry-receive --list [--chat] [--json]
+       ferry-receive --ui [options] [<host>[:port] | <name>]
 
 Connects to a ferry-send on another machine, shows what it offers, and saves
 exact, verified copies. The port defaults to 7878; write IPv6 addresses as
@@ -36,7 +46,13 @@ With --chat, joins the conversation that ferry-send --chat holds: type
 messages, send files with /send, answer offers with /accept or /decline
 (/help lists the commands).
 
+With --ui, everything happens in Ferry's window in a browser on this
+computer instead: the senders found, the pairing code, the items and the
+folder, progress with pause and resume, and what was saved. It stays open
+to receive again until you choose Quit or press Ctrl-C here.
+
 Options:
+${UI_USAGE}
       --chat            join a conversation (see above)
   -o, --out <dir>       save into this folder (otherwise you are asked; the
                         default is ~/Downloads, created if missing)
@@ -121,6 +137,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   if (positionals.length > 1)
     throw new UsageError(`give one sender address or name, not ${positionals.length}`);
   const target = positionals[0];
+  const ui = uiOptions(values);
   const input = {
     address: target,
     find: target !== undefined && isSenderName(target) ? target : undefined,
@@ -141,7 +158,7 @@ export function parseReceiverArgs(argv: readonly string[]): Command {
   const result = ReceiverConfigSchema.safeParse(input);
   if (!result.success)
     throw configUsageError(result.error, input, { address: ADDRESS_RULE, retry: RETRY_RULE });
-  return { kind: 'run', config: result.data };
+  return { kind: 'run', config: result.data, ui };
 }
 
 /**
@@ -157,6 +174,7 @@ const ListSchema = ReceiverConfigSchema.pick({ json: true, chat: true, logLevel:
 );
 
 const FLAGS = {
+  ...UI_FLAGS,
   list: { type: 'boolean' },
   chat: { type: 'boolean' },
   out: { type: 'string', short: 'o' },

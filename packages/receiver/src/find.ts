@@ -40,6 +40,8 @@ export interface FindOptions {
   readonly json: boolean;
   readonly trust?: TrustStore | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Called with each sender listed, as soon as it is found (the window's live list). */
+  readonly onFound?: ((sender: ListedSender) => void) | undefined;
 }
 
 /**
@@ -78,6 +80,7 @@ export async function findSenders(options: FindOptions): Promise<ListedSender[]>
         remembered: isRemembered(sender, options.trust),
       };
       listed.push(entry);
+      options.onFound?.(entry);
       if (json) {
         print('sender-found', {
           number: entry.number,

@@ -40,6 +40,8 @@ import {
 import { AdvisedUsageError, ConnectError, DestinationError, NotFerryError, ResumeStoppedError, UsageError } from './errors.ts';
 import { createReceiver, type ReceiverSecurity } from './receiver.ts';
 import { createTerminalPrompter, type Prompter } from './ui/prompts.ts';
+import { targetOf } from './window/controller.ts';
+import { runReceiveWindow } from './window/run.ts';
 import { renderReceiver } from './ui/render.ts';
 
 export { EXIT };
@@ -94,11 +96,14 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       }
       return EXIT.ok;
     }
-    const { config } = command;
+    const { config, ui } = command;
     json = config.json;
-    const interactive = Boolean(io.stdin.isTTY) && !json && !config.codeStdin;
-    // In a conversation offers wait for /accept (or a JSON command): nothing needs a terminal.
-    if (!config.yes && !interactive && !config.chat) {
+    if (ui.ui && config.chat)
+      throw new UsageError('--ui does not hold conversations yet: run ferry-receive --chat without --ui');
+    const interactive = Boolean(io.stdin.isTTY) && !json && !config.codeStdin && !ui.ui;
+    // In a conversation offers wait for /accept (or a JSON command); in the window, the window
+    // asks: nothing needs a terminal.
+    if (!config.yes && !interactive && !config.chat && !ui.ui) {
       throw new UsageError(
         json
           ? '--json never prompts: pass --yes to take everything (and --out DIR to choose the folder)'
@@ -123,6 +128,56 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     // In a conversation stdin goes on after the code: its lines are commands, read by the chat.
     const lines = config.chat && config.codeStdin ? readLines(io.stdin) : undefined;
     const trust = config.encryption ? await TrustStore.open(dir, 'sender') : undefined;
+    if (ui.ui) {
+      // The window connects at once to a sender given on the command line; without one it shows
+      // those found on the network.
+      const where =
+        config.address === undefined
+          ? undefined
+          : await whereIsTheSender(config, {
+              io,
+              json,
+              interactive: false,
+              trust,
+              signal,
+              browser: () => options.browser ?? createBrowser(logger.child({ component: 'browser' })),
+              ask: undefined,
+            });
+      const security: ReceiverSecurity = config.encryption
+        ? {
+            encryption: true,
+            identity: await loadOrCreateIdentity(dir),
+            trust,
+            code: await codeGivenUpFront(config.codeStdin, io, signal),
+            remember: config.remember,
+          }
+        : { encryption: false };
+      const waitMs = config.timeout === undefined ? undefined : Math.round(config.timeout * 1000);
+      return await runReceiveWindow({
+        ui,
+        io,
+        json,
+        verbose: config.verbose,
+        logger,
+        configDir: dir,
+        home,
+        defaultFolder: config.out === undefined ? defaultFolder : expandHome(config.out, home),
+        security,
+        trust,
+        link: {
+          name: config.name,
+          connectTimeoutMs: Math.min(config.connectTimeoutMs, waitMs ?? Number.POSITIVE_INFINITY),
+          handshakeMs: Math.min(TIMEOUTS.handshakeMs, waitMs ?? Number.POSITIVE_INFINITY),
+          idleMs: waitMs,
+          frameMs: waitMs,
+          fsync: config.fsync,
+          retryMs: Math.round(config.retry * 1000),
+        },
+        browser: options.browser ?? createBrowser(logger.child({ component: 'browser' })),
+        target: where && { ...where, label: targetOf(where.host, where.port).label },
+        signal,
+      });
+    }
     const where = await whereIsTheSender(config, {
       io,
       json,
