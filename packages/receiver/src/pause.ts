@@ -8,6 +8,8 @@ import { ErrorCode, FerryError } from '@ferry/protocol';
 export class PauseSwitch {
   #close: (() => void) | undefined;
   #paused = false;
+  /** A pause the loop has not taken notice of yet (a resume may come first). */
+  #pending = false;
   #wake: (() => void) | undefined;
 
   /** Whether the transfer is paused now. */
@@ -34,6 +36,7 @@ export class PauseSwitch {
     const close = this.#close;
     if (!close || this.#paused) return false;
     this.#paused = true;
+    this.#pending = true;
     this.#close = undefined;
     close();
     return true;
@@ -48,7 +51,14 @@ export class PauseSwitch {
     return true;
   }
 
-  /** Resolves when `resume()` is called; rejects with ERR_CANCELLED when `signal` aborts. */
+  /** Whether the connection was closed by a pause (asked once, by the loop that saw it end). */
+  takePause(): boolean {
+    const pending = this.#pending;
+    this.#pending = false;
+    return pending;
+  }
+
+  /** Resolves when `resume()` is called (at once if it was already); rejects with ERR_CANCELLED when `signal` aborts. */
   untilResumed(signal: AbortSignal | undefined): Promise<void> {
     if (!this.#paused) return Promise.resolve();
     return new Promise((resolve, reject) => {

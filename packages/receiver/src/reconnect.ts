@@ -149,7 +149,7 @@ export async function transferWithReconnect(ctx: TransferContext): Promise<void>
       return;
     } catch (error) {
       pause?.disarm();
-      if (pause?.paused && ticket !== undefined && !options.signal?.aborted) {
+      if (pause?.takePause() && ticket !== undefined && !options.signal?.aborted) {
         connection.destroy();
         const files = ctx.first.files.filter((entry) => !outcomes.concluded.has(entry.id)).length;
         logger.info({ files }, 'paused');

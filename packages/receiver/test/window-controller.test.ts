@@ -13,6 +13,7 @@ import { PairingCodes } from '@ferry/protocol';
 import { derivePasswordScalar, loadOrCreateIdentity } from '@ferry/protocol/node';
 import { startCutRelay } from '@ferry/testkit/cut-relay';
 import { RECEIVE_SLICES, type ReceiveSliceName } from '@ferry/window/state/receive';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
@@ -45,7 +46,8 @@ class FakeWindow {
   set(slice: string, value: unknown): void {
     const schema = RECEIVE_SLICES[slice as ReceiveSliceName];
     const checked = schema?.safeParse(value);
-    if (!checked?.success) this.invalid.push(`${slice}: ${checked?.error.message ?? 'no such slice'}`);
+    if (!checked?.success)
+      this.invalid.push(`${slice}: ${checked?.error.message ?? 'no such slice'}`);
     this.slices.set(slice, value);
     for (const waiter of [...this.#waiters]) waiter();
   }
@@ -86,11 +88,16 @@ class FakeWindow {
       };
       this.#waiters.add(waiter);
     });
-    return within(waiting, what, () => JSON.stringify(Object.fromEntries(this.slices), null, 1).slice(0, 4000));
+    return within(waiting, what, () =>
+      JSON.stringify(Object.fromEntries(this.slices), null, 1).slice(0, 4000),
+    );
   }
 
   phase(phase: string): Promise<void> {
-    return this.until(`phase ${phase}`, () => this.get<{ phase: string }>('phase')?.phase === phase);
+    return this.until(
+      `phase ${phase}`,
+      () => this.get<{ phase: string }>('phase')?.phase === phase,
+    );
   }
 }
 
@@ -109,16 +116,24 @@ async function controller(setup: Setup = {}) {
   const defaultFolder = path.join(home, 'Downloads');
   const receivers: Receiver[] = [];
   const opened: string[] = [];
-  const identity = setup.encryption ? await loadOrCreateIdentity(setup.identityDir ?? (await tempDir())) : undefined;
+  const identity = setup.encryption
+    ? await loadOrCreateIdentity(setup.identityDir ?? (await tempDir()))
+    : undefined;
   const makeReceiver = (spec: RunSpec) => {
     const receiver = createReceiver({
       security: identity
-        ? { encryption: true, identity, askCode: spec.askCode, resumeWith: spec.resumeWith, announcedKey: spec.target.announcedKey }
+        ? {
+            encryption: true,
+            identity,
+            askCode: spec.askCode,
+            resumeWith: spec.resumeWith,
+            announcedKey: spec.target.announcedKey,
+          }
         : { encryption: false },
       host: spec.target.host,
       port: spec.target.port,
       name: 'bob',
-      logger: silentLogger,
+      logger: process.env.DEBUG_LOG ? pino({ level: 'debug' }, pino.destination(2)) : silentLogger,
       retryMs: setup.retryMs ?? 0,
       backoff: { firstMs: 20, maxMs: 80 },
       decide: spec.decide,
@@ -151,14 +166,23 @@ async function controller(setup: Setup = {}) {
 /** A real encrypted sender core offering `files`; its latest code. */
 async function encryptedSender(paths: string[]) {
   const sender = createSender({
-    security: { encryption: true, identity: await loadOrCreateIdentity(await tempDir()), pairing: new PairingCodes(derivePasswordScalar) },
+    security: {
+      encryption: true,
+      identity: await loadOrCreateIdentity(await tempDir()),
+      pairing: new PairingCodes(derivePasswordScalar),
+    },
     offer: await scanOffer(paths),
     host: '127.0.0.1',
     port: 0,
     name: 'alice',
     logger: silentLogger,
   });
-  const log = new EventLog<SenderEvents>(sender, ['listening', 'code', 'authenticated', 'session-complete']);
+  const log = new EventLog<SenderEvents>(sender, [
+    'listening',
+    'code',
+    'authenticated',
+    'session-complete',
+  ]);
   onCleanup('sender', () => sender.close(true));
   await within(sender.listen(), 'the sender to listen');
   const { port } = await log.waitFor('listening');
@@ -166,7 +190,9 @@ async function encryptedSender(paths: string[]) {
   return { log, port, code: () => log.all('code').at(-1)!.code };
 }
 
-async function sources(files: Record<string, Buffer | string>): Promise<{ dir: string; paths: string[] }> {
+async function sources(
+  files: Record<string, Buffer | string>,
+): Promise<{ dir: string; paths: string[] }> {
   const dir = await tempDir();
   const paths: string[] = [];
   for (const [name, content] of Object.entries(files)) {
@@ -179,32 +205,58 @@ async function sources(files: Record<string, Buffer | string>): Promise<{ dir: s
 
 describe('the receiving window controller', () => {
   it('takes the chosen items into the folder picked, phase by phase, and shows each saved file with its digest', async () => {
-    const { dir } = await sources({ 'a.txt': 'alpha\n', 'photos/b.bin': randomBytes(70_000), 'c.txt': 'not taken' });
-    const sender = await startRealSender([path.join(dir, 'a.txt'), path.join(dir, 'photos'), path.join(dir, 'c.txt')]);
+    const { dir } = await sources({
+      'a.txt': 'alpha\n',
+      'photos/b.bin': randomBytes(70_000),
+      'c.txt': 'not taken',
+    });
+    const sender = await startRealSender([
+      path.join(dir, 'a.txt'),
+      path.join(dir, 'photos'),
+      path.join(dir, 'c.txt'),
+    ]);
     const { window, control, opened } = await controller();
     control.start(targetOf('127.0.0.1', sender.port));
     await window.phase('choose');
-    const offer = window.get<{ items: { name: string; files: number; bytes: number }[]; files: number }>('offer');
+    const offer = window.get<{
+      items: { name: string; files: number; bytes: number }[];
+      files: number;
+    }>('offer');
     expect(offer.items.map((item) => [item.name, item.files, item.bytes])).toEqual([
       ['a.txt', 1, 6],
       ['photos', 1, 70_000],
       ['c.txt', 1, 9],
     ]);
-    expect(window.get<{ address: string }>('peer')).toMatchObject({ encrypted: false, name: 'real-sender' });
+    expect(window.get<{ address: string }>('peer')).toMatchObject({
+      encrypted: false,
+      name: 'real-sender',
+    });
     const out = await tempDir();
-    const report = (await window.call('inspect', { items: [0, 1], out })) as { files: number; enoughSpace: boolean };
+    const report = (await window.call('inspect', { items: [0, 1], out })) as {
+      files: number;
+      enoughSpace: boolean;
+    };
     expect(report).toMatchObject({ files: 2, bytes: 70_006, enoughSpace: true, outDir: out });
     expect(window.get('choice')).toEqual({ items: [0, 1], out });
     await window.call('accept', { items: [0, 1], out });
     await window.phase('done');
-    const result = window.get<{ saved: { offered: string; sha256: string; size: number }[]; outDir: string }>('result');
+    const result = window.get<{
+      saved: { offered: string; sha256: string; size: number }[];
+      outDir: string;
+    }>('result');
     expect(result.outDir).toBe(out);
     expect(result.saved.map((file) => file.offered).sort()).toEqual(['a.txt', 'photos/b.bin']);
     for (const file of result.saved)
       expect(file.sha256).toBe(sha256(await readFile(path.join(dir, file.offered))));
     expect((await readdir(out)).sort()).toEqual(['a.txt', 'photos']);
-    const progress = window.get<{ done: number; bytes: number; counts: { saved: number } }>('progress');
-    expect(progress).toMatchObject({ done: 70_006, bytes: 70_006, counts: { saved: 2, present: 0, failed: 0 } });
+    const progress = window.get<{ done: number; bytes: number; counts: { saved: number } }>(
+      'progress',
+    );
+    expect(progress).toMatchObject({
+      done: 70_006,
+      bytes: 70_006,
+      counts: { saved: 2, present: 0, failed: 0 },
+    });
     await window.call('open-folder');
     expect(opened).toEqual([out]);
     // The process stays up: the window can receive again.
@@ -220,7 +272,9 @@ describe('the receiving window controller', () => {
     const { window, control } = await controller({ encryption: true });
     control.start(targetOf('127.0.0.1', sender.port));
     await window.phase('code');
-    expect(window.get<{ fingerprint: string }>('pairing').fingerprint).toMatch(/^[0-9a-f]{4}/);
+    expect(window.get<{ fingerprint: string }>('pairing').fingerprint).toMatch(
+      /^[0-9A-F]{4}( [0-9A-F]{4}){3}$/,
+    );
     const refused = await window.refusal('code', { code: 'not-a-code 42' });
     expect(refused.code).toBe('ERR_BAD_CODE');
     expect(refused.message).not.toContain('42');
@@ -254,12 +308,18 @@ describe('the receiving window controller', () => {
     });
     await window.call('accept', { items: [0], out });
     await within(paused, 'the pause action');
-    await window.until('the progress to show paused', () => window.get<{ state: string } | null>('progress')?.state === 'paused');
+    await window.until(
+      'the progress to show paused',
+      () => window.get<{ state: string } | null>('progress')?.state === 'paused',
+    );
     expect((await window.refusal('pause')).code).toBe('ERR_CANNOT_PAUSE');
     await window.call('resume');
     await window.phase('done');
     expect(sha256(await readFile(path.join(out, 'big.bin')))).toBe(sha256(data));
-    expect(sender.log.all('authenticated').map((event) => event.method)).toEqual(['code', 'resume']);
+    expect(sender.log.all('authenticated').map((event) => event.method)).toEqual([
+      'code',
+      'resume',
+    ]);
     expect(window.invalid).toEqual([]);
   });
 
@@ -277,7 +337,12 @@ describe('the receiving window controller', () => {
     const out = await tempDir();
     await window.call('accept', { items: [0], out });
     await window.phase('failed');
-    const error = window.get<{ retry: boolean; next: string; kept: { files: number } | null; message: string }>('error');
+    const error = window.get<{
+      retry: boolean;
+      next: string;
+      kept: { files: number } | null;
+      message: string;
+    }>('error');
     expect(error.retry).toBe(true);
     expect(error.kept).toMatchObject({ files: 1 });
     expect(error.next).toContain('Try again');
@@ -285,7 +350,10 @@ describe('the receiving window controller', () => {
     await window.phase('done');
     expect(sha256(await readFile(path.join(out, 'big.bin')))).toBe(sha256(data));
     // The retry proved the ticket: no second code, and the same item and folder without asking.
-    expect(sender.log.all('authenticated').map((event) => event.method)).toEqual(['code', 'resume']);
+    expect(sender.log.all('authenticated').map((event) => event.method)).toEqual([
+      'code',
+      'resume',
+    ]);
     expect(relay.connections.length).toBe(3);
     expect(window.invalid).toEqual([]);
   });
@@ -302,9 +370,20 @@ describe('the receiving window controller', () => {
     });
     const { window, control } = await controller({ browser: network.browser() });
     control.start();
-    await window.until('the search to end', () => window.get<{ searching: boolean }>('senders')?.searching === false);
-    const senders = window.get<{ found: { number: number; name: string; address: string }[] }>('senders');
-    expect(senders.found).toEqual([expect.objectContaining({ number: 1, name: '<img src=x onerror=alert(1)>', address: `127.0.0.1:${sender.port}` })]);
+    await window.until(
+      'the search to end',
+      () => window.get<{ searching: boolean }>('senders')?.searching === false,
+    );
+    const senders = window.get<{ found: { number: number; name: string; address: string }[] }>(
+      'senders',
+    );
+    expect(senders.found).toEqual([
+      expect.objectContaining({
+        number: 1,
+        name: '<img src=x onerror=alert(1)>',
+        address: `127.0.0.1:${sender.port}`,
+      }),
+    ]);
     await window.call('connect', { number: 1 });
     await window.phase('choose');
     expect(window.get<{ address: string }>('phase').address).toBe(`127.0.0.1:${sender.port}`);
@@ -315,11 +394,15 @@ describe('the receiving window controller', () => {
   it('says in plain words what failed and what to do next: nobody listening, a folder that cannot be used, a bad address', async () => {
     const { window, control } = await controller();
     control.start();
-    expect((await window.refusal('connect', { address: 'not an address:x:y' })).code).toBe('ERR_BAD_ADDRESS');
+    expect((await window.refusal('connect', { address: 'not an address:x:y' })).code).toBe(
+      'ERR_BAD_ADDRESS',
+    );
     await window.call('connect', { address: `127.0.0.1:${await unusedPort()}` });
     await window.phase('failed');
     const error = window.get<{ message: string; next: string; retry: boolean }>('error');
-    expect(error.message).toMatch(/^Connection refused by 127\.0\.0\.1:\d+: no ferry-send is listening there\.$/);
+    expect(error.message).toMatch(
+      /^Connection refused by 127\.0\.0\.1:\d+: no ferry-send is listening there\.$/,
+    );
     expect(error.next).toMatch(/Check the address/);
     expect(error.retry).toBe(true);
     const { paths } = await sources({ 'a.txt': 'x' });
@@ -328,8 +411,12 @@ describe('the receiving window controller', () => {
     await window.call('connect', { address: `127.0.0.1:${sender.port}` });
     await window.phase('choose');
     const missing = path.join(await tempDir(), 'nope');
-    expect(await window.refusal('inspect', { items: [0], out: missing })).toMatchObject({ code: 'ERR_FOLDER' });
-    expect(await window.refusal('accept', { items: [5], out: await tempDir() })).toMatchObject({ code: 'ERR_BAD_REQUEST' });
+    expect(await window.refusal('inspect', { items: [0], out: missing })).toMatchObject({
+      code: 'ERR_FOLDER',
+    });
+    expect(await window.refusal('accept', { items: [5], out: await tempDir() })).toMatchObject({
+      code: 'ERR_BAD_REQUEST',
+    });
     expect(window.invalid).toEqual([]);
   });
 
@@ -362,4 +449,3 @@ describe('the receiving window controller', () => {
     await within(control.quit, 'quit');
   });
 });
-

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { expandHome, type Io, prepareDefaultFolder } from '@ferry/cli';
 import { BrowseError, type Browser } from '@ferry/discovery';
 import { folderProblem, hiddenTopLevel, type Inspection } from '@ferry/engine';
-import { AddressSchema, escapeForDisplay as esc, normalizeCode, type ValidatedOffer } from '@ferry/protocol';
+import {
+  AddressSchema,
+  escapeForDisplay as esc,
+  normalizeCode,
+  type ValidatedOffer,
+} from '@ferry/protocol';
 import type { TrustStore } from '@ferry/protocol/node';
 import { WindowActionError } from '@ferry/window';
 import {
@@ -21,7 +26,13 @@ import {
 } from '@ferry/window/state/receive';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { findSenders, hostPort, type ListedSender, senderLabel, speaksOurVersion } from '../find.ts';
+import {
+  findSenders,
+  hostPort,
+  type ListedSender,
+  senderLabel,
+  speaksOurVersion,
+} from '../find.ts';
 import type { Decision, Inspect, OfferedResume, ReceiveResult, Receiver } from '../receiver.ts';
 import { describeFailure } from './failure.ts';
 import { ProgressTracker } from './progress.ts';
@@ -30,7 +41,11 @@ import { offerView, reportView, resultView, sameEntries } from './views.ts';
 /** What the controller needs of a window: its slices and its actions. */
 export interface WindowSurface {
   set(slice: string, value: unknown): void;
-  action<S extends z.ZodType>(name: string, schema: S, run: (input: z.infer<S>) => Promise<unknown> | unknown): void;
+  action<S extends z.ZodType>(
+    name: string,
+    schema: S,
+    run: (input: z.infer<S>) => Promise<unknown> | unknown,
+  ): void;
 }
 
 /** Where to connect: an address, and the key a sender found on the network announced. */
@@ -133,7 +148,16 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
     set('phase', { phase, address: target?.label ?? null });
   };
   const clearRun = () => {
-    for (const slice of ['pairing', 'peer', 'offer', 'report', 'progress', 'result', 'error'] as const) set(slice, null);
+    for (const slice of [
+      'pairing',
+      'peer',
+      'offer',
+      'report',
+      'progress',
+      'result',
+      'error',
+    ] as const)
+      set(slice, null);
   };
 
   const refuse = (code: string, message: string, status = 409): never => {
@@ -147,7 +171,11 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
     search?.abort();
     listed = [];
     if (!options.browser) {
-      set('senders', { searching: false, found: [], problem: 'Looking for senders is not possible here: type the address ferry-send shows.' });
+      set('senders', {
+        searching: false,
+        found: [],
+        problem: 'Looking for senders is not possible here: type the address ferry-send shows.',
+      });
       return;
     }
     const controller = new AbortController();
@@ -190,9 +218,15 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
       })
       .catch((error: unknown) => {
         if (search !== controller) return;
-        const why = error instanceof BrowseError ? esc(error.message) : esc(String((error as Error)?.message ?? error));
+        const why =
+          error instanceof BrowseError
+            ? esc(error.message)
+            : esc(String((error as Error)?.message ?? error));
         log.warn({ err: error }, 'cannot look for senders');
-        publish(false, `Cannot look for senders on this network (${why}): type the address ferry-send shows.`);
+        publish(
+          false,
+          `Cannot look for senders on this network (${why}): type the address ferry-send shows.`,
+        );
       })
       .finally(() => options.signal.removeEventListener('abort', stop));
   }
@@ -236,17 +270,21 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
         }
         const items = offer.items.map((_, index) => index);
         const out = chosen?.out ?? options.defaultFolder;
+        const run = current;
+        // Waiting for the answer before the page can give it.
+        const decided = new Promise<Decision | 'cancelled' | null>((resolve) => {
+          if (signal.aborted) return resolve('cancelled');
+          run.decision = { resolve };
+          signal.addEventListener('abort', () => resolve('cancelled'), { once: true });
+        }).finally(() => {
+          run.decision = undefined;
+        });
         set('choice', { items, out });
         setPhase('choose');
         // The folder suggested is inspected at once when it can be, to show what it holds.
-        if ((await folderProblem(out)) === undefined) await inspectFor(current, items, out).catch(() => {});
-        return new Promise<Decision | 'cancelled' | null>((resolve) => {
-          if (!current || signal.aborted) return resolve('cancelled');
-          current.decision = { resolve };
-          signal.addEventListener('abort', () => resolve('cancelled'), { once: true });
-        }).finally(() => {
-          if (current) current.decision = undefined;
-        });
+        if ((await folderProblem(out)) === undefined)
+          await inspectFor(run, items, out).catch(() => {});
+        return decided;
       },
     });
     const summarise = options.onRun?.(receiver);
@@ -323,20 +361,39 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
       const run = current();
       if (!run) return;
       finishedDir = event.outDir;
-      run.progress = new ProgressTracker(event, (slice) => set('progress', slice), () => receiver.pausable);
+      run.progress = new ProgressTracker(
+        event,
+        (slice) => set('progress', slice),
+        () => receiver.pausable,
+      );
       setPhase('transferring');
     });
     receiver.on('progress', ({ bytes }) => current()?.progress?.add(bytes));
     receiver.on('file-started', (event) => current()?.progress?.started(event));
     receiver.on('file-restarted', () => current()?.progress?.restarted());
     receiver.on('file-saved', (file) =>
-      current()?.progress?.concluded({ offered: file.offered, size: file.size, state: 'saved', message: null }),
+      current()?.progress?.concluded({
+        offered: file.offered,
+        size: file.size,
+        state: 'saved',
+        message: null,
+      }),
     );
     receiver.on('file-present', (file) =>
-      current()?.progress?.concluded({ offered: file.offered, size: file.size, state: 'present', message: null }),
+      current()?.progress?.concluded({
+        offered: file.offered,
+        size: file.size,
+        state: 'present',
+        message: null,
+      }),
     );
     receiver.on('file-failed', (file) =>
-      current()?.progress?.concluded({ offered: file.offered, size: 0, state: 'failed', message: esc(file.message) }),
+      current()?.progress?.concluded({
+        offered: file.offered,
+        size: 0,
+        state: 'failed',
+        message: esc(file.message),
+      }),
     );
     receiver.on('connection-lost', ({ message }) =>
       current()?.progress?.setState('reconnecting', { attempt: 0, reason: esc(message) }),
@@ -344,7 +401,10 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
     receiver.on('reconnecting', ({ attempt }) => {
       const progress = current()?.progress;
       if (!progress) return;
-      progress.setState('reconnecting', { attempt, reason: progress.reconnectReason ?? 'resuming after a pause' });
+      progress.setState('reconnecting', {
+        attempt,
+        reason: progress.reconnectReason ?? 'resuming after a pause',
+      });
     });
     receiver.on('paused', () => current()?.progress?.setState('paused'));
     receiver.on('resumed', () => current()?.progress?.setState('running'));
@@ -360,7 +420,11 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
     const inspection = await current.inspect(items, out);
     const hidden = hiddenTopLevel(current.offer, items);
     const home = await fs.realpath(options.home).catch(() => path.resolve(options.home));
-    const report = reportView(items, inspection, hidden.length > 0 && inspection.report.outDir === home);
+    const report = reportView(
+      items,
+      inspection,
+      hidden.length > 0 && inspection.report.outDir === home,
+    );
     current.inspected = { items, out, inspection };
     set('choice', { items: [...items], out });
     set('report', report);
@@ -376,18 +440,30 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
       );
     }
     const problem = await folderProblem(out);
-    if (problem === 'missing') refuse('ERR_FOLDER', 'That folder does not exist: create it with New folder, or pick another.', 400);
-    if (problem === 'not-a-folder') refuse('ERR_FOLDER', 'That is not a folder: pick a folder.', 400);
-    if (problem !== undefined) refuse('ERR_FOLDER', 'You cannot write into that folder: pick another.', 400);
+    if (problem === 'missing')
+      refuse(
+        'ERR_FOLDER',
+        'That folder does not exist: create it with New folder, or pick another.',
+        400,
+      );
+    if (problem === 'not-a-folder')
+      refuse('ERR_FOLDER', 'That is not a folder: pick a folder.', 400);
+    if (problem !== undefined)
+      refuse('ERR_FOLDER', 'You cannot write into that folder: pick another.', 400);
     return out;
   }
 
   function checkItems(items: readonly number[]): void {
     const count = run?.offer?.items.length ?? 0;
-    if (items.some((index) => index >= count)) refuse('ERR_BAD_REQUEST', 'Those items are not in the offer: reload the page.', 400);
+    if (items.some((index) => index >= count))
+      refuse('ERR_BAD_REQUEST', 'Those items are not in the offer: reload the page.', 400);
   }
 
-  const handlers: { [K in ReceiveActionName]: (input: z.infer<(typeof RECEIVE_ACTIONS)[K]>) => Promise<unknown> | unknown } = {
+  const handlers: {
+    [K in ReceiveActionName]: (
+      input: z.infer<(typeof RECEIVE_ACTIONS)[K]>,
+    ) => Promise<unknown> | unknown;
+  } = {
     search: () => {
       inPhase('find');
       searchSenders();
@@ -396,16 +472,23 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
       inPhase('find', 'done', 'failed');
       if ('number' in input) {
         const sender = listed.find((candidate) => candidate.number === input.number);
-        if (!sender) return refuse('ERR_NOT_FOUND', 'That sender is no longer listed: search again.', 404);
+        if (!sender)
+          return refuse('ERR_NOT_FOUND', 'That sender is no longer listed: search again.', 404);
         if (!speaksOurVersion(sender))
-          return refuse('ERR_VERSION', 'That sender speaks another version of Ferry: use the same version on both computers.');
+          return refuse(
+            'ERR_VERSION',
+            'That sender speaks another version of Ferry: use the same version on both computers.',
+          );
         const address = sender.addresses[0] ?? sender.source;
         begin(
           {
             host: address,
             port: sender.port,
             label: hostPort(sender),
-            announcedKey: sender.keyHint === '' ? undefined : { hint: sender.keyHint, sender: senderLabel(sender, true) },
+            announcedKey:
+              sender.keyHint === ''
+                ? undefined
+                : { hint: sender.keyHint, sender: senderLabel(sender, true) },
           },
           false,
         );
@@ -413,14 +496,23 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
       }
       const parsed = AddressSchema.safeParse(input.address);
       if (!parsed.success)
-        return refuse('ERR_BAD_ADDRESS', 'That is not an address: type it as ferry-send shows it, like 192.168.1.20 or 192.168.1.20:7878.', 400);
+        return refuse(
+          'ERR_BAD_ADDRESS',
+          'That is not an address: type it as ferry-send shows it, like 192.168.1.20 or 192.168.1.20:7878.',
+          400,
+        );
       begin(targetOf(parsed.data.host, parsed.data.port), false);
     },
     code: (input) => {
       inPhase('code');
       const code = normalizeCode(input.code);
       // Never echoed: what was typed may be the code, or close to it.
-      if (code === undefined) return refuse('ERR_BAD_CODE', 'That is not a pairing code: type the digits ferry-send shows.', 400);
+      if (code === undefined)
+        return refuse(
+          'ERR_BAD_CODE',
+          'That is not a pairing code: type the digits ferry-send shows.',
+          400,
+        );
       const waiting = run?.code;
       if (!waiting) return refuse('ERR_NOT_NOW', notNow(phase));
       setPhase('connecting');
@@ -442,21 +534,34 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
         await inspectFor(current, input.items, out);
       const inspection = current.inspected!.inspection;
       if (!inspection.report.enoughSpace)
-        return refuse('ERR_NO_SPACE', 'There is not enough free space in that folder for these files: free some space, pick another folder or fewer items.');
+        return refuse(
+          'ERR_NO_SPACE',
+          'There is not enough free space in that folder for these files: free some space, pick another folder or fewer items.',
+        );
       const waiting = current.decision;
       if (!waiting) return refuse('ERR_NOT_NOW', notNow(phase));
       chosen = { offer: current.offer!, items: input.items, out };
       // The phase turns to transferring once the request is out (held data is checked first).
-      waiting.resolve({ items: input.items, outDir: out, inspection, resume: input.resume ?? true });
+      waiting.resolve({
+        items: input.items,
+        outDir: out,
+        inspection,
+        resume: input.resume ?? true,
+      });
     },
     decline: () => {
       inPhase('choose');
-      run?.decision?.resolve(null);
+      const waiting = run?.decision;
+      if (!waiting) return refuse('ERR_NOT_NOW', notNow(phase));
+      waiting.resolve(null);
     },
     pause: () => {
       inPhase('transferring');
       if (!run?.receiver.pause())
-        return refuse('ERR_CANNOT_PAUSE', 'This transfer cannot be paused now: the sender cannot take it up again later. Cancel it, or let it finish.');
+        return refuse(
+          'ERR_CANNOT_PAUSE',
+          'This transfer cannot be paused now: the sender cannot take it up again later. Cancel it, or let it finish.',
+        );
       run.progress?.setState('paused');
     },
     resume: () => {
@@ -481,7 +586,8 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
     },
     'open-folder': async () => {
       inPhase('done');
-      if (!finishedDir) return refuse('ERR_NOT_NOW', 'Nothing was saved, so there is no folder to open.');
+      if (!finishedDir)
+        return refuse('ERR_NOT_NOW', 'Nothing was saved, so there is no folder to open.');
       await options.openFolder(finishedDir);
     },
     quit: () => {

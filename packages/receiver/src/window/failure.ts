@@ -24,7 +24,8 @@ export interface FailureContext {
   readonly cancelled: boolean;
 }
 
-const KEPT_NEXT = 'What arrived is kept: Try again takes up where it stopped, and only the rest is sent.';
+const KEPT_NEXT =
+  'What arrived is kept: Try again takes up where it stopped, and only the rest is sent.';
 
 /** The slice `error` for `error`. */
 export function describeFailure(error: unknown, context: FailureContext): NonNullable<ErrorSlice> {
@@ -51,7 +52,11 @@ export function describeFailure(error: unknown, context: FailureContext): NonNul
     return info(error.code, `${capital(esc(error.message))}.`, next);
   }
   if (error instanceof NotFerryError) {
-    return info(error.code, `${capital(esc(error.message))}.`, 'Check that the address is the one ferry-send shows, then try again.');
+    return info(
+      error.code,
+      `${capital(esc(error.message))}.`,
+      'Check that the address is the one ferry-send shows, then try again.',
+    );
   }
   if (error instanceof AuthError) {
     switch (error.code) {
@@ -70,16 +75,33 @@ export function describeFailure(error: unknown, context: FailureContext): NonNul
           false,
         );
       case ErrorCode.ENCRYPTION_MISMATCH:
-        return info(error.code, `${capital(esc(error.message))}.`, 'Both sides must agree: either both use --no-encryption, or neither does.', false);
+        return info(
+          error.code,
+          `${capital(esc(error.message))}.`,
+          'Both sides must agree: either both use --no-encryption, or neither does.',
+          false,
+        );
       default:
-        return info(error.code, `${capital(esc(error.message))}.`, 'Try again with the pairing code ferry-send shows now.');
+        return info(
+          error.code,
+          `${capital(esc(error.message))}.`,
+          'Try again with the pairing code ferry-send shows now.',
+        );
     }
   }
   if (error instanceof ResumeStoppedError) {
-    return info(error.code, `The connection to the sender was lost and could not be taken up again: ${esc(error.message)}.`, kept ? KEPT_NEXT : 'Try again to connect to the same sender.');
+    return info(
+      error.code,
+      `The connection to the sender was lost and could not be taken up again: ${esc(error.message)}.`,
+      kept ? KEPT_NEXT : 'Try again to connect to the same sender.',
+    );
   }
   if (error instanceof DestinationError) {
-    return info(error.code, `Cannot save into that folder: ${esc(error.message)}.`, 'Try again and pick another folder.');
+    return info(
+      error.code,
+      `Cannot save into that folder: ${esc(error.message)}.`,
+      'Try again and pick another folder.',
+    );
   }
   if (error instanceof UnsafeOfferError) {
     const name = esc(error.path);
@@ -91,26 +113,47 @@ export function describeFailure(error: unknown, context: FailureContext): NonNul
     );
   }
   if (error instanceof FerryError && error.code === ErrorCode.MODE_MISMATCH) {
-    return info(error.code, `${capital(esc(error.message))}.`, 'A conversation opens with ferry-receive --chat --ui.', false);
+    return info(
+      error.code,
+      `${capital(esc(error.message))}.`,
+      'A conversation opens with ferry-receive --chat --ui.',
+      false,
+    );
   }
   if (error instanceof PeerError) {
-    return info(error.code, `The sender stopped the transfer: ${esc(error.message)} (${error.code}).`, kept ? KEPT_NEXT : 'Try again, or ask the person sending what happened.');
+    return info(
+      error.code,
+      `The sender stopped the transfer: ${esc(error.message)} (${error.code}).`,
+      kept ? KEPT_NEXT : 'Try again, or ask the person sending what happened.',
+    );
   }
   if (
     error instanceof FerryError &&
-    (error.code === ErrorCode.TRUNCATED || error.code === ErrorCode.CONNECTION_CLOSED || error.code === ErrorCode.TIMEOUT)
+    (error.code === ErrorCode.TRUNCATED ||
+      error.code === ErrorCode.CONNECTION_CLOSED ||
+      error.code === ErrorCode.TIMEOUT)
   ) {
     return info(
       error.code,
-      kept ? 'The sender stopped or the connection was cut before every file arrived.' : 'The sender went away or the connection was cut; nothing was saved.',
+      kept
+        ? 'The sender stopped or the connection was cut before every file arrived.'
+        : 'The sender went away or the connection was cut; nothing was saved.',
       kept ? KEPT_NEXT : 'Check that ferry-send is still running, then try again.',
     );
   }
   if (error instanceof FerryError) {
-    return info(error.code, `The transfer failed: ${esc(error.message)} (${error.code}).`, 'Try again. If it fails again, run ferry-receive in a terminal with --log-level debug to see why.');
+    return info(
+      error.code,
+      `The transfer failed: ${esc(error.message)} (${error.code}).`,
+      'Try again. If it fails again, run ferry-receive in a terminal with --log-level debug to see why.',
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
-  return info('ERR_INTERNAL', `Something unexpected went wrong: ${esc(message)}.`, 'Try again. If it fails again, please report it with what the terminal shows.');
+  return info(
+    'ERR_INTERNAL',
+    `Something unexpected went wrong: ${esc(message)}.`,
+    'Try again. If it fails again, please report it with what the terminal shows.',
+  );
 }
 
 function capital(text: string): string {

@@ -26,7 +26,11 @@ export class ProgressTracker {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pausable: () => boolean;
 
-  constructor(start: ReceiverEvents['start'], publish: (slice: ProgressSlice) => void, pausable: () => boolean) {
+  constructor(
+    start: ReceiverEvents['start'],
+    publish: (slice: ProgressSlice) => void,
+    pausable: () => boolean,
+  ) {
     this.#start = start;
     this.#publish = publish;
     this.#pausable = pausable;
@@ -60,7 +64,10 @@ export class ProgressTracker {
     this.#later();
   }
 
-  setState(state: NonNullable<ProgressSlice>['state'], reconnect: { attempt: number; reason: string } | null = null): void {
+  setState(
+    state: NonNullable<ProgressSlice>['state'],
+    reconnect: { attempt: number; reason: string } | null = null,
+  ): void {
     this.#state = state;
     this.#reconnect = reconnect;
     this.publishNow();
@@ -88,7 +95,10 @@ export class ProgressTracker {
       resumedBytes: this.#start.resumedBytes,
       done: Math.min(this.#start.bytes, this.#start.resumedBytes + snapshot.bytes),
       rate: running && Number.isFinite(snapshot.rate) ? snapshot.rate : null,
-      eta: running && Number.isFinite(snapshot.etaSeconds) ? Math.max(1, Math.ceil(snapshot.etaSeconds)) : null,
+      eta:
+        running && Number.isFinite(snapshot.etaSeconds)
+          ? Math.max(1, Math.ceil(snapshot.etaSeconds))
+          : null,
       state: this.#state,
       pausable: this.#pausable(),
       reconnect: this.#reconnect,

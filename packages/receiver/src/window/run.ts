@@ -26,7 +26,10 @@ export interface ReceiveWindowOptions {
   readonly security: ReceiverSecurity;
   readonly trust: TrustStore | undefined;
   /** The rest of each run's options (name, waits, fsync, retry). */
-  readonly link: Omit<ReceiverOptions, 'security' | 'host' | 'port' | 'decide' | 'signal' | 'logger'>;
+  readonly link: Omit<
+    ReceiverOptions,
+    'security' | 'host' | 'port' | 'decide' | 'signal' | 'logger'
+  >;
   readonly browser: Browser | undefined;
   /** The sender given on the command line, connected to at once. */
   readonly target: Target | undefined;

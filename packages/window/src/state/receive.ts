@@ -182,9 +182,7 @@ export const ProgressSliceSchema = z
     pausable: z.boolean(),
     /** Reconnecting after a cut: the attempt, and why the connection was lost. */
     reconnect: z.strictObject({ attempt: z.number(), reason: z.string() }).nullable(),
-    current: z
-      .strictObject({ offered: z.string(), size: z.number(), done: z.number() })
-      .nullable(),
+    current: z.strictObject({ offered: z.string(), size: z.number(), done: z.number() }).nullable(),
     counts: z.strictObject({ saved: z.number(), present: z.number(), failed: z.number() }),
     /** The latest concluded files, newest last (at most `MAX_CONCLUDED_SHOWN`). */
     concluded: z.array(ConcludedFileSchema),

@@ -4,7 +4,7 @@ import { FileBrowserDialog } from '../lib/FileBrowser.tsx';
 import { formatBytes, plural } from '../lib/format.ts';
 import { useSlice } from '../lib/live.ts';
 import { PeerText } from '../lib/PeerText.tsx';
-import { useAction } from './use-action.ts';
+import { useAction } from './use-action.tsx';
 
 /** Entries listed under one item at most; the rest are counted. */
 const MAX_ROWS = 300;
@@ -32,9 +32,14 @@ export function ChooseScreen() {
   }, [chosen.join(), out]);
   if (!offer) return <p class="hint">Waiting for the offer…</p>;
   const marks = new Map((report?.marks ?? []).map((mark) => [mark.id, mark]));
-  const current = report && report.outDir !== '' && report.items.join() === chosen.join() ? report : null;
-  const files = offer.items.filter((item) => items.has(item.index)).reduce((sum, item) => sum + item.files, 0);
-  const bytes = offer.items.filter((item) => items.has(item.index)).reduce((sum, item) => sum + item.bytes, 0);
+  const current =
+    report && report.outDir !== '' && report.items.join() === chosen.join() ? report : null;
+  const files = offer.items
+    .filter((item) => items.has(item.index))
+    .reduce((sum, item) => sum + item.files, 0);
+  const bytes = offer.items
+    .filter((item) => items.has(item.index))
+    .reduce((sum, item) => sum + item.bytes, 0);
   const toggle = (index: number) => {
     const next = new Set(items);
     if (next.has(index)) next.delete(index);
@@ -68,12 +73,18 @@ export function ChooseScreen() {
         </label>
         <ul class="recv-tree">
           {offer.items.map((item) => {
-            const below = offer.entries.filter((entry) => entry.item === item.index && entry.path !== item.name);
+            const below = offer.entries.filter(
+              (entry) => entry.item === item.index && entry.path !== item.name,
+            );
             return (
               <li key={item.index} class="recv-item">
                 <div class="recv-item-row">
                   <label class="checkbox recv-item-label">
-                    <input type="checkbox" checked={items.has(item.index)} onChange={() => toggle(item.index)} />
+                    <input
+                      type="checkbox"
+                      checked={items.has(item.index)}
+                      onChange={() => toggle(item.index)}
+                    />
                     <span aria-hidden="true">{item.kind === 'dir' ? '📁' : '📄'}</span>
                     <PeerText text={item.name} max={120} />
                   </label>
@@ -81,7 +92,12 @@ export function ChooseScreen() {
                     {item.kind === 'dir' ? `${plural(item.files, 'file')}, ` : ''}
                     {formatBytes(item.bytes)}
                   </span>
-                  {item.kind === 'file' && <Mark entry={offer.entries.find((entry) => entry.path === item.name)} marks={marks} />}
+                  {item.kind === 'file' && (
+                    <Mark
+                      entry={offer.entries.find((entry) => entry.path === item.name)}
+                      marks={marks}
+                    />
+                  )}
                   {item.hidden && <span class="badge badge-warn">hidden name</span>}
                 </div>
                 {below.length > 0 && (
@@ -91,12 +107,18 @@ export function ChooseScreen() {
                       {below.slice(0, MAX_ROWS).map((entry) => (
                         <li key={entry.id} class="recv-entry">
                           <PeerText text={entry.path.slice(item.name.length + 1)} max={160} />
-                          <span class="recv-size">{entry.kind === 'dir' ? 'folder' : formatBytes(entry.size)}</span>
+                          <span class="recv-size">
+                            {entry.kind === 'dir' ? 'folder' : formatBytes(entry.size)}
+                          </span>
                           <Mark entry={entry} marks={marks} />
                         </li>
                       ))}
                     </ul>
-                    {below.length > MAX_ROWS && <p class="hint">…and {plural(below.length - MAX_ROWS, 'more entry', 'more entries')}.</p>}
+                    {below.length > MAX_ROWS && (
+                      <p class="hint">
+                        …and {plural(below.length - MAX_ROWS, 'more entry', 'more entries')}.
+                      </p>
+                    )}
                   </details>
                 )}
               </li>
@@ -122,7 +144,12 @@ export function ChooseScreen() {
           <span class="mono recv-folder" id="recv-folder">
             {out || 'No folder chosen yet'}
           </span>
-          <button type="button" class="button" aria-describedby="recv-folder" onClick={() => setBrowsing(true)}>
+          <button
+            type="button"
+            class="button"
+            aria-describedby="recv-folder"
+            onClick={() => setBrowsing(true)}
+          >
             Choose folder…
           </button>
         </div>
@@ -134,11 +161,25 @@ export function ChooseScreen() {
         <button
           type="submit"
           class="button button-primary"
-          disabled={sent || accept.busy || chosen.length === 0 || out === '' || !current || !current.enoughSpace}
+          disabled={
+            sent ||
+            accept.busy ||
+            chosen.length === 0 ||
+            out === '' ||
+            !current ||
+            !current.enoughSpace
+          }
         >
-          {chosen.length === 0 ? 'Choose something to receive' : `Receive ${plural(files, 'file')} (${formatBytes(bytes)})`}
+          {chosen.length === 0
+            ? 'Choose something to receive'
+            : `Receive ${plural(files, 'file')} (${formatBytes(bytes)})`}
         </button>
-        <button type="button" class="button button-quiet" disabled={sent} onClick={() => decline.run()}>
+        <button
+          type="button"
+          class="button button-quiet"
+          disabled={sent}
+          onClick={() => decline.run()}
+        >
           Decline
         </button>
       </div>
@@ -165,7 +206,13 @@ export function ChooseScreen() {
 }
 
 /** What the chosen folder holds of an entry: the whole file, or part of it. */
-function Mark({ entry, marks }: { entry: OfferEntryView | undefined; marks: Map<number, { mark: string; held: number }> }) {
+function Mark({
+  entry,
+  marks,
+}: {
+  entry: OfferEntryView | undefined;
+  marks: Map<number, { mark: string; held: number }>;
+}) {
   const mark = entry ? marks.get(entry.id) : undefined;
   if (!entry || !mark) return null;
   return mark.mark === 'present' ? (
@@ -197,15 +244,16 @@ function Report({
       </p>
       {report.present && report.present.files > 0 && (
         <p class="hint">
-          {plural(report.present.files, 'file')} ({formatBytes(report.present.bytes)}) may be there already: the
-          sender confirms each by its digest, and nothing is written for them.
+          {plural(report.present.files, 'file')} ({formatBytes(report.present.bytes)}) may be there
+          already: the sender confirms each by its digest, and nothing is written for them.
         </p>
       )}
       {report.resumable && (
         <label class="checkbox">
           <input type="checkbox" checked={resume} onChange={() => setResume(!resume)} />
-          Resume {plural(report.resumable.files, 'file')} partly received ({formatBytes(report.resumable.heldBytes)} of{' '}
-          {formatBytes(report.resumable.totalBytes)}); unticked, they start over
+          Resume {plural(report.resumable.files, 'file')} partly received (
+          {formatBytes(report.resumable.heldBytes)} of {formatBytes(report.resumable.totalBytes)});
+          unticked, they start over
         </label>
       )}
       {report.renamed.length > 0 && (
@@ -222,7 +270,10 @@ function Report({
       )}
       {report.unsavable.length > 0 && (
         <div class="recv-problem">
-          <p>{plural(report.unsavable.length, 'entry', 'entries')} cannot be saved in this folder and will fail:</p>
+          <p>
+            {plural(report.unsavable.length, 'entry', 'entries')} cannot be saved in this folder and
+            will fail:
+          </p>
           <ul>
             {report.unsavable.slice(0, 20).map((entry) => (
               <li key={entry.path}>
@@ -234,8 +285,8 @@ function Report({
       )}
       {report.hiddenInHome && (
         <p class="recv-problem">
-          Some names start with a dot: saved in your home folder they would change how programs behave there.
-          Choose another folder unless you mean it.
+          Some names start with a dot: saved in your home folder they would change how programs
+          behave there. Choose another folder unless you mean it.
         </p>
       )}
     </div>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { PairingSlice } from '../../state/receive.ts';
 import { useSlice } from '../lib/live.ts';
-import { useAction } from './use-action.ts';
+import { useAction } from './use-action.tsx';
 
 /** The pairing code field: the code ferry-send shows, typed here, never shown back. */
 export function CodeScreen() {
@@ -16,8 +16,8 @@ export function CodeScreen() {
   return (
     <div class="recv-step">
       <p>
-        The sender needs the pairing code it shows. It proves that this is the computer you
-        think it is.
+        The sender needs the pairing code it shows. It proves that this is the computer you think it
+        is.
       </p>
       {pairing && (
         <p class="hint">
@@ -48,7 +48,11 @@ export function CodeScreen() {
               value={value}
               onInput={(event) => setValue((event.target as HTMLInputElement).value)}
             />
-            <button type="submit" class="button button-primary" disabled={code.busy || value.trim() === ''}>
+            <button
+              type="submit"
+              class="button button-primary"
+              disabled={code.busy || value.trim() === ''}
+            >
               Pair
             </button>
             <button type="button" class="button button-quiet" onClick={() => cancel.run()}>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import type { SendersSlice } from '../../state/receive.ts';
 import { useSlice } from '../lib/live.ts';
 import { PeerText } from '../lib/PeerText.tsx';
-import { useAction } from './use-action.ts';
+import { useAction } from './use-action.tsx';
 
 /** The senders found on the network, and a field for an address typed by hand. */
 export function FindScreen() {
@@ -40,7 +40,8 @@ export function FindScreen() {
                   <PeerText text={sender.name} max={80} />
                 </span>
                 <span class="hint">
-                  <PeerText text={sender.host} max={60} /> · <span class="mono">{sender.address}</span>
+                  <PeerText text={sender.host} max={60} /> ·{' '}
+                  <span class="mono">{sender.address}</span>
                   {sender.key && <span class="mono"> · key {sender.key.slice(0, 8)}…</span>}
                 </span>
                 <span class="recv-sender-badges">
@@ -59,7 +60,12 @@ export function FindScreen() {
         </ul>
       )}
       <div class="row">
-        <button type="button" class="button button-quiet" disabled={senders?.searching || search.busy} onClick={() => search.run()}>
+        <button
+          type="button"
+          class="button button-quiet"
+          disabled={senders?.searching || search.busy}
+          onClick={() => search.run()}
+        >
           Search again
         </button>
       </div>
@@ -85,7 +91,11 @@ export function FindScreen() {
               value={address}
               onInput={(event) => setAddress((event.target as HTMLInputElement).value)}
             />
-            <button type="submit" class="button button-primary" disabled={connect.busy || address.trim() === ''}>
+            <button
+              type="submit"
+              class="button button-primary"
+              disabled={connect.busy || address.trim() === ''}
+            >
               Connect
             </button>
           </div>

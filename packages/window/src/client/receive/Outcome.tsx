@@ -3,7 +3,7 @@ import { ErrorBox } from '../lib/ErrorBox.tsx';
 import { formatBytes, plural } from '../lib/format.ts';
 import { useSlice } from '../lib/live.ts';
 import { PeerText } from '../lib/PeerText.tsx';
-import { useAction } from './use-action.ts';
+import { useAction } from './use-action.tsx';
 
 /** The result: each saved file with its size and SHA-256, "open folder", receive again, quit. */
 export function DoneScreen() {
@@ -61,7 +61,8 @@ export function DoneScreen() {
           <ul>
             {result.failed.map((file) => (
               <li key={file.offered}>
-                <PeerText text={file.offered} max={200} />: <PeerText text={file.message} max={300} /> ({file.code})
+                <PeerText text={file.offered} max={200} />:{' '}
+                <PeerText text={file.message} max={300} /> ({file.code})
               </li>
             ))}
           </ul>
@@ -99,14 +100,19 @@ export function FailedScreen() {
       <ErrorBox title="The transfer did not complete" message={error.message} next={error.next}>
         {error.kept && (
           <p class="hint">
-            Kept for later: {plural(error.kept.files, 'file')} partly received ({formatBytes(error.kept.heldBytes)}) in{' '}
-            <span class="mono">{error.kept.dir}</span>.
+            Kept for later: {plural(error.kept.files, 'file')} partly received (
+            {formatBytes(error.kept.heldBytes)}) in <span class="mono">{error.kept.dir}</span>.
           </p>
         )}
       </ErrorBox>
       <div class="row recv-actions">
         {error.retry && (
-          <button type="button" class="button button-primary" disabled={retry.busy} onClick={() => retry.run()}>
+          <button
+            type="button"
+            class="button button-primary"
+            disabled={retry.busy}
+            onClick={() => retry.run()}
+          >
             Try again
           </button>
         )}

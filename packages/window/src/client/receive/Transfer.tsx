@@ -3,7 +3,7 @@ import { formatBytes, plural } from '../lib/format.ts';
 import { useSlice } from '../lib/live.ts';
 import { PeerText } from '../lib/PeerText.tsx';
 import { ProgressBar } from '../lib/ProgressBar.tsx';
-import { useAction } from './use-action.ts';
+import { useAction } from './use-action.tsx';
 
 /** Progress in total and of the current file, with rate and time left; pause, resume, cancel. */
 export function TransferScreen() {
@@ -18,12 +18,24 @@ export function TransferScreen() {
       <p class="hint">
         Into <span class="mono">{progress.outDir}</span>: {plural(progress.files, 'file')},{' '}
         {formatBytes(progress.bytes)}
-        {progress.resumedBytes > 0 ? ` (${formatBytes(progress.resumedBytes)} of it was here already)` : ''}
+        {progress.resumedBytes > 0
+          ? ` (${formatBytes(progress.resumedBytes)} of it was here already)`
+          : ''}
       </p>
-      <ProgressBar label="All files" done={progress.done} total={progress.bytes} rate={progress.rate} eta={progress.eta} />
+      <ProgressBar
+        label="All files"
+        done={progress.done}
+        total={progress.bytes}
+        rate={progress.rate}
+        eta={progress.eta}
+      />
       {progress.current && (
         <div class="recv-current">
-          <ProgressBar label="This file" done={progress.current.done} total={progress.current.size} />
+          <ProgressBar
+            label="This file"
+            done={progress.current.done}
+            total={progress.current.size}
+          />
           <p class="recv-current-name">
             <PeerText text={progress.current.offered} max={200} />
           </p>
@@ -38,15 +50,30 @@ export function TransferScreen() {
       </p>
       <div class="row recv-actions">
         {state === 'paused' ? (
-          <button type="button" class="button button-primary" disabled={resume.busy} onClick={() => resume.run()}>
+          <button
+            type="button"
+            class="button button-primary"
+            disabled={resume.busy}
+            onClick={() => resume.run()}
+          >
             Resume
           </button>
         ) : (
-          <button type="button" class="button" disabled={pause.busy || !progress.pausable || state !== 'running'} onClick={() => pause.run()}>
+          <button
+            type="button"
+            class="button"
+            disabled={pause.busy || !progress.pausable || state !== 'running'}
+            onClick={() => pause.run()}
+          >
             Pause
           </button>
         )}
-        <button type="button" class="button button-danger" disabled={cancel.busy} onClick={() => cancel.run()}>
+        <button
+          type="button"
+          class="button button-danger"
+          disabled={cancel.busy}
+          onClick={() => cancel.run()}
+        >
           Cancel
         </button>
       </div>
@@ -61,7 +88,10 @@ export function TransferScreen() {
               .slice()
               .reverse()
               .map((file, index) => (
-                <li key={`${index}:${file.offered}`} class={file.state === 'failed' ? 'recv-problem' : ''}>
+                <li
+                  key={`${index}:${file.offered}`}
+                  class={file.state === 'failed' ? 'recv-problem' : ''}
+                >
                   <PeerText text={file.offered} max={160} /> —{' '}
                   {file.state === 'failed'
                     ? `not saved: ${file.message ?? ''}`

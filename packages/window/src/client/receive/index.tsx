@@ -7,7 +7,7 @@ import { CodeScreen } from './Code.tsx';
 import { DoneScreen, FailedScreen } from './Outcome.tsx';
 import { FindScreen } from './Find.tsx';
 import { TransferScreen } from './Transfer.tsx';
-import { useAction } from './use-action.ts';
+import { useAction } from './use-action.tsx';
 import './receive.css';
 
 const TITLES: Record<ReceivePhase, string> = {

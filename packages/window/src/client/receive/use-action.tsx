@@ -1,13 +1,15 @@
-import { h, type VNode } from 'preact';
+import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { ActionFailed, callAction } from '../lib/actions.ts';
 import { ErrorBox } from '../lib/ErrorBox.tsx';
 
 /** An action of the receiving window with its state: busy while it runs, and its refusal shown. */
-export function useAction<T = unknown>(name: string): {
+export function useAction<T = unknown>(
+  name: string,
+): {
   run: (input?: unknown) => Promise<T | undefined>;
   busy: boolean;
-  error: VNode | null;
+  error: JSX.Element | null;
   clear: () => void;
 } {
   const [busy, setBusy] = useState(false);
@@ -18,7 +20,9 @@ export function useAction<T = unknown>(name: string): {
     try {
       return await callAction<T>(name, input);
     } catch (error) {
-      setFailure(error instanceof ActionFailed ? error.info : { code: 'ERR_CLIENT', message: String(error) });
+      setFailure(
+        error instanceof ActionFailed ? error.info : { code: 'ERR_CLIENT', message: String(error) },
+      );
       return undefined;
     } finally {
       setBusy(false);
@@ -27,7 +31,7 @@ export function useAction<T = unknown>(name: string): {
   return {
     run,
     busy,
-    error: failure ? h(ErrorBox, { title: 'Not done', message: failure.message }) : null,
+    error: failure ? <ErrorBox title="Not done" message={failure.message} /> : null,
     clear: () => setFailure(undefined),
   };
 }
