@@ -361,7 +361,7 @@ describe('finding senders on a network of namespaces', () => {
     expect(exit.code, text.log.report('no sender: not exit 1')).toBe(1);
     expect(said).toMatch(/No sender found/);
     expect(said).toMatch(/firewall/);
-    expect(said).toMatch(/type the address/);
+    expect(said).toMatch(/type an address it shows/);
     expect(await fs.readdir(out)).toEqual([]);
 
     const typed = await receiveIn(h2, alice.address, alice.code());

@@ -18,10 +18,19 @@ export interface ListedSender extends FoundSender {
   readonly remembered: boolean;
 }
 
-/** The line for a search that found nobody (M5), with the likely reasons and what to do. */
-export const NOTHING_FOUND =
-  `No sender found on this network in ${DISCOVERY.browseMs / 1000} s. It may be on another subnet, a firewall may drop ` +
-  'multicast, or the Wi-Fi may isolate its clients: type the address ferry-send shows, e.g. ferry-receive 192.168.1.20 or ferry-receive [fd00::5e1]';
+/** What a search that found nobody says (M5): the first line, then {@link NOTHING_FOUND_HINT}. */
+export const NOTHING_FOUND = `No sender found on this network in ${DISCOVERY.browseMs / 1000} s.`;
+
+/** An address to type instead of searching, IPv4 and IPv6, as ferry-send shows them. */
+export const TYPE_AN_ADDRESS =
+  'e.g. ferry-receive 192.168.1.20:7878 or ferry-receive [fd00::5e1]:7878';
+
+/** The likely reasons nobody was found and what to do for each: lines within 80 columns. */
+export const NOTHING_FOUND_HINT = [
+  'If ferry-send is not running yet, start it and run ferry-receive again.',
+  'If it is, a subnet, firewall or Wi-Fi may hide it: type an address it shows,',
+  TYPE_AN_ADDRESS,
+].join('\n');
 
 /** Nobody answered the search. */
 export class NothingFoundError extends Error {

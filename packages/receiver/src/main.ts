@@ -31,7 +31,9 @@ import {
   ambiguousNameError,
   findSenders,
   NOTHING_FOUND,
+  NOTHING_FOUND_HINT,
   NothingFoundError,
+  TYPE_AN_ADDRESS,
   pickSender,
   senderLabel,
   senderLines,
@@ -243,13 +245,13 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     return result.failed.length === 0 ? EXIT.ok : EXIT.failure;
   } catch (thrown) {
     if (thrown instanceof NothingFoundError)
-      return fail(EXIT.failure, 'ERR_NOT_FOUND', NOTHING_FOUND);
+      return fail(EXIT.failure, 'ERR_NOT_FOUND', NOTHING_FOUND, NOTHING_FOUND_HINT);
     if (thrown instanceof BrowseError) {
       return fail(
         EXIT.failure,
         'ERR_FAILED',
         `cannot look for senders on this network (${escapeForDisplay(thrown.message)})`,
-        'Type the address ferry-send shows, e.g. ferry-receive 192.168.1.20 or ferry-receive [fd00::5e1]',
+        `Type an address ferry-send shows instead,\n${TYPE_AN_ADDRESS}`,
       );
     }
     // A folder found unusable without a terminal is a usage problem: exit 2, with its hint (U3).

@@ -68,11 +68,16 @@ describe('main (ferry-receive) usage', () => {
     expect(run.stderr.text).toContain('Usage: ferry-receive');
   });
 
-  it('M5: without an address, and no sender on the network, says so in one line and exits 1', async () => {
+  it('M5: without an address, and no sender on the network, says so and what to do in short lines, and exits 1', async () => {
     const run = await runReceive(['--yes']);
     expect(run.code).toBe(EXIT.failure);
-    expect(run.stderr.text).toContain('No sender found on this network in 2 s.');
-    expect(run.stderr.text).toContain('type the address ferry-send shows');
+    expect(run.stderr.lines).toEqual([
+      'ferry-receive: No sender found on this network in 2 s.',
+      'If ferry-send is not running yet, start it and run ferry-receive again.',
+      'If it is, a subnet, firewall or Wi-Fi may hide it: type an address it shows,',
+      'e.g. ferry-receive 192.168.1.20:7878 or ferry-receive [fd00::5e1]:7878',
+    ]);
+    for (const line of run.stderr.lines) expect(line.length).toBeLessThanOrEqual(80);
   });
 
   it('exits 2, naming --yes, when stdin is not a terminal, and does not connect anywhere', async () => {
