@@ -175,6 +175,13 @@ export interface Sender extends Emitter<SenderEvents> {
   readonly stopped: Promise<void>;
   /** Stops accepting; `abort` also ends the transfers in progress. */
   close(abort?: boolean): Promise<void>;
+  /** What is offered now: to each receiver, what was offered when it connected. */
+  readonly offer: OfferSource;
+  /**
+   * Offers `offer` to the receivers that connect from now on; those already connected keep
+   * the offer they were shown, so a transfer under way never changes under it.
+   */
+  setOffer(offer: OfferSource): void;
 }
 
 /** One connection's standing: whether it was already reported as refused. */
@@ -205,6 +212,7 @@ export function createSender(options: SenderOptions): Sender {
   const tickets = security.encryption ? (options.tickets ?? new TicketStore()) : undefined;
   const session = randomBytes(16).toString('hex');
   const http = options.http ?? bareHttp();
+  let offer = options.offer;
   // Every accepted socket until it closes, authenticated or not, so close(true) reaches all.
   const sockets = new Set<net.Socket>();
   // The framed connection of each socket that got that far, to tell an evicted one why.
@@ -289,6 +297,8 @@ export function createSender(options: SenderOptions): Sender {
 
   async function serve(socket: net.Socket, client: number, peer: string, host: string, pending: Slot, admission: Admission): Promise<void> {
     const group = addressGroup(host);
+    // The offer as it is when this receiver connects, whatever changes after.
+    const offered = offer;
     let deciding: Slot | undefined;
     const log = logger.child({ client, peer });
     // The transfer is timed from REQUEST: the time its user spent choosing is not its speed (U1).
@@ -342,7 +352,7 @@ export function createSender(options: SenderOptions): Sender {
         frameMs: options.frameMs ?? TIMEOUTS.frameMs,
         preambleDone: true,
         // In a conversation ACCEPTs answer the joiners' own proposals too: the general cap holds.
-        limits: options.chat ? LIMITS : limitsForOffer(options.offer.fileCount),
+        limits: options.chat ? LIMITS : limitsForOffer(offered.fileCount),
       });
       connections.set(socket, connection);
       if (options.chat) {
@@ -375,7 +385,7 @@ export function createSender(options: SenderOptions): Sender {
       }
       const result = await runSession({
         connection,
-        offer: options.offer,
+        offer: offered,
         session,
         name: options.name,
         logger: log,
@@ -516,7 +526,15 @@ export function createSender(options: SenderOptions): Sender {
     });
   }
 
-  return Object.assign(emitter, { listen, close, stopped });
+  const setOffer = (next: OfferSource) => {
+    offer = next;
+    logger.info({ files: next.fileCount, bytes: next.totalBytes }, 'offer changed');
+  };
+  // A getter, not a copied value: Object.assign would read `offer` once.
+  return Object.defineProperty(Object.assign(emitter, { listen, close, stopped, setOffer }), 'offer', {
+    get: () => offer,
+    enumerable: true,
+  }) as Sender;
 }
 
 /** An ASCII letter: the first byte of an HTTP request's method. */
