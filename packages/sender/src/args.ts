@@ -7,6 +7,7 @@ export type Command = { kind: 'run'; config: SenderConfig } | InfoCommand;
 
 /** Usage text; every flag is listed here and in the README. */
 export const USAGE = `Usage: ferry-send [options] <file|folder>...
+       ferry-send --ui [options] [file|folder...]
        ferry-send --chat [options] [file|folder...]
 
 Offers files and folders to receivers on the same network, and announces
@@ -19,7 +20,14 @@ With --chat, holds a conversation instead: people join it with
 ferry-receive --chat, everyone types messages, and files go either way
 (/help lists the commands). Files named here are offered to each one who joins.
 
+With --ui, shows a window in the browser of this computer instead: pick files
+there, and see the code, the addresses and every receiver's progress.
+
 Options:
+      --ui              show Ferry's window (a page on 127.0.0.1 only); files
+                        can be named here or added in the window
+      --no-open         with --ui: print the window's address, do not open it
+      --ui-port <n>     with --ui: the window's port (default 0, a free one)
       --chat            hold a conversation (see above)
   -o, --out <dir>       with --chat: save accepted files here when /accept
                         names no folder (default ~/Downloads)
@@ -76,12 +84,20 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     qr: values.qr,
     link: values.link,
     linkDownloads: values['link-downloads'],
+    ui: values.ui,
+    open: !values['no-open'],
+    uiPort: values['ui-port'],
   };
   if (values.qr && values.json) {
     throw new UsageError('--qr draws a code for people to scan, and --json prints events for programs: leave out one');
   }
   if (values.chat && values.once) {
     throw new UsageError('--once stops after one transfer, but a conversation goes on until you /quit: leave out --once');
+  }
+  for (const flag of ['no-open', 'ui-port'] as const) {
+    if (values[flag] !== undefined && !values.ui) {
+      throw new UsageError(`--${flag} is for the window: add --ui`);
+    }
   }
   for (const flag of ['out', 'yes'] as const) {
     if (values[flag] !== undefined && !values.chat) {
@@ -94,7 +110,10 @@ export function parseSenderArgs(argv: readonly string[]): Command {
 }
 
 /** What the sender's own flags allow, in words. */
-const RULES = { linkDownloads: '--link-downloads must be a whole number from 1 to 1000000' };
+const RULES = {
+  linkDownloads: '--link-downloads must be a whole number from 1 to 1000000',
+  uiPort: '--ui-port must be a whole number from 0 to 65535',
+};
 
 const FLAGS = {
   chat: { type: 'boolean' },
@@ -114,6 +133,9 @@ const FLAGS = {
   'no-announce': { type: 'boolean' },
   link: { type: 'boolean' },
   'link-downloads': { type: 'string' },
+  ui: { type: 'boolean' },
+  'no-open': { type: 'boolean' },
+  'ui-port': { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },

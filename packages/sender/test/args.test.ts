@@ -16,7 +16,7 @@ describe('parseSenderArgs', () => {
   it('applies the defaults when only paths are given', () => {
     expect(parseSenderArgs(['a.txt'])).toEqual({
       kind: 'run',
-      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false, announce: true, qr: false, link: false },
+      config: { paths: ['a.txt'], port: 7878, once: false, json: false, logLevel: 'silent', encryption: true, remember: false, announce: true, qr: false, link: false, ui: false, open: true, uiPort: 0 },
     });
   });
 
@@ -41,6 +41,9 @@ describe('parseSenderArgs', () => {
         announce: false,
         qr: false,
         link: false,
+        ui: false,
+        open: true,
+        uiPort: 0,
       },
     });
   });
@@ -201,5 +204,22 @@ describe('parseSenderArgs --chat', () => {
 
   it('lists --chat in the help', () => {
     expect(USAGE).toContain('--chat');
+  });
+
+  it('starts the window with --ui, with paths or none, opening it unless --no-open', () => {
+    const bare = parseSenderArgs(['--ui']);
+    expect(bare.kind === 'run' && bare.config).toMatchObject({ ui: true, open: true, uiPort: 0, paths: [] });
+    const full = parseSenderArgs(['--ui', '--no-open', '--ui-port', '40123', 'photos']);
+    expect(full.kind === 'run' && full.config).toMatchObject({ ui: true, open: false, uiPort: 40123, paths: ['photos'] });
+  });
+
+  it('refuses --no-open and --ui-port without --ui, and a --ui-port that is no port', () => {
+    expect(usageErrorOf(['--no-open', 'a.txt']).message).toMatch(/--no-open is for the window: add --ui/);
+    expect(usageErrorOf(['--ui-port', '4000', 'a.txt']).message).toMatch(/--ui-port is for the window/);
+    expect(usageErrorOf(['--ui', '--ui-port', '70000']).message).toMatch(/--ui-port must be a whole number/);
+  });
+
+  it('lists --ui, --no-open and --ui-port in the help', () => {
+    for (const flag of ['--ui ', '--no-open', '--ui-port']) expect(USAGE).toContain(flag);
   });
 });

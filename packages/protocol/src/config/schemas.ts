@@ -87,6 +87,12 @@ export const SenderConfigSchema = z.strictObject({
   link: z.boolean().default(false),
   /** End the link after this many complete downloads; needs `link`. */
   linkDownloads: LinkDownloadsSchema.optional(),
+  /** Show the sending window (a local web page on 127.0.0.1) instead of asking on the terminal. */
+  ui: z.boolean().default(false),
+  /** With `ui`: open the window in the default browser (off with --no-open). */
+  open: z.boolean().default(true),
+  /** With `ui`: the window's port on 127.0.0.1; 0 (a free one) by default. */
+  uiPort: PortSchema.default(0),
 }).superRefine((config, ctx) => {
   if (config.linkDownloads !== undefined && !config.link) {
     ctx.addIssue({ code: 'custom', path: [], message: '--link-downloads counts downloads through the link: add --link' });
@@ -94,8 +100,9 @@ export const SenderConfigSchema = z.strictObject({
   if (config.link && config.chat) {
     ctx.addIssue({ code: 'custom', path: [], message: '--link shares the offered files, but a conversation (--chat) has no link: leave out one of them' });
   }
-  if (!config.chat && config.paths.length === 0) {
-    ctx.addIssue({ code: 'custom', path: ['paths'], message: 'name at least one file or folder to offer' });
+  // The window can start with nothing and add files in its file browser.
+  if (!config.chat && !config.ui && config.paths.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['paths'], message: 'name at least one file or folder to offer, or add them in the window (--ui)' });
   }
 });
 

@@ -64,8 +64,13 @@ describe('SenderConfigSchema', () => {
       announce: true,
       qr: false,
       link: false,
+      ui: false,
+      open: true,
+      uiPort: 0,
     });
     expect(SenderConfigSchema.safeParse({ paths: [] }).success).toBe(false);
+    // The window starts with nothing offered: files are added there.
+    expect(SenderConfigSchema.parse({ paths: [], ui: true })).toMatchObject({ paths: [], ui: true, uiPort: 0 });
     expect(SenderConfigSchema.parse({ paths: ['a'], link: true, linkDownloads: '3' })).toMatchObject({ link: true, linkDownloads: 3 });
     expect(SenderConfigSchema.safeParse({ paths: ['a'], linkDownloads: 3 }).success).toBe(false);
     expect(SenderConfigSchema.safeParse({ paths: ['a'], link: true, linkDownloads: 0 }).success).toBe(false);
