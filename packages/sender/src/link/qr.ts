@@ -45,3 +45,8 @@ export function qrMatrix(text: string): boolean[][] {
   }
   return rows;
 }
+
+/** `text` as a QR code in an SVG document (dark modules on white, with the quiet zone), for the window. */
+export function qrSvg(text: string): Promise<string> {
+  return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: ERROR_CORRECTION, margin: QR_QUIET_MODULES });
+}

@@ -148,6 +148,8 @@ export interface Link extends Emitter<LinkEvents>, HttpHandler {
   /** Ends the link: every later request gets the bare 404. */
   end(reason: LinkEvents['link-ended']['reason']): void;
   readonly ended: boolean;
+  /** Serves `offer` (with its files' digests) from now on; downloads under way go on. */
+  setOffer(offer: OfferSource, digests: ReadonlyMap<number, string>): void;
 }
 
 /** Creates the Node HTTP server used for both the link and the bare 404, with the limits. */
@@ -232,7 +234,9 @@ export function createLink(options: LinkOptions): Link {
   const delay =
     options.delay ??
     ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
-  const { offer } = options;
+  // The offer and its digests change when the window's user adds or removes files.
+  let offer = options.offer;
+  let digests = options.digests;
   // Wrong-token times by address group, for the slowdown (L2).
   const wrongTokens = new Map<string, number[]>();
   let nextDownload = 1;
@@ -363,7 +367,7 @@ export function createLink(options: LinkOptions): Link {
       case 'page': {
         const body = renderPage({
           offer,
-          digests: options.digests,
+          digests,
           name: options.name,
           zips: options.zipper !== undefined,
           program: options.program !== undefined,
@@ -377,7 +381,7 @@ export function createLink(options: LinkOptions): Link {
         return;
       }
       case 'sums': {
-        const body = renderSums(offer, options.digests);
+        const body = renderSums(offer, digests);
         response.writeHead(200, {
           ...SECURITY_HEADERS,
           'Content-Type': 'text/plain; charset=utf-8',
@@ -431,7 +435,7 @@ export function createLink(options: LinkOptions): Link {
   ): Promise<void> {
     const { source } = target;
     const size = source.size;
-    const digest = options.digests.get(target.id) ?? '';
+    const digest = digests.get(target.id) ?? '';
     const etag = `"${digest}"`;
     const modified = httpDate(Number(source.stamp.mtimeNs / 1_000_000n));
     let opened: Awaited<ReturnType<typeof openSource>>;
@@ -644,6 +648,10 @@ export function createLink(options: LinkOptions): Link {
     token,
     announce,
     end,
+    setOffer(next: OfferSource, nextDigests: ReadonlyMap<number, string>) {
+      offer = next;
+      digests = nextDigests;
+    },
     get ended() {
       return ended;
     },
