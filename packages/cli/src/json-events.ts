@@ -60,7 +60,7 @@ export const SENDER_JSON_EVENTS = {
   'session-resumed': z.strictObject({ client: count, peer: z.string(), files: count, skippedBytes: count }),
   'file-restarted': z.strictObject({ client: count, path: z.string(), reason: z.enum(['changed']) }),
   refused: z.strictObject({ peer: z.string(), reason: z.string() }),
-  stopped: z.strictObject({ reason: z.enum(['once', 'interrupted']) }),
+  stopped: z.strictObject({ reason: z.enum(['once', 'interrupted', 'window']) }),
   link: z.strictObject({ urls: z.array(z.string()), downloads: count.optional() }),
   'download-start': z.strictObject({
     id: count,

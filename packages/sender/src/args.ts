@@ -1,4 +1,4 @@
-import { configUsageError, type InfoCommand, infoCommand, parseCommandLine } from '@ferry/cli';
+import { configUsageError, type InfoCommand, infoCommand, parseCommandLine, UI_FLAGS, UI_USAGE, uiOptions } from '@ferry/cli';
 import { type SenderConfig, SenderConfigSchema } from '@ferry/protocol';
 import { UsageError } from './errors.ts';
 
@@ -24,10 +24,7 @@ With --ui, shows a window in the browser of this computer instead: pick files
 there, and see the code, the addresses and every receiver's progress.
 
 Options:
-      --ui              show Ferry's window (a page on 127.0.0.1 only); files
-                        can be named here or added in the window
-      --no-open         with --ui: print the window's address, do not open it
-      --ui-port <n>     with --ui: the window's port (default 0, a free one)
+${UI_USAGE}
       --chat            hold a conversation (see above)
   -o, --out <dir>       with --chat: save accepted files here when /accept
                         names no folder (default ~/Downloads)
@@ -66,6 +63,7 @@ export function parseSenderArgs(argv: readonly string[]): Command {
   const { values, positionals } = parseCommandLine(argv, FLAGS);
   const info = infoCommand(values);
   if (info) return info;
+  const window = uiOptions(values);
   const input = {
     paths: positionals,
     host: values.host,
@@ -84,20 +82,15 @@ export function parseSenderArgs(argv: readonly string[]): Command {
     qr: values.qr,
     link: values.link,
     linkDownloads: values['link-downloads'],
-    ui: values.ui,
-    open: !values['no-open'],
-    uiPort: values['ui-port'],
+    ui: window.ui,
+    open: window.open,
+    uiPort: window.port,
   };
   if (values.qr && values.json) {
     throw new UsageError('--qr draws a code for people to scan, and --json prints events for programs: leave out one');
   }
   if (values.chat && values.once) {
     throw new UsageError('--once stops after one transfer, but a conversation goes on until you /quit: leave out --once');
-  }
-  for (const flag of ['no-open', 'ui-port'] as const) {
-    if (values[flag] !== undefined && !values.ui) {
-      throw new UsageError(`--${flag} is for the window: add --ui`);
-    }
   }
   for (const flag of ['out', 'yes'] as const) {
     if (values[flag] !== undefined && !values.chat) {
@@ -110,10 +103,7 @@ export function parseSenderArgs(argv: readonly string[]): Command {
 }
 
 /** What the sender's own flags allow, in words. */
-const RULES = {
-  linkDownloads: '--link-downloads must be a whole number from 1 to 1000000',
-  uiPort: '--ui-port must be a whole number from 0 to 65535',
-};
+const RULES = { linkDownloads: '--link-downloads must be a whole number from 1 to 1000000' };
 
 const FLAGS = {
   chat: { type: 'boolean' },
@@ -133,9 +123,7 @@ const FLAGS = {
   'no-announce': { type: 'boolean' },
   link: { type: 'boolean' },
   'link-downloads': { type: 'string' },
-  ui: { type: 'boolean' },
-  'no-open': { type: 'boolean' },
-  'ui-port': { type: 'string' },
+  ...UI_FLAGS,
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },

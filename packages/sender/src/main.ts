@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Readable } from 'node:stream';
 import {
+  announceWindow,
   ChatOutput,
   createFail,
   formatBytes,
@@ -34,12 +35,14 @@ import { announceSender, reachableFromNetwork } from './announce.ts';
 import { parseSenderArgs, USAGE } from './args.ts';
 import { ListenError, UsageError } from './errors.ts';
 import { hashOffer } from './link/digests.ts';
+import { qrSvg } from './link/qr.ts';
 import { receiverProgram } from './link/receiver-program.ts';
 import { createLink, type Link } from './link/server.ts';
 import { folderZip } from './link/zip.ts';
 import { createSender, type Sender, type SenderSecurity } from './sender.ts';
 import { renderLink } from './ui/link.ts';
-import { renderSender } from './ui/render.ts';
+import { renderOfferChange, renderSender } from './ui/render.ts';
+import { openSendWindow, type SendWindowRun } from './window/start.ts';
 
 export { EXIT };
 
@@ -128,61 +131,96 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
       }
     }
     const name = config.name ?? localUserName(io.env);
-    const link = config.link ? await openLink(offer, io, json, logger, name, config.linkDownloads) : undefined;
-    const sender = createSender({
-      security,
-      offer,
-      host: config.host,
-      port: config.port,
-      once: config.once,
-      name,
-      logger,
-      idleMs: waitMs,
-      frameMs: waitMs,
-      handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
-      http: link,
-    });
-    // With a link, the QR code holds the link's first URL instead of the command.
-    const view = renderSender(sender, offer, io, json, config.once, false, config.qr && !link);
-    if (link) renderLink(link, io, json);
-    if (signal.aborted) return EXIT.interrupted;
-    const port = listeningPort(sender);
-    const hosts = linkHosts(sender, config.host);
-    await sender.listen();
-    link?.announce(await hosts, await port);
-    const announcer = startAnnouncing(
-      config,
-      options,
-      logger,
-      security,
-      name,
-      await port,
-      false,
-      io.stdout,
-    );
-    const onAbort = () => {
-      view.interrupt();
-      void sender.close(true);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    // A Ctrl-C that came while listening started fires no event any more.
-    if (signal.aborted) onAbort();
+    const ui = config.ui
+      ? await openSendWindow({
+          logger,
+          configDir: dir,
+          home: options.home ?? os.homedir(),
+          port: config.uiPort,
+          open: config.open,
+          paths: config.paths,
+          offer,
+          app: { name, version: options.version ?? '0.1.0', encryption: config.encryption },
+          trust: security.encryption ? security.trust : undefined,
+        })
+      : undefined;
     try {
-      await sender.stopped;
+      if (ui) {
+        announceWindow(io, json, ui.window.url);
+        // Started with nothing to offer: listening waits until the window adds something.
+        if (!(await ui.offered(signal))) return await stopWindow(ui, io, json, signal);
+      }
+      return await sendOffer(ui ? ui.editor.offer : offer);
     } finally {
-      link?.end('stopped');
-      signal.removeEventListener('abort', onAbort);
-      // The goodbye goes out before exit, bounded in time (PROTOCOL.md §14).
-      await announcer?.stop();
+      await ui?.close(signal.aborted ? 'interrupted' : ui.stop.aborted ? 'stopped' : 'once');
     }
-    if (signal.aborted) {
-      if (json) io.stdout.write(toJsonLine('stopped', { reason: 'interrupted' }));
-      else io.stdout.write('Stopped.\n');
-      return EXIT.interrupted;
+
+    async function sendOffer(offer: OfferSource): Promise<number> {
+      const link = config.link ? await openLink(offer, io, json, logger, name, config.linkDownloads) : undefined;
+      const sender = createSender({
+        security,
+        offer,
+        host: config.host,
+        port: config.port,
+        once: config.once,
+        name,
+        logger,
+        idleMs: waitMs,
+        frameMs: waitMs,
+        handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
+        http: link,
+      });
+      // With a link, the QR code holds the link's first URL instead of the command.
+      const view = renderSender(sender, offer, io, json, config.once, false, config.qr && !link);
+      if (link) renderLink(link, io, json);
+      if (ui) {
+        ui.controller.follow(sender);
+        if (link) ui.controller.followLink(link, qrSvg);
+        // A change in the window applies to the receivers (and link downloads) that come after it.
+        ui.editor.onChange(async (changed) => {
+          if (link) link.setOffer(changed, await hashOffer(changed));
+          sender.setOffer(changed);
+          renderOfferChange(changed, io, json);
+        });
+      }
+      if (signal.aborted) return EXIT.interrupted;
+      const port = listeningPort(sender);
+      const hosts = linkHosts(sender, config.host);
+      await sender.listen();
+      link?.announce(await hosts, await port);
+      const announcer = startAnnouncing(
+        config,
+        options,
+        logger,
+        security,
+        name,
+        await port,
+        false,
+        io.stdout,
+      );
+      const onAbort = () => {
+        view.interrupt();
+        ui?.controller.interrupt();
+        void sender.close(true);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      ui?.stop.addEventListener('abort', onAbort, { once: true });
+      // A Ctrl-C (or the window's Stop) that came while listening started fires no event any more.
+      if (signal.aborted || ui?.stop.aborted) onAbort();
+      try {
+        await sender.stopped;
+      } finally {
+        link?.end('stopped');
+        signal.removeEventListener('abort', onAbort);
+        ui?.stop.removeEventListener('abort', onAbort);
+        // The goodbye goes out before exit, bounded in time (PROTOCOL.md §14).
+        await announcer?.stop();
+      }
+      if (signal.aborted || ui?.stop.aborted) return ui ? stopWindow(ui, io, json, signal) : stopped(io, json);
+      if (json) io.stdout.write(toJsonLine('stopped', { reason: 'once' }));
+      else io.stdout.write('Stopped after one complete transfer (--once).\n');
+      return EXIT.ok;
     }
-    if (json) io.stdout.write(toJsonLine('stopped', { reason: 'once' }));
-    else io.stdout.write('Stopped after one complete transfer (--once).\n');
-    return EXIT.ok;
   } catch (error) {
     if (error instanceof UsageError) return fail(EXIT.usage, 'ERR_USAGE', error.message, usageHint(USAGE, 'ferry-send'));
     if (error instanceof ListenError) return fail(EXIT.failure, 'ERR_FAILED', error.message, listenHint(error));
@@ -190,6 +228,21 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
     if (error instanceof FerryError) return fail(EXIT.failure, 'ERR_FAILED', escapeForDisplay(error.message));
     return fail(EXIT.failure, 'ERR_FAILED', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
   }
+}
+
+/** Ctrl-C: says so, exit 130. */
+function stopped(io: Io, json: boolean): number {
+  if (json) io.stdout.write(toJsonLine('stopped', { reason: 'interrupted' }));
+  else io.stdout.write('Stopped.\n');
+  return EXIT.interrupted;
+}
+
+/** Stopped with the window open: by its Stop (exit 0, as asked for) or by Ctrl-C (exit 130). */
+function stopWindow(ui: SendWindowRun, io: Io, json: boolean, signal: AbortSignal): number {
+  if (signal.aborted || !ui.stop.aborted) return stopped(io, json);
+  if (json) io.stdout.write(toJsonLine('stopped', { reason: 'window' }));
+  else io.stdout.write('Stopped from the window.\n');
+  return EXIT.ok;
 }
 
 /**

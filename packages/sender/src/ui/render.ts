@@ -57,10 +57,9 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   // In a conversation people join with --chat; the conversation's screen says who joined.
   const receive = chat ? 'ferry-receive --chat' : 'ferry-receive';
   sender.on('listening', ({ port, addresses, encryption }) => {
-    const items = new Set(offer.entries.map((e) => e.path.split('/')[0]));
-    const offering = `${plural(offer.fileCount, 'file')} (${formatBytes(offer.totalBytes)}) in ${plural(items.size, 'item')}`;
+    const offering = offeringText(offer);
     if (!chat) status.print(`Offering ${offering}.`);
-    else status.print(offer.fileCount === 0 && items.size === 0 ? 'Holding a conversation.' : `Holding a conversation; offering ${offering} to each one who joins.`);
+    else status.print(offer.entries.length === 0 ? 'Holding a conversation.' : `Holding a conversation; offering ${offering} to each one who joins.`);
     for (const skipped of offer.skipped) status.print(`  skipped ${esc(skipped.path)}: ${skipped.reason}`);
     if (addresses.length === 0) {
       status.print(`Listening on port ${port}, but this machine has no network address other than loopback.`);
@@ -224,6 +223,19 @@ export function renderSender(sender: Sender, offer: OfferSource, io: Io, json: b
   sender.on('refused', ({ peer, reason }) => refusals.report(peer, reason));
   void sender.stopped.then(() => refusals.flush());
   return view;
+}
+
+/** `3 files (1.2 MiB) in 2 items`. */
+function offeringText(offer: OfferSource): string {
+  const items = new Set(offer.entries.map((e) => e.path.split('/')[0]));
+  return `${plural(offer.fileCount, 'file')} (${formatBytes(offer.totalBytes)}) in ${plural(items.size, 'item')}`;
+}
+
+/** The line printed when the window changes the offer (nothing with --json: the window shows it). */
+export function renderOfferChange(offer: OfferSource, io: Io, json: boolean): void {
+  if (json) return;
+  const what = offer.entries.length === 0 ? 'nothing' : offeringText(offer);
+  StatusLine.for(io.stdout).print(`Now offering ${what} to receivers that connect from now on.`);
 }
 
 function renderJson(sender: Sender, offer: OfferSource, io: Io): void {

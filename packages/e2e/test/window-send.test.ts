@@ -1,0 +1,227 @@
+/**
+ * The sending window in Debian's Chromium, driving a real `ferry-send --ui` process: files
+ * picked in its file browser, the code shown, a real `ferry-receive` taking them, its progress
+ * and its end seen in the window, a reload mid-transfer, forgetting a remembered receiver, and
+ * Stop. Every page is scanned with axe-core and photographed at desktop and phone sizes.
+ */
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type CliProcess, cliEnv, spawnCli } from '@ferry/testkit/cli-process';
+import { launchBrowser, openWindowPage, type WindowPage } from '@ferry/testkit/browser';
+import {
+  digits,
+  finishReceiver,
+  hashTree,
+  makeTempDir,
+  SEND_BIN,
+  startReceiver,
+  WAIT,
+  writeRandomFile,
+} from '@ferry/testkit/harness';
+import { describe, expect, it } from 'vitest';
+
+/** `ferry-send --ui --no-open --json` on loopback, its home folder `home`; returns it and the window's address. */
+async function startSendWindow(home: string, args: readonly string[] = [], configDir?: string) {
+  const sender = spawnCli(
+    SEND_BIN,
+    ['--ui', '--no-open', '--json', '--host', '127.0.0.1', '--port', '0', '--no-announce', ...args],
+    { env: cliEnv({ HOME: home, USERPROFILE: home }), configDir },
+  );
+  const window = await sender.waitForEvent('window', WAIT.startMs);
+  expect(sender.events[0]?.event, sender.log.report('the first event is not "window"')).toBe(
+    'window',
+  );
+  return { sender, url: String(window.url) };
+}
+
+/** The window at `url` in a new page, once its screen shows. */
+async function openSendPage(url: string): Promise<WindowPage> {
+  const browser = await launchBrowser();
+  const wp = await openWindowPage(browser);
+  await wp.page.goto(url);
+  await wp.page.getByRole('heading', { name: 'What you offer' }).waitFor();
+  return wp;
+}
+
+/** Picks `names` in the home folder with the window's file browser and adds them. */
+async function addInBrowser(wp: WindowPage, names: readonly string[]): Promise<void> {
+  const { page } = wp;
+  await page.getByRole('button', { name: 'Add files…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add files and folders' });
+  for (const name of names)
+    await dialog.getByRole('option', { name: new RegExp(`^\\S*\\s*${name}`) }).click();
+  await dialog
+    .getByRole('button', { name: names.length > 1 ? `Add ${names.length} items` : 'Add' })
+    .click();
+  await dialog.waitFor({ state: 'hidden' });
+}
+
+/** The pairing code the sender printed last, as `1234-5678`. */
+function lastCode(sender: CliProcess): string {
+  const code = sender.events.filter((e) => e.event === 'code').at(-1)?.code;
+  if (typeof code !== 'string') throw new Error(sender.log.report('no pairing code yet'));
+  return code;
+}
+
+/** The `listening` event's port. */
+async function listeningPort(sender: CliProcess): Promise<number> {
+  const listening = await sender.waitForEvent('listening', WAIT.startMs);
+  return Number(listening.port);
+}
+
+describe('the sending window (ferry-send --ui)', () => {
+  it('sends the files picked in its file browser to a real ferry-receive, shows the code, the receiver taking them and done; forgets the remembered receiver', async () => {
+    const home = await makeTempDir('send-home');
+    await writeFile(path.join(home, 'a.txt'), 'alpha\n');
+    await mkdir(path.join(home, 'photos'));
+    await writeRandomFile(path.join(home, 'photos', 'x.bin'), 300_000);
+    await writeFile(path.join(home, 'photos', 'y.txt'), 'why\n');
+    await writeFile(path.join(home, '.hidden'), 'not shown');
+    const expected = await hashTree(home);
+    delete expected['.hidden'];
+    const { sender, url } = await startSendWindow(home, ['--remember']);
+    const wp = await openSendPage(url);
+    const { page } = wp;
+    // Nothing offered yet: ferry-send waits for files before it listens.
+    await page.getByText('Add files first').waitFor();
+    expect(sender.events.some((e) => e.event === 'listening')).toBe(false);
+    expect(await wp.seriousAxeViolations()).toEqual([]);
+    await wp.screenshots('send-empty');
+
+    await page.getByRole('button', { name: 'Add files…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add files and folders' });
+    await dialog.getByRole('option', { name: /a\.txt/ }).waitFor();
+    expect(await dialog.getByRole('option', { name: /\.hidden/ }).count()).toBe(0);
+    await dialog.getByRole('checkbox', { name: 'Show hidden files' }).check();
+    await dialog.getByRole('option', { name: /\.hidden/ }).waitFor();
+    await dialog.getByRole('checkbox', { name: 'Show hidden files' }).uncheck();
+    await dialog.getByRole('option', { name: /\.hidden/ }).waitFor({ state: 'detached' });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await addInBrowser(wp, ['a.txt', 'photos']);
+
+    const items = page.locator('.send-item');
+    await expect.poll(() => items.count()).toBe(2);
+    expect(await items.nth(0).textContent()).toContain('a.txt');
+    expect(await items.nth(1).textContent()).toContain('Folder, 2 files');
+    expect(await page.locator('.send-total').textContent()).toMatch(
+      /Total: 3 files, 293 KiB in 2 items/,
+    );
+
+    const port = await listeningPort(sender);
+    await sender.waitForEvent('code', WAIT.startMs);
+    const code = lastCode(sender);
+    await expect.poll(() => page.locator('.code-digits').textContent()).toBe(digits(code));
+    const command = `ferry-receive 127.0.0.1:${port}`;
+    expect(await page.locator('.send-address code').first().textContent()).toBe(command);
+    const listening = sender.events.find((e) => e.event === 'listening')!;
+    expect(await page.locator('.send-pairing .fingerprint code').textContent()).toBe(
+      listening.fingerprint,
+    );
+    expect(await wp.seriousAxeViolations()).toEqual([]);
+    await wp.screenshots('send-offer');
+
+    const out = await makeTempDir('send-out');
+    const receiver = await startReceiver(
+      ['--yes', '--json', '--name', 'bob', '--out', out, `127.0.0.1:${port}`],
+      { code },
+    );
+    const run = await finishReceiver(receiver, WAIT.transferMs);
+    expect(run.code, run.report('the receiver failed')).toBe(0);
+    expect(await hashTree(out)).toEqual(expected);
+
+    const card = page.locator('.send-receiver').first();
+    await expect.poll(() => card.locator('.badge').textContent()).toBe('Done');
+    const text = await card.textContent();
+    expect(text).toContain('#1');
+    expect(text).toContain('bob');
+    expect(text).toContain('Paired with the code');
+    expect(text).toMatch(/Took 3 files \(293 KiB\)/);
+    expect(text).toContain('it needs no code next time');
+    expect(await wp.seriousAxeViolations()).toEqual([]);
+    await wp.screenshots('send-done');
+
+    // Remembered after pairing (--remember): forgotten from the window, and from the file.
+    const remembered = page.locator('.send-remembered li');
+    await expect.poll(() => remembered.count()).toBe(1);
+    expect(await remembered.first().textContent()).toContain('bob@127.0.0.1');
+    await page.getByRole('button', { name: 'Forget bob@127.0.0.1' }).click();
+    await expect.poll(() => remembered.count()).toBe(0);
+    const trusted = JSON.parse(
+      await readFile(path.join(sender.configDir, 'trusted-receivers.json'), 'utf8'),
+    );
+    expect(trusted.peers).toEqual([]);
+    expect(wp.problems()).toEqual([]);
+  });
+
+  it('shows a receiver where its transfer is after a reload mid-transfer, then done', async () => {
+    const home = await makeTempDir('send-home');
+    // Sparse on this side: 1 GiB costs no disk here, and the transfer lasts.
+    const big = path.join(home, 'big.bin');
+    const handle = await open(big, 'w');
+    await handle.truncate(1024 * 1024 * 1024);
+    await handle.close();
+    const { sender, url } = await startSendWindow(home, [big]);
+    const port = await listeningPort(sender);
+    await sender.waitForEvent('code', WAIT.startMs);
+    const wp = await openSendPage(url);
+    const { page } = wp;
+    const out = await makeTempDir('send-out');
+    const receiver = await startReceiver(['--yes', '--json', '--out', out, `127.0.0.1:${port}`], {
+      code: lastCode(sender),
+    });
+    await receiver.waitForEvent('progress', WAIT.startMs);
+    // Held still (SIGSTOP) so that the reload happens mid-transfer whatever the machine's speed.
+    receiver.signal('SIGSTOP');
+    try {
+      const card = page.locator('.send-receiver').first();
+      await expect.poll(() => card.locator('.badge').textContent()).toBe('Taking files');
+      await card.locator('progress').waitFor();
+      const before = Number(await card.locator('progress').getAttribute('value'));
+      await page.reload();
+      await page.getByRole('heading', { name: 'Receivers (1 active)' }).waitFor();
+      const again = page.locator('.send-receiver').first();
+      await expect.poll(() => again.locator('.badge').textContent()).toBe('Taking files');
+      expect(await again.textContent()).toMatch(/Taking 1 file \(1\.00 GiB\)/);
+      expect(Number(await again.locator('progress').getAttribute('value'))).toBeGreaterThanOrEqual(
+        before,
+      );
+      expect(await again.locator('.progress-detail').textContent()).toMatch(/ of 1\.00 GiB/);
+      await wp.screenshots('send-transferring');
+    } finally {
+      receiver.signal('SIGCONT');
+    }
+    const run = await finishReceiver(receiver, WAIT.bigTransferMs);
+    expect(run.code, run.report('the receiver failed')).toBe(0);
+    await expect
+      .poll(() => page.locator('.send-receiver .badge').first().textContent(), {
+        timeout: WAIT.reactMs,
+      })
+      .toBe('Done');
+    expect(wp.problems()).toEqual([]);
+  });
+
+  it('K8: Stop in the window ends ferry-send with exit code 0, and the page says Ferry has stopped', async () => {
+    const home = await makeTempDir('send-home');
+    await writeFile(path.join(home, 'a.txt'), 'alpha\n');
+    const { sender, url } = await startSendWindow(home, [path.join(home, 'a.txt')]);
+    await sender.waitForEvent('listening', WAIT.startMs);
+    const wp = await openSendPage(url);
+    const { page } = wp;
+    await page.getByRole('button', { name: 'Stop Ferry' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Stop Ferry?' });
+    expect(await wp.seriousAxeViolations()).toEqual([]);
+    await confirm.getByRole('button', { name: 'Stop', exact: true }).click();
+    const exit = await sender.waitForExit(WAIT.reactMs);
+    expect(exit, sender.log.report('ferry-send did not exit with 0')).toMatchObject({
+      code: 0,
+      signal: null,
+    });
+    expect(sender.events.at(-1)).toEqual({ event: 'stopped', reason: 'window' });
+    const overlay = page.getByRole('alertdialog', { name: 'Ferry has stopped' });
+    await overlay.waitFor();
+    expect(await overlay.textContent()).toContain('ferry-send --ui');
+    await wp.screenshots('send-stopped');
+    expect(wp.problems()).toEqual([]);
+  });
+});
