@@ -190,11 +190,17 @@ describe('many downloads at once (L8)', () => {
     const received = receiveAll(port);
     peak = Math.max(peak, live());
     for (const res of paused) res.resume();
-    const sizes = await within(Promise.all(downloads), 'every download to finish', () => '', 120_000);
+    const sizes = await within(
+      Promise.all(downloads),
+      'every download to finish',
+      () => '',
+      120_000,
+    );
     peak = Math.max(peak, live());
     expect(sizes.every((bytes) => bytes === size)).toBe(true);
     expect((await received).result.saved).toHaveLength(1);
-    // Buffered whole, 200 downloads would hold 800 MiB; each holds at most 2 × 256 KiB of file data.
+    // Buffered whole, 200 downloads would hold 800 MiB; each holds at most 2 × 256 KiB of file
+    // data, but for the 8 that read in 2 × 1 MiB.
     console.info(
       `L8: ${count} downloads of ${size / MiB} MiB: heap and buffers grew by ${Math.round((peak - before) / MiB)} MiB at most`,
     );
