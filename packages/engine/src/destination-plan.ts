@@ -172,7 +172,9 @@ export async function planDestination(
       neededBytes += Math.ceil(entry.size / BLOCK_BYTES) * BLOCK_BYTES;
     if (index % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
   }
-  const folders = await countFolders(entries);
+  // Folders already there in a top-level folder that is entered are not created again.
+  const folders =
+    (await countFolders(entries)) - (await existingFolders(root, entries, options.adopted));
   neededBytes += folders * FOLDER_DISK_BYTES;
   const stats = await fs.statfs(root).catch(() => undefined);
   return {
@@ -186,6 +188,37 @@ export async function planDestination(
     // Some file systems (btrfs) report no inode counts at all: then there is no such limit to see.
     freeInodes: stats && Number(stats.files) > 0 ? Number(stats.ffree) : undefined,
   };
+}
+
+/**
+ * How many of the folders of `entries` under an `adopted` top-level name (entered as it is)
+ * exist already, as real folders below `root`.
+ */
+async function existingFolders(
+  root: string,
+  entries: readonly ValidatedEntry[],
+  adopted: ReadonlyMap<string, string> | undefined,
+): Promise<number> {
+  if (!adopted || adopted.size === 0) return 0;
+  const seen = new Set<string>();
+  let existing = 0;
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
+    const [top, ...rest] = entry.components as [string, ...string[]];
+    const local = adopted.get(top);
+    if (local === undefined) continue;
+    const depth = entry.kind === 'dir' ? rest.length : rest.length - 1;
+    let folder = path.join(root, local);
+    for (let level = 0; level <= depth; level++) {
+      if (level > 0) folder = path.join(folder, rest[level - 1]!);
+      if (seen.has(folder)) continue;
+      seen.add(folder);
+      const stats = await fs.lstat(folder).catch(() => undefined);
+      if (stats?.isDirectory()) existing++;
+    }
+    if (index % YIELD_EVERY === YIELD_EVERY - 1) await yieldToLoop();
+  }
+  return existing;
 }
 
 /** Why `entry`, saved with its top-level name as `top`, cannot be saved; undefined when it can. */

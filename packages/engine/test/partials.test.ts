@@ -611,6 +611,8 @@ describe('inspecting and preparing a resumed transfer', () => {
     const inspection = await inspectDestination(offer, [0], out, { resume: SENDER });
     expect(inspection.report.renamed).toEqual([]);
     expect(inspection.report.present).toEqual({ files: 3, bytes: 11 });
+    // docs/ and docs/sub/ are there: none to create.
+    expect(inspection.report.folders).toBe(0);
     const prepared = await prepareReceiving(inspection);
     expect(prepared.requests).toEqual([
       { id: 1, offset: 5, prefix: sha256('alpha') },
@@ -626,6 +628,31 @@ describe('inspecting and preparing a resumed transfer', () => {
       'docs/sub/',
       'docs/sub/b.txt',
     ]);
+  });
+
+  it('U9: a folder entered as it is is not counted as one to create; one that does not exist yet is', async () => {
+    const root = await realpath(await tempDir());
+    const offer = offerOf(
+      { kind: 'file', path: 'photos/a.jpg', size: 4 },
+      { kind: 'file', path: 'photos/2024/b.jpg', size: 3 },
+    );
+    const before = await inspectDestination(offer, [0], root, { resume: SENDER });
+    expect(before.report.folders).toBe(2);
+    // A first run creates the folders, then stops.
+    const first = await prepareReceiving(before);
+    const file = await IncomingFile.open(first.destination, offer.entries[0]!);
+    await file.write(Buffer.from('ab'));
+    await file.suspend();
+    await first.destination.keep();
+    // The rerun enters photos/ (its record claims it), and creates no folder.
+    const again = await inspectDestination(offer, [0], root, { resume: SENDER });
+    expect(again.report.renamed).toEqual([]);
+    expect(again.report.folders).toBe(0);
+    // Without photos/2024/, that one is to create again.
+    await fs.rmdir(path.join(root, 'photos/2024'));
+    const third = await inspectDestination(offer, [0], root, { resume: SENDER });
+    expect(third.report.renamed).toEqual([]);
+    expect(third.report.folders).toBe(1);
   });
 
   it('D5: a folder with a symlink on the way to an offered file is not entered', async () => {
