@@ -201,6 +201,33 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
+  it('K5: a receiver named with markup and a direction override is shown as inert text in the window', async () => {
+    const home = await makeTempDir('send-home');
+    await writeFile(path.join(home, 'a.txt'), 'alpha\n');
+    const { sender, url } = await startSendWindow(home, [path.join(home, 'a.txt')]);
+    const port = await listeningPort(sender);
+    await sender.waitForEvent('code', WAIT.startMs);
+    const wp = await openSendPage(url);
+    const { page } = wp;
+    const hostile = '<img src=x onerror=alert(1)><script>alert(2)</script>\u202Etxt.exe';
+    const out = await makeTempDir('send-out');
+    const receiver = await startReceiver(
+      ['--yes', '--json', '--name', hostile, '--out', out, `127.0.0.1:${port}`],
+      { code: lastCode(sender) },
+    );
+    const run = await finishReceiver(receiver, WAIT.transferMs);
+    expect(run.code, run.report('the receiver failed')).toBe(0);
+    const card = page.locator('.send-receiver').first();
+    await expect.poll(() => card.locator('.badge').textContent()).toBe('Done');
+    // Escaped as the terminal shows it; cut on the screen, whole in its title.
+    const name = card.locator('.send-receiver-name');
+    const escaped = '<img src=x onerror=alert(1)><script>alert(2)</script>\\u{202e}txt.exe';
+    expect(await name.getAttribute('title')).toBe(escaped);
+    expect(escaped.startsWith(((await name.textContent()) ?? '').replace(/…$/, ''))).toBe(true);
+    expect(await page.locator('main img, main script').count()).toBe(0);
+    expect(wp.problems()).toEqual([]);
+  });
+
   it('K8: Stop in the window ends ferry-send with exit code 0, and the page says Ferry has stopped', async () => {
     const home = await makeTempDir('send-home');
     await writeFile(path.join(home, 'a.txt'), 'alpha\n');

@@ -210,7 +210,8 @@ export function createSender(options: SenderOptions): Sender {
   const security = options.security;
   // One store per run, in memory only: the tickets die with this process.
   const tickets = security.encryption ? (options.tickets ?? new TicketStore()) : undefined;
-  const session = randomBytes(16).toString('hex');
+  // OFFER's `session`: new with each offer (§4.2), so a changed offer is never taken for the old.
+  let session = randomBytes(16).toString('hex');
   const http = options.http ?? bareHttp();
   let offer = options.offer;
   // Every accepted socket until it closes, authenticated or not, so close(true) reaches all.
@@ -299,6 +300,7 @@ export function createSender(options: SenderOptions): Sender {
     const group = addressGroup(host);
     // The offer as it is when this receiver connects, whatever changes after.
     const offered = offer;
+    const offeredSession = session;
     let deciding: Slot | undefined;
     const log = logger.child({ client, peer });
     // The transfer is timed from REQUEST: the time its user spent choosing is not its speed (U1).
@@ -386,7 +388,7 @@ export function createSender(options: SenderOptions): Sender {
       const result = await runSession({
         connection,
         offer: offered,
-        session,
+        session: offeredSession,
         name: options.name,
         logger: log,
         handshakeMs: deadline.remaining,
@@ -528,6 +530,7 @@ export function createSender(options: SenderOptions): Sender {
 
   const setOffer = (next: OfferSource) => {
     offer = next;
+    session = randomBytes(16).toString('hex');
     logger.info({ files: next.fileCount, bytes: next.totalBytes }, 'offer changed');
   };
   // A getter, not a copied value: Object.assign would read `offer` once.

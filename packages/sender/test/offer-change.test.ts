@@ -1,8 +1,39 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { scanOffer } from '@ferry/engine';
+import {
+  concatFrame,
+  decodeMessage,
+  encodeMessage,
+  encodePreamble,
+  FrameDecoder,
+  FrameType,
+  type MessageOf,
+} from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { receiveAll, runCleanup, startSender, tempDir } from './helpers.ts';
+import { rawClient, receiveAll, runCleanup, startSender, tempDir, within } from './helpers.ts';
+
+/** The OFFER a raw client gets from the sender at `port` after its HELLO. */
+async function offerFrom(port: number): Promise<MessageOf<typeof FrameType.OFFER>> {
+  const client = await rawClient(port);
+  const hello = { software: 'raw-test/1', name: 'raw', features: [] };
+  client.socket.write(encodePreamble());
+  client.socket.write(concatFrame(FrameType.HELLO, encodeMessage(FrameType.HELLO, hello)));
+  const decoder = new FrameDecoder({ expectPreamble: true });
+  const offer = await within(
+    new Promise<MessageOf<typeof FrameType.OFFER>>((resolve) => {
+      client.socket.on('data', (chunk: Buffer) => {
+        for (const event of decoder.push(chunk)) {
+          if (event.kind === 'frame' && event.type === FrameType.OFFER)
+            resolve(decodeMessage(FrameType.OFFER, event.payload));
+        }
+      });
+    }),
+    'OFFER',
+  );
+  client.socket.destroy();
+  return offer;
+}
 
 afterEach(runCleanup);
 
@@ -40,5 +71,20 @@ describe('Sender.setOffer', () => {
     expect(result.declined).toBe(true);
     expect((await log.waitFor('session-failed')).code).toBe('ERR_DECLINED');
     expect(log.all('request')).toEqual([]);
+  });
+
+  it('gives a changed offer a new session id (§4.2), so a reconnection never takes it for the old one', async () => {
+    const { sender, port } = await startSender({ 'a.txt': 'alpha' });
+    const before = await offerFrom(port);
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'b.txt'), 'bravo');
+    sender.setOffer(await scanOffer([path.join(dir, 'b.txt')]));
+    const after = await offerFrom(port);
+    expect(before.entries).toEqual([{ kind: 'file', path: 'a.txt', size: 5 }]);
+    expect(after.entries).toEqual([{ kind: 'file', path: 'b.txt', size: 5 }]);
+    expect(after.session).toMatch(/^[0-9a-f]{32}$/);
+    expect(after.session).not.toBe(before.session);
+    // Unchanged, it keeps its id.
+    expect((await offerFrom(port)).session).toBe(after.session);
   });
 });

@@ -4,6 +4,7 @@ import { ActionFailed, callAction } from '../lib/actions.ts';
 import { ErrorBox } from '../lib/ErrorBox.tsx';
 import { FileBrowserDialog } from '../lib/FileBrowser.tsx';
 import { formatBytes, plural } from '../lib/format.ts';
+import { Icon } from '../lib/Icon.tsx';
 import { PeerText } from '../lib/PeerText.tsx';
 
 /** The offer: its items with sizes and a total, Add files, Remove, and what was left out. */
@@ -62,6 +63,7 @@ export function OfferPanel({ offer }: { offer: SendOffer | undefined }) {
           <ul class="send-items" aria-busy={busy}>
             {items.map((item) => (
               <li key={item.path} class="send-item">
+                <Icon name={item.kind === 'dir' ? 'folder' : 'file'} />
                 <span class="send-item-name">
                   <PeerText text={item.name} max={80} />
                   <span class="hint send-item-path">
