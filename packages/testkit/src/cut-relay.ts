@@ -46,6 +46,12 @@ export interface CutRelay {
   retarget(senderPort: number): void;
   /** Resets every connection open now (RST both ways), whatever the cut points say. */
   cutNow(): void;
+  /**
+   * Stops relaying the sender's bytes on every connection, open now or opened later, until
+   * `release()`: a transfer stalls mid-file, as on a link that stopped moving.
+   */
+  hold(): void;
+  release(): void;
 }
 
 /**
@@ -66,6 +72,8 @@ export async function startCutRelay(
   let target = senderPort;
   let totalFromSender = 0;
   let totalFromReceiver = 0;
+  let holding = false;
+  const senderSides = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
     // Either side may reset or vanish (a killed process): the test judges that, not the relay.
@@ -88,6 +96,8 @@ export async function startCutRelay(
     const cutAt = cuts[index] ?? Number.POSITIVE_INFINITY;
     const up = net.connect({ host: '127.0.0.1', port: target });
     track(up);
+    senderSides.add(up);
+    up.once('close', () => senderSides.delete(up));
     const closed = Promise.all([onceClosed(down), onceClosed(up)]).then(() => undefined);
     const connection: RelayedConnection = {
       index,
@@ -103,7 +113,7 @@ export async function startCutRelay(
       if (to.write(chunk)) return;
       from.pause();
       to.once('drain', () => {
-        if (!connection.cut) from.resume();
+        if (!connection.cut && !(holding && from === up)) from.resume();
       });
     };
     const reset = () => {
@@ -125,6 +135,7 @@ export async function startCutRelay(
           connection.fromSender += chunk.byteLength;
           senderBytes(chunk.byteLength);
           relay(up, down, chunk);
+          if (holding) up.pause();
           return;
         }
         const head = chunk.subarray(0, room);
@@ -136,6 +147,7 @@ export async function startCutRelay(
         else reset();
       });
       down.resume();
+      if (holding) up.pause();
     });
     // An end is passed on as an end, a failure as a failure: a peer that dies is seen as dead.
     for (const [from, to] of [
@@ -192,6 +204,14 @@ export async function startCutRelay(
     },
     cutNow: () => {
       for (const socket of sockets) if (!socket.destroyed) socket.resetAndDestroy();
+    },
+    hold: () => {
+      holding = true;
+      for (const up of senderSides) up.pause();
+    },
+    release: () => {
+      holding = false;
+      for (const up of senderSides) if (!up.destroyed) up.resume();
     },
   };
 }

@@ -431,10 +431,13 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
     return report;
   }
 
-  /** A folder typed or picked: absolute, existing, a folder, writable. The default one is made. */
-  async function usableFolder(text: string): Promise<string> {
+  /**
+   * A folder typed or picked: absolute, existing, a folder, writable. The default one is made
+   * when the user accepts into it (`create`), never just to look at it.
+   */
+  async function usableFolder(text: string, create: boolean): Promise<string> {
     const out = path.resolve(expandHome(text, options.home));
-    if (out === path.resolve(options.defaultFolder)) {
+    if (create && out === path.resolve(options.defaultFolder)) {
       await prepareDefaultFolder(out, options.home).catch((error: unknown) =>
         refuse('ERR_FOLDER', `${esc((error as Error).message)}: pick another folder.`, 400),
       );
@@ -521,14 +524,14 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
     inspect: async (input) => {
       inPhase('choose');
       checkItems(input.items);
-      const out = await usableFolder(input.out);
+      const out = await usableFolder(input.out, false);
       return inspectFor(run!, input.items, out);
     },
     accept: async (input) => {
       inPhase('choose');
       checkItems(input.items);
       const current = run!;
-      const out = await usableFolder(input.out);
+      const out = await usableFolder(input.out, true);
       const same = current.inspected;
       if (!same || same.out !== out || same.items.join() !== input.items.join())
         await inspectFor(current, input.items, out);

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ChoiceSlice, OfferEntryView, OfferSlice, ReportSlice } from '../../state/receive.ts';
 import { FileBrowserDialog } from '../lib/FileBrowser.tsx';
+import { Icon } from '../lib/Icon.tsx';
 import { formatBytes, plural } from '../lib/format.ts';
 import { useSlice } from '../lib/live.ts';
 import { PeerText } from '../lib/PeerText.tsx';
@@ -27,7 +28,9 @@ export function ChooseScreen() {
   const [sent, setSent] = useState(false);
   const chosen = useMemo(() => [...items].sort((a, b) => a - b), [items]);
   // What the folder holds for these items: asked again whenever the choice changes.
+  // (The app looked at the folder it suggests already, if it exists.)
   useEffect(() => {
+    if (out === choice?.out && chosen.join() === choice.items.join()) return;
     if (out !== '' && chosen.length > 0) inspect.run({ items: chosen, out });
   }, [chosen.join(), out]);
   if (!offer) return <p class="hint">Waiting for the offer…</p>;
@@ -85,7 +88,7 @@ export function ChooseScreen() {
                       checked={items.has(item.index)}
                       onChange={() => toggle(item.index)}
                     />
-                    <span aria-hidden="true">{item.kind === 'dir' ? '📁' : '📄'}</span>
+                    <Icon name={item.kind === 'dir' ? 'folder' : 'file'} />
                     <PeerText text={item.name} max={120} />
                   </label>
                   <span class="recv-size">
@@ -166,8 +169,7 @@ export function ChooseScreen() {
             accept.busy ||
             chosen.length === 0 ||
             out === '' ||
-            !current ||
-            !current.enoughSpace
+            current?.enoughSpace === false
           }
         >
           {chosen.length === 0

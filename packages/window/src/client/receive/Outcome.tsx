@@ -45,7 +45,7 @@ export function DoneScreen() {
             {saved.map((file) => (
               <tr key={file.path}>
                 <td>
-                  <PeerText text={file.path} max={200} />
+                  <PeerText text={inFolder(file.path, result.outDir)} max={200} />
                   {result.present.includes(file) && <span class="badge"> already there</span>}
                 </td>
                 <td class="recv-size">{formatBytes(file.size)}</td>
@@ -127,4 +127,12 @@ export function FailedScreen() {
       {again.error}
     </div>
   );
+}
+
+/** A saved file's path, relative to the folder it was saved in when it is inside it. */
+function inFolder(file: string, folder: string | null): string {
+  if (!folder) return file;
+  const sep = folder.includes('\\') && !folder.includes('/') ? '\\' : '/';
+  const prefix = folder.endsWith(sep) ? folder : folder + sep;
+  return file.startsWith(prefix) ? file.slice(prefix.length) : file;
 }
