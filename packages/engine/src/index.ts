@@ -1,4 +1,4 @@
-export { BufferPool } from './buffer-pool.ts';
+export { BufferPool, FreshBuffers, type ReadBuffers } from './buffer-pool.ts';
 export {
   alternativeName,
   checkFreeSpace,

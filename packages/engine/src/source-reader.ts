@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { ErrorCode, IntegrityError } from '@ferry/protocol';
-import type { BufferPool } from './buffer-pool.ts';
+import type { ReadBuffers } from './buffer-pool.ts';
 import { type FileSource, openSource } from './scan.ts';
 import { describeChange, type FileStamp, stampOf } from './stamp.ts';
 
@@ -15,28 +15,45 @@ export interface Chunk {
  * Reads bytes `from … to−1` of an open source file in pool buffers, with one read ahead: the
  * next chunk comes off the disk (in libuv's pool) while this one is hashed and handed on. A file
  * that ends early has shrunk: SOURCE_CHANGED. `close()` waits for a read still in flight.
+ *
+ * Given the stamp the file was opened with, the reader checks the file unchanged
+ * ({@link checkUnchanged}) before it hands out the chunk that reaches `to`, or, for an empty
+ * range, before it says there is none: whoever takes every chunk has bytes of one unchanged file.
  */
 export class ChunkReader {
   readonly #handle: FileHandle;
-  readonly #pool: BufferPool;
+  readonly #pool: ReadBuffers;
   readonly #headerRoom: number;
   readonly #to: number;
+  readonly #unchanged: FileStamp | undefined;
   #position: number;
   #next: Promise<Chunk> | undefined;
+  #checked = false;
 
-  constructor(handle: FileHandle, pool: BufferPool, headerRoom: number, from: number, to: number) {
+  constructor(
+    handle: FileHandle,
+    pool: ReadBuffers,
+    headerRoom: number,
+    from: number,
+    to: number,
+    unchanged?: FileStamp,
+  ) {
     this.#handle = handle;
     this.#pool = pool;
     this.#headerRoom = headerRoom;
     this.#position = from;
     this.#to = to;
+    this.#unchanged = unchanged;
     this.#next = from < to ? this.#read(from) : undefined;
   }
 
   /** The next chunk, or undefined once `to` is reached. The caller releases its buffer. */
   async next(): Promise<Chunk | undefined> {
     const pending = this.#next;
-    if (!pending) return undefined;
+    if (!pending) {
+      await this.#check();
+      return undefined;
+    }
     this.#next = undefined;
     const chunk = await pending;
     if (chunk.bytes.byteLength === 0) {
@@ -47,6 +64,13 @@ export class ChunkReader {
     if (this.#position < this.#to) {
       this.#next = this.#read(this.#position);
       this.#next.catch(() => {}); // Awaited by the next call, or by close().
+    } else {
+      try {
+        await this.#check();
+      } catch (error) {
+        this.#pool.release(chunk.buffer);
+        throw error;
+      }
     }
     return chunk;
   }
@@ -56,6 +80,12 @@ export class ChunkReader {
     const pending = await this.#next?.catch(() => undefined);
     this.#next = undefined;
     if (pending) this.#pool.release(pending.buffer);
+  }
+
+  async #check(): Promise<void> {
+    if (!this.#unchanged || this.#checked) return;
+    this.#checked = true;
+    await checkUnchanged(this.#handle, this.#unchanged);
   }
 
   async #read(position: number): Promise<Chunk> {

@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  BufferPool,
-  ChunkReader,
-  checkUnchanged,
-  type OfferSource,
-  openSource,
-} from '@ferry/engine';
+import { BufferPool, ChunkReader, type OfferSource, openSource } from '@ferry/engine';
 
 /** Read while hashing: a few buffers of this size, one read ahead of the hash. */
 const HASH_CHUNK = 1024 * 1024;
@@ -32,7 +26,8 @@ export async function hashOffer(
   let files = 0;
   for (const [id, source] of offer.sources) {
     const { handle, stamp } = await openSource(source);
-    const reader = new ChunkReader(handle, pool, 0, 0, source.size);
+    // Checked unchanged before the last chunk is handed out (or, for an empty file, at once).
+    const reader = new ChunkReader(handle, pool, 0, 0, source.size, stamp);
     try {
       const hash = createHash('sha256');
       for (;;) {
@@ -43,7 +38,6 @@ export async function hashOffer(
         pool.release(chunk.buffer);
         onProgress?.({ bytes, totalBytes: offer.totalBytes, files });
       }
-      await checkUnchanged(handle, stamp);
       digests.set(id, hash.digest('hex'));
       files++;
       onProgress?.({ bytes, totalBytes: offer.totalBytes, files });

@@ -7,7 +7,6 @@ import type { Readable } from 'node:stream';
 import {
   BufferPool,
   ChunkReader,
-  checkUnchanged,
   type FileSource,
   type OfferSource,
   openSource,
@@ -560,7 +559,8 @@ export function createLink(options: LinkOptions): Link {
     start: number,
     end: number,
   ): Promise<void> {
-    const reader = new ChunkReader(handle, pool, 0, start, end);
+    // The file is checked unchanged before the chunk that ends the range is handed out.
+    const reader = new ChunkReader(handle, pool, 0, start, end, stamp);
     const total = end - start;
     let sent = 0;
     let hungUp = false;
@@ -576,7 +576,6 @@ export function createLink(options: LinkOptions): Link {
         next.catch(() => {}); // Awaited below unless the downloader hung up first.
         const chunk = await Promise.race([next, closed]);
         if (chunk === 'closed' || chunk === undefined) break;
-        if (sent + chunk.bytes.byteLength >= total) await checkUnchanged(handle, stamp);
         if (hungUp) {
           pool.release(chunk.buffer);
           break;
