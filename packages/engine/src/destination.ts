@@ -132,6 +132,8 @@ export class Destination {
   #adopt: ReadonlyMap<string, string>;
   #claims: ReadonlyMap<string, TopClaim>;
   #temps = new Set<string>();
+  /** A failed file's partial was kept to resume from (its source could not be read). */
+  #retained = false;
   /** The identity (device, inode) of each temporary file, from the handle its bytes are written through. */
   #identities = new Map<string, FileIdentity>();
   #tempName: () => string;
@@ -352,10 +354,22 @@ export class Destination {
     return { dir: this.partials.dir, ...held };
   }
 
-  /** After a transfer that concluded every file: the partial folder goes. */
-  async complete(): Promise<void> {
+  /**
+   * After a transfer that concluded every file: the partial folder goes, unless a file failed
+   * with what arrived of it kept to resume from (its source could not be read): then it stays
+   * as {@link keep} leaves it, and what it holds is returned.
+   */
+  async complete(): Promise<KeptPartials | undefined> {
+    // The temporary files all got their final names.
     this.#temps.clear();
+    if (this.#retained) return this.keep();
     await this.partials?.remove();
+    return undefined;
+  }
+
+  /** Keeps the partial folder at {@link complete}: a failed file's partial stays in it to resume from. */
+  retainPartials(): void {
+    this.#retained = true;
   }
 
   /** Top-level folders are claimed with an exclusive mkdir; the ones below are all new. */

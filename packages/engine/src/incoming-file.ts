@@ -235,11 +235,19 @@ export class IncomingFile {
     return { saving };
   }
 
-  /** The sender gave up on the file (its `code` and `message`): nothing of it is kept. */
+  /**
+   * The sender gave up on the file (its `code` and `message`). When it could not read its
+   * source (ERR_SOURCE_UNREADABLE) the bytes that arrived stay in the partial folder, as after a
+   * cut, for a later run to resume from once it can: the prefix check then says whether they
+   * are still the file's (PROTOCOL.md §13.6). Otherwise nothing of the file is kept.
+   */
   async abort(code: string, message: string): Promise<FailedFile> {
     if (this.#present) return this.#failed(code, message);
     if (!this.#sink) return this.#skipped();
-    await this.discard();
+    if (code === ErrorCode.SOURCE_UNREADABLE && this.#destination.partials) {
+      await this.suspend();
+      this.#destination.retainPartials();
+    } else await this.discard();
     return this.#failed(code, message);
   }
 

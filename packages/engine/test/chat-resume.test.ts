@@ -16,6 +16,7 @@ import {
   type MessageType,
 } from '@ferry/protocol';
 import { Connection } from '@ferry/protocol/node';
+import { txDataFrame } from '@ferry/testkit/hostile';
 import {
   EventLog,
   onCleanup,
@@ -584,6 +585,38 @@ describe('what is kept when a transfer is not resumed (§13.11 item 9)', () => {
     expect(bobEnd.kind === 'lost' && bobEnd.suspended).toBeUndefined();
     expect(await bob.log.waitFor('send-done')).toMatchObject({ code: ErrorCode.LIMIT_EXCEEDED });
     expect(bob.log.all('send-done')[0]?.suspended).toBeUndefined();
+  });
+  it('D2: TX_ABORT ERR_SOURCE_UNREADABLE keeps the bytes that arrived in the partial folder to resume from (partial-kept)', async () => {
+    const out = await tempDir();
+    const { link, log, peer } = await scriptedPeer('joiner', { resume: true });
+    await peer.send(FrameType.PROPOSE, {
+      offer: 1,
+      entries: [{ kind: 'file', path: 'a.bin', size: 10 }],
+    });
+    await log.waitFor('proposal');
+    await link.accept(1, out);
+    await expectFrame(peer, FrameType.ACCEPT);
+    await peer.send(FrameType.TX_START, { offer: 1, id: 0, offset: 0, size: 10 });
+    peer.socket.write(txDataFrame(1, '0123'));
+    await peer.send(FrameType.TX_ABORT, {
+      offer: 1,
+      id: 0,
+      code: ErrorCode.SOURCE_UNREADABLE,
+      message: 'the file could not be read',
+    });
+    expect(await expectFrame(peer, FrameType.TX_ACK)).toEqual({
+      offer: 1,
+      id: 0,
+      ok: false,
+      code: ErrorCode.SOURCE_UNREADABLE,
+    });
+    const kept = await log.waitFor('partial-kept');
+    expect(kept).toMatchObject({ offer: 1, outDir: out });
+    expect(await log.waitFor('receive-done')).toMatchObject({ saved: 0, failed: 1 });
+    const parts = (await readdir(kept.dir)).filter((name) => name.endsWith('.part'));
+    expect(parts).toHaveLength(1);
+    expect(await readFile(path.join(kept.dir, parts[0]!), 'utf8')).toBe('0123');
+    expect(await readdir(out)).toEqual([path.basename(kept.dir)]);
   });
 });
 

@@ -430,12 +430,13 @@ async function receive(
       reconnect: (resume, connectTimeoutMs) => reopen(options, resume, connectTimeoutMs),
       pause: memory.pause,
     });
-    // Every file is concluded: the partial data has served.
-    await prepared.destination
-      .complete()
-      .catch((error: unknown) =>
-        logger.warn({ err: error }, 'could not remove the partial folder'),
-      );
+    // Every file is concluded: the partial data has served, but for a file whose source the
+    // sender could not read, kept to resume from.
+    const kept = await prepared.destination.complete().catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not remove the partial folder');
+      return undefined;
+    });
+    if (kept) events.emit('partial-kept', kept);
     return {
       outDir,
       saved: outcomes.saved,

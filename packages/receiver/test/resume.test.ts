@@ -89,6 +89,17 @@ async function honestSender(files: Record<string, Buffer>) {
   return { ...sender, request: () => request };
 }
 
+/**
+ * File 0 resumed from byte 1000 (FILE_START), bytes 1000 to 2000 of `content`, then FILE_ABORT
+ * with `code`: resolves with the receiver's FILE_ACK.
+ */
+async function abortMidFile(peer: FakePeer, content: Buffer, code: string) {
+  peer.send(FrameType.FILE_START, { id: 0, offset: 1000, size: content.length });
+  sendData(peer, content, 1000, 2000);
+  peer.send(FrameType.FILE_ABORT, { id: 0, code, message: 'the file cannot be sent' });
+  return peer.expect(FrameType.FILE_ACK);
+}
+
 /** A destination holding a partial folder of SENDER with `parts` (local path → bytes held). */
 async function heldPartials(parts: Record<string, Buffer | string>) {
   const out = await realpath(await tempDir());
@@ -314,6 +325,67 @@ describe('resuming a transfer from the partial data on disk', () => {
     expect((await runReceive(['--yes', '--out', out, sender.address])).code).toBe(EXIT.failure);
     await sender.done();
     expect((await readFile(store.pathOf('f.bin'))).equals(content.subarray(0, 1000))).toBe(true);
+  });
+
+  it('D2: FILE_ABORT ERR_SOURCE_UNREADABLE keeps what is held of the file and what arrived, to resume from; the next run goes on from there', async () => {
+    const content = randomBytes(3000);
+    const other = Buffer.from('abc');
+    const { out, store } = await heldPartials({ 'f.bin': content.subarray(0, 1000) });
+    const sender = await startFakeSender(async (peer) => {
+      await offerResumable(peer, [
+        { kind: 'file', path: 'f.bin', size: content.length },
+        { kind: 'file', path: 'g.bin', size: other.length },
+      ]);
+      expect((await peer.expect(FrameType.REQUEST)).files).toEqual([
+        { id: 0, offset: 1000, prefix: sha256(content.subarray(0, 1000)) },
+        { id: 1, offset: 0 },
+      ]);
+      expect(await abortMidFile(peer, content, ErrorCode.SOURCE_UNREADABLE)).toEqual({
+        id: 0,
+        ok: false,
+        code: ErrorCode.SOURCE_UNREADABLE,
+      });
+      peer.send(FrameType.FILE_START, { id: 1, offset: 0, size: other.length });
+      peer.data(other);
+      peer.send(FrameType.FILE_END, { id: 1, sha256: sha256(other) });
+      expect(await peer.expect(FrameType.FILE_ACK)).toMatchObject({ id: 1, ok: true });
+      await endSession(peer);
+    });
+    const run = await runReceive(['--yes', '--out', out, sender.address]);
+    await sender.done();
+    expect(run.code).toBe(EXIT.failure);
+    expect(run.stdout.text).toContain('1 file partly received is kept in');
+    expect(await readFile(path.join(out, 'g.bin'), 'utf8')).toBe('abc');
+    expect((await readFile(store.pathOf('f.bin'))).equals(content.subarray(0, 2000))).toBe(true);
+
+    const rerun = await honestSender({ 'f.bin': content, 'g.bin': other });
+    expect((await runReceive(['--yes', '--out', out, rerun.address])).code).toBe(EXIT.ok);
+    await rerun.done();
+    expect(rerun.request()).toEqual([
+      { id: 0, offset: 2000, prefix: sha256(content.subarray(0, 2000)) },
+      { id: 1, offset: 3, prefix: sha256(other) },
+    ]);
+    expect((await readFile(path.join(out, 'f.bin'))).equals(content)).toBe(true);
+    expect(await partialFolders(out)).toEqual([]);
+  });
+
+  it('FILE_ABORT with another code deletes what is held of the file; the partial folder goes with the transfer', async () => {
+    const content = randomBytes(3000);
+    const { out } = await heldPartials({ 'f.bin': content.subarray(0, 1000) });
+    const sender = await startFakeSender(async (peer) => {
+      await offerResumable(peer, [{ kind: 'file', path: 'f.bin', size: content.length }]);
+      await peer.expect(FrameType.REQUEST);
+      expect(await abortMidFile(peer, content, ErrorCode.SOURCE_CHANGED)).toMatchObject({
+        id: 0,
+        ok: false,
+      });
+      await endSession(peer);
+    });
+    const run = await runReceive(['--yes', '--out', out, sender.address]);
+    await sender.done();
+    expect(run.code).toBe(EXIT.failure);
+    expect(run.stdout.text).not.toContain('partly received is kept');
+    expect(await listTree(out)).toEqual([]);
   });
 
   it('an OFFER without resume is answered with offsets 0 only, and a cut keeps nothing, as before', async () => {

@@ -1090,12 +1090,15 @@ export class ChatLink extends Emitter<LinkEvents> {
       async () => {
         if (this.#incoming.get(offer) !== receiving) return;
         this.#incoming.delete(offer);
-        // Every file is concluded: the partial folder has served.
-        await receiving.destination
-          ?.complete()
-          .catch((error: unknown) =>
-            this.#logger.warn({ err: error }, 'could not remove the partial folder'),
-          );
+        // Every file is concluded: the partial folder has served, but for a file whose source
+        // the proposer could not read, kept to resume from.
+        const destination = receiving.destination;
+        const kept = await destination?.complete().catch((error: unknown) => {
+          this.#logger.warn({ err: error }, 'could not remove the partial folder');
+          return undefined;
+        });
+        if (kept && destination)
+          this.emit('partial-kept', { offer, outDir: destination.root, dir: kept.dir });
         this.emit('receive-done', {
           offer,
           saved: receiving.saved,
