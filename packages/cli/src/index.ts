@@ -25,6 +25,12 @@ export { jsonEventFor, type JsonOut, peerFields } from './chat/json-output.ts';
 export { type ChatEventName, ChatView, type ChatViewOptions, LISTED_FILES } from './chat/render.ts';
 export { BAD_COMMAND, type ChatIo, type ChatOptions, findPeer, runChat } from './chat/run-chat.ts';
 export { type ChatScreen, LinePrompt, PlainScreen, type ScreenInput } from './chat/screen.ts';
+export {
+  ChatWindowController,
+  type ChatWindowOptions,
+  type ChatWindowTarget,
+  type ListenerInfo,
+} from './chat/window-controller.ts';
 export { defaultFolderIn, expandHome, prepareDefaultFolder } from './default-folder.ts';
 export { UsageError } from './errors.ts';
 export { EXIT, type ExitCode } from './exit.ts';

@@ -21,6 +21,7 @@ import { parseJsonCommand } from './json-commands.ts';
 import { jsonEventFor, type JsonOut, peerFields } from './json-output.ts';
 import { type ChatEventName, ChatView } from './render.ts';
 import { type ChatScreen, LinePrompt, PlainScreen, type ScreenInput } from './screen.ts';
+import type { ChatWindowController } from './window-controller.ts';
 
 /** The streams of a conversation: the shared ones plus the input it reads. */
 export interface ChatIo extends Io {
@@ -53,6 +54,11 @@ export interface ChatOptions {
   readonly lines?: AsyncIterator<string> | undefined;
   /** Where the app's other views write: printed above the input while the conversation runs. */
   readonly output?: ChatOutput | undefined;
+  /**
+   * Ferry's window (`--ui`): it shows the conversation too and takes the user's answers; the end
+   * of stdin then leaves the conversation to the window (Quit or Ctrl-C end it).
+   */
+  readonly window?: ChatWindowController | undefined;
 }
 
 /** `error` event code for a command line that cannot be read. */
@@ -80,7 +86,9 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
   const input: ScreenInput = {
     line: (text) => void handle(text),
     interrupt: () => quit(true),
-    end: () => quit(false),
+    end: () => {
+      if (!options.window) quit(false);
+    },
   };
   const screen = options.screen?.(input) ?? chooseScreen(io, json, input, options.lines);
   options.output?.route(screen);
@@ -298,6 +306,7 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
 
   const onAbort = () => quit(true);
   signal.addEventListener('abort', onAbort, { once: true });
+  const detach = options.window?.attach(conversation, () => quit(false));
   try {
     // The conversation may have begun before this screen: show where things stand.
     const ready = { self: conversation.self, peers: conversation.peers() };
@@ -315,6 +324,7 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
     return ended.reason === 'closed' ? EXIT.ok : EXIT.failure;
   } finally {
     signal.removeEventListener('abort', onAbort);
+    detach?.();
     for (const off of unsubscribe) off();
     screen.close();
     options.output?.route(undefined);
