@@ -3,7 +3,11 @@
  * address bar, the state lives in the app (a reload shows it again), the page says when the app
  * has stopped, and nothing in it breaks the Content-Security-Policy or logs an error.
  */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { launchBrowser, openWindowPage } from '@ferry/testkit/browser';
+import { cliEnv, spawnCli } from '@ferry/testkit/cli-process';
+import { SEND_BIN, WAIT as CLI_WAIT } from '@ferry/testkit/harness';
 import { makeTempDir } from '@ferry/testkit/files';
 import { startWindow } from '@ferry/window';
 import pino from 'pino';
@@ -98,4 +102,38 @@ describe("Ferry's window in a browser: the shell", () => {
     expect(wp.pageErrors).toEqual([]);
     expect(wp.cspViolations).toEqual([]);
   });
+
+  for (const how of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`K8: when ferry-send --ui ends (${how}), its page says that Ferry has stopped`, async () => {
+      const home = await makeTempDir('window-home');
+      await writeFile(path.join(home, 'a.txt'), 'a');
+      const sender = spawnCli(
+        SEND_BIN,
+        [
+          '--ui',
+          '--no-open',
+          '--json',
+          '--host',
+          '127.0.0.1',
+          '--port',
+          '0',
+          '--no-announce',
+          path.join(home, 'a.txt'),
+        ],
+        { env: cliEnv({ HOME: home, USERPROFILE: home }) },
+      );
+      const { url } = await sender.waitForEvent('window', CLI_WAIT.startMs);
+      const browser = await launchBrowser();
+      const wp = await openWindowPage(browser);
+      await wp.page.goto(String(url));
+      await expect.poll(() => wp.page.locator('header .top-name').count(), WAIT).toBe(1);
+      sender.signal(how);
+      await sender.waitForExit(CLI_WAIT.startMs);
+      const overlay = wp.page.getByRole('alertdialog', { name: 'Ferry has stopped' });
+      await overlay.waitFor({ timeout: 20_000 });
+      expect(await overlay.textContent()).toContain('ferry-send --ui');
+      if (how === 'SIGTERM') expect(wp.lostStreams).toEqual([]);
+      expect(wp.problems()).toEqual([]);
+    });
+  }
 });

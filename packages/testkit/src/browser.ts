@@ -71,6 +71,8 @@ export interface WindowPage {
   readonly cspViolations: CspViolation[];
   /** Addresses of actions and file browser requests the app answered with a 4xx refusal. */
   readonly refusedActions: string[];
+  /** Chromium's errors for the event stream once the app behind the page has gone. */
+  readonly lostStreams: string[];
   /** Everything recorded so far, for a failure message. */
   problems(): string[];
   /** Saves `<name>-desktop.png` and `<name>-phone.png` in ARTIFACTS_DIR; returns their paths. */
@@ -93,6 +95,7 @@ export async function openWindowPage(
   const pageErrors: string[] = [];
   const cspViolations: CspViolation[] = [];
   const refusedActions: string[] = [];
+  const lostStreams: string[] = [];
   // A binding is called from the page through the debugging protocol: the page's CSP does not
   // stop it, and it survives reloads, unlike anything kept in the page.
   await context.exposeBinding('__ferryCspViolation', (_source, violation: CspViolation) => {
@@ -111,7 +114,12 @@ export async function openWindowPage(
         .text()
         .startsWith('Failed to load resource: the server responded with a status of 4') &&
       /^http:\/\/(127\.0\.0\.1|localhost):\d+\/api\/(action|fs)\//.test(at);
+    // The event stream cut or refused: the app has stopped (the page then says so).
+    const streamLost =
+      message.text().startsWith('Failed to load resource: net::ERR_') &&
+      /^http:\/\/(127\.0\.0\.1|localhost):\d+\/api\/events$/.test(at);
     if (refusal) refusedActions.push(at);
+    else if (streamLost) lostStreams.push(message.text());
     else consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => pageErrors.push(String(error)));
@@ -122,6 +130,7 @@ export async function openWindowPage(
     pageErrors,
     cspViolations,
     refusedActions,
+    lostStreams,
     problems: () => [
       ...consoleErrors.map((e) => `console: ${e}`),
       ...pageErrors.map((e) => `exception: ${e}`),

@@ -1,5 +1,8 @@
-import { runCleanup } from '@ferry/testkit/unit';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { onCleanup, runCleanup, within } from '@ferry/testkit/unit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LiveState } from '../src/server/live-state.ts';
 import { openEvents, startTestWindow, stateOf } from './helpers.ts';
 
 afterEach(runCleanup);
@@ -74,5 +77,39 @@ describe('the live state over server-sent events', () => {
     const stream = await openEvents(w);
     const at = await stream.waitFor((e) => e.event === 'state');
     expect((stateOf(stream.events[at]!).value as { entries: unknown[] }).entries).toEqual(entries);
+  });
+});
+
+describe('the live state under backpressure', () => {
+  it('a stream whose reader stalls is sent only the latest value once it drains, not every change', async () => {
+    const state = new LiveState(0);
+    const server = http.createServer((request, response) => state.open(request, response));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onCleanup('server', () => {
+      state.close();
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    const { port } = server.address() as AddressInfo;
+    const response = await new Promise<http.IncomingMessage>((resolve) =>
+      http.get({ host: '127.0.0.1', port, agent: false }, resolve),
+    );
+    response.pause();
+    const big = 'x'.repeat(256 * 1024);
+    const changes = 200;
+    for (let i = 1; i <= changes; i++) state.set('big', `${i}:${big}`);
+    let received = 0;
+    let text = '';
+    const last = new Promise<void>((resolve) => {
+      response.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        text = (text + chunk.toString('latin1')).slice(-300_000);
+        if (text.includes(`"value":"${changes}:x`)) resolve();
+      });
+    });
+    response.resume();
+    await within(last, 'the latest value');
+    // Every change written would be 50 MiB; the socket's buffers take a few MiB at most.
+    expect(received).toBeLessThan((changes * big.length) / 4);
   });
 });

@@ -6,8 +6,11 @@ export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
 /** The app's state as the page last received it: slice name → value. */
 export type Slices = Readonly<Record<string, unknown>>;
 
-/** Attempts to reopen a broken event stream before the page says the app has stopped. */
-const RETRIES = 4;
+/**
+ * Waits before each attempt to reopen a broken event stream; when the last fails too, the page
+ * says the app has stopped. A reload or a busy moment heals within them; a dead app refuses all.
+ */
+const RETRY_DELAYS_MS = [250, 500, 1000] as const;
 
 /**
  * The one event stream of the page. The app sends every slice when the stream opens and each
@@ -41,13 +44,13 @@ class LiveStore {
       source.close();
       this.#source = undefined;
       if (this.status === 'stopped') return;
-      this.#failures++;
-      if (this.#failures > RETRIES) {
+      const delay = RETRY_DELAYS_MS[this.#failures++];
+      if (delay === undefined) {
         this.#stop();
         return;
       }
       this.#setStatus('reconnecting');
-      setTimeout(() => this.start(), 250 * 2 ** this.#failures);
+      setTimeout(() => this.start(), delay);
     });
   }
 
