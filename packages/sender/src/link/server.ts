@@ -6,6 +6,7 @@ import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import {
   BufferPool,
+  type Chunk,
   ChunkReader,
   type FileSource,
   type OfferSource,
@@ -564,18 +565,26 @@ export function createLink(options: LinkOptions): Link {
     const total = end - start;
     let sent = 0;
     let hungUp = false;
-    const closed = new Promise<'closed'>((resolve) =>
+    // Ends the wait for a chunk when the downloader hangs up meanwhile. One listener for the
+    // whole download: a race against a promise of the close would add a reaction to it per
+    // chunk, held until the end (tens of MiB over a long download).
+    let stopWaiting: (() => void) | undefined;
+    const closed = new Promise<void>((resolve) =>
       response.once('close', () => {
         hungUp = true;
-        resolve('closed');
+        stopWaiting?.();
+        resolve();
       }),
     );
     try {
-      while (sent < total) {
+      while (sent < total && !hungUp) {
         const next = reader.next();
-        next.catch(() => {}); // Awaited below unless the downloader hung up first.
-        const chunk = await Promise.race([next, closed]);
-        if (chunk === 'closed' || chunk === undefined) break;
+        const chunk = await new Promise<Chunk | undefined>((resolve, reject) => {
+          stopWaiting = () => resolve(undefined);
+          next.then(resolve, reject);
+        });
+        stopWaiting = undefined;
+        if (chunk === undefined) break;
         if (hungUp) {
           pool.release(chunk.buffer);
           break;

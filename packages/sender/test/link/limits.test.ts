@@ -132,6 +132,40 @@ describe('a file that changes (L5)', () => {
 });
 
 describe('many downloads at once (L8)', () => {
+  it('L8: a downloader that hangs up mid-file ends its download as incomplete; the next one is served whole', async () => {
+    const size = 32 * MiB;
+    const content = randomBytes(size);
+    const { port, base, events } = await startLinkSender({ 'big.bin': content });
+    const cut = await within(
+      new Promise<number>((resolve) => {
+        const req = http.get(
+          { host: '127.0.0.1', port, path: `${base}f/0/big.bin`, agent: false },
+          (res) => {
+            let bytes = 0;
+            res.on('data', (chunk: Buffer) => {
+              bytes += chunk.byteLength;
+              // The first bytes are in: the downloader goes away.
+              req.destroy();
+            });
+            res.on('close', () => resolve(bytes));
+          },
+        );
+        req.on('error', () => {});
+      }),
+      'the downloader to hang up',
+    );
+    expect(cut).toBeLessThan(size);
+    const done = await events.waitFor('download-done');
+    expect(done).toMatchObject({ id: 1, complete: false });
+    expect(done.bytes).toBeLessThan(size);
+    const whole = await request(port, `${base}f/0/big.bin`);
+    expect(whole.status).toBe(200);
+    expect(whole.body.equals(content)).toBe(true);
+    const dones = events.all('download-done');
+    expect(dones.at(-1)).toMatchObject({ id: 2, bytes: size, complete: true });
+    expect(events.all('download-failed')).toEqual([]);
+  });
+
   it('L8: 200 concurrent downloads keep the heap and buffers bounded, and a Ferry receiver is served meanwhile', async () => {
     const size = 4 * MiB;
     const count = 200;
