@@ -14,7 +14,12 @@ import {
   WAIT,
   writeRandomFile,
 } from '@ferry/testkit/harness';
-import { assertNetnsReady, createNetnsNetwork, type NetnsHost } from '@ferry/testkit/netns';
+import {
+  assertNetnsReady,
+  createNetnsNetwork,
+  type NetnsHost,
+  threeHosts,
+} from '@ferry/testkit/netns';
 import {
   floodSent,
   zeroconfBrowse,
@@ -63,12 +68,7 @@ function foundAs(sender: NetnsSender) {
 
 describe('finding senders on a network of namespaces', () => {
   it('N: lists two senders on two hosts from a third, and takes from the one named, byte-identical', async () => {
-    const network = await createNetnsNetwork();
-    const [h1, h2, h3] = [
-      await network.addHost(),
-      await network.addHost(),
-      await network.addHost(),
-    ];
+    const [h1, h2, h3] = await threeHosts();
     const aliceFiles = await offered('alice');
     const bobFiles = await offered('bob');
     const alice = await startSenderIn(h1, 'alice', [aliceFiles.file]);
@@ -89,12 +89,7 @@ describe('finding senders on a network of namespaces', () => {
   });
 
   it('N: a sender that stops is gone from a new listing', async () => {
-    const network = await createNetnsNetwork();
-    const [h1, h2, h3] = [
-      await network.addHost(),
-      await network.addHost(),
-      await network.addHost(),
-    ];
+    const [h1, h2, h3] = await threeHosts();
     const files = await offered('data');
     const alice = await startSenderIn(h1, 'alice', [files.file]);
     const bob = await startSenderIn(h2, 'bob', [files.file]);
@@ -202,12 +197,7 @@ describe('finding senders on a network of namespaces', () => {
   });
 
   it("M1: a spoofed announcement with a real sender's name and key, pointing at another key: refused as a possible impostor before any code is sent", async () => {
-    const network = await createNetnsNetwork();
-    const [h1, h2, h3] = [
-      await network.addHost(),
-      await network.addHost(),
-      await network.addHost(),
-    ];
+    const [h1, h2, h3] = await threeHosts();
     // The real alice, whose key and code the user has; unannounced, so the spoof is the only "alice".
     const alice = await startSenderIn(
       h1,
@@ -255,12 +245,7 @@ describe('finding senders on a network of namespaces', () => {
   });
 
   it('M2: 10,000 fake announcements from one host: the list stays capped, memory bounded, and the real sender listed', async () => {
-    const network = await createNetnsNetwork();
-    const [h1, h2, h3] = [
-      await network.addHost(),
-      await network.addHost(),
-      await network.addHost(),
-    ];
+    const [h1, h2, h3] = await threeHosts();
     const alice = await startSenderIn(h1, 'alice', [(await offered('data')).file]);
     const quiet = await listIn(h3, [], { rss: true });
     expect(quiet.found).toEqual([foundAs(alice)]);
@@ -309,12 +294,7 @@ describe('finding senders on a network of namespaces', () => {
   });
 
   it('M4: goodbyes forged for a real sender: at worst it is not listed, never listed wrong, and its typed address works', async () => {
-    const network = await createNetnsNetwork();
-    const [h1, h2, h3] = [
-      await network.addHost(),
-      await network.addHost(),
-      await network.addHost(),
-    ];
+    const [h1, h2, h3] = await threeHosts();
     const files = await offered('data');
     const alice = await startSenderIn(h1, 'alice', [files.file]);
     // Ten goodbyes a second for "alice", from another host, with that host's address in them.

@@ -299,6 +299,15 @@ export async function createNetnsNetwork(): Promise<NetnsNetwork> {
   };
 }
 
+/**
+ * A new network of three hosts on its first segment, as three machines on one LAN: two to run
+ * senders, one to look for them (or any other roles). Removed after the test file.
+ */
+export async function threeHosts(): Promise<[NetnsHost, NetnsHost, NetnsHost]> {
+  const network = await createNetnsNetwork();
+  return [await network.addHost(), await network.addHost(), await network.addHost()];
+}
+
 async function ip(ns: string, ...args: string[]): Promise<void> {
   try {
     await run('ip', ['-n', ns, ...args]);
