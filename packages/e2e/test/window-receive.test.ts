@@ -12,6 +12,7 @@ import path from 'node:path';
 import { FrameType } from '@ferry/protocol';
 import { launchBrowser, openWindowPage, type WindowPage } from '@ferry/testkit/browser';
 import { cliEnv, spawnCli } from '@ferry/testkit/cli-process';
+import { startCutRelay } from '@ferry/testkit/cut-relay';
 import {
   hashTree,
   makeTempDir,
@@ -24,6 +25,8 @@ import {
 import { startScriptedSender } from '@ferry/testkit/hostile';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+
+const MiB = 1024 * 1024;
 
 /** `ferry-receive --ui --no-open --json [args]` with its own home folder; the window's address. */
 async function startReceiveWindow(
@@ -88,6 +91,43 @@ async function makeAndPickFolder(
   const out = path.join(parent, name);
   await page.getByText(out, { exact: true }).waitFor();
   return out;
+}
+
+/** What has the keyboard focus: its id, its type, its label and its text. */
+interface Focused {
+  readonly id: string;
+  readonly type: string;
+  readonly label: string;
+  readonly text: string;
+}
+
+async function focusedElement(page: Page): Promise<Focused> {
+  return (await page.evaluate(DESCRIBE_FOCUS)) as Focused;
+}
+
+/** Describes the focused element (a page script, as text: this package has no DOM types). */
+const DESCRIBE_FOCUS = `(() => {
+  const element = document.activeElement;
+  if (!element) return { id: '', type: '', label: '', text: '' };
+  const label = ((element.labels && element.labels[0] && element.labels[0].textContent) || element.getAttribute('aria-label') || '').trim();
+  return { id: element.id, type: element.type || element.tagName.toLowerCase(), label, text: (element.textContent || '').trim() };
+})()`;
+
+/** The id of what has the focus. */
+async function focused(page: Page): Promise<string> {
+  return (await focusedElement(page)).id;
+}
+
+/** Presses Tab until the focus is on what `test` accepts (at most 80 times). */
+async function tabTo(page: Page, test: (element: Focused) => boolean): Promise<void> {
+  const seen: string[] = [];
+  for (let presses = 0; presses < 80; presses++) {
+    await page.keyboard.press('Tab');
+    const element = await focusedElement(page);
+    if (test(element)) return;
+    seen.push(`${element.type}:${element.label || element.text}`.slice(0, 60));
+  }
+  throw new Error(`Tab never reached the control; it went through:\n${seen.join('\n')}`);
 }
 
 function sha256(bytes: Uint8Array | string): string {
@@ -251,5 +291,173 @@ describe('the receiving window (ferry-receive --ui)', () => {
     expect(wp.problems()).toEqual([]);
     second.receiver.signal('SIGINT');
     await second.receiver.waitForExit(WAIT.reactMs);
+  });
+  it('F5: pause and resume in the window; a reload mid-transfer shows the transfer where it is; the copy is byte-identical', async () => {
+    const src = await makeTempDir('recv-src');
+    await writeRandomFile(path.join(src, 'big.bin'), 48 * MiB);
+    const sender = await startSender([path.join(src, 'big.bin')]);
+    // A relay that can stall the sender's bytes: the transfer waits mid-file while the page is looked at.
+    const relay = await startCutRelay(sender.port);
+    const home = await makeTempDir('recv-home');
+    const { receiver, url } = await startReceiveWindow(home, [relay.address]);
+    const wp = await openReceivePage(url, 'Pairing code');
+    const { page } = wp;
+    await pair(page, codeOf(sender));
+    const out = await makeAndPickFolder(wp, await makeTempDir('recv-parent'), 'big');
+    const received = relay.passed(12 * MiB, WAIT.transferMs).then(() => relay.hold());
+    await page.getByRole('button', { name: /^Receive 1 file/ }).click();
+    await received;
+    await page.getByRole('heading', { name: 'Receiving', level: 1 }).waitFor();
+    const percent = page.locator('.progress-percent').first();
+    await expect
+      .poll(async () => Number.parseInt((await percent.textContent()) ?? '0', 10))
+      .toBeGreaterThan(0);
+    await page.getByText('big.bin', { exact: true }).waitFor();
+    await capture(wp, 'transferring');
+    // The state lives in the app: a reload shows the same step, the same file, bytes already in.
+    const before = Number.parseInt((await percent.textContent()) ?? '0', 10);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Receiving', level: 1 }).waitFor();
+    const after = Number.parseInt(
+      (await page.locator('.progress-percent').first().textContent()) ?? '0',
+      10,
+    );
+    expect(after).toBeGreaterThanOrEqual(before);
+    expect(after).toBeLessThan(100);
+    await page.getByText('big.bin', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText(/^Paused\. What arrived is kept/).waitFor();
+    await capture(wp, 'paused');
+    relay.release();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page
+      .getByRole('heading', { name: 'Received', level: 1 })
+      .waitFor({ timeout: WAIT.bigTransferMs });
+    expect(await hashTree(out)).toEqual(await hashTree(src));
+    // Resumed with the ticket: no second pairing, and only what was not held came again.
+    const secured = receiver.events.filter((event) => event.event === 'secured');
+    expect(secured.map((event) => event.method)).toEqual(['code']);
+    const resumed = receiver.events.find((event) => event.event === 'resumed');
+    expect(resumed, receiver.log.report('no resumed event')).toMatchObject({ files: 1 });
+    expect(Number(resumed?.heldBytes)).toBeGreaterThan(0);
+    expect(wp.problems()).toEqual([]);
+    receiver.signal('SIGINT');
+    await receiver.waitForExit(WAIT.reactMs);
+    await sender.stop();
+  });
+
+  it('F5: a connection cut mid-transfer is taken up again by itself, and the window says so while it reconnects', async () => {
+    const src = await makeTempDir('recv-src');
+    await writeRandomFile(path.join(src, 'big.bin'), 48 * MiB);
+    const sender = await startSender([path.join(src, 'big.bin')]);
+    // The first connection only learns that a code is needed; the second is cut mid-file.
+    const relay = await startCutRelay(sender.port, [Number.POSITIVE_INFINITY, 16 * MiB]);
+    const home = await makeTempDir('recv-home');
+    const { receiver, url } = await startReceiveWindow(home, [relay.address]);
+    const wp = await openReceivePage(url, 'Pairing code');
+    const { page } = wp;
+    await pair(page, codeOf(sender));
+    const out = await makeAndPickFolder(wp, await makeTempDir('recv-parent'), 'big');
+    // Held after the cut, the reconnection cannot finish until the page has shown it.
+    const cut = relay.cutFired(1).then(() => relay.hold());
+    await page.getByRole('button', { name: /^Receive 1 file/ }).click();
+    await cut;
+    await page.getByText(/^Reconnecting to the sender/).waitFor();
+    await capture(wp, 'reconnecting');
+    relay.release();
+    await page
+      .getByRole('heading', { name: 'Received', level: 1 })
+      .waitFor({ timeout: WAIT.bigTransferMs });
+    expect(await hashTree(out)).toEqual(await hashTree(src));
+    expect(receiver.events.some((event) => event.event === 'connection-lost')).toBe(true);
+    expect(receiver.events.some((event) => event.event === 'resumed')).toBe(true);
+    expect(wp.problems()).toEqual([]);
+    receiver.signal('SIGINT');
+    await receiver.waitForExit(WAIT.reactMs);
+    await sender.stop();
+  });
+
+  it('receives by keyboard alone: Tab, Space, Enter and typing take the code, the items, a new folder and the transfer to its end', async () => {
+    const src = await makeTempDir('recv-src');
+    await writeFile(path.join(src, 'one.txt'), 'one\n');
+    await writeFile(path.join(src, 'two.txt'), 'two\n');
+    const sender = await startSender([path.join(src, 'one.txt'), path.join(src, 'two.txt')]);
+    const home = await makeTempDir('recv-home');
+    const parent = await makeTempDir('recv-parent');
+    const { receiver, url } = await startReceiveWindow(home, [sender.address]);
+    const wp = await openReceivePage(url, 'Pairing code');
+    const { page } = wp;
+    const keys = page.keyboard;
+    // The code field has the focus: type the code and press Enter.
+    await expect.poll(() => focused(page)).toBe('recv-code');
+    await keys.type(codeOf(sender));
+    await keys.press('Enter');
+    await page.getByRole('heading', { name: 'Choose what to receive', level: 1 }).waitFor();
+    // Untick two.txt.
+    await tabTo(page, (el) => el.type === 'checkbox' && el.label.includes('two.txt'));
+    await keys.press('Space');
+    // The folder browser: type the parent folder, make a folder there, pick it.
+    await tabTo(page, (el) => el.text === 'Choose folder…');
+    await keys.press('Enter');
+    await tabTo(page, (el) => el.label === 'Folder');
+    await keys.press('Control+A');
+    await keys.type(parent);
+    await keys.press('Enter');
+    await page.getByRole('listbox', { name: `Contents of ${parent}` }).waitFor();
+    await tabTo(page, (el) => el.text === 'New folder');
+    await keys.press('Enter');
+    await expect.poll(() => focused(page)).toMatch(/-new$/);
+    await keys.type('kept');
+    await keys.press('Enter');
+    await page.getByRole('option', { name: /kept/, selected: true }).waitFor();
+    await tabTo(page, (el) => el.text === 'Save here');
+    await keys.press('Enter');
+    await page.getByText(path.join(parent, 'kept'), { exact: true }).waitFor();
+    await page.getByText(/^Needs about/).waitFor();
+    await tabTo(page, (el) => el.text.startsWith('Receive 1 file'));
+    await keys.press('Enter');
+    await page
+      .getByRole('heading', { name: 'Received', level: 1 })
+      .waitFor({ timeout: WAIT.transferMs });
+    expect(await readFile(path.join(parent, 'kept', 'one.txt'), 'utf8')).toBe('one\n');
+    expect(await hashTree(path.join(parent, 'kept'))).toEqual({
+      'one.txt': (await hashTree(src))['one.txt'],
+    });
+    // And Quit, by keyboard too.
+    await tabTo(page, (el) => el.text === 'Quit');
+    await keys.press('Enter');
+    expect((await receiver.waitForExit(WAIT.reactMs)).code).toBe(0);
+    expect(wp.problems()).toEqual([]);
+    await sender.stop();
+  });
+  it('starts without an address on the list of senders found, with a field for the address; declining there receives nothing', async () => {
+    const src = await makeTempDir('recv-src');
+    await writeFile(path.join(src, 'a.txt'), 'alpha\n');
+    const sender = await startSender([path.join(src, 'a.txt')], ['--no-encryption']);
+    const home = await makeTempDir('recv-home');
+    const { receiver, url } = await startReceiveWindow(home, ['--no-encryption']);
+    const wp = await openReceivePage(url, 'Receive files');
+    const { page } = wp;
+    await page.getByRole('heading', { name: 'Senders on this network' }).waitFor();
+    await page.getByRole('button', { name: 'Search again' }).waitFor();
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Search again' }).isEnabled())
+      .toBe(true);
+    await capture(wp, 'find');
+    await page.getByLabel('Or type the address ferry-send shows').fill('not an address:x:y');
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByText(/^That is not an address/).waitFor();
+    await page.getByLabel('Or type the address ferry-send shows').fill(sender.address);
+    await page.getByRole('button', { name: 'Connect' }).click();
+    await page.getByRole('heading', { name: 'Choose what to receive', level: 1 }).waitFor();
+    await page.getByText('Not encrypted').first().waitFor();
+    await page.getByRole('button', { name: 'Decline' }).click();
+    await page.getByRole('heading', { name: 'Nothing received', level: 1 }).waitFor();
+    await page.getByText('You declined the offer: nothing was received.').waitFor();
+    await sender.waitForEvent('session-failed', (event) => event.code === 'ERR_DECLINED');
+    expect(wp.problems()).toEqual([]);
+    receiver.signal('SIGINT');
+    await receiver.waitForExit(WAIT.reactMs);
+    await sender.stop();
   });
 });

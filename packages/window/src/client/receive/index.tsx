@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { PeerSlice, PhaseSlice, ReceivePhase } from '../../state/receive.ts';
+import type { PeerSlice, PhaseSlice, ReceivePhase, ResultSlice } from '../../state/receive.ts';
 import { useSlice } from '../lib/live.ts';
 import { PeerText } from '../lib/PeerText.tsx';
 import { ChooseScreen } from './Choose.tsx';
@@ -26,6 +26,7 @@ const TITLES: Record<ReceivePhase, string> = {
  */
 export function ReceiveScreen() {
   const phase = useSlice<PhaseSlice>('phase');
+  const result = useSlice<ResultSlice>('result');
   const heading = useRef<HTMLHeadingElement>(null);
   const current = phase?.phase;
   // Each new step takes the focus to its heading, so keyboard and screen reader users follow.
@@ -44,7 +45,7 @@ export function ReceiveScreen() {
   return (
     <section class="panel receive" aria-labelledby="receive-title" data-phase={phase.phase}>
       <h1 id="receive-title" tabIndex={-1} ref={heading}>
-        {TITLES[phase.phase]}
+        {phase.phase === 'done' && result?.declined ? 'Nothing received' : TITLES[phase.phase]}
       </h1>
       {phase.phase !== 'find' && <SenderLine address={phase.address} />}
       <Step phase={phase.phase} address={phase.address} />
