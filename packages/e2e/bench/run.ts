@@ -20,6 +20,7 @@ import { startCutRelay } from '@ferry/testkit/cut-relay';
 import { fetchLinkPage } from '../src/link-page.ts';
 import { median, percentile, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
 import { reportDiscovery } from './discovery.ts';
+import { reportWindowStartup, WINDOW_BARS, windowTransfer } from './window.ts';
 import {
   commandExists,
   EventProcess,
@@ -49,6 +50,9 @@ const { values } = parseArgs({
     // Only the 1 GiB file downloaded with curl from ferry-send --link and python3 -m http.server.
     'link-only': { type: 'boolean', default: false },
     'skip-link': { type: 'boolean', default: false },
+    // Only the window: its start-up time, and the 1 GiB file with both windows open or not.
+    'window-only': { type: 'boolean', default: false },
+    'skip-window': { type: 'boolean', default: false },
     // Another checkout of Ferry (installed), whose CLIs send the 1 GiB file encrypted in the same
     // rounds: a before/after comparison under the same load.
     compare: { type: 'string' },
@@ -70,6 +74,7 @@ const discoveryOnly = values['discovery-only'];
 const resumeOnly = values['resume-only'];
 const chatOnly = values['chat-only'];
 const linkOnly = values['link-only'];
+const windowOnly = values['window-only'];
 /** The bar of the link: a download at least as fast as Python's file server gives it. */
 const LINK_BAR_RATIO = 1.0;
 /** The row of the other checkout's CLIs, with `--compare`. */
@@ -114,24 +119,43 @@ try {
   if (!values['skip-big'] && !discoveryOnly) {
     const big = path.join(root, 'big.bin');
     await writeRandomFile(big, GiB);
-    if (!linkOnly) {
+    if (windowOnly) {
+      await reportWindow(big, GiB);
+      await fs.rm(big);
+    } else if (!linkOnly) {
       const rows = await bigFile(big, GiB);
       await report('1 GiB random file', GiB, rows);
       if (!values['skip-chat'] && !resumeOnly) reportChat(GiB, rows);
       if (!chatOnly) await reportResume(big, GiB);
     }
-    if (!values['skip-link'] && !chatOnly && !resumeOnly) await reportLink(big, GiB);
-    await fs.rm(big);
+    if (!values['skip-link'] && !chatOnly && !resumeOnly && !windowOnly) await reportLink(big, GiB);
+    if (!values['skip-window'] && !chatOnly && !resumeOnly && !linkOnly && !windowOnly)
+      await reportWindow(big, GiB);
+    await fs.rm(big, { force: true });
   }
 
-  if (!values['skip-small'] && !chatOnly && !resumeOnly && !discoveryOnly && !linkOnly) {
+  if (
+    !values['skip-small'] &&
+    !chatOnly &&
+    !resumeOnly &&
+    !discoveryOnly &&
+    !linkOnly &&
+    !windowOnly
+  ) {
     const small = path.join(root, 'small');
     await writeSmallFiles(small, 10_000, 4096);
     await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small));
     await fs.rm(small, { recursive: true });
   }
 
-  if (!values['skip-4g'] && !chatOnly && !resumeOnly && !discoveryOnly && !linkOnly) {
+  if (
+    !values['skip-4g'] &&
+    !chatOnly &&
+    !resumeOnly &&
+    !discoveryOnly &&
+    !linkOnly &&
+    !windowOnly
+  ) {
     const huge = path.join(root, 'huge.bin');
     await writeRandomFile(huge, 4 * GiB);
     const out = await freshDir('out-4g');
@@ -143,7 +167,7 @@ try {
     await fs.rm(huge);
   }
 
-  if (!values['skip-discovery'] && !chatOnly && !resumeOnly && !linkOnly)
+  if (!values['skip-discovery'] && !chatOnly && !resumeOnly && !linkOnly && !windowOnly)
     await reportDiscovery(Number(values['discovery-rounds']), root);
 } finally {
   sshd.stop();
@@ -614,6 +638,43 @@ function loadAverage(): string {
     .loadavg()
     .map((load) => load.toFixed(2))
     .join(' ');
+}
+
+/**
+ * The window: the time `ferry-send --ui --no-open` takes to answer, then the 1 GiB file through
+ * `ferry-send --ui` and `ferry-receive --ui` with both pages open in Chromium against the same
+ * transfer through the plain CLIs, rounds alternating.
+ */
+async function reportWindow(source: string, bytes: number): Promise<void> {
+  await reportWindowStartup(rounds, source, { ...process.env, FERRY_CONFIG_DIR: senderConfig });
+  console.log(`Window: 1 GiB file with both windows open in Chromium (median of ${rounds})`);
+  const ms = { plain: [] as number[], windows: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    const order =
+      round % 2 === 0 ? (['plain', 'windows'] as const) : (['windows', 'plain'] as const);
+    for (const which of order) {
+      const out = await freshDir('out');
+      await warmPageCache(out, bytes);
+      ms[which].push(
+        which === 'plain'
+          ? (await ferry([source], out)).ms
+          : await windowTransfer(
+              source,
+              out,
+              { ...process.env, FERRY_CONFIG_DIR: senderConfig },
+              { ...process.env, FERRY_CONFIG_DIR: receiverConfig },
+            ),
+      );
+      if ((await fs.stat(path.join(out, path.basename(source)))).size !== bytes)
+        throw new Error(`the ${which} transfer did not save ${bytes} bytes`);
+    }
+  }
+  const ratio = median(ms.plain) / median(ms.windows);
+  console.log(`  Ferry (encrypted), no window:  ${mbps(bytes, median(ms.plain))} MB/s`);
+  console.log(`  Ferry (encrypted), 2 windows:  ${mbps(bytes, median(ms.windows))} MB/s`);
+  console.log(
+    `  with windows / without: ${ratio.toFixed(2)} (bar >= ${WINDOW_BARS.ratio}): ${ratio >= WINDOW_BARS.ratio ? 'met' : 'NOT met'}\n`,
+  );
 }
 
 async function freshDir(name: string): Promise<string> {
