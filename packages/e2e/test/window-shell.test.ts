@@ -3,8 +3,10 @@
  * address bar, the state lives in the app (a reload shows it again), the page says when the app
  * has stopped, and nothing in it breaks the Content-Security-Policy or logs an error.
  */
-import { writeFile } from 'node:fs/promises';
+import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildProgram } from '@ferry/cli/build-single';
 import { launchBrowser, openWindowPage } from '@ferry/testkit/browser';
 import { cliEnv, spawnCli } from '@ferry/testkit/cli-process';
 import { SEND_BIN, WAIT as CLI_WAIT } from '@ferry/testkit/harness';
@@ -136,4 +138,41 @@ describe("Ferry's window in a browser: the shell", () => {
       expect(wp.problems()).toEqual([]);
     });
   }
+
+  it('K6: the single-file ferry-send serves its window from inside itself, with nothing beside it', async () => {
+    const program = await buildProgram(fileURLToPath(new URL('../../sender', import.meta.url)), {
+      ifStale: true,
+    });
+    const dir = await makeTempDir('window-single');
+    const copy = path.join(dir, path.basename(program));
+    await copyFile(program, copy);
+    await writeFile(path.join(dir, 'a.txt'), 'a');
+    const sender = spawnCli(
+      copy,
+      [
+        '--ui',
+        '--no-open',
+        '--json',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--no-announce',
+        path.join(dir, 'a.txt'),
+      ],
+      {
+        cwd: dir,
+        env: cliEnv({ HOME: dir, USERPROFILE: dir, NODE_PATH: undefined, NODE_OPTIONS: undefined }),
+      },
+    );
+    const { url } = await sender.waitForEvent('window', CLI_WAIT.startMs);
+    const browser = await launchBrowser();
+    const wp = await openWindowPage(browser);
+    await wp.page.goto(String(url));
+    await expect.poll(() => wp.page.locator('header .top-name').count(), WAIT).toBe(1);
+    expect(await wp.page.locator('main h1').count()).toBeGreaterThan(0);
+    sender.signal('SIGTERM');
+    await sender.waitForExit(CLI_WAIT.startMs);
+    expect(wp.problems()).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@ import { render } from 'preact';
 import { WINDOW_APPS, type WindowApp } from '../state/apps.ts';
 import type { AppSlice } from '../state/common.ts';
 import { ChatScreen } from './chat/index.tsx';
-import { useLiveState } from './lib/live.ts';
+import { useLiveStatus, useSlice } from './lib/live.ts';
 import { PeerText } from './lib/PeerText.tsx';
 import { StoppedOverlay } from './lib/StoppedOverlay.tsx';
 import { ReceiveScreen } from './receive/index.tsx';
@@ -22,9 +22,9 @@ const SCREENS: Record<
 };
 
 function Shell({ app }: { app: WindowApp }) {
-  const { slices, status } = useLiveState();
+  const status = useLiveStatus();
   const { title, command, Screen } = SCREENS[app];
-  const info = slices['app'] as AppSlice | undefined;
+  const info = useSlice<AppSlice>('app');
   return (
     <>
       <header class="top">

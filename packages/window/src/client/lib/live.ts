@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** Where the page stands with the app: receiving, trying again, or the app has stopped. */
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'stopped';
@@ -78,7 +78,7 @@ class LiveStore {
 
 const store = new LiveStore();
 
-/** Every slice and the stream's status; the component renders again on each change. */
+/** Every slice and the stream's status; the component renders again on every change of any. */
 export function useLiveState(): { slices: Slices; status: LiveStatus } {
   const [, setVersion] = useState(0);
   useEffect(() => {
@@ -89,11 +89,34 @@ export function useLiveState(): { slices: Slices; status: LiveStatus } {
   return { slices: store.slices, status: store.status };
 }
 
+/** Renders the calling component again whenever `pick()` gives another value than it last did. */
+function useStore<T>(pick: () => T, key: string): T {
+  const [, setVersion] = useState(0);
+  const value = pick();
+  const seen = useRef(value);
+  seen.current = value;
+  useEffect(() => {
+    const check = () => {
+      if (pick() !== seen.current) setVersion((v) => v + 1);
+    };
+    const unsubscribe = store.subscribe(check);
+    store.start();
+    check();
+    return unsubscribe;
+  }, [key]);
+  return value;
+}
+
 /**
  * One slice, typed by the caller from the window's state schema (`src/state/<app>.ts`), or
- * undefined before the app has sent it.
+ * undefined before the app has sent it. The component renders again only when this slice
+ * changes, so a busy progress slice redraws the progress alone.
  */
 export function useSlice<T>(name: string): T | undefined {
-  const { slices } = useLiveState();
-  return slices[name] as T | undefined;
+  return useStore(() => store.slices[name], name) as T | undefined;
+}
+
+/** Where the page stands with the app; the component renders again only when that changes. */
+export function useLiveStatus(): LiveStatus {
+  return useStore(() => store.status, ' status');
 }
