@@ -31,6 +31,11 @@ export {
   type ChatWindowTarget,
   type ListenerInfo,
 } from './chat/window-controller.ts';
+export {
+  type ChatWindowRun,
+  type OpenChatWindowOptions,
+  openChatWindow,
+} from './chat/window-start.ts';
 export { defaultFolderIn, expandHome, prepareDefaultFolder } from './default-folder.ts';
 export { UsageError } from './errors.ts';
 export { EXIT, type ExitCode } from './exit.ts';

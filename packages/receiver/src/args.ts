@@ -45,6 +45,8 @@ it to stdin.
 With --chat, joins the conversation that ferry-send --chat holds: type
 messages, send files with /send, answer offers with /accept or /decline
 (/help lists the commands).
+With --ui as well, the conversation is shown in the window too, and offers
+and the pairing code are answered there.
 
 With --ui, everything happens in Ferry's window in a browser on this
 computer instead: the senders found, the pairing code, the items and the

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import readline from 'node:readline';
 import { addAbortSignal, type Readable, type Writable } from 'node:stream';
-import { createFail, createLogger, defaultFolderIn, EXIT, expandHome, type Io, printHelpOrVersion, plural, runChat, StatusLine, usageHint } from '@ferry/cli';
+import { type ChatWindowRun, createFail, createLogger, defaultFolderIn, EXIT, expandHome, type Io, openChatWindow, printHelpOrVersion, plural, runChat, StatusLine, usageHint } from '@ferry/cli';
 import { BrowseError, type Browser, createBrowser } from '@ferry/discovery';
 import { folderProblem } from '@ferry/engine';
 import {
@@ -19,6 +19,7 @@ import {
   ConfigFileError,
   configDir,
   loadOrCreateIdentity,
+  localUserName,
   runPeersCommand,
   TrustStore,
 } from '@ferry/protocol/node';
@@ -75,6 +76,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
   // What an interruption leaves behind, to confirm it to the user.
   const kept: Kept = { outDir: undefined, files: 0, partial: false };
   const state: DecideState = { cancelled: false, refusal: undefined };
+  // A conversation in the window (--chat --ui), closed however main ends.
+  let chatWindow: ChatWindowRun | undefined;
   try {
     const command = parseReceiverArgs(argv);
     if (command.kind === 'help' || command.kind === 'version') {
@@ -100,8 +103,6 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     }
     const { config, ui } = command;
     json = config.json;
-    if (ui.ui && config.chat)
-      throw new UsageError('--ui does not hold conversations yet: run ferry-receive --chat without --ui');
     const interactive = Boolean(io.stdin.isTTY) && !json && !config.codeStdin && !ui.ui;
     // In a conversation offers wait for /accept (or a JSON command); in the window, the window
     // asks: nothing needs a terminal.
@@ -130,7 +131,12 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     // In a conversation stdin goes on after the code: its lines are commands, read by the chat.
     const lines = config.chat && config.codeStdin ? readLines(io.stdin) : undefined;
     const trust = config.encryption ? await TrustStore.open(dir, 'sender') : undefined;
-    if (ui.ui) {
+    // The chat window opens first: it shows the connection and asks for the pairing code.
+    if (ui.ui && config.chat) {
+      const app = { name: config.name ?? localUserName(io.env), version: options.version ?? '0.1.0', encryption: config.encryption };
+      chatWindow = await openChatWindow({ role: 'joiner', logger, configDir: dir, home, port: ui.port, open: ui.open, app, io, json });
+    }
+    if (ui.ui && !config.chat) {
       // The window connects at once to a sender given on the command line; without one it shows
       // those found on the network.
       const where =
@@ -196,7 +202,7 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
           trust: trust,
           announcedKey: where.announcedKey,
           code: await codeGivenUpFront(config.codeStdin, io, signal, lines),
-          askCode: interactive ? askCode : undefined,
+          askCode: chatWindow ? windowCode(chatWindow, (cancelled) => (codeCancelled = cancelled)) : interactive ? askCode : undefined,
           remember: config.remember,
         }
       : { encryption: false };
@@ -224,7 +230,8 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
       renderReceiver(joiner, io, json, config.verbose);
       const conversation = await joiner.join();
       const { yes, out, verbose } = config;
-      return await runChat(conversation, { io, role: 'joiner', json, yes, out, home, defaultFolder, verbose, signal, lines });
+      const window = chatWindow?.controller;
+      return await runChat(conversation, { io, role: 'joiner', json, yes, out, home, defaultFolder, verbose, signal, lines, window });
     }
     const receiver = createReceiver({ ...link, decide, retryMs });
     const summarise = renderReceiver(receiver, io, json, config.verbose);
@@ -294,7 +301,18 @@ export async function main(argv: readonly string[], io: ReceiverIo, signal: Abor
     }
     if (error instanceof FerryError) return fail(EXIT.failure, error.code, `transfer failed: ${escapeForDisplay(error.message)} (${error.code})`);
     return fail(EXIT.failure, 'ERR_INTERNAL', `unexpected error: ${(error as Error)?.stack ?? String(error)}`);
+  } finally {
+    await chatWindow?.close();
   }
+}
+
+/** Asks the chat window for the pairing code; `cancelled` learns whether it was given up. */
+function windowCode(run: ChatWindowRun, cancelled: (value: boolean) => void) {
+  return async (signal?: AbortSignal) => {
+    const code = await run.controller.askCode(signal);
+    cancelled(code === null);
+    return code;
+  };
 }
 
 /** Where to connect: the address given, or a sender found on the network (with the key it announced). */

@@ -19,6 +19,8 @@ both sides are the machines you think, and works for one pairing.
 With --chat, holds a conversation instead: people join it with
 ferry-receive --chat, everyone types messages, and files go either way
 (/help lists the commands). Files named here are offered to each one who joins.
+With --ui as well, the conversation is shown in the window too, and offers
+are answered there.
 
 With --ui, shows a window in the browser of this computer instead: pick files
 there, and see the code, the addresses and every receiver's progress.

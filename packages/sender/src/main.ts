@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import {
   announceWindow,
   ChatOutput,
+  type ChatWindowController,
   createFail,
   formatBytes,
   plural,
@@ -11,6 +12,7 @@ import {
   createLogger,
   EXIT,
   expandHome,
+  openChatWindow,
   type Io,
   printHelpOrVersion,
   runChat,
@@ -96,38 +98,60 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
       const home = options.home ?? os.homedir();
       if (config.out !== undefined) await checkNamedFolder(expandHome(config.out, home));
       const name = config.name ?? localUserName(io.env);
-      const room = new ChatRoom({
-        name,
-        host: os.hostname(),
-        session: randomBytes(16).toString('hex'),
-        key: security.encryption ? shortFingerprint(security.identity.fingerprint) : '',
-        logger,
-        offer,
-        stallMs: waitMs,
-      });
-      // The addresses, codes and refusals keep coming while people talk: above the prompt.
-      const output = new ChatOutput(io.stdout);
-      const sender = createSender({
-        security,
-        offer,
-        host: config.host,
-        port: config.port,
-        name,
-        logger,
-        idleMs: waitMs,
-        frameMs: waitMs,
-        handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
-        chat: room,
-      });
-      renderSender(sender, offer, { ...io, stdout: output }, json, false, true, config.qr);
-      if (signal.aborted) return EXIT.interrupted;
-      const port = listeningPort(sender);
-      await sender.listen();
-      const announcer = startAnnouncing(config, options, logger, security, name, await port, true, output);
+      // With --ui the conversation shows in the window too, and offers are answered there.
+      const chatWindow = config.ui
+        ? await openChatWindow({
+            role: 'listener',
+            logger,
+            configDir: dir,
+            home,
+            port: config.uiPort,
+            open: config.open,
+            app: { name, version: options.version ?? '0.1.0', encryption: config.encryption },
+            io,
+            json,
+          })
+        : undefined;
       try {
-        return await holdConversation(room, sender, { ...io, stdin }, output, config, home, options, signal);
+        const room = new ChatRoom({
+          name,
+          host: os.hostname(),
+          session: randomBytes(16).toString('hex'),
+          key: security.encryption ? shortFingerprint(security.identity.fingerprint) : '',
+          logger,
+          offer,
+          stallMs: waitMs,
+        });
+        // The addresses, codes and refusals keep coming while people talk: above the prompt.
+        const output = new ChatOutput(io.stdout);
+        const sender = createSender({
+          security,
+          offer,
+          host: config.host,
+          port: config.port,
+          name,
+          logger,
+          idleMs: waitMs,
+          frameMs: waitMs,
+          handshakeMs: waitMs === undefined ? undefined : Math.min(TIMEOUTS.handshakeMs, waitMs),
+          chat: room,
+        });
+        if (chatWindow) {
+          sender.on('listening', (info) => chatWindow.controller.listening(info));
+          sender.on('code', ({ code }) => chatWindow.controller.code(code));
+        }
+        renderSender(sender, offer, { ...io, stdout: output }, json, false, true, config.qr);
+        if (signal.aborted) return EXIT.interrupted;
+        const port = listeningPort(sender);
+        await sender.listen();
+        const announcer = startAnnouncing(config, options, logger, security, name, await port, true, output);
+        try {
+          return await holdConversation(room, sender, { ...io, stdin }, output, config, home, options, signal, chatWindow?.controller);
+        } finally {
+          await announcer?.stop();
+        }
       } finally {
-        await announcer?.stop();
+        await chatWindow?.close();
       }
     }
     const name = config.name ?? localUserName(io.env);
@@ -354,6 +378,7 @@ async function holdConversation(
   home: string,
   options: MainOptions,
   signal: AbortSignal,
+  window?: ChatWindowController,
 ): Promise<number> {
   room.open();
   try {
@@ -367,6 +392,7 @@ async function holdConversation(
       defaultFolder: options.defaultFolder,
       signal,
       output,
+      window,
     });
   } finally {
     await sender.close(true);
