@@ -201,6 +201,49 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
+  it('offers files added after it listens to the receivers that come next, and by its link (--link): URLs, QR code and SHA256SUMS follow', async () => {
+    const home = await makeTempDir('send-home');
+    await writeFile(path.join(home, 'a.txt'), 'alpha\n');
+    await writeFile(path.join(home, 'b.txt'), 'bravo\n');
+    const { sender, url } = await startSendWindow(home, ['--link', path.join(home, 'a.txt')]);
+    const port = await listeningPort(sender);
+    await sender.waitForEvent('code', WAIT.startMs);
+    const link = await sender.waitForEvent('link', WAIT.startMs);
+    const linkUrl = (link.urls as string[])[0]!;
+    const wp = await openSendPage(url);
+    const { page } = wp;
+    await page.getByRole('heading', { name: 'Share by link' }).waitFor();
+    await expect
+      .poll(() => page.locator('.send-addresses code', { hasText: '/t/' }).first().textContent())
+      .toBe(linkUrl);
+    await page.locator('img.send-qr').waitFor();
+    expect(await page.locator('img.send-qr').getAttribute('src')).toMatch(/^data:image\/svg\+xml;/);
+
+    await addInBrowser(wp, ['b.txt']);
+    await expect.poll(() => page.locator('.send-item').count()).toBe(2);
+    const sums = await (await fetch(`${linkUrl}SHA256SUMS`)).text();
+    expect(
+      sums
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('  ')[1]),
+    ).toEqual(['a.txt', 'b.txt']);
+
+    const out = await makeTempDir('send-out');
+    const receiver = await startReceiver(['--yes', '--json', '--out', out, `127.0.0.1:${port}`], {
+      code: lastCode(sender),
+    });
+    const run = await finishReceiver(receiver, WAIT.transferMs);
+    expect(run.code, run.report('the receiver failed')).toBe(0);
+    expect(Object.keys(await hashTree(out)).sort()).toEqual(['a.txt', 'b.txt']);
+    await expect
+      .poll(() => page.locator('.send-receiver .badge').first().textContent())
+      .toBe('Done');
+    expect(await wp.seriousAxeViolations()).toEqual([]);
+    await wp.screenshots('send-link');
+    expect(wp.problems()).toEqual([]);
+  });
+
   it('K5: a receiver named with markup and a direction override is shown as inert text in the window', async () => {
     const home = await makeTempDir('send-home');
     await writeFile(path.join(home, 'a.txt'), 'alpha\n');

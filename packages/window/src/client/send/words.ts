@@ -71,6 +71,8 @@ export function failureWords(receiver: SendReceiver): { text: string; peerMessag
 export function tookWords(receiver: SendReceiver): string {
   const ms = receiver.ms ?? 0;
   const time = ms < 100 ? 'in less than 0.1 s' : `in ${(ms / 1000).toFixed(1)} s`;
-  const rate = receiver.bytes > 0 && receiver.rate ? ` at ${formatRate(receiver.rate)}` : '';
+  // As on the terminal: no rate for a transfer too short to measure one, or one that moved nothing.
+  const rate =
+    ms >= 100 && receiver.bytes > 0 && receiver.rate ? ` at ${formatRate(receiver.rate)}` : '';
   return `Took ${plural(receiver.sent, 'file')} (${formatBytes(receiver.bytes)}) ${time}${rate}`;
 }
