@@ -10,8 +10,16 @@ import {
   type RoomOptions,
   scanOffer,
 } from '@ferry/engine';
+import { normalizeCode, PairingCodes } from '@ferry/protocol';
+import {
+  derivePasswordScalar,
+  loadOrCreateIdentity,
+  shortFingerprint,
+  TrustStore,
+} from '@ferry/protocol/node';
 import { createJoiner, type JoinerOptions } from '@ferry/receiver';
 import { createSender, type SenderEvents, type SenderOptions } from '@ferry/sender';
+import { makeTempDir } from '@ferry/testkit/files';
 import { EventLog, onCleanup, silentLogger, within } from '@ferry/testkit/unit';
 
 /** Every event of a conversation, for an {@link EventLog} that records them all. */
@@ -78,6 +86,62 @@ export async function startRoom(options: StartRoomOptions = {}) {
   const { port } = await senderLog.waitFor('listening');
   room.open();
   return { room, sender, log, senderLog, port };
+}
+
+/** Options of {@link startPairedRoom}. */
+export interface PairedRoomOptions {
+  /** How long a lost joiner's transfers wait for it to come back (the room's `stashMs`). */
+  readonly stashMs?: number | undefined;
+  /** The listener's config folder, to start the same key again; a new one by default. */
+  readonly config?: string | undefined;
+}
+
+/**
+ * An encrypted listener (alice) whose joiners pair with the code it shows now: `nextCode()` is
+ * that code (each pairs once), and `pairedJoin` joins with it under a key of its own.
+ */
+export async function startPairedRoom(options: PairedRoomOptions = {}) {
+  const aliceConfig = options.config ?? (await makeTempDir('alice-config'));
+  const aliceIdentity = await loadOrCreateIdentity(aliceConfig);
+  const started = await startRoom({
+    room: { key: shortFingerprint(aliceIdentity.fingerprint), stashMs: options.stashMs },
+    sender: {
+      security: {
+        encryption: true,
+        identity: aliceIdentity,
+        trust: await TrustStore.open(aliceConfig, 'receiver'),
+        pairing: new PairingCodes(derivePasswordScalar),
+        remember: false,
+      },
+    },
+  });
+  let codes = 0;
+  const nextCode = async () =>
+    normalizeCode((await started.senderLog.waitFor('code', codes++)).code)!;
+  let joiners = 0;
+  /**
+   * Joins as `name` with a new key, pairing with the code shown now: at the room, or at `port`
+   * (a relay in front of it), with `options` for the joiner.
+   */
+  const pairedJoin = async (
+    name: string,
+    { port = started.port, ...options }: Partial<JoinerOptions> & { port?: number } = {},
+  ) => {
+    const config = await makeTempDir(`joiner-${joiners++}-config`);
+    const identity = await loadOrCreateIdentity(config);
+    const joined = await join(port, name, {
+      security: {
+        encryption: true,
+        identity,
+        trust: await TrustStore.open(config, 'sender'),
+        code: await nextCode(),
+        remember: false,
+      },
+      ...options,
+    });
+    return { ...joined, identity };
+  };
+  return { ...started, aliceIdentity, aliceConfig, nextCode, pairedJoin };
 }
 
 /** A joiner of the conversation at 127.0.0.1:`port`, in clear unless told otherwise. */

@@ -7,23 +7,13 @@ import { readdirSync } from 'node:fs';
 import { PARTIAL_DIR_PREFIX } from '@ferry/engine';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  normalizeCode,
-  PairingCodes,
-  CHAT,
-  CHAT_DATA_CHUNK_BYTES,
-  FrameType,
-} from '@ferry/protocol';
-import {
-  derivePasswordScalar,
-  loadOrCreateIdentity,
-  shortFingerprint,
-  TrustStore,
-} from '@ferry/protocol/node';
+import { CHAT, CHAT_DATA_CHUNK_BYTES, FrameType } from '@ferry/protocol';
+import { shortFingerprint } from '@ferry/protocol/node';
 import {
   hashTree,
   listTree,
   makeTempDir,
+  randomFileAlone,
   writeFileAt,
   writeRandomFile,
 } from '@ferry/testkit/files';
@@ -31,7 +21,7 @@ import { joinChatByHand } from '@ferry/testkit/hostile';
 import { startTap } from '@ferry/testkit/relays';
 import { within } from '@ferry/testkit/unit';
 import { describe, expect, it } from 'vitest';
-import { acceptAll, join, startRoom } from '../src/chat-core.ts';
+import { acceptAll, join, startPairedRoom, startRoom } from '../src/chat-core.ts';
 
 const MiB = 1024 * 1024;
 
@@ -47,50 +37,6 @@ async function sources(label: string, bigBytes = 3 * MiB) {
   await writeRandomFile(path.join(dir, 'photos', 'sub', 'b.bin'), bigBytes);
   await fs.mkdir(path.join(dir, 'photos', 'empty'));
   return { dir, paths: [note, path.join(dir, 'photos')] };
-}
-
-/** One random file of `bytes` in a folder of its own. */
-async function bigFile(label: string, bytes: number) {
-  const dir = await makeTempDir(label);
-  const file = path.join(dir, `${label}.bin`);
-  await writeRandomFile(file, bytes);
-  return { dir, file };
-}
-
-/** An encrypted listener (alice) whose joiners pair with the code it shows, each with a key of its own. */
-async function startPairedRoom() {
-  const aliceConfig = await makeTempDir('alice-config');
-  const aliceIdentity = await loadOrCreateIdentity(aliceConfig);
-  const started = await startRoom({
-    room: { key: shortFingerprint(aliceIdentity.fingerprint) },
-    sender: {
-      security: {
-        encryption: true,
-        identity: aliceIdentity,
-        trust: await TrustStore.open(aliceConfig, 'receiver'),
-        pairing: new PairingCodes(derivePasswordScalar),
-        remember: false,
-      },
-    },
-  });
-  let paired = 0;
-  /** Joins as `name` with a new key, pairing with the code shown now (each code pairs once). */
-  const pairedJoin = async (name: string) => {
-    const config = await makeTempDir(`${paired}-config`);
-    const identity = await loadOrCreateIdentity(config);
-    const code = normalizeCode((await started.senderLog.waitFor('code', paired++)).code)!;
-    const joiner = await join(started.port, name, {
-      security: {
-        encryption: true,
-        identity,
-        trust: await TrustStore.open(config, 'sender'),
-        code,
-        remember: false,
-      },
-    });
-    return { joiner, identity };
-  };
-  return { ...started, aliceIdentity, pairedJoin };
 }
 
 describe('chat core', () => {
@@ -244,9 +190,9 @@ describe('chat core', () => {
     const bobDir = await makeTempDir('bob-in');
     acceptAll(room, aliceDir);
     acceptAll(bob.conversation, bobDir);
-    const a1 = await bigFile('a1', 12 * MiB);
+    const a1 = await randomFileAlone('a1', 12 * MiB);
     const a2 = await sources('a2');
-    const b1 = await bigFile('b1', 12 * MiB);
+    const b1 = await randomFileAlone('b1', 12 * MiB);
     const b2 = await sources('b2');
     await room.send([a1.file]);
     await bob.conversation.send([b1.file]);
@@ -291,7 +237,7 @@ describe('chat core', () => {
     const { room, log, port } = await startRoom();
     const bob = await join(port, 'bob');
     await log.waitFor('joined');
-    const big = await bigFile('big', 32 * MiB);
+    const big = await randomFileAlone('big', 32 * MiB);
     acceptAll(bob.conversation, await makeTempDir('bob-in'));
     acceptAll(room, await makeTempDir('alice-in'));
 
@@ -323,7 +269,7 @@ describe('chat core', () => {
     const { room, log, port } = await startRoom({ room: { stallMs: 500 } });
     const { peer } = await joinChatByHand(port, { encryption: false, name: 'counter' });
     await log.waitFor('joined');
-    const big = await bigFile('big', 24 * MiB);
+    const big = await randomFileAlone('big', 24 * MiB);
     const [number] = await room.send([big.file]);
     const proposal = await peer.expect(FrameType.PROPOSE);
     await peer.send(FrameType.ACCEPT, { offer: proposal.offer, files: [{ id: 0, offset: 0 }] });
@@ -370,8 +316,8 @@ describe('chat core', () => {
     acceptAll(room, aliceDir);
     acceptAll(bob.conversation, bobDir);
     acceptAll(carol.conversation, carolDir);
-    const toJoiners = await bigFile('down', 32 * MiB);
-    const fromBob = await bigFile('up', 32 * MiB);
+    const toJoiners = await randomFileAlone('down', 32 * MiB);
+    const fromBob = await randomFileAlone('up', 32 * MiB);
     await room.send([toJoiners.file]);
     await bob.conversation.send([fromBob.file]);
     // Both of bob's transfers are under way: then his network fails.
@@ -404,8 +350,8 @@ describe('chat core', () => {
     const bobDir = await makeTempDir('bob-in');
     acceptAll(room, aliceDir);
     acceptAll(bob.conversation, bobDir);
-    const down = await bigFile('down', 32 * MiB);
-    const up = await bigFile('up', 32 * MiB);
+    const down = await randomFileAlone('down', 32 * MiB);
+    const up = await randomFileAlone('up', 32 * MiB);
     const bobPeer = room.peers().find((peer) => peer.name === 'bob')!.peer;
     // What each folder holds at the moment its side reports the transfer over.
     const atDone: string[][] = [];
@@ -451,7 +397,8 @@ describe('chat core', () => {
 
   it('pairs a joiner with the code when encrypted: keys shown, messages and a file both ways', async () => {
     const { room, log, aliceIdentity, pairedJoin } = await startPairedRoom();
-    const { joiner: bob, identity: bobIdentity } = await pairedJoin('bob');
+    const bob = await pairedJoin('bob');
+    const bobIdentity = bob.identity;
     const joined = await log.waitFor('joined');
     expect(joined.key).toBe(shortFingerprint(bobIdentity.fingerprint));
     expect(bob.conversation.peers()[0]).toMatchObject({
@@ -488,8 +435,8 @@ describe('chat core', () => {
     // A zero-width space: it looks like bob, it is another name, with another key.
     const impostor = await pairedJoin('bob\u200b');
     const again = await pairedJoin('bob');
-    expect(impostor.joiner.conversation.self.name).toBe('bob\u200b');
-    expect(again.joiner.conversation.self.name).toBe('bob-2');
+    expect(impostor.conversation.self.name).toBe('bob\u200b');
+    expect(again.conversation.self.name).toBe('bob-2');
     await log.waitFor('joined', 2);
     const keys = [bob, impostor, again].map(({ identity }) =>
       shortFingerprint(identity.fingerprint),
@@ -501,16 +448,16 @@ describe('chat core', () => {
       { name: 'bob-2', key: keys[2] },
     ]);
     // Bob hears each one join with its key, and lists them so.
-    expect(await bob.joiner.log.waitFor('joined')).toMatchObject({
+    expect(await bob.log.waitFor('joined')).toMatchObject({
       name: 'bob\u200b',
       key: keys[1],
     });
-    expect(await bob.joiner.log.waitFor('joined', 1)).toMatchObject({
+    expect(await bob.log.waitFor('joined', 1)).toMatchObject({
       name: 'bob-2',
       key: keys[2],
     });
     expect(
-      bob.joiner.conversation
+      bob.conversation
         .peers()
         .map(({ name, key }) => ({ name, key }))
         .slice(1),
@@ -520,7 +467,7 @@ describe('chat core', () => {
     ]);
     // And the one who joined last learns everyone's key from WELCOME.
     expect(
-      again.joiner.conversation
+      again.conversation
         .peers()
         .map(({ key }) => key)
         .slice(1),

@@ -5,69 +5,39 @@
  * another key cannot use, and a clear joiner that is asked about again.
  */
 import net from 'node:net';
-import {
-  CHAT_FEATURE,
-  FrameType,
-  normalizeCode,
-  PairingCodes,
-  RESUME_FEATURE,
-  type Welcome,
-} from '@ferry/protocol';
+import type { ConversationEvents } from '@ferry/engine';
+import { CHAT_FEATURE, FrameType, RESUME_FEATURE, type Welcome } from '@ferry/protocol';
 import {
   Connection,
   Deadline,
-  derivePasswordScalar,
   exchangePreamble,
   loadOrCreateIdentity,
   secureClient,
   shortFingerprint,
-  TrustStore,
 } from '@ferry/protocol/node';
-import { startCutRelay } from '@ferry/testkit/cut-relay';
-import { makeTempDir } from '@ferry/testkit/files';
+import { type CutRelay, startCutRelay } from '@ferry/testkit/cut-relay';
+import { hashTree, makeTempDir, randomFileAlone } from '@ferry/testkit/files';
 import { connectScriptedReceiver, type ScriptedReceiver } from '@ferry/testkit/hostile';
-import { onCleanup, within } from '@ferry/testkit/unit';
+import { type EventLog, onCleanup, within } from '@ferry/testkit/unit';
 import { describe, expect, it } from 'vitest';
-import path from 'node:path';
-import { hashTree, writeRandomFile } from '@ferry/testkit/files';
-import { acceptAll, join, startRoom } from '../src/chat-core.ts';
+import { acceptAll, join, startPairedRoom, startRoom } from '../src/chat-core.ts';
 
 const MiB = 1024 * 1024;
 /** Each way: big enough that a cut lands mid-file, small enough for a quick test. */
 const FILE_BYTES = 32 * MiB;
 
-/** One random file of `bytes` in a folder of its own. */
-async function bigFile(label: string, bytes: number) {
-  const dir = await makeTempDir(label);
-  const file = path.join(dir, `${label}.bin`);
-  await writeRandomFile(file, bytes);
-  return { dir, file };
-}
-
 /** Reconnecting quickly, as a test may: the first wait 20 ms, never more than 200 ms. */
 const FAST = { firstMs: 20, maxMs: 200 };
 
-/** An encrypted listener (alice) whose joiners pair with the code it shows now. */
-async function startPairedRoom(stashMs?: number, config?: string) {
-  const aliceConfig = config ?? (await makeTempDir('alice-config'));
-  const aliceIdentity = await loadOrCreateIdentity(aliceConfig);
-  const started = await startRoom({
-    room: { key: shortFingerprint(aliceIdentity.fingerprint), stashMs },
-    sender: {
-      security: {
-        encryption: true,
-        identity: aliceIdentity,
-        trust: await TrustStore.open(aliceConfig, 'receiver'),
-        pairing: new PairingCodes(derivePasswordScalar),
-        remember: false,
-      },
-    },
-  });
-  let codes = 0;
-  /** The pairing code the listener shows now (each pairs once). */
-  const nextCode = async () =>
-    normalizeCode((await started.senderLog.waitFor('code', codes++)).code)!;
-  return { ...started, aliceIdentity, aliceConfig, nextCode };
+/** Waits until a third of the file bob sends through `relay` has reached the room. */
+function aThirdReached(relay: CutRelay, log: EventLog<ConversationEvents>): Promise<void> {
+  return within(
+    (async () => {
+      while (relay.fromReceiver() < FILE_BYTES / 3)
+        await log.waitFor('progress', log.all('progress').length);
+    })(),
+    'a third of the file to reach the room',
+  );
 }
 
 /** A scripted joiner's HELLO asking for the conversation, with `resume` or without. */
@@ -196,22 +166,9 @@ describe('a conversation that heals', () => {
   });
 
   it('a paired joiner whose connection is reset reconnects by itself with its ticket, no code', async () => {
-    const { room, log, port, senderLog } = await startPairedRoom();
+    const { room, log, port, senderLog, pairedJoin } = await startPairedRoom();
     const relay = await startCutRelay(port);
-    const config = await makeTempDir('bob-config');
-    const identity = await loadOrCreateIdentity(config);
-    const code = normalizeCode((await senderLog.waitFor('code')).code)!;
-    const bob = await join(relay.port, 'bob', {
-      security: {
-        encryption: true,
-        identity,
-        trust: await TrustStore.open(config, 'sender'),
-        code,
-        remember: false,
-      },
-      retryMs: 20_000,
-      backoff: FAST,
-    });
+    const bob = await pairedJoin('bob', { port: relay.port, retryMs: 20_000, backoff: FAST });
     await log.waitFor('joined');
     relay.cutNow();
     expect(await bob.log.waitFor('reconnecting')).toEqual({ by: 'alice', seconds: 20 });
@@ -222,7 +179,7 @@ describe('a conversation that heals', () => {
     expect(await log.waitFor('left')).toMatchObject({ name: 'bob', reason: 'lost' });
     expect(await log.waitFor('joined', 1)).toMatchObject({
       name: 'bob',
-      key: shortFingerprint(identity.fingerprint),
+      key: shortFingerprint(bob.identity.fingerprint),
     });
     expect(relay.connections.length).toBe(2);
     // No pairing code was used for it: the one shown after bob's pairing is still the current one.
@@ -292,29 +249,16 @@ describe('a conversation that heals', () => {
   });
 
   it('a rejoin with the ticket hands the stash over: transfers both ways go on from where they were', async () => {
-    const { room, log, port, senderLog } = await startPairedRoom();
+    const { room, log, port, pairedJoin } = await startPairedRoom();
     const relay = await startCutRelay(port);
-    const config = await makeTempDir('bob-config');
-    const identity = await loadOrCreateIdentity(config);
-    const code = normalizeCode((await senderLog.waitFor('code')).code)!;
-    const bob = await join(relay.port, 'bob', {
-      security: {
-        encryption: true,
-        identity,
-        trust: await TrustStore.open(config, 'sender'),
-        code,
-        remember: false,
-      },
-      retryMs: 20_000,
-      backoff: FAST,
-    });
+    const bob = await pairedJoin('bob', { port: relay.port, retryMs: 20_000, backoff: FAST });
     await log.waitFor('joined');
     const aliceDir = await makeTempDir('alice-in');
     const bobDir = await makeTempDir('bob-in');
     acceptAll(room, aliceDir);
     acceptAll(bob.conversation, bobDir);
-    const down = await bigFile('down', FILE_BYTES);
-    const up = await bigFile('up', FILE_BYTES);
+    const down = await randomFileAlone('down', FILE_BYTES);
+    const up = await randomFileAlone('up', FILE_BYTES);
     await room.send([down.file]);
     await bob.conversation.send([up.file]);
     await log.waitFor('transfer-start', 1);
@@ -381,17 +325,11 @@ describe('a conversation that heals', () => {
     await log.waitFor('joined');
     const aliceDir = await makeTempDir('alice-in');
     acceptAll(alice, aliceDir);
-    const up = await bigFile('up', FILE_BYTES);
+    const up = await randomFileAlone('up', FILE_BYTES);
     await bob.conversation.send([up.file]);
     await log.waitFor('transfer-start');
     // Enough of the file went through the relay to be written when the connection goes.
-    await within(
-      (async () => {
-        while (relay.fromReceiver() < FILE_BYTES / 3)
-          await log.waitFor('progress', log.all('progress').length);
-      })(),
-      'a third of the file to reach the room',
-    );
+    await aThirdReached(relay, log);
     relay.cutNow();
     expect(
       await log.waitFor('transfer-done'),
@@ -427,32 +365,16 @@ describe('a conversation that heals', () => {
   });
 
   it('a joiner that does not come back before its ticket expires: what it sent is kept, and the listener is told where', async () => {
-    const { room, log, port, senderLog } = await startPairedRoom(300);
+    const { room, log, port, pairedJoin } = await startPairedRoom({ stashMs: 300 });
     const relay = await startCutRelay(port);
-    const config = await makeTempDir('bob-config');
-    const bob = await join(relay.port, 'bob', {
-      security: {
-        encryption: true,
-        identity: await loadOrCreateIdentity(config),
-        trust: await TrustStore.open(config, 'sender'),
-        code: normalizeCode((await senderLog.waitFor('code')).code)!,
-        remember: false,
-      },
-      retryMs: 0,
-    });
+    const bob = await pairedJoin('bob', { port: relay.port, retryMs: 0 });
     await log.waitFor('joined');
     const aliceDir = await makeTempDir('alice-in');
     acceptAll(room, aliceDir);
-    const up = await bigFile('up', FILE_BYTES);
+    const up = await randomFileAlone('up', FILE_BYTES);
     await bob.conversation.send([up.file]);
     await log.waitFor('transfer-start');
-    await within(
-      (async () => {
-        while (relay.fromReceiver() < FILE_BYTES / 3)
-          await log.waitFor('progress', log.all('progress').length);
-      })(),
-      'a third of the file to reach the room',
-    );
+    await aThirdReached(relay, log);
     relay.cutNow();
     const paused = await log.waitFor('transfer-done');
     expect(paused).toMatchObject({ direction: 'in', suspended: true });
@@ -464,33 +386,27 @@ describe('a conversation that heals', () => {
 
   it('D6: a paired joiner stops when the listener no longer knows its ticket (code-needed) or shows another key', async () => {
     const first = await startPairedRoom();
-    const joinThrough = async (port: number, code: string) => {
-      const relay = await startCutRelay(port);
-      const config = await makeTempDir('bob-config');
-      const bob = await join(relay.port, 'bob', {
-        security: {
-          encryption: true,
-          identity: await loadOrCreateIdentity(config),
-          trust: await TrustStore.open(config, 'sender'),
-          code,
-          remember: false,
-        },
+    /** Bob, with a key of his own, joins first's room through a relay that can be retargeted. */
+    const joinThrough = async () => {
+      const relay = await startCutRelay(first.port);
+      const bob = await first.pairedJoin('bob', {
+        port: relay.port,
         retryMs: 20_000,
         backoff: FAST,
       });
       return { relay, bob };
     };
     // The same key, started again: its tickets died with it.
-    const one = await joinThrough(first.port, await first.nextCode());
+    const one = await joinThrough();
     await first.log.waitFor('joined');
-    const restarted = await startPairedRoom(undefined, first.aliceConfig);
+    const restarted = await startPairedRoom({ config: first.aliceConfig });
     one.relay.retarget(restarted.port);
     one.relay.cutNow();
     const forgotten = await within(one.bob.conversation.done, 'bob to stop');
     expect(forgotten).toMatchObject({ reason: 'lost', code: 'ERR_CODE_REQUIRED' });
     expect(forgotten.message).toMatch(/join again with its new code/);
     // Another key at the same address: the ticket is never shown to it.
-    const two = await joinThrough(first.port, await first.nextCode());
+    const two = await joinThrough();
     await first.log.waitFor('joined', 1);
     const other = await startPairedRoom();
     two.relay.retarget(other.port);

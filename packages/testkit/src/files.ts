@@ -17,6 +17,17 @@ export async function makeTempDir(label = 'tmp'): Promise<string> {
   return dir;
 }
 
+/** `<label>.bin` of `bytes` random bytes, alone in a new temporary folder `dir`. */
+export async function randomFileAlone(
+  label: string,
+  bytes: number,
+): Promise<{ dir: string; file: string }> {
+  const dir = await makeTempDir(label);
+  const file = path.join(dir, `${label}.bin`);
+  await writeRandomFile(file, bytes);
+  return { dir, file };
+}
+
 /** Writes `size` random bytes to `file` (parents created) in 1 MiB blocks; returns the SHA-256. */
 export async function writeRandomFile(file: string, size: number): Promise<string> {
   await fs.mkdir(path.dirname(file), { recursive: true });
