@@ -98,7 +98,9 @@ export async function startSender(
     spawnOptions,
   );
   const listening = await proc.waitForEvent('listening', WAIT.startMs);
-  if (proc.events[0] !== listening)
+  // With --ui the window's address comes first.
+  const first = proc.events[0]?.event === 'window' ? proc.events[1] : proc.events[0];
+  if (first !== listening)
     throw new Error(proc.log.report('the first JSON line is not "listening"'));
   const port = listening.port;
   if (typeof port !== 'number' || port <= 0)

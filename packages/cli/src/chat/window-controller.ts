@@ -236,7 +236,7 @@ export class ChatWindowController {
     try {
       conversation.say(text);
     } catch (error) {
-      throw actionError(error, 'Not sent', 'Change the message and send it again.');
+      throw actionError(error, 'Not sent');
     }
     const self = conversation.self;
     this.#push({
@@ -409,6 +409,25 @@ export class ChatWindowController {
       }
       case 'declined': {
         const declined = e as ConversationEvents['declined'];
+        // An offer made at the terminal is known here from its answer on.
+        if (!this.#transfers.has(key('out', declined.number)))
+          this.#transfers.set(key('out', declined.number), {
+            startedAt: undefined,
+            entry: {
+              offer: declined.number,
+              direction: 'out',
+              peer: declined.peer,
+              name: declined.name,
+              state: 'offered',
+              files: 0,
+              bytes: 0,
+              done: 0,
+              saved: 0,
+              failed: 0,
+              rate: null,
+              eta: null,
+            },
+          });
         this.#update('out', declined.number, {
           state: 'declined',
           code: declined.code,
@@ -714,7 +733,7 @@ function endedWords(ended: ConversationEvents['ended']): string {
 }
 
 /** An engine error as the page shows it: plain words, what to do next. */
-function actionError(error: unknown, what: string, next: string): WindowActionError {
+function actionError(error: unknown, what: string, next?: string): WindowActionError {
   const message = esc(error instanceof Error ? error.message : String(error));
   const code =
     error instanceof FerryError
@@ -722,5 +741,5 @@ function actionError(error: unknown, what: string, next: string): WindowActionEr
       : error instanceof UsageError
         ? 'ERR_USAGE'
         : 'ERR_FAILED';
-  return new WindowActionError(code, `${what}: ${message}. ${next}`, 400);
+  return new WindowActionError(code, `${what}: ${message}.${next ? ` ${next}` : ''}`, 400);
 }
