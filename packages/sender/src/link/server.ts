@@ -79,16 +79,9 @@ export const LINK_LIMITS = {
   maxDelayMs: 10_000,
   /** Addresses whose wrong tokens are remembered, at most (the oldest are forgotten). */
   maxTrackedAddresses: 4096,
-  /**
-   * A download's buffers: `readBuffers` in flight at most, each of `largeReadBufferBytes` while
-   * fewer than `largeReadDownloads` other downloads hold large ones, else of `readBufferBytes`.
-   * Each read costs a trip through Node's thread pool: larger reads make fewer trips per byte,
-   * and the bound on large ones keeps many downloads at once within memory (L8).
-   */
+  /** A download's buffers: `readBuffers` × `readBufferBytes` in flight at most. */
   readBuffers: 2,
   readBufferBytes: 256 * 1024,
-  largeReadBufferBytes: 1024 * 1024,
-  largeReadDownloads: 8,
   /** User-Agent kept for display, in characters. */
   maxAgentChars: 200,
 } as const;
@@ -248,8 +241,6 @@ export function createLink(options: LinkOptions): Link {
   const wrongTokens = new Map<string, number[]>();
   let nextDownload = 1;
   let completed = 0;
-  // Downloads that read in large buffers now (LINK_LIMITS.largeReadDownloads at most).
-  let largeReads = 0;
   let ended = false;
   const server = httpServer(options.limits, (request, response) => {
     void handle(request, response).catch((error: unknown) => {
@@ -538,28 +529,7 @@ export function createLink(options: LinkOptions): Link {
     start: number,
     end: number,
   ): Promise<void> {
-    const large = largeReads < LINK_LIMITS.largeReadDownloads;
-    if (large) largeReads++;
-    try {
-      const pool = new BufferPool(
-        LINK_LIMITS.readBuffers,
-        large ? LINK_LIMITS.largeReadBufferBytes : LINK_LIMITS.readBufferBytes,
-      );
-      await sendChunks(response, id, handle, stamp, pool, start, end);
-    } finally {
-      if (large) largeReads--;
-    }
-  }
-
-  async function sendChunks(
-    response: http.ServerResponse,
-    id: number,
-    handle: Awaited<ReturnType<typeof openSource>>['handle'],
-    stamp: Awaited<ReturnType<typeof openSource>>['stamp'],
-    pool: BufferPool,
-    start: number,
-    end: number,
-  ): Promise<void> {
+    const pool = new BufferPool(LINK_LIMITS.readBuffers, LINK_LIMITS.readBufferBytes);
     // The file is checked unchanged before the chunk that ends the range is handed out.
     const reader = new ChunkReader(handle, pool, 0, start, end, stamp);
     const total = end - start;

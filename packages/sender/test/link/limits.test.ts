@@ -233,8 +233,7 @@ describe('many downloads at once (L8)', () => {
     peak = Math.max(peak, live());
     expect(sizes.every((bytes) => bytes === size)).toBe(true);
     expect((await received).result.saved).toHaveLength(1);
-    // Buffered whole, 200 downloads would hold 800 MiB; each holds at most 2 × 256 KiB of file
-    // data, but for the 8 that read in 2 × 1 MiB.
+    // Buffered whole, 200 downloads would hold 800 MiB; each holds at most 2 × 256 KiB of file data.
     console.info(
       `L8: ${count} downloads of ${size / MiB} MiB: heap and buffers grew by ${Math.round((peak - before) / MiB)} MiB at most`,
     );
