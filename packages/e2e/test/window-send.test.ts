@@ -13,6 +13,7 @@ import {
   finishReceiver,
   hashTree,
   makeTempDir,
+  RECEIVE_BIN,
   SEND_BIN,
   startReceiver,
   WAIT,
@@ -152,6 +153,65 @@ describe('the sending window (ferry-send --ui)', () => {
     );
     expect(trusted.peers).toEqual([]);
     expect(wp.problems()).toEqual([]);
+  });
+
+  it('moves files through both windows between two real processes: picked in the sending window, the code read there and typed in the receiving one, a folder made there; byte-identical', async () => {
+    const home = await makeTempDir('send-home');
+    await writeFile(path.join(home, 'a.txt'), 'alpha\n');
+    await mkdir(path.join(home, 'photos'));
+    await writeRandomFile(path.join(home, 'photos', 'x.bin'), 200_000);
+    const expected = await hashTree(home);
+    const { sender, url } = await startSendWindow(home);
+    const send = await openSendPage(url);
+    await addInBrowser(send, ['a.txt', 'photos']);
+    const port = await listeningPort(sender);
+    const digitsShown = send.page.locator('.code-digits');
+    await expect.poll(() => digitsShown.textContent()).toMatch(/^\d{8}$/);
+    const shown = (await digitsShown.textContent())!;
+
+    const receiveHome = await makeTempDir('recv-home');
+    const receiver = spawnCli(RECEIVE_BIN, ['--ui', '--no-open', '--json', `127.0.0.1:${port}`], {
+      env: cliEnv({ HOME: receiveHome, USERPROFILE: receiveHome }),
+    });
+    const receiveUrl = String((await receiver.waitForEvent('window', WAIT.startMs)).url);
+    const browser = await launchBrowser();
+    const receive = await openWindowPage(browser);
+    const page = receive.page;
+    await page.goto(receiveUrl);
+    await page.getByRole('heading', { name: 'Pairing code', level: 1 }).waitFor();
+    await page
+      .getByRole('textbox', { name: 'Pairing code' })
+      .fill(`${shown.slice(0, 4)}-${shown.slice(4)}`);
+    await page.getByRole('button', { name: 'Pair' }).click();
+    await page.getByRole('heading', { name: 'Choose what to receive', level: 1 }).waitFor();
+    // The sending window sees it paired and choosing.
+    const card = send.page.locator('.send-receiver').first();
+    await expect.poll(() => card.locator('.badge').textContent()).toBe('Choosing');
+
+    await page.getByRole('button', { name: 'Choose folder…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Choose the folder to save into' });
+    await dialog.getByLabel('Folder', { exact: true }).fill(receiveHome);
+    await dialog.getByRole('button', { name: 'Go' }).click();
+    await dialog.getByRole('listbox', { name: `Contents of ${receiveHome}` }).waitFor();
+    await dialog.getByRole('button', { name: 'New folder' }).click();
+    await dialog.getByLabel('New folder name').fill('from-alice');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByRole('option', { name: /from-alice/, selected: true }).waitFor();
+    await dialog.getByRole('button', { name: 'Save here' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const out = path.join(receiveHome, 'from-alice');
+    await page.getByText(out, { exact: true }).waitFor();
+    await page.getByRole('button', { name: /^Receive 2 files/ }).click();
+    await page
+      .getByRole('heading', { name: 'Received', level: 1 })
+      .waitFor({ timeout: WAIT.transferMs });
+    expect(await hashTree(out)).toEqual(expected);
+    await expect.poll(() => card.locator('.badge').textContent()).toBe('Done');
+    expect(await card.textContent()).toMatch(/Took 2 files/);
+    await page.getByRole('button', { name: 'Quit' }).click();
+    expect((await receiver.waitForExit(WAIT.reactMs)).code, receiver.log.report('Quit')).toBe(0);
+    expect(send.problems()).toEqual([]);
+    expect(receive.problems()).toEqual([]);
   });
 
   it('shows a receiver where its transfer is after a reload mid-transfer, then done', async () => {
