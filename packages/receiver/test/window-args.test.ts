@@ -1,11 +1,10 @@
 /**
  * `ferry-receive --ui` on the command line: the window's flags are read with the others, refused
- * without --ui, and a conversation is not held in the window.
+ * without --ui.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseReceiverArgs, USAGE } from '../src/args.ts';
-import { EXIT } from '../src/main.ts';
-import { runCleanup, runReceive } from './helpers.ts';
+import { runCleanup } from './helpers.ts';
 
 afterEach(runCleanup);
 
@@ -40,11 +39,5 @@ describe('the window flags of ferry-receive', () => {
     expect(USAGE).toContain('--ui [options]');
     expect(USAGE).toContain('--no-open');
     for (const line of USAGE.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
-  });
-
-  it('does not hold a conversation in the window: --ui --chat is a usage error, exit 2', async () => {
-    const run = await runReceive(['--ui', '--chat', '127.0.0.1:9']);
-    expect(run.code).toBe(EXIT.usage);
-    expect(run.stderr.text).toContain('--ui does not hold conversations yet');
   });
 });
