@@ -652,7 +652,7 @@ export function createLink(options: LinkOptions): Link {
     return urls;
   }
 
-  return Object.assign(emitter, {
+  const link = Object.assign(emitter, {
     token,
     announce,
     end,
@@ -660,11 +660,13 @@ export function createLink(options: LinkOptions): Link {
       offer = next;
       digests = nextDigests;
     },
-    get ended() {
-      return ended;
-    },
     accept: (socket: net.Socket) => server.emit('connection', socket),
     close: () => stopServer(server),
+  });
+  // Object.assign would copy a getter's value once: defined as a getter so it stays live.
+  return Object.defineProperty(link as typeof link & Pick<Link, 'ended'>, 'ended', {
+    get: () => ended,
+    enumerable: true,
   });
 }
 

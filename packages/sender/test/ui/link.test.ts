@@ -90,6 +90,7 @@ describe('the link on the terminal and in --json', () => {
     expect(link.ended).toBe(false);
     expect((await request(port, `${base}f/1/b.txt`)).status).toBe(200);
     expect(await events.waitFor('link-ended')).toEqual({ reason: 'downloads' });
+    expect(link.ended).toBe(true);
     expect((await request(port, base)).status).toBe(404);
     expect((await request(port, `${base}f/0/a.txt`)).status).toBe(404);
   });
