@@ -8,7 +8,15 @@
 import path from 'node:path';
 import { joinJson, type JsonChatter, startJsonListener } from '@ferry/testkit/chat';
 import { launchBrowser, openWindowPage, type WindowPage } from '@ferry/testkit/browser';
-import { hashTree, makeTempDir, writeFileAt, writeRandomFile } from '@ferry/testkit/harness';
+import { spawnCli } from '@ferry/testkit/cli-process';
+import {
+  hashTree,
+  makeTempDir,
+  RECEIVE_BIN,
+  WAIT,
+  writeFileAt,
+  writeRandomFile,
+} from '@ferry/testkit/harness';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 
@@ -172,6 +180,36 @@ describe('the chat in two windows', () => {
 
     expect(alicePage.problems()).toEqual([]);
     expect(bobPage.problems()).toEqual([]);
+  });
+
+  it('a joiner given no code is asked for it in its window: a malformed one is refused, the right one pairs', async () => {
+    const alice = await startJsonListener({ args: UI });
+    const bob = spawnCli(RECEIVE_BIN, ['--chat', '--json', '--name', 'bob', ...UI, alice.address], {
+      stdin: 'pipe',
+    });
+    const opened = await bob.waitForEvent('window', WAIT.startMs);
+    expect(bob.events[0]?.event).toBe('window');
+    const browser = await launchBrowser();
+    const wp = await openWindowPage(browser);
+    await wp.page.goto(String(opened.url));
+    const field = wp.page.getByLabel('Type the code the other computer shows');
+    await field.waitFor();
+    await capture(wp, 'code');
+    await field.fill('12');
+    await wp.page.getByRole('button', { name: 'Join' }).click();
+    await wp.page.getByRole('alert').getByText('A pairing code is 8 digits').waitFor();
+    await field.fill(alice.sender.code());
+    await wp.page.getByRole('button', { name: 'Join' }).click();
+    await bob.waitForEvent('chat-ready', WAIT.startMs);
+    await person(wp.page, /alice/).waitFor();
+    await alice.waitForEvent('joined', (e) => e.name === 'bob');
+    bob.child.stdin?.end();
+    await wp.page.getByRole('button', { name: 'Leave conversation' }).click();
+    expect(await bob.waitForExit(WAIT.startMs), bob.log.report('bob')).toEqual({
+      code: 0,
+      signal: null,
+    });
+    expect(wp.problems()).toEqual([]);
   });
 
   it('K5: a hostile peer name, message and file name are shown as text and run nothing; a bidi override typed is refused', async () => {
