@@ -55,11 +55,11 @@ export function ChatScreen() {
       <h1 class="visually-hidden">Chat with Ferry</h1>
       <StatusPanel chat={chat} />
       {chat?.role === 'listener' && chat.host && <HostPanel chat={chat} />}
+      <OffersPanel />
       <div class="chat-layout">
         <PeoplePanel chat={chat} target={target} onSelect={setSelected} />
         <ConversationPanel live={chat?.phase === 'live' || chat?.phase === 'reconnecting'} />
       </div>
-      <OffersPanel />
       <TransfersPanel />
       {chat && chat.phase !== 'ended' && <LeavePanel chat={chat} />}
     </div>
