@@ -126,7 +126,7 @@ describe('a conversation that heals and resumes', () => {
     const bobIn = await makeTempDir('bob-in');
     const down = await randomFile('down', FILE_BYTES);
     const alice = await startJsonListener();
-    const first = await killedMidReceive(alice, bobIn, down.file);
+    await killedMidReceive(alice, bobIn, down.file);
     await alice.waitForEvent('left', (e) => e.name === 'bob' && e.reason === 'lost');
 
     // Run again (a new pairing): the same file, accepted into the same folder, resumes.
@@ -168,7 +168,7 @@ describe('a conversation that heals and resumes', () => {
     const bobIn = await makeTempDir('bob-in');
     const down = await randomFile('down', FILE_BYTES);
     const alice = await startJsonListener();
-    const first = await killedMidReceive(alice, bobIn, down.file);
+    await killedMidReceive(alice, bobIn, down.file);
     await alice.waitForEvent('left', (e) => e.name === 'bob' && e.reason === 'lost');
     // The same name and size, other bytes.
     await fs.rm(down.file);

@@ -9,7 +9,6 @@ import {
   inspectDestination,
   openStartedFile,
   type PathLimits,
-  type PreparedReceiving,
   type PresentFile,
   type SavedFile,
   type SavingFile,

@@ -6,7 +6,6 @@ import {
   FrameType,
   LIMITS,
   type Limits,
-  MAGIC,
   PREAMBLE_BYTES,
   PreambleFlag,
   PROTOCOL_VERSION,

@@ -11,7 +11,7 @@ import {
   ProgressPacer,
   plural,
   rememberedLines,
-  SENDER_JSON_EVENTS,
+  type SENDER_JSON_EVENTS,
   type SenderJsonEvent,
   StatusLine,
 } from '@ferry/cli';
