@@ -9,6 +9,7 @@ import path from 'node:path';
 import { joinJson, type JsonChatter, startJsonListener } from '@ferry/testkit/chat';
 import { launchBrowser, openWindowPage, type WindowPage } from '@ferry/testkit/browser';
 import { spawnCli } from '@ferry/testkit/cli-process';
+import { startCutRelay } from '@ferry/testkit/cut-relay';
 import {
   hashTree,
   makeTempDir,
@@ -209,6 +210,30 @@ describe('the chat in two windows', () => {
       code: 0,
       signal: null,
     });
+    expect(wp.problems()).toEqual([]);
+  });
+
+  it('a joiner whose connection is cut shows reconnecting, then reconnected, in its window (§13.11)', async () => {
+    const alice = await startJsonListener({ args: UI });
+    const relay = await startCutRelay(alice.sender.port);
+    const bob = await joinJson({ ...alice.sender, address: `127.0.0.1:${relay.port}` }, 'bob', {
+      args: UI,
+    });
+    const browser = await launchBrowser();
+    const wp = await openChat(browser, bob);
+    await person(wp.page, /alice/).waitFor();
+    // Held, the listener's answers cannot come back: bob stays reconnecting until released.
+    relay.hold();
+    relay.cutNow();
+    await bob.waitForEvent('reconnecting');
+    await wp.page.getByRole('status').getByText('reconnecting for up to').waitFor();
+    await capture(wp, 'reconnecting');
+    relay.release();
+    await bob.waitForEvent('reconnected');
+    await log(wp.page).getByText('Reconnected to').waitFor();
+    expect(await wp.page.getByRole('status').getByText('reconnecting for up to').count()).toBe(0);
+    await say(wp.page, 'back again');
+    await alice.waitForMessage('back again');
     expect(wp.problems()).toEqual([]);
   });
 
