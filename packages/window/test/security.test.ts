@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { runCleanup } from '@ferry/testkit/unit';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { MAX_BODY_BYTES, SECURITY_HEADERS, WindowActionError } from '../src/index.ts';
 import {
@@ -45,6 +45,46 @@ describe('the window server: who gets in', () => {
     expect(page.body).toContain('<script type="module" src="/app.js"></script>');
     expect(page.body).not.toContain(w.token);
     expectSecurityHeaders(page.headers);
+  });
+
+  it('K4: the browser is opened with a launch code good for one page load, never the token; a failed opener logs neither', async () => {
+    const opened: string[] = [];
+    const w = await startTestWindow({
+      open: true,
+      opener: async (address) => {
+        opened.push(address);
+        // What a failed spawn throws: its arguments ride along on the error.
+        throw Object.assign(new Error('spawn xdg-open ENOENT'), {
+          code: 'ENOENT',
+          spawnargs: [address],
+        });
+      },
+    });
+    await vi.waitFor(() =>
+      expect(w.logs.some((line) => line.includes('browser not opened'))).toBe(true),
+    );
+    expect(opened).toHaveLength(1);
+    const launched = new URL(opened[0]!);
+    const code = launched.searchParams.get('l')!;
+    expect(code).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(opened[0]).not.toContain(w.token);
+    expect(launched.searchParams.get('t')).toBeNull();
+    for (const line of w.logs) {
+      expect(line).not.toContain(w.token);
+      expect(line).not.toContain(code);
+    }
+    const path = `${launched.pathname}${launched.search}`;
+    const first = await request(w.port, { path, headers: { Host: w.host } });
+    expect(first.status).toBe(303);
+    expect(first.headers['set-cookie']).toEqual([
+      `ferry-window-${w.port}=${w.token}; HttpOnly; SameSite=Strict; Path=/`,
+    ]);
+    const again = await request(w.port, { path, headers: { Host: w.host } });
+    expect(again.status).toBe(403);
+    expect(again.headers['set-cookie']).toBeUndefined();
+    const wrong = await startTestWindow({ open: true, opener: async () => {} });
+    const guess = await request(wrong.port, { path: `/?l=${code}`, headers: { Host: wrong.host } });
+    expect(guess.status).toBe(403);
   });
 
   it('K4: no token, a wrong token in the address and a wrong cookie are each refused with 403, everywhere', async () => {

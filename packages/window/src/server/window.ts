@@ -48,6 +48,8 @@ export interface WindowOptions {
   open?: boolean;
   /** A token (tests only); a new random one otherwise. */
   token?: string;
+  /** Opens an address in the default browser (tests only); the system's opener otherwise. */
+  opener?: (address: string) => Promise<void>;
   /** Another page (tests only: the components' gallery); the app's own otherwise. */
   assets?: ClientAssets;
 }
@@ -76,11 +78,17 @@ interface Handler {
 }
 
 const ACTION_NAME = /^[a-z][a-z0-9-]{0,40}$/;
+/** How long the launch code in the address the browser is opened with stays good. */
+const LAUNCH_MS = 60_000;
 
 /** Starts a window's server on 127.0.0.1 and, unless `open` is false, opens the browser. */
 export async function startWindow(options: WindowOptions): Promise<Window> {
   const log = options.logger.child({ component: 'window' });
   const token = options.token ?? newWindowToken();
+  // The browser is opened with a launch code, never the token: an opener's command line can be
+  // read by other local users (ps), and the browser may keep it there for its whole life. The
+  // code lets in one page load within LAUNCH_MS; the page then holds the token in its cookie.
+  let launch: { code: string; until: number } | undefined;
   const state = new LiveState();
   const recent = new RecentFolders(options.configDir, log);
   const routes = new Map<string, Handler>();
@@ -168,6 +176,19 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
       return;
     }
     const url = new URL(request.url ?? '/', `http://${host}`);
+    const launched = url.searchParams.get('l');
+    if (method === 'GET' && url.pathname === '/' && launched !== null) {
+      const valid = launch !== undefined && Date.now() <= launch.until;
+      if (!valid || !tokenMatches(launched, launch!.code)) {
+        refuse(403, 'launch code');
+        sendForbidden(response);
+        return;
+      }
+      launch = undefined;
+      response.writeHead(303, { Location: '/', 'Set-Cookie': tokenCookie(port, token) });
+      response.end();
+      return;
+    }
     const presented = url.searchParams.get('t');
     if (method === 'GET' && url.pathname === '/' && presented !== null) {
       if (!tokenMatches(presented, token)) {
@@ -316,7 +337,11 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
   const url = `${address}?t=${token}`;
   log.info({ port, app: options.app }, 'window listening');
   if (options.open !== false) {
-    openInBrowser(url).catch((error: unknown) => log.warn({ err: error }, 'browser not opened'));
+    launch = { code: newWindowToken(), until: Date.now() + LAUNCH_MS };
+    (options.opener ?? openInBrowser)(`${address}?l=${launch.code}`).catch((error: unknown) =>
+      // Only the code: a failed spawn's error carries its arguments, the launch address.
+      log.warn({ code: (error as NodeJS.ErrnoException).code }, 'browser not opened'),
+    );
   }
 
   let closing: Promise<void> | undefined;
