@@ -4,6 +4,7 @@
  * and a joiner's pairing code) drive the conversation. Both apps use this one controller; the
  * terminal goes on printing the conversation through `runChat`.
  */
+import path from 'node:path';
 import {
   type ChatPeer,
   type Conversation,
@@ -213,8 +214,15 @@ export class ChatWindowController {
   #register(): void {
     const w = this.#window;
     w.action('say', SayInputSchema, (input) => this.#say(input.text));
-    w.action('send', SendInputSchema, (input) => this.#send(input.peer, input.paths));
-    w.action('accept', AcceptInputSchema, (input) => this.#accept(input.offer, input.out));
+    w.action('send', SendInputSchema, (input) =>
+      this.#send(
+        input.peer,
+        input.paths.map((given) => fullPath(given, 'files')),
+      ),
+    );
+    w.action('accept', AcceptInputSchema, (input) =>
+      this.#accept(input.offer, fullPath(input.out, 'folder')),
+    );
     w.action('decline', DeclineInputSchema, (input) => this.#decline(input.offer));
     w.action('code', CodeInputSchema, (input) => this.#giveCode(input.code));
     w.action('quit', QuitInputSchema, () => this.#leave());
@@ -742,4 +750,17 @@ function actionError(error: unknown, what: string, next?: string): WindowActionE
         ? 'ERR_USAGE'
         : 'ERR_FAILED';
   return new WindowActionError(code, `${what}: ${message}.${next ? ` ${next}` : ''}`, 400);
+}
+
+/**
+ * A path from the page as it is: the file browser gives full paths, and a relative one would be
+ * taken from wherever the program was started, which the user cannot see.
+ */
+function fullPath(given: string, what: 'files' | 'folder'): string {
+  if (path.isAbsolute(given)) return given;
+  throw new WindowActionError(
+    'ERR_BAD_REQUEST',
+    `Not a full path: ${esc(given)}. Pick the ${what} with the ${what === 'files' ? 'file' : 'folder'} browser.`,
+    400,
+  );
 }

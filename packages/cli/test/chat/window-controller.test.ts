@@ -280,6 +280,15 @@ describe('the chat window controller', () => {
       code: 'ERR_NO_OFFER',
       status: 409,
     });
+    await expect(window.call('accept', { offer: 1, out: 'In' })).rejects.toMatchObject({
+      code: 'ERR_BAD_REQUEST',
+      status: 400,
+      message: 'Not a full path: In. Pick the folder with the folder browser.',
+    });
+    await expect(
+      window.call('send', { peer: 1, paths: ['/home/alice/a.txt', 'a.txt'] }),
+    ).rejects.toMatchObject({ code: 'ERR_BAD_REQUEST', status: 400 });
+    expect(conversation.calls.filter(([name]) => name === 'send')).toEqual([]);
   });
 
   it('decline: the offer goes, and a note says so; a declined offer of this side shows as declined', async () => {
