@@ -266,6 +266,33 @@ describe('the receiving window controller', () => {
     expect(window.invalid).toEqual([]);
   });
 
+  it('two accepts sent at once: the first is taken, the second refused, and the transfer keeps the first choice', async () => {
+    const { dir } = await sources({ 'a.txt': 'alpha\n', 'b.txt': 'beta\n' });
+    const sender = await startRealSender([path.join(dir, 'a.txt'), path.join(dir, 'b.txt')]);
+    const { window, control } = await controller();
+    control.start(targetOf('127.0.0.1', sender.port));
+    await window.phase('choose');
+    const first = await tempDir();
+    const second = await tempDir();
+    const answers = await Promise.allSettled([
+      window.call('accept', { items: [0], out: first }),
+      window.call('accept', { items: [1], out: second }),
+    ]);
+    expect(answers[0]!.status).toBe('fulfilled');
+    expect(answers[1]).toMatchObject({
+      status: 'rejected',
+      reason: {
+        code: 'ERR_NOT_NOW',
+        message: 'These files are being accepted already: wait a moment.',
+      },
+    });
+    await window.phase('done');
+    expect(window.get<{ outDir: string }>('result').outDir).toBe(first);
+    expect(await readdir(first)).toEqual(['a.txt']);
+    expect(await readdir(second)).toEqual([]);
+    expect(window.invalid).toEqual([]);
+  });
+
   it('asks for the pairing code in the window, refuses what is not a code without echoing it, and pairs with the right one', async () => {
     const { paths } = await sources({ 'a.txt': 'paired\n' });
     const sender = await encryptedSender(paths);
@@ -328,7 +355,7 @@ describe('the receiving window controller', () => {
     const { paths } = await sources({ 'big.bin': data });
     const sender = await encryptedSender(paths);
     // The first connection only asks for the code; the second is cut mid-file.
-    const relay = await startCutRelay(sender.port, [Number.POSITIVE_INFINITY, 4 * MiB]);
+    const relay = await startCutRelay(sender.port, [Number.POSITIVE_INFINITY, 12 * MiB]);
     const { window, control } = await controller({ encryption: true, retryMs: 0 });
     control.start(targetOf('127.0.0.1', relay.port));
     await window.phase('code');

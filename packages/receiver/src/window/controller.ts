@@ -120,6 +120,8 @@ interface Run {
   inspect?: Inspect | undefined;
   /** The last inspection, to accept without inspecting again. */
   inspected?: { items: readonly number[]; out: string; inspection: Inspection } | undefined;
+  /** An accept is under way (checking the folder): a second one is refused, not mixed in. */
+  accepting?: boolean;
   kept?: { dir: string; files: number; heldBytes: number } | undefined;
   progress?: ProgressTracker | undefined;
 }
@@ -531,26 +533,35 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
       inPhase('choose');
       checkItems(input.items);
       const current = run!;
-      const out = await usableFolder(input.out, true);
-      const same = current.inspected;
-      if (!same || same.out !== out || same.items.join() !== input.items.join())
-        await inspectFor(current, input.items, out);
-      const inspection = current.inspected!.inspection;
-      if (!inspection.report.enoughSpace)
-        return refuse(
-          'ERR_NO_SPACE',
-          'There is not enough free space in that folder for these files: free some space, pick another folder or fewer items.',
-        );
-      const waiting = current.decision;
-      if (!waiting) return refuse('ERR_NOT_NOW', notNow(phase));
-      chosen = { offer: current.offer!, items: input.items, out };
-      // The phase turns to transferring once the request is out (held data is checked first).
-      waiting.resolve({
-        items: input.items,
-        outDir: out,
-        inspection,
-        resume: input.resume ?? true,
-      });
+      if (current.accepting)
+        return refuse('ERR_NOT_NOW', 'These files are being accepted already: wait a moment.');
+      current.accepting = true;
+      let accepted = false;
+      try {
+        const out = await usableFolder(input.out, true);
+        const same = current.inspected;
+        if (!same || same.out !== out || same.items.join() !== input.items.join())
+          await inspectFor(current, input.items, out);
+        const inspection = current.inspected!.inspection;
+        if (!inspection.report.enoughSpace)
+          return refuse(
+            'ERR_NO_SPACE',
+            'There is not enough free space in that folder for these files: free some space, pick another folder or fewer items.',
+          );
+        const waiting = current.decision;
+        if (!waiting) return refuse('ERR_NOT_NOW', notNow(phase));
+        chosen = { offer: current.offer!, items: input.items, out };
+        // The phase turns to transferring once the request is out (held data is checked first).
+        waiting.resolve({
+          items: input.items,
+          outDir: out,
+          inspection,
+          resume: input.resume ?? true,
+        });
+        accepted = true;
+      } finally {
+        if (!accepted) current.accepting = false;
+      }
     },
     decline: () => {
       inPhase('choose');
