@@ -6,5 +6,10 @@ export { MAX_BODY_BYTES } from './server/body.ts';
 export { openFolder, openInBrowser } from './server/open.ts';
 export { MAX_RECENT, RECENT_FILE } from './server/recent.ts';
 export { SECURITY_HEADERS } from './server/security.ts';
-export { startWindow, type Window, type WindowOptions } from './server/window.ts';
+export {
+  startWindow,
+  type Window,
+  type WindowOptions,
+  type WindowSurface,
+} from './server/window.ts';
 export type { WindowApp } from './state/common.ts';

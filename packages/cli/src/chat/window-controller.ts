@@ -13,7 +13,7 @@ import {
   type IncomingOffer,
 } from '@ferry/engine';
 import { escapeForDisplay as esc, FerryError, normalizeCode, UsageError } from '@ferry/protocol';
-import { WindowActionError } from '@ferry/window';
+import { WindowActionError, type WindowSurface } from '@ferry/window';
 import {
   AcceptInputSchema,
   type ChatEntry,
@@ -30,19 +30,11 @@ import {
   SendInputSchema,
   type SendAnswer,
 } from '@ferry/window/state/chat';
-import type { z } from 'zod';
 import { formatBytes } from '../progress.ts';
 import { plural } from '../render.ts';
 
 /** The part of Ferry's window the controller uses (a fake one in tests). */
-export interface ChatWindowTarget {
-  set(slice: string, value: unknown): void;
-  action<S extends z.ZodType>(
-    name: string,
-    schema: S,
-    run: (input: z.infer<S>) => Promise<unknown> | unknown,
-  ): void;
-}
+export type ChatWindowTarget = WindowSurface;
 
 /** Options of {@link ChatWindowController}. */
 export interface ChatWindowOptions {

@@ -16,7 +16,7 @@ import {
   type ValidatedOffer,
 } from '@ferry/protocol';
 import type { TrustStore } from '@ferry/protocol/node';
-import { WindowActionError } from '@ferry/window';
+import { WindowActionError, type WindowSurface } from '@ferry/window';
 import {
   RECEIVE_ACTIONS,
   type ReceiveActionName,
@@ -38,15 +38,7 @@ import { describeFailure } from './failure.ts';
 import { ProgressTracker } from './progress.ts';
 import { offerView, reportView, resultView, sameEntries } from './views.ts';
 
-/** What the controller needs of a window: its slices and its actions. */
-export interface WindowSurface {
-  set(slice: string, value: unknown): void;
-  action<S extends z.ZodType>(
-    name: string,
-    schema: S,
-    run: (input: z.infer<S>) => Promise<unknown> | unknown,
-  ): void;
-}
+export type { WindowSurface };
 
 /** Where to connect: an address, and the key a sender found on the network announced. */
 export interface Target {

@@ -1,5 +1,5 @@
 import { shortFingerprint, type TrustStore } from '@ferry/protocol/node';
-import { WindowActionError } from '@ferry/window';
+import { WindowActionError, type WindowSurface } from '@ferry/window';
 import {
   SEND_ACTIONS,
   type SendApp,
@@ -9,7 +9,6 @@ import {
   type SendRemembered,
   type SendSlices,
 } from '@ferry/window/state/send';
-import type { z } from 'zod';
 import { formatHostPort } from '../addresses.ts';
 import type { Link } from '../link/server.ts';
 import type { Sender } from '../sender.ts';
@@ -17,15 +16,8 @@ import { LinkDownloads } from './link-downloads.ts';
 import type { OfferEditor } from './offer-editor.ts';
 import { ReceiverBoard } from './receivers.ts';
 
-/** What the controller needs of a window: the shape of `@ferry/window`'s `Window`. */
-export interface SendWindowHost {
-  set(slice: string, value: unknown): void;
-  action<S extends z.ZodType>(
-    name: string,
-    schema: S,
-    run: (input: z.infer<S>) => Promise<unknown> | unknown,
-  ): void;
-}
+/** What the controller needs of a window. */
+export type SendWindowHost = WindowSurface;
 
 /** Refusals listed by the window, at most (all are counted). */
 export const MAX_LISTED_REFUSALS = 20;

@@ -72,6 +72,9 @@ export interface Window {
   close(): Promise<void>;
 }
 
+/** What an app's controller uses of a window: its slices and its actions (a fake in tests). */
+export type WindowSurface = Pick<Window, 'set' | 'action'>;
+
 interface Handler {
   readonly schema: z.ZodType;
   readonly run: (input: unknown) => Promise<unknown> | unknown;
