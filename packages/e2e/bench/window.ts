@@ -7,6 +7,7 @@ import http from 'node:http';
 import { launchBrowser, openWindowPage } from '@ferry/testkit/browser';
 import { median } from './data.ts';
 import { EventProcess, RECEIVE_BIN, SEND_BIN } from './procs.ts';
+import { UI_RECEIVER_ARGS, UI_SENDER_ARGS } from '../src/window-args.ts';
 
 /** The bars (the issue's): the page answers within 1 s; windows keep 95% of the throughput. */
 export const WINDOW_BARS = { startMs: 1000, ratio: 0.95 };
@@ -57,21 +58,7 @@ async function login(url: string): Promise<{ base: string; cookie: string }> {
 /** Milliseconds from starting `ferry-send --ui --no-open <file>` to its page answering 200. */
 async function startupOnce(file: string, env: NodeJS.ProcessEnv): Promise<number> {
   const start = performance.now();
-  const sender = new EventProcess(
-    [
-      SEND_BIN,
-      '--ui',
-      '--no-open',
-      '--json',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--no-announce',
-      file,
-    ],
-    env,
-  );
+  const sender = new EventProcess([SEND_BIN, ...UI_SENDER_ARGS, file], env);
   try {
     const { url } = await sender.waitFor('window', 60_000);
     const { base, cookie } = await login(String(url));
@@ -130,27 +117,13 @@ export async function windowTransfer(
   receiverEnv: NodeJS.ProcessEnv,
 ): Promise<number> {
   const browser = await launchBrowser();
-  const sender = new EventProcess(
-    [
-      SEND_BIN,
-      '--ui',
-      '--no-open',
-      '--json',
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--no-announce',
-      file,
-    ],
-    senderEnv,
-  );
+  const sender = new EventProcess([SEND_BIN, ...UI_SENDER_ARGS, file], senderEnv);
   try {
     const senderWindow = String((await sender.waitFor('window')).url);
     const { port } = await sender.waitFor('listening');
     const code = String((await sender.waitFor('code')).code);
     const receiver = new EventProcess(
-      [RECEIVE_BIN, '--ui', '--no-open', '--json', `127.0.0.1:${port}`],
+      [RECEIVE_BIN, ...UI_RECEIVER_ARGS, `127.0.0.1:${port}`],
       receiverEnv,
     );
     try {

@@ -25,6 +25,7 @@ import {
 import { startScriptedSender } from '@ferry/testkit/hostile';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { UI_RECEIVER_ARGS } from '../src/window-args.ts';
 
 const MiB = 1024 * 1024;
 
@@ -34,7 +35,7 @@ async function startReceiveWindow(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ) {
-  const receiver = spawnCli(RECEIVE_BIN, ['--ui', '--no-open', '--json', ...args], {
+  const receiver = spawnCli(RECEIVE_BIN, [...UI_RECEIVER_ARGS, ...args], {
     env: cliEnv({ HOME: home, USERPROFILE: home, ...env }),
   });
   const window = await receiver.waitForEvent('window', WAIT.startMs);

@@ -20,14 +20,14 @@ import {
   writeRandomFile,
 } from '@ferry/testkit/harness';
 import { describe, expect, it } from 'vitest';
+import { UI_SENDER_ARGS, UI_RECEIVER_ARGS } from '../src/window-args.ts';
 
 /** `ferry-send --ui --no-open --json` on loopback, its home folder `home`; returns it and the window's address. */
 async function startSendWindow(home: string, args: readonly string[] = [], configDir?: string) {
-  const sender = spawnCli(
-    SEND_BIN,
-    ['--ui', '--no-open', '--json', '--host', '127.0.0.1', '--port', '0', '--no-announce', ...args],
-    { env: cliEnv({ HOME: home, USERPROFILE: home }), configDir },
-  );
+  const sender = spawnCli(SEND_BIN, [...UI_SENDER_ARGS, ...args], {
+    env: cliEnv({ HOME: home, USERPROFILE: home }),
+    configDir,
+  });
   const window = await sender.waitForEvent('window', WAIT.startMs);
   expect(sender.events[0]?.event, sender.log.report('the first event is not "window"')).toBe(
     'window',
@@ -170,7 +170,7 @@ describe('the sending window (ferry-send --ui)', () => {
     const shown = (await digitsShown.textContent())!;
 
     const receiveHome = await makeTempDir('recv-home');
-    const receiver = spawnCli(RECEIVE_BIN, ['--ui', '--no-open', '--json', `127.0.0.1:${port}`], {
+    const receiver = spawnCli(RECEIVE_BIN, [...UI_RECEIVER_ARGS, `127.0.0.1:${port}`], {
       env: cliEnv({ HOME: receiveHome, USERPROFILE: receiveHome }),
     });
     const receiveUrl = String((await receiver.waitForEvent('window', WAIT.startMs)).url);

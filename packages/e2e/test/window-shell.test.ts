@@ -14,6 +14,7 @@ import { makeTempDir } from '@ferry/testkit/files';
 import { startWindow } from '@ferry/window';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { UI_SENDER_ARGS } from '../src/window-args.ts';
 
 const WAIT = { timeout: 15_000 } as const;
 
@@ -109,21 +110,9 @@ describe("Ferry's window in a browser: the shell", () => {
     it(`K8: when ferry-send --ui ends (${how}), its page says that Ferry has stopped`, async () => {
       const home = await makeTempDir('window-home');
       await writeFile(path.join(home, 'a.txt'), 'a');
-      const sender = spawnCli(
-        SEND_BIN,
-        [
-          '--ui',
-          '--no-open',
-          '--json',
-          '--host',
-          '127.0.0.1',
-          '--port',
-          '0',
-          '--no-announce',
-          path.join(home, 'a.txt'),
-        ],
-        { env: cliEnv({ HOME: home, USERPROFILE: home }) },
-      );
+      const sender = spawnCli(SEND_BIN, [...UI_SENDER_ARGS, path.join(home, 'a.txt')], {
+        env: cliEnv({ HOME: home, USERPROFILE: home }),
+      });
       const { url } = await sender.waitForEvent('window', CLI_WAIT.startMs);
       const browser = await launchBrowser();
       const wp = await openWindowPage(browser);
@@ -147,24 +136,10 @@ describe("Ferry's window in a browser: the shell", () => {
     const copy = path.join(dir, path.basename(program));
     await copyFile(program, copy);
     await writeFile(path.join(dir, 'a.txt'), 'a');
-    const sender = spawnCli(
-      copy,
-      [
-        '--ui',
-        '--no-open',
-        '--json',
-        '--host',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--no-announce',
-        path.join(dir, 'a.txt'),
-      ],
-      {
-        cwd: dir,
-        env: cliEnv({ HOME: dir, USERPROFILE: dir, NODE_PATH: undefined, NODE_OPTIONS: undefined }),
-      },
-    );
+    const sender = spawnCli(copy, [...UI_SENDER_ARGS, path.join(dir, 'a.txt')], {
+      cwd: dir,
+      env: cliEnv({ HOME: dir, USERPROFILE: dir, NODE_PATH: undefined, NODE_OPTIONS: undefined }),
+    });
     const { url } = await sender.waitForEvent('window', CLI_WAIT.startMs);
     const browser = await launchBrowser();
     const wp = await openWindowPage(browser);
