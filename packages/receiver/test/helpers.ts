@@ -10,7 +10,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { scanOffer } from '@ferry/engine';
-import { EventLog, FakeOutput, onCleanup, silentLogger, tempDir, within } from '@ferry/testkit/unit';
+import { PairingCodes } from '@ferry/protocol';
+import { derivePasswordScalar, type Identity, loadOrCreateIdentity } from '@ferry/protocol/node';
+import {
+  EventLog,
+  FakeOutput,
+  onCleanup,
+  silentLogger,
+  tempDir,
+  within,
+} from '@ferry/testkit/unit';
 import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
 import { main } from '../src/main.ts';
 import { createReceiver, type ReceiverOptions } from '../src/receiver.ts';
@@ -65,18 +74,32 @@ export async function runReceive(
     env: { FERRY_CONFIG_DIR: config, ...options.env },
   };
   const controller = new AbortController();
-  const exit = main(options.encrypted ? argv : ['--no-encryption', ...argv], io, controller.signal, {
-    logger: silentLogger,
-    browser: options.browser ?? createFakeNetwork().browser(),
-    ...(options.prompter ? { prompter: options.prompter } : {}),
-    ...(options.home ? { home: options.home } : {}),
-    ...(options.defaultFolder || !options.home ? { defaultFolder: options.defaultFolder ?? path.join(os.tmpdir(), 'ferry-test-no-default-folder') } : {}),
-  });
+  const exit = main(
+    options.encrypted ? argv : ['--no-encryption', ...argv],
+    io,
+    controller.signal,
+    {
+      logger: silentLogger,
+      browser: options.browser ?? createFakeNetwork().browser(),
+      ...(options.prompter ? { prompter: options.prompter } : {}),
+      ...(options.home ? { home: options.home } : {}),
+      ...(options.defaultFolder || !options.home
+        ? {
+            defaultFolder:
+              options.defaultFolder ?? path.join(os.tmpdir(), 'ferry-test-no-default-folder'),
+          }
+        : {}),
+    },
+  );
   onCleanup('receiver main', async () => {
     controller.abort();
     await exit.catch(() => {});
   });
-  const code = await within(exit, 'ferry-receive main() to return', () => `stdout:\n${io.stdout.text}\nstderr:\n${io.stderr.text}`);
+  const code = await within(
+    exit,
+    'ferry-receive main() to return',
+    () => `stdout:\n${io.stdout.text}\nstderr:\n${io.stderr.text}`,
+  );
   return { code, stdout: io.stdout, stderr: io.stderr };
 }
 
@@ -94,9 +117,24 @@ export async function sourceFiles(files: Record<string, string | Buffer>): Promi
 /** The real sender core offering `paths` on 127.0.0.1 port 0, stopped after the test. */
 export async function startRealSender(paths: string[]) {
   const offer = await scanOffer(paths);
-  const sender = createSender({ security: { encryption: false }, offer, host: '127.0.0.1', port: 0, name: 'real-sender', logger: silentLogger });
+  const sender = createSender({
+    security: { encryption: false },
+    offer,
+    host: '127.0.0.1',
+    port: 0,
+    name: 'real-sender',
+    logger: silentLogger,
+  });
   const log = new EventLog<SenderEvents>(sender, [
-    'listening', 'connected', 'hello', 'request', 'file-sent', 'file-failed', 'session-complete', 'session-failed', 'refused',
+    'listening',
+    'connected',
+    'hello',
+    'request',
+    'file-sent',
+    'file-failed',
+    'session-complete',
+    'session-failed',
+    'refused',
   ]);
   onCleanup('sender', () => sender.close(true));
   await within(sender.listen(), 'the sender to listen');
@@ -104,8 +142,47 @@ export async function startRealSender(paths: string[]) {
   return { sender, log, port, address: `127.0.0.1:${port}` };
 }
 
+/**
+ * The real sender core with TLS and pairing codes, offering `paths` on 127.0.0.1 port 0 under
+ * `identity` (a new key by default), stopped after the test; `code()` is its latest code.
+ */
+export async function startEncryptedSender(paths: string[], identity?: Identity) {
+  const sender = createSender({
+    security: {
+      encryption: true,
+      identity: identity ?? (await loadOrCreateIdentity(await tempDir())),
+      pairing: new PairingCodes(derivePasswordScalar),
+    },
+    offer: await scanOffer(paths),
+    host: '127.0.0.1',
+    port: 0,
+    name: 'alice',
+    logger: silentLogger,
+  });
+  const log = new EventLog<SenderEvents>(sender, [
+    'listening',
+    'code',
+    'authenticated',
+    'session-complete',
+    'session-failed',
+  ]);
+  onCleanup('sender', () => sender.close(true));
+  await within(sender.listen(), 'the sender to listen');
+  const { port } = await log.waitFor('listening');
+  await log.waitFor('code');
+  return { sender, log, port, code: () => log.all('code').at(-1)!.code };
+}
 
 /** The receiver core in clear mode on loopback, with a silent logger, connecting to `port`. */
-export function clearReceiver(port: number, options: Omit<ReceiverOptions, 'security' | 'host' | 'port' | 'logger'>) {
-  return createReceiver({ security: { encryption: false }, host: '127.0.0.1', port, logger: silentLogger, ...options });
+export function clearReceiver(
+  port: number,
+  options: Omit<ReceiverOptions, 'security' | 'host' | 'port' | 'logger'>,
+) {
+  return createReceiver({
+    security: { encryption: false },
+    host: '127.0.0.1',
+    port,
+    logger: silentLogger,
+    ...options,
+  });
 }

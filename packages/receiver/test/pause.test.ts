@@ -7,20 +7,18 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { scanOffer } from '@ferry/engine';
-import { ErrorCode, FerryError, normalizeCode, PairingCodes } from '@ferry/protocol';
-import { derivePasswordScalar, type Identity, loadOrCreateIdentity } from '@ferry/protocol/node';
+import { ErrorCode, FerryError, normalizeCode } from '@ferry/protocol';
+import { type Identity, loadOrCreateIdentity } from '@ferry/protocol/node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
 import { createReceiver, type Receiver, type ReceiverEvents } from '../src/receiver.ts';
 import {
   EventLog,
-  onCleanup,
   runCleanup,
   sha256,
   silentLogger,
   tempDir,
   within,
+  startEncryptedSender,
 } from './helpers.ts';
 
 afterEach(runCleanup);
@@ -41,30 +39,8 @@ async function startSender(size: number) {
   const dir = await tempDir();
   const data = randomBytes(size);
   await writeFile(path.join(dir, 'f.bin'), data);
-  const sender = createSender({
-    security: {
-      encryption: true,
-      identity: await loadOrCreateIdentity(await tempDir()),
-      pairing: new PairingCodes(derivePasswordScalar),
-    },
-    offer: await scanOffer([path.join(dir, 'f.bin')]),
-    host: '127.0.0.1',
-    port: 0,
-    name: 'alice',
-    logger: silentLogger,
-  });
-  const log = new EventLog<SenderEvents>(sender, [
-    'listening',
-    'code',
-    'authenticated',
-    'session-complete',
-    'session-failed',
-  ]);
-  onCleanup('sender', () => sender.close(true));
-  await within(sender.listen(), 'the sender to listen');
-  const { port } = await log.waitFor('listening');
-  const code = normalizeCode((await log.waitFor('code')).code)!;
-  return { data, log, port, code };
+  const { log, port, code } = await startEncryptedSender([path.join(dir, 'f.bin')]);
+  return { data, log, port, code: normalizeCode(code())! };
 }
 
 /** A receiver of everything into `out`, paired with `code` (or asking through `askCode`). */

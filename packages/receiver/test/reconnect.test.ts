@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { scanOffer } from '@ferry/engine';
 import {
   AuthError,
   ConnectionClosedError,
@@ -20,11 +19,9 @@ import {
   ProtocolError,
   normalizeCode,
   type OfferEntry,
-  PairingCodes,
 } from '@ferry/protocol';
-import { type Connection, derivePasswordScalar, loadOrCreateIdentity } from '@ferry/protocol/node';
+import { type Connection, loadOrCreateIdentity } from '@ferry/protocol/node';
 import { startCutRelay } from '@ferry/testkit/cut-relay';
-import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
 import { ResumeStoppedError } from '../src/errors.ts';
 import { isConnectionLoss, type Round, transferWithReconnect } from '../src/reconnect.ts';
 import { createReceiver } from '../src/receiver.ts';
@@ -35,13 +32,13 @@ import {
   EventLog,
   type FakePeer,
   listTree,
-  onCleanup,
   silentLogger,
   runCleanup,
   sha256,
   startFakeSender,
   tempDir,
   within,
+  startEncryptedSender,
 } from './helpers.ts';
 
 afterEach(runCleanup);
@@ -362,29 +359,7 @@ describe('the receiver reconnects after losing the sender mid-transfer (§13)', 
     const dir = await tempDir();
     const data = randomBytes(8 * MiB);
     await writeFile(path.join(dir, 'f.bin'), data);
-    const start = async () => {
-      const sender = createSender({
-        security: {
-          encryption: true,
-          identity: senderIdentity,
-          pairing: new PairingCodes(derivePasswordScalar),
-        },
-        offer: await scanOffer([path.join(dir, 'f.bin')]),
-        host: '127.0.0.1',
-        port: 0,
-        name: 'alice',
-        logger: silentLogger,
-      });
-      const log = new EventLog<SenderEvents>(sender, [
-        'listening',
-        'code',
-        'authenticated',
-        'session-failed',
-      ]);
-      onCleanup('sender', () => sender.close(true));
-      await within(sender.listen(), 'the sender to listen');
-      return { log, port: (await log.waitFor('listening')).port };
-    };
+    const start = () => startEncryptedSender([path.join(dir, 'f.bin')], senderIdentity);
     const first = await start();
     // The same machine and key after a restart: a new run, whose tickets are new.
     const restarted = await start();

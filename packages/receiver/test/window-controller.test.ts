@@ -8,19 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createFakeNetwork } from '@ferry/discovery/testing';
-import { scanOffer } from '@ferry/engine';
-import { PairingCodes } from '@ferry/protocol';
-import { derivePasswordScalar, loadOrCreateIdentity } from '@ferry/protocol/node';
+import { loadOrCreateIdentity } from '@ferry/protocol/node';
 import { startCutRelay } from '@ferry/testkit/cut-relay';
 import { RECEIVE_SLICES, type ReceiveSliceName } from '@ferry/window/state/receive';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { createSender, type SenderEvents } from '../../sender/src/sender.ts';
 import { createReceiver, type Receiver } from '../src/receiver.ts';
 import { createReceiveController, type RunSpec, targetOf } from '../src/window/controller.ts';
 import {
-  EventLog,
   FakeOutput,
   onCleanup,
   runCleanup,
@@ -30,6 +26,7 @@ import {
   tempDir,
   unusedPort,
   within,
+  startEncryptedSender,
 } from './helpers.ts';
 
 afterEach(runCleanup);
@@ -163,33 +160,6 @@ async function controller(setup: Setup = {}) {
   return { window, control, receivers, opened, home, defaultFolder, abort };
 }
 
-/** A real encrypted sender core offering `files`; its latest code. */
-async function encryptedSender(paths: string[]) {
-  const sender = createSender({
-    security: {
-      encryption: true,
-      identity: await loadOrCreateIdentity(await tempDir()),
-      pairing: new PairingCodes(derivePasswordScalar),
-    },
-    offer: await scanOffer(paths),
-    host: '127.0.0.1',
-    port: 0,
-    name: 'alice',
-    logger: silentLogger,
-  });
-  const log = new EventLog<SenderEvents>(sender, [
-    'listening',
-    'code',
-    'authenticated',
-    'session-complete',
-  ]);
-  onCleanup('sender', () => sender.close(true));
-  await within(sender.listen(), 'the sender to listen');
-  const { port } = await log.waitFor('listening');
-  await log.waitFor('code');
-  return { log, port, code: () => log.all('code').at(-1)!.code };
-}
-
 async function sources(
   files: Record<string, Buffer | string>,
 ): Promise<{ dir: string; paths: string[] }> {
@@ -295,7 +265,7 @@ describe('the receiving window controller', () => {
 
   it('asks for the pairing code in the window, refuses what is not a code without echoing it, and pairs with the right one', async () => {
     const { paths } = await sources({ 'a.txt': 'paired\n' });
-    const sender = await encryptedSender(paths);
+    const sender = await startEncryptedSender(paths);
     const { window, control } = await controller({ encryption: true });
     control.start(targetOf('127.0.0.1', sender.port));
     await window.phase('code');
@@ -319,7 +289,7 @@ describe('the receiving window controller', () => {
   it('F5: pause and resume in the window close the connection and take the transfer up again with the ticket; the file is byte-identical', async () => {
     const data = randomBytes(16 * MiB);
     const { paths } = await sources({ 'big.bin': data });
-    const sender = await encryptedSender(paths);
+    const sender = await startEncryptedSender(paths);
     const { window, control, receivers } = await controller({ encryption: true });
     control.start(targetOf('127.0.0.1', sender.port));
     await window.phase('code');
@@ -353,7 +323,7 @@ describe('the receiving window controller', () => {
   it('F5: a cut with reconnecting off fails in plain words with the partial data kept; Try again resumes with the same choice and no code', async () => {
     const data = randomBytes(16 * MiB);
     const { paths } = await sources({ 'big.bin': data });
-    const sender = await encryptedSender(paths);
+    const sender = await startEncryptedSender(paths);
     // The first connection only asks for the code; the second is cut mid-file.
     const relay = await startCutRelay(sender.port, [Number.POSITIVE_INFINITY, 12 * MiB]);
     const { window, control } = await controller({ encryption: true, retryMs: 0 });
