@@ -203,6 +203,27 @@ export class ChatWindowController {
     this.#publishTransfers();
   }
 
+  /** An offer of this side to `name`, waiting for an answer, in the list of transfers. */
+  #offered(offer: number, peer: number, name: string): void {
+    this.#transfers.set(key('out', offer), {
+      startedAt: undefined,
+      entry: {
+        offer,
+        direction: 'out',
+        peer,
+        name,
+        state: 'offered',
+        files: 0,
+        bytes: 0,
+        done: 0,
+        saved: 0,
+        failed: 0,
+        rate: null,
+        eta: null,
+      },
+    });
+  }
+
   #register(): void {
     const w = this.#window;
     w.action('say', SayInputSchema, (input) => this.#say(input.text));
@@ -274,23 +295,7 @@ export class ChatWindowController {
       throw actionError(error, 'Could not send', 'Pick other files and send again.');
     }
     for (const number of numbers) {
-      this.#transfers.set(key('out', number), {
-        startedAt: undefined,
-        entry: {
-          offer: number,
-          direction: 'out',
-          peer,
-          name: target.name,
-          state: 'offered',
-          files: 0,
-          bytes: 0,
-          done: 0,
-          saved: 0,
-          failed: 0,
-          rate: null,
-          eta: null,
-        },
-      });
+      this.#offered(number, peer, target.name);
     }
     this.#note('info', [
       words('You offered '),
@@ -411,23 +416,7 @@ export class ChatWindowController {
         const declined = e as ConversationEvents['declined'];
         // An offer made at the terminal is known here from its answer on.
         if (!this.#transfers.has(key('out', declined.number)))
-          this.#transfers.set(key('out', declined.number), {
-            startedAt: undefined,
-            entry: {
-              offer: declined.number,
-              direction: 'out',
-              peer: declined.peer,
-              name: declined.name,
-              state: 'offered',
-              files: 0,
-              bytes: 0,
-              done: 0,
-              saved: 0,
-              failed: 0,
-              rate: null,
-              eta: null,
-            },
-          });
+          this.#offered(declined.number, declined.peer, declined.name);
         this.#update('out', declined.number, {
           state: 'declined',
           code: declined.code,
