@@ -90,6 +90,7 @@ export {
   localComponent,
   localNameFor,
   localNamesFor,
+  numberedName,
   type Renamed,
 } from './local-names.ts';
 export {

@@ -111,8 +111,8 @@ export function localNamesFor(
     }
     const counter = `${parentOf[node]}/${collisionKey(mapped)}`;
     let n = next.get(counter) ?? 1;
-    let candidate = n === 1 ? mapped : numbered(mapped, n);
-    while (taken.has(`${parentOf[node]}/${collisionKey(candidate)}`)) candidate = numbered(mapped, ++n);
+    let candidate = n === 1 ? mapped : numberedName(mapped, n);
+    while (taken.has(`${parentOf[node]}/${collisionKey(candidate)}`)) candidate = numberedName(mapped, ++n);
     next.set(counter, n + 1);
     if (utf8Length(candidate) > limits.maxComponentBytes) {
       const offered = entries[chains.findIndex((chain) => chain.includes(node))]!.path;
@@ -133,7 +133,7 @@ export function localNamesFor(
 }
 
 /** `name (n).ext`: the number goes before the last extension, as file managers do. */
-function numbered(name: string, n: number): string {
+export function numberedName(name: string, n: number): string {
   const dot = name.lastIndexOf('.');
   return dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
 }

@@ -44,6 +44,8 @@ export async function openSendWindow(options: OpenSendWindowOptions): Promise<Se
     home: options.home,
     port: options.port,
     open: options.open,
+    // A file dropped on the page is staged by the window, then added as a picked one is.
+    uploads: true,
   });
   const stopping = new AbortController();
   const editor = new OfferEditor(options.paths, options.offer);

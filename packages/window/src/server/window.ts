@@ -23,6 +23,7 @@ import {
 import { LiveState } from './live-state.ts';
 import { openInBrowser } from './open.ts';
 import { RecentFolders } from './recent.ts';
+import { DropStaging, UPLOAD_PATH } from './uploads.ts';
 import {
   cookieName,
   isOwnHost,
@@ -52,6 +53,15 @@ export interface WindowOptions {
   opener?: (address: string) => Promise<void>;
   /** Another page (tests only: the components' gallery); the app's own otherwise. */
   assets?: ClientAssets;
+  /**
+   * Takes files dropped on the page (`POST /api/upload`) into a folder of its own, removed on
+   * close: the sending window, where a dropped file is offered.
+   */
+  uploads?: boolean;
+  /** The folder dropped files are staged in (tests only); the system's temporary folder otherwise. */
+  uploadRoot?: string;
+  /** The free bytes where dropped files are staged (tests only); the file system's otherwise. */
+  uploadSpace?: (folder: string) => Promise<number | null>;
 }
 
 /** A running window: its address, its state, its actions. */
@@ -81,6 +91,8 @@ interface Handler {
 }
 
 const ACTION_NAME = /^[a-z][a-z0-9-]{0,40}$/;
+/** A request body that sends nothing for this long is cut off. */
+const BODY_IDLE_MS = 30_000;
 /** How long the launch code in the address the browser is opened with stays good. */
 const LAUNCH_MS = 60_000;
 
@@ -95,6 +107,9 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
   const state = new LiveState();
   const recent = new RecentFolders(options.configDir, log);
   const routes = new Map<string, Handler>();
+  const staging = options.uploads
+    ? new DropStaging({ logger: log, root: options.uploadRoot, space: options.uploadSpace })
+    : undefined;
   const assetsReady = options.assets ? Promise.resolve(options.assets) : clientAssets();
   // An unhandled rejection here would end the app; the error is answered on first use instead.
   assetsReady.catch(() => {});
@@ -156,7 +171,9 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
     },
   );
   server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  // No bound on a whole request: a dropped file of many GiB takes as long as it takes. A body
+  // that stops coming is cut off instead (BODY_IDLE_MS).
+  server.requestTimeout = 0;
 
   const handle = async (
     request: http.IncomingMessage,
@@ -213,6 +230,10 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
     if (origin !== undefined && !isOwnOrigin(origin, host!)) {
       refuse(403, 'origin');
       sendJson(response, 403, errorBody('ERR_ORIGIN', "Only Ferry's own window may do this."));
+      return;
+    }
+    if (url.pathname === UPLOAD_PATH) {
+      await handleUpload(request, response, url, host!, refuse);
       return;
     }
     const isAction = url.pathname.startsWith('/api/action/') || url.pathname.startsWith('/api/fs/');
@@ -291,6 +312,7 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
       return;
     }
     try {
+      request.setTimeout(BODY_IDLE_MS, () => request.destroy());
       const body = await readJsonBody(request, MAX_BODY_BYTES);
       const parsed = handler.schema.safeParse(body);
       if (!parsed.success) {
@@ -324,6 +346,69 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
           'Ferry could not do this. Try again; if it fails again, look at the terminal.',
         ),
       );
+    }
+  };
+
+  /** A dropped file's bytes, streamed to disk (PROTOCOL.md §11.15 K9). */
+  const handleUpload = async (
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    url: URL,
+    host: string,
+    refuse: (status: number, reason: string) => void,
+  ): Promise<void> => {
+    const answer = (status: number, code: string, message: string, reason: string): void => {
+      refuse(status, reason);
+      sendJson(response, status, errorBody(code, message));
+    };
+    if (!staging) {
+      answer(404, 'ERR_NO_ACTION', 'This window cannot do that. Reload the page.', 'upload');
+      return;
+    }
+    if (request.method !== 'POST') {
+      response.setHeader('Allow', 'POST');
+      answer(405, 'ERR_METHOD', 'Use POST for this.', 'method');
+      return;
+    }
+    const origin = request.headers.origin;
+    if (!isOwnOrigin(typeof origin === 'string' ? origin : undefined, host)) {
+      answer(403, 'ERR_ORIGIN', "Only Ferry's own window may do this.", 'origin');
+      return;
+    }
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/octet-stream') {
+      answer(415, 'ERR_CONTENT_TYPE', 'Send the file as application/octet-stream.', 'content-type');
+      return;
+    }
+    const declared = request.headers['content-length'];
+    const length = Number(declared);
+    if (
+      request.headers['transfer-encoding'] !== undefined ||
+      declared === undefined ||
+      !/^\d{1,16}$/.test(declared) ||
+      !Number.isSafeInteger(length)
+    ) {
+      // Without a length the body's end is unknown: the connection ends with the answer.
+      response.setHeader('Connection', 'close');
+      response.on('finish', () => request.destroy());
+      answer(411, 'ERR_LENGTH_REQUIRED', 'Send the file with its length.', 'length');
+      return;
+    }
+    const drop = url.searchParams.get('drop');
+    const relative = url.searchParams.get('path');
+    if (drop === null || relative === null) {
+      answer(400, 'ERR_BAD_REQUEST', 'The request did not fit. Reload the page.', 'query');
+      return;
+    }
+    request.setTimeout(BODY_IDLE_MS, () => request.destroy());
+    try {
+      const staged = await staging.receive(request, drop, relative, length);
+      sendJson(response, 200, { ok: true, value: staged });
+    } catch (error) {
+      if (!(error instanceof WindowActionError)) throw error;
+      // A refusal before the body was read lets Node read and drop the rest, so that the page
+      // gets this answer; a body cut short has no one left to answer.
+      answer(error.status, error.code, error.message, error.code);
     }
   };
 
@@ -361,7 +446,10 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
     close() {
       closing ??= new Promise<void>((resolve) => {
         state.close();
-        server.close(() => resolve());
+        server.close(() => {
+          if (staging) void staging.remove().then(() => resolve());
+          else resolve();
+        });
         server.closeIdleConnections();
         // Streams were ended; what is still open (a request in flight) is cut after a moment.
         setTimeout(() => server.closeAllConnections(), 1_000).unref();
