@@ -27,6 +27,7 @@ import {
   type RangeAnswer,
 } from './http-fields.ts';
 import { renderPage, renderSums } from './page.ts';
+import { ReadBudget } from './read-budget.ts';
 import type { FolderZip } from './zip.ts';
 
 /** Events of a link: its addresses, each download, and its end. */
@@ -79,9 +80,15 @@ export const LINK_LIMITS = {
   maxDelayMs: 10_000,
   /** Addresses whose wrong tokens are remembered, at most (the oldest are forgotten). */
   maxTrackedAddresses: 4096,
-  /** A download's buffers: `readBuffers` × `readBufferBytes` in flight at most. */
+  /**
+   * A download's buffers: `readBuffers` of one size in flight at most. The size is the largest
+   * power of two from `readBufferBytes` down whose buffers fit what is left of
+   * `readBudgetBytes`, shared by all downloads, and `minReadBufferBytes` when none does.
+   */
   readBuffers: 2,
-  readBufferBytes: 256 * 1024,
+  readBufferBytes: 4 * 1024 * 1024,
+  minReadBufferBytes: 64 * 1024,
+  readBudgetBytes: 32 * 1024 * 1024,
   /** User-Agent kept for display, in characters. */
   maxAgentChars: 200,
 } as const;
@@ -241,6 +248,12 @@ export function createLink(options: LinkOptions): Link {
   const wrongTokens = new Map<string, number[]>();
   let nextDownload = 1;
   let completed = 0;
+  const budget = new ReadBudget(
+    LINK_LIMITS.readBudgetBytes,
+    LINK_LIMITS.readBuffers,
+    LINK_LIMITS.readBufferBytes,
+    LINK_LIMITS.minReadBufferBytes,
+  );
   let ended = false;
   const server = httpServer(options.limits, (request, response) => {
     void handle(request, response).catch((error: unknown) => {
@@ -529,7 +542,8 @@ export function createLink(options: LinkOptions): Link {
     start: number,
     end: number,
   ): Promise<void> {
-    const pool = new BufferPool(LINK_LIMITS.readBuffers, LINK_LIMITS.readBufferBytes);
+    const bufferBytes = budget.take();
+    const pool = new BufferPool(LINK_LIMITS.readBuffers, bufferBytes);
     // The file is checked unchanged before the chunk that ends the range is handed out.
     const reader = new ChunkReader(handle, pool, 0, start, end, stamp);
     const total = end - start;
@@ -543,6 +557,8 @@ export function createLink(options: LinkOptions): Link {
       response.once('close', () => {
         hungUp = true;
         stopWaiting?.();
+        // The socket holds none of the buffers any more.
+        budget.release(bufferBytes);
         resolve();
       }),
     );
