@@ -366,7 +366,7 @@ async function linkLocal(ns: string, dev: string): Promise<string> {
 }
 
 /** Kills what still runs inside `ns` (only processes a test started there). */
-function killInside(ns: string): void {
+export function killInside(ns: string): void {
   const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
   for (const pid of (pids.stdout ?? '').split('\n').filter(Boolean)) {
     try {
