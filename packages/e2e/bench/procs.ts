@@ -32,8 +32,20 @@ export class EventProcess {
   #waiters: { event: string; resolve: (e: SeenEvent) => void }[] = [];
   #rssTimer: NodeJS.Timeout;
 
-  constructor(args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  /**
+   * Runs Node with `args`. `wrap` turns that command line into another that runs it, such as
+   * `ip netns exec <ns> node …`; it must exec Node in place, so the pid sampled is Node's.
+   */
+  constructor(
+    args: readonly string[],
+    env: NodeJS.ProcessEnv = process.env,
+    wrap: (file: string, args: readonly string[]) => [string, string[]] = (file, rest) => [
+      file,
+      [...rest],
+    ],
+  ) {
+    const [file, wrapped] = wrap(process.execPath, args);
+    this.child = spawn(file, wrapped, { stdio: ['ignore', 'pipe', 'pipe'], env });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const seen = { at: performance.now(), ...(JSON.parse(line) as { event: string }) };
       this.events.push(seen);

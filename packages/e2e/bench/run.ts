@@ -20,6 +20,7 @@ import { startCutRelay } from '@ferry/testkit/cut-relay';
 import { fetchLinkPage } from '../src/link-page.ts';
 import { median, percentile, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
 import { reportDiscovery } from './discovery.ts';
+import { reportManyReceivers, reportShaped } from './shaped.ts';
 import { reportWindowStartup, WINDOW_BARS, windowTransfer } from './window.ts';
 import {
   commandExists,
@@ -53,6 +54,18 @@ const { values } = parseArgs({
     // Only the window: its start-up time, and the 1 GiB file with both windows open or not.
     'window-only': { type: 'boolean', default: false },
     'skip-window': { type: 'boolean', default: false },
+    // Only the shaped links (namespaces, root only) and the many receivers.
+    'shaped-only': { type: 'boolean', default: false },
+    'skip-shaped': { type: 'boolean', default: false },
+    // Within those: only the links, or only the many receivers.
+    'skip-receivers': { type: 'boolean', default: false },
+    'skip-links': { type: 'boolean', default: false },
+    // The small files on the shaped links, and the big file on the 100 Mbit/s one (in MiB).
+    'shaped-files': { type: 'string', default: '10000' },
+    'shaped-slow-mib': { type: 'string', default: '64' },
+    // How many receivers take the same file at once, and its size in MiB.
+    receivers: { type: 'string', default: '8' },
+    'receivers-mib': { type: 'string', default: '256' },
     // Another checkout of Ferry (installed), whose CLIs send the 1 GiB file encrypted in the same
     // rounds: a before/after comparison under the same load.
     compare: { type: 'string' },
@@ -75,6 +88,7 @@ const resumeOnly = values['resume-only'];
 const chatOnly = values['chat-only'];
 const linkOnly = values['link-only'];
 const windowOnly = values['window-only'];
+const shapedOnly = values['shaped-only'];
 /** The bar of the link: a download at least as fast as Python's file server gives it. */
 const LINK_BAR_RATIO = 1.0;
 /** The row of the other checkout's CLIs, with `--compare`. */
@@ -116,7 +130,7 @@ try {
       ? `scp: ${sshd.version}, to an sshd on 127.0.0.1\n`
       : `scp: left out (${sshd.reason})\n`,
   );
-  if (!values['skip-big'] && !discoveryOnly) {
+  if (!values['skip-big'] && !discoveryOnly && !shapedOnly) {
     const big = path.join(root, 'big.bin');
     await writeRandomFile(big, GiB);
     if (windowOnly) {
@@ -140,7 +154,8 @@ try {
     !resumeOnly &&
     !discoveryOnly &&
     !linkOnly &&
-    !windowOnly
+    !windowOnly &&
+    !shapedOnly
   ) {
     const small = path.join(root, 'small');
     await writeSmallFiles(small, 10_000, 4096);
@@ -154,7 +169,8 @@ try {
     !resumeOnly &&
     !discoveryOnly &&
     !linkOnly &&
-    !windowOnly
+    !windowOnly &&
+    !shapedOnly
   ) {
     const huge = path.join(root, 'huge.bin');
     await writeRandomFile(huge, 4 * GiB);
@@ -167,8 +183,40 @@ try {
     await fs.rm(huge);
   }
 
-  if (!values['skip-discovery'] && !chatOnly && !resumeOnly && !linkOnly && !windowOnly)
+  if (
+    !values['skip-discovery'] &&
+    !chatOnly &&
+    !resumeOnly &&
+    !linkOnly &&
+    !windowOnly &&
+    !shapedOnly
+  )
     await reportDiscovery(Number(values['discovery-rounds']), root);
+
+  if (
+    !values['skip-shaped'] &&
+    !chatOnly &&
+    !resumeOnly &&
+    !discoveryOnly &&
+    !linkOnly &&
+    !windowOnly
+  ) {
+    if (!values['skip-links'])
+      await reportShaped({
+        rounds,
+        dir: root,
+        smallFiles: Number(values['shaped-files']),
+        slowMiB: Number(values['shaped-slow-mib']),
+        hasNc,
+      });
+    if (!values['skip-receivers'])
+      await reportManyReceivers({
+        rounds,
+        dir: root,
+        count: Number(values.receivers),
+        mib: Number(values['receivers-mib']),
+      });
+  }
 } finally {
   sshd.stop();
   // The resume rows' relays.
