@@ -9,6 +9,14 @@ import { resolveInside } from '@ferry/protocol/node';
 import { DestinationError, UnsavablePathError } from './errors.ts';
 import type { PartialStore } from './partials.ts';
 import type { TopClaim } from './resume-state.ts';
+import {
+  GatedFile,
+  gatedLink,
+  gatedLstat,
+  gatedLstatBig,
+  gatedUnlink,
+  SyncGate,
+} from './sync-gate.ts';
 
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
@@ -96,7 +104,15 @@ export interface DestinationOptions {
    * new record. The other adopted folders are never claimed: each new offer is judged again.
    */
   readonly claims?: ReadonlyMap<string, TopClaim> | undefined;
+  /**
+   * How the calls made per file run: synchronously while the disk answers fast (the default),
+   * else through libuv's thread pool (see SyncGate).
+   */
+  readonly gate?: SyncGate | undefined;
 }
+
+/** A temporary file opened for writing: a new one, or a partial file resumed. */
+export type TempFile = GatedFile | fs.FileHandle;
 
 /** A file's device and inode. */
 interface FileIdentity {
@@ -137,9 +153,12 @@ export class Destination {
   /** The identity (device, inode) of each temporary file, from the handle its bytes are written through. */
   #identities = new Map<string, FileIdentity>();
   #tempName: () => string;
+  /** How the calls made per file run: synchronously while the disk answers fast. */
+  readonly gate: SyncGate;
 
   constructor(root: string, options: DestinationOptions = {}) {
     this.root = root;
+    this.gate = options.gate ?? new SyncGate();
     this.#tempName = options.tempName ?? randomTempName;
     this.partials = options.partials;
     this.#adopt = options.adopt ?? new Map();
@@ -172,9 +191,9 @@ export class Destination {
   }
 
   /** Opens a new, empty temporary file for the entry: in the partial folder, or beside where it will be saved. */
-  async openTemp(entry: ValidatedEntry): Promise<{ handle: fs.FileHandle; tempPath: string }> {
+  async openTemp(entry: ValidatedEntry): Promise<{ handle: GatedFile; tempPath: string }> {
     if (this.partials) {
-      const { handle, path: tempPath } = await this.partials.openFresh(entry.path);
+      const { handle, path: tempPath } = await this.partials.openFresh(entry.path, this.gate);
       await this.#remember(tempPath, handle);
       return { handle, tempPath };
     }
@@ -184,7 +203,7 @@ export class Destination {
     for (let attempt = 1; ; attempt++) {
       const tempPath = path.join(parent, this.#tempName());
       try {
-        const handle = await fs.open(tempPath, WRITE_FLAGS, FILE_MODE);
+        const handle = await GatedFile.open(tempPath, WRITE_FLAGS, FILE_MODE, this.gate);
         this.#temps.add(tempPath);
         await this.#remember(tempPath, handle);
         return { handle, tempPath };
@@ -239,7 +258,12 @@ export class Destination {
     for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
       // `parent` is where the folders really are: a taken top-level name became `name (1)`.
       const finalPath = path.join(parent, alternativeName(name, n));
-      const claimed = await claim(source, finalPath, source !== tempPath || !this.partials);
+      const claimed = await claim(
+        this.gate,
+        source,
+        finalPath,
+        source !== tempPath || !this.partials,
+      );
       if (claimed === 'cross-device') {
         source = await this.#copyBeside(tempPath, parent);
         n--;
@@ -301,7 +325,7 @@ export class Destination {
   }
 
   /** Keeps the identity of the file open as `handle` at `tempPath`. */
-  async #remember(tempPath: string, handle: fs.FileHandle): Promise<void> {
+  async #remember(tempPath: string, handle: TempFile): Promise<void> {
     const stats = await handle.stat({ bigint: true });
     this.#identities.set(tempPath, { dev: stats.dev, ino: stats.ino });
   }
@@ -313,7 +337,7 @@ export class Destination {
   async #isOurs(tempPath: string): Promise<boolean> {
     const identity = this.#identities.get(tempPath);
     if (!identity) return true;
-    const now = await fs.lstat(tempPath, { bigint: true }).catch(() => undefined);
+    const now = await gatedLstatBig(this.gate, tempPath).catch(() => undefined);
     if (!now) return true;
     return now.isFile() && now.nlink === 1n && now.dev === identity.dev && now.ino === identity.ino;
   }
@@ -443,7 +467,7 @@ export class Destination {
     for (let depth = 1; depth <= components.length; depth++) {
       const dir = await this.#ensureDir(components.slice(0, depth));
       const recorded = this.#createdDirs.get(dir) ?? this.#adoptedDirs.get(dir);
-      const now = await fs.lstat(dir).catch(() => undefined);
+      const now = await gatedLstat(this.gate, dir).catch(() => undefined);
       const same =
         recorded && now?.isDirectory() && now.ino === recorded.ino && now.dev === recorded.dev;
       if (!same) {
@@ -511,13 +535,14 @@ async function realDir(dir: string): Promise<Stats> {
  * partial folder (`sameFolder` false) that cannot be linked across mounts says `cross-device`.
  */
 async function claim(
+  gate: SyncGate,
   tempPath: string,
   finalPath: string,
   sameFolder = true,
 ): Promise<boolean | 'cross-device'> {
   try {
-    await fs.link(tempPath, finalPath);
-    await fs.unlink(tempPath);
+    await gatedLink(gate, tempPath, finalPath);
+    await gatedUnlink(gate, tempPath);
     return true;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import type { SyncGate } from './sync-gate.ts';
 
 /** Bytes queued for the disk at which `write` asks the caller to wait. */
 const HIGH_WATER_BYTES = 2 * 1024 * 1024;
@@ -15,6 +15,20 @@ export const MAX_WRITE_BYTES = 256 * 1024;
 
 /** The most pieces one writev takes (far below any system's IOV_MAX). */
 const MAX_PIECES = 64;
+
+/**
+ * Files up to this size are written synchronously while the gate is open (see SyncGate): a
+ * write handed to the thread pool costs more than the copy into the page cache.
+ */
+export const SYNC_WRITE_FILE_BYTES = 64 * 1024;
+
+/** What a sink needs of an open file: its descriptor, and these calls. */
+export interface SinkFile {
+  readonly fd: number;
+  truncate(length?: number): Promise<void>;
+  datasync(): Promise<void>;
+  close(): Promise<void>;
+}
 
 interface Piece {
   bytes: Uint8Array;
@@ -31,6 +45,8 @@ export interface FileSinkOptions {
   readonly position?: number;
   /** The hash of the bytes before `position`, to go on with; a new one by default. */
   readonly hash?: Hash;
+  /** Writes a file of at most SYNC_WRITE_FILE_BYTES synchronously while this gate is open. */
+  readonly gate?: SyncGate | undefined;
 }
 
 /**
@@ -43,8 +59,9 @@ export interface FileSinkOptions {
 export class FileSink {
   readonly expected: number;
   received = 0;
-  #handle: FileHandle;
+  #handle: SinkFile;
   #fd: number;
+  #gate: SyncGate | undefined;
   #hash: Hash;
   #queue: Piece[] = [];
   #queuedBytes = 0;
@@ -62,8 +79,9 @@ export class FileSink {
   #onWritten: ((bytes: number) => void) | undefined;
   #typed: (error: Error) => Error;
 
-  constructor(handle: FileHandle, expected: number, options: FileSinkOptions = {}) {
+  constructor(handle: SinkFile, expected: number, options: FileSinkOptions = {}) {
     this.#handle = handle;
+    this.#gate = expected <= SYNC_WRITE_FILE_BYTES ? options.gate : undefined;
     this.#onWritten = options.onWritten;
     this.#typed = options.typed ?? ((error) => error);
     // Written through the numeric fd (callbacks, no promise per call); the handle owns and closes it.
@@ -166,10 +184,30 @@ export class FileSink {
       length += take;
     }
     this.#writing = true;
+    if (this.#gate?.open) {
+      this.#writeNow(parts, length);
+      return;
+    }
     const done = (error: NodeJS.ErrnoException | null, written: number) =>
       this.#written(error, written);
     if (parts.length === 1) fs.write(this.#fd, parts[0]!, 0, length, this.#position, done);
     else fs.writev(this.#fd, parts, this.#position, done);
+  }
+
+  /** Writes `parts` at once, on the event loop, then goes on as after a write in the pool. */
+  #writeNow(parts: Uint8Array[], length: number): void {
+    let written = 0;
+    let failure: NodeJS.ErrnoException | null = null;
+    try {
+      written = this.#gate!.timed(() =>
+        parts.length === 1
+          ? fs.writeSync(this.#fd, parts[0]!, 0, length, this.#position)
+          : fs.writevSync(this.#fd, parts, this.#position),
+      );
+    } catch (error) {
+      failure = error as NodeJS.ErrnoException;
+    }
+    this.#written(failure, written);
   }
 
   #written(error: NodeJS.ErrnoException | null, written: number): void {

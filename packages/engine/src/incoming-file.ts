@@ -1,7 +1,6 @@
 import type { Hash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { ErrorCode, FerryError, IntegrityError, type ValidatedEntry } from '@ferry/protocol';
-import { type Destination, isPathError } from './destination.ts';
+import { type Destination, isPathError, type TempFile } from './destination.ts';
 import { FileSink } from './file-sink.ts';
 
 /** A file saved and verified. */
@@ -78,7 +77,7 @@ export class IncomingFile {
   private constructor(
     destination: Destination,
     entry: ValidatedEntry,
-    opened: { handle: FileHandle; tempPath: string } | undefined,
+    opened: { handle: TempFile; tempPath: string } | undefined,
     options: IncomingOptions,
   ) {
     this.entry = entry;
@@ -92,13 +91,14 @@ export class IncomingFile {
   }
 
   #attach(
-    opened: { handle: FileHandle; tempPath: string },
+    opened: { handle: TempFile; tempPath: string },
     resume?: IncomingOptions['resumeFrom'],
   ): void {
     this.#tempPath = opened.tempPath;
     this.#sink = new FileSink(opened.handle, this.entry.size, {
       onWritten: this.#onWritten,
       typed: asWriteError,
+      gate: this.#destination.gate,
       ...(resume ? { position: resume.offset, hash: resume.hash } : {}),
     });
   }

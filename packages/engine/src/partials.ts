@@ -16,6 +16,7 @@ import {
   randomPartialDirName,
   STATE_FILE,
 } from './resume-state.ts';
+import { GatedFile, SyncGate } from './sync-gate.ts';
 
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 const CREATE_FLAGS = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
@@ -32,6 +33,22 @@ const MAX_ATTEMPTS = 8;
 export interface OpenedPartial {
   readonly handle: FileHandle;
   readonly path: string;
+}
+
+/** A new partial file, opened for writing through a {@link SyncGate}. */
+export interface OpenedFresh {
+  readonly handle: GatedFile;
+  readonly path: string;
+}
+
+/** Creates `file` exclusively (never through a link); undefined when the name is taken. */
+async function createExclusive(file: string, gate: SyncGate): Promise<GatedFile | undefined> {
+  try {
+    return await GatedFile.open(file, CREATE_FLAGS, PARTIAL_MODE, gate);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -130,28 +147,28 @@ export class PartialStore {
   /**
    * Opens a new, empty partial for `localPath`. A trusted partial there is replaced; anything
    * else at that name (a symlink, a hard link, another user's file) is left alone and the file
-   * is written under a spare random name in this folder instead.
+   * is written under a spare random name in this folder instead. The calls go through `gate`.
    */
-  async openFresh(localPath: string): Promise<OpenedPartial> {
+  async openFresh(localPath: string, gate: SyncGate = new SyncGate()): Promise<OpenedFresh> {
     const own = this.pathOf(localPath);
+    // Most often nothing is there yet: the name is taken at once, with one call.
+    const created = await createExclusive(own, gate);
+    if (created) return { handle: created, path: own };
     const existing = await this.#openExisting(localPath, constants.O_RDONLY).catch(() => undefined);
     if (existing) {
       await existing.close();
       await fs.rm(own, { force: true });
-    }
-    try {
-      return { handle: await fs.open(own, CREATE_FLAGS, PARTIAL_MODE), path: own };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const replaced = await createExclusive(own, gate);
+      if (replaced) return { handle: replaced, path: own };
     }
     for (let attempt = 1; ; attempt++) {
       const spare = path.join(this.dir, `${randomBytes(16).toString('hex')}.part`);
-      try {
-        return { handle: await fs.open(spare, CREATE_FLAGS, PARTIAL_MODE), path: spare };
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_ATTEMPTS)
-          throw error;
-      }
+      const opened = await createExclusive(spare, gate);
+      if (opened) return { handle: opened, path: spare };
+      if (attempt >= MAX_ATTEMPTS)
+        throw Object.assign(new Error(`no free name for a partial file in ${this.dir}`), {
+          code: 'EEXIST',
+        });
     }
   }
 

@@ -1,4 +1,16 @@
-import { chmod, lstat, mkdir, readFile, readlink, realpath, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readFile,
+  readlink,
+  realpath,
+  rename,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { type ValidatedEntry, validateOffer } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,9 +43,13 @@ function entry(list: readonly ValidatedEntry[], index: number): ValidatedEntry {
 }
 
 /** Writes `content` through a temporary file and finalizes it; returns the final path. */
-async function save(destination: Destination, target: ValidatedEntry, content: string): Promise<string> {
+async function save(
+  destination: Destination,
+  target: ValidatedEntry,
+  content: string,
+): Promise<string> {
   const { handle, tempPath } = await destination.openTemp(target);
-  await handle.writeFile(content);
+  writeSync(handle.fd, content);
   await handle.close();
   return destination.finalize(target, tempPath);
 }
@@ -76,7 +92,7 @@ describe('Destination', () => {
     const { handle, tempPath } = await destination.openTemp(entry(list, 0));
     expect(path.dirname(tempPath)).toBe(path.join(root, 'docs'));
     expect(path.basename(tempPath)).toMatch(/^\..*\.part$/);
-    await handle.writeFile('hello');
+    writeSync(handle.fd, 'hello');
     await handle.close();
     const final = await destination.finalize(entry(list, 0), tempPath);
     expect(final).toBe(path.join(root, 'docs', 'a.txt'));
@@ -133,7 +149,13 @@ describe('Destination', () => {
     await destination.createDirs(list);
     const final = await save(destination, entry(list, 0), 'A');
     expect(final).toBe(path.join(root, 'photos (1)', 'a.jpg'));
-    expect(await listTree(root)).toEqual(['photos (1)/', 'photos (1)/a.jpg', 'photos (1)/empty/', 'photos/', 'photos/mine.jpg']);
+    expect(await listTree(root)).toEqual([
+      'photos (1)/',
+      'photos (1)/a.jpg',
+      'photos (1)/empty/',
+      'photos/',
+      'photos/mine.jpg',
+    ]);
   });
 
   it('H2: puts an offered folder whose name is an existing symlink into a new folder, not through the link', async () => {
@@ -148,7 +170,11 @@ describe('Destination', () => {
 
   it('creates the folders of the offer, empty ones included, with mode 0o755 minus the umask', async () => {
     const root = await tempDir();
-    const list = entries({ kind: 'dir', path: 'top' }, { kind: 'dir', path: 'top/a/b' }, { kind: 'dir', path: 'top/empty' });
+    const list = entries(
+      { kind: 'dir', path: 'top' },
+      { kind: 'dir', path: 'top/a/b' },
+      { kind: 'dir', path: 'top/empty' },
+    );
     await withUmask(0o022, () => new Destination(root).createDirs(list));
     expect(await listTree(root)).toEqual(['top/', 'top/a/', 'top/a/b/', 'top/empty/']);
     expect((await stat(path.join(root, 'top/a/b'))).mode & 0o7777).toBe(0o755);
@@ -158,7 +184,11 @@ describe('Destination', () => {
     const root = await tempDir();
     await mkdir(path.join(root, 'pre-existing-empty'));
     await writeFile(path.join(root, 'pre-existing.txt'), 'keep');
-    const list = entries(file('d/sub/a.txt', 1), { kind: 'dir', path: 'd/empty' }, file('other/b.txt', 1));
+    const list = entries(
+      file('d/sub/a.txt', 1),
+      { kind: 'dir', path: 'd/empty' },
+      file('other/b.txt', 1),
+    );
     const destination = new Destination(root);
     await destination.createDirs(list);
     const first = await destination.openTemp(entry(list, 0));
@@ -198,17 +228,23 @@ describe('Destination', () => {
     const destination = new Destination(root);
     await destination.createDirs(list);
     const { handle, tempPath } = await destination.openTemp(entry(list, 0));
-    await handle.writeFile('A');
+    writeSync(handle.fd, 'A');
     await handle.close();
     await rename(path.join(root, 'd'), path.join(elsewhere, 'moved'));
     await symlink(elsewhere, path.join(root, 'd'));
-    await expect(destination.finalize(entry(list, 0), tempPath)).rejects.toBeInstanceOf(DestinationError);
+    await expect(destination.finalize(entry(list, 0), tempPath)).rejects.toBeInstanceOf(
+      DestinationError,
+    );
     expect(await listTree(elsewhere)).not.toContain('a.txt');
   });
 
   it('H8: creates files with mode 0o644 minus the umask, never executable', async () => {
     const root = await tempDir();
-    for (const [mask, expected] of [[0o022, 0o644], [0o077, 0o600], [0o000, 0o644]] as const) {
+    for (const [mask, expected] of [
+      [0o022, 0o644],
+      [0o077, 0o600],
+      [0o000, 0o644],
+    ] as const) {
       const target = entry(entries(file(`f-${mask}.sh`, 1)), 0);
       const final = await withUmask(mask, () => save(new Destination(root), target, '#'));
       const mode = (await stat(final)).mode & 0o7777;
@@ -223,12 +259,16 @@ describe('openDestination', () => {
     const root = await tempDir();
     await mkdir(path.join(root, 'real'));
     await symlink(path.join(root, 'real'), path.join(root, 'link'));
-    expect(await openDestination(path.join(root, 'link'))).toBe(await realpath(path.join(root, 'real')));
+    expect(await openDestination(path.join(root, 'link'))).toBe(
+      await realpath(path.join(root, 'real')),
+    );
   });
 
   it('rejects a folder that does not exist', async () => {
     const root = await tempDir();
-    await expect(openDestination(path.join(root, 'missing'))).rejects.toBeInstanceOf(DestinationError);
+    await expect(openDestination(path.join(root, 'missing'))).rejects.toBeInstanceOf(
+      DestinationError,
+    );
   });
 
   it('rejects a file', async () => {

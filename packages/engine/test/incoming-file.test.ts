@@ -199,6 +199,30 @@ describe('IncomingFile', { timeout: 10_000 }, () => {
     expect(await listTree(out)).toEqual([]);
   });
 
+  it('E7: a full disk while a small file is written synchronously becomes ERR_NO_SPACE, and nothing is left', async () => {
+    const entry = fileEntry('small.bin', 4096);
+    const { out, destination } = await destinationFor(entry);
+    expect(destination.gate.open).toBe(true);
+    const file = await IncomingFile.open(destination, entry);
+    const failure = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    const writeSync = vi.spyOn(fs, 'writeSync').mockImplementation(() => {
+      throw failure;
+    });
+    const data = randomBytes(4096);
+    let released = false;
+    // The failure is the file's: the write does not throw, its bytes are let go at once.
+    expect(
+      file.write(data, () => {
+        released = true;
+      }),
+    ).toBeUndefined();
+    expect(writeSync).toHaveBeenCalledTimes(1);
+    expect(released).toBe(true);
+    expect(await saved(await file.end(sha256(data)))).toMatchObject({ code: ErrorCode.NO_SPACE });
+    vi.restoreAllMocks();
+    expect(await listTree(out)).toEqual([]);
+  });
+
   it('H5: a verified file whose name is taken is saved as "name (1)", never over the other', async () => {
     const data = Buffer.from('new');
     const entry = fileEntry('same.txt', data.byteLength);

@@ -1,3 +1,4 @@
+import syncFs, { type PathLike, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import {
@@ -25,6 +26,7 @@ import { LOCK_FILE } from '../src/partial-lock.ts';
 import { cleanPartials, PartialStore } from '../src/partials.ts';
 import { hashPrefix, PREFIX_READ_BYTES } from '../src/prefix-hash.ts';
 import { prepareReceiving } from '../src/receiving.ts';
+import { SyncGate } from '../src/sync-gate.ts';
 import {
   partialName,
   readResumeStates,
@@ -136,7 +138,7 @@ describe('PartialStore', () => {
     await symlink(victim, store.pathOf('a.txt'));
     expect(await store.held('a.txt')).toBeUndefined();
     const opened = await store.openFresh('a.txt');
-    await opened.handle.writeFile('new');
+    writeSync(opened.handle.fd, 'new');
     await opened.handle.close();
     expect(opened.path).not.toBe(store.pathOf('a.txt'));
     expect(path.basename(opened.path)).toMatch(/^[0-9a-f]{32}\.part$/);
@@ -152,7 +154,7 @@ describe('PartialStore', () => {
     expect(await store.held('a.txt')).toBeUndefined();
     expect(await store.openHeld('a.txt')).toBeUndefined();
     const opened = await store.openFresh('a.txt');
-    await opened.handle.writeFile('new');
+    writeSync(opened.handle.fd, 'new');
     await opened.handle.close();
     expect(await readFile(other, 'utf8')).toBe('precious');
   });
@@ -803,39 +805,54 @@ describe('inspecting and preparing a resumed transfer', () => {
     expect(fresh.report.neededBytes - resumed.report.neededBytes).toBe(64 * 1024 + 8192);
   });
 
-  it('a final folder on another mount (EXDEV): the file is copied beside its final name, then claimed without replacing anything', async () => {
-    const root = await realpath(await tempDir());
-    await writeFile(path.join(root, 'a.txt'), 'theirs');
-    const store = await PartialStore.create(root);
-    const destination = new Destination(root, { partials: store });
-    const entry = fileEntry('a.txt', 4);
-    const file = await IncomingFile.open(destination, entry);
-    await file.write(Buffer.from('ours'));
-    const realLink = fs.link;
-    const spy = vi.spyOn(fs, 'link').mockImplementation(async (from, to) => {
-      if (String(from).startsWith(store.dir))
-        throw Object.assign(new Error('cross-device link'), { code: 'EXDEV' });
-      return realLink(from, to);
-    });
-    try {
-      const saved = (await settle(await file.end(sha256('ours')))) as SavedFile;
-      expect(saved.path).toBe(path.join(root, 'a (1).txt'));
-      // Linked from the partial folder first (refused), then from a copy beside the final name.
-      const sources = spy.mock.calls.map(([from]) => path.dirname(String(from)));
-      expect(sources[0]).toBe(store.dir);
-      expect(sources.at(-1)).toBe(root);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(await readFile(path.join(root, 'a.txt'), 'utf8')).toBe('theirs');
-    expect(await readFile(path.join(root, 'a (1).txt'), 'utf8')).toBe('ours');
-    // Only the lock of the transfer, which still runs, is left in its partial folder.
-    expect(await readdir(store.dir)).toEqual([LOCK_FILE]);
-    expect(await listTree(root)).toEqual([
-      path.basename(store.dir) + '/',
-      `${path.basename(store.dir)}/${LOCK_FILE}`,
-      'a (1).txt',
-      'a.txt',
-    ]);
-  });
+  it.each([
+    ['synchronous', true],
+    ['through the thread pool', false],
+  ] as const)(
+    'a final folder on another mount (EXDEV), calls %s: the file is copied beside its final name, then claimed without replacing anything',
+    async (_how, sync) => {
+      const root = await realpath(await tempDir());
+      await writeFile(path.join(root, 'a.txt'), 'theirs');
+      const store = await PartialStore.create(root);
+      const destination = new Destination(root, { partials: store, gate: new SyncGate({ sync }) });
+      const entry = fileEntry('a.txt', 4);
+      const file = await IncomingFile.open(destination, entry);
+      await file.write(Buffer.from('ours'));
+      const crossDevice = (from: PathLike) => {
+        if (String(from).startsWith(store.dir))
+          throw Object.assign(new Error('cross-device link'), { code: 'EXDEV' });
+      };
+      const realLink = fs.link;
+      const realLinkSync = syncFs.linkSync;
+      const spy = sync
+        ? vi.spyOn(syncFs, 'linkSync').mockImplementation((from, to) => {
+            crossDevice(from);
+            realLinkSync(from, to);
+          })
+        : vi.spyOn(fs, 'link').mockImplementation(async (from, to) => {
+            crossDevice(from);
+            return realLink(from, to);
+          });
+      try {
+        const saved = (await settle(await file.end(sha256('ours')))) as SavedFile;
+        expect(saved.path).toBe(path.join(root, 'a (1).txt'));
+        // Linked from the partial folder first (refused), then from a copy beside the final name.
+        const sources = spy.mock.calls.map(([from]) => path.dirname(String(from)));
+        expect(sources[0]).toBe(store.dir);
+        expect(sources.at(-1)).toBe(root);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(await readFile(path.join(root, 'a.txt'), 'utf8')).toBe('theirs');
+      expect(await readFile(path.join(root, 'a (1).txt'), 'utf8')).toBe('ours');
+      // Only the lock of the transfer, which still runs, is left in its partial folder.
+      expect(await readdir(store.dir)).toEqual([LOCK_FILE]);
+      expect(await listTree(root)).toEqual([
+        path.basename(store.dir) + '/',
+        `${path.basename(store.dir)}/${LOCK_FILE}`,
+        'a (1).txt',
+        'a.txt',
+      ]);
+    },
+  );
 });

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type ValidatedEntry, validateOffer } from '@ferry/protocol';
@@ -45,7 +46,7 @@ describe('Destination temporary names', () => {
       : [`${seen.slice(0, -6)}${seen.at(-6) === '0' ? '1' : '0'}.part`];
     for (const guess of guesses) await symlink(victim, path.join(out, guess));
     const second = await destination.openTemp(b!);
-    await second.handle.writeFile('b');
+    writeSync(second.handle.fd, 'b');
     await second.handle.close();
     expect(await destination.finalize(b!, second.tempPath)).toBe(path.join(out, 'b.txt'));
     expect(await readFile(victim, 'utf8')).toBe('untouched');
@@ -62,7 +63,7 @@ describe('Destination temporary names', () => {
     });
     const [a] = files('a.txt');
     const { handle, tempPath } = await destination.openTemp(a!);
-    await handle.writeFile('a');
+    writeSync(handle.fd, 'a');
     await handle.close();
     expect(path.basename(tempPath)).toBe('.ferry-fresh.part');
     await destination.finalize(a!, tempPath);
@@ -77,7 +78,7 @@ describe('Destination temporary names', () => {
     const [a] = files('docs/a.txt');
     await destination.createDirs([a!]);
     const { handle, tempPath } = await destination.openTemp(a!);
-    await handle.writeFile('a');
+    writeSync(handle.fd, 'a');
     await handle.close();
     expect(tempPath).toBe(path.join(store.dir, partialName('docs/a.txt')));
     expect(path.basename(store.dir)).toMatch(/^\.ferry-partial-[0-9a-f]{32}$/);

@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 /**
  * The receiver's limits with their real values, exactly at each limit and one past it
  * (HOSTILE-INPUTS.md A1, A2, H5): frame caps on what a sender sends (LIMITS), and how many
@@ -5,7 +6,14 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { concatFrame, encodeMessage, ErrorCode, FrameType, LIMITS, type ValidatedEntry } from '@ferry/protocol';
+import {
+  concatFrame,
+  encodeMessage,
+  ErrorCode,
+  FrameType,
+  LIMITS,
+  type ValidatedEntry,
+} from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alternativeName, Destination, openDestination } from '@ferry/engine';
 import { EXIT } from '../src/main.ts';
@@ -37,7 +45,11 @@ async function receive(address: string) {
 describe('LIMITS on what a sender sends', () => {
   it(`A2 maxOfferPayloadBytes: an OFFER of exactly ${LIMITS.maxOfferPayloadBytes} bytes is read, and its file received`, async () => {
     const entries = [{ kind: 'file', path: 'a.txt', size: 1 }];
-    const offer = JSON.stringify({ session: SESSION, sender: { name: 'big', host: 'offer' }, entries });
+    const offer = JSON.stringify({
+      session: SESSION,
+      sender: { name: 'big', host: 'offer' },
+      entries,
+    });
     const sender = await startFakeSender(async (peer) => {
       await peer.expect(FrameType.HELLO);
       peer.socket.write(concatFrame(FrameType.OFFER, padded(offer, LIMITS.maxOfferPayloadBytes)));
@@ -57,7 +69,10 @@ describe('LIMITS on what a sender sends', () => {
       await peer.expect(FrameType.HELLO);
       // The header alone: the receiver must not wait for (or buffer) the payload.
       peer.socket.write(header(FrameType.OFFER, LIMITS.maxOfferPayloadBytes + 1));
-      expect(await peer.next()).toEqual({ type: FrameType.ERROR, message: expect.objectContaining({ code: ErrorCode.LIMIT_EXCEEDED }) });
+      expect(await peer.next()).toEqual({
+        type: FrameType.ERROR,
+        message: expect.objectContaining({ code: ErrorCode.LIMIT_EXCEEDED }),
+      });
     });
     const { run, base } = await receive(sender.address);
     await sender.done();
@@ -85,9 +100,17 @@ describe('LIMITS on what a sender sends', () => {
     const sender = await startFakeSender(async (peer) => {
       await peer.offer([{ kind: 'file', path: 'big.bin', size }]);
       await peer.expect(FrameType.REQUEST);
-      peer.socket.write(concatFrame(FrameType.FILE_START, encodeMessage(FrameType.FILE_START, { id: 0, offset: 0, size })));
+      peer.socket.write(
+        concatFrame(
+          FrameType.FILE_START,
+          encodeMessage(FrameType.FILE_START, { id: 0, offset: 0, size }),
+        ),
+      );
       peer.socket.write(header(FrameType.DATA, size));
-      expect(await peer.next()).toEqual({ type: FrameType.ERROR, message: expect.objectContaining({ code: ErrorCode.LIMIT_EXCEEDED }) });
+      expect(await peer.next()).toEqual({
+        type: FrameType.ERROR,
+        message: expect.objectContaining({ code: ErrorCode.LIMIT_EXCEEDED }),
+      });
     });
     const { run, base } = await receive(sender.address);
     await sender.done();
@@ -100,15 +123,22 @@ describe('LIMITS on what a sender sends', () => {
 const MAX_NAMES = 1000;
 
 describe('Destination alternative names (H5)', () => {
-  const entry = (p: string): ValidatedEntry => ({ id: 0, kind: 'file', path: p, components: p.split('/'), size: 1 });
+  const entry = (p: string): ValidatedEntry => ({
+    id: 0,
+    kind: 'file',
+    path: p,
+    components: p.split('/'),
+    size: 1,
+  });
 
   /** Saves one file named `name` below a folder where the first `taken` of its names exist. */
   async function saveWithTaken(name: string, taken: number, dir?: string): Promise<string> {
     dir ??= await tempDir();
-    for (let n = 0; n < taken; n++) await writeFile(path.join(dir, alternativeName(name, n)), 'theirs');
+    for (let n = 0; n < taken; n++)
+      await writeFile(path.join(dir, alternativeName(name, n)), 'theirs');
     const destination = new Destination(await openDestination(dir));
     const { handle, tempPath } = await destination.openTemp(entry(name));
-    await handle.writeFile('ours');
+    writeSync(handle.fd, 'ours');
     await handle.close();
     try {
       return path.basename(await destination.finalize(entry(name), tempPath));
@@ -131,14 +161,19 @@ describe('Destination alternative names (H5)', () => {
   });
 
   it(`H5 alternative names: a top-level folder takes "d (${MAX_NAMES - 1})" when the others exist, and fails with ERR_WRITE_FAILED past it`, async () => {
-    for (const [taken, expected] of [[MAX_NAMES - 1, `d (${MAX_NAMES - 1})`], [MAX_NAMES, undefined]] as const) {
+    for (const [taken, expected] of [
+      [MAX_NAMES - 1, `d (${MAX_NAMES - 1})`],
+      [MAX_NAMES, undefined],
+    ] as const) {
       const dir = await tempDir();
       for (let n = 0; n < taken; n++) await mkdir(path.join(dir, alternativeName('d', n)));
       const destination = new Destination(await openDestination(dir));
-      const outcome = await destination.createDirs([{ id: 0, kind: 'dir', path: 'd', components: ['d'], size: 0 }]).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
+      const outcome = await destination
+        .createDirs([{ id: 0, kind: 'dir', path: 'd', components: ['d'], size: 0 }])
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
       if (expected === undefined) {
         expect(outcome).toMatchObject({ code: ErrorCode.WRITE_FAILED });
       } else {

@@ -1,0 +1,170 @@
+import type { BigIntStats, Stats } from 'node:fs';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+
+/**
+ * A sync call that takes longer than this, alone, closes the gate: the event loop must not
+ * stall behind a disk that hangs.
+ */
+const SLOW_CALL_MS = 500;
+/**
+ * The gate closes once sync calls take this long on average: a disk this slow (a network share,
+ * a disk spinning up) would hold the event loop for most of the time.
+ */
+const SLOW_AVERAGE_MS = 10;
+/** Weight of the newest call in the running average: about the last 32 calls count. */
+const AVERAGE_WEIGHT = 1 / 32;
+/** How long a closed gate stays closed before sync calls are tried again. */
+const REOPEN_AFTER_MS = 5_000;
+
+/**
+ * Decides how the small file-system calls made per file (open, stat, link, a small write,
+ * close) run: synchronously on the event loop while they are fast, which is what many small
+ * files need, or through libuv's thread pool. Through the pool each call costs a hand-off to a
+ * pool thread and back (futexes, an eventfd write, an epoll wake-up): measured on 10,000 files
+ * of 4 KiB with nine calls each, 6-7 CPU-seconds against 2 for the same calls made
+ * synchronously, and three times the wall time. A disk whose calls are slow would stall the
+ * event loop instead, so each sync call is timed: once one takes longer than SLOW_CALL_MS, or
+ * they average more than SLOW_AVERAGE_MS (a busy host preempts a call now and then for tens of
+ * milliseconds: the average rides that out), the gate closes and calls go through the pool,
+ * as before, for REOPEN_AFTER_MS; then sync calls are tried again.
+ */
+export class SyncGate {
+  #averageMs = 0;
+  /** Forever false for a gate made closed; else the time at which a closed gate opens again. */
+  #closedUntil: number;
+
+  /** `sync: false` makes a gate that stays closed: every call goes through the pool. */
+  constructor(options: { sync?: boolean } = {}) {
+    this.#closedUntil = options.sync === false ? Number.POSITIVE_INFINITY : 0;
+  }
+
+  /** True while calls run synchronously. */
+  get open(): boolean {
+    if (this.#closedUntil === 0) return true;
+    if (performance.now() < this.#closedUntil) return false;
+    this.#closedUntil = 0;
+    this.#averageMs = 0;
+    return true;
+  }
+
+  /**
+   * Runs `syncCall` now while the gate is open (its error becomes the promise's rejection),
+   * else `asyncCall`.
+   */
+  run<T>(syncCall: () => T, asyncCall: () => Promise<T>): Promise<T> {
+    if (!this.open) return asyncCall();
+    try {
+      return Promise.resolve(this.timed(syncCall));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Runs `syncCall` now and times it; only while the gate is open. */
+  timed<T>(syncCall: () => T): T {
+    const started = performance.now();
+    try {
+      return syncCall();
+    } finally {
+      this.#note(started, performance.now());
+    }
+  }
+
+  #note(started: number, ended: number): void {
+    const ms = ended - started;
+    this.#averageMs += (ms - this.#averageMs) * AVERAGE_WEIGHT;
+    if (ms > SLOW_CALL_MS || this.#averageMs > SLOW_AVERAGE_MS)
+      this.#closedUntil = ended + REOPEN_AFTER_MS;
+  }
+}
+
+const fstatAsync = promisify(fs.fstat);
+const closeAsync = promisify(fs.close);
+const ftruncateAsync = promisify(fs.ftruncate);
+const fdatasyncAsync = promisify(fs.fdatasync);
+const openAsync = promisify(fs.open);
+
+/**
+ * A file opened through a {@link SyncGate}: its descriptor, and the calls the receiving path
+ * makes on it, each run as the gate says (a data sync always through the pool: it waits for
+ * the disk). Whoever opens one closes it.
+ */
+export class GatedFile {
+  readonly fd: number;
+  readonly #gate: SyncGate;
+  #closing: Promise<void> | undefined;
+
+  private constructor(fd: number, gate: SyncGate) {
+    this.fd = fd;
+    this.#gate = gate;
+  }
+
+  /** Opens `file` with `flags` and `mode` (open(2)'s), as the gate says. */
+  static async open(file: string, flags: number, mode: number, gate: SyncGate): Promise<GatedFile> {
+    const fd = await gate.run(
+      () => fs.openSync(file, flags, mode),
+      () => openAsync(file, flags, mode),
+    );
+    return new GatedFile(fd, gate);
+  }
+
+  stat(_options: { bigint: true }): Promise<BigIntStats> {
+    return this.#gate.run(
+      () => fs.fstatSync(this.fd, { bigint: true }),
+      () => fstatAsync(this.fd, { bigint: true }),
+    );
+  }
+
+  truncate(length = 0): Promise<void> {
+    return this.#gate.run(
+      () => fs.ftruncateSync(this.fd, length),
+      () => ftruncateAsync(this.fd, length),
+    );
+  }
+
+  datasync(): Promise<void> {
+    return fdatasyncAsync(this.fd);
+  }
+
+  /** Closes the descriptor once, however many times it is asked to (its number may be reused after). */
+  close(): Promise<void> {
+    this.#closing ??= this.#gate.run(
+      () => fs.closeSync(this.fd),
+      () => closeAsync(this.fd),
+    );
+    return this.#closing;
+  }
+}
+
+/** lstat through the gate. */
+export function gatedLstat(gate: SyncGate, file: string): Promise<Stats> {
+  return gate.run(
+    () => fs.lstatSync(file),
+    () => fs.promises.lstat(file),
+  );
+}
+
+/** lstat through the gate, with 64-bit device and inode numbers. */
+export function gatedLstatBig(gate: SyncGate, file: string): Promise<BigIntStats> {
+  return gate.run(
+    () => fs.lstatSync(file, { bigint: true }),
+    () => fs.promises.lstat(file, { bigint: true }),
+  );
+}
+
+/** link(2) through the gate. */
+export function gatedLink(gate: SyncGate, existing: string, created: string): Promise<void> {
+  return gate.run(
+    () => fs.linkSync(existing, created),
+    () => fs.promises.link(existing, created),
+  );
+}
+
+/** unlink(2) through the gate. */
+export function gatedUnlink(gate: SyncGate, file: string): Promise<void> {
+  return gate.run(
+    () => fs.unlinkSync(file),
+    () => fs.promises.unlink(file),
+  );
+}

@@ -1,0 +1,122 @@
+/** How the per-file calls run: synchronously while the disk answers fast, else through the pool. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempDir, runCleanup } from '@ferry/testkit/unit';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { GatedFile, SyncGate } from '../src/sync-gate.ts';
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await runCleanup();
+});
+
+/** A clock the gate reads, moved by hand. */
+function fakeClock(): { advance(ms: number): void } {
+  let now = 1_000;
+  vi.spyOn(performance, 'now').mockImplementation(() => now);
+  return {
+    advance(ms) {
+      now += ms;
+    },
+  };
+}
+
+/** Runs one call through the gate and says how it ran. */
+async function how(gate: SyncGate, callMs = 0, clock?: { advance(ms: number): void }) {
+  let ran: 'sync' | 'pool' | undefined;
+  await gate.run(
+    () => {
+      ran = 'sync';
+      clock?.advance(callMs);
+    },
+    async () => {
+      ran = 'pool';
+    },
+  );
+  return ran;
+}
+
+describe('SyncGate', () => {
+  it('runs calls synchronously while they are fast: the call is made before run() returns', async () => {
+    const gate = new SyncGate();
+    let made = false;
+    const result = gate.run(
+      () => {
+        made = true;
+        return 42;
+      },
+      async () => 0,
+    );
+    expect(made).toBe(true);
+    expect(await result).toBe(42);
+    expect(gate.open).toBe(true);
+  });
+
+  it("a sync call's error becomes the promise's rejection, with its system code", async () => {
+    const gate = new SyncGate();
+    const missing = path.join(await tempDir(), 'missing');
+    const failed = gate.run(
+      () => fs.lstatSync(missing),
+      () => fs.promises.lstat(missing),
+    );
+    await expect(failed).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('one call that hangs for more than 500 ms closes it: the next calls go through the pool, until it opens again 5 s later', async () => {
+    const clock = fakeClock();
+    const gate = new SyncGate();
+    expect(await how(gate, 501, clock)).toBe('sync');
+    expect(gate.open).toBe(false);
+    expect(await how(gate)).toBe('pool');
+    clock.advance(4_000);
+    expect(await how(gate)).toBe('pool');
+    clock.advance(1_001);
+    expect(await how(gate)).toBe('sync');
+  });
+
+  it('a call slowed now and then (a busy host) leaves it open; calls slow on average close it', async () => {
+    const clock = fakeClock();
+    const gate = new SyncGate();
+    for (let call = 0; call < 200; call++) await how(gate, call % 40 === 0 ? 60 : 0.2, clock);
+    expect(gate.open).toBe(true);
+    let synchronous = 0;
+    for (let call = 0; call < 200; call++)
+      if ((await how(gate, 20, clock)) === 'sync') synchronous++;
+    expect(gate.open).toBe(false);
+    // The average crossed its bound within a few dozen calls.
+    expect(synchronous).toBeLessThan(40);
+  });
+
+  it('a gate made closed never runs a call synchronously', async () => {
+    const gate = new SyncGate({ sync: false });
+    expect(await how(gate)).toBe('pool');
+    expect(gate.open).toBe(false);
+  });
+
+  it.each([
+    ['synchronous', true],
+    ['through the thread pool', false],
+  ] as const)(
+    'GatedFile, calls %s: opens exclusively, stats, truncates and closes once',
+    async (_how, sync) => {
+      const gate = new SyncGate({ sync });
+      const file = path.join(await tempDir(), 'a.part');
+      const flags = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL;
+      const opened = await GatedFile.open(file, flags, 0o600, gate);
+      fs.writeSync(opened.fd, 'hello');
+      await opened.truncate(2);
+      const stats = await opened.stat({ bigint: true });
+      expect(stats.size).toBe(2n);
+      expect(stats.ino).toBe(fs.lstatSync(file, { bigint: true }).ino);
+      await opened.close();
+      // A second close does not close a descriptor number the system may have given out again.
+      const other = fs.openSync(file, 'r');
+      await opened.close();
+      expect(fs.fstatSync(other).size).toBe(2);
+      fs.closeSync(other);
+      await expect(GatedFile.open(file, flags, 0o600, gate)).rejects.toMatchObject({
+        code: 'EEXIST',
+      });
+    },
+  );
+});
