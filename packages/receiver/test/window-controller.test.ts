@@ -49,6 +49,11 @@ class FakeWindow {
     for (const waiter of [...this.#waiters]) waiter();
   }
 
+  /** Builds the slice at once: the real window builds it when it is due to go out. */
+  setLater(slice: string, produce: () => unknown): void {
+    this.set(slice, produce());
+  }
+
   action<S extends z.ZodType>(name: string, schema: S, run: (input: z.infer<S>) => unknown): void {
     this.#actions.set(name, { schema, run: run as (input: unknown) => unknown });
   }

@@ -51,6 +51,59 @@ describe('the live state over server-sent events', () => {
     expect(stateOf(sent.at(-1)!).value).toEqual({ bytes: 1000 });
   });
 
+  it('builds a slice marked with setLater only when it is due: a burst of marks builds it a few times', async () => {
+    const w = await startTestWindow();
+    w.window.set('progress', { bytes: 0 });
+    const stream = await openEvents(w);
+    await stream.waitFor((e) => e.event === 'state');
+    const before = stream.events.length;
+    let bytes = 0;
+    let built = 0;
+    const produce = () => {
+      built++;
+      return { bytes };
+    };
+    for (bytes = 1; bytes <= 1000; bytes++) w.window.setLater('progress', produce);
+    bytes = 1000;
+    await stream.waitFor(
+      (e) => e.event === 'state' && (stateOf(e).value as { bytes: number }).bytes === 1000,
+      before,
+    );
+    // Once at the first mark (the slice went out long ago), once when the pause is over.
+    expect(built).toBeLessThanOrEqual(2);
+    const sent = stream.events.slice(before).filter((e) => e.event === 'state');
+    expect(sent.length).toBeLessThanOrEqual(2);
+    expect(stateOf(sent.at(-1)!).value).toEqual({ bytes: 1000 });
+  });
+
+  it('a set after setLater wins: the slice due is not built over the value set', async () => {
+    const w = await startTestWindow();
+    const stream = await openEvents(w);
+    w.window.set('progress', { state: 'running' });
+    await stream.waitFor((e) => e.event === 'state' && stateOf(e).slice === 'progress');
+    let built = 0;
+    w.window.setLater('progress', () => {
+      built++;
+      return { state: 'stale' };
+    });
+    w.window.set('progress', { state: 'done' });
+    w.window.set('marker', true);
+    await stream.waitFor((e) => e.event === 'state' && stateOf(e).slice === 'marker');
+    // The pause of the progress slice ends; only the value set goes out.
+    await stream.waitFor(
+      (e) =>
+        e.event === 'state' &&
+        stateOf(e).slice === 'progress' &&
+        (stateOf(e).value as { state: string }).state === 'done',
+    );
+    expect(built).toBe(0);
+    expect(
+      stream.events
+        .filter((e) => e.event === 'state' && stateOf(e).slice === 'progress')
+        .map((e) => stateOf(e).value),
+    ).toEqual([{ state: 'running' }, { state: 'done' }]);
+  });
+
   it('a new stream (a reload) gets the state as it is now, coalesced changes included', async () => {
     const w = await startTestWindow();
     const first = await openEvents(w);

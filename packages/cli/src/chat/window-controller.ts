@@ -43,8 +43,6 @@ export interface ChatWindowOptions {
   readonly clock?: () => number;
   /** Monotonic milliseconds, for rates; `performance.now` by default. */
   readonly now?: () => number;
-  /** Progress is published at most this often (ms); 100 by default. */
-  readonly progressEveryMs?: number;
 }
 
 /** The listener's address and code, as the sender reports them. */
@@ -92,7 +90,6 @@ export class ChatWindowController {
   readonly #role: 'listener' | 'joiner';
   readonly #clock: () => number;
   readonly #now: () => number;
-  readonly #every: number;
   #conversation: Conversation | undefined;
   #quit: (() => void) | undefined;
   #chat: ChatSlice;
@@ -100,8 +97,6 @@ export class ChatWindowController {
   #nextEntry = 1;
   #transfers = new Map<string, Tracked>();
   #resumed = new Map<string, number>();
-  #progressTimer: ReturnType<typeof setTimeout> | undefined;
-  #progressAt = Number.NEGATIVE_INFINITY;
   #code: { resolve: (code: string | null) => void } | undefined;
   #unsubscribe: (() => void)[] = [];
 
@@ -110,7 +105,6 @@ export class ChatWindowController {
     this.#role = options.role;
     this.#clock = options.clock ?? Date.now;
     this.#now = options.now ?? (() => performance.now());
-    this.#every = options.progressEveryMs ?? 100;
     this.#chat = {
       role: options.role,
       phase: 'connecting',
@@ -198,8 +192,6 @@ export class ChatWindowController {
   detach(): void {
     for (const off of this.#unsubscribe) off();
     this.#unsubscribe = [];
-    if (this.#progressTimer) clearTimeout(this.#progressTimer);
-    this.#progressTimer = undefined;
     this.#publishTransfers();
   }
 
@@ -603,26 +595,18 @@ export class ChatWindowController {
     if (tracked) tracked.entry = { ...tracked.entry, ...change };
   }
 
-  /** Publishes transfers at most every `progressEveryMs`, the latest values winning. */
+  /** Bytes moved: the window builds the transfers when they are due to go out. */
   #progress(): void {
-    if (this.#progressTimer) return;
-    const wait = this.#progressAt + this.#every - this.#now();
-    if (wait <= 0) {
-      this.#publishTransfers();
-      return;
-    }
-    this.#progressTimer = setTimeout(() => {
-      this.#progressTimer = undefined;
-      this.#publishTransfers();
-    }, wait);
-    this.#progressTimer.unref?.();
+    this.#window.setLater('transfers', () => this.#transfersNow());
   }
 
   #publishTransfers(): void {
-    if (this.#progressTimer) clearTimeout(this.#progressTimer);
-    this.#progressTimer = undefined;
+    this.#window.set('transfers', this.#transfersNow());
+  }
+
+  /** Every transfer, those running with their rate and time left as of now. */
+  #transfersNow(): ChatTransfer[] {
     const at = this.#now();
-    this.#progressAt = at;
     const list: ChatTransfer[] = [];
     for (const tracked of this.#transfers.values()) {
       const entry = tracked.entry;
@@ -638,7 +622,7 @@ export class ChatWindowController {
       }
       list.push(tracked.entry);
     }
-    this.#window.set('transfers', list);
+    return list;
   }
 
   #publishOffers(): void {

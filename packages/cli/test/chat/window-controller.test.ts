@@ -22,6 +22,11 @@ class FakeWindow {
     this.slices.set(slice, schema.parse(value));
   }
 
+  /** Builds the slice at once: the real window builds it when it is due to go out. */
+  setLater(slice: string, produce: () => unknown): void {
+    this.set(slice, produce());
+  }
+
   action<S extends z.ZodType>(name: string, schema: S, run: (input: z.infer<S>) => unknown): void {
     this.actions.set(name, { schema, run: run as (input: unknown) => unknown });
   }
@@ -59,7 +64,6 @@ function setUp(role: 'listener' | 'joiner' = 'listener') {
     role,
     clock: () => 1_700_000_000_000,
     now: () => clock,
-    progressEveryMs: 0,
   });
   const conversation = new FakeConversation(
     role === 'listener' ? {} : { peer: 1, name: 'bob', address: '' },

@@ -357,7 +357,10 @@ export function createReceiveController(options: ReceiveControllerOptions): Rece
       finishedDir = event.outDir;
       run.progress = new ProgressTracker(
         event,
-        (slice) => set('progress', slice),
+        {
+          now: (slice) => set('progress', slice),
+          later: (produce) => window.setLater('progress', produce),
+        },
         () => receiver.pausable,
       );
       setPhase('transferring');

@@ -1,6 +1,7 @@
 /**
- * The slice `progress` of the receiving window, kept from the core's events. Built at most
- * every PUBLISH_MS: progress events come per DATA frame, and the page needs a few a second.
+ * The slice `progress` of the receiving window, kept from the core's events. Progress events
+ * come per DATA frame: the slice is left to the window to build when it is due to go out, a few
+ * times a second; changes of state are published at once.
  */
 import { ProgressMeter } from '@ferry/cli';
 import {
@@ -10,12 +11,15 @@ import {
 } from '@ferry/window/state/receive';
 import type { ReceiverEvents } from '../receiver.ts';
 
-/** How often the slice is built while bytes flow. */
-const PUBLISH_MS = 100;
+/** Where a tracker publishes the slice: now, or built when the window sends it. */
+export interface ProgressSink {
+  now(slice: ProgressSlice): void;
+  later(produce: () => ProgressSlice): void;
+}
 
-/** Tracks one transfer's progress and publishes it through `publish`. */
+/** Tracks one transfer's progress and publishes it to a {@link ProgressSink}. */
 export class ProgressTracker {
-  readonly #publish: (slice: ProgressSlice) => void;
+  readonly #publish: ProgressSink;
   readonly #start: ReceiverEvents['start'];
   readonly #meter: ProgressMeter;
   #state: NonNullable<ProgressSlice>['state'] = 'running';
@@ -23,12 +27,12 @@ export class ProgressTracker {
   #current: { offered: string; size: number; done: number } | null = null;
   #counts = { saved: 0, present: 0, failed: 0 };
   #concluded: ConcludedFile[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
   #pausable: () => boolean;
 
   constructor(
     start: ReceiverEvents['start'],
-    publish: (slice: ProgressSlice) => void,
+    publish: ProgressSink,
     pausable: () => boolean,
   ) {
     this.#start = start;
@@ -84,11 +88,22 @@ export class ProgressTracker {
 
   /** Builds and publishes the slice now. */
   publishNow(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#publish.now(this.#build());
+  }
+
+  /** Stops publishing (the transfer ended): a slice still due is not built any more. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  #later(): void {
+    if (!this.#stopped) this.#publish.later(() => this.#build());
+  }
+
+  #build(): ProgressSlice {
     const snapshot = this.#meter.snapshot(performance.now());
     const running = this.#state === 'running';
-    this.#publish({
+    return {
       outDir: this.#start.outDir,
       files: this.#start.files,
       bytes: this.#start.bytes,
@@ -105,17 +120,6 @@ export class ProgressTracker {
       current: this.#current ? { ...this.#current } : null,
       counts: { ...this.#counts },
       concluded: [...this.#concluded],
-    });
-  }
-
-  /** Stops publishing (the transfer ended). */
-  stop(): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #later(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => this.publishNow(), PUBLISH_MS);
+    };
   }
 }

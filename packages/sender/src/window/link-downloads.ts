@@ -4,20 +4,28 @@ import type { Link } from '../link/server.ts';
 /** Downloads listed, at most: the oldest finished ones go first. */
 export const MAX_LISTED_DOWNLOADS = 50;
 
-/** A download's progress goes out at most this often. */
-const DOWNLOADS_EVERY_MS = 250;
+/** Where {@link LinkDownloads} publishes its list: now, or built when the window sends it. */
+export interface DownloadsSink {
+  now(downloads: SendDownload[]): void;
+  later(list: () => SendDownload[]): void;
+}
 
 /**
  * The link's downloads as the window lists them: who, what, how far, and how each ended.
- * Changes of state are published at once, progress at most every 250 ms.
+ * Changes of state are published at once; as bytes move, the window builds the list when it is
+ * due to go out.
  */
 export class LinkDownloads {
   readonly #list = new Map<number, SendDownload>();
-  readonly #publish: (downloads: SendDownload[]) => void;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #publish: DownloadsSink;
 
-  constructor(publish: (downloads: SendDownload[]) => void) {
+  constructor(publish: DownloadsSink) {
     this.#publish = publish;
+  }
+
+  /** The downloads listed now, oldest first. */
+  list(): SendDownload[] {
+    return [...this.#list.values()].map((d) => ({ ...d }));
   }
 
   /** Follows `link`'s download events; returns a function that stops following them. */
@@ -41,7 +49,7 @@ export class LinkDownloads {
         const download = this.#list.get(id);
         if (!download) return;
         download.bytes = bytes;
-        this.#timer ??= setTimeout(() => this.#flush(), DOWNLOADS_EVERY_MS).unref();
+        this.#publish.later(() => this.list());
       }),
       link.on('download-done', ({ id, bytes, complete }) =>
         this.#end(id, { bytes, state: complete ? 'done' : 'stopped' }),
@@ -50,7 +58,6 @@ export class LinkDownloads {
     ];
     return () => {
       for (const off of offs) off();
-      clearTimeout(this.#timer);
     };
   }
 
@@ -68,8 +75,6 @@ export class LinkDownloads {
   }
 
   #flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#publish([...this.#list.values()].map((d) => ({ ...d })));
+    this.#publish.now(this.list());
   }
 }

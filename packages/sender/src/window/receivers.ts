@@ -2,9 +2,6 @@ import { ProgressMeter } from '@ferry/cli';
 import type { SendReceiver } from '@ferry/window/state/send';
 import type { Sender } from '../sender.ts';
 
-/** The receivers' slice goes out at most this often while bytes move; a change of state at once. */
-export const RECEIVERS_EVERY_MS = 250;
-
 /** Finished receivers kept on the screen, at most: a stream of strangers cannot grow it. */
 export const MAX_FINISHED_RECEIVERS = 100;
 
@@ -24,8 +21,10 @@ interface Entry {
 
 /** Options of {@link ReceiverBoard}. */
 export interface ReceiverBoardOptions {
-  /** Called with the whole list whenever it changed. */
+  /** Called with the whole list whenever a receiver's state changed. */
   readonly publish: (receivers: SendReceiver[]) => void;
+  /** Called as bytes move: `list` builds the list when the window sends it, a few times a second. */
+  readonly publishLater: (list: () => SendReceiver[]) => void;
   /** Monotonic milliseconds; `performance.now` unless a test sets it. */
   readonly clock?: () => number;
   /** Whether ferry-send is being stopped: sessions cut then are not the receivers' failures. */
@@ -36,18 +35,19 @@ export interface ReceiverBoardOptions {
  * Every receiver of a sender as the window shows it, built from the core's events alone: where
  * it is (connected, paired, choosing, transferring, done, failed), what it took, its progress
  * with rate and time left, and why it failed. The list is published on each change of state at
- * once, and while bytes move at most every {@link RECEIVERS_EVERY_MS}.
+ * once; while bytes move, the window builds it when it is due to go out.
  */
 export class ReceiverBoard {
   readonly #entries = new Map<number, Entry>();
   readonly #publish: (receivers: SendReceiver[]) => void;
+  readonly #publishLater: (list: () => SendReceiver[]) => void;
   readonly #now: () => number;
   readonly #interrupted: () => boolean;
   #numbered = 0;
-  #timer: NodeJS.Timeout | undefined;
 
   constructor(options: ReceiverBoardOptions) {
     this.#publish = options.publish;
+    this.#publishLater = options.publishLater;
     this.#now = options.clock ?? (() => performance.now());
     this.#interrupted = options.interrupted ?? (() => false);
   }
@@ -90,7 +90,7 @@ export class ReceiverBoard {
         const entry = this.#entries.get(client);
         if (!entry?.meter) return;
         entry.meter.add(bytes);
-        this.#soon();
+        this.#publishLater(() => this.list());
       }),
       sender.on('file-sent', ({ client }) =>
         this.#update(client, (r) => {
@@ -151,7 +151,6 @@ export class ReceiverBoard {
     ];
     return () => {
       for (const off of offs) off();
-      clearTimeout(this.#timer);
     };
   }
 
@@ -173,10 +172,8 @@ export class ReceiverBoard {
     });
   }
 
-  /** Publishes what is pending at once (when ferry-send stops). */
+  /** Publishes the list at once (when ferry-send stops). */
   flush(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     this.#publish(this.list());
   }
 
@@ -212,12 +209,6 @@ export class ReceiverBoard {
 
   #changed(): void {
     this.flush();
-  }
-
-  #soon(): void {
-    if (this.#timer) return;
-    this.#timer = setTimeout(() => this.flush(), RECEIVERS_EVERY_MS);
-    this.#timer.unref?.();
   }
 }
 

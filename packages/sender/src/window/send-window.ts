@@ -53,6 +53,7 @@ export class SendWindow {
     this.#trust = options.trust;
     this.#board = new ReceiverBoard({
       publish: (receivers) => this.#set('receivers', receivers),
+      publishLater: (list) => this.#window.setLater('receivers', list),
       clock: options.clock,
       interrupted: () => this.#interrupted,
     });
@@ -130,13 +131,19 @@ export class SendWindow {
       ended: null,
       downloads: [],
     };
-    const publish = (change: Partial<NonNullable<SendLink>>) => {
-      value = { ...value, ...change };
-      this.#set('link', value);
+    // Every value of the slice carries the downloads as they are now.
+    const current = (change: Partial<NonNullable<SendLink>>) => {
+      value = { ...value, ...change, downloads: downloads.list() };
+      return value;
     };
+    const publish = (change: Partial<NonNullable<SendLink>>) =>
+      this.#set('link', current(change));
+    const downloads = new LinkDownloads({
+      now: () => publish({}),
+      later: () => this.#window.setLater('link', () => current({})),
+    });
     // On at once: the page shows the link's place before its URLs are known.
     publish({});
-    const downloads = new LinkDownloads((list) => publish({ downloads: list }));
     const offs = [
       downloads.follow(link),
       link.on('link', ({ urls, downloads: limit }) => {

@@ -26,6 +26,11 @@ class FakeWindow {
     this.slices.set(slice, schema.parse(value));
   }
 
+  /** Builds the slice at once: the real window builds it when it is due to go out. */
+  setLater(slice: string, produce: () => unknown): void {
+    this.set(slice, produce());
+  }
+
   action<S extends z.ZodType>(name: string, schema: S, run: (input: z.infer<S>) => unknown): void {
     this.#actions.set(name, { schema, run: run as (input: never) => unknown });
   }

@@ -1,8 +1,11 @@
 import type http from 'node:http';
 
-/** How the live state is paced: a slice goes out at most once per `sliceEveryMs`. */
+/**
+ * How the live state is paced: a slice goes out at most once per `sliceEveryMs`. Four times a
+ * second is smooth for progress and keeps the page's rendering from taking CPU from a transfer.
+ */
 export const LIVE_STATE = {
-  sliceEveryMs: 100,
+  sliceEveryMs: 250,
   pingEveryMs: 15_000,
 } as const;
 
@@ -23,6 +26,7 @@ export class LiveState {
   readonly #values = new Map<string, string>();
   readonly #sentAt = new Map<string, number>();
   readonly #pending = new Map<string, NodeJS.Timeout>();
+  readonly #producers = new Map<string, () => unknown>();
   readonly #streams = new Set<Stream>();
   readonly #ping: NodeJS.Timeout;
   readonly #everyMs: number;
@@ -37,20 +41,51 @@ export class LiveState {
   /** Replaces a slice; a value equal to the current one changes nothing. */
   set(slice: string, value: unknown): void {
     if (this.#closed) return;
+    this.#producers.delete(slice);
+    if (this.#store(slice, value)) this.#due(slice);
+  }
+
+  /**
+   * Marks a slice changed without building its value: `produce` is called when the slice is
+   * next due to go out (at once if it went out more than `sliceEveryMs` ago), the latest
+   * `produce` winning. For slices that change many times a second, such as progress: the
+   * value is built a few times a second, not on every change. A later {@link set} wins.
+   */
+  setLater(slice: string, produce: () => unknown): void {
+    if (this.#closed) return;
+    this.#producers.set(slice, produce);
+    this.#due(slice);
+  }
+
+  /** Stores a slice's value; false if it equals the current one. */
+  #store(slice: string, value: unknown): boolean {
     const json = JSON.stringify({ slice, value: value === undefined ? null : value });
-    if (this.#values.get(slice) === json) return;
+    if (this.#values.get(slice) === json) return false;
     this.#values.set(slice, json);
+    return true;
+  }
+
+  /** Sends a changed slice now, or when `sliceEveryMs` has passed since it last went out. */
+  #due(slice: string): void {
     if (this.#pending.has(slice)) return;
     const wait = (this.#sentAt.get(slice) ?? -Infinity) + this.#everyMs - performance.now();
     if (wait <= 0) {
-      this.#send(slice);
+      this.#flush(slice);
       return;
     }
     const timer = setTimeout(() => {
       this.#pending.delete(slice);
-      this.#send(slice);
+      this.#flush(slice);
     }, wait);
     this.#pending.set(slice, timer);
+  }
+
+  /** Builds a slice whose value was left to its producer, then sends it if it changed. */
+  #flush(slice: string): void {
+    const produce = this.#producers.get(slice);
+    this.#producers.delete(slice);
+    if (produce && !this.#store(slice, produce())) return;
+    this.#send(slice);
   }
 
   /** The current value of every slice, as sent (for tests and diagnostics). */
@@ -100,6 +135,7 @@ export class LiveState {
     clearInterval(this.#ping);
     for (const timer of this.#pending.values()) clearTimeout(timer);
     this.#pending.clear();
+    this.#producers.clear();
     for (const stream of this.#streams) stream.response.end('event: stopped\ndata: {}\n\n');
     this.#streams.clear();
   }

@@ -70,8 +70,13 @@ export interface Window {
   readonly url: string;
   /** The port on 127.0.0.1. */
   readonly port: number;
-  /** Replaces a slice of the state; the page shows it within 100 ms. */
+  /** Replaces a slice of the state; the page shows it within `LIVE_STATE.sliceEveryMs`. */
   set<K extends string>(slice: K, value: unknown): void;
+  /**
+   * Marks a slice changed; `produce` builds its value when it is due to go out, a few times a
+   * second at most, the latest winning: for values that change on every chunk, such as progress.
+   */
+  setLater<K extends string>(slice: K, produce: () => unknown): void;
   /** Registers the action `name`: its input is checked with `schema`, then `run` is called. */
   action<S extends z.ZodType>(
     name: string,
@@ -83,7 +88,7 @@ export interface Window {
 }
 
 /** What an app's controller uses of a window: its slices and its actions (a fake in tests). */
-export type WindowSurface = Pick<Window, 'set' | 'action'>;
+export type WindowSurface = Pick<Window, 'set' | 'setLater' | 'action'>;
 
 interface Handler {
   readonly schema: z.ZodType;
@@ -438,6 +443,9 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
     port,
     set(slice, value) {
       state.set(slice, value);
+    },
+    setLater(slice, produce) {
+      state.setLater(slice, produce);
     },
     action(name, schema, run) {
       if (!ACTION_NAME.test(name)) throw new Error(`window action name not allowed: ${name}`);
