@@ -4,7 +4,8 @@
  * and its end seen in the window, a reload mid-transfer, forgetting a remembered receiver, and
  * Stop. Every page is scanned with axe-core and photographed at desktop and phone sizes.
  */
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type CliProcess, cliEnv, spawnCli } from '@ferry/testkit/cli-process';
 import { launchBrowser, openWindowPage, type WindowPage } from '@ferry/testkit/browser';
@@ -55,6 +56,27 @@ async function addInBrowser(wp: WindowPage, names: readonly string[]): Promise<v
     .getByRole('button', { name: names.length > 1 ? `Add ${names.length} items` : 'Add' })
     .click();
   await dialog.waitFor({ state: 'hidden' });
+}
+
+/**
+ * Drops files from "the desktop" on the offer's drop zone: a DataTransfer made in the page with
+ * `new File([...], name)`, dispatched as dragenter, dragover and drop, as Chromium does for a real
+ * drag. Contents go as base64.
+ */
+async function dropFiles(wp: WindowPage, files: Record<string, Buffer>): Promise<void> {
+  const encoded = Object.entries(files).map(([name, bytes]) => [name, bytes.toString('base64')]);
+  // A script, not a function: this package is compiled without the DOM's types.
+  await wp.page.evaluate(`(() => {
+    const zone = document.querySelector('.send-dropzone');
+    const data = new DataTransfer();
+    for (const [name, base64] of ${JSON.stringify(encoded)}) {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      data.items.add(new File([bytes], name));
+    }
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }));
+    }
+  })()`);
 }
 
 /** The pairing code the sender printed last, as `1234-5678`. */
@@ -301,6 +323,67 @@ describe('the sending window (ferry-send --ui)', () => {
       .toBe('Done');
     expect(await wp.seriousAxeViolations()).toEqual([]);
     await wp.screenshots('send-link');
+    expect(wp.problems()).toEqual([]);
+  });
+
+  it('K9: files dropped from the desktop are added to the offer (two of one name kept apart) and reach a real ferry-receive byte-identical; a bad name is refused in plain words; the staged copies go when it stops', async () => {
+    const home = await makeTempDir('send-home');
+    // The sender stages dropped files in its temporary folder: this one, to see it emptied.
+    const temp = await makeTempDir('send-tmp');
+    const sender = spawnCli(SEND_BIN, [...UI_SENDER_ARGS], {
+      env: cliEnv({ HOME: home, USERPROFILE: home, TMPDIR: temp, TMP: temp, TEMP: temp }),
+    });
+    const url = String((await sender.waitForEvent('window', WAIT.startMs)).url);
+    const wp = await openSendPage(url);
+    const { page } = wp;
+    await page.getByText('Or drop files and folders here').waitFor();
+    const notes = Buffer.from('alpha\n');
+    const data = randomBytes(300_000);
+    const again = Buffer.from('a second notes.txt\n');
+
+    await dropFiles(wp, { 'notes.txt': notes, 'data.bin': data });
+    const items = page.locator('.send-item');
+    await expect.poll(() => items.count()).toBe(2);
+    await page.getByText('Added 2 dropped items to the offer.').waitFor();
+    // Dropped files are offered like picked ones: ferry-send starts listening with them.
+    const listening = await sender.waitForEvent('listening', WAIT.startMs);
+    expect(listening).toMatchObject({ files: 2, bytes: notes.length + data.length });
+    await dropFiles(wp, { 'notes.txt': again });
+    await expect.poll(() => items.count()).toBe(3);
+    expect(await items.nth(2).textContent()).toContain('notes (2).txt');
+    expect(await page.locator('.send-total').textContent()).toMatch(/Total: 3 files/);
+    expect(await wp.seriousAxeViolations()).toEqual([]);
+    await wp.screenshots('send-dropped');
+
+    // A name no receiver could be given is refused, and the page says why and what to do.
+    await dropFiles(wp, { 'bidi\u202Etxt.exe': Buffer.from('x') });
+    const error = page.getByRole('alert').filter({ hasText: 'The dropped files were not added' });
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/This name cannot be offered: .*Rename it/);
+    expect(await error.textContent()).toContain('Nothing was added to the offer.');
+    expect(await items.count()).toBe(3);
+    expect(wp.refusedActions).toHaveLength(1);
+
+    const out = await makeTempDir('send-out');
+    const receiver = await startReceiver(
+      ['--yes', '--json', '--out', out, `127.0.0.1:${Number(listening.port)}`],
+      { code: lastCode(sender) },
+    );
+    const run = await finishReceiver(receiver, WAIT.transferMs);
+    expect(run.code, run.report('the receiver failed')).toBe(0);
+    expect(await readFile(path.join(out, 'notes.txt'))).toEqual(notes);
+    expect(await readFile(path.join(out, 'data.bin'))).toEqual(data);
+    expect(await readFile(path.join(out, 'notes (2).txt'))).toEqual(again);
+    expect((await readdir(out)).sort()).toEqual(['data.bin', 'notes (2).txt', 'notes.txt']);
+
+    expect((await readdir(temp)).filter((name) => name.startsWith('ferry-drop-'))).toHaveLength(1);
+    await page.getByRole('button', { name: 'Stop Ferry' }).click();
+    await page
+      .getByRole('dialog', { name: 'Stop Ferry?' })
+      .getByRole('button', { name: 'Stop', exact: true })
+      .click();
+    expect((await sender.waitForExit(WAIT.reactMs)).code, sender.log.report('Stop')).toBe(0);
+    expect((await readdir(temp)).filter((name) => name.startsWith('ferry-drop-'))).toEqual([]);
     expect(wp.problems()).toEqual([]);
   });
 

@@ -106,14 +106,14 @@ export async function openWindowPage(
   page.setDefaultTimeout(PAGE_WAIT_MS);
   page.on('console', (message) => {
     if (message.type() !== 'error') return;
-    // An action the app refused (a wrong code, a name not allowed) is an answer the page shows;
-    // Chromium still logs its status. Any other failed load is an error.
+    // An action or a dropped file the app refused (a wrong code, a name not allowed) is an
+    // answer the page shows; Chromium still logs its status. Any other failed load is an error.
     const at = message.location().url;
     const refusal =
       message
         .text()
         .startsWith('Failed to load resource: the server responded with a status of 4') &&
-      /^http:\/\/(127\.0\.0\.1|localhost):\d+\/api\/(action|fs)\//.test(at);
+      /^http:\/\/(127\.0\.0\.1|localhost):\d+\/api\/((action|fs)\/|upload\?)/.test(at);
     // The event stream cut or refused: the app has stopped (the page then says so).
     const streamLost =
       message.text().startsWith('Failed to load resource: net::ERR_') &&

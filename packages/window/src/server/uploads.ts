@@ -6,32 +6,22 @@ import path from 'node:path';
 import {
   checkRelativePath,
   collisionKey,
+  escapeForDisplay,
   localComponent,
   numberedName,
   UnsafeOfferError,
 } from '@ferry/protocol';
 import { resolveInside } from '@ferry/protocol/node';
 import type { Logger } from 'pino';
+import type { StagedFile } from '../state/upload.ts';
 import { WindowActionError } from './errors.ts';
 import { freeSpace } from './fs-api.ts';
-
-/** Where the page sends a dropped file's bytes (PROTOCOL.md §11.15 K9). */
-export const UPLOAD_PATH = '/api/upload';
 
 /** A drop's id as the page makes it: a few random characters. */
 const DROP_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Top-level names tried for one dropped item before giving up (`a.txt`, `a (2).txt`, ...). */
 const MAX_NUMBERED = 10_000;
-
-/** A dropped file, written whole under its final name. */
-export interface StagedFile {
-  /** The staged top-level item it belongs to (a file, or the dropped folder): what is offered. */
-  readonly item: string;
-  /** The file itself. */
-  readonly path: string;
-  readonly bytes: number;
-}
 
 /** Options of {@link DropStaging}. */
 export interface DropStagingOptions {
@@ -102,7 +92,7 @@ export class DropStaging {
     if (this.#claimed.has(key)) {
       throw new WindowActionError(
         'ERR_EXISTS',
-        `"${relative}" came twice in one drop. Drop it again on its own.`,
+        `"${escapeForDisplay(relative)}" came twice in one drop. Drop it again on its own.`,
         409,
       );
     }

@@ -23,7 +23,8 @@ import {
 import { LiveState } from './live-state.ts';
 import { openInBrowser } from './open.ts';
 import { RecentFolders } from './recent.ts';
-import { DropStaging, UPLOAD_PATH } from './uploads.ts';
+import { UPLOAD_PATH } from '../state/upload.ts';
+import { DropStaging } from './uploads.ts';
 import {
   cookieName,
   isOwnHost,

@@ -6,12 +6,13 @@ import { FileBrowserDialog } from '../lib/FileBrowser.tsx';
 import { formatBytes, plural } from '../lib/format.ts';
 import { Icon } from '../lib/Icon.tsx';
 import { PeerText } from '../lib/PeerText.tsx';
+import { useDrop } from './DropZone.tsx';
 
 /** The offer: its items with sizes and a total, Add files, Remove, and what was left out. */
 export function OfferPanel({ offer }: { offer: SendOffer | undefined }) {
   const [browsing, setBrowsing] = useState(false);
   const [error, setError] = useState<string>();
-  const [dropped, setDropped] = useState(false);
+  const drop = useDrop();
   const [busy, setBusy] = useState(false);
   const run = async (name: 'add' | 'remove', paths: string[]) => {
     setBusy(true);
@@ -27,17 +28,9 @@ export function OfferPanel({ offer }: { offer: SendOffer | undefined }) {
   const items = offer?.items ?? [];
   return (
     <section
-      class={`panel send-offer${dropped ? ' send-dropped' : ''}`}
+      class={`panel send-offer${drop.over ? ' send-offer-over' : ''}`}
       aria-labelledby="offer-title"
-      onDragOver={(event) => {
-        event.preventDefault();
-      }}
-      onDrop={(event) => {
-        // A browser gives a page a dropped file's bytes, never where it is on disk: Ferry sends
-        // files from where they are, so they are picked in its own browser instead.
-        event.preventDefault();
-        setDropped(true);
-      }}
+      {...drop.handlers}
     >
       <div class="spread">
         <h2 id="offer-title">What you offer</h2>
@@ -50,11 +43,7 @@ export function OfferPanel({ offer }: { offer: SendOffer | undefined }) {
           Add files…
         </button>
       </div>
-      {dropped && (
-        <p class="send-warn" role="status">
-          Use Add files to pick it: a browser cannot tell Ferry where a dropped file is.
-        </p>
-      )}
+      {drop.view}
       {error && <ErrorBox title="That could not be offered" message={error} />}
       {items.length === 0 ? (
         <p class="hint">Nothing yet. Add files or folders with the button above.</p>
@@ -111,10 +100,7 @@ export function OfferPanel({ offer }: { offer: SendOffer | undefined }) {
         mode="both"
         multiple
         pickLabel="Add"
-        onPick={(paths) => {
-          setDropped(false);
-          void run('add', paths);
-        }}
+        onPick={(paths) => void run('add', paths)}
       />
     </section>
   );
