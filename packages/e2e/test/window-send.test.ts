@@ -79,6 +79,49 @@ async function dropFiles(wp: WindowPage, files: Record<string, Buffer>): Promise
   })()`);
 }
 
+/**
+ * Drops a folder: Chromium's synthetic DataTransfer cannot hold directory entries, so its one item
+ * answers `webkitGetAsEntry()` with a folder entry made here (the shape Chromium gives a real
+ * dropped folder: `createReader().readEntries` in batches until an empty one, `file()` on each
+ * file entry) for as long as the drop event runs. `files` are named by their path below it.
+ */
+async function dropFolder(wp: WindowPage, name: string, files: Record<string, Buffer>) {
+  const encoded = Object.entries(files).map(([p, bytes]) => [p, bytes.toString('base64')]);
+  await wp.page.evaluate(`(() => {
+    const root = { children: new Map() };
+    for (const [relative, base64] of ${JSON.stringify(encoded)}) {
+      const parts = relative.split('/');
+      let node = root;
+      for (const part of parts.slice(0, -1)) {
+        if (!node.children.has(part)) node.children.set(part, { children: new Map() });
+        node = node.children.get(part);
+      }
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      node.children.set(parts.at(-1), new File([bytes], parts.at(-1)));
+    }
+    const entry = (name, fullPath, node) => node instanceof File
+      ? { isFile: true, isDirectory: false, name, fullPath, file: (ok) => setTimeout(() => ok(node)) }
+      : { isFile: false, isDirectory: true, name, fullPath, createReader() {
+          // One entry per batch, then an empty one: as readEntries answers a large folder.
+          const left = [...node.children].map(([n, child]) => entry(n, fullPath + '/' + n, child));
+          return { readEntries: (ok) => setTimeout(() => ok(left.splice(0, 1))) };
+        } };
+    const folder = entry(${JSON.stringify(name)}, '/' + ${JSON.stringify(name)}, root);
+    const data = new DataTransfer();
+    data.items.add(new File([], ${JSON.stringify(name)}));
+    const real = DataTransferItem.prototype.webkitGetAsEntry;
+    DataTransferItem.prototype.webkitGetAsEntry = function () { return folder; };
+    try {
+      const zone = document.querySelector('.send-dropzone');
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }));
+      }
+    } finally {
+      DataTransferItem.prototype.webkitGetAsEntry = real;
+    }
+  })()`);
+}
+
 /** The pairing code the sender printed last, as `1234-5678`. */
 function lastCode(sender: CliProcess): string {
   const code = sender.events.filter((e) => e.event === 'code').at(-1)?.code;
@@ -326,7 +369,7 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
-  it('K9: files dropped from the desktop are added to the offer (two of one name kept apart) and reach a real ferry-receive byte-identical; a bad name is refused in plain words; the staged copies go when it stops', async () => {
+  it('K9: files and a folder dropped from the desktop are added to the offer (two of one name kept apart) and reach a real ferry-receive byte-identical; a bad name is refused in plain words; the staged copies go when it stops', async () => {
     const home = await makeTempDir('send-home');
     // The sender stages dropped files in its temporary folder: this one, to see it emptied.
     const temp = await makeTempDir('send-tmp');
@@ -351,7 +394,16 @@ describe('the sending window (ferry-send --ui)', () => {
     await dropFiles(wp, { 'notes.txt': again });
     await expect.poll(() => items.count()).toBe(3);
     expect(await items.nth(2).textContent()).toContain('notes (2).txt');
-    expect(await page.locator('.send-total').textContent()).toMatch(/Total: 3 files/);
+    // A folder keeps its tree.
+    const deep = randomBytes(70_000);
+    await dropFolder(wp, 'album', {
+      'one.txt': Buffer.from('one\n'),
+      'trip/2024/deep.bin': deep,
+      'trip/two.txt': Buffer.from('two\n'),
+    });
+    await expect.poll(() => items.count()).toBe(4);
+    expect(await items.nth(3).textContent()).toContain('Folder, 3 files');
+    expect(await page.locator('.send-total').textContent()).toMatch(/Total: 6 files/);
     expect(await wp.seriousAxeViolations()).toEqual([]);
     await wp.screenshots('send-dropped');
 
@@ -361,7 +413,7 @@ describe('the sending window (ferry-send --ui)', () => {
     await error.waitFor();
     expect(await error.textContent()).toMatch(/This name cannot be offered: .*Rename it/);
     expect(await error.textContent()).toContain('Nothing was added to the offer.');
-    expect(await items.count()).toBe(3);
+    expect(await items.count()).toBe(4);
     expect(wp.refusedActions).toHaveLength(1);
 
     const out = await makeTempDir('send-out');
@@ -374,7 +426,15 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(await readFile(path.join(out, 'notes.txt'))).toEqual(notes);
     expect(await readFile(path.join(out, 'data.bin'))).toEqual(data);
     expect(await readFile(path.join(out, 'notes (2).txt'))).toEqual(again);
-    expect((await readdir(out)).sort()).toEqual(['data.bin', 'notes (2).txt', 'notes.txt']);
+    expect(await readFile(path.join(out, 'album', 'trip', '2024', 'deep.bin'))).toEqual(deep);
+    expect(await readFile(path.join(out, 'album', 'trip', 'two.txt'), 'utf8')).toBe('two\n');
+    expect(await readFile(path.join(out, 'album', 'one.txt'), 'utf8')).toBe('one\n');
+    expect((await readdir(out)).sort()).toEqual([
+      'album',
+      'data.bin',
+      'notes (2).txt',
+      'notes.txt',
+    ]);
 
     expect((await readdir(temp)).filter((name) => name.startsWith('ferry-drop-'))).toHaveLength(1);
     await page.getByRole('button', { name: 'Stop Ferry' }).click();
