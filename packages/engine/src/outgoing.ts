@@ -10,6 +10,7 @@ import {
 import { BufferPool } from './buffer-pool.ts';
 import { type FileSource, type OfferSource, openSource } from './scan.ts';
 import { ChunkReader, checkUnchanged, readWhole } from './source-reader.ts';
+import { SyncGate } from './sync-gate.ts';
 
 /**
  * A requested file: which one, where it starts, and where it is read from. With `prefix` (a
@@ -276,6 +277,8 @@ class ReadAhead {
   #smallBytes: number;
   #reads = new Map<number, Promise<Buffer>>();
   #next = 0;
+  /** The smallest files are read synchronously while the disk is fast (see SyncGate). */
+  #gate = new SyncGate();
 
   constructor(plan: readonly PlannedFile[], smallBytes: number) {
     this.#plan = plan;
@@ -288,7 +291,7 @@ class ReadAhead {
     while (this.#next < this.#plan.length && this.#next < index + READ_AHEAD_FILES) {
       const file = this.#plan[this.#next]!;
       if (file.source.size <= this.#smallBytes) {
-        const read = readWhole(file.source);
+        const read = readWhole(file.source, this.#gate);
         read.catch(() => {}); // Observed when the file's turn comes.
         this.#reads.set(this.#next, read);
       }

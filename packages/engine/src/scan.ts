@@ -1,4 +1,4 @@
-import { constants, type Stats } from 'node:fs';
+import fsSync, { type BigIntStats, constants, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describeSystemError, UsageError } from '@ferry/protocol';
@@ -14,6 +14,7 @@ import {
   validateOffer,
 } from '@ferry/protocol';
 import { describeChange, type FileStamp, isOtherFile, stampOf } from './stamp.ts';
+import { gatedLstat, SyncGate } from './sync-gate.ts';
 
 /** Where an offered file's bytes come from, and which file it was when offered. */
 export interface FileSource {
@@ -46,7 +47,7 @@ export interface OfferSource {
  * never has to refuse the offer for them.
  */
 export async function scanOffer(paths: readonly string[]): Promise<OfferSource> {
-  const scan = new Scan();
+  const scan = new Scan(new SyncGate());
   const roots = new Set<string>();
   for (const given of paths) {
     const absolute = path.resolve(given);
@@ -70,7 +71,7 @@ export async function scanOffer(paths: readonly string[]): Promise<OfferSource> 
     // A link named on the command line is the user's choice: follow it, once, here.
     const real = await fs.realpath(absolute);
     if (stats.isFile()) {
-      const source = await probeFile(real);
+      const source = await probeFile(real, scan.gate);
       if ('problem' in source) {
         const why = source.cause === undefined ? source.problem : describeSystemError(source.cause);
         throw new UsageError(`cannot read ${escapeForDisplay(given)}: ${why}`);
@@ -92,6 +93,12 @@ class Scan {
   skipped: Skipped[] = [];
   #keys = new Set<string>();
   #total = 0;
+  /** How the calls made per file run (see SyncGate). */
+  readonly gate: SyncGate;
+
+  constructor(gate: SyncGate) {
+    this.gate = gate;
+  }
 
   addFile(relative: string, source: FileSource): void {
     this.sources.set(this.entries.length, source);
@@ -125,14 +132,14 @@ class Scan {
         this.skipped.push({ path: childRelative, reason: `more than ${LIMITS.maxEntries} entries` });
         continue;
       }
-      const stats = await fs.lstat(absolute).catch(() => undefined);
+      const stats = await gatedLstat(this.gate, absolute).catch(() => undefined);
       if (!stats) {
         this.skipped.push({ path: childRelative, reason: 'vanished while scanning' });
       } else if (stats.isDirectory()) {
         this.addDir(childRelative);
         await this.walk(absolute, rootReal, childRelative, depth + 1);
       } else if (stats.isFile()) {
-        this.#addProbed(childRelative, await probeFile(absolute));
+        this.#addProbed(childRelative, await probeFile(absolute, this.gate));
       } else if (stats.isSymbolicLink()) {
         await this.#addLink(absolute, rootReal, childRelative);
       } else {
@@ -148,7 +155,7 @@ class Scan {
     if (!target) this.skipped.push({ path: relative, reason: 'broken symlink' });
     else if (!inside) this.skipped.push({ path: relative, reason: 'symlink leads outside the offered folder' });
     else if (!stats?.isFile()) this.skipped.push({ path: relative, reason: 'symlink to a folder is not followed' });
-    else this.#addProbed(relative, await probeFile(target));
+    else this.#addProbed(relative, await probeFile(target, this.gate));
   }
 
   #addProbed(relative: string, probed: FileSource | Unreadable): void {
@@ -199,14 +206,21 @@ interface Unreadable {
 }
 
 /** Flags for opening an offered file: never through a symlink, never waiting on a FIFO. */
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+export const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 /**
  * Opens a file found while scanning for reading, takes its stamp, and closes it: a file that
  * cannot be read is skipped now, with its reason, instead of being offered and failing at the
- * end (U10).
+ * end (U10). The calls go through `gate`.
  */
-async function probeFile(absolute: string): Promise<FileSource | Unreadable> {
+function probeFile(absolute: string, gate: SyncGate): Promise<FileSource | Unreadable> {
+  return gate.run(
+    () => probeFileNow(absolute),
+    () => probeFileInPool(absolute),
+  );
+}
+
+async function probeFileInPool(absolute: string): Promise<FileSource | Unreadable> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(absolute, OPEN_FLAGS);
@@ -214,15 +228,34 @@ async function probeFile(absolute: string): Promise<FileSource | Unreadable> {
     return { problem: unreadable(cause), cause };
   }
   try {
-    const stats = await handle.stat({ bigint: true });
-    // Swapped for something else since it was listed.
-    if (!stats.isFile()) return { problem: 'not a regular file' };
-    return { absolute, size: Number(stats.size), stamp: stampOf(stats) };
+    return probed(absolute, await handle.stat({ bigint: true }));
   } catch (cause) {
     return { problem: unreadable(cause), cause };
   } finally {
     await handle.close();
   }
+}
+
+function probeFileNow(absolute: string): FileSource | Unreadable {
+  let fd: number;
+  try {
+    fd = fsSync.openSync(absolute, OPEN_FLAGS);
+  } catch (cause) {
+    return { problem: unreadable(cause), cause };
+  }
+  try {
+    return probed(absolute, fsSync.fstatSync(fd, { bigint: true }));
+  } catch (cause) {
+    return { problem: unreadable(cause), cause };
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+function probed(absolute: string, stats: BigIntStats): FileSource | Unreadable {
+  // Swapped for something else since it was listed.
+  if (!stats.isFile()) return { problem: 'not a regular file' };
+  return { absolute, size: Number(stats.size), stamp: stampOf(stats) };
 }
 
 function unreadable(cause: unknown): string {
@@ -246,11 +279,16 @@ export async function openSource(source: FileSource): Promise<{ handle: fs.FileH
     await handle.close();
     throw error;
   }
-  // Any change since the offer, even at the same size with its mtime put back (§5.2, K12).
-  const change = isOtherFile(source.stamp, stamp) ? 'it was replaced' : describeChange(source.stamp, stamp);
+  const change = changeSinceOffer(source, stamp);
   if (change) {
     await handle.close();
-    throw new IntegrityError(ErrorCode.SOURCE_CHANGED, `the file changed since it was offered: ${change}`);
+    throw change;
   }
   return { handle, stamp };
+}
+
+/** Any change of an opened source since the offer, even at the same size with its mtime put back (§5.2, K12). */
+export function changeSinceOffer(source: FileSource, stamp: FileStamp): IntegrityError | undefined {
+  const change = isOtherFile(source.stamp, stamp) ? 'it was replaced' : describeChange(source.stamp, stamp);
+  return change ? new IntegrityError(ErrorCode.SOURCE_CHANGED, `the file changed since it was offered: ${change}`) : undefined;
 }

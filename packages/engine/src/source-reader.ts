@@ -1,8 +1,16 @@
+import fs, { type BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { ErrorCode, IntegrityError } from '@ferry/protocol';
 import type { ReadBuffers } from './buffer-pool.ts';
-import { type FileSource, openSource } from './scan.ts';
+import { changeSinceOffer, type FileSource, OPEN_FLAGS, openSource } from './scan.ts';
 import { describeChange, type FileStamp, stampOf } from './stamp.ts';
+import type { SyncGate } from './sync-gate.ts';
+
+/**
+ * Files up to this size are read whole synchronously while the gate is open (see SyncGate):
+ * five calls through the thread pool cost more than the reads themselves.
+ */
+export const SYNC_READ_FILE_BYTES = 64 * 1024;
 
 /** One chunk read into a pool buffer: its bytes start `headerRoom` bytes into `buffer`. */
 export interface Chunk {
@@ -106,8 +114,43 @@ export class ChunkReader {
   }
 }
 
-/** Reads a whole (small) source file, checking it still has the size it was offered with. */
-export async function readWhole(source: FileSource): Promise<Buffer> {
+/**
+ * Reads a whole (small) source file, checking it is unchanged since the offer and while read:
+ * synchronously while `gate` is open and the file is at most SYNC_READ_FILE_BYTES.
+ */
+export function readWhole(source: FileSource, gate?: SyncGate): Promise<Buffer> {
+  if (gate && source.size <= SYNC_READ_FILE_BYTES)
+    return gate.run(
+      () => readWholeNow(source),
+      () => readWholeInPool(source),
+    );
+  return readWholeInPool(source);
+}
+
+/** {@link readWhole} with synchronous calls, on the event loop. */
+function readWholeNow(source: FileSource): Buffer {
+  const fd = fs.openSync(source.absolute, OPEN_FLAGS);
+  try {
+    const stamp = stampOf(fs.fstatSync(fd, { bigint: true }));
+    const change = changeSinceOffer(source, stamp);
+    if (change) throw change;
+    const buffer = Buffer.allocUnsafe(source.size);
+    let position = 0;
+    while (position < source.size) {
+      const bytesRead = fs.readSync(fd, buffer, position, source.size - position, position);
+      if (bytesRead === 0)
+        throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file shrank while it was sent');
+      position += bytesRead;
+    }
+    const problem = unchangedProblem(fs.fstatSync(fd, { bigint: true }), stamp);
+    if (problem) throw problem;
+    return buffer;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function readWholeInPool(source: FileSource): Promise<Buffer> {
   const { handle, stamp } = await openSource(source);
   try {
     const buffer = Buffer.allocUnsafe(source.size);
@@ -131,13 +174,19 @@ export async function readWhole(source: FileSource): Promise<Buffer> {
  * its mtime can be put back; its change time cannot (K12).
  */
 export async function checkUnchanged(handle: FileHandle, opened: FileStamp): Promise<void> {
-  const now = await handle.stat({ bigint: true });
+  const problem = unchangedProblem(await handle.stat({ bigint: true }), opened);
+  if (problem) throw problem;
+}
+
+/** Why the open file, stat'ed `now`, is not the one opened with stamp `opened`; undefined if it is. */
+function unchangedProblem(now: BigIntStats, opened: FileStamp): IntegrityError | undefined {
   if (now.nlink === 0n)
-    throw new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was deleted while it was sent');
+    return new IntegrityError(ErrorCode.SOURCE_CHANGED, 'the file was deleted while it was sent');
   const change = describeChange(opened, stampOf(now));
   if (change)
-    throw new IntegrityError(
+    return new IntegrityError(
       ErrorCode.SOURCE_CHANGED,
       `the file changed while it was sent: ${change}`,
     );
+  return undefined;
 }
