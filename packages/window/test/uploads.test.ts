@@ -3,20 +3,44 @@ import net from 'node:net';
 import path from 'node:path';
 import { listTree, runCleanup, tempDir, within } from '@ferry/testkit/unit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { uploadPathProblem } from '../src/server/uploads.ts';
 import { request, startTestWindow, type TestWindow } from './helpers.ts';
 
 afterEach(runCleanup);
 
 /** A sending window that takes dropped files into a staging folder below a folder of the test's. */
-async function dropWindow(options: { space?: (folder: string) => Promise<number | null> } = {}) {
+async function dropWindow(
+  options: { space?: (folder: string) => Promise<number | null>; bodyIdleMs?: number } = {},
+) {
   const root = await tempDir();
   const w = await startTestWindow({
     uploads: true,
     uploadRoot: root,
     ...(options.space ? { uploadSpace: options.space } : {}),
+    ...(options.bodyIdleMs ? { bodyIdleMs: options.bodyIdleMs } : {}),
   });
   return { w, root };
+}
+
+/** A raw connection to the window that sent `head` and `body` and then nothing more. */
+async function stalled(w: TestWindow, head: string[], body: Buffer | string): Promise<net.Socket> {
+  const socket = net.connect(w.port, '127.0.0.1');
+  await within(
+    new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    }),
+    'connecting',
+  );
+  socket.on('error', () => {});
+  socket.write([...head, '', ''].join('\r\n'));
+  socket.write(body);
+  return socket;
+}
+
+function headLines(start: string, headers: Record<string, string>): string[] {
+  return [start, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
 }
 
 /** The headers of the page's upload of a dropped file. */
@@ -201,25 +225,14 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     const { w } = await dropWindow();
     const first = await upload(w, 'd0', 'first.txt', 'one\n');
     const staging = path.dirname(first.json.value.path);
-    const socket = net.connect(w.port, '127.0.0.1');
-    await within(
-      new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('error', reject);
-      }),
-      'connecting',
-    );
-    socket.on('error', () => {});
-    const head = [
-      `POST ${uploadPath('d1', 'cut/big.bin')} HTTP/1.1`,
-      ...Object.entries(uploadHeaders(w, { 'Content-Length': '1000000' })).map(
-        ([name, value]) => `${name}: ${value}`,
+    const socket = await stalled(
+      w,
+      headLines(
+        `POST ${uploadPath('d1', 'cut/big.bin')} HTTP/1.1`,
+        uploadHeaders(w, { 'Content-Length': '1000000' }),
       ),
-      '',
-      '',
-    ].join('\r\n');
-    socket.write(head);
-    socket.write(Buffer.alloc(100_000, 1));
+      Buffer.alloc(100_000, 1),
+    );
     // The partial file exists under a temporary name while the body comes...
     await vi.waitFor(async () =>
       expect((await listTree(staging)).some((p) => p.endsWith('.part'))).toBe(true),
@@ -233,6 +246,38 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     const again = await upload(w, 'd1', 'cut/big.bin', Buffer.alloc(1000, 2));
     expect(again.status).toBe(200);
     expect(await listTree(staging)).toEqual(['cut/', 'cut/big.bin', 'first.txt']);
+  });
+
+  it("K9: a body that stops coming is cut off after the idle time, an upload's leaving nothing, an action's too", async () => {
+    const { w } = await dropWindow({ bodyIdleMs: 300 });
+    const first = await upload(w, 'd0', 'first.txt', 'one\n');
+    const staging = path.dirname(first.json.value.path);
+    const socket = await stalled(
+      w,
+      headLines(
+        `POST ${uploadPath('d1', 'slow.bin')} HTTP/1.1`,
+        uploadHeaders(w, { 'Content-Length': '5000' }),
+      ),
+      Buffer.alloc(1000, 1),
+    );
+    await within(new Promise((resolve) => socket.once('close', resolve)), 'the cut');
+    await vi.waitFor(() =>
+      expect(w.logs.some((line) => line.includes('"reason":"ERR_CUT_SHORT"'))).toBe(true),
+    );
+    expect(await listTree(staging)).toEqual(['first.txt']);
+    w.window.action('echo', z.strictObject({ text: z.string() }), (input) => input);
+    const action = await stalled(
+      w,
+      headLines('POST /api/action/echo HTTP/1.1', {
+        Host: w.host,
+        Cookie: w.cookie,
+        Origin: `http://${w.host}`,
+        'Content-Type': 'application/json',
+        'Content-Length': '100',
+      }),
+      '{"text":',
+    );
+    await within(new Promise((resolve) => action.once('close', resolve)), 'the cut');
   });
 
   it('K9: a file larger than the free space is refused before it is written (507), and the answer says what to do', async () => {

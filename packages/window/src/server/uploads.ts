@@ -150,6 +150,8 @@ export class DropStaging {
   /** Streams the body to a temporary name beside `final`, then renames it: all or nothing. */
   async #write(request: http.IncomingMessage, final: string, length: number): Promise<void> {
     const dir = path.dirname(final);
+    // Stopping removes the folder: nothing may make it again.
+    if (this.#removed) throw new WindowActionError('ERR_STOPPED', 'Ferry is stopping.', 503);
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     } catch (error) {

@@ -63,6 +63,8 @@ export interface WindowOptions {
   uploadRoot?: string;
   /** The free bytes where dropped files are staged (tests only); the file system's otherwise. */
   uploadSpace?: (folder: string) => Promise<number | null>;
+  /** How long a request body may send nothing (tests only); BODY_IDLE_MS otherwise. */
+  bodyIdleMs?: number;
 }
 
 /** A running window: its address, its state, its actions. */
@@ -113,6 +115,7 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
   const state = new LiveState();
   const recent = new RecentFolders(options.configDir, log);
   const routes = new Map<string, Handler>();
+  const bodyIdleMs = options.bodyIdleMs ?? BODY_IDLE_MS;
   const staging = options.uploads
     ? new DropStaging({ logger: log, root: options.uploadRoot, space: options.uploadSpace })
     : undefined;
@@ -318,7 +321,7 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
       return;
     }
     try {
-      request.setTimeout(BODY_IDLE_MS, () => request.destroy());
+      request.setTimeout(bodyIdleMs, () => request.destroy());
       const body = await readJsonBody(request, MAX_BODY_BYTES);
       const parsed = handler.schema.safeParse(body);
       if (!parsed.success) {
@@ -406,7 +409,7 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
       answer(400, 'ERR_BAD_REQUEST', 'The request did not fit. Reload the page.', 'query');
       return;
     }
-    request.setTimeout(BODY_IDLE_MS, () => request.destroy());
+    request.setTimeout(bodyIdleMs, () => request.destroy());
     try {
       const staged = await staging.receive(request, drop, relative, length);
       sendJson(response, 200, { ok: true, value: staged });
