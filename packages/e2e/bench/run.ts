@@ -61,7 +61,7 @@ const { values } = parseArgs({
     'skip-receivers': { type: 'boolean', default: false },
     'skip-links': { type: 'boolean', default: false },
     // The small files on the shaped links, and the big file on the 100 Mbit/s one (in MiB).
-    'shaped-files': { type: 'string', default: '10000' },
+    'shaped-files': { type: 'string', default: '2000' },
     'shaped-slow-mib': { type: 'string', default: '64' },
     // How many receivers take the same file at once, and its size in MiB.
     receivers: { type: 'string', default: '8' },

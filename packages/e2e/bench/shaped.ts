@@ -134,10 +134,13 @@ async function reportLink(
     { method: 'Ferry (encrypted)', ms: [], cpuS: [] },
     { method: 'tar | nc', ms: [], cpuS: [] },
   ];
+  // Once per link: the VM's first large write after idling is slow (see run.ts), and every
+  // transfer here is bound by the link, far below the disk's rate.
+  await fresh(out);
+  await warmPageCache(out, linkCase.bigBytes);
   for (let round = 0; round < options.rounds; round++) {
     for (const row of bigRows) {
       await fresh(out);
-      await warmPageCache(out, linkCase.bigBytes);
       execFileSync('sync');
       if (row.method === 'nc') {
         row.ms.push(await ncOver(link, `cat > '${out}/copy.bin'`, `cat '${big}'`));
@@ -329,6 +332,7 @@ export async function reportManyReceivers(options: {
     const together: number[] = [];
     const senderRssKb: number[] = [];
     const aloneRssKb: number[] = [];
+    const allRunning: number[] = [];
     for (let round = 0; round < rounds; round++) {
       for (const receivers of [1, count]) {
         const outs = receiverConfigs
@@ -344,6 +348,7 @@ export async function reportManyReceivers(options: {
             throw new Error(`${copy} is not byte-identical to the file sent`);
         }
         (receivers === 1 ? alone : together).push(run.ms);
+        if (receivers > 1) allRunning.push(run.allRunningMBps);
         (receivers === 1 ? aloneRssKb : senderRssKb).push(run.senderRssKb);
         for (const out of outs) await fs.rm(out, { recursive: true, force: true });
       }
@@ -355,6 +360,12 @@ export async function reportManyReceivers(options: {
     );
     console.log(
       `  ${count} at once: ${togetherRate.toFixed(0)} MB/s in all (${(togetherRate / count).toFixed(0)} MB/s each), from the first start to the last done`,
+    );
+    const steady = allRunning.filter((rate) => Number.isFinite(rate));
+    console.log(
+      steady.length > 0
+        ? `  ${count} at once, while all ${count} were transferring (from the last start to the first done): ${median(steady).toFixed(0)} MB/s in all`
+        : `  ${count} at once: the ${count} transfers never all ran at the same time`,
     );
     console.log(
       `  all ${count} copies byte-identical (SHA-256) in every round; aggregate / alone: ${(togetherRate / aloneRate).toFixed(2)}`,
@@ -441,14 +452,17 @@ async function nthEvent(proc: EventProcess, event: string, n: number) {
 
 /**
  * One `ferry-send` offering `source`, and one remembered receiver per folder in `outs` started
- * together. `ms` runs from the first receiver's `start` to the last one's `done`.
+ * together. `ms` runs from the first receiver's `start` to the last one's `done`, so it holds
+ * the later receivers' start-up; `allRunningMBps` is the rate of all of them together from the
+ * last `start` to the first `done` (bytes read from their `progress` events, interpolated), or
+ * NaN when they never all ran at once.
  */
 async function oneSenderMany(
   source: string,
   senderConfig: string,
   receiverConfigs: readonly string[],
   outs: readonly string[],
-): Promise<{ ms: number; senderRssKb: number }> {
+): Promise<{ ms: number; senderRssKb: number; allRunningMBps: number }> {
   const sender = new EventProcess(
     [SEND_BIN, '--json', '--no-announce', '--host', '127.0.0.1', '--port', '0', source],
     { ...process.env, FERRY_CONFIG_DIR: senderConfig },
@@ -469,9 +483,13 @@ async function oneSenderMany(
       const starts = await Promise.all(receivers.map((r) => r.waitFor('start')));
       const dones = await Promise.all(receivers.map((r) => r.waitFor('done')));
       await Promise.all(receivers.map((r) => r.success()));
+      const from = Math.max(...starts.map((s) => s.at));
+      const to = Math.min(...dones.map((d) => d.at));
+      const moved = receivers.reduce((sum, r) => sum + bytesAt(r, to) - bytesAt(r, from), 0);
       return {
         ms: Math.max(...dones.map((d) => d.at)) - Math.min(...starts.map((s) => s.at)),
         senderRssKb: sender.peakRssKb,
+        allRunningMBps: to > from ? moved / 1e6 / ((to - from) / 1000) : Number.NaN,
       };
     } finally {
       for (const receiver of receivers) receiver.kill();
@@ -479,6 +497,23 @@ async function oneSenderMany(
   } finally {
     sender.kill();
   }
+}
+
+/**
+ * The bytes a receiver had received at time `at`: its `progress` events (every 500 ms with
+ * `--json`), 0 at its `start` and all at its `done`, interpolated linearly between them.
+ */
+function bytesAt(receiver: EventProcess, at: number): number {
+  const points = receiver.events
+    .filter((e) => e.event === 'start' || e.event === 'progress' || e.event === 'done')
+    .map((e) => ({
+      at: e.at,
+      bytes: e.event === 'start' ? 0 : Number(e.bytes),
+    }));
+  const after = points.findIndex((p) => p.at >= at);
+  if (after <= 0) return after === 0 ? points[0]!.bytes : points.at(-1)!.bytes;
+  const [a, b] = [points[after - 1]!, points[after]!];
+  return a.bytes + ((b.bytes - a.bytes) * (at - a.at)) / Math.max(b.at - a.at, 1e-9);
 }
 
 async function sha256(file: string): Promise<string> {
