@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The system packages the tests need. Discovery: `ip` (iproute2) to build network namespaces,
 // `nft` (nftables) to drop multicast in one of them, and Debian's python3-zeroconf, an mDNS
-// implementation independent of Ferry's. The link: curl, wget and Chromium download from it,
+// implementation independent of Ferry's. A shaped link (the benchmark's): `ethtool` and `ping`.
+// The link: curl, wget and Chromium download from it,
 // unzip checks its zips, and zbar's `zbarimg` decodes its QR codes. Installs what is missing with apt-get (as root) and
 // prints one line per package installed; exits non-zero with what to do when it cannot.
 // Nothing is installed when everything is there, so a second run takes a fraction of a second.
@@ -23,6 +24,16 @@ const needs = [
     pkg: 'python3-zeroconf',
     what: `python3-zeroconf for ${SYSTEM_PYTHON} (another mDNS implementation)`,
     present: () => runs(SYSTEM_PYTHON, ['-c', 'import zeroconf']),
+  },
+  {
+    pkg: 'ethtool',
+    what: '`ethtool` (turns off offloads on a shaped link)',
+    present: () => runs('ethtool', ['--version']),
+  },
+  {
+    pkg: 'iputils-ping',
+    what: "`ping` (a shaped link's round trip)",
+    present: () => runs('ping', ['-V']),
   },
   {
     pkg: 'curl',

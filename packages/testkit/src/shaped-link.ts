@@ -102,7 +102,11 @@ export async function createShapedLink(options: ShapedLinkOptions): Promise<Shap
   const destroy = async (): Promise<void> => {
     if (destroyed) return;
     destroyed = true;
-    if (forwarder?.exitCode === null) forwarder.kill('SIGKILL');
+    if (forwarder && forwarder.exitCode === null && forwarder.signalCode === null) {
+      const exited = new Promise((resolve) => forwarder!.once('exit', resolve));
+      forwarder.kill('SIGKILL');
+      await exited;
+    }
     for (const ns of made.reverse()) {
       killInside(ns);
       await run('ip', ['netns', 'delete', ns]).catch(() => undefined);
