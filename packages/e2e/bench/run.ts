@@ -7,7 +7,10 @@
  * against the file's size, and the time from the cut to the end; for finding senders, the time
  * from starting `ferry-receive --list` to the first sender listed, on a network of namespaces;
  * for the link, the 1 GiB file downloaded with curl from `ferry-send --link` against
- * `python3 -m http.server`. Timings live here, never in tests.
+ * `python3 -m http.server`; on shaped links between namespaces (1 Gbit/s and 1 ms, 100 Mbit/s and
+ * 20 ms each way), a big file and small files against nc and tar | nc over the same link; and
+ * one sender with 8 receivers taking the same file at once (see shaped.ts). Timings live here,
+ * never in tests.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
