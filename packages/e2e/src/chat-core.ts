@@ -28,6 +28,7 @@ export const CONVERSATION_EVENTS: readonly (keyof ConversationEvents)[] = [
   'joined',
   'left',
   'message',
+  'said',
   'offer',
   'report',
   'declined',

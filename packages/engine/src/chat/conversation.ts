@@ -47,6 +47,11 @@ export interface ConversationEvents extends Record<string, unknown> {
     message?: string | undefined;
   };
   message: { peer: number; name: string; text: string };
+  /**
+   * This side said `text` (once per successful `say`, whichever front-end called it): `peer`
+   * and `name` are this side's own. Emitted synchronously, before `say` returns.
+   */
+  said: { peer: number; name: string; text: string };
   offer: IncomingOffer;
   /** Before accepting: what saving offer `number` into a folder would do. */
   report: { number: number; report: DestinationReport };
@@ -152,7 +157,10 @@ export interface Conversation extends Emitter<ConversationEvents> {
   readonly self: ChatPeer;
   /** Everyone else in the conversation now. */
   peers(): readonly ChatPeer[];
-  /** Sends a message to everyone. Throws a FerryError (ERR_BAD_MESSAGE) for text that may not travel. */
+  /**
+   * Sends a message to everyone and emits `said`. Throws a FerryError (ERR_BAD_MESSAGE) for text
+   * that may not travel, and then emits nothing.
+   */
   say(text: string): void;
   /**
    * Offers files and folders: to one peer (`to`), or to everyone (listener) / the listener

@@ -290,6 +290,8 @@ export class JoinedConversation extends ConversationBase implements Conversation
     this.checkText(text);
     this.#checkOpen();
     this.#link.say(text);
+    const { peer, name } = this.self;
+    this.emit('said', { peer, name, text });
   }
 
   async send(paths: readonly string[], to?: number): Promise<readonly number[]> {

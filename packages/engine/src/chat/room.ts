@@ -324,6 +324,7 @@ export class ChatRoom extends ConversationBase implements Conversation {
     this.checkText(text);
     if (this.ended) throw new FerryError(ErrorCode.CONNECTION_CLOSED, 'the conversation has ended');
     for (const member of this.#members.values()) member.link.say(text);
+    this.emit('said', { peer: 0, name: this.#options.name, text });
   }
 
   async send(paths: readonly string[], to?: number): Promise<readonly number[]> {
