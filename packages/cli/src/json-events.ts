@@ -208,6 +208,7 @@ export const CHAT_JSON_EVENTS = {
     message: z.string().optional(),
   }),
   message: z.strictObject({ from: z.string(), peer: count, text: z.string() }),
+  said: z.strictObject({ from: z.string(), peer: count, text: z.string() }),
   offer: z.strictObject({
     offer: offerNumber,
     from: z.string(),

@@ -53,6 +53,10 @@ export function jsonEventFor<K extends ChatEventName>(
       const { peer, name: from, text } = e as ConversationEvents['message'];
       return ['message', { from, peer, text }];
     }
+    case 'said': {
+      const { peer, name: from, text } = e as ConversationEvents['said'];
+      return ['said', { from, peer, text }];
+    }
     case 'offer': {
       const {
         number,

@@ -44,6 +44,7 @@ export type ChatEventName =
   | 'joined'
   | 'left'
   | 'message'
+  | 'said'
   | 'offer'
   | 'report'
   | 'declined'
@@ -157,6 +158,8 @@ export class ChatView {
       return [`* ${esc(name)} was cut off${why}${code ? ` (${esc(code)})` : ''}`];
     },
     message: ({ name, text }) => [`[${esc(name)}] ${esc(text)}`],
+    // Never `[...]`: no peer's message line can pass for one of this side's.
+    said: ({ text }) => [`you: ${esc(text)}`],
     offer: (incoming) => {
       const { number, name, offer, renamed, folders } = incoming;
       const lines = offerLines({

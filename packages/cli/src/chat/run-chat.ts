@@ -132,6 +132,8 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
   };
 
   const shown = new Set<number>();
+  /** This terminal's own `say` is running (`said` comes from it, not from the window). */
+  let saying = false;
   const unsubscribe: (() => void)[] = [];
   const on = <K extends ChatEventName>(name: K, extra?: (event: ConversationEvents[K]) => void) => {
     unsubscribe.push(
@@ -141,7 +143,8 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
           if (out) emit(out);
         }
         const lines = view.lines(name, event);
-        if (!json) say(lines);
+        // What was just typed here is on the screen already: only another front-end's is shown.
+        if (!json && !(name === 'said' && saying)) say(lines);
         extra?.(event);
       }),
     );
@@ -149,6 +152,7 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
   on('joined');
   on('left');
   on('message');
+  on('said');
   on('offer', (offer) => offerArrived(offer));
   on('report');
   on('declined');
@@ -206,10 +210,14 @@ export async function runChat(conversation: Conversation, options: ChatOptions):
   const run = async (command: ChatCommand) => {
     switch (command.kind) {
       case 'say':
+        // `said` is emitted within `say`: the flag tells it apart from a message said elsewhere.
+        saying = true;
         try {
           conversation.say(command.text);
         } catch (error) {
           problem(codeOf(error), `Not sent: ${messageOf(error)}`);
+        } finally {
+          saying = false;
         }
         return;
       case 'send':

@@ -58,6 +58,7 @@ const SHOWN_EVENTS = [
   'joined',
   'left',
   'message',
+  'said',
   'offer',
   'declined',
   'transfer-resumed',
@@ -244,6 +245,7 @@ export class ChatWindowController {
     return conversation;
   }
 
+  /** Says `text`; the conversation's `said` shows it, as one said at the terminal. */
   #say(text: string): void {
     const conversation = this.#in();
     try {
@@ -251,16 +253,6 @@ export class ChatWindowController {
     } catch (error) {
       throw actionError(error, 'Not sent');
     }
-    const self = conversation.self;
-    this.#push({
-      kind: 'message',
-      id: 0,
-      at: this.#clock(),
-      peer: self.peer,
-      name: self.name,
-      text,
-      own: true,
-    });
   }
 
   async #send(peer: number, paths: readonly string[]): Promise<SendAnswer> {
@@ -382,7 +374,8 @@ export class ChatWindowController {
         this.#note(left.reason === 'quit' ? 'info' : 'warn', [peerText(left.name), words(how)]);
         return this.#publishPeers();
       }
-      case 'message': {
+      case 'message':
+      case 'said': {
         const { peer, name: from, text } = e as ConversationEvents['message'];
         return this.#push({
           kind: 'message',
@@ -391,7 +384,7 @@ export class ChatWindowController {
           peer,
           name: from,
           text,
-          own: false,
+          own: name === 'said',
         });
       }
       case 'offer': {

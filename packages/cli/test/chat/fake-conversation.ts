@@ -34,9 +34,11 @@ export class FakeConversation extends Emitter<ConversationEvents> implements Con
   peers(): readonly ChatPeer[] {
     return this.others;
   }
+  /** Records the call and, unless refused, emits `said` before returning, as the real ones do. */
   say(text: string): void {
     this.calls.push(['say', text]);
     if (this.refuseSay) throw this.refuseSay;
+    this.emit('said', { peer: this.self.peer, name: this.self.name, text });
   }
   async send(paths: readonly string[], to?: number): Promise<readonly number[]> {
     this.calls.push(['send', paths, to]);

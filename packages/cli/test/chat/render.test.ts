@@ -27,6 +27,23 @@ describe('ChatView', () => {
     ]);
   });
 
+  it("shows a message this side said elsewhere as you: text, never in a peer's [name] form", () => {
+    const { chat } = view();
+    expect(lines(chat, 'said', { peer: 1, name: 'bob', text: 'hi there' })).toEqual([
+      'you: hi there',
+    ]);
+    const long = lines(chat, 'said', { peer: 1, name: 'bob', text: `${'word '.repeat(30)}end` });
+    expect(long.length).toBeGreaterThan(1);
+    for (const line of long) expect(visibleLength(line)).toBeLessThanOrEqual(80);
+    // A wrapped peer message never starts a line as this side's does.
+    const peerLong = lines(chat, 'message', {
+      peer: 2,
+      name: 'x',
+      text: `${'a '.repeat(36)}you: z`,
+    });
+    for (const line of peerLong) expect(line).not.toMatch(/^you: /);
+  });
+
   it('T3: escapes ESC, CSI, CR, backspace, U+202E and every control in messages and names', () => {
     const { chat } = view({ width: undefined });
     const [line] = lines(chat, 'message', { peer: 1, name: `bob${HOSTILE}`, text: HOSTILE });
@@ -49,6 +66,7 @@ describe('ChatView', () => {
         { peer: 1, name: HOSTILE, reason: 'cut-off', code: 'ERR_BAD_MESSAGE', message: HOSTILE },
       ],
       ['left', { peer: 1, name: HOSTILE, reason: 'quit' }],
+      ['said', { peer: 2, name: HOSTILE, text: HOSTILE }],
       // Offered names never hold controls (validateOffer refuses them); the name of who offers may.
       ['offer', incoming(1, HOSTILE, [['a', 3]])],
       ['declined', { number: 1, peer: 1, name: HOSTILE, code: 'ERR_DECLINED' }],

@@ -6,9 +6,11 @@ import { FakeOutput, within } from '@ferry/testkit/unit';
 import { FerryError } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ChatOptions, runChat } from '../../src/chat/run-chat.ts';
+import { ChatWindowController } from '../../src/chat/window-controller.ts';
 import { EXIT } from '../../src/exit.ts';
 import { CHAT_JSON_EVENTS, jsonEventProblem } from '../../src/json-events.ts';
 import { FakeConversation, incoming, peer } from './fake-conversation.ts';
+import { FakeWindow } from './fake-window.ts';
 
 const temps: string[] = [];
 afterEach(async () => {
@@ -66,6 +68,16 @@ function events(stdout: FakeOutput): Record<string, unknown>[] {
   });
 }
 
+/** A window (`--ui`) beside the terminal: the real controller on a fake window. */
+function withWindow(role: 'listener' | 'joiner' = 'listener') {
+  const window = new FakeWindow();
+  const controller = new ChatWindowController(window, { role, clock: () => 0, now: () => 0 });
+  /** This side's messages the window shows, in order. */
+  const own = () =>
+    window.messages.flatMap((entry) => (entry.kind === 'message' && entry.own ? [entry.text] : []));
+  return { window, controller, own };
+}
+
 describe('runChat with --json', () => {
   it('turns JSON command lines into calls, and quits at the end of stdin with 0', async () => {
     const { stdin, stdout, exit, calls } = start({ json: true });
@@ -94,6 +106,22 @@ describe('runChat with --json', () => {
       ],
     });
     expect(printed.at(-1)).toMatchObject({ event: 'ended', reason: 'quit' });
+  });
+
+  it('emits said for every message this side said: a say command, and one said in the window', async () => {
+    const { window, controller } = withWindow();
+    const { stdin, stdout, exit, calls } = start({ json: true, window: controller });
+    stdin.write('{"cmd":"say","text":"from the script"}\n');
+    await calls(1);
+    await window.call('say', { text: 'from the window\x1b[31m' });
+    stdin.write('{"cmd":"quit"}\n');
+    expect(await exit).toBe(EXIT.ok);
+    expect(events(stdout).filter((e) => e.event === 'said')).toEqual([
+      { event: 'said', from: 'alice', peer: 0, text: 'from the script' },
+      { event: 'said', from: 'alice', peer: 0, text: 'from the window\x1b[31m' },
+    ]);
+    // The text goes out as it was said; the JSON line itself holds no raw escape character.
+    expect(stdout.text).not.toContain('\x1b');
   });
 
   it('answers a bad command line with an error event and goes on', async () => {
@@ -207,6 +235,40 @@ describe('runChat', () => {
     );
     expect(stdout.text).toContain('/decline [#N]');
     expect(stdout.text).toContain('unknown command /dance; type /help');
+  });
+
+  it("prints a message said in the window as this side's, escaped, and never echoes one typed here", async () => {
+    const { window, controller, own } = withWindow();
+    const { stdout, exit, typed, calls } = start({ window: controller });
+    typed('typed here');
+    await calls(1);
+    await window.call('say', { text: 'from the window\u202e' });
+    typed('typed again');
+    await calls(3);
+    typed('/quit');
+    expect(await exit).toBe(EXIT.ok);
+    expect(stdout.lines.filter((line) => line.startsWith('you: '))).toEqual([
+      'you: from the window\\u{202e}',
+    ]);
+    expect(stdout.text).not.toContain('typed');
+    // The window shows each of this side's messages once, whichever front-end said it.
+    expect(own()).toEqual(['typed here', 'from the window\u202e', 'typed again']);
+  });
+
+  it('a message refused at the terminal shows nowhere; the next one said in the window prints', async () => {
+    const conversation = new FakeConversation();
+    conversation.refuseSay = new FerryError('ERR_BAD_MESSAGE', 'longer than 4096 UTF-8 bytes');
+    const { window, controller, own } = withWindow();
+    const { stdout, exit, typed, calls } = start({ window: controller }, conversation);
+    typed('x');
+    await calls(1);
+    conversation.refuseSay = undefined;
+    await window.call('say', { text: 'y' });
+    typed('/quit');
+    expect(await exit).toBe(EXIT.ok);
+    expect(stdout.text).toContain('Not sent: longer than 4096 UTF-8 bytes');
+    expect(stdout.lines.filter((line) => line.startsWith('you: '))).toEqual(['you: y']);
+    expect(own()).toEqual(['y']);
   });
 
   it('says why a message was not sent, and goes on', async () => {

@@ -1,61 +1,9 @@
 import { ErrorCode, FerryError } from '@ferry/protocol';
 import { WindowActionError } from '@ferry/window';
-import {
-  CHAT_SLICES,
-  type ChatEntry,
-  type ChatSlice,
-  type ChatTransfer,
-} from '@ferry/window/state/chat';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { ChatWindowController } from '../../src/chat/window-controller.ts';
 import { FakeConversation, incoming, peer } from './fake-conversation.ts';
-
-/** A window that keeps each slice's last value (checked against its schema) and its actions. */
-class FakeWindow {
-  readonly slices = new Map<string, unknown>();
-  readonly actions = new Map<string, { schema: z.ZodType; run: (input: unknown) => unknown }>();
-
-  set(slice: string, value: unknown): void {
-    const schema = CHAT_SLICES[slice as keyof typeof CHAT_SLICES];
-    if (!schema) throw new Error(`unknown slice ${slice}`);
-    this.slices.set(slice, schema.parse(value));
-  }
-
-  /** Builds the slice at once: the real window builds it when it is due to go out. */
-  setLater(slice: string, produce: () => unknown): void {
-    this.set(slice, produce());
-  }
-
-  action<S extends z.ZodType>(name: string, schema: S, run: (input: z.infer<S>) => unknown): void {
-    this.actions.set(name, { schema, run: run as (input: unknown) => unknown });
-  }
-
-  /** Runs an action as the server does: the input checked with its schema first. */
-  async call(name: string, input: unknown): Promise<unknown> {
-    const action = this.actions.get(name);
-    if (!action) throw new Error(`no action ${name}`);
-    return action.run(action.schema.parse(input));
-  }
-
-  get chat(): ChatSlice {
-    return this.slices.get('chat') as ChatSlice;
-  }
-  get messages(): ChatEntry[] {
-    return this.slices.get('messages') as ChatEntry[];
-  }
-  get transfers(): ChatTransfer[] {
-    return this.slices.get('transfers') as ChatTransfer[];
-  }
-  /** The notes' text, peer strings in brackets. */
-  get notes(): string[] {
-    return this.messages.flatMap((entry) =>
-      entry.kind === 'note'
-        ? [entry.parts.map((part) => (part.peer ? `[${part.text}]` : part.text)).join('')]
-        : [],
-    );
-  }
-}
+import { FakeWindow } from './fake-window.ts';
 
 function setUp(role: 'listener' | 'joiner' = 'listener') {
   const window = new FakeWindow();
@@ -158,6 +106,52 @@ describe('the chat window controller', () => {
         own: true,
       },
     ]);
+  });
+
+  it("a message said in the window shows once, from the conversation's said event", async () => {
+    const { window, attach, conversation } = setUp('joiner');
+    attach();
+    const said: string[] = [];
+    conversation.on('said', ({ text }) => said.push(text));
+    await window.call('say', { text: 'from the window' });
+    expect(said).toEqual(['from the window']);
+    expect(window.messages).toEqual([
+      {
+        kind: 'message',
+        id: 1,
+        at: 1_700_000_000_000,
+        peer: 1,
+        name: 'bob',
+        text: 'from the window',
+        own: true,
+      },
+    ]);
+  });
+
+  it("a message said at the terminal (another front-end) shows once, as this side's own", () => {
+    const { window, attach, conversation } = setUp();
+    attach();
+    // runChat calls the same conversation: the window hears of it only through `said`.
+    conversation.say('typed at the terminal');
+    conversation.emit('message', { peer: 1, name: 'bob', text: 'seen' });
+    conversation.say('typed again');
+    expect(
+      window.messages.map((entry) =>
+        entry.kind === 'message' ? [entry.name, entry.text, entry.own] : entry.kind,
+      ),
+    ).toEqual([
+      ['alice', 'typed at the terminal', true],
+      ['bob', 'seen', false],
+      ['alice', 'typed again', true],
+    ]);
+  });
+
+  it('a message said after detach is not shown', () => {
+    const { window, attach, conversation } = setUp();
+    const detach = attach();
+    detach();
+    conversation.say('gone');
+    expect(window.messages).toEqual([]);
   });
 
   it('say refused by the conversation answers with plain words and adds nothing', async () => {
