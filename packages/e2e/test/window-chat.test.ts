@@ -111,6 +111,23 @@ describe('the chat in two windows', () => {
     expect(await alice.waitForMessage('hi alice')).toMatchObject({ from: 'bob', peer: 1 });
     expect(await a.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('');
 
+    // This side's messages, whichever front-end said them: once in its window, and a `said`
+    // event in its --json (the terminal's front-end here).
+    expect(await alice.waitForEvent('said', (e) => e.text === 'hello bob')).toMatchObject({
+      from: 'alice',
+      peer: 0,
+    });
+    bob.say('from the script');
+    await log(b).getByText('from the script').waitFor();
+    await log(a).getByText('from the script').waitFor();
+    expect(await bob.waitForEvent('said', (e) => e.text === 'from the script')).toMatchObject({
+      from: 'bob',
+      peer: 1,
+    });
+    expect(await log(b).getByText('from the script').count()).toBe(1);
+    expect(await log(a).getByText('hello bob').count()).toBe(1);
+    expect(alice.all('said').map((e) => e.text)).toEqual(['hello bob']);
+
     // alice sends two files to bob, selected, picked in the file browser.
     const src = await makeTempDir('alice-src');
     await writeRandomFile(path.join(src, 'photo.bin'), 3 * 1024 * 1024 + 7);
