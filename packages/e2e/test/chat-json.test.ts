@@ -58,13 +58,24 @@ async function sendAndAccept(
 }
 
 describe('a conversation scripted through --json', () => {
-  it('messages go both ways as message events naming who wrote them', async () => {
+  it('messages go both ways as message events naming who wrote them; each side prints said for its own', async () => {
     const { alice, bob } = await twoPeers();
 
     bob.say('hello from bob');
     expect(await alice.waitForMessage('hello from bob')).toMatchObject({ from: 'bob', peer: 1 });
     alice.say('hi bob');
     expect(await bob.waitForMessage('hi bob')).toMatchObject({ from: 'alice', peer: 0 });
+    expect(bob.all('said')).toEqual([
+      { event: 'said', from: 'bob', peer: 1, text: 'hello from bob' },
+    ]);
+    expect(await alice.waitForEvent('said')).toEqual({
+      event: 'said',
+      from: 'alice',
+      peer: 0,
+      text: 'hi bob',
+    });
+    expect(alice.all('message').map((e) => e.text)).toEqual(['hello from bob']);
+    expect(bob.all('message').map((e) => e.text)).toEqual(['hi bob']);
   });
 
   it('send and accept pass a file and a folder each way, byte-identical', async () => {
