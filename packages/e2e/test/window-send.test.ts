@@ -13,6 +13,7 @@ import {
   digits,
   finishReceiver,
   hashTree,
+  listTree,
   makeTempDir,
   RECEIVE_BIN,
   SEND_BIN,
@@ -444,6 +445,58 @@ describe('the sending window (ferry-send --ui)', () => {
       .click();
     expect((await sender.waitForExit(WAIT.reactMs)).code, sender.log.report('Stop')).toBe(0);
     expect((await readdir(temp)).filter((name) => name.startsWith('ferry-drop-'))).toEqual([]);
+    expect(wp.problems()).toEqual([]);
+  });
+
+  it('K9: a large drop shows its progress while it is taken, and Cancel stops it with nothing added or kept', async () => {
+    const home = await makeTempDir('send-home');
+    const temp = await makeTempDir('send-tmp');
+    const sender = spawnCli(SEND_BIN, [...UI_SENDER_ARGS], {
+      env: cliEnv({ HOME: home, USERPROFILE: home, TMPDIR: temp, TMP: temp, TEMP: temp }),
+    });
+    const url = String((await sender.waitForEvent('window', WAIT.startMs)).url);
+    const wp = await openSendPage(url);
+    const { page } = wp;
+    await page.getByText('Or drop files and folders here').waitFor();
+    // Held still (SIGSTOP), ferry-send takes no byte more than the sockets hold: the drop is
+    // seen mid-way whatever the machine's speed.
+    sender.signal('SIGSTOP');
+    try {
+      await page.evaluate(`(() => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(256 * 1024 * 1024)], 'big.iso'));
+        const zone = document.querySelector('.send-dropzone');
+        for (const type of ['dragenter', 'dragover', 'drop']) {
+          zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: data }));
+        }
+      })()`);
+      const progress = page.locator('.send-drop-progress');
+      await progress.waitFor();
+      expect(await progress.textContent()).toMatch(/Taking 1 dropped file.* of 256 MiB/);
+      expect(await progress.getByRole('progressbar').getAttribute('aria-label')).toBe(
+        'Taking 1 dropped file',
+      );
+      expect(await wp.seriousAxeViolations()).toEqual([]);
+      await wp.screenshots('send-dropping');
+      await progress.getByRole('button', { name: 'Cancel' }).click();
+      const error = page.getByRole('alert').filter({ hasText: 'The dropped files were not added' });
+      await error.waitFor();
+      expect(await error.textContent()).toContain('Cancelled: nothing was added.');
+    } finally {
+      sender.signal('SIGCONT');
+    }
+    expect(await page.locator('.send-item').count()).toBe(0);
+    expect(sender.events.some((e) => e.event === 'listening')).toBe(false);
+    // ferry-send, running again, sees the upload cut short and keeps nothing of it: a drop
+    // after it is all there is.
+    await dropFiles(wp, { 'small.txt': Buffer.from('small\n') });
+    await expect.poll(() => page.locator('.send-item').count()).toBe(1);
+    await expect
+      .poll(() => listTree(temp))
+      .toEqual([
+        expect.stringMatching(/^ferry-drop-[^/]+$/),
+        expect.stringMatching(/^ferry-drop-[^/]+\/small\.txt$/),
+      ]);
     expect(wp.problems()).toEqual([]);
   });
 

@@ -46,7 +46,9 @@ export function OfferPanel({ offer }: { offer: SendOffer | undefined }) {
       {drop.view}
       {error && <ErrorBox title="That could not be offered" message={error} />}
       {items.length === 0 ? (
-        <p class="hint">Nothing yet. Add files or folders with the button above.</p>
+        <p class="hint">
+          Nothing yet. Add files or folders with the button above, or drop them here.
+        </p>
       ) : (
         <>
           <ul class="send-items" aria-busy={busy}>
