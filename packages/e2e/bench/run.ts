@@ -320,15 +320,19 @@ async function tlsKeyFiles(): Promise<[string, string]> {
 }
 
 async function smallFiles(source: string): Promise<Row[]> {
-  const rows: Row[] = [{ method: 'Ferry (encrypted)', ms: [], rssKb: [] }];
+  const rows: Row[] = [{ method: 'Ferry (encrypted)', ms: [], rssKb: [], cpuS: [] }];
   if (hasNc) rows.push({ method: 'tar | nc', ms: [] });
   for (let round = 0; round < rounds; round++) {
     for (const row of rows) {
       const out = await freshDir('out');
+      // The cost of creating files swings with what the file system still has to write back
+      // (the previous round's files, deleted): each round starts from a sync.
+      execFileSync('sync');
       if (row.method.startsWith('Ferry')) {
         const run = await ferry([source], out);
         row.ms.push(run.ms);
         row.rssKb!.push(run.rssKb);
+        row.cpuS!.push(run.cpuS);
       } else {
         row.ms.push(await ncTransfer(`tar -C '${out}' -xf -`, `tar -C '${source}' -cf - .`));
       }
