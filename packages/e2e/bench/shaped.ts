@@ -15,6 +15,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -95,7 +96,8 @@ export async function reportShaped(options: ShapedOptions): Promise<void> {
     for (const linkCase of cases) {
       const big = path.join(options.dir, 'shaped-big.bin');
       await writeRandomFile(big, linkCase.bigBytes);
-      const link = await createShapedLink(linkCase);
+      const { rateMbit, delayMs, mtu } = linkCase;
+      const link = await createShapedLink({ rateMbit, delayMs, mtu });
       try {
         await reportLink(link, linkCase, big, small, configs, options);
       } finally {
@@ -107,7 +109,10 @@ export async function reportShaped(options: ShapedOptions): Promise<void> {
     await fs.rm(small, { recursive: true, force: true });
   }
   console.log(
-    `  the shaped links took ${((performance.now() - startedAt) / 1000).toFixed(0)} s in all\n`,
+    `  the shaped links took ${((performance.now() - startedAt) / 1000).toFixed(0)} s in all; load average now ${os
+      .loadavg()
+      .map((load) => load.toFixed(2))
+      .join(' ')}\n`,
   );
 }
 
