@@ -10,10 +10,10 @@ import path from 'node:path';
 import { createFakeNetwork } from '@ferry/discovery/testing';
 import { loadOrCreateIdentity } from '@ferry/protocol/node';
 import { startCutRelay } from '@ferry/testkit/cut-relay';
-import { RECEIVE_SLICES, type ReceiveSliceName } from '@ferry/window/state/receive';
+import { RECEIVE_SLICES } from '@ferry/window/state/receive';
+import { FakeWindow as MemoryWindow } from '@ferry/window/testing';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import { createReceiver, type Receiver } from '../src/receiver.ts';
 import { createReceiveController, type RunSpec, targetOf } from '../src/window/controller.ts';
 import {
@@ -33,66 +33,24 @@ afterEach(runCleanup);
 
 const MiB = 1024 * 1024;
 
-/** A window in memory: slices checked against their schema, actions called as the page would. */
-class FakeWindow {
-  readonly slices = new Map<string, unknown>();
-  readonly invalid: string[] = [];
-  readonly #actions = new Map<string, { schema: z.ZodType; run: (input: unknown) => unknown }>();
-  readonly #waiters = new Set<() => void>();
-
-  set(slice: string, value: unknown): void {
-    const schema = RECEIVE_SLICES[slice as ReceiveSliceName];
-    const checked = schema?.safeParse(value);
-    if (!checked?.success)
-      this.invalid.push(`${slice}: ${checked?.error.message ?? 'no such slice'}`);
-    this.slices.set(slice, value);
-    for (const waiter of [...this.#waiters]) waiter();
-  }
-
-  /** Builds the slice at once: the real window builds it when it is due to go out. */
-  setLater(slice: string, produce: () => unknown): void {
-    this.set(slice, produce());
-  }
-
-  action<S extends z.ZodType>(name: string, schema: S, run: (input: z.infer<S>) => unknown): void {
-    this.#actions.set(name, { schema, run: run as (input: unknown) => unknown });
-  }
-
-  /** Calls an action with `input` checked by its schema; resolves with its value or the error. */
-  async call(name: string, input: unknown = {}): Promise<unknown> {
-    const action = this.#actions.get(name);
-    if (!action) throw new Error(`no action ${name}`);
-    return action.run(action.schema.parse(input));
-  }
-
-  /** The error an action refuses with (a WindowActionError). */
-  async refusal(name: string, input: unknown = {}): Promise<{ code: string; message: string }> {
-    try {
-      await this.call(name, input);
-    } catch (error) {
-      return error as { code: string; message: string };
-    }
-    throw new Error(`${name} was not refused`);
-  }
-
-  get<T = Record<string, unknown>>(slice: string): T {
-    return this.slices.get(slice) as T;
+/** The receiving window's slices in memory (see `@ferry/window/testing`), with waits on them. */
+class FakeWindow extends MemoryWindow {
+  constructor() {
+    super(RECEIVE_SLICES, { collectInvalid: true });
   }
 
   /** Resolves once `test` holds for the slices, failing with them after WAIT_MS. */
   until(what: string, test: () => boolean): Promise<void> {
     if (test()) return Promise.resolve();
+    let stop = () => {};
     const waiting = new Promise<void>((resolve) => {
-      const waiter = () => {
-        if (!test()) return;
-        this.#waiters.delete(waiter);
-        resolve();
-      };
-      this.#waiters.add(waiter);
+      stop = this.onChange(() => {
+        if (test()) resolve();
+      });
     });
     return within(waiting, what, () =>
       JSON.stringify(Object.fromEntries(this.slices), null, 1).slice(0, 4000),
-    );
+    ).finally(stop);
   }
 
   phase(phase: string): Promise<void> {

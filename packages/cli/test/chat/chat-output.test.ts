@@ -6,14 +6,23 @@ import { StatusLine } from '../../src/status-line.ts';
 /** A screen that keeps what it was asked to print. */
 function screen(width: number | undefined) {
   const printed: string[] = [];
-  const fake: ChatScreen = { width, print: (lines) => printed.push(...lines), status: () => {}, close: () => {} };
+  const fake: ChatScreen = {
+    width,
+    print: (lines) => printed.push(...lines),
+    status: () => {},
+    close: () => {},
+  };
   return { fake, printed };
 }
 
 describe('ChatOutput', () => {
   it('writes to the terminal until a screen takes over, then prints whole lines above its input', () => {
     let direct = '';
-    const output = new ChatOutput({ isTTY: true, columns: 80, write: (text: string) => (direct += text) });
+    const output = new ChatOutput({
+      isTTY: true,
+      columns: 80,
+      write: (text: string) => (direct += text),
+    });
     output.write('Pairing code: 1234-5678\n');
     expect(direct).toBe('Pairing code: 1234-5678\n');
     const { fake, printed } = screen(40);

@@ -51,7 +51,14 @@ describe('parseJsonCommand', () => {
     const section = readme.slice(readme.indexOf('### Talking from a script'));
     const block = /```json\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
     const lines = block.split('\n').filter((line) => line !== '');
-    expect(lines.map((line) => JSON.parse(line).cmd)).toEqual(['say', 'send', 'accept', 'decline', 'peers', 'quit']);
+    expect(lines.map((line) => JSON.parse(line).cmd)).toEqual([
+      'say',
+      'send',
+      'accept',
+      'decline',
+      'peers',
+      'quit',
+    ]);
     for (const line of lines) expect(parseJsonCommand(line).ok, line).toBe(true);
   });
 

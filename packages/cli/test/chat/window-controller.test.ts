@@ -38,7 +38,7 @@ function setUp(role: 'listener' | 'joiner' = 'listener') {
 describe('the chat window controller', () => {
   it('registers say, send, accept, decline, code and quit, and shows connecting until attached', async () => {
     const { window } = setUp('joiner');
-    expect([...window.actions.keys()].sort()).toEqual(
+    expect(window.actionNames().sort()).toEqual(
       ['accept', 'code', 'decline', 'quit', 'say', 'send'].sort(),
     );
     expect(window.chat).toMatchObject({

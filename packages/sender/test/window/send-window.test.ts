@@ -5,8 +5,8 @@ import { Emitter } from '@ferry/protocol';
 import { TrustStore } from '@ferry/protocol/node';
 import { WindowActionError } from '@ferry/window';
 import { SEND_SLICES } from '@ferry/window/state/send';
+import { FakeWindow } from '@ferry/window/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { z } from 'zod';
 import type { SenderEvents } from '../../src/sender.ts';
 import { OfferEditor } from '../../src/window/offer-editor.ts';
 import { MAX_FINISHED_RECEIVERS } from '../../src/window/receivers.ts';
@@ -15,43 +15,10 @@ import { receiveAll, runCleanup, startSender, tempDir } from '../helpers.ts';
 
 afterEach(runCleanup);
 
-/** A window with the shape of `@ferry/window`'s: every slice set is checked against its schema. */
-class FakeWindow {
-  readonly slices = new Map<string, unknown>();
-  readonly #actions = new Map<string, { schema: z.ZodType; run: (input: never) => unknown }>();
-
-  set(slice: string, value: unknown): void {
-    const schema = SEND_SLICES[slice as keyof typeof SEND_SLICES];
-    if (!schema) throw new Error(`no slice named ${slice}`);
-    this.slices.set(slice, schema.parse(value));
-  }
-
-  /** Builds the slice at once: the real window builds it when it is due to go out. */
-  setLater(slice: string, produce: () => unknown): void {
-    this.set(slice, produce());
-  }
-
-  action<S extends z.ZodType>(name: string, schema: S, run: (input: z.infer<S>) => unknown): void {
-    this.#actions.set(name, { schema, run: run as (input: never) => unknown });
-  }
-
-  /** Runs an action as the server would: the input parsed by its schema first. */
-  async call(name: string, input: unknown): Promise<unknown> {
-    const action = this.#actions.get(name);
-    if (!action) throw new Error(`no action named ${name}`);
-    return action.run(action.schema.parse(input) as never);
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: each test reads the slice it knows the shape of
-  get(slice: string): any {
-    return this.slices.get(slice);
-  }
-}
-
 const APP = { name: 'alice', version: '0.1.0', encryption: true };
 
 async function setUp(options: { trust?: TrustStore; paths?: string[]; clock?: () => number } = {}) {
-  const window = new FakeWindow();
+  const window = new FakeWindow(SEND_SLICES);
   const paths = options.paths ?? [];
   const editor = new OfferEditor(paths, await scanOffer(paths));
   const stops: number[] = [];
@@ -403,7 +370,7 @@ describe('SendWindow', () => {
 
   it('shows a real transfer between the sender core and the receiver core as done, with what was taken', async () => {
     const { sender, port } = await startSender({ 'a.txt': 'alpha', 'b.txt': 'bravo!' });
-    const window = new FakeWindow();
+    const window = new FakeWindow(SEND_SLICES);
     const controller = new SendWindow({
       window,
       app: APP,
