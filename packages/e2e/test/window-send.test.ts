@@ -500,6 +500,29 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
+  it('K9: the terminal says a drop changed the offer as it says it for Add files', async () => {
+    const home = await makeTempDir('send-home');
+    await writeFile(path.join(home, 'a.txt'), 'alpha\n');
+    await writeFile(path.join(home, 'b.txt'), 'bravo\n');
+    const textArgs = UI_SENDER_ARGS.filter((arg) => arg !== '--json');
+    const sender = spawnCli(SEND_BIN, [...textArgs, path.join(home, 'a.txt')], {
+      env: cliEnv({ HOME: home, USERPROFILE: home }),
+    });
+    const url = await sender.log.waitFor(
+      "the window's address",
+      () => /http:\/\/127\.0\.0\.1:\d+\/\?t=\S+/.exec(sender.log.stdout)?.[0],
+      WAIT.startMs,
+    );
+    const wp = await openSendPage(url);
+    const saying = (line: string) =>
+      sender.log.waitFor(line, () => sender.log.stdout.includes(line) || undefined, WAIT.reactMs);
+    await dropFiles(wp, { 'notes.txt': Buffer.from('dropped\n') });
+    await saying('Now offering 2 files (14 B) in 2 items to receivers that connect from now on.');
+    await addInBrowser(wp, ['b.txt']);
+    await saying('Now offering 3 files (20 B) in 3 items to receivers that connect from now on.');
+    expect(wp.problems()).toEqual([]);
+  });
+
   it('K5: a receiver named with markup and a direction override is shown as inert text in the window', async () => {
     const home = await makeTempDir('send-home');
     await writeFile(path.join(home, 'a.txt'), 'alpha\n');
