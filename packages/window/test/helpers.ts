@@ -1,6 +1,12 @@
 import http from 'node:http';
 import { Writable } from 'node:stream';
-import { onCleanup, tempDir, within } from '@ferry/testkit/unit';
+import {
+  type HttpRequestOptions,
+  httpRequest,
+  onCleanup,
+  tempDir,
+  within,
+} from '@ferry/testkit/unit';
 import pino from 'pino';
 import { startWindow, type Window, type WindowOptions } from '../src/index.ts';
 
@@ -56,7 +62,7 @@ export async function startTestWindow(options: Partial<WindowOptions> = {}): Pro
   };
 }
 
-/** An answer as read off the socket. */
+/** An answer as read off the socket, its body as text. */
 export interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -64,45 +70,12 @@ export interface Answer {
 }
 
 /** One HTTP request to 127.0.0.1:`port` with exactly these headers (Host included). */
-export function request(
+export async function request(
   port: number,
-  options: {
-    method?: string;
-    path?: string;
-    headers?: Record<string, string>;
-    body?: string | Buffer;
-  },
+  options: Omit<HttpRequestOptions, 'exactHeaders' | 'localAddress'>,
 ): Promise<Answer> {
-  return within(
-    new Promise<Answer>((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          method: options.method ?? 'GET',
-          path: options.path ?? '/',
-          headers: options.headers ?? {},
-          setHost: false,
-          agent: false,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(options.body);
-    }),
-    `${options.method ?? 'GET'} ${options.path ?? '/'}`,
-  );
+  const answer = await httpRequest(port, { ...options, exactHeaders: true });
+  return { ...answer, body: answer.body.toString('utf8') };
 }
 
 /** The headers of a request the window's own page makes to an action. */

@@ -3,10 +3,10 @@
  * http client for well-formed requests, a raw socket for everything Node would refuse to send.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { scanOffer } from '@ferry/engine';
+import { type HttpAnswer, httpRequest } from '@ferry/testkit/unit';
 import { hashOffer } from '../../src/link/digests.ts';
 import { createLink, type LinkEvents, type LinkOptions } from '../../src/link/server.ts';
 import type { SenderOptions } from '../../src/sender.ts';
@@ -67,11 +67,7 @@ export async function startLinkSender(
 }
 
 /** An answer as Node's client read it. */
-export interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: Buffer;
-}
+export type Answer = HttpAnswer;
 
 /** One request with Node's http client, on a connection of its own. */
 export function request(
@@ -79,34 +75,7 @@ export function request(
   target: string,
   options: { method?: string; headers?: Record<string, string>; localAddress?: string } = {},
 ): Promise<Answer> {
-  const done = new Promise<Answer>((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: target,
-        method: options.method ?? 'GET',
-        headers: options.headers,
-        agent: false,
-        localAddress: options.localAddress,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-  return within(done, `${options.method ?? 'GET'} ${target}`);
+  return httpRequest(port, { ...options, path: target });
 }
 
 /** Writes `text` as it is on a new connection; resolves with everything read until the server closes it. */

@@ -7,6 +7,7 @@ export { type FakeServer, startFakeServer, unusedPort } from '../hostile/listen.
 export { EventLog } from './event-log.ts';
 export { FakeOutput, fakeIo, jsonEvents, silentLogger } from './fake-io.ts';
 export { endSession, type FakePeer, sendFile, startFakeSender } from './fake-sender.ts';
+export { type HttpAnswer, type HttpRequestOptions, httpRequest } from './http.ts';
 export { header, padded, readFrames, receivedFrame, sha256 } from './frames.ts';
 export { idleClient, rawClient } from './raw-client.ts';
 export { onCleanup, runCleanup, tempDir } from './cleanup.ts';
