@@ -254,7 +254,7 @@ describe('the chat in two windows', () => {
     expect(wp.problems()).toEqual([]);
   });
 
-  it('K5: a hostile peer name, message and file name are shown as text and run nothing; a bidi override typed is refused', async () => {
+  it('W5: a hostile peer name, message and file name are shown as text and run nothing; a bidi override typed is refused', async () => {
     const hostile = '<img src=x onerror=alert(1)>';
     const { alice, bob, alicePage, bobPage } = await twoWindows(hostile);
     const a = alicePage.page;

@@ -83,7 +83,7 @@ const focusedIs = (role: string, name: string) =>
   `el.getAttribute('role') === '${role}' || (el.tagName === '${role.toUpperCase()}' && el.textContent.trim() === '${name}')`;
 
 describe("Ferry's window components in a browser", () => {
-  it('K5: names from a peer are shown as inert, escaped text: no element, no script, no CSP violation', async () => {
+  it('W5: names from a peer are shown as inert, escaped text: no element, no script, no CSP violation', async () => {
     const g = await openGallery();
     const dialogs: string[] = [];
     g.page.on('dialog', (dialog) => {
@@ -122,7 +122,7 @@ describe("Ferry's window components in a browser", () => {
     expect(g.wp.problems()).toEqual([]);
   });
 
-  it('K7: the file browser works with the keyboard alone: open a folder, select two files, add them, Escape closes', async () => {
+  it('W7: the file browser works with the keyboard alone: open a folder, select two files, add them, Escape closes', async () => {
     const g = await openGallery();
     await tabTo(g.page, 'the Add files button', focusedIs('button', 'Add files'));
     await g.page.keyboard.press('Enter');
@@ -181,7 +181,7 @@ describe("Ferry's window components in a browser", () => {
     expect(g.wp.problems()).toEqual([]);
   });
 
-  it('K7: picking a folder: folders only, hidden ones on request, the free space, a new folder, a refused name', async () => {
+  it('W7: picking a folder: folders only, hidden ones on request, the free space, a new folder, a refused name', async () => {
     const g = await openGallery();
     const section = g.page.locator('section', {
       has: g.page.getByRole('heading', { name: 'Save to' }),

@@ -141,7 +141,7 @@ function codeOf(sender: RunningSender): string {
 }
 
 describe('the receiving window (ferry-receive --ui)', () => {
-  it('K8: receives the items ticked into a folder made in the folder browser, pairing with the code typed in the window; the copies are byte-identical', async () => {
+  it('W8: receives the items ticked into a folder made in the folder browser, pairing with the code typed in the window; the copies are byte-identical', async () => {
     const src = await makeTempDir('recv-src');
     await writeFile(path.join(src, 'a.txt'), 'alpha\n');
     await mkdir(path.join(src, 'photos'));
@@ -197,7 +197,7 @@ describe('the receiving window (ferry-receive --ui)', () => {
     await sender.stop();
   });
 
-  it("K5: a hostile sender's names (<img onerror>, <script>, a 4,000-character path) are shown as text and run nothing; a bidi override refuses the offer, shown escaped", async () => {
+  it("W5: a hostile sender's names (<img onerror>, <script>, a 4,000-character path) are shown as text and run nothing; a bidi override refuses the offer, shown escaped", async () => {
     const long = `${Array.from({ length: 15 }, (_, i) => `${String(i).padStart(2, '0')}${'d'.repeat(247)}`).join('/')}/${'f'.repeat(250)}`;
     expect(long.length).toBe(4000);
     const entries = [

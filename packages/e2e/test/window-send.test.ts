@@ -370,7 +370,7 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
-  it('K9: files and a folder dropped from the desktop are added to the offer (two of one name kept apart) and reach a real ferry-receive byte-identical; a bad name is refused in plain words; the staged copies go when it stops', async () => {
+  it('W9: files and a folder dropped from the desktop are added to the offer (two of one name kept apart) and reach a real ferry-receive byte-identical; a bad name is refused in plain words; the staged copies go when it stops', async () => {
     const home = await makeTempDir('send-home');
     // The sender stages dropped files in its temporary folder: this one, to see it emptied.
     const temp = await makeTempDir('send-tmp');
@@ -448,7 +448,7 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
-  it('K9: a large drop shows its progress while it is taken, and Cancel stops it with nothing added or kept', async () => {
+  it('W9: a large drop shows its progress while it is taken, and Cancel stops it with nothing added or kept', async () => {
     const home = await makeTempDir('send-home');
     const temp = await makeTempDir('send-tmp');
     const sender = spawnCli(SEND_BIN, [...UI_SENDER_ARGS], {
@@ -500,7 +500,7 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
-  it('K9: the terminal says a drop changed the offer as it says it for Add files', async () => {
+  it('W9: the terminal says a drop changed the offer as it says it for Add files', async () => {
     const home = await makeTempDir('send-home');
     await writeFile(path.join(home, 'a.txt'), 'alpha\n');
     await writeFile(path.join(home, 'b.txt'), 'bravo\n');
@@ -523,7 +523,7 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
-  it('K5: a receiver named with markup and a direction override is shown as inert text in the window', async () => {
+  it('W5: a receiver named with markup and a direction override is shown as inert text in the window', async () => {
     const home = await makeTempDir('send-home');
     await writeFile(path.join(home, 'a.txt'), 'alpha\n');
     const { sender, url } = await startSendWindow(home, [path.join(home, 'a.txt')]);
@@ -550,7 +550,7 @@ describe('the sending window (ferry-send --ui)', () => {
     expect(wp.problems()).toEqual([]);
   });
 
-  it('K8: Stop in the window ends ferry-send with exit code 0, and the page says Ferry has stopped', async () => {
+  it('W8: Stop in the window ends ferry-send with exit code 0, and the page says Ferry has stopped', async () => {
     const home = await makeTempDir('send-home');
     await writeFile(path.join(home, 'a.txt'), 'alpha\n');
     const { sender, url } = await startSendWindow(home, [path.join(home, 'a.txt')]);

@@ -19,7 +19,7 @@ import { UI_SENDER_ARGS } from '../src/window-args.ts';
 const WAIT = { timeout: 15_000 } as const;
 
 describe("Ferry's window in a browser: the shell", () => {
-  it('K4: the printed address sets the cookie and sends the page to /; a reload shows the state; K8: the page says when the app stops', async () => {
+  it('W4: the printed address sets the cookie and sends the page to /; a reload shows the state; K8: the page says when the app stops', async () => {
     const window = await startWindow({
       app: 'send',
       logger: pino({ level: 'silent' }),
@@ -82,7 +82,7 @@ describe("Ferry's window in a browser: the shell", () => {
     expect(wp.problems()).toEqual([]);
   });
 
-  it('K4: an address with a wrong key gets a page that says what to do, and no cookie; K2: localhost:port works too', async () => {
+  it('W4: an address with a wrong key gets a page that says what to do, and no cookie; K2: localhost:port works too', async () => {
     const window = await startWindow({
       app: 'receive',
       logger: pino({ level: 'silent' }),
@@ -107,7 +107,7 @@ describe("Ferry's window in a browser: the shell", () => {
   });
 
   for (const how of ['SIGTERM', 'SIGKILL'] as const) {
-    it(`K8: when ferry-send --ui ends (${how}), its page says that Ferry has stopped`, async () => {
+    it(`W8: when ferry-send --ui ends (${how}), its page says that Ferry has stopped`, async () => {
       const home = await makeTempDir('window-home');
       await writeFile(path.join(home, 'a.txt'), 'a');
       const sender = spawnCli(SEND_BIN, [...UI_SENDER_ARGS, path.join(home, 'a.txt')], {
@@ -128,7 +128,7 @@ describe("Ferry's window in a browser: the shell", () => {
     });
   }
 
-  it('K6: the single-file ferry-send serves its window from inside itself, with nothing beside it', async () => {
+  it('W6: the single-file ferry-send serves its window from inside itself, with nothing beside it', async () => {
     const program = await buildProgram(fileURLToPath(new URL('../../sender', import.meta.url)), {
       ifStale: true,
     });

@@ -13,7 +13,7 @@ const execFileAsync = promisify(execFile);
 afterEach(runCleanup);
 
 describe('the file browser', () => {
-  it('K7: lists home by default, folders first, names in order, hidden entries only on request', async () => {
+  it('W7: lists home by default, folders first, names in order, hidden entries only on request', async () => {
     const w = await startTestWindow();
     await writeFile(path.join(w.home, 'b.txt'), 'bb');
     await writeFile(path.join(w.home, 'a10.txt'), 'a');
@@ -57,7 +57,7 @@ describe('the file browser', () => {
     expect(root.parent).toBeNull();
   });
 
-  it('K7: a relative path, a missing folder, a file and an over-long request are refused in words', async () => {
+  it('W7: a relative path, a missing folder, a file and an over-long request are refused in words', async () => {
     const w = await startTestWindow();
     await writeFile(path.join(w.home, 'file'), 'x');
     expect(await post(w, '/api/fs/list', { path: '../etc' })).toMatchObject({
@@ -81,7 +81,7 @@ describe('the file browser', () => {
     });
   });
 
-  it('K7: a folder this user cannot read is refused with "You cannot read this folder", as the system decides', async () => {
+  it('W7: a folder this user cannot read is refused with "You cannot read this folder", as the system decides', async () => {
     const base = await tempDir();
     const locked = path.join(base, 'locked');
     await mkdir(locked, { mode: 0o700 });
@@ -103,7 +103,7 @@ describe('the file browser', () => {
     expect(outcome.message).toBe(`You cannot read this folder: ${locked}. Pick another one.`);
   });
 
-  it('K7: makes a new folder, never over an existing file or folder, and refuses names no system should get', async () => {
+  it('W7: makes a new folder, never over an existing file or folder, and refuses names no system should get', async () => {
     const w = await startTestWindow();
     const made = await post(w, '/api/fs/mkdir', { parent: w.home, name: 'Photos été' });
     expect(made).toEqual({

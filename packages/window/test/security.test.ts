@@ -28,7 +28,7 @@ function expectSecurityHeaders(headers: Record<string, unknown>): void {
 }
 
 describe('the window server: who gets in', () => {
-  it('K4: the address carries 256 random bits; opening it sets an HttpOnly, SameSite=Strict cookie and sends the browser to /', async () => {
+  it('W4: the address carries 256 random bits; opening it sets an HttpOnly, SameSite=Strict cookie and sends the browser to /', async () => {
     const w = await echoWindow();
     expect(w.window.url).toBe(`http://127.0.0.1:${w.port}/?t=${w.token}`);
     expect(w.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -47,7 +47,7 @@ describe('the window server: who gets in', () => {
     expectSecurityHeaders(page.headers);
   });
 
-  it('K4: the browser is opened with a launch code good for one page load, never the token; a failed opener logs neither', async () => {
+  it('W4: the browser is opened with a launch code good for one page load, never the token; a failed opener logs neither', async () => {
     const opened: string[] = [];
     const w = await startTestWindow({
       open: true,
@@ -87,7 +87,7 @@ describe('the window server: who gets in', () => {
     expect(guess.status).toBe(403);
   });
 
-  it('K4: no token, a wrong token in the address and a wrong cookie are each refused with 403, everywhere', async () => {
+  it('W4: no token, a wrong token in the address and a wrong cookie are each refused with 403, everywhere', async () => {
     const w = await echoWindow();
     const wrong = `${w.token.slice(0, -1)}${w.token.endsWith('A') ? 'B' : 'A'}`;
     const cases: { path: string; cookie?: string }[] = [
@@ -128,7 +128,7 @@ describe('the window server: who gets in', () => {
     expect(list.status).toBe(403);
   });
 
-  it('K2: a Host other than 127.0.0.1:port or localhost:port is refused with 421 before the token is looked at', async () => {
+  it('W2: a Host other than 127.0.0.1:port or localhost:port is refused with 421 before the token is looked at', async () => {
     const w = await echoWindow();
     const hosts = [
       'attacker.example',
@@ -158,7 +158,7 @@ describe('the window server: who gets in', () => {
     expect(local.status).toBe(200);
   });
 
-  it('K1: an action needs POST, its own Origin, JSON, at most 64 KiB and input that fits its schema', async () => {
+  it('W1: an action needs POST, its own Origin, JSON, at most 64 KiB and input that fits its schema', async () => {
     const w = await echoWindow();
     const ok = await post(w, '/api/action/echo', { text: 'hi' });
     expect(ok).toEqual({ status: 200, json: { ok: true, value: { text: 'hi' } } });
@@ -216,7 +216,7 @@ describe('the window server: who gets in', () => {
     ).toMatchObject({ error: { code: 'ERR_BAD_REQUEST' } });
   });
 
-  it('K1: a body of exactly 64 KiB is read; one byte more is refused with 413, declared or streamed', async () => {
+  it('W1: a body of exactly 64 KiB is read; one byte more is refused with 413, declared or streamed', async () => {
     const w = await startTestWindow();
     let seen = 0;
     w.window.action('take', z.strictObject({ pad: z.string() }), (input) => {
@@ -251,7 +251,7 @@ describe('the window server: who gets in', () => {
     expect(seen).toBe(MAX_BODY_BYTES - 10);
   });
 
-  it('K1: an unknown action is 404; a WindowActionError is answered with its status, code and message; any other failure is 500 without detail', async () => {
+  it('W1: an unknown action is 404; a WindowActionError is answered with its status, code and message; any other failure is 500 without detail', async () => {
     const w = await startTestWindow();
     w.window.action('refuse', z.strictObject({}), () => {
       throw new WindowActionError('ERR_NOT_NOW', 'Not now. Wait for the transfer to end.', 409);
@@ -273,7 +273,7 @@ describe('the window server: who gets in', () => {
     expect(() => w.window.action('Bad Name', z.strictObject({}), () => {})).toThrow();
   });
 
-  it('K3: the event stream needs the cookie and refuses a foreign Origin', async () => {
+  it('W3: the event stream needs the cookie and refuses a foreign Origin', async () => {
     const w = await startTestWindow();
     expect((await request(w.port, { path: '/api/events', headers: { Host: w.host } })).status).toBe(
       403,
@@ -287,7 +287,7 @@ describe('the window server: who gets in', () => {
     stream.close();
   });
 
-  it('K6: every answer carries the strict policy: no inline script or style, no framing, no sniffing, no referrer, no cache', async () => {
+  it('W6: every answer carries the strict policy: no inline script or style, no framing, no sniffing, no referrer, no cache', async () => {
     const w = await startTestWindow();
     expect(SECURITY_HEADERS['Content-Security-Policy']).toBe(
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -301,7 +301,7 @@ describe('the window server: who gets in', () => {
     expect(page.body).not.toMatch(/<script>|<script [^>]*>[^<]|<style|style=/);
   });
 
-  it('K4: the token never appears in a log line, whatever is requested', async () => {
+  it('W4: the token never appears in a log line, whatever is requested', async () => {
     const w = await echoWindow();
     await request(w.port, { path: `/?t=${w.token}`, headers: { Host: w.host } });
     await request(w.port, { path: `/?t=${w.token}x`, headers: { Host: w.host } });
@@ -323,7 +323,7 @@ describe('the window server: who gets in', () => {
     for (const line of w.logs) expect(line).not.toContain(w.token);
   });
 
-  it('K8: two windows have their own tokens and cookie names; closing one ends its streams with "stopped" and its port', async () => {
+  it('W8: two windows have their own tokens and cookie names; closing one ends its streams with "stopped" and its port', async () => {
     const a = await startTestWindow();
     const b = await startTestWindow({ app: 'receive' });
     expect(a.token).not.toBe(b.token);
@@ -347,7 +347,7 @@ describe('the window server: who gets in', () => {
     );
   });
 
-  it('K2: the window listens on 127.0.0.1 only, not on ::1 or another address', async () => {
+  it('W2: the window listens on 127.0.0.1 only, not on ::1 or another address', async () => {
     const w = await startTestWindow();
     for (const host of ['::1', '127.0.0.2']) {
       const outcome = await new Promise<string>((resolve) => {

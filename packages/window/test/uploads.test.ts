@@ -77,7 +77,7 @@ async function upload(
 }
 
 describe('the window server: files dropped on the page (POST /api/upload)', () => {
-  it('K9: a dropped file is written whole in a staging folder of its own, a dropped folder keeps its tree, and closing removes them', async () => {
+  it('W9: a dropped file is written whole in a staging folder of its own, a dropped folder keeps its tree, and closing removes them', async () => {
     const { w, root } = await dropWindow();
     const file = await upload(w, 'd1', 'notes.txt', 'alpha\n');
     expect(file.status).toBe(200);
@@ -111,7 +111,7 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     expect(await listTree(root)).toEqual([]);
   });
 
-  it('K9: two drops of the same name give two files, a (2) beside the first; one path twice in one drop is refused, the first kept', async () => {
+  it('W9: two drops of the same name give two files, a (2) beside the first; one path twice in one drop is refused, the first kept', async () => {
     const { w } = await dropWindow();
     const one = await upload(w, 'd1', 'a.txt', 'first\n');
     const two = await upload(w, 'd2', 'a.txt', 'second\n');
@@ -138,7 +138,7 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     ]);
   });
 
-  it('K9: without the cookie, from a foreign Origin or with none, with a foreign Host, not POST, not octet-stream, or without a length: refused, nothing written', async () => {
+  it('W9: without the cookie, from a foreign Origin or with none, with a foreign Host, not POST, not octet-stream, or without a length: refused, nothing written', async () => {
     const { w, root } = await dropWindow();
     const refused = async (
       status: number,
@@ -180,7 +180,7 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     expect(none.status).toBe(404);
   });
 
-  it('K9: a path that climbs out, is absolute, or holds a bad name is refused, and nothing is written', async () => {
+  it('W9: a path that climbs out, is absolute, or holds a bad name is refused, and nothing is written', async () => {
     const { w, root } = await dropWindow();
     const bad = [
       '../escape.txt',
@@ -212,7 +212,7 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     await expect(access(path.join(path.dirname(root), 'escape.txt'))).rejects.toThrow();
   });
 
-  it('K9: names Windows reserves are refused on Windows, as a peer could not give them there', () => {
+  it('W9: names Windows reserves are refused on Windows, as a peer could not give them there', () => {
     for (const name of ['CON', 'con.txt', 'a/LPT1.log', 'a:b.txt', 'trailing.', 'q?.txt']) {
       expect(uploadPathProblem(name, 'win32'), name).toMatch(/Windows cannot store it/);
       expect(uploadPathProblem(name, 'linux'), name).toBeUndefined();
@@ -221,7 +221,7 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     expect(uploadPathProblem('photos/2024/x.bin', 'win32')).toBeUndefined();
   });
 
-  it('K9: a body that ends before its declared length leaves no file, under its name or a temporary one; the same file can be sent again', async () => {
+  it('W9: a body that ends before its declared length leaves no file, under its name or a temporary one; the same file can be sent again', async () => {
     const { w } = await dropWindow();
     const first = await upload(w, 'd0', 'first.txt', 'one\n');
     const staging = path.dirname(first.json.value.path);
@@ -248,7 +248,7 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     expect(await listTree(staging)).toEqual(['cut/', 'cut/big.bin', 'first.txt']);
   });
 
-  it("K9: a body that stops coming is cut off after the idle time, an upload's leaving nothing, an action's too", async () => {
+  it("W9: a body that stops coming is cut off after the idle time, an upload's leaving nothing, an action's too", async () => {
     const { w } = await dropWindow({ bodyIdleMs: 300 });
     const first = await upload(w, 'd0', 'first.txt', 'one\n');
     const staging = path.dirname(first.json.value.path);
@@ -280,7 +280,7 @@ describe('the window server: files dropped on the page (POST /api/upload)', () =
     await within(new Promise((resolve) => action.once('close', resolve)), 'the cut');
   });
 
-  it('K9: a file larger than the free space is refused before it is written (507), and the answer says what to do', async () => {
+  it('W9: a file larger than the free space is refused before it is written (507), and the answer says what to do', async () => {
     const { w, root } = await dropWindow({ space: async () => 1000 });
     const fits = await upload(w, 'd1', 'small.bin', Buffer.alloc(1000));
     expect(fits.status).toBe(200);

@@ -458,7 +458,7 @@ describe('the chat window controller', () => {
     });
   });
 
-  it('K5: peer names, messages and file names stay data: parts marked as peer text, never joined into Ferry words', () => {
+  it('W5: peer names, messages and file names stay data: parts marked as peer text, never joined into Ferry words', () => {
     const { window, attach, conversation } = setUp();
     attach();
     const hostile = '<img src=x onerror=alert(1)>\u202Egnp.exe';

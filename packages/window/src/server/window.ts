@@ -358,7 +358,7 @@ export async function startWindow(options: WindowOptions): Promise<Window> {
     }
   };
 
-  /** A dropped file's bytes, streamed to disk (PROTOCOL.md §11.15 K9). */
+  /** A dropped file's bytes, streamed to disk (PROTOCOL.md §11.15 W9). */
   const handleUpload = async (
     request: http.IncomingMessage,
     response: http.ServerResponse,

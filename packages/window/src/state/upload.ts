@@ -1,6 +1,6 @@
 /**
  * Files dropped on the sending window: the page sends each one's bytes to
- * `POST /api/upload?drop=<id>&path=<relative path>` (PROTOCOL.md §11.15 K9), since a browser
+ * `POST /api/upload?drop=<id>&path=<relative path>` (PROTOCOL.md §11.15 W9), since a browser
  * never tells a page where a dropped file is; the app stages it and answers where it is now.
  * Zod-free: the page imports it.
  */
