@@ -18,6 +18,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { PAIRING } from '@ferry/protocol';
 import {
   createShapedLink,
   type ShapedHost,
@@ -474,17 +475,32 @@ async function oneSenderMany(
   );
   try {
     const { port } = await sender.waitFor('listening');
-    const receivers = outs.map(
-      (out, i) =>
-        new EventProcess(
-          [RECEIVE_BIN, '--json', '--yes', ...named(i), '--out', out, `127.0.0.1:${port}`],
-          {
-            ...process.env,
-            FERRY_CONFIG_DIR: receiverConfigs[i]!,
-          },
-        ),
-    );
+    const receivers: EventProcess[] = [];
     try {
+      // All come from 127.0.0.1, and a sender lets at most PAIRING.maxPendingPerHost connections
+      // of one address wait for pairing (it closes the others): each wave starts once the one
+      // before is paired (`secured`), a moment before its transfer starts.
+      for (let first = 0; first < outs.length; first += PAIRING.maxPendingPerHost) {
+        const wave = outs
+          .slice(first, first + PAIRING.maxPendingPerHost)
+          .map(
+            (out, j) =>
+              new EventProcess(
+                [
+                  RECEIVE_BIN,
+                  '--json',
+                  '--yes',
+                  ...named(first + j),
+                  '--out',
+                  out,
+                  `127.0.0.1:${port}`,
+                ],
+                { ...process.env, FERRY_CONFIG_DIR: receiverConfigs[first + j]! },
+              ),
+          );
+        receivers.push(...wave);
+        await Promise.all(wave.map((r) => r.waitFor('secured')));
+      }
       const starts = await Promise.all(receivers.map((r) => r.waitFor('start')));
       const dones = await Promise.all(receivers.map((r) => r.waitFor('done')));
       await Promise.all(receivers.map((r) => r.success()));
