@@ -198,6 +198,8 @@ export class Connection {
   #frameTimer: NodeJS.Timeout | undefined;
   #frameTimerFor = -1;
   #error: Error | undefined;
+  /** The error told to the peer in an ERROR frame: nothing is sent after it (§4.12). */
+  #told: FerryError | undefined;
   #preambleSeen = false;
   #bytesIn = 0;
   #lastFlush = performance.now();
@@ -330,7 +332,10 @@ export class Connection {
   /** Tells the peer why the connection ends (an ERROR frame, bounded in size), then closes. */
   async sendErrorAndClose(error: FerryError): Promise<void> {
     const message = truncateUtf8(error.message, LIMITS.maxErrorMessageBytes);
-    await this.send(FrameType.ERROR, { code: error.code, message }).catch(() => {});
+    const sent = this.send(FrameType.ERROR, { code: error.code, message });
+    // ERROR is the last frame: a write another task starts from now on is refused with it.
+    this.#told ??= error;
+    await sent.catch(() => {});
     await this.close(1_000).catch(() => {});
   }
 
@@ -387,7 +392,8 @@ export class Connection {
       throw new RangeError('a frame built in place needs room for its header and a payload');
     writeFrameHeader(frame, type, payloadLength);
     const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) return Promise.reject(this.#closedError());
+    if (this.#told || socket.destroyed || socket.writableEnded)
+      return Promise.reject(this.#closedError());
     return this.#afterWrite(socket.write(frame, onFlushed));
   }
 
@@ -717,7 +723,8 @@ export class Connection {
 
   #writeFrame(type: number, payload: Uint8Array, onFlushed?: () => void): Promise<void> {
     const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) return Promise.reject(this.#closedError());
+    if (this.#told || socket.destroyed || socket.writableEnded)
+      return Promise.reject(this.#closedError());
     socket.cork();
     socket.write(encodeFrameHeader(type, payload.byteLength));
     const ok = payload.byteLength === 0 ? true : socket.write(payload, onFlushed);
@@ -726,6 +733,7 @@ export class Connection {
   }
 
   #closedError(): Error {
+    if (this.#told) return this.#told;
     return this.#error instanceof FerryError
       ? this.#error
       : new ConnectionClosedError('the connection is closed');

@@ -2,20 +2,37 @@ import { once } from 'node:events';
 import net, { type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FrameType } from '../../src/constants.ts';
-import { ConnectionClosedError, ErrorCode, PeerError, ProtocolError, TimeoutError } from '../../src/errors.ts';
+import {
+  ConnectionClosedError,
+  ErrorCode,
+  PeerError,
+  ProtocolError,
+  TimeoutError,
+} from '../../src/errors.ts';
 import { encodePreamble } from '../../src/frame/encode.ts';
-import { Connection, type ConnectionOptions, peerError, unexpectedFrame } from '../../src/node/connection.ts';
+import {
+  Connection,
+  type ConnectionOptions,
+  peerError,
+  unexpectedFrame,
+} from '../../src/node/connection.ts';
 import { concat, frame, header, preamble, toHex, utf8Bytes } from '../helpers.ts';
 
 const HELLO = { software: 'ferry/test', name: 'alice', features: [] };
 
 /** Everything a test opened, closed after it whatever happens. */
-const opened: { sockets: Socket[]; servers: Server[]; timers: NodeJS.Timeout[] } = { sockets: [], servers: [], timers: [] };
+const opened: { sockets: Socket[]; servers: Server[]; timers: NodeJS.Timeout[] } = {
+  sockets: [],
+  servers: [],
+  timers: [],
+};
 
 afterEach(async () => {
   for (const timer of opened.timers.splice(0)) clearInterval(timer);
   for (const socket of opened.sockets.splice(0)) socket.destroy();
-  await Promise.all(opened.servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(
+    opened.servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))),
+  );
 });
 
 /** A connected loopback pair: the accepted socket and the client socket. */
@@ -30,20 +47,27 @@ async function socketPair(): Promise<{ accepted: Socket; client: Socket }> {
   opened.sockets.push(client);
   // Raw sockets may be reset by the side under test; that must not fail the run.
   client.on('error', () => {});
-  const [[accepted]] = (await Promise.all([connection, once(client, 'connect')])) as [[Socket], unknown[]];
+  const [[accepted]] = (await Promise.all([connection, once(client, 'connect')])) as [
+    [Socket],
+    unknown[],
+  ];
   opened.sockets.push(accepted);
   accepted.on('error', () => {});
   return { accepted, client };
 }
 
 /** A Connection on the server side, with a raw socket as the peer. */
-async function withRawPeer(options: ConnectionOptions = {}): Promise<{ conn: Connection; peer: Socket }> {
+async function withRawPeer(
+  options: ConnectionOptions = {},
+): Promise<{ conn: Connection; peer: Socket }> {
   const { accepted, client } = await socketPair();
   return { conn: new Connection(accepted, options), peer: client };
 }
 
 /** Two Connections talking to each other. */
-async function connectionPair(options: ConnectionOptions = {}): Promise<{ sender: Connection; receiver: Connection }> {
+async function connectionPair(
+  options: ConnectionOptions = {},
+): Promise<{ sender: Connection; receiver: Connection }> {
   const { accepted, client } = await socketPair();
   return { sender: new Connection(accepted, options), receiver: new Connection(client, options) };
 }
@@ -87,7 +111,11 @@ describe('Connection', { timeout: 5_000 }, () => {
     await sender.sendData(utf8Bytes('hel'));
     await sender.sendData(utf8Bytes('lo'));
     await sender.send(FrameType.END, {});
-    expect(await receiver.read()).toEqual({ kind: 'message', type: FrameType.FILE_START, message: { id: 0, offset: 0, size: 5 } });
+    expect(await receiver.read()).toEqual({
+      kind: 'message',
+      type: FrameType.FILE_START,
+      message: { id: 0, offset: 0, size: 5 },
+    });
     let text = '';
     for (;;) {
       const item = await receiver.read();
@@ -268,7 +296,11 @@ describe('Connection', { timeout: 5_000 }, () => {
     const { sender, receiver } = await connectionPair();
     await receiver.send(FrameType.DONE, { saved: 1, failed: 0 });
     const closing = receiver.close();
-    expect(await sender.read()).toEqual({ kind: 'message', type: FrameType.DONE, message: { saved: 1, failed: 0 } });
+    expect(await sender.read()).toEqual({
+      kind: 'message',
+      type: FrameType.DONE,
+      message: { saved: 1, failed: 0 },
+    });
     expect(await sender.read()).toBeNull();
     await closing;
     expect(receiver.socket.destroyed).toBe(true);
@@ -296,7 +328,12 @@ describe('Connection', { timeout: 5_000 }, () => {
 
   it('fails with ERR_BAD_MESSAGE for a malformed control message', async () => {
     const { conn, peer } = await withRawPeer();
-    peer.write(concat(preamble(), frame(FrameType.HELLO, '{"software":"x","name":"y","features":[],"admin":true}')));
+    peer.write(
+      concat(
+        preamble(),
+        frame(FrameType.HELLO, '{"software":"x","name":"y","features":[],"admin":true}'),
+      ),
+    );
     await expect(conn.read()).rejects.toMatchObject({ code: ErrorCode.BAD_MESSAGE });
   });
 
@@ -321,7 +358,9 @@ describe('Connection', { timeout: 5_000 }, () => {
       // A peer that keeps talking is never timed out, however far the wall clock jumped.
       const { conn, peer } = await withRawPeer({ idleMs: 300, frameMs: 300 });
       peer.write(preamble());
-      opened.timers.push(setInterval(() => peer.write(frame(FrameType.PING, new Uint8Array(0))), 50));
+      opened.timers.push(
+        setInterval(() => peer.write(frame(FrameType.PING, new Uint8Array(0))), 50),
+      );
       for (let i = 0; i < 8; i++) expect((await conn.read())?.kind).toBe('ping');
       // The wall clock goes back two hours; a silent peer is still timed out after idleMs.
       clock.mockImplementation(() => realNow() - 3_600_000);
@@ -435,7 +474,9 @@ describe('closing (PROTOCOL.md §5.3)', { timeout: 10_000 }, () => {
     let flushed = true;
     for (let i = 0; i < 4; i++) flushed = peer.write(chunk);
     expect(flushed).toBe(false);
-    const closing = conn.sendErrorAndClose(new ProtocolError(ErrorCode.SIZE_MISMATCH, 'past the declared size'));
+    const closing = conn.sendErrorAndClose(
+      new ProtocolError(ErrorCode.SIZE_MISMATCH, 'past the declared size'),
+    );
     let reset: Error | undefined;
     peer.on('error', (error) => {
       reset = error;
@@ -450,10 +491,38 @@ describe('closing (PROTOCOL.md §5.3)', { timeout: 10_000 }, () => {
     const bytes = concat(...received);
     expect(bytes.subarray(0, 12)).toEqual(encodePreamble());
     expect(bytes[12]).toBe(FrameType.ERROR);
-    expect(JSON.parse(Buffer.from(bytes.subarray(17)).toString('utf8'))).toMatchObject({ code: 'ERR_SIZE_MISMATCH' });
+    expect(JSON.parse(Buffer.from(bytes.subarray(17)).toString('utf8'))).toMatchObject({
+      code: 'ERR_SIZE_MISMATCH',
+    });
     peer.end();
     await closing;
     expect(conn.socket.destroyed).toBe(true);
+  });
+
+  it('I3: ERROR is the last frame: a frame another task sends after it is refused with the same error, never written', async () => {
+    const { conn, peer } = await withRawPeer();
+    peer.write(preamble());
+    await conn.readPreamble();
+    const told = new ProtocolError(ErrorCode.UNEXPECTED_FRAME, 'unexpected REQUEST frame');
+    const received: Buffer[] = [];
+    peer.on('data', (data: Buffer) => received.push(data));
+    const closing = conn.sendErrorAndClose(told);
+    // A sending loop that goes on in the same turn, as one with its next file in memory does.
+    const late = [
+      conn.sendData(new Uint8Array(16).fill(0x62)),
+      conn.sendDataInPlace(new Uint8Array(5 + 16)),
+      conn.send(FrameType.FILE_END, { id: 1, sha256: '0'.repeat(64) }),
+    ];
+    for (const write of late) await expect(write).rejects.toBe(told);
+    await once(peer, 'end');
+    peer.end();
+    await closing;
+    const bytes = concat(...received);
+    expect(bytes.subarray(0, 12)).toEqual(encodePreamble());
+    expect(bytes[12]).toBe(FrameType.ERROR);
+    const length = Buffer.from(bytes).readUInt32BE(13);
+    // Nothing after the ERROR frame.
+    expect(bytes.byteLength).toBe(12 + 5 + length);
   });
 
   it('S5: a side that closes after its last frame waits for the peer to close before it closes the socket', async () => {
@@ -506,7 +575,9 @@ describe('Connection.expect', { timeout: 5_000 }, () => {
   it('A8: raises ERR_UNEXPECTED_FRAME for DATA where a message is expected', async () => {
     const { conn, peer } = await withRawPeer();
     peer.write(concat(preamble(), frame(FrameType.DATA, 'x')));
-    await expect(conn.expect(FrameType.HELLO)).rejects.toMatchObject({ code: ErrorCode.UNEXPECTED_FRAME });
+    await expect(conn.expect(FrameType.HELLO)).rejects.toMatchObject({
+      code: ErrorCode.UNEXPECTED_FRAME,
+    });
   });
 
   it('turns the peer’s ERROR frame into a PeerError with the peer’s code', async () => {
@@ -526,8 +597,12 @@ describe('Connection.expect', { timeout: 5_000 }, () => {
 
 describe('peerError', () => {
   it('keeps a code this version knows and maps any other to ERR_INTERNAL', () => {
-    expect(peerError({ code: 'ERR_NO_SPACE', message: 'full' })).toMatchObject({ code: ErrorCode.NO_SPACE });
-    expect(peerError({ code: 'ERR_FROM_THE_FUTURE', message: '?' })).toMatchObject({ code: ErrorCode.INTERNAL });
+    expect(peerError({ code: 'ERR_NO_SPACE', message: 'full' })).toMatchObject({
+      code: ErrorCode.NO_SPACE,
+    });
+    expect(peerError({ code: 'ERR_FROM_THE_FUTURE', message: '?' })).toMatchObject({
+      code: ErrorCode.INTERNAL,
+    });
     expect(peerError({ code: 'ERR_X', message: '' })).toBeInstanceOf(PeerError);
   });
 });
