@@ -99,7 +99,10 @@ export async function startSender(
  * receiver in clear. `whileChoosing` runs when the offer is in, before the receiver answers:
  * the time its user would take to choose.
  */
-export async function receiveAll(port: number, options: { whileChoosing?: () => void } = {}) {
+export async function receiveAll(
+  port: number,
+  options: { whileChoosing?: () => void; waitMs?: number } = {},
+) {
   const out = await tempDir();
   const receiver = createReceiver({
     security: { encryption: false },
@@ -111,6 +114,6 @@ export async function receiveAll(port: number, options: { whileChoosing?: () => 
       return { items: offer.items.map((_, index) => index), outDir: out };
     },
   });
-  const result = await within(receiver.run(), 'the receiver to finish');
+  const result = await within(receiver.run(), 'the receiver to finish', () => '', options.waitMs);
   return { out, result };
 }

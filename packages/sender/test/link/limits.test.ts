@@ -221,7 +221,8 @@ describe('many downloads at once (L8)', () => {
     );
     await within(allStarted, 'every download to start', () => '', 60_000);
     // Every client holds its answer unread: the sender must not read the files ahead meanwhile.
-    const received = receiveAll(port);
+    // Served while the 200 downloads run in this same process: bounded like them.
+    const received = receiveAll(port, { waitMs: 120_000 });
     peak = Math.max(peak, live());
     for (const res of paused) res.resume();
     const sizes = await within(
@@ -233,7 +234,8 @@ describe('many downloads at once (L8)', () => {
     peak = Math.max(peak, live());
     expect(sizes.every((bytes) => bytes === size)).toBe(true);
     expect((await received).result.saved).toHaveLength(1);
-    // Buffered whole, 200 downloads would hold 800 MiB; each holds at most 2 × 256 KiB of file data.
+    // Buffered whole, 200 downloads would hold 800 MiB; together they hold at most the read
+    // budget plus 2 × 64 KiB each (§15.4).
     console.info(
       `L8: ${count} downloads of ${size / MiB} MiB: heap and buffers grew by ${Math.round((peak - before) / MiB)} MiB at most`,
     );
