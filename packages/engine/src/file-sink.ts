@@ -184,7 +184,7 @@ export class FileSink {
       length += take;
     }
     this.#writing = true;
-    if (this.#gate?.synchronous) {
+    if (this.#gate?.open) {
       this.#writeNow(parts, length);
       return;
     }
