@@ -30,6 +30,9 @@ import {
 const run = promisify(execFile);
 const FORWARDER = fileURLToPath(new URL('./delay-forwarder.py', import.meta.url));
 
+/** `ethtool -K` settings that leave checksums and segmentation to each host's kernel. */
+const NO_OFFLOADS = ['tx', 'off', 'rx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off'];
+
 export interface ShapedLinkOptions {
   /** The bandwidth each way, in Mbit/s (10^6 bits per second), counting Ethernet headers. */
   readonly rateMbit: number;
@@ -152,34 +155,8 @@ export async function createShapedLink(options: ShapedLinkOptions): Promise<Shap
       await ip(ns, 'link', 'set', 'eth0', 'mtu', String(opts.mtu), 'up');
       // Checksums and segmentation done by each host's kernel: the forwarder copies frames as
       // they are, and an offloaded frame carries neither.
-      await inNs(mid, 'ethtool', [
-        '-K',
-        midEnd,
-        'tx',
-        'off',
-        'rx',
-        'off',
-        'tso',
-        'off',
-        'gso',
-        'off',
-        'gro',
-        'off',
-      ]);
-      await inNs(ns, 'ethtool', [
-        '-K',
-        'eth0',
-        'tx',
-        'off',
-        'rx',
-        'off',
-        'tso',
-        'off',
-        'gso',
-        'off',
-        'gro',
-        'off',
-      ]);
+      await inNs(mid, 'ethtool', ['-K', midEnd, ...NO_OFFLOADS]);
+      await inNs(ns, 'ethtool', ['-K', 'eth0', ...NO_OFFLOADS]);
       const ipv4 = `10.78.${index}.${number}`;
       await ip(ns, 'addr', 'add', `${ipv4}/24`, 'dev', 'eth0');
       await inNs(ns, 'tc', [
