@@ -169,7 +169,9 @@ describe("Ferry's window components in a browser", () => {
         },
       ]);
     await dialog.waitFor({ state: 'hidden' });
-    expect(await g.page.evaluate('document.activeElement.textContent.trim()')).toBe('Add files');
+    await expect
+      .poll(() => g.page.evaluate('document.activeElement.textContent.trim()'), WAIT)
+      .toBe('Add files');
     await g.page.keyboard.press('Enter');
     await dialog.waitFor();
     // The folder picked from is now a recent one.
@@ -178,6 +180,48 @@ describe("Ferry's window components in a browser", () => {
       .toBe(1);
     await g.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
+    expect(g.wp.problems()).toEqual([]);
+  });
+
+  it('W7: a folder typed and opened while the first one still loads stays shown when the first answers', async () => {
+    const g = await openGallery();
+    // Hold the dialog's first listing (of home) until another folder has been opened.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held: Promise<void> | undefined;
+    await g.page.route('**/api/fs/list', async (route) => {
+      const body = route.request().postDataJSON() as { path?: string };
+      if (body.path === undefined && held === undefined) {
+        held = released.then(() => route.continue());
+        return;
+      }
+      await route.continue();
+    });
+    await g.page.getByRole('button', { name: 'Add files' }).click();
+    const dialog = g.page.getByRole('dialog', { name: 'Add files and folders' });
+    await dialog.waitFor();
+    await expect.poll(() => held !== undefined, WAIT).toBe(true);
+    const documents = path.join(g.home, 'Documents');
+    await dialog.getByLabel('Folder', { exact: true }).fill(documents);
+    await dialog.getByRole('button', { name: 'Go' }).click();
+    const list = dialog.getByRole('listbox');
+    await expect.poll(() => list.getAttribute('aria-label'), WAIT).toBe(`Contents of ${documents}`);
+    const answered = g.page.waitForResponse(
+      (response) =>
+        response.url().endsWith('/api/fs/list') &&
+        (response.request().postDataJSON() as { path?: string }).path === undefined,
+    );
+    release();
+    await held;
+    await (await answered).finished();
+    // Let the page handle the late answer before looking again.
+    await g.page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 250)));
+    expect(await list.getAttribute('aria-label')).toBe(`Contents of ${documents}`);
+    expect(await dialog.getByLabel('Folder', { exact: true }).inputValue()).toBe(documents);
+    expect(await dialog.getByRole('option').allTextContents()).toEqual([
+      expect.stringMatching(/^a\.txt/),
+      expect.stringMatching(/^b\.txt/),
+    ]);
     expect(g.wp.problems()).toEqual([]);
   });
 

@@ -65,12 +65,17 @@ export function FileBrowser({
     if (newName !== null) newRef.current?.focus();
   }, [newName === null]);
 
+  // Only the latest listing asked for is shown: the first folder can answer after the user has
+  // already typed another and pressed Go, and must not replace it.
+  const latest = useRef(0);
   const load = useCallback(
     async (path: string | undefined, showHidden = hidden, select?: string) => {
+      const request = ++latest.current;
       try {
         const next = await fs.list(
           path === undefined ? { hidden: showHidden } : { path, hidden: showHidden },
         );
+        if (request !== latest.current) return;
         setListing(next);
         setTyped(next.path);
         setError(undefined);
@@ -86,11 +91,13 @@ export function FileBrowser({
         setActive(index);
         setFree(null);
         fs.space(next.path).then(
-          (answer) => setFree(answer.free),
+          (answer) => {
+            if (request === latest.current) setFree(answer.free);
+          },
           () => setFree(null),
         );
       } catch (failure) {
-        setError(toError(failure));
+        if (request === latest.current) setError(toError(failure));
       }
     },
     [hidden, mode],
