@@ -363,9 +363,11 @@ describe('chat core', () => {
     });
     await room.send([down.file], bobPeer);
     await bob.conversation.send([up.file]);
-    await bob.log.waitFor('progress');
-    await log.waitFor('transfer-start', 1);
-    await log.waitFor('progress');
+    // Each side has received part of the file coming to it, not only sent part of its own.
+    const receiving = (events: { direction: string; bytes: number }[]) =>
+      events.some((progress) => progress.direction === 'in' && progress.bytes > 0);
+    await bob.log.waitUntil(() => receiving(bob.log.all('progress')), 'bob to receive');
+    await log.waitUntil(() => receiving(log.all('progress')), 'alice to receive');
     await room.quit();
     expect(await within(bob.conversation.done, 'bob to leave')).toEqual({
       reason: 'closed',
