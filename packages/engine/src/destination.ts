@@ -194,7 +194,7 @@ export class Destination {
   async openTemp(entry: ValidatedEntry): Promise<{ handle: GatedFile; tempPath: string }> {
     if (this.partials) {
       const { handle, path: tempPath } = await this.partials.openFresh(entry.path, this.gate);
-      await this.#remember(tempPath, handle);
+      await this.#remember(tempPath, handle).catch(closing(handle));
       return { handle, tempPath };
     }
     const parent = await this.#ensureDir(entry.components.slice(0, -1));
@@ -205,7 +205,7 @@ export class Destination {
       try {
         const handle = await GatedFile.open(tempPath, WRITE_FLAGS, FILE_MODE, this.gate);
         this.#temps.add(tempPath);
-        await this.#remember(tempPath, handle);
+        await this.#remember(tempPath, handle).catch(closing(handle));
         return { handle, tempPath };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= MAX_TEMP_ATTEMPTS)
@@ -562,4 +562,12 @@ async function claim(
   if (existing) return false;
   await fs.rename(tempPath, finalPath);
   return true;
+}
+
+/** Closes a file opened for a caller that will never get it, then rethrows why. */
+function closing(handle: GatedFile): (error: unknown) => Promise<never> {
+  return async (error) => {
+    await handle.close().catch(() => {});
+    throw error;
+  };
 }

@@ -184,7 +184,7 @@ export class FileSink {
       length += take;
     }
     this.#writing = true;
-    if (this.#gate?.open) {
+    if (this.#gate?.synchronous) {
       this.#writeNow(parts, length);
       return;
     }

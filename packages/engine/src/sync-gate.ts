@@ -16,6 +16,27 @@ const SLOW_AVERAGE_MS = 10;
 const AVERAGE_WEIGHT = 1 / 32;
 /** How long a closed gate stays closed before sync calls are tried again. */
 const REOPEN_AFTER_MS = 5_000;
+/**
+ * The sync calls of every gate together hold the event loop at most this long in one turn of
+ * it; past that, calls go through the pool until the loop has turned, so timers, keepalives
+ * and other peers get their turn however many fast calls a scan or a queue of small files
+ * makes in a row.
+ */
+export const TURN_BUDGET_MS = 25;
+
+/** What sync calls spent in this turn of the event loop, for all gates of the process. */
+const turn: { spentMs: number; reset: NodeJS.Immediate | undefined } = {
+  spentMs: 0,
+  reset: undefined,
+};
+
+function spend(ms: number): void {
+  turn.spentMs += ms;
+  turn.reset ??= setImmediate(() => {
+    turn.spentMs = 0;
+    turn.reset = undefined;
+  });
+}
 
 /**
  * Decides how the small file-system calls made per file (open, stat, link, a small write,
@@ -27,7 +48,10 @@ const REOPEN_AFTER_MS = 5_000;
  * event loop instead, so each sync call is timed: once one takes longer than SLOW_CALL_MS, or
  * they average more than SLOW_AVERAGE_MS (a busy host preempts a call now and then for tens of
  * milliseconds: the average rides that out), the gate closes and calls go through the pool,
- * as before, for REOPEN_AFTER_MS; then sync calls are tried again.
+ * as before, for REOPEN_AFTER_MS; then sync calls are tried again. And however fast they are,
+ * the sync calls of all gates stop for the rest of a turn of the event loop once they have
+ * spent TURN_BUDGET_MS in it: a slow file system whose calls stay under both bounds still
+ * cannot hold the loop.
  */
 export class SyncGate {
   #averageMs = 0;
@@ -49,11 +73,19 @@ export class SyncGate {
   }
 
   /**
-   * Runs `syncCall` now while the gate is open (its error becomes the promise's rejection),
+   * True if the next call may run synchronously: the gate is open, and this turn of the event
+   * loop has not spent {@link TURN_BUDGET_MS} on sync calls yet.
+   */
+  get synchronous(): boolean {
+    return turn.spentMs < TURN_BUDGET_MS && this.open;
+  }
+
+  /**
+   * Runs `syncCall` now while {@link synchronous} (its error becomes the promise's rejection),
    * else `asyncCall`.
    */
   run<T>(syncCall: () => T, asyncCall: () => Promise<T>): Promise<T> {
-    if (!this.open) return asyncCall();
+    if (!this.synchronous) return asyncCall();
     try {
       return Promise.resolve(this.timed(syncCall));
     } catch (error) {
@@ -61,7 +93,7 @@ export class SyncGate {
     }
   }
 
-  /** Runs `syncCall` now and times it; only while the gate is open. */
+  /** Runs `syncCall` now and times it; only while {@link synchronous}. */
   timed<T>(syncCall: () => T): T {
     const started = performance.now();
     try {
@@ -73,6 +105,7 @@ export class SyncGate {
 
   #note(started: number, ended: number): void {
     const ms = ended - started;
+    spend(ms);
     this.#averageMs += (ms - this.#averageMs) * AVERAGE_WEIGHT;
     if (ms > SLOW_CALL_MS || this.#averageMs > SLOW_AVERAGE_MS)
       this.#closedUntil = ended + REOPEN_AFTER_MS;

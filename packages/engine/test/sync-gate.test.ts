@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir, runCleanup } from '@ferry/testkit/unit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GatedFile, SyncGate } from '../src/sync-gate.ts';
+import { GatedFile, SyncGate, TURN_BUDGET_MS } from '../src/sync-gate.ts';
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -21,8 +21,14 @@ function fakeClock(): { advance(ms: number): void } {
   };
 }
 
-/** Runs one call through the gate and says how it ran. */
+/** Runs one call through the gate, in a turn of the event loop of its own, and says how it ran. */
 async function how(gate: SyncGate, callMs = 0, clock?: { advance(ms: number): void }) {
+  await nextTurn();
+  return howNow(gate, callMs, clock);
+}
+
+/** Runs one call through the gate in this turn of the event loop and says how it ran. */
+async function howNow(gate: SyncGate, callMs = 0, clock?: { advance(ms: number): void }) {
   let ran: 'sync' | 'pool' | undefined;
   await gate.run(
     () => {
@@ -34,6 +40,11 @@ async function how(gate: SyncGate, callMs = 0, clock?: { advance(ms: number): vo
     },
   );
   return ran;
+}
+
+/** Resolves in the next turn of the event loop, after its immediates. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 describe('SyncGate', () => {
@@ -85,6 +96,22 @@ describe('SyncGate', () => {
     expect(gate.open).toBe(false);
     // The average crossed its bound within a few dozen calls.
     expect(synchronous).toBeLessThan(40);
+  });
+
+  it(`sync calls of all gates hold the event loop at most ${TURN_BUDGET_MS} ms in one turn: then the pool, until the loop turns`, async () => {
+    const clock = fakeClock();
+    const scan = new SyncGate();
+    const writes = new SyncGate();
+    // Calls of 2 ms each, under both of a gate's bounds, as on a slow network share.
+    const ran: string[] = [];
+    for (let call = 0; call < 20; call++)
+      ran.push((await howNow(call % 2 ? scan : writes, 2, clock)) ?? '');
+    const synchronous = ran.filter((way) => way === 'sync').length;
+    expect(synchronous).toBe(Math.ceil(TURN_BUDGET_MS / 2));
+    expect(ran.slice(synchronous).every((way) => way === 'pool')).toBe(true);
+    expect(scan.open && writes.open).toBe(true);
+    await nextTurn();
+    expect(await howNow(scan, 2, clock)).toBe('sync');
   });
 
   it('a gate made closed never runs a call synchronously', async () => {
