@@ -147,12 +147,14 @@ export async function sendPlannedFiles(
     options.readBuffers ?? READ_BUFFERS,
     options.headerRoom + options.chunkBytes,
   );
+  // Reads run synchronously while the disk answers fast (see SyncGate).
+  const gate = new SyncGate();
   // A small file goes out as one data frame: never more than a chunk.
-  const readAhead = new ReadAhead(plan, Math.min(SMALL_FILE_BYTES, options.chunkBytes));
+  const readAhead = new ReadAhead(plan, Math.min(SMALL_FILE_BYTES, options.chunkBytes), gate);
   for (const [index, file] of plan.entries()) {
     const prefetched = readAhead.take(index);
     if (prefetched) await sendSmallFile(frames, file, prefetched, hooks);
-    else await sendFile(frames, file, hooks, pool, options);
+    else await sendFile(frames, file, hooks, pool, options, gate);
   }
 }
 
@@ -163,6 +165,7 @@ async function sendFile(
   hooks: OutgoingHooks,
   pool: BufferPool,
   options: OutgoingOptions,
+  gate: SyncGate,
 ): Promise<void> {
   const { id, source } = file;
   const { headerRoom } = options;
@@ -188,7 +191,7 @@ async function sendFile(
     }
     started = true;
     await frames.start({ id, offset: from, size: source.size });
-    reader = new ChunkReader(handle, pool, headerRoom, from, source.size);
+    reader = new ChunkReader(handle, pool, headerRoom, from, source.size, undefined, gate);
     for (;;) {
       const chunk = await reader.next();
       if (!chunk) break;
@@ -278,11 +281,12 @@ class ReadAhead {
   #reads = new Map<number, Promise<Buffer>>();
   #next = 0;
   /** The smallest files are read synchronously while the disk is fast (see SyncGate). */
-  #gate = new SyncGate();
+  readonly #gate: SyncGate;
 
-  constructor(plan: readonly PlannedFile[], smallBytes: number) {
+  constructor(plan: readonly PlannedFile[], smallBytes: number, gate: SyncGate) {
     this.#plan = plan;
     this.#smallBytes = smallBytes;
+    this.#gate = gate;
   }
 
   /** The contents of file `index` if it is small (being read, or read), else undefined. */

@@ -568,6 +568,8 @@ describe('what is kept when a transfer is not resumed (§13.11 item 9)', () => {
     await alice.log.waitFor('proposal');
     await alice.link.accept(1, out);
     await passedOneWay();
+    // Passed the relay is not yet arrived: alice must have taken some of it in.
+    await alice.log.waitFor('receive-progress');
     alice.link.cutOff(new LimitError('enough'));
     expect((await within(alice.ended, 'the link to end')).kind).toBe('cut-off');
     const kept = await alice.log.waitFor('partial-kept');

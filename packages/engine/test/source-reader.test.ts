@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BufferPool, FreshBuffers } from '../src/buffer-pool.ts';
 import { openSource, scanOffer } from '../src/scan.ts';
 import { ChunkReader } from '../src/source-reader.ts';
+import { SyncGate } from '../src/sync-gate.ts';
 
 afterEach(runCleanup);
 
@@ -78,4 +79,40 @@ describe('ChunkReader with the stamp the file was opened with', () => {
       await handle.close();
     }
   });
+
+  for (const sync of [true, false]) {
+    it(`through a SyncGate ${sync ? 'open' : 'closed'}, reads ${sync ? 'synchronously' : 'in the pool'}, after the header room, and a shrunk file rejects`, async () => {
+      const content = randomBytes(10_000);
+      const { file, handle, stamp } = await opened(content);
+      try {
+        const gate = new SyncGate({ sync });
+        const ways: string[] = [];
+        const run = gate.run.bind(gate);
+        gate.run = <T>(syncCall: () => T, asyncCall: () => Promise<T>) =>
+          run(
+            () => (ways.push('sync'), syncCall()),
+            () => (ways.push('pool'), asyncCall()),
+          );
+        const pool = new BufferPool(2, 4096 + 16);
+        const reader = new ChunkReader(handle, pool, 16, 0, content.length, stamp, gate);
+        const first = await reader.next();
+        expect(first?.bytes).toEqual(content.subarray(0, 4096));
+        expect(first?.bytes.byteOffset).toBe(first!.buffer.byteOffset + 16);
+        pool.release(first!.buffer);
+        await writeFile(file, content.subarray(0, 5_000));
+        const rest = async () => {
+          for (;;) {
+            const chunk = await reader.next();
+            if (!chunk) return;
+            pool.release(chunk.buffer);
+          }
+        };
+        await expect(rest()).rejects.toMatchObject({ code: 'ERR_SOURCE_CHANGED' });
+        await reader.close();
+        expect(new Set(ways)).toEqual(new Set([sync ? 'sync' : 'pool']));
+      } finally {
+        await handle.close();
+      }
+    });
+  }
 });

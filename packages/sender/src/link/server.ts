@@ -11,6 +11,7 @@ import {
   type FileSource,
   type OfferSource,
   openSource,
+  SyncGate,
 } from '@ferry/engine';
 import { Emitter, escapeForDisplay } from '@ferry/protocol';
 import { Connection } from '@ferry/protocol/node';
@@ -254,6 +255,8 @@ export function createLink(options: LinkOptions): Link {
     LINK_LIMITS.readBufferBytes,
     LINK_LIMITS.minReadBufferBytes,
   );
+  // Reads of offered files run synchronously while the page cache answers them fast.
+  const gate = new SyncGate();
   let ended = false;
   const server = httpServer(options.limits, (request, response) => {
     void handle(request, response).catch((error: unknown) => {
@@ -545,7 +548,7 @@ export function createLink(options: LinkOptions): Link {
     const bufferBytes = budget.take();
     const pool = new BufferPool(LINK_LIMITS.readBuffers, bufferBytes);
     // The file is checked unchanged before the chunk that ends the range is handed out.
-    const reader = new ChunkReader(handle, pool, 0, start, end, stamp);
+    const reader = new ChunkReader(handle, pool, 0, start, end, stamp, gate);
     const total = end - start;
     let sent = 0;
     let hungUp = false;
