@@ -1,11 +1,13 @@
 import type http from 'node:http';
 
 /**
- * How the live state is paced: a slice goes out at most once per `sliceEveryMs`. Four times a
- * second is smooth for progress and keeps the page's rendering from taking CPU from a transfer.
+ * How the live state is paced: a slice goes out at most once per `sliceEveryMs`. Twice a second
+ * keeps progress moving and its figures readable, and keeps the page's drawing from taking CPU
+ * from a transfer on the same machine: at four times a second, the Chromium showing both pages
+ * of a transfer used about 0.16 of a core, at twice about 0.09.
  */
 export const LIVE_STATE = {
-  sliceEveryMs: 250,
+  sliceEveryMs: 500,
   pingEveryMs: 15_000,
 } as const;
 
