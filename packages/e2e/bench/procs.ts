@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -105,16 +105,62 @@ export class EventProcess {
       const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       if (kb > this.peakRssKb) this.peakRssKb = kb;
-      // Fields 14 and 15 of /proc/PID/stat, in clock ticks (100 a second on Linux), after the
-      // command name, which may hold spaces and ends at the last ')'.
-      const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = statFields(this.child.pid!);
       const ticks = Number(fields[11]) + Number(fields[12]);
       if (Number.isFinite(ticks)) this.cpuSeconds = ticks / 100;
     } catch {
       // The process is gone, or this is not Linux.
     }
   }
+}
+
+/**
+ * The fields of /proc/PID/stat after the command name (which may hold spaces and ends at the
+ * last ')'): index 1 is the parent's pid, 11 and 12 the user and system time in clock ticks
+ * (100 a second on Linux). Throws when the process is gone or this is not Linux.
+ */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * The CPU-seconds (user + system) used so far by the descendants of this process whose command
+ * line contains `name`; 0 where /proc cannot be read.
+ */
+export function descendantsCpuSeconds(name: string): number {
+  const parents = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      parents.set(Number(entry), Number(statFields(Number(entry))[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  let seconds = 0;
+  const visit = (parent: number): void => {
+    for (const [pid, of] of parents) {
+      if (of !== parent) continue;
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(name)) {
+          const fields = statFields(pid);
+          seconds += (Number(fields[11]) + Number(fields[12])) / 100;
+        }
+      } catch {
+        // Gone meanwhile.
+      }
+      visit(pid);
+    }
+  };
+  visit(process.pid);
+  return seconds;
 }
 
 /** Runs a shell command line to completion; returns the elapsed milliseconds. */
