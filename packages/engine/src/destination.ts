@@ -225,14 +225,18 @@ export class Destination {
   ): Promise<{ handle: fs.FileHandle; tempPath: string }> {
     const opened = await this.partials?.openHeld(entry.path);
     if (!opened) throw new FerryError(ErrorCode.WRITE_FAILED, 'the partly received file is gone');
-    const stats = await opened.handle.stat();
-    if (stats.size < offset) {
-      await opened.handle.close();
-      throw new FerryError(ErrorCode.WRITE_FAILED, 'the partly received file shrank');
+    try {
+      const stats = await opened.handle.stat();
+      if (stats.size < offset)
+        throw new FerryError(ErrorCode.WRITE_FAILED, 'the partly received file shrank');
+      if (stats.size > offset) await opened.handle.truncate(offset);
+      this.#temps.add(opened.path);
+      await this.#remember(opened.path, opened.handle);
+    } catch (error) {
+      // The caller never gets the file: it is closed here, not left to the garbage collector.
+      await opened.handle.close().catch(() => {});
+      throw error;
     }
-    if (stats.size > offset) await opened.handle.truncate(offset);
-    this.#temps.add(opened.path);
-    await this.#remember(opened.path, opened.handle);
     return { handle: opened.handle, tempPath: opened.path };
   }
 

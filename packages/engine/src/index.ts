@@ -53,7 +53,7 @@ export { type FileSource, type OfferSource, openSource, scanOffer, type Skipped 
 export { type AckHooks, SentFiles } from './sent-files.ts';
 export { type Chunk, ChunkReader, checkUnchanged } from './source-reader.ts';
 export { describeChange, type FileStamp, isOtherFile, stampOf } from './stamp.ts';
-export { SyncGate } from './sync-gate.ts';
+export { BULK_READ_GATE, SyncGate } from './sync-gate.ts';
 export {
   type HeldPrefix,
   type PrepareOptions,

@@ -10,7 +10,7 @@ import {
 import { BufferPool } from './buffer-pool.ts';
 import { type FileSource, type OfferSource, openSource } from './scan.ts';
 import { ChunkReader, checkUnchanged, readWhole } from './source-reader.ts';
-import { SyncGate } from './sync-gate.ts';
+import { BULK_READ_GATE, SyncGate } from './sync-gate.ts';
 
 /**
  * A requested file: which one, where it starts, and where it is read from. With `prefix` (a
@@ -147,14 +147,15 @@ export async function sendPlannedFiles(
     options.readBuffers ?? READ_BUFFERS,
     options.headerRoom + options.chunkBytes,
   );
-  // Reads run synchronously while the disk answers fast (see SyncGate).
-  const gate = new SyncGate();
+  // Reads run synchronously while the disk answers fast (see SyncGate): small files whole,
+  // large ones by chunks, each kind with its own thresholds.
+  const chunks = new SyncGate(BULK_READ_GATE);
   // A small file goes out as one data frame: never more than a chunk.
-  const readAhead = new ReadAhead(plan, Math.min(SMALL_FILE_BYTES, options.chunkBytes), gate);
+  const readAhead = new ReadAhead(plan, Math.min(SMALL_FILE_BYTES, options.chunkBytes));
   for (const [index, file] of plan.entries()) {
     const prefetched = readAhead.take(index);
     if (prefetched) await sendSmallFile(frames, file, prefetched, hooks);
-    else await sendFile(frames, file, hooks, pool, options, gate);
+    else await sendFile(frames, file, hooks, pool, options, chunks);
   }
 }
 
@@ -281,12 +282,11 @@ class ReadAhead {
   #reads = new Map<number, Promise<Buffer>>();
   #next = 0;
   /** The smallest files are read synchronously while the disk is fast (see SyncGate). */
-  readonly #gate: SyncGate;
+  #gate = new SyncGate();
 
-  constructor(plan: readonly PlannedFile[], smallBytes: number, gate: SyncGate) {
+  constructor(plan: readonly PlannedFile[], smallBytes: number) {
     this.#plan = plan;
     this.#smallBytes = smallBytes;
-    this.#gate = gate;
   }
 
   /** The contents of file `index` if it is small (being read, or read), else undefined. */

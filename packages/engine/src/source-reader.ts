@@ -21,16 +21,19 @@ export interface Chunk {
 
 /**
  * Reads bytes `from … to−1` of an open source file in pool buffers, with one read ahead: the
- * next chunk comes off the disk (in libuv's pool) while this one is hashed and handed on. A file
+ * next chunk comes off the disk (in libuv's pool, unless a gate says otherwise, below) while
+ * this one is hashed and handed on. A file
  * that ends early has shrunk: SOURCE_CHANGED. `close()` waits for a read still in flight.
  *
  * Given the stamp the file was opened with, the reader checks the file unchanged
  * ({@link checkUnchanged}) before it hands out the chunk that reaches `to`, or, for an empty
  * range, before it says there is none: whoever takes every chunk has bytes of one unchanged file.
  *
- * Given a {@link SyncGate}, each read runs synchronously while the gate says so: a read that the
- * page cache answers takes well under a millisecond, and going through libuv's pool would add
- * two thread wake-ups to it. A slow disk closes the gate, and reads go through the pool again.
+ * Given a {@link SyncGate} (made with `BULK_READ_GATE`), each read runs synchronously
+ * while the gate says so: a read that the page cache answers takes well under a millisecond,
+ * and going through libuv's pool would add two thread wake-ups to it. A read that misses the
+ * cache closes the gate: reads then go through the pool again, one ahead, for REOPEN_AFTER_MS.
+ * So a disk that is slow costs one read on the event loop every few seconds, not every read.
  */
 export class ChunkReader {
   readonly #handle: FileHandle;

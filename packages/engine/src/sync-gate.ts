@@ -17,10 +17,11 @@ const AVERAGE_WEIGHT = 1 / 32;
 /** How long a closed gate stays closed before sync calls are tried again. */
 const REOPEN_AFTER_MS = 5_000;
 /**
- * The sync calls of every gate together hold the event loop at most this long in one turn of
- * it; past that, calls go through the pool until the loop has turned, so timers, keepalives
- * and other peers get their turn however many fast calls a scan or a queue of small files
- * makes in a row.
+ * The sync calls of every gate together spend about this long at most in one turn of the event
+ * loop (the call that crosses it runs to its end); past that, calls go through the pool until
+ * the loop has turned, so timers, keepalives and other peers get their turn however many fast
+ * calls a scan or a queue of small files makes in a row. Only the calls are counted: work done
+ * between them in the same turn (hashing, say) is bounded by the callers' own flow control.
  */
 export const TURN_BUDGET_MS = 25;
 
@@ -37,6 +38,14 @@ function spend(ms: number): void {
     turn.reset = undefined;
   });
 }
+
+/**
+ * Thresholds for reading chunks of a file (up to a few MiB): from the page cache a MiB takes
+ * well under a millisecond, from a disk several. One read over 8 ms, or an average over 2 ms,
+ * means the reads miss the cache: the gate closes, and reads go through the pool again, where
+ * the next chunk comes off the disk while this one is hashed and sent.
+ */
+export const BULK_READ_GATE = { slowCallMs: 8, slowAverageMs: 2 } as const;
 
 /**
  * Decides how the small file-system calls made per file (open, stat, link, a small write,
@@ -58,9 +67,18 @@ export class SyncGate {
   /** Forever false for a gate made closed; else the time at which a closed gate opens again. */
   #closedUntil: number;
 
-  /** `sync: false` makes a gate that stays closed: every call goes through the pool. */
-  constructor(options: { sync?: boolean } = {}) {
+  readonly #slowCallMs: number;
+  readonly #slowAverageMs: number;
+
+  /**
+   * `sync: false` makes a gate that stays closed: every call goes through the pool.
+   * `slowCallMs` and `slowAverageMs` replace SLOW_CALL_MS and SLOW_AVERAGE_MS, for calls that
+   * are much faster than a disk when the page cache answers them (see {@link BULK_READ_GATE}).
+   */
+  constructor(options: { sync?: boolean; slowCallMs?: number; slowAverageMs?: number } = {}) {
     this.#closedUntil = options.sync === false ? Number.POSITIVE_INFINITY : 0;
+    this.#slowCallMs = options.slowCallMs ?? SLOW_CALL_MS;
+    this.#slowAverageMs = options.slowAverageMs ?? SLOW_AVERAGE_MS;
   }
 
   /** True while calls run synchronously. */
@@ -107,7 +125,7 @@ export class SyncGate {
     const ms = ended - started;
     spend(ms);
     this.#averageMs += (ms - this.#averageMs) * AVERAGE_WEIGHT;
-    if (ms > SLOW_CALL_MS || this.#averageMs > SLOW_AVERAGE_MS)
+    if (ms > this.#slowCallMs || this.#averageMs > this.#slowAverageMs)
       this.#closedUntil = ended + REOPEN_AFTER_MS;
   }
 }

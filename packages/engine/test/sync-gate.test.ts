@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir, runCleanup } from '@ferry/testkit/unit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { GatedFile, SyncGate, TURN_BUDGET_MS } from '../src/sync-gate.ts';
+import { BULK_READ_GATE, GatedFile, SyncGate, TURN_BUDGET_MS } from '../src/sync-gate.ts';
 
 afterEach(async () => {
   vi.restoreAllMocks();
@@ -102,6 +102,8 @@ describe('SyncGate', () => {
     const clock = fakeClock();
     const scan = new SyncGate();
     const writes = new SyncGate();
+    // A fresh turn, whatever the tests before spent in theirs.
+    await nextTurn();
     // Calls of 2 ms each, under both of a gate's bounds, as on a slow network share.
     const ran: string[] = [];
     for (let call = 0; call < 20; call++)
@@ -112,6 +114,18 @@ describe('SyncGate', () => {
     expect(scan.open && writes.open).toBe(true);
     await nextTurn();
     expect(await howNow(scan, 2, clock)).toBe('sync');
+  });
+
+  it('a gate for chunk reads (BULK_READ_GATE) closes on the first read that misses the page cache', async () => {
+    const clock = fakeClock();
+    const gate = new SyncGate(BULK_READ_GATE);
+    for (let call = 0; call < 50; call++) await how(gate, 0.5, clock);
+    expect(gate.open).toBe(true);
+    expect(await how(gate, 9, clock)).toBe('sync');
+    expect(gate.open).toBe(false);
+    expect(await how(gate)).toBe('pool');
+    clock.advance(5_001);
+    expect(await how(gate)).toBe('sync');
   });
 
   it('a gate made closed never runs a call synchronously', async () => {

@@ -6,6 +6,7 @@ import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import {
   BufferPool,
+  BULK_READ_GATE,
   type Chunk,
   ChunkReader,
   type FileSource,
@@ -256,7 +257,7 @@ export function createLink(options: LinkOptions): Link {
     LINK_LIMITS.minReadBufferBytes,
   );
   // Reads of offered files run synchronously while the page cache answers them fast.
-  const gate = new SyncGate();
+  const gate = new SyncGate(BULK_READ_GATE);
   let ended = false;
   const server = httpServer(options.limits, (request, response) => {
     void handle(request, response).catch((error: unknown) => {
