@@ -15,6 +15,9 @@ describe("the window's formatting", () => {
     expect(formatTime(at)).toBe(
       new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }),
     );
+    // Past year 275760, or not a number: no date, and no exception while the page draws.
+    expect(formatTime(9e15)).toBe('');
+    expect(formatTime(Number.NaN)).toBe('');
     expect(formatDuration(45)).toBe('45 s');
     expect(formatDuration(200)).toBe('3 min 20 s');
     expect(formatDuration(7_500)).toBe('2 h 5 min');

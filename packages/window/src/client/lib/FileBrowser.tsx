@@ -94,7 +94,9 @@ export function FileBrowser({
           (answer) => {
             if (request === latest.current) setFree(answer.free);
           },
-          () => setFree(null),
+          () => {
+            if (request === latest.current) setFree(null);
+          },
         );
       } catch (failure) {
         if (request === latest.current) setError(toError(failure));

@@ -20,9 +20,9 @@ export function formatDuration(seconds: number): string {
 const numbers = new Intl.NumberFormat();
 const times = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
-/** A file's time, in the user's locale. */
+/** A file's time, in the user's locale; empty for a time no date can hold (a file system's odd value). */
 export function formatTime(ms: number): string {
-  return times.format(ms);
+  return Number.isFinite(new Date(ms).getTime()) ? times.format(ms) : '';
 }
 
 /** `1 file`, `3 files`, `12,000 files` (in the user's locale). */
