@@ -232,6 +232,37 @@ describe("Ferry's window components in a browser", () => {
     expect(g.wp.problems()).toEqual([]);
   });
 
+  it('W7: a folder being typed is not replaced by the first listing answering meanwhile', async () => {
+    const g = await openGallery();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held: Promise<void> | undefined;
+    await g.page.route('**/api/fs/list', async (route) => {
+      const body = route.request().postDataJSON() as { path?: string };
+      if (body.path === undefined && held === undefined) {
+        held = released.then(() => route.continue());
+        return;
+      }
+      await route.continue();
+    });
+    await g.page.getByRole('button', { name: 'Add files' }).click();
+    const dialog = g.page.getByRole('dialog', { name: 'Add files and folders' });
+    await dialog.waitFor();
+    await expect.poll(() => held !== undefined, WAIT).toBe(true);
+    const documents = path.join(g.home, 'Documents');
+    const field = dialog.getByLabel('Folder', { exact: true });
+    await field.fill(documents);
+    release();
+    await held;
+    const list = dialog.getByRole('listbox');
+    // Home has been shown, with the field left as typed.
+    await expect.poll(() => list.getAttribute('aria-label'), WAIT).toBe(`Contents of ${g.home}`);
+    expect(await field.inputValue()).toBe(documents);
+    await dialog.getByRole('button', { name: 'Go' }).click();
+    await expect.poll(() => list.getAttribute('aria-label'), WAIT).toBe(`Contents of ${documents}`);
+    expect(g.wp.problems()).toEqual([]);
+  });
+
   it('W7: picking a folder: folders only, hidden ones on request, the free space, a new folder, a refused name', async () => {
     const g = await openGallery();
     const section = g.page.locator('section', {

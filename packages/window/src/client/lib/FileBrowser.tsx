@@ -68,16 +68,20 @@ export function FileBrowser({
   // Only the latest listing asked for is shown: the first folder can answer after the user has
   // already typed another and pressed Go, and must not replace it.
   const latest = useRef(0);
+  // What the user typed in the folder field since the last load was asked for: a listing that
+  // answers meanwhile must not replace it before they press Go.
+  const typing = useRef(false);
   const load = useCallback(
     async (path: string | undefined, showHidden = hidden, select?: string) => {
       const request = ++latest.current;
+      typing.current = false;
       try {
         const next = await fs.list(
           path === undefined ? { hidden: showHidden } : { path, hidden: showHidden },
         );
         if (request !== latest.current) return;
         setListing(next);
-        setTyped(next.path);
+        if (!typing.current) setTyped(next.path);
         setError(undefined);
         const shown = visible(next.entries, mode);
         const index =
@@ -270,7 +274,10 @@ export function FileBrowser({
               value={typed}
               spellcheck={false}
               autoComplete="off"
-              onInput={(event) => setTyped((event.target as HTMLInputElement).value)}
+              onInput={(event) => {
+                typing.current = true;
+                setTyped((event.target as HTMLInputElement).value);
+              }}
             />
             <button type="submit" class="button button-small">
               Go
