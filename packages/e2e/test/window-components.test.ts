@@ -65,6 +65,31 @@ async function openGallery(colorScheme: 'light' | 'dark' = 'light'): Promise<Gal
   return { window, home, wp, page: wp.page, calls };
 }
 
+/**
+ * Holds back the first listing of home (a list request with no path) the page makes from now
+ * on; `release` lets it go on and resolves once it has.
+ */
+async function holdHomeListing(page: Page): Promise<{ held(): boolean; release(): Promise<void> }> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held: Promise<void> | undefined;
+  await page.route('**/api/fs/list', async (route) => {
+    const body = route.request().postDataJSON() as { path?: string };
+    if (body.path === undefined && held === undefined) {
+      held = released.then(() => route.continue());
+      return;
+    }
+    await route.continue();
+  });
+  return {
+    held: () => held !== undefined,
+    release: async () => {
+      release();
+      await held;
+    },
+  };
+}
+
 /** Presses Tab until the focused element matches `test` (at most 60 times); fails otherwise. */
 async function tabTo(page: Page, what: string, test: string): Promise<void> {
   for (let i = 0; i < 60; i++) {
@@ -186,17 +211,7 @@ describe("Ferry's window components in a browser", () => {
   it('W7: a folder typed and opened while the first one still loads stays shown when the first answers', async () => {
     const g = await openGallery();
     // Hold the dialog's first listing (of home) until another folder has been opened.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let held: Promise<void> | undefined;
-    await g.page.route('**/api/fs/list', async (route) => {
-      const body = route.request().postDataJSON() as { path?: string };
-      if (body.path === undefined && held === undefined) {
-        held = released.then(() => route.continue());
-        return;
-      }
-      await route.continue();
-    });
+    const home = await holdHomeListing(g.page);
     // Counts the listings whose body the page has read: its handler runs right after, in the
     // same task, so a later evaluate sees what the page made of each answer.
     await g.page.evaluate(`(() => {
@@ -212,15 +227,14 @@ describe("Ferry's window components in a browser", () => {
     await g.page.getByRole('button', { name: 'Add files' }).click();
     const dialog = g.page.getByRole('dialog', { name: 'Add files and folders' });
     await dialog.waitFor();
-    await expect.poll(() => held !== undefined, WAIT).toBe(true);
+    await expect.poll(() => home.held(), WAIT).toBe(true);
     const documents = path.join(g.home, 'Documents');
     await dialog.getByLabel('Folder', { exact: true }).fill(documents);
     await dialog.getByRole('button', { name: 'Go' }).click();
     const list = dialog.getByRole('listbox');
     await expect.poll(() => list.getAttribute('aria-label'), WAIT).toBe(`Contents of ${documents}`);
     const before = await listingsRead();
-    release();
-    await held;
+    await home.release();
     // The late answer of home has been read, and handled, by the page.
     await expect.poll(listingsRead, WAIT).toBe(before + 1);
     expect(await list.getAttribute('aria-label')).toBe(`Contents of ${documents}`);
@@ -234,26 +248,15 @@ describe("Ferry's window components in a browser", () => {
 
   it('W7: a folder being typed is not replaced by the first listing answering meanwhile', async () => {
     const g = await openGallery();
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let held: Promise<void> | undefined;
-    await g.page.route('**/api/fs/list', async (route) => {
-      const body = route.request().postDataJSON() as { path?: string };
-      if (body.path === undefined && held === undefined) {
-        held = released.then(() => route.continue());
-        return;
-      }
-      await route.continue();
-    });
+    const home = await holdHomeListing(g.page);
     await g.page.getByRole('button', { name: 'Add files' }).click();
     const dialog = g.page.getByRole('dialog', { name: 'Add files and folders' });
     await dialog.waitFor();
-    await expect.poll(() => held !== undefined, WAIT).toBe(true);
+    await expect.poll(() => home.held(), WAIT).toBe(true);
     const documents = path.join(g.home, 'Documents');
     const field = dialog.getByLabel('Folder', { exact: true });
     await field.fill(documents);
-    release();
-    await held;
+    await home.release();
     const list = dialog.getByRole('listbox');
     // Home has been shown, with the field left as typed.
     await expect.poll(() => list.getAttribute('aria-label'), WAIT).toBe(`Contents of ${g.home}`);
