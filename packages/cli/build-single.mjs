@@ -13,12 +13,28 @@ import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * V8 flags every Ferry program sets before its own code loads. Ferry's bytes live in buffers
+ * outside V8's heap; what is inside is mostly small and short-lived, yet by default V8 holds far
+ * more than it uses:
+ * - it doubles its young generation each time many young objects survive, which they do while
+ *   modules load and while thousands of files are listed, up to 16 MiB a half (32 MiB held);
+ *   it now stays at its first size;
+ * - it lets the old generation grow to up to four times what survived the last full
+ *   collection before the next one; now to one and a half.
+ * Measured receiving 10,000 small files: peak RSS 128 -> 103 MB for the receiver and 148-182 ->
+ * 120 MB for the sender, for 0.25 s more in collections (about 4% of the receiver's CPU).
+ */
+export const HEAP_FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=50';
+
 // CommonJS dependencies (pino and its streams) call `require` for Node's own modules, which an
 // ES module does not have: the banner gives the file one.
 const SINGLE_FILE_BANNER = [
   '#!/usr/bin/env node',
   "import { createRequire as __ferryCreateRequire } from 'node:module';",
+  "import { setFlagsFromString as __ferrySetFlags } from 'node:v8';",
   'const require = __ferryCreateRequire(import.meta.url);',
+  `__ferrySetFlags(${JSON.stringify(HEAP_FLAGS)});`,
 ].join('\n');
 
 /**

@@ -4,7 +4,10 @@
 // memory; the bundle is rebuilt whenever any source file it was built from has changed.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bundle, isFresh } from './build-single.mjs';
+import { setFlagsFromString } from 'node:v8';
+import { bundle, HEAP_FLAGS, isFresh } from './build-single.mjs';
+
+setFlagsFromString(HEAP_FLAGS);
 
 /** Bundles `entry` (a URL of a `.ts` file) unless its cached bundle is current, then runs it. */
 export async function launch(entry, name) {

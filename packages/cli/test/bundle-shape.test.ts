@@ -1,20 +1,35 @@
 /**
- * What the launcher's bundles are made of, for the memory of every run: the source V8 holds
- * is ASCII (one byte a character, not two), and the source map lies beside the bundle instead
- * of inside it. Characters outside ASCII in strings, regular expressions and comments still
- * mean what they meant.
+ * What Ferry's bundles are made of and how they start, for the memory of every run: the source
+ * V8 holds is ASCII (one byte a character, not two), the launcher's source map lies beside its
+ * bundle instead of inside it, and both shapes set Ferry's V8 heap flags before their own code
+ * runs. Characters outside ASCII in strings, regular expressions and comments still mean what
+ * they meant.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bundle } from '../build-single.mjs';
 
 const execFileAsync = promisify(execFile);
 const RECIPE = fileURLToPath(new URL('../build-single.mjs', import.meta.url));
+const LAUNCHER = new URL('../launcher.mjs', import.meta.url).href;
+
+/**
+ * A program that keeps 300,000 young objects alive, then prints the size of V8's young
+ * generation. By default V8 doubles it on such survival, to 32 MiB; with Ferry's flags it stays
+ * at its first size, at most 2 MiB (two halves of 1 MiB).
+ */
+const YOUNG_GENERATION_PROBE = [
+  "import v8 from 'node:v8';",
+  'const kept: object[] = [];',
+  "for (let i = 0; i < 300_000; i++) kept.push({ i, text: 'x' + i });",
+  "const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');",
+  'console.log(JSON.stringify({ young: young?.space_size, kept: kept.length }));',
+].join('\n');
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -52,5 +67,39 @@ describe("the launcher's bundle", () => {
     expect(JSON.parse(stdout)).toEqual({ text: 'déjà vu 🚢', matches: true });
     const inputs = JSON.parse(await readFile(`${out}.inputs.json`, 'utf8')) as string[];
     expect(inputs).toContain(RECIPE);
+  }, 60_000);
+
+  it("runs under Ferry's heap flags when launched: the young generation keeps its first size", async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bundle-'));
+    await mkdir(path.join(dir, 'src'));
+    const entry = path.join(dir, 'src', 'bin.ts');
+    await writeFile(entry, YOUNG_GENERATION_PROBE);
+    const runner = path.join(dir, 'run.mjs');
+    await writeFile(
+      runner,
+      `import { launch } from ${JSON.stringify(LAUNCHER)};\nawait launch(${JSON.stringify(pathToFileURL(entry).href)}, 'probe');\n`,
+    );
+    const launched = await execFileAsync(process.execPath, [runner], { timeout: 60_000 });
+    const underLauncher = JSON.parse(launched.stdout);
+    expect(underLauncher.kept).toBe(300_000);
+    expect(underLauncher.young).toBeLessThanOrEqual(2 * 1024 * 1024);
+    // The same bundle run by Node alone: the probe does make the young generation grow.
+    const cached = path.join(dir, 'node_modules', '.cache', 'ferry', 'probe.mjs');
+    const alone = await execFileAsync(process.execPath, [cached], { timeout: 60_000 });
+    expect(JSON.parse(alone.stdout).young).toBeGreaterThan(2 * 1024 * 1024);
+  }, 60_000);
+
+  it("runs under Ferry's heap flags as a single file", async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bundle-'));
+    const entry = path.join(dir, 'bin.ts');
+    await writeFile(entry, YOUNG_GENERATION_PROBE);
+    const out = path.join(dir, 'dist', 'probe.mjs');
+    await bundle(entry, out, { singleFile: true });
+    const code = await readFile(out, 'utf8');
+    expect(code).toMatch(/^[\x00-\x7f]*$/);
+    const { stdout } = await execFileAsync(process.execPath, [out], { timeout: 60_000 });
+    const single = JSON.parse(stdout);
+    expect(single.kept).toBe(300_000);
+    expect(single.young).toBeLessThanOrEqual(2 * 1024 * 1024);
   }, 60_000);
 });
