@@ -29,6 +29,8 @@ export async function writeSmallFiles(dir: string, count: number, size: number):
 /**
  * Writes and deletes a scratch file of `bytes` in `dir`: the VM hands idle memory back to its
  * host, and the first big write after that is slow; this takes that cost out of the timing.
+ * Memory freed here is handed back too, about two seconds after (virtio-balloon free page
+ * reporting), so call this right before the timed transfer, never seconds ahead of it.
  */
 export async function warmPageCache(dir: string, bytes: number): Promise<void> {
   const scratch = path.join(dir, '.scratch');

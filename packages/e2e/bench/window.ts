@@ -126,14 +126,16 @@ async function actWhenReady(
 /**
  * One transfer of `file` into `out` through `ferry-send --ui` and `ferry-receive --ui`, both pages
  * open in Chromium: the code and the choice are given through the receiving window's actions, as
- * its page gives them. Timed like the bench's other transfers: from the receiver's `start` to
- * its `done`.
+ * its page gives them. `ready` runs once the pages are open and Chromium is idle, just before
+ * the code is given: what a transfer needs right before it starts (see warmPageCache). Timed like
+ * the bench's other transfers: from the receiver's `start` to its `done`.
  */
 export async function windowTransfer(
   file: string,
   out: string,
   senderEnv: NodeJS.ProcessEnv,
   receiverEnv: NodeJS.ProcessEnv,
+  ready: () => Promise<void>,
 ): Promise<number> {
   const browser = await launchBrowser();
   const sender = new EventProcess([SEND_BIN, ...UI_SENDER_ARGS, file], senderEnv);
@@ -152,6 +154,7 @@ export async function windowTransfer(
         await wp.page.goto(url);
       }
       await settled();
+      await ready();
       const { base, cookie } = await login(receiverWindow);
       await actWhenReady(base, cookie, 'code', { code });
       await actWhenReady(base, cookie, 'accept', { items: [0], out });
