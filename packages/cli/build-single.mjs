@@ -150,6 +150,8 @@ export async function isFresh(outFile) {
   try {
     const built = (await stat(outFile)).mtimeMs;
     const inputs = JSON.parse(await readFile(`${outFile}.inputs.json`, 'utf8'));
+    // A bundle made before the recipe counted among the inputs is stale.
+    if (!inputs.includes(fileURLToPath(import.meta.url))) return false;
     for (const input of inputs) {
       if ((await stat(input)).mtimeMs > built) return false;
     }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bundle } from '../build-single.mjs';
+import { bundle, isFresh } from '../build-single.mjs';
 
 const execFileAsync = promisify(execFile);
 const RECIPE = fileURLToPath(new URL('../build-single.mjs', import.meta.url));
@@ -67,6 +67,10 @@ describe("the launcher's bundle", () => {
     expect(JSON.parse(stdout)).toEqual({ text: 'déjà vu 🚢', matches: true });
     const inputs = JSON.parse(await readFile(`${out}.inputs.json`, 'utf8')) as string[];
     expect(inputs).toContain(RECIPE);
+    expect(await isFresh(out)).toBe(true);
+    // A bundle whose inputs do not name the recipe (made by an older one) is stale.
+    await writeFile(`${out}.inputs.json`, JSON.stringify(inputs.filter((i) => i !== RECIPE)));
+    expect(await isFresh(out)).toBe(false);
   }, 60_000);
 
   it("runs under Ferry's heap flags when launched: the young generation keeps its first size", async () => {
