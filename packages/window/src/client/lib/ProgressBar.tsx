@@ -2,7 +2,9 @@ import { formatBytes, formatDuration, formatRate } from './format.ts';
 
 /**
  * Progress of a transfer or a file: a bar, bytes done of the total, the rate and the time left
- * when known. Announced politely to screen readers.
+ * when known. A screen reader reads the bar's label, then its percentage and the same figures
+ * (its value text), when it reaches it. The figures change twice a second, so they are not a
+ * live region: one would speak over everything else for the whole transfer.
  */
 export function ProgressBar({
   label,
@@ -29,10 +31,13 @@ export function ProgressBar({
         <span>{label}</span>
         <span class="progress-percent">{percent}%</span>
       </div>
-      <progress max={100} value={percent} aria-label={label} />
-      <div class="progress-detail" aria-live="polite">
-        {parts.join(' · ')}
-      </div>
+      <progress
+        max={100}
+        value={percent}
+        aria-label={label}
+        aria-valuetext={`${percent}%: ${parts.join(', ')}`}
+      />
+      <div class="progress-detail">{parts.join(' · ')}</div>
     </div>
   );
 }
