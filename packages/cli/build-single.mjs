@@ -24,8 +24,29 @@ import { fileURLToPath } from 'node:url';
  *   collection before the next one; now to one and a half.
  * Measured receiving 10,000 small files: peak RSS 128 -> 103 MB for the receiver and 148-182 ->
  * 120 MB for the sender, for 0.25 s more in collections (about 4% of the receiver's CPU).
+ * A flag is left out when the user's own Node options (the command line or NODE_OPTIONS) name
+ * the same part of the heap: theirs wins.
  */
-export const HEAP_FLAGS = '--semi-space-growth-factor=1 --heap-growing-percent=50';
+const HEAP_FLAGS = [
+  ['--semi-space-growth-factor=1', 'semi[-_]space'],
+  ['--heap-growing-percent=50', 'heap[-_]growing'],
+];
+
+/**
+ * The V8 flags of `flags` that a program started with `given` (its Node options, as one string)
+ * sets. The single-file banner runs a copy of this function and of {@link nodeOptionsGiven}.
+ */
+export function heapFlags(given, flags = HEAP_FLAGS) {
+  return flags
+    .filter(([, part]) => !new RegExp(part).test(given))
+    .map(([flag]) => flag)
+    .join(' ');
+}
+
+/** The Node options this program was started with, as one string. */
+export function nodeOptionsGiven() {
+  return [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
+}
 
 // CommonJS dependencies (pino and its streams) call `require` for Node's own modules, which an
 // ES module does not have: the banner gives the file one.
@@ -34,7 +55,7 @@ const SINGLE_FILE_BANNER = [
   "import { createRequire as __ferryCreateRequire } from 'node:module';",
   "import { setFlagsFromString as __ferrySetFlags } from 'node:v8';",
   'const require = __ferryCreateRequire(import.meta.url);',
-  `__ferrySetFlags(${JSON.stringify(HEAP_FLAGS)});`,
+  `__ferrySetFlags((${heapFlags})((${nodeOptionsGiven})(), ${JSON.stringify(HEAP_FLAGS)}));`,
 ].join('\n');
 
 /**
@@ -119,8 +140,11 @@ export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
   try {
     const code = result.outputFiles.find((file) => file.path.endsWith('.mjs'));
     const map = result.outputFiles.find((file) => file.path.endsWith('.map'));
-    if (map) await writeFile(`${outFile}.map`, map.contents);
-    await writeFile(temp, asciiOnly(code.text));
+    if (map) {
+      await writeFile(`${temp}.map`, map.contents);
+      await rename(`${temp}.map`, `${outFile}.map`);
+    }
+    await writeFile(temp, await asciiOnly(code.text));
     if (singleFile) await chmod(temp, 0o755);
     await writeFile(`${temp}.inputs`, JSON.stringify(inputs));
     await rename(`${temp}.inputs`, `${outFile}.inputs.json`);
@@ -128,20 +152,67 @@ export async function bundle(entryPath, outFile, { singleFile = false } = {}) {
   } finally {
     await rm(temp, { force: true });
     await rm(`${temp}.inputs`, { force: true });
+    await rm(`${temp}.map`, { force: true });
   }
   return outFile;
 }
 
 /**
- * `code` with every character outside ASCII written as a `\u` escape. esbuild escapes them in
- * strings and regular expressions but keeps comments as written, and one `§` in a comment makes
- * V8 hold the whole source as UTF-16: twice the memory (2.3 MB more for ferry-receive). An escape
- * means the same character wherever esbuild left one: in a comment it is only text.
+ * `code` with the characters outside ASCII written as escapes wherever an escape means the same:
+ * in comments (only text), string literals, regular expression literals and identifiers.
+ * esbuild escapes strings and identifiers itself, but keeps comments and regular expressions as
+ * written, and one `§` in a comment makes V8 hold the whole source as UTF-16: twice the
+ * memory (2.3 MB more for ferry-receive). Template literals are left as they are: a tag reads
+ * their raw text, where an escape is six characters, not one. Tokens come from acorn, so a `/`
+ * that divides is never taken for a regular expression. Code acorn cannot read is left as it is:
+ * the bundle then costs memory, never meaning.
  */
-function asciiOnly(code) {
-  return code.replace(
-    /[^\x00-\x7f]/g,
-    (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`,
+async function asciiOnly(code) {
+  if (/^[\x00-\x7f]*$/.test(code)) return code;
+  const { tokenizer } = await import('acorn');
+  /** Where escapes may go, as [start, end, kind], in order. */
+  const spans = [];
+  const options = {
+    ecmaVersion: 'latest',
+    sourceType: 'module',
+    allowHashBang: true,
+    onComment: (_block, _text, start, end) => spans.push([start, end, 'comment']),
+  };
+  try {
+    for (const token of tokenizer(code, options)) {
+      const label = token.type.label;
+      if (label === 'string' || label === 'regexp') spans.push([token.start, token.end, 'literal']);
+      else if (label === 'name' || label === 'privateId')
+        spans.push([token.start, token.end, 'identifier']);
+    }
+  } catch {
+    return code;
+  }
+  spans.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let from = 0;
+  for (const [start, end, kind] of spans) {
+    const text = code.slice(start, end);
+    if (/^[\x00-\x7f]*$/.test(text)) continue;
+    out += code.slice(from, start) + escapeSpan(text, kind);
+    from = end;
+  }
+  return out + code.slice(from);
+}
+
+/**
+ * Escapes the characters outside ASCII in one span. In a literal, `\é` (an identity escape)
+ * becomes `\u00e9` in place of its backslash, so that the escape is not itself escaped.
+ * Identifiers take code point escapes (`\u{1f600}`): a surrogate pair of `\u` escapes is not
+ * allowed there.
+ */
+function escapeSpan(text, kind) {
+  const unit = (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  if (kind === 'identifier')
+    return text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  if (kind === 'comment') return text.replace(/[^\x00-\x7f]/g, unit);
+  return text.replace(/(\\*)([^\x00-\x7f])/g, (_match, slashes, character) =>
+    slashes.length % 2 === 1 ? slashes.slice(1) + unit(character) : slashes + unit(character),
   );
 }
 

@@ -5,9 +5,9 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { bundle, HEAP_FLAGS, isFresh } from './build-single.mjs';
+import { bundle, heapFlags, isFresh, nodeOptionsGiven } from './build-single.mjs';
 
-setFlagsFromString(HEAP_FLAGS);
+setFlagsFromString(heapFlags(nodeOptionsGiven()));
 
 /** Bundles `entry` (a URL of a `.ts` file) unless its cached bundle is current, then runs it. */
 export async function launch(entry, name) {

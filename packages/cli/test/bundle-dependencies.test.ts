@@ -3,7 +3,7 @@
  * the app's own folder. With pnpm, a package is there only if the app depends on it itself: a
  * dependency of one of Ferry's packages (the window's `open`, say) must be one of the app's too.
  * This builds each app's bundle as its launcher does and imports every package it names, from
- * the app's folder. It also checks that the bundle embeds the window's page.
+ * the app's folder. It also checks that the bundle embeds the window's page and is ASCII.
  */
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
@@ -19,7 +19,7 @@ const PACKAGES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 describe("the apps' launcher bundles", () => {
   for (const app of ['sender', 'receiver']) {
-    it(`${app}: every npm package the bundle imports is found from the app's folder, and the page is inside`, async () => {
+    it(`${app}: every npm package the bundle imports is found from the app's folder, the page is inside, and it is ASCII`, async () => {
       const dir = path.join(PACKAGES, app);
       const out = path.join(
         dir,
@@ -51,6 +51,8 @@ describe("the apps' launcher bundles", () => {
         const inputs = JSON.parse(await readFile(`${out}.inputs.json`, 'utf8')) as string[];
         expect(inputs).toContain(CLIENT_ENTRY);
         expect(code).not.toContain('FERRY_WINDOW_ASSETS');
+        // ASCII only: one other character makes V8 hold the whole source as UTF-16.
+        expect(code.match(/[^\x00-\x7f].{0,40}/g) ?? []).toEqual([]);
       } finally {
         await rm(path.dirname(out), { recursive: true, force: true });
       }

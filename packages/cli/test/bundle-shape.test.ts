@@ -41,16 +41,25 @@ describe("the launcher's bundle", () => {
   it('is ASCII, links its source map beside it, and counts its recipe among its inputs', async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bundle-'));
     const entry = path.join(dir, 'entry.ts');
-    // A comment esbuild keeps (inside a class body), a string, a regular expression and a
-    // character outside the Basic Multilingual Plane.
+    // A comment esbuild keeps (inside a class body), a string, regular expressions (with
+    // identity escapes, and with the u flag) and characters outside the Basic Multilingual
+    // Plane.
     await writeFile(
       entry,
       [
         'class Note {',
-        '  /** Kept by esbuild: see PROTOCOL.md §12, naïve café. */',
+        '  /** Kept by esbuild: see PROTOCOL.md §12, naïve café, a \\é in a comment. */',
         "  readonly text: string = 'déjà vu 🚢';",
         '}',
-        "const matches = /^[à-ü]+$/.test('éü');",
+        'const matches = [',
+        "  /^[à-ü]+$/.test('éü'),",
+        "  /^\\é$/.test('é'),",
+        "  /^[\\é]$/.test('é'),",
+        "  /^\\\\é$/.test('\\\\é'),",
+        "  /^🚢$/u.test('🚢'),",
+        "  /^[🚢😀]$/u.test('😀'),",
+        "  /^[🚢]$/.test('🚢'),",
+        '];',
         'console.log(JSON.stringify({ text: new Note().text, matches }));',
       ].join('\n'),
     );
@@ -64,13 +73,32 @@ describe("the launcher's bundle", () => {
     const map = JSON.parse(await readFile(`${out}.map`, 'utf8')) as { sources: string[] };
     expect(map.sources.some((source) => source.endsWith('entry.ts'))).toBe(true);
     const { stdout } = await execFileAsync(process.execPath, [out], { timeout: 30_000 });
-    expect(JSON.parse(stdout)).toEqual({ text: 'déjà vu 🚢', matches: true });
+    expect(JSON.parse(stdout)).toEqual({
+      text: 'déjà vu 🚢',
+      matches: [true, true, true, true, true, true, false],
+    });
     const inputs = JSON.parse(await readFile(`${out}.inputs.json`, 'utf8')) as string[];
     expect(inputs).toContain(RECIPE);
     expect(await isFresh(out)).toBe(true);
     // A bundle whose inputs do not name the recipe (made by an older one) is stale.
     await writeFile(`${out}.inputs.json`, JSON.stringify(inputs.filter((i) => i !== RECIPE)));
     expect(await isFresh(out)).toBe(false);
+  }, 60_000);
+
+  it('keeps the raw text of tagged templates as written: there an escape would change it', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bundle-'));
+    const entry = path.join(dir, 'entry.ts');
+    await writeFile(
+      entry,
+      [
+        'const tag = (strings: TemplateStringsArray) => strings.raw[0];',
+        'console.log(JSON.stringify([String.raw`é🚢\\é`, tag`§`]));',
+      ].join('\n'),
+    );
+    const out = path.join(dir, 'out', 'entry.mjs');
+    await bundle(entry, out);
+    const { stdout } = await execFileAsync(process.execPath, [out], { timeout: 30_000 });
+    expect(JSON.parse(stdout)).toEqual(['é🚢\\é', '§']);
   }, 60_000);
 
   it("runs under Ferry's heap flags when launched: the young generation keeps its first size", async () => {
@@ -91,6 +119,12 @@ describe("the launcher's bundle", () => {
     const cached = path.join(dir, 'node_modules', '.cache', 'ferry', 'probe.mjs');
     const alone = await execFileAsync(process.execPath, [cached], { timeout: 60_000 });
     expect(JSON.parse(alone.stdout).young).toBeGreaterThan(2 * 1024 * 1024);
+    // A user's own setting for the young generation wins over Ferry's.
+    const theirs = await execFileAsync(process.execPath, [runner], {
+      timeout: 60_000,
+      env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=32' },
+    });
+    expect(JSON.parse(theirs.stdout).young).toBeGreaterThan(2 * 1024 * 1024);
   }, 60_000);
 
   it("runs under Ferry's heap flags as a single file", async () => {
