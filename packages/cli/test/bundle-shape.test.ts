@@ -37,42 +37,49 @@ afterEach(async () => {
   dir = undefined;
 });
 
+/**
+ * Bundles an entry of `lines` (in a fresh folder, `dir`) as the launcher does, then runs it:
+ * the bundle's path and text, and what it printed.
+ */
+async function bundleAndRun(
+  lines: string[],
+): Promise<{ out: string; code: string; stdout: string }> {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bundle-'));
+  const entry = path.join(dir, 'entry.ts');
+  await writeFile(entry, lines.join('\n'));
+  const out = path.join(dir, 'out', 'entry.mjs');
+  await bundle(entry, out);
+  const { stdout } = await execFileAsync(process.execPath, [out], { timeout: 30_000 });
+  return { out, code: await readFile(out, 'utf8'), stdout };
+}
+
 describe("the launcher's bundle", () => {
   it('is ASCII, links its source map beside it, and counts its recipe among its inputs', async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bundle-'));
-    const entry = path.join(dir, 'entry.ts');
     // A comment esbuild keeps (inside a class body), a string, regular expressions (with
     // identity escapes, and with the u flag) and characters outside the Basic Multilingual
     // Plane.
-    await writeFile(
-      entry,
-      [
-        'class Note {',
-        '  /** Kept by esbuild: see PROTOCOL.md §12, naïve café, a \\é in a comment. */',
-        "  readonly text: string = 'déjà vu 🚢';",
-        '}',
-        'const matches = [',
-        "  /^[à-ü]+$/.test('éü'),",
-        "  /^\\é$/.test('é'),",
-        "  /^[\\é]$/.test('é'),",
-        "  /^\\\\é$/.test('\\\\é'),",
-        "  /^🚢$/u.test('🚢'),",
-        "  /^[🚢😀]$/u.test('😀'),",
-        "  /^[🚢]$/.test('🚢'),",
-        '];',
-        'console.log(JSON.stringify({ text: new Note().text, matches }));',
-      ].join('\n'),
-    );
-    const out = path.join(dir, 'out', 'entry.mjs');
-    await bundle(entry, out);
-    const code = await readFile(out, 'utf8');
+    const { out, code, stdout } = await bundleAndRun([
+      'class Note {',
+      '  /** Kept by esbuild: see PROTOCOL.md §12, naïve café, a \\é in a comment. */',
+      "  readonly text: string = 'déjà vu 🚢';",
+      '}',
+      'const matches = [',
+      "  /^[à-ü]+$/.test('éü'),",
+      "  /^\\é$/.test('é'),",
+      "  /^[\\é]$/.test('é'),",
+      "  /^\\\\é$/.test('\\\\é'),",
+      "  /^🚢$/u.test('🚢'),",
+      "  /^[🚢😀]$/u.test('😀'),",
+      "  /^[🚢]$/.test('🚢'),",
+      '];',
+      'console.log(JSON.stringify({ text: new Note().text, matches }));',
+    ]);
     expect(code).toMatch(/^[\x00-\x7f]*$/);
     expect(code).toContain('PROTOCOL.md \\u00a712');
     expect(code).not.toContain('data:application/json');
     expect(code.trimEnd().endsWith('//# sourceMappingURL=entry.mjs.map')).toBe(true);
     const map = JSON.parse(await readFile(`${out}.map`, 'utf8')) as { sources: string[] };
     expect(map.sources.some((source) => source.endsWith('entry.ts'))).toBe(true);
-    const { stdout } = await execFileAsync(process.execPath, [out], { timeout: 30_000 });
     expect(JSON.parse(stdout)).toEqual({
       text: 'déjà vu 🚢',
       matches: [true, true, true, true, true, true, false],
@@ -86,18 +93,10 @@ describe("the launcher's bundle", () => {
   }, 60_000);
 
   it('keeps the raw text of tagged templates as written: there an escape would change it', async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-bundle-'));
-    const entry = path.join(dir, 'entry.ts');
-    await writeFile(
-      entry,
-      [
-        'const tag = (strings: TemplateStringsArray) => strings.raw[0];',
-        'console.log(JSON.stringify([String.raw`é🚢\\é`, tag`§`]));',
-      ].join('\n'),
-    );
-    const out = path.join(dir, 'out', 'entry.mjs');
-    await bundle(entry, out);
-    const { stdout } = await execFileAsync(process.execPath, [out], { timeout: 30_000 });
+    const { stdout } = await bundleAndRun([
+      'const tag = (strings: TemplateStringsArray) => strings.raw[0];',
+      'console.log(JSON.stringify([String.raw`é🚢\\é`, tag`§`]));',
+    ]);
     expect(JSON.parse(stdout)).toEqual(['é🚢\\é', '§']);
   }, 60_000);
 

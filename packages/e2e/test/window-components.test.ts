@@ -323,7 +323,8 @@ describe("Ferry's window components in a browser", () => {
       expect(await bar.getAttribute('aria-valuetext')).toBe(
         '68%: 700 MiB of 1.00 GiB, 107 MiB/s, 3 s left',
       );
-      expect(await g.page.locator('.progress [aria-live]').count()).toBe(0);
+      const live = '[aria-live],[role=status],[role=log],[role=alert],output';
+      expect(await g.page.locator(`:is(.progress, .progress *):is(${live})`).count()).toBe(0);
       expect(await g.page.locator('.code-digits').textContent()).toBe('45127789');
       await g.page.getByRole('button', { name: 'Try again' }).click();
       await expect.poll(() => g.calls.get('retry'), WAIT).toEqual([{}]);
