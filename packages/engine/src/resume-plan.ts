@@ -62,10 +62,11 @@ export async function planResume(
   const adopt = new Map<string, string>();
   const claims = new Map<string, TopClaim>();
   const present = new Map<number, string>();
+  const folders: RealFolders = new Map();
   for (const [top, entries] of groups) {
     const only = entries[0]!;
     if (entries.length === 1 && only.kind === 'file' && only.components.length === 1) {
-      const at = await presentAt(root, [top], only.size);
+      const at = await presentAt(root, [top], only.size, folders);
       if (at) present.set(only.id, at);
       continue;
     }
@@ -74,7 +75,12 @@ export async function planResume(
     const files = entries.filter((entry) => entry.kind === 'file');
     const found = new Map<number, string>();
     for (const entry of files) {
-      const at = await presentAt(root, [claimed ?? top, ...entry.components.slice(1)], entry.size);
+      const at = await presentAt(
+        root,
+        [claimed ?? top, ...entry.components.slice(1)],
+        entry.size,
+        folders,
+      );
       if (at) found.set(entry.id, at);
     }
     let enter = claimed !== undefined;
@@ -82,7 +88,8 @@ export async function planResume(
       // Every folder offered must be there too: entering writes nothing new then.
       enter = true;
       for (const entry of entries)
-        if (entry.kind === 'dir' && !(await isRealDirPath(root, entry.components))) enter = false;
+        if (entry.kind === 'dir' && !(await isRealDirPath(root, entry.components, folders)))
+          enter = false;
     }
     if (!enter) continue;
     adopt.set(top, claimed ?? top);
@@ -111,21 +118,41 @@ async function presentAt(
   root: string,
   components: readonly string[],
   size: number,
+  folders: RealFolders,
 ): Promise<string | undefined> {
   if (components.some((component) => component.startsWith('.'))) return undefined;
-  if (!(await isRealDirPath(root, components.slice(0, -1)))) return undefined;
+  if (!(await isRealDirPath(root, components.slice(0, -1), folders))) return undefined;
   const file = path.join(root, ...components);
   const stats = await fs.lstat(file).catch(() => undefined);
   return stats?.isFile() && stats.size === size ? file : undefined;
 }
 
+/**
+ * What one plan found of the folders it looked at: path → whether it is a real folder. Files
+ * share folders, so each is looked at once per plan (10,000 files in a folder not there yet
+ * made 10,000 failed lookups of it). The plan only proposes: what it finds is checked again
+ * when files are written (and a present file's digest, with the sender).
+ */
+type RealFolders = Map<string, Promise<boolean>>;
+
 /** True when every component below `root` is a real folder (no symlink on the way). */
-async function isRealDirPath(root: string, components: readonly string[]): Promise<boolean> {
+async function isRealDirPath(
+  root: string,
+  components: readonly string[],
+  folders: RealFolders,
+): Promise<boolean> {
   let current = root;
   for (const component of components) {
     current = path.join(current, component);
-    const stats = await fs.lstat(current).catch(() => undefined);
-    if (!stats?.isDirectory()) return false;
+    let real = folders.get(current);
+    if (!real) {
+      real = fs.lstat(current).then(
+        (stats) => stats.isDirectory(),
+        () => false,
+      );
+      folders.set(current, real);
+    }
+    if (!(await real)) return false;
   }
   return true;
 }
