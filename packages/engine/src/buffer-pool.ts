@@ -12,12 +12,30 @@ export interface ReadBuffers {
  */
 export class BufferPool implements ReadBuffers {
   readonly size: number;
+  readonly #count: number;
   #free: Buffer[] = [];
   #waiters: ((buffer: Buffer) => void)[] = [];
+  #onIdle: ((buffers: Buffer[]) => void) | undefined;
 
-  constructor(count: number, size: number) {
+  /** `count` buffers of `size` bytes: those of `reuse` first (each of `size` bytes), then new ones. */
+  constructor(count: number, size: number, reuse: readonly Buffer[] = []) {
     this.size = size;
-    for (let i = 0; i < count; i++) this.#free.push(Buffer.allocUnsafeSlow(size));
+    this.#count = count;
+    for (const buffer of reuse.slice(0, count)) {
+      if (buffer.byteLength !== size) throw new RangeError('a reused buffer is not of the size');
+      this.#free.push(buffer);
+    }
+    while (this.#free.length < count) this.#free.push(Buffer.allocUnsafeSlow(size));
+  }
+
+  /**
+   * Ends the pool's use: once every buffer is back and nobody waits for one (now, or when the
+   * last comes back), `onIdle` gets them all, once, for another pool. A buffer that never comes
+   * back (a socket destroyed with it) keeps them all from being handed on.
+   */
+  retire(onIdle: (buffers: Buffer[]) => void): void {
+    this.#onIdle = onIdle;
+    this.#handOnIfIdle();
   }
 
   /** A free buffer, waiting for one to come back if all are in use. */
@@ -32,6 +50,16 @@ export class BufferPool implements ReadBuffers {
     const waiter = this.#waiters.shift();
     if (waiter) waiter(buffer);
     else this.#free.push(buffer);
+    this.#handOnIfIdle();
+  }
+
+  #handOnIfIdle(): void {
+    const onIdle = this.#onIdle;
+    if (!onIdle || this.#waiters.length > 0 || this.#free.length < this.#count) return;
+    this.#onIdle = undefined;
+    const buffers = this.#free;
+    this.#free = [];
+    onIdle(buffers);
   }
 }
 

@@ -5,7 +5,6 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import {
-  BufferPool,
   BULK_READ_GATE,
   type Chunk,
   ChunkReader,
@@ -546,8 +545,7 @@ export function createLink(options: LinkOptions): Link {
     start: number,
     end: number,
   ): Promise<void> {
-    const bufferBytes = budget.take();
-    const pool = new BufferPool(LINK_LIMITS.readBuffers, bufferBytes);
+    const pool = budget.take();
     // The file is checked unchanged before the chunk that ends the range is handed out.
     const reader = new ChunkReader(handle, pool, 0, start, end, stamp, gate);
     const total = end - start;
@@ -561,8 +559,8 @@ export function createLink(options: LinkOptions): Link {
       response.once('close', () => {
         hungUp = true;
         stopWaiting?.();
-        // The socket holds none of the buffers any more.
-        budget.release(bufferBytes);
+        // The socket takes no more buffers: they go back once the reader and the writes are done.
+        budget.release(pool);
         resolve();
       }),
     );
