@@ -37,6 +37,9 @@ import {
 import { startSshd } from './sshd.ts';
 
 const { values } = parseArgs({
+  // `npx pnpm bench --link-only` arrives as `-- --link-only` (the root script ends in `--` so
+  // that options pass through turbo), and `npx pnpm bench -- --link-only` with one more `--`.
+  args: process.argv.slice(2).filter((arg) => arg !== '--'),
   options: {
     rounds: { type: 'string', default: '3' },
     'skip-4g': { type: 'boolean', default: false },
