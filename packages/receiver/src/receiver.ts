@@ -809,7 +809,7 @@ async function receiveFiles(
   const { saved, failed, present } = outcomes;
   // Files verified in memory are flushed and renamed in the background, so the disk's
   // latency overlaps the next files' bytes; acknowledgements still go out in order.
-  const inFlight: Promise<void>[] = [];
+  const inFlight: Saving[] = [];
   let previous: Promise<void> = Promise.resolve();
   const acknowledge = async (
     entry: ValidatedEntry,
@@ -871,15 +871,33 @@ async function receiveFiles(
       });
       const outcome = await receiveOne(connection, file, events);
       previous = acknowledge(entry, outcome, previous);
-      previous.catch(() => {}); // Observed below, in order.
-      inFlight.push(previous);
-      if (inFlight.length >= MAX_SAVING) await connection.whileBusy(inFlight.shift()!);
+      inFlight.push(saving(previous)); // Observed below, in order.
+      if (inFlight.length >= MAX_SAVING) {
+        const oldest = inFlight.shift()!;
+        // Keepalives while the disk is slow; a save already done (the common case) needs none.
+        await (oldest.settled ? oldest.done : connection.whileBusy(oldest.done));
+      }
     }
-    await connection.whileBusy(Promise.all(inFlight));
+    await connection.whileBusy(Promise.all(inFlight.map((each) => each.done)));
   } finally {
     // Never leave a save running behind a failure: cleanup (or a reconnect) must see what it left.
-    await Promise.allSettled(inFlight);
+    await Promise.allSettled(inFlight.map((each) => each.done));
   }
+}
+
+/** A file's save and acknowledgement, and whether it is over (known a moment after it is). */
+interface Saving {
+  readonly done: Promise<void>;
+  settled: boolean;
+}
+
+function saving(done: Promise<void>): Saving {
+  const each: Saving = { done, settled: false };
+  const over = (): void => {
+    each.settled = true;
+  };
+  done.then(over, over);
+  return each;
 }
 
 /** Files verified and waiting for their data to be flushed and renamed, at most. */
