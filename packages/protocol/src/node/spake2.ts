@@ -7,7 +7,14 @@
  * Shares and K travel and enter the transcript as SEC1 uncompressed points (65 bytes), w as a
  * 32-byte big-endian integer, exactly as in the RFC's test vectors (Appendix B).
  */
-import { createHash, createHmac, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  scrypt,
+  timingSafeEqual,
+} from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 
 /** Which side of the exchange we are: A sends the first share, B answers. */
@@ -61,6 +68,13 @@ export const MAX_AAD_BYTES = 1024 - CONFIRMATION_KEYS_LABEL.byteLength;
 
 /** M and N for P-256 (RFC 9382 §6), compressed SEC1; nobody knows their discrete logarithms. */
 const M = Point.fromHex('02886e2f97ace46e55ba9dd7242579f2993b64e16ef3dcab95afd497333d8fa12f');
+/**
+ * The generator P, as a point of its own: noble gives `Point.BASE` a table of 128 precomputed
+ * multiples per 8 bits of scalar, built on its first use. A pairing multiplies by P once, so
+ * building the table cost 36 ms and grew the heap by about 5 MB of short-lived numbers, where a
+ * multiplication without it takes about 4 ms. Both are constant-time.
+ */
+const P = Point.fromAffine(Point.BASE.toAffine());
 const N = Point.fromHex('03d8bbd6c639c62937b04d997f38c3770719c629d7014d49a24b4f98baa1292b49');
 
 /**
@@ -149,7 +163,7 @@ export class Spake2 {
     this.#context = context;
     // pA = x*P + w*M, pB = y*P + w*N (RFC 9382 §3.3).
     const blind = multiply(role === 'A' ? M : N, w);
-    this.message = Point.BASE.multiply(secret).add(blind).toBytes(false);
+    this.message = P.multiply(secret).add(blind).toBytes(false);
   }
 
   /** Starts an exchange; `randomScalar` is only for test vectors (default: uniformly random in [1, n)). */
@@ -159,14 +173,21 @@ export class Spake2 {
       throw new RangeError('the SPAKE2 password scalar must be in [0, n)');
     }
     // 0 is in the RFC's range but would send w*M (or w*N) in the clear, open to offline guessing.
-    if (randomScalar !== undefined && (typeof randomScalar !== 'bigint' || randomScalar < 1n || randomScalar >= ORDER)) {
+    if (
+      randomScalar !== undefined &&
+      (typeof randomScalar !== 'bigint' || randomScalar < 1n || randomScalar >= ORDER)
+    ) {
       throw new RangeError('the SPAKE2 random scalar must be in [1, n)');
     }
     if (context.aad.byteLength > MAX_AAD_BYTES) {
       throw new RangeError(`the SPAKE2 AAD must be at most ${MAX_AAD_BYTES} bytes`);
     }
     // Copies: the caller changing its buffers later must not change our transcript.
-    const copy = { idA: Uint8Array.from(context.idA), idB: Uint8Array.from(context.idB), aad: Uint8Array.from(context.aad) };
+    const copy = {
+      idA: Uint8Array.from(context.idA),
+      idB: Uint8Array.from(context.idB),
+      aad: Uint8Array.from(context.aad),
+    };
     return new Spake2(role, w, randomScalar ?? randomScalarBelowOrder(), copy);
   }
 
@@ -186,7 +207,8 @@ export class Spake2 {
   }
 
   #run(peerMessage: Uint8Array): Spake2Trace {
-    if (this.#finished) throw new Spake2Error('finished', 'this SPAKE2 exchange is already finished');
+    if (this.#finished)
+      throw new Spake2Error('finished', 'this SPAKE2 exchange is already finished');
     // Consumed even if the share is bad: one exchange, one chance.
     this.#finished = true;
     const w = this.#w;
@@ -196,12 +218,20 @@ export class Spake2 {
     const peer = decodeShare(peerMessage);
     // A: K = x*(pB - w*N); B: K = y*(pA - w*M). The cofactor h of P-256 is 1 (RFC 9382 §3.3).
     const unblinded = peer.subtract(multiply(this.#role === 'A' ? N : M, w));
-    if (unblinded.is0()) throw new Spake2Error('identity', 'the peer share yields the identity element');
+    if (unblinded.is0())
+      throw new Spake2Error('identity', 'the peer share yields the identity element');
     const K = unblinded.multiply(secret).toBytes(false);
     const pA = this.#role === 'A' ? this.message : Uint8Array.from(peerMessage);
     const pB = this.#role === 'A' ? Uint8Array.from(peerMessage) : this.message;
     // TT = len(A) || A || len(B) || B || len(pA) || pA || len(pB) || pB || len(K) || K || len(w) || w
-    const TT = transcript([this.#context.idA, this.#context.idB, pA, pB, K, bigIntToBytes(w, SCALAR_BYTES)]);
+    const TT = transcript([
+      this.#context.idA,
+      this.#context.idB,
+      pA,
+      pB,
+      K,
+      bigIntToBytes(w, SCALAR_BYTES),
+    ]);
     // Ke || Ka = Hash(TT)
     const hash = createHash('sha256').update(TT).digest();
     const Ke = Uint8Array.from(hash.subarray(0, HALF_HASH_BYTES));
@@ -211,7 +241,9 @@ export class Spake2 {
     // input keying material and an empty salt, as the RFC's vectors were made (salt = Ka and no
     // input keying material does not reproduce them).
     const info = Buffer.concat([CONFIRMATION_KEYS_LABEL, this.#context.aad]);
-    const confirmationKeys = new Uint8Array(hkdfSync('sha256', Ka, new Uint8Array(0), info, CONFIRMATION_KEYS_BYTES));
+    const confirmationKeys = new Uint8Array(
+      hkdfSync('sha256', Ka, new Uint8Array(0), info, CONFIRMATION_KEYS_BYTES),
+    );
     const KcA = confirmationKeys.slice(0, CONFIRMATION_KEYS_BYTES / 2);
     const KcB = confirmationKeys.slice(CONFIRMATION_KEYS_BYTES / 2);
     confirmationKeys.fill(0);
@@ -227,11 +259,18 @@ export class Spake2 {
  * finishes `spake` like finish() does (same checks, same single use) and also returns the
  * trace. Never use this outside tests: the trace holds w and K.
  */
-export function spake2Debug(spake: Spake2, peerMessage: Uint8Array): { keys: Spake2Keys; trace: Spake2Trace } {
+export function spake2Debug(
+  spake: Spake2,
+  peerMessage: Uint8Array,
+): { keys: Spake2Keys; trace: Spake2Trace } {
   const { role, trace } = traceOf(spake, peerMessage);
   const ours = role === 'A' ? trace.cA : trace.cB;
   const theirs = role === 'A' ? trace.cB : trace.cA;
-  const keys = new ConfirmedKeys(Uint8Array.from(trace.Ke), Uint8Array.from(ours), Uint8Array.from(theirs));
+  const keys = new ConfirmedKeys(
+    Uint8Array.from(trace.Ke),
+    Uint8Array.from(ours),
+    Uint8Array.from(theirs),
+  );
   return { keys, trace };
 }
 
@@ -263,7 +302,8 @@ function decodeShare(bytes: Uint8Array): Point {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength !== POINT_BYTES) {
     throw new Spake2Error('encoding', `the peer share must be ${POINT_BYTES} bytes`);
   }
-  if (bytes[0] !== 0x04) throw new Spake2Error('encoding', 'the peer share is not an uncompressed point');
+  if (bytes[0] !== 0x04)
+    throw new Spake2Error('encoding', 'the peer share is not an uncompressed point');
   let point: Point;
   try {
     point = Point.fromBytes(bytes);
