@@ -1,3 +1,18 @@
+import { TurnOutput } from './turn-output.ts';
+
+/**
+ * The real process's streams for an app's `main`. With neither stdin nor stdout a terminal (a
+ * script reading `--json`, a pipeline), stdout is written once per turn of the event loop
+ * ({@link TurnOutput}), and what is held is written when the process exits. With a terminal
+ * on either, every write goes out as it is made: a person may be watching, or asked.
+ */
+export function processIo() {
+  const stdout =
+    process.stdin.isTTY || process.stdout.isTTY ? process.stdout : new TurnOutput(process.stdout);
+  if (stdout instanceof TurnOutput) process.on('exit', () => stdout.flush());
+  return { stdin: process.stdin, stdout, stderr: process.stderr, env: process.env };
+}
+
 /**
  * Runs an app's `main` against the real process, the one place that touches `process`:
  * SIGINT and SIGTERM abort the signal (a second one exits at once with 130), and the
@@ -13,7 +28,11 @@ export async function runProcess(run: (signal: AbortSignal) => Promise<number>):
     // The terminal has echoed ^C where the cursor stood: what is printed next starts on a line
     // of its own, not glued after it (U5).
     if (signal === 'SIGINT') {
-      const terminal = process.stderr.isTTY ? process.stderr : process.stdout.isTTY ? process.stdout : undefined;
+      const terminal = process.stderr.isTTY
+        ? process.stderr
+        : process.stdout.isTTY
+          ? process.stdout
+          : undefined;
       terminal?.write('\n');
     }
     controller.abort();
