@@ -545,6 +545,13 @@ export function createLink(options: LinkOptions): Link {
     start: number,
     end: number,
   ): Promise<void> {
+    if (response.destroyed) {
+      // The downloader hung up while the file was being opened: its 'close' has passed, so
+      // nothing below would hear of it (the budget's share would be lost, and a download
+      // sent to nobody counted as complete).
+      emitter.emit('download-done', { id, bytes: 0, complete: false });
+      return;
+    }
     const pool = budget.take();
     // The file is checked unchanged before the chunk that ends the range is handed out.
     const reader = new ChunkReader(handle, pool, 0, start, end, stamp, gate);
@@ -639,6 +646,12 @@ export function createLink(options: LinkOptions): Link {
     total: number,
     count: boolean,
   ): Promise<boolean> {
+    if (response.destroyed) {
+      // Hung up before this began (the program's size is read first): no 'close' will come.
+      stream.destroy();
+      emitter.emit('download-done', { id, bytes: 0, complete: false });
+      return Promise.resolve(false);
+    }
     return new Promise((resolve) => {
       let sent = 0;
       let failed = false;

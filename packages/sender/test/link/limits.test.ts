@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LINK_LIMITS } from '../../src/link/server.ts';
-import { receiveAll, runCleanup, within } from '../helpers.ts';
+import { receiveAll, runCleanup, tempDir, within } from '../helpers.ts';
 import { rawRequest, request, startLinkSender, statusOf, TOKEN } from './helpers.ts';
 
 afterEach(runCleanup);
@@ -164,6 +165,72 @@ describe('many downloads at once (L8)', () => {
     const dones = events.all('download-done');
     expect(dones.at(-1)).toMatchObject({ id: 2, bytes: size, complete: true });
     expect(events.all('download-failed')).toEqual([]);
+  });
+
+  it('L8: downloaders that hang up as soon as they ask are never counted as complete: --link-downloads 1 waits for a whole one', async () => {
+    const size = 4 * MiB;
+    const content = randomBytes(size);
+    const { port, base, events, link } = await startLinkSender(
+      { 'big.bin': content },
+      { downloads: 1 },
+    );
+    let ended = false;
+    link.on('link-ended', () => {
+      ended = true;
+    });
+    // Each asks and goes away at once: most hang up while the file is being opened, before
+    // the download has started listening for its end.
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port }, () => {
+          socket.write(`GET ${base}f/0/big.bin HTTP/1.1\r\nHost: x\r\n\r\n`);
+          socket.destroy();
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve());
+      });
+    }
+    // Let what the cut downloads still do finish before judging them.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(events.all('download-done').filter((done) => done.complete)).toEqual([]);
+    expect(ended).toBe(false);
+    const whole = await request(port, `${base}f/0/big.bin`);
+    expect(whole.status).toBe(200);
+    expect(whole.body.equals(content)).toBe(true);
+    await events.waitFor('link-ended');
+    expect(events.all('download-done').filter((done) => done.complete)).toHaveLength(1);
+  });
+
+  it('L8: a downloader that hangs up while the receiving program is found sees its download end as incomplete', async () => {
+    const dir = await tempDir();
+    const program = path.join(dir, 'ferry-receive.mjs');
+    await writeFile(program, 'console.log("hello");\n');
+    let asked: () => void = () => {};
+    const askedFor = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    // Finding the program takes a moment (it may be built first); the downloader is gone by then.
+    const { port, base, events } = await startLinkSender(
+      { 'a.txt': 'a' },
+      {
+        program: async () => {
+          asked();
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return program;
+        },
+      },
+    );
+    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      socket.write(`GET ${base}ferry-receive.mjs HTTP/1.1\r\nHost: x\r\n\r\n`);
+    });
+    socket.on('error', () => {});
+    await askedFor;
+    socket.destroy();
+    const done = await events.waitFor('download-done');
+    expect(done).toMatchObject({ bytes: 0, complete: false });
+    const whole = await request(port, `${base}ferry-receive.mjs`);
+    expect(whole.status).toBe(200);
+    expect(whole.body.toString()).toBe('console.log("hello");\n');
   });
 
   it('L8: 200 concurrent downloads keep the heap and buffers bounded, and a Ferry receiver is served meanwhile', async () => {
