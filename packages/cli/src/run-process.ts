@@ -7,10 +7,21 @@ import { TurnOutput } from './turn-output.ts';
  * on either, every write goes out as it is made: a person may be watching, or asked.
  */
 export function processIo() {
-  const stdout =
-    process.stdin.isTTY || process.stdout.isTTY ? process.stdout : new TurnOutput(process.stdout);
-  if (stdout instanceof TurnOutput) process.on('exit', () => stdout.flush());
-  return { stdin: process.stdin, stdout, stderr: process.stderr, env: process.env };
+  const io = { stdin: process.stdin, stderr: process.stderr, env: process.env };
+  if (process.stdin.isTTY || process.stdout.isTTY) return { ...io, stdout: process.stdout };
+  const stdout = new TurnOutput(process.stdout);
+  process.on('exit', () => stdout.flush());
+  // What stdout holds goes out before anything on stderr: with both in one file (`2>&1`), an
+  // error still comes after the lines printed before it.
+  const stderr = {
+    isTTY: process.stderr.isTTY,
+    columns: process.stderr.columns,
+    write(text: string) {
+      stdout.flush();
+      return process.stderr.write(text);
+    },
+  };
+  return { ...io, stdout, stderr };
 }
 
 /**
