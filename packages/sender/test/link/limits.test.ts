@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -178,20 +179,22 @@ describe('many downloads at once (L8)', () => {
     link.on('link-ended', () => {
       ended = true;
     });
+    const accepted = serverSockets(link);
     // Each asks and goes away at once: most hang up while the file is being opened, before
     // the download has started listening for its end.
     for (let i = 0; i < 20; i++) {
-      await new Promise<void>((resolve) => {
-        const socket = net.connect({ host: '127.0.0.1', port }, () => {
-          socket.write(`GET ${base}f/0/big.bin HTTP/1.1\r\nHost: x\r\n\r\n`);
-          socket.destroy();
-        });
-        socket.on('error', () => {});
-        socket.on('close', () => resolve());
+      const socket = net.connect({ host: '127.0.0.1', port }, () => {
+        socket.write(`GET ${base}f/0/big.bin HTTP/1.1\r\nHost: x\r\n\r\n`);
+        socket.destroy();
       });
+      socket.on('error', () => {});
+      await accepted.closed(i);
     }
-    // Let what the cut downloads still do finish before judging them.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every download begun has ended (with the fix, in the same turn it began).
+    await events.waitUntil(
+      () => events.all('download-done').length === events.all('download-start').length,
+      'every cut download to end',
+    );
     expect(events.all('download-done').filter((done) => done.complete)).toEqual([]);
     expect(ended).toBe(false);
     const whole = await request(port, `${base}f/0/big.bin`);
@@ -209,17 +212,20 @@ describe('many downloads at once (L8)', () => {
     const askedFor = new Promise<void>((resolve) => {
       asked = resolve;
     });
-    // Finding the program takes a moment (it may be built first); the downloader is gone by then.
-    const { port, base, events } = await startLinkSender(
+    let accepted: ReturnType<typeof serverSockets> | undefined;
+    // Finding the program takes a moment (it may be built first); the downloader is gone by
+    // then: the program is found once the server has seen the connection close.
+    const { port, base, events, link } = await startLinkSender(
       { 'a.txt': 'a' },
       {
         program: async () => {
           asked();
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          await accepted!.closed(0);
           return program;
         },
       },
     );
+    accepted = serverSockets(link);
     const socket = net.connect({ host: '127.0.0.1', port }, () => {
       socket.write(`GET ${base}ferry-receive.mjs HTTP/1.1\r\nHost: x\r\n\r\n`);
     });
@@ -310,3 +316,30 @@ describe('many downloads at once (L8)', () => {
     expect(events.all('download-done').filter((done) => done.complete)).toHaveLength(count);
   }, 180_000);
 });
+
+/**
+ * The connections `link` is handed by the sender, in order: `closed(i)` resolves once the
+ * server has seen the `i`-th one close (its own close handling has run by then).
+ */
+function serverSockets(link: { accept(socket: net.Socket): void }) {
+  const closes: Promise<unknown>[] = [];
+  let arrived: (() => void)[] = [];
+  const accept = link.accept.bind(link);
+  link.accept = (socket: net.Socket) => {
+    // Listened for before the server runs: its close cannot pass unseen.
+    closes.push(once(socket, 'close'));
+    accept(socket);
+    const waiters = arrived;
+    arrived = [];
+    for (const waiter of waiters) waiter();
+  };
+  return {
+    closed(index: number): Promise<void> {
+      const closing = async () => {
+        while (closes[index] === undefined) await new Promise<void>((r) => arrived.push(r));
+        await closes[index];
+      };
+      return within(closing(), `connection ${index} to close`);
+    },
+  };
+}
