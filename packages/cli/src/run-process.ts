@@ -14,8 +14,13 @@ export function processIo() {
   // What stdout holds goes out before anything on stderr: with both in one file (`2>&1`), an
   // error still comes after the lines printed before it.
   const stderr = {
-    isTTY: process.stderr.isTTY,
-    columns: process.stderr.columns,
+    get isTTY() {
+      return process.stderr.isTTY;
+    },
+    // Read when asked: a terminal on stderr may be resized.
+    get columns() {
+      return process.stderr.columns;
+    },
     write(text: string) {
       stdout.flush();
       return process.stderr.write(text);
