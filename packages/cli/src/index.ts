@@ -66,7 +66,7 @@ export {
 } from './render.ts';
 export { type OfferView, offerLines, SEE_ALL } from './offer-lines.ts';
 export { reportFields, reportLines } from './report-lines.ts';
-export { processIo, runProcess } from './run-process.ts';
+export { runProcess } from './run-process.ts';
 export { StatusLine } from './status-line.ts';
 export { describeSystemError } from './system-error.ts';
 export { announceWindow, UI_FLAGS, UI_USAGE, type UiOptions, uiOptions } from './window.ts';

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -114,11 +112,7 @@ describe('ferry-send on a terminal', () => {
   it('U5: after Ctrl-C, what ferry-send prints starts on a line of its own, not after the echoed ^C', async () => {
     const src = await makeTempDir('src');
     await writeFileAt(src, 'a.txt', 'a');
-    const terminal = spawnOnPty(
-      SEND_BIN,
-      ['--port', '0', '--host', '127.0.0.1', path.join(src, 'a.txt')],
-      { cwd: src },
-    );
+    const terminal = spawnOnPty(SEND_BIN, ['--port', '0', '--host', '127.0.0.1', path.join(src, 'a.txt')], { cwd: src });
     // The pairing code is the last line ferry-send prints before it waits.
     await terminal.waitForText(/Pairing code: \d{4}-\d{4}[^\n]*\n/, WAIT.startMs);
     // Ctrl-C on a terminal in its usual mode: the line discipline echoes ^C and sends SIGINT.
@@ -132,27 +126,6 @@ describe('ferry-send on a terminal', () => {
 });
 
 describe('ferry-receive without a terminal', () => {
-  it('--json with stdout and stderr in one file: the error line comes before the message, each whole, in order', async () => {
-    const dir = await makeTempDir('merged');
-    const log = path.join(dir, 'out.log');
-    const out = await fs.open(log, 'w');
-    try {
-      // Nothing listens on port 1: the receiver fails at once, on both streams.
-      const child = spawn(
-        process.execPath,
-        [RECEIVE_BIN, '--json', '--yes', '--out', dir, '127.0.0.1:1'],
-        { stdio: ['ignore', out.fd, out.fd], env: cliEnv({ FERRY_CONFIG_DIR: dir }) },
-      );
-      const [code] = (await once(child, 'exit')) as [number];
-      expect(code).toBe(1);
-    } finally {
-      await out.close();
-    }
-    const lines = (await fs.readFile(log, 'utf8')).split('\n').filter(Boolean);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ event: 'error', code: 'ERR_CONNECTION_CLOSED' });
-    expect(lines[1]).toMatch(/^ferry-receive: connection refused by 127\.0\.0\.1:1/);
-  });
-
   it.each(['ignore', 'pipe'] as const)(
     'exits 2 at once naming --yes when stdin is %s and --yes is missing',
     async (stdin) => {

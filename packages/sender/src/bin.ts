@@ -1,8 +1,9 @@
-import { processIo, runProcess } from '@ferry/cli';
+import { runProcess } from '@ferry/cli';
 import packageJson from '../package.json' with { type: 'json' };
 import { main } from './main.ts';
 
 const { version } = packageJson;
-await runProcess((signal) => main(process.argv.slice(2), processIo(), signal, { version }));
+const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+await runProcess((signal) => main(process.argv.slice(2), io, signal, { version }));
 // A conversation reads stdin; nothing else is left to do.
 process.stdin.unref?.();
