@@ -42,6 +42,7 @@ export { EXIT, type ExitCode } from './exit.ts';
 export type { Io, OutputStream } from './io.ts';
 export { comparePathsNaturally, SUMMARY_ENTRIES, summarizeLines } from './list.ts';
 export { type InfoCommand, infoCommand, printHelpOrVersion } from './info-command.ts';
+export { flushJsonLines, printJson, printJsonBatched } from './json-lines.ts';
 export { createLogger } from './logger.ts';
 export { DEFAULT_COLUMNS, truncate, visibleLength, wrapLine } from './fit.ts';
 export {

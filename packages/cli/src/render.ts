@@ -1,4 +1,5 @@
-import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
+import { printJson } from './json-lines.ts';
+import { escapeForDisplay as esc } from '@ferry/protocol';
 import type { Io } from './io.ts';
 import { StatusLine } from './status-line.ts';
 
@@ -61,7 +62,7 @@ export function createFail(app: string, io: Io, json: () => boolean): Fail {
   return (exitCode, errorCode, message, hint) => {
     // An error starts on a line of its own, never at the end of a progress line.
     StatusLine.for(io.stdout).clear();
-    if (json()) io.stdout.write(toJsonLine('error', { code: errorCode, message }));
+    if (json()) printJson(io.stdout, 'error', { code: errorCode, message });
     // On a terminal the message and its hint wrap at spaces, never mid-word (U4).
     const stderr = StatusLine.for(io.stderr);
     stderr.print(`${app}: ${message}`);

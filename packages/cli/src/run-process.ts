@@ -1,3 +1,5 @@
+import { flushJsonLines } from './json-lines.ts';
+
 /**
  * Runs an app's `main` against the real process, the one place that touches `process`:
  * SIGINT and SIGTERM abort the signal (a second one exits at once with 130), and the
@@ -5,6 +7,8 @@
  */
 export async function runProcess(run: (signal: AbortSignal) => Promise<number>): Promise<void> {
   keepWorkingWhenOutputCloses();
+  // However the process ends, batched --json lines still held are written first.
+  process.on('exit', flushJsonLines);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {

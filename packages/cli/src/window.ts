@@ -1,4 +1,4 @@
-import { toJsonLine } from '@ferry/protocol';
+import { printJson } from './json-lines.ts';
 import { UsageError } from './errors.ts';
 import type { Io } from './io.ts';
 
@@ -55,7 +55,7 @@ export function uiOptions(values: {
  */
 export function announceWindow(io: Io, json: boolean, url: string): void {
   if (json) {
-    io.stdout.write(toJsonLine('window', { url }));
+    printJson(io.stdout, 'window', { url });
     return;
   }
   io.stdout.write(

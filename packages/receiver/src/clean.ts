@@ -1,6 +1,6 @@
-import { EXIT, type Io, plural, type ReceiverJsonEvent, StatusLine } from '@ferry/cli';
+import { EXIT, type Io, plural, printJson, type ReceiverJsonEvent, StatusLine } from '@ferry/cli';
 import { cleanPartials, folderProblem } from '@ferry/engine';
-import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
+import { escapeForDisplay as esc } from '@ferry/protocol';
 import { AdvisedUsageError } from './errors.ts';
 
 /**
@@ -26,7 +26,7 @@ export async function runCleanCommand(folder: string, io: Io, json: boolean): Pr
   const { removed, kept } = await cleanPartials(folder);
   if (json) {
     const print = (fields: ReceiverJsonEvent<'clean'>) =>
-      io.stdout.write(toJsonLine('clean', fields));
+      printJson(io.stdout, 'clean', fields);
     for (const dir of removed) print({ dir, result: 'removed' });
     for (const { path, reason } of kept) print({ dir: path, result: 'left', reason });
     return EXIT.ok;

@@ -1,6 +1,7 @@
 import {
   DEFAULT_COLUMNS,
   type Io,
+  printJson,
   type RECEIVER_JSON_EVENTS,
   type ReceiverJsonEvent,
   StatusLine,
@@ -8,7 +9,7 @@ import {
   visibleLength,
 } from '@ferry/cli';
 import type { Browser, FoundSender } from '@ferry/discovery';
-import { DISCOVERY, escapeForDisplay as esc, PROTOCOL_VERSION, toJsonLine } from '@ferry/protocol';
+import { DISCOVERY, escapeForDisplay as esc, PROTOCOL_VERSION } from '@ferry/protocol';
 import { shortFingerprint, type TrustStore } from '@ferry/protocol/node';
 import { AdvisedUsageError } from './errors.ts';
 
@@ -66,7 +67,7 @@ export async function findSenders(options: FindOptions): Promise<ListedSender[]>
   const print = <K extends keyof typeof RECEIVER_JSON_EVENTS>(
     event: K,
     fields: ReceiverJsonEvent<K>,
-  ) => io.stdout.write(toJsonLine(event, fields));
+  ) => printJson(io.stdout, event, fields);
   const results = await options.browser.browse({
     signal: options.signal,
     onFound(sender) {

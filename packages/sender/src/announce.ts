@@ -1,11 +1,12 @@
 import type { Announcer } from '@ferry/discovery';
 import {
   type OutputStream,
+  printJson,
   type SENDER_JSON_EVENTS,
   type SenderJsonEvent,
   StatusLine,
 } from '@ferry/cli';
-import { escapeForDisplay, toJsonLine } from '@ferry/protocol';
+import { escapeForDisplay } from '@ferry/protocol';
 
 /** What to announce, and where to say how it went. */
 export interface AnnounceOptions {
@@ -28,7 +29,7 @@ export interface AnnounceOptions {
 export async function announceSender(options: AnnounceOptions): Promise<void> {
   const { out, json } = options;
   const print = <K extends keyof typeof SENDER_JSON_EVENTS>(event: K, fields: SenderJsonEvent<K>) =>
-    out.write(toJsonLine(event, fields));
+    printJson(out, event, fields);
   try {
     const announced = await options.announcer.start({
       name: options.name,

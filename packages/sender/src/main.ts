@@ -6,21 +6,22 @@ import {
   ChatOutput,
   type ChatWindowController,
   createFail,
-  formatBytes,
-  plural,
-  StatusLine,
   createLogger,
   EXIT,
   expandHome,
-  openChatWindow,
+  formatBytes,
   type Io,
+  openChatWindow,
+  plural,
   printHelpOrVersion,
+  printJson,
   runChat,
+  StatusLine,
   usageHint,
 } from '@ferry/cli';
 import { type Announcer, createAnnouncer } from '@ferry/discovery';
 import { ChatRoom, folderProblem, type OfferSource, scanOffer } from '@ferry/engine';
-import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS, toJsonLine } from '@ferry/protocol';
+import { escapeForDisplay, FerryError, PairingCodes, TIMEOUTS } from '@ferry/protocol';
 import {
   ConfigFileError,
   configDir,
@@ -241,7 +242,7 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
         await announcer?.stop();
       }
       if (signal.aborted || ui?.stop.aborted) return ui ? stopWindow(ui, io, json, signal) : stopped(io, json);
-      if (json) io.stdout.write(toJsonLine('stopped', { reason: 'once' }));
+      if (json) printJson(io.stdout, 'stopped', { reason: 'once' });
       else io.stdout.write('Stopped after one complete transfer (--once).\n');
       return EXIT.ok;
     }
@@ -256,7 +257,7 @@ export async function main(argv: readonly string[], io: SenderIo, signal: AbortS
 
 /** Ctrl-C: says so, exit 130. */
 function stopped(io: Io, json: boolean): number {
-  if (json) io.stdout.write(toJsonLine('stopped', { reason: 'interrupted' }));
+  if (json) printJson(io.stdout, 'stopped', { reason: 'interrupted' });
   else io.stdout.write('Stopped.\n');
   return EXIT.interrupted;
 }
@@ -264,7 +265,7 @@ function stopped(io: Io, json: boolean): number {
 /** Stopped with the window open: by its Stop (exit 0, as asked for) or by Ctrl-C (exit 130). */
 function stopWindow(ui: SendWindowRun, io: Io, json: boolean, signal: AbortSignal): number {
   if (signal.aborted || !ui.stop.aborted) return stopped(io, json);
-  if (json) io.stdout.write(toJsonLine('stopped', { reason: 'window' }));
+  if (json) printJson(io.stdout, 'stopped', { reason: 'window' });
   else io.stdout.write('Stopped from the window.\n');
   return EXIT.ok;
 }

@@ -1,25 +1,27 @@
 import path from 'node:path';
 import {
+  comparePathsNaturally,
   encryptionOffWarning,
   formatBytes,
   formatProgress,
   type Io,
+  offerLines,
+  plural,
+  printJson,
+  printJsonBatched,
   PROGRESS_EVERY_MS,
-  comparePathsNaturally,
   ProgressMeter,
   ProgressPacer,
-  plural,
   type RECEIVER_JSON_EVENTS,
   type ReceiverJsonEvent,
-  summarizeLines,
-  offerLines,
   rememberedLines,
   reportFields,
   reportLines,
   SEE_ALL,
   StatusLine,
+  summarizeLines,
 } from '@ferry/cli';
-import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
+import { escapeForDisplay as esc } from '@ferry/protocol';
 import { hiddenTopLevel } from '@ferry/engine';
 import type { ReceiveResult, Receiver } from '../receiver.ts';
 import { formatSeconds } from '../reconnect.ts';
@@ -163,7 +165,10 @@ function renderText(receiver: Pick<Receiver, 'on'>, io: Io, verbose: boolean): S
 function renderJson(receiver: Pick<Receiver, 'on'>, io: Io): Summarise {
   // Every event is printed as RECEIVER_JSON_EVENTS declares it, which the README documents.
   const print = <K extends keyof typeof RECEIVER_JSON_EVENTS>(event: K, fields: ReceiverJsonEvent<K>) =>
-    io.stdout.write(toJsonLine(event, fields));
+    printJson(io.stdout, event, fields);
+  // One line per file: these may wait for the end of the turn, written with the others.
+  const printPerFile = <K extends keyof typeof RECEIVER_JSON_EVENTS>(event: K, fields: ReceiverJsonEvent<K>) =>
+    printJsonBatched(io.stdout, event, fields);
   let total = 0;
   let shownAt = 0;
   receiver.on('code-needed', (e) => print('code-needed', e));
@@ -193,10 +198,10 @@ function renderJson(receiver: Pick<Receiver, 'on'>, io: Io): Summarise {
     shownAt = now;
     print('progress', { bytes: total });
   });
-  receiver.on('file-saved', (e) => print('file-saved', e));
+  receiver.on('file-saved', (e) => printPerFile('file-saved', e));
   receiver.on('file-failed', (e) => print('file-failed', e));
   receiver.on('file-present', ({ path, offered, size, sha256 }) =>
-    print('file-present', { path, offered, size, sha256 }),
+    printPerFile('file-present', { path, offered, size, sha256 }),
   );
   receiver.on('file-restarted', (e) => print('file-restarted', e));
   receiver.on('connection-lost', (e) => print('connection-lost', e));

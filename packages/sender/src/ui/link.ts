@@ -3,11 +3,12 @@ import {
   formatProgress,
   type Io,
   plural,
+  printJson,
   ProgressMeter,
   ProgressPacer,
   StatusLine,
 } from '@ferry/cli';
-import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
+import { escapeForDisplay as esc } from '@ferry/protocol';
 import { qrLines } from '../link/qr.ts';
 import type { Link, LinkEvents } from '../link/server.ts';
 
@@ -89,7 +90,7 @@ export function renderLink(link: Link, io: Io, json: boolean): void {
 
 function renderJson(link: Link, io: Io): void {
   const print = (event: keyof LinkEvents & string, fields: object) =>
-    io.stdout.write(toJsonLine(event, fields));
+    printJson(io.stdout, event, fields);
   const shownAt = new Map<number, number>();
   link.on('link', ({ urls, downloads }) =>
     print('link', downloads === undefined ? { urls } : { urls, downloads }),

@@ -3,20 +3,22 @@ import {
   formatBytes,
   formatDuration,
   formatProgress,
-  type Io,
-  PROGRESS_EVERY_MS,
   formatProgressLine,
+  type Io,
   isWorthShowing,
+  plural,
+  printJson,
+  printJsonBatched,
+  PROGRESS_EVERY_MS,
   ProgressMeter,
   ProgressPacer,
-  plural,
   rememberedLines,
   type SENDER_JSON_EVENTS,
   type SenderJsonEvent,
   StatusLine,
 } from '@ferry/cli';
 import type { OfferSource } from '@ferry/engine';
-import { escapeForDisplay as esc, toJsonLine } from '@ferry/protocol';
+import { escapeForDisplay as esc } from '@ferry/protocol';
 import { formatHostPort } from '../addresses.ts';
 import { qrLines } from '../link/qr.ts';
 import type { Sender, SenderEvents } from '../sender.ts';
@@ -241,7 +243,7 @@ export function renderOfferChange(offer: OfferSource, io: Io, json: boolean): vo
 function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
   // Every event is printed as SENDER_JSON_EVENTS declares it, which the README documents.
   const print = <K extends keyof typeof SENDER_JSON_EVENTS>(event: K, fields: SenderJsonEvent<K>) =>
-    io.stdout.write(toJsonLine(event, fields));
+    printJson(io.stdout, event, fields);
   sender.on('listening', (e) => print('listening', { ...e, files: offer.fileCount, bytes: offer.totalBytes, skipped: [...offer.skipped] }));
   const totals = new Map<number, { bytes: number; shownAt: number }>();
   sender.on('progress', ({ client, bytes }) => {
@@ -264,7 +266,8 @@ function renderJson(sender: Sender, offer: OfferSource, io: Io): void {
   forward('connected', (e) => e);
   forward('hello', (e) => e);
   forward('request', (e) => e);
-  forward('file-sent', (e) => e);
+  // One line per file: it may wait for the end of the turn, written with the others.
+  sender.on('file-sent', (e) => printJsonBatched(io.stdout, 'file-sent', e satisfies SenderJsonEvent<'file-sent'>));
   forward('file-failed', (e) => e);
   forward('refused', (e) => e);
   for (const event of ['session-complete', 'session-failed'] as const) sender.on(event, ({ client }) => totals.delete(client));
