@@ -25,7 +25,13 @@ import {
   type ShapedLink,
   shapedLinkProblems,
 } from '@ferry/testkit/shaped-link';
-import { median, warmPageCache, writeRandomFile, writeSmallFiles } from './data.ts';
+import {
+  keptCopyDir,
+  median,
+  warmPageCache,
+  writeRandomFile,
+  writeSmallFiles,
+} from './data.ts';
 import { EventProcess, RECEIVE_BIN, SEND_BIN } from './procs.ts';
 
 const MiB = 1024 ** 2;
@@ -159,16 +165,17 @@ async function reportLink(
       }
     }
     for (const row of smallRows) {
-      await fresh(out);
+      // A folder of its own, kept to the end: see keptCopyDir.
+      const copy = await keptCopyDir(options.dir, 'shaped-small-copy');
       execFileSync('sync');
       if (row.method === 'tar | nc') {
-        row.ms.push(await ncOver(link, `tar -C '${out}' -xf -`, `tar -C '${small}' -cf - .`));
+        row.ms.push(await ncOver(link, `tar -C '${copy}' -xf -`, `tar -C '${small}' -cf - .`));
       } else {
-        const run = await ferryOver(link, small, out, configs, false);
+        const run = await ferryOver(link, small, copy, configs, false);
         row.ms.push(run.ms);
         row.cpuS.push(run.cpuS);
       }
-      const count = await countFiles(out);
+      const count = await countFiles(copy);
       if (count !== options.smallFiles)
         throw new Error(`${row.method}: ${count} files arrived of ${options.smallFiles}`);
     }
