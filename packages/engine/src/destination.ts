@@ -153,6 +153,8 @@ export class Destination {
   /** The identity (device, inode) of each temporary file, from the handle its bytes are written through. */
   #identities = new Map<string, FileIdentity>();
   #tempName: () => string;
+  /** Whether someone else could replace a folder the files go through (see #guarded). */
+  #shared: boolean | undefined;
   /** How the calls made per file run: synchronously while the disk answers fast. */
   readonly gate: SyncGate;
 
@@ -248,11 +250,14 @@ export class Destination {
    */
   async finalize(entry: ValidatedEntry, tempPath: string): Promise<string> {
     const parentComponents = entry.components.slice(0, -1);
-    const parent = await this.#checkedParent(parentComponents);
+    const guarded = await this.#guarded();
+    const parent = guarded
+      ? await this.#checkedParent(parentComponents)
+      : await this.#ensureDir(parentComponents);
     const name = entry.components.at(-1)!;
     // The bytes at `tempPath` must still be the ones written through our handle: in a folder
     // others can write, the partial folder could have been swapped for one holding their file.
-    if (!(await this.#isOurs(tempPath))) {
+    if (guarded && !(await this.#isOurs(tempPath))) {
       throw new DestinationError(
         ErrorCode.WRITE_FAILED,
         `the partly received file of ${name} was replaced by something else during the transfer`,
@@ -417,8 +422,8 @@ export class Destination {
           throw folderError(current, error);
         },
       );
-      if (made) this.#createdDirs.set(current, await fs.lstat(current));
-      else this.#adoptedDirs.set(current, await realDir(current));
+      if (made) this.#note(this.#createdDirs, current, await fs.lstat(current));
+      else this.#note(this.#adoptedDirs, current, await realDir(current));
     }
     return current;
   }
@@ -442,7 +447,7 @@ export class Destination {
             `the folder ${dir} was changed by something else since the interrupted transfer`,
           );
       }
-      this.#adoptedDirs.set(dir, stats);
+      this.#note(this.#adoptedDirs, dir, stats);
       this.#topLevel.set(name, dir);
       return dir;
     }
@@ -454,11 +459,37 @@ export class Destination {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
         throw folderError(candidate, error as NodeJS.ErrnoException);
       }
-      this.#createdDirs.set(candidate, await fs.lstat(candidate));
+      this.#note(this.#createdDirs, candidate, await fs.lstat(candidate));
       this.#topLevel.set(name, candidate);
       return candidate;
     }
     throw new DestinationError(ErrorCode.WRITE_FAILED, `no free name for the folder ${name}`);
+  }
+
+  /** Records a folder made or entered, noting whether others can replace what is in it. */
+  #note(dirs: Map<string, Stats>, dir: string, stats: Stats): void {
+    dirs.set(dir, stats);
+    // What this transfer puts in it is this user's; a folder entered may be another's.
+    const me = process.getuid?.();
+    if (othersCanReplaceIn(stats, me ?? -1, me)) this.#shared = true;
+  }
+
+  /**
+   * Whether each file's folders and temporary file are checked again before it is named (H4):
+   * only when someone other than this user could have replaced one of them meanwhile, that is
+   * when a folder they go through lets others rename or replace its entries: the chosen folder
+   * or one above it, the partial folder, or a folder this transfer made or entered (see
+   * {@link othersCanReplaceIn}). Known after the first call; a folder noted later that others
+   * can write turns the checks on for every file after it. Always, where the system has no
+   * owners and modes to judge by (Windows).
+   */
+  async #guarded(): Promise<boolean> {
+    if (this.#shared === undefined) {
+      const shared = await sharedPath(this.root, this.partials?.dir);
+      // A folder noted meanwhile that lets others in keeps the checks on.
+      this.#shared = this.#shared === true || shared;
+    }
+    return this.#shared;
   }
 
   /**
@@ -524,6 +555,55 @@ const MAX_TEMP_ATTEMPTS = 8;
  */
 export function randomTempName(): string {
   return `.ferry-${randomBytes(16).toString('hex')}.part`;
+}
+
+/**
+ * Whether someone other than this user (`me`), or the administrator (who can do anything
+ * anyway), can rename or replace an entry owned by `entryOwner` in the folder `dir`: a folder
+ * owned by someone else (its owner can), or one its group or everyone can write (an ACL
+ * granting a user write shows in the group bits), unless the sticky bit keeps them from
+ * renaming entries owned by this user or the administrator. Always true where the system has
+ * no owners (Windows: `me` undefined). A folder this transfer makes is 0755 minus the umask,
+ * owned by this user: only someone else's folder, or one opened up, lets others in.
+ */
+export function othersCanReplaceIn(
+  dir: { readonly uid: number; readonly mode: number },
+  entryOwner: number,
+  me: number | undefined,
+): boolean {
+  if (me === undefined) return true;
+  if (dir.uid !== me && dir.uid !== 0) return true;
+  if ((dir.mode & 0o022) === 0) return false;
+  const sticky = (dir.mode & 0o1000) !== 0;
+  return !(sticky && (entryOwner === me || entryOwner === 0));
+}
+
+/**
+ * Whether someone other than this user could replace the chosen folder `root` (a real path),
+ * a folder above it, the partial folder, or a folder made in `root` (owned by this user): true
+ * when any folder from `/` down to `root` lets others replace the next one, or `root` lets
+ * them replace this user's entries, or the partial folder lets them replace its files. True
+ * when one of them cannot be read.
+ */
+async function sharedPath(root: string, partialDir: string | undefined): Promise<boolean> {
+  const me = process.getuid?.();
+  if (me === undefined) return true;
+  try {
+    if (partialDir !== undefined && othersCanReplaceIn(await fs.lstat(partialDir), me, me))
+      return true;
+    let dir = root;
+    let stats = await fs.lstat(dir);
+    if (othersCanReplaceIn(stats, me, me)) return true;
+    for (let parent = path.dirname(dir); parent !== dir; parent = path.dirname(dir)) {
+      const parentStats = await fs.lstat(parent);
+      if (othersCanReplaceIn(parentStats, stats.uid, me)) return true;
+      dir = parent;
+      stats = parentStats;
+    }
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** The identity of a folder that must be a real one (not a symlink); DestinationError otherwise. */

@@ -19,6 +19,7 @@ import {
   checkFreeSpace,
   Destination,
   openDestination,
+  othersCanReplaceIn,
 } from '../src/destination.ts';
 import { DestinationError } from '../src/errors.ts';
 import { listTree, onCleanup, runCleanup, tempDir } from '@ferry/testkit/unit';
@@ -223,6 +224,8 @@ describe('Destination', () => {
 
   it('H4: refuses to finalize into a folder of its own that was swapped for a symlink', async () => {
     const root = await tempDir();
+    // A folder others can write in: only there can someone else swap a folder (othersCanReplaceIn).
+    await chmod(root, 0o777);
     const elsewhere = await tempDir();
     const list = entries(file('d/a.txt', 1));
     const destination = new Destination(root);
@@ -236,6 +239,23 @@ describe('Destination', () => {
       DestinationError,
     );
     expect(await listTree(elsewhere)).not.toContain('a.txt');
+  });
+
+  it('H4: tells who else can replace what is in a folder by its owner, mode and sticky bit', () => {
+    const me = 1000;
+    const mine = me;
+    // Only its user (or the administrator) can write it: nobody else.
+    expect(othersCanReplaceIn({ uid: me, mode: 0o40755 }, mine, me)).toBe(false);
+    expect(othersCanReplaceIn({ uid: 0, mode: 0o40755 }, mine, me)).toBe(false);
+    // Owned by someone else, or open to its group or everyone.
+    expect(othersCanReplaceIn({ uid: 1001, mode: 0o40700 }, mine, me)).toBe(true);
+    expect(othersCanReplaceIn({ uid: me, mode: 0o40775 }, mine, me)).toBe(true);
+    expect(othersCanReplaceIn({ uid: me, mode: 0o40757 }, mine, me)).toBe(true);
+    // The sticky bit (/tmp) keeps others from renaming this user's entries, not their own.
+    expect(othersCanReplaceIn({ uid: 0, mode: 0o41777 }, mine, me)).toBe(false);
+    expect(othersCanReplaceIn({ uid: 0, mode: 0o41777 }, 1001, me)).toBe(true);
+    // No owners to judge by (Windows): always.
+    expect(othersCanReplaceIn({ uid: 0, mode: 0o40755 }, 0, undefined)).toBe(true);
   });
 
   it('H8: creates files with mode 0o644 minus the umask, never executable', async () => {

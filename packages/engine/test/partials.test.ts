@@ -310,6 +310,8 @@ describe('IncomingFile resuming', () => {
 
   it("H4: a partial folder swapped for another holding a file at the partial's name is refused before the final name: the file fails WRITE_FAILED, and the planted file is neither saved nor deleted", async () => {
     const root = await realpath(await tempDir());
+    // A folder others can write in: only there can someone else swap the partial folder.
+    await chmod(root, 0o777);
     const store = await PartialStore.create(root);
     const destination = new Destination(root, { partials: store });
     const file = await IncomingFile.open(destination, fileEntry('report.pdf', 4));
@@ -327,6 +329,8 @@ describe('IncomingFile resuming', () => {
 
   it('H4: a partial replaced by a hard link to another file before its final name is refused', async () => {
     const root = await realpath(await tempDir());
+    // A folder others can write in (see the test before).
+    await chmod(root, 0o777);
     const store = await PartialStore.create(root);
     const destination = new Destination(root, { partials: store });
     const file = await IncomingFile.open(destination, fileEntry('a.txt', 4));
@@ -771,6 +775,8 @@ describe('inspecting and preparing a resumed transfer', () => {
     const out = await realpath(await tempDir());
     await mkdir(path.join(out, 'docs/sub'), { recursive: true });
     await writeFile(path.join(out, 'docs/sub/a.txt'), 'alpha');
+    // A folder others can write in: only there can someone else swap the folder in it.
+    await chmod(path.join(out, 'docs'), 0o777);
     const offer = offerOf({ kind: 'file', path: 'docs/sub/a.txt', size: 5 });
     const prepared = await prepareReceiving(
       await inspectDestination(offer, [0], out, { resume: SENDER }),

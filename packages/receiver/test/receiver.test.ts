@@ -4,7 +4,7 @@
  * scripted sender built from the protocol's own encoders.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, symlink } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { encodePreamble, FrameType, type OfferEntry } from '@ferry/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -585,6 +585,8 @@ describe('receiver against a hostile offer (B)', () => {
 describe('receiver against a changing destination (H4)', () => {
   it('H4: a created folder swapped for a symlink mid-transfer: nothing is left in the link target, exit 1', async () => {
     const { base, out } = await outFolder();
+    // A folder others can write in: only there can someone else swap a folder (H4).
+    await chmod(out, 0o777);
     const elsewhere = await tempDir();
     const sender = await startFakeSender(async (peer) => {
       await offerAndRequest(peer, [{ kind: 'dir', path: 'd' }, { kind: 'file', path: 'd/a.txt', size: 1 }]);
