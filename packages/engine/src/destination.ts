@@ -250,10 +250,10 @@ export class Destination {
    */
   async finalize(entry: ValidatedEntry, tempPath: string): Promise<string> {
     const parentComponents = entry.components.slice(0, -1);
+    // Entered first: a folder entered now counts in the judgement of this very file.
+    let parent = await this.#ensureDir(parentComponents);
     const guarded = await this.#guarded();
-    const parent = guarded
-      ? await this.#checkedParent(parentComponents)
-      : await this.#ensureDir(parentComponents);
+    if (guarded) parent = await this.#checkedParent(parentComponents);
     const name = entry.components.at(-1)!;
     // The bytes at `tempPath` must still be the ones written through our handle: in a folder
     // others can write, the partial folder could have been swapped for one holding their file.
@@ -470,7 +470,7 @@ export class Destination {
   #note(dirs: Map<string, Stats>, dir: string, stats: Stats): void {
     dirs.set(dir, stats);
     // What this transfer puts in it is this user's; a folder entered may be another's.
-    const me = process.getuid?.();
+    const me = process.geteuid?.();
     if (othersCanReplaceIn(stats, me ?? -1, me)) this.#shared = true;
   }
 
@@ -480,8 +480,8 @@ export class Destination {
    * when a folder they go through lets others rename or replace its entries: the chosen folder
    * or one above it, the partial folder, or a folder this transfer made or entered (see
    * {@link othersCanReplaceIn}). Known after the first call; a folder noted later that others
-   * can write turns the checks on for every file after it. Always, where the system has no
-   * owners and modes to judge by (Windows).
+   * can write turns the checks on for every file after it. Always, unless the owners and modes
+   * tell all who can write (see {@link modesTellWhoWrites}).
    */
   async #guarded(): Promise<boolean> {
     if (this.#shared === undefined) {
@@ -558,10 +558,10 @@ export function randomTempName(): string {
 }
 
 /**
- * Whether someone other than this user (`me`), or the administrator (who can do anything
- * anyway), can rename or replace an entry owned by `entryOwner` in the folder `dir`: a folder
- * owned by someone else (its owner can), or one its group or everyone can write (an ACL
- * granting a user write shows in the group bits), unless the sticky bit keeps them from
+ * Whether someone other than this user (`me`, the effective user), or the administrator (who
+ * can do anything anyway), can rename or replace an entry owned by `entryOwner` in the folder
+ * `dir`: a folder owned by someone else (its owner can), or one its group or everyone can write
+ * (on Linux an ACL granting write shows in the group bits), unless the sticky bit keeps them from
  * renaming entries owned by this user or the administrator. Always true where the system has
  * no owners (Windows: `me` undefined). A folder this transfer makes is 0755 minus the umask,
  * owned by this user: only someone else's folder, or one opened up, lets others in.
@@ -586,9 +586,10 @@ export function othersCanReplaceIn(
  * when one of them cannot be read.
  */
 async function sharedPath(root: string, partialDir: string | undefined): Promise<boolean> {
-  const me = process.getuid?.();
+  const me = process.geteuid?.();
   if (me === undefined) return true;
   try {
+    if (!modesTellWhoWrites(process.platform, (await fs.statfs(root)).type)) return true;
     if (partialDir !== undefined && othersCanReplaceIn(await fs.lstat(partialDir), me, me))
       return true;
     let dir = root;
@@ -604,6 +605,25 @@ async function sharedPath(root: string, partialDir: string | undefined): Promise
   } catch {
     return true;
   }
+}
+
+/**
+ * Local Linux file systems whose owners and modes say who can write a folder: ext2/3/4, XFS,
+ * Btrfs, tmpfs, F2FS and ZFS (their `statfs` magic numbers). A POSIX ACL granting write there
+ * shows in the group bits (as its mask).
+ */
+const MODE_TRUSTED_FILE_SYSTEMS = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0xf2f52010, 0x2fc12fc1,
+]);
+
+/**
+ * Whether owners and modes tell who else can write a folder of a file system of `type` (its
+ * `statfs` magic number) on `platform`. Only Linux, on the local file systems above: macOS and
+ * the BSDs keep ACLs that the modes do not show, and network shares, FUSE and other mounts
+ * may let others in whatever the modes say. Windows has no owners or modes to judge by.
+ */
+export function modesTellWhoWrites(platform: NodeJS.Platform, type: number): boolean {
+  return platform === 'linux' && MODE_TRUSTED_FILE_SYSTEMS.has(type);
 }
 
 /** The identity of a folder that must be a real one (not a symlink); DestinationError otherwise. */

@@ -19,6 +19,7 @@ import {
   checkFreeSpace,
   Destination,
   openDestination,
+  modesTellWhoWrites,
   othersCanReplaceIn,
 } from '../src/destination.ts';
 import { DestinationError } from '../src/errors.ts';
@@ -254,8 +255,50 @@ describe('Destination', () => {
     // The sticky bit (/tmp) keeps others from renaming this user's entries, not their own.
     expect(othersCanReplaceIn({ uid: 0, mode: 0o41777 }, mine, me)).toBe(false);
     expect(othersCanReplaceIn({ uid: 0, mode: 0o41777 }, 1001, me)).toBe(true);
+    // Someone else's entry in a folder open to others, without the sticky bit.
+    expect(othersCanReplaceIn({ uid: me, mode: 0o40777 }, 1001, me)).toBe(true);
+    // The setgid bit gives nobody else write.
+    expect(othersCanReplaceIn({ uid: me, mode: 0o42755 }, mine, me)).toBe(false);
+    // Run as the administrator: another user's folder still lets its owner in.
+    expect(othersCanReplaceIn({ uid: 0, mode: 0o40755 }, 0, 0)).toBe(false);
+    expect(othersCanReplaceIn({ uid: 1001, mode: 0o40755 }, 0, 0)).toBe(true);
     // No owners to judge by (Windows): always.
     expect(othersCanReplaceIn({ uid: 0, mode: 0o40755 }, 0, undefined)).toBe(true);
+  });
+
+  it('H4: trusts owners and modes only on local Linux file systems, where they tell who can write', () => {
+    const ext4 = 0xef53;
+    const tmpfs = 0x01021994;
+    const nfs = 0x6969;
+    const fuse = 0x65735546;
+    expect(modesTellWhoWrites('linux', ext4)).toBe(true);
+    expect(modesTellWhoWrites('linux', tmpfs)).toBe(true);
+    // Shares and FUSE may let others in whatever the modes say; macOS ACLs do not show in them.
+    expect(modesTellWhoWrites('linux', nfs)).toBe(false);
+    expect(modesTellWhoWrites('linux', fuse)).toBe(false);
+    expect(modesTellWhoWrites('darwin', ext4)).toBe(false);
+    expect(modesTellWhoWrites('win32', ext4)).toBe(false);
+  });
+
+  it('H4: a folder open to others above the chosen one turns the checks on: a folder swapped in the chosen folder is refused', async () => {
+    const shared = await tempDir();
+    // Others can rename the chosen folder itself (no sticky bit): it, and all below, is checked.
+    await chmod(shared, 0o777);
+    const root = path.join(shared, 'incoming');
+    await mkdir(root, { mode: 0o755 });
+    const elsewhere = await tempDir();
+    const list = entries(file('d/a.txt', 1));
+    const destination = new Destination(root);
+    await destination.createDirs(list);
+    const { handle, tempPath } = await destination.openTemp(entry(list, 0));
+    writeSync(handle.fd, 'A');
+    await handle.close();
+    await rename(path.join(root, 'd'), path.join(elsewhere, 'moved'));
+    await symlink(elsewhere, path.join(root, 'd'));
+    await expect(destination.finalize(entry(list, 0), tempPath)).rejects.toBeInstanceOf(
+      DestinationError,
+    );
+    expect(await listTree(elsewhere)).not.toContain('a.txt');
   });
 
   it('H8: creates files with mode 0o644 minus the umask, never executable', async () => {
