@@ -227,19 +227,7 @@ describe('Destination', () => {
     const root = await tempDir();
     // A folder others can write in: only there can someone else swap a folder (othersCanReplaceIn).
     await chmod(root, 0o777);
-    const elsewhere = await tempDir();
-    const list = entries(file('d/a.txt', 1));
-    const destination = new Destination(root);
-    await destination.createDirs(list);
-    const { handle, tempPath } = await destination.openTemp(entry(list, 0));
-    writeSync(handle.fd, 'A');
-    await handle.close();
-    await rename(path.join(root, 'd'), path.join(elsewhere, 'moved'));
-    await symlink(elsewhere, path.join(root, 'd'));
-    await expect(destination.finalize(entry(list, 0), tempPath)).rejects.toBeInstanceOf(
-      DestinationError,
-    );
-    expect(await listTree(elsewhere)).not.toContain('a.txt');
+    await expectSwapRefused(root);
   });
 
   it('H4: tells who else can replace what is in a folder by its owner, mode and sticky bit', () => {
@@ -286,19 +274,7 @@ describe('Destination', () => {
     await chmod(shared, 0o777);
     const root = path.join(shared, 'incoming');
     await mkdir(root, { mode: 0o755 });
-    const elsewhere = await tempDir();
-    const list = entries(file('d/a.txt', 1));
-    const destination = new Destination(root);
-    await destination.createDirs(list);
-    const { handle, tempPath } = await destination.openTemp(entry(list, 0));
-    writeSync(handle.fd, 'A');
-    await handle.close();
-    await rename(path.join(root, 'd'), path.join(elsewhere, 'moved'));
-    await symlink(elsewhere, path.join(root, 'd'));
-    await expect(destination.finalize(entry(list, 0), tempPath)).rejects.toBeInstanceOf(
-      DestinationError,
-    );
-    expect(await listTree(elsewhere)).not.toContain('a.txt');
+    await expectSwapRefused(root);
   });
 
   it('H8: creates files with mode 0o644 minus the umask, never executable', async () => {
@@ -368,3 +344,24 @@ describe('checkFreeSpace', () => {
     await expect(checkFreeSpace(root, 1024)).resolves.toBeUndefined();
   });
 });
+
+/**
+ * Writes `d/a.txt` below `root` to its temporary file, then swaps `root/d` for a symlink to
+ * another folder, as another user could: naming the file must be refused, with nothing written
+ * through the link.
+ */
+async function expectSwapRefused(root: string): Promise<void> {
+  const elsewhere = await tempDir();
+  const list = entries(file('d/a.txt', 1));
+  const destination = new Destination(root);
+  await destination.createDirs(list);
+  const { handle, tempPath } = await destination.openTemp(entry(list, 0));
+  writeSync(handle.fd, 'A');
+  await handle.close();
+  await rename(path.join(root, 'd'), path.join(elsewhere, 'moved'));
+  await symlink(elsewhere, path.join(root, 'd'));
+  await expect(destination.finalize(entry(list, 0), tempPath)).rejects.toBeInstanceOf(
+    DestinationError,
+  );
+  expect(await listTree(elsewhere)).not.toContain('a.txt');
+}
