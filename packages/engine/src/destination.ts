@@ -20,6 +20,15 @@ import {
 
 const FILE_MODE = 0o644;
 const DIR_MODE = 0o755;
+/**
+ * `dir` joined with one name that has passed §6.1 (no separator, no `.` or `..`, not empty), to
+ * a normalized folder path: what `path.join` gives, without normalizing again. Made once or
+ * twice per file received.
+ */
+export function childPath(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
+}
+
 /** Alternative names tried for one taken name: `name (1)` to `name (999)`. */
 export const MAX_RENAME_ATTEMPTS = 1000;
 const WRITE_FLAGS =
@@ -266,7 +275,7 @@ export class Destination {
     let source = tempPath;
     for (let n = 0; n < MAX_RENAME_ATTEMPTS; n++) {
       // `parent` is where the folders really are: a taken top-level name became `name (1)`.
-      const finalPath = path.join(parent, alternativeName(name, n));
+      const finalPath = childPath(parent, alternativeName(name, n));
       const claimed = await claim(
         this.gate,
         source,
@@ -412,7 +421,7 @@ export class Destination {
     let current = this.#topLevel.get(top) ?? (await this.#claimTopDir(top));
     for (const component of rest) {
       const parent = current;
-      current = path.join(current, component);
+      current = childPath(current, component);
       if (this.#createdDirs.has(current) || this.#adoptedDirs.has(current)) continue;
       const made = await fs.mkdir(current, DIR_MODE).then(
         () => true,

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, FerryError } from '@ferry/protocol';
+import { childPath } from './destination.ts';
 import { LOCK_FILE, lockedBy, releaseLock, takeLock } from './partial-lock.ts';
 import {
   currentUid,
@@ -120,7 +121,7 @@ export class PartialStore {
 
   /** Where the partial file of the entry saved at `localPath` is. */
   pathOf(localPath: string): string {
-    return path.join(this.dir, partialName(localPath));
+    return childPath(this.dir, partialName(localPath));
   }
 
   /**

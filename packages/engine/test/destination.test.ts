@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   alternativeName,
   checkFreeSpace,
+  childPath,
   Destination,
   openDestination,
   modesTellWhoWrites,
@@ -228,6 +229,16 @@ describe('Destination', () => {
     // A folder others can write in: only there can someone else swap a folder (othersCanReplaceIn).
     await chmod(root, 0o777);
     await expectSwapRefused(root);
+  });
+
+  it('joins a folder and a checked name as path.join does, a root folder included', () => {
+    for (const [dir, name] of [
+      ['/dl', 'a.txt'],
+      ['/dl/photos', 'b (1).jpg'],
+      ['/', 'top'],
+    ] as const) {
+      expect(childPath(dir, name)).toBe(path.join(dir, name));
+    }
   });
 
   it('H4: tells who else can replace what is in a folder by its owner, mode and sticky bit', () => {
