@@ -9,8 +9,9 @@
  * for the link, the 1 GiB file downloaded with curl from `ferry-send --link` against
  * `python3 -m http.server`; on shaped links between namespaces (1 Gbit/s and 1 ms, 100 Mbit/s and
  * 20 ms each way), a big file and small files against nc and tar | nc over the same link; and
- * one sender with 8 receivers taking the same file at once (see shaped.ts). Timings live here,
- * never in tests.
+ * one sender with 8 receivers taking the same file at once (see shaped.ts); and a real tree,
+ * this repository's installed packages (`node_modules/.pnpm`), against tar | nc. Timings live
+ * here, never in tests.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -51,6 +52,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'skip-4g': { type: 'boolean', default: false },
     'skip-small': { type: 'boolean', default: false },
+    // The real tree: this repository's node_modules/.pnpm, through Ferry and tar | nc.
+    'skip-tree': { type: 'boolean', default: false },
     'skip-big': { type: 'boolean', default: false },
     'skip-chat': { type: 'boolean', default: false },
     // Only the 1 GiB file through Ferry, one-way and in a conversation: the chat figures, fast.
@@ -86,6 +89,8 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const GiB = 1024 ** 3;
+/** The bar for a real tree: Ferry (encrypted) at least this fraction of tar | nc. */
+const TREE_BAR_RATIO = 1.0;
 const NODE_PIPE = new URL('./node-pipe.mjs', import.meta.url).pathname;
 const NODE_TLS_PIPE = new URL('./node-tls-pipe.mjs', import.meta.url).pathname;
 /** The two sides of a conversation, each a process bundled like the apps (see chat-peer.mjs). */
@@ -174,7 +179,19 @@ try {
     await writeSmallFiles(small, 10_000, 4096);
     // The files and their copies stay to the end: deleting 10,000 files now would slow the
     // shaped links' small files down (see keptCopyDir).
-    await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small));
+    await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small, 'small-copy'));
+  }
+
+  if (
+    !values['skip-tree'] &&
+    !chatOnly &&
+    !resumeOnly &&
+    !discoveryOnly &&
+    !linkOnly &&
+    !windowOnly &&
+    !shapedOnly
+  ) {
+    await reportTree();
   }
 
   if (
@@ -340,7 +357,50 @@ async function tlsKeyFiles(): Promise<[string, string]> {
   return files;
 }
 
-async function smallFiles(source: string): Promise<Row[]> {
+/**
+ * A real tree: this repository's installed packages (`node_modules/.pnpm`: files of every size
+ * from a few bytes to tens of MB, folders many levels deep, links), read where they are,
+ * through Ferry and `tar | nc`. Ferry offers a link to a file inside the folder as that file
+ * and leaves out links to folders (the files they lead to are offered where they are); `tar`
+ * copies links as links. Ferry's receiver must end with every file saved (exit 0).
+ */
+async function reportTree(): Promise<void> {
+  if (!hasNc) {
+    console.log('A real tree: left out (nc, the baseline, is not installed)\n');
+    return;
+  }
+  const source = path.resolve(import.meta.dirname, '../../../node_modules/.pnpm');
+  const counts = await treeCounts(source);
+  const title = `A real tree, this repository's node_modules/.pnpm (${counts.files.toLocaleString('en')} files of ${(counts.bytes / 1e6).toFixed(0)} MB, ${counts.folders.toLocaleString('en')} folders, ${counts.links} links)`;
+  const rows = await smallFiles(source, 'tree-copy');
+  await report(title, counts.bytes, rows);
+  const ratio = median(rows[1]!.ms) / median(rows[0]!.ms);
+  console.log(
+    `  bar: Ferry (encrypted) at least ${TREE_BAR_RATIO.toFixed(1)} of tar | nc: ${ratio >= TREE_BAR_RATIO ? 'met' : 'NOT met'}\n`,
+  );
+}
+
+/** Regular files (and their bytes), folders and links below `dir`. */
+async function treeCounts(
+  dir: string,
+): Promise<{ files: number; bytes: number; folders: number; links: number }> {
+  const counts = { files: 0, bytes: 0, folders: 0, links: 0 };
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isDirectory()) counts.folders++;
+    else if (entry.isSymbolicLink()) counts.links++;
+    else if (entry.isFile()) {
+      counts.files++;
+      counts.bytes += (await fs.stat(path.join(entry.parentPath, entry.name))).size;
+    }
+  }
+  return counts;
+}
+
+/**
+ * Ferry (encrypted) and `tar | nc` taking the folder `source` in turns, each copy into a new
+ * folder named after `copyName` (see keptCopyDir).
+ */
+async function smallFiles(source: string, copyName: string): Promise<Row[]> {
   const rows: Row[] = [{ method: 'Ferry (encrypted)', ms: [], rssKb: [], cpuS: [] }];
   if (hasNc) rows.push({ method: 'tar | nc', ms: [] });
   for (let round = 0; round < rounds; round++) {
@@ -348,7 +408,7 @@ async function smallFiles(source: string): Promise<Row[]> {
       // A folder of its own, kept: a copy made right after the last one was deleted measures
       // ext4's search past the freed inodes (see keptCopyDir). Each round starts from a sync
       // (of the copies before it), Ferry's once its sender listens.
-      const out = await keptCopyDir(root, 'small-copy');
+      const out = await keptCopyDir(root, copyName);
       const sync = async (): Promise<void> => {
         execFileSync('sync');
       };
