@@ -107,6 +107,9 @@ const chatOnly = values['chat-only'];
 const linkOnly = values['link-only'];
 const windowOnly = values['window-only'];
 const shapedOnly = values['shaped-only'];
+/** No `--*-only` option: the sections that have none of their own run too. */
+const everySection =
+  !chatOnly && !resumeOnly && !discoveryOnly && !linkOnly && !windowOnly && !shapedOnly;
 /** The bar of the link: a download at least as fast as Python's file server gives it. */
 const LINK_BAR_RATIO = 1.0;
 /** The row of the other checkout's CLIs, with `--compare`. */
@@ -166,15 +169,7 @@ try {
     await fs.rm(big, { force: true });
   }
 
-  if (
-    !values['skip-small'] &&
-    !chatOnly &&
-    !resumeOnly &&
-    !discoveryOnly &&
-    !linkOnly &&
-    !windowOnly &&
-    !shapedOnly
-  ) {
+  if (!values['skip-small'] && everySection) {
     const small = path.join(root, 'small');
     await writeSmallFiles(small, 10_000, 4096);
     // The files and their copies stay to the end: deleting 10,000 files now would slow the
@@ -182,27 +177,11 @@ try {
     await report('10,000 files of 4 KiB', 10_000 * 4096, await smallFiles(small, 'small-copy'));
   }
 
-  if (
-    !values['skip-tree'] &&
-    !chatOnly &&
-    !resumeOnly &&
-    !discoveryOnly &&
-    !linkOnly &&
-    !windowOnly &&
-    !shapedOnly
-  ) {
+  if (!values['skip-tree'] && everySection) {
     await reportTree();
   }
 
-  if (
-    !values['skip-4g'] &&
-    !chatOnly &&
-    !resumeOnly &&
-    !discoveryOnly &&
-    !linkOnly &&
-    !windowOnly &&
-    !shapedOnly
-  ) {
+  if (!values['skip-4g'] && everySection) {
     const huge = path.join(root, 'huge.bin');
     await writeRandomFile(huge, 4 * GiB);
     const out = await freshDir('out-4g');
