@@ -74,8 +74,9 @@ async function say(page: Page, text: string): Promise<void> {
   await page.getByRole('button', { name: 'Send message' }).click();
 }
 
-/** Opens the folder browser of `dialog` at `folder`. */
+/** Opens the folder browser of `dialog` at `folder`, once it shows its first folder. */
 async function goTo(dialog: Locator, folder: string): Promise<void> {
+  await dialog.getByRole('listbox', { name: /^Contents of / }).waitFor();
   await dialog.getByLabel('Folder', { exact: true }).fill(folder);
   await dialog.getByRole('button', { name: 'Go' }).click();
   await dialog.getByRole('listbox', { name: `Contents of ${folder}` }).waitFor();

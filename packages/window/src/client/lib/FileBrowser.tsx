@@ -110,7 +110,9 @@ export function FileBrowser({
   );
 
   useEffect(() => {
-    load(start);
+    // Effects run after the first paint, which a busy page can put off: a folder typed and
+    // asked for (Go) by then is not replaced by the first one.
+    if (latest.current === 0) load(start);
   }, []);
 
   const entries = listing ? visible(listing.entries, mode) : [];
